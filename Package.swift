@@ -1,0 +1,48 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Layering (see docs/DESIGN.md): shims -> Tensor -> CLIP (model) ; shims -> Video ;
+// the engine and the tools compose them. Model code knows nothing of SQLite or video.
+let package = Package(
+    name: "ResidualStore",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rstore", targets: ["rstore"]),
+        .library(name: "CLIP", targets: ["CLIP"]),
+        .library(name: "Video", targets: ["Video"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+
+        .target(name: "Digest"),
+        .target(name: "Tensor", dependencies: ["CBLAS"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .target(name: "CLIP", dependencies: ["Tensor", "Digest"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .target(name: "Video", dependencies: ["CFFmpeg", "CLZ4", "Digest"]),
+        .target(name: "Store", dependencies: [
+            "CLZ4", "Digest",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .executableTarget(name: "rstore", dependencies: [
+            "CLIP", "Video", "Tensor",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "Digest"]),
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Tensor"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "VideoTests", dependencies: ["Video", "CLIP"],
+                    resources: [.copy("Fixtures")]),
+    ]
+)

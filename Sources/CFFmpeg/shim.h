@@ -1,0 +1,52 @@
+#ifndef RSTORE_CFFMPEG_SHIM_H
+#define RSTORE_CFFMPEG_SHIM_H
+#include <libavformat/avformat.h>
+#include <libavcodec/avcodec.h>
+#include <libswscale/swscale.h>
+#include <libavutil/avutil.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/display.h>
+#include <libavutil/motion_vector.h>
+#include <libavutil/error.h>
+#include <libavutil/log.h>
+#include <libavutil/pixdesc.h>
+#include <libavutil/mathematics.h>
+
+/* Macros Swift cannot import. */
+static inline int rstore_averror_eof(void) { return AVERROR_EOF; }
+static inline int rstore_averror_eagain(void) { return AVERROR(EAGAIN); }
+static inline int64_t rstore_av_nopts_value(void) { return AV_NOPTS_VALUE; }
+static inline int rstore_averror_invaliddata(void) { return AVERROR_INVALIDDATA; }
+static inline int rstore_averror_decoder_not_found(void) { return AVERROR_DECODER_NOT_FOUND; }
+static inline int rstore_averror_stream_not_found(void) { return AVERROR_STREAM_NOT_FOUND; }
+static inline int rstore_averror_enomem(void) { return AVERROR(ENOMEM); }
+static inline int rstore_averror_enoent(void) { return AVERROR(ENOENT); }
+
+/* AVFrame.key_frame is deprecated from FFmpeg 6.1 on (AV_FRAME_FLAG_KEY replaces it). */
+static inline int rstore_frame_is_key(const AVFrame *f) {
+#ifdef AV_FRAME_FLAG_KEY
+    return (f->flags & AV_FRAME_FLAG_KEY) != 0;
+#else
+    return f->key_frame != 0;
+#endif
+}
+
+/* Display matrix side data of a stream (NULL if none). FFmpeg 6.1 moved it to codecpar. */
+static inline const int32_t *rstore_stream_display_matrix(const AVStream *st) {
+#if LIBAVFORMAT_VERSION_MAJOR >= 61
+    const AVPacketSideData *sd = av_packet_side_data_get(st->codecpar->coded_side_data,
+                                                          st->codecpar->nb_coded_side_data,
+                                                          AV_PKT_DATA_DISPLAYMATRIX);
+    if (!sd || sd->size < 9 * sizeof(int32_t)) return NULL;
+    return (const int32_t *)sd->data;
+#else
+    size_t size = 0;
+    const uint8_t *d = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
+    if (!d || size < 9 * sizeof(int32_t)) return NULL;
+    return (const int32_t *)d;
+#endif
+}
+
+/* Silence libav's own logging below the given level (AV_LOG_* values). */
+static inline void rstore_set_log_level(int level) { av_log_set_level(level); }
+#endif
