@@ -1,0 +1,41 @@
+import CBLAS
+
+/// Thin wrappers over OpenBLAS sgemm. All matrices are row-major float32.
+public enum BLAS {
+    /// C[m,n] = alpha * A[m,k] * B[n,k]^T + beta * C — the shape of a linear layer whose
+    /// weight is stored [out, in] as in PyTorch checkpoints.
+    @inlinable
+    public static func gemmNT(m: Int, n: Int, k: Int, alpha: Float = 1,
+                              a: UnsafePointer<Float>, lda: Int,
+                              b: UnsafePointer<Float>, ldb: Int,
+                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
+                    alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// C[m,n] = alpha * A[m,k] * B[k,n] + beta * C.
+    @inlinable
+    public static func gemmNN(m: Int, n: Int, k: Int, alpha: Float = 1,
+                              a: UnsafePointer<Float>, lda: Int,
+                              b: UnsafePointer<Float>, ldb: Int,
+                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                    alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// C[m,n] = alpha * A[k,m]^T * B[k,n] + beta * C (used by backward passes).
+    @inlinable
+    public static func gemmTN(m: Int, n: Int, k: Int, alpha: Float = 1,
+                              a: UnsafePointer<Float>, lda: Int,
+                              b: UnsafePointer<Float>, ldb: Int,
+                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                    alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// Threads OpenBLAS may use; elementwise kernels use the same count.
+    public static var threads: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+}
