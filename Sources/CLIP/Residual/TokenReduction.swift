@@ -1,0 +1,80 @@
+import Foundation
+
+/// Which patch tokens a P-frame keeps (R in the paper).
+public enum ReductionStrategy: String, CaseIterable, Sendable, Codable {
+    /// Uniformly random, seeded by (seed, frame index): reproducible.
+    case random
+    /// Evenly spaced in raster order: a regular grid-like pattern.
+    case uniform
+    /// The patches nearest the image centre.
+    case center
+    /// The patches whose pixels changed most since the anchor I-frame (mean absolute
+    /// difference of normalized pixels); the codec's motion vectors are not used.
+    case motion
+}
+
+/// Token reduction R with drop ratio p: keeps max(1, round((1-p) * patches)) patches.
+public struct TokenReduction: Sendable, Equatable {
+    public let p: Double
+    public let strategy: ReductionStrategy
+    public let seed: UInt64
+
+    public init(p: Double, strategy: ReductionStrategy, seed: UInt64 = 0) throws {
+        guard p >= 0, p < 1, p.isFinite else {
+            throw ResidualError.badParameter("token drop ratio p must be in [0, 1), got \(p)")
+        }
+        self.p = p
+        self.strategy = strategy
+        self.seed = seed
+    }
+
+    public func keepCount(patches: Int) -> Int { max(1, min(patches, Int(((1 - p) * Double(patches)).rounded()))) }
+
+    /// Kept patch indices (ascending, row-major grid order) for one frame.
+    /// `frame` and `anchor` are normalized CHW pixels; only `.motion` reads them.
+    public func select(grid: Int, patchSize: Int, frameIndex: Int,
+                       frame: UnsafePointer<Float>? = nil, anchor: UnsafePointer<Float>? = nil) -> [Int] {
+        let n = grid * grid
+        let k = keepCount(patches: n)
+        let chosen: [Int]
+        switch strategy {
+        case .random:
+            var rng = SplitMix(seed: seed ^ (UInt64(truncatingIfNeeded: frameIndex) &* 0x9e3779b97f4a7c15))
+            var idx = Array(0..<n)
+            for i in 0..<k { idx.swapAt(i, i + Int(rng.next() % UInt64(n - i))) }   // partial Fisher-Yates
+            chosen = Array(idx.prefix(k))
+        case .uniform:
+            chosen = (0..<k).map { ($0 * n + n / 2) / k }
+        case .center:
+            let c = Double(grid - 1) / 2
+            chosen = Array((0..<n).sorted {
+                let a = pow(Double($0 / grid) - c, 2) + pow(Double($0 % grid) - c, 2)
+                let b = pow(Double($1 / grid) - c, 2) + pow(Double($1 % grid) - c, 2)
+                return a != b ? a < b : $0 < $1
+            }.prefix(k))
+        case .motion:
+            guard let frame, let anchor else {
+                // No anchor pixels (e.g. an I-frame itself): fall back to the centre.
+                return (try! TokenReduction(p: p, strategy: .center, seed: seed)).select(grid: grid, patchSize: patchSize, frameIndex: frameIndex)
+            }
+            let score = Self.patchDifferences(grid: grid, patchSize: patchSize, frame: frame, anchor: anchor)
+            chosen = Array((0..<n).sorted { score[$0] != score[$1] ? score[$0] > score[$1] : $0 < $1 }.prefix(k))
+        }
+        return chosen.sorted()
+    }
+
+    /// Mean |frame - anchor| per patch over the three channels.
+    public static func patchDifferences(grid: Int, patchSize p: Int, frame: UnsafePointer<Float>, anchor: UnsafePointer<Float>) -> [Float] {
+        let s = grid * p
+        var score = [Float](repeating: 0, count: grid * grid)
+        for c in 0..<3 {
+            for y in 0..<s {
+                let row = c * s * s + y * s
+                let gy = (y / p) * grid
+                for x in 0..<s { score[gy + x / p] += abs(frame[row + x] - anchor[row + x]) }
+            }
+        }
+        let inv = 1 / Float(3 * p * p)
+        return score.map { $0 * inv }
+    }
+}
