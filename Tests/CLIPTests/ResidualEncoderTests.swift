@@ -1,0 +1,175 @@
+import CLIP
+import Foundation
+import XCTest
+
+/// The residual encoder on the tiny fixture model, each part checked against an independent
+/// construction through the plain vision tower (itself checked against transformers).
+final class ResidualEncoderTests: XCTestCase {
+    static let model = Result { try CLIPModel(directory: Fixtures.tinyModel) }
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-residual-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    private func randomA(_ model: CLIPModel, seed: UInt64 = 7) -> ResidualTokenizer {
+        var rng = SplitMix(seed: seed)
+        let d = model.config.vision.width, b = model.config.embedDim
+        return ResidualTokenizer(weight: (0..<(d * b)).map { _ in rng.normal() * 0.3 }, bias: (0..<d).map { _ in rng.normal() * 0.1 },
+                                 embedDim: b, width: d, clipSHA256: model.weightsSHA256)
+    }
+
+    func testKeepCountsMatchThePaper() throws {
+        let r = try TokenReduction(p: 0.85, strategy: .random)
+        XCTAssertEqual(r.keepCount(patches: 49), 7)
+        XCTAssertEqual(r.keepCount(patches: 196), 29)
+        XCTAssertEqual(r.keepCount(patches: 256), 38)
+        XCTAssertEqual(try TokenReduction(p: 0.999, strategy: .center).keepCount(patches: 49), 1, "at least one patch")
+        XCTAssertEqual(try TokenReduction(p: 0, strategy: .center).keepCount(patches: 49), 49)
+    }
+
+    func testBadParametersAreRejected() throws {
+        for p in [-0.1, 1.0, 1.5, .nan] {
+            XCTAssertThrowsError(try TokenReduction(p: p, strategy: .random)) { e in
+                guard case .badParameter(let m) = e as? ResidualError else { return XCTFail("\(e)") }
+                XCTAssertTrue(m.contains("[0, 1)"), m)
+            }
+        }
+        let model = try Self.model.get()
+        XCTAssertThrowsError(try ResidualEncoder(model: model, tokenizer: .zero(for: model), n: -1,
+                                                 reduction: TokenReduction(p: 0.5, strategy: .center))) { e in
+            guard case .badParameter(let m) = e as? ResidualError else { return XCTFail("\(e)") }
+            XCTAssertTrue(m.contains("N"), m)
+        }
+        let wrongDims = ResidualTokenizer(weight: [Float](repeating: 0, count: 8 * 3), bias: [Float](repeating: 0, count: 8),
+                                          embedDim: 3, width: 8, clipSHA256: model.weightsSHA256)
+        XCTAssertThrowsError(try ResidualEncoder(model: model, tokenizer: wrongDims, n: 2, reduction: TokenReduction(p: 0.5, strategy: .center)))
+    }
+
+    func testTokenizerFileIsTiedToTheWeights() throws {
+        let model = try Self.model.get()
+        let a = randomA(model)
+        let url = dir.appendingPathComponent("a.safetensors")
+        try a.save(to: url)
+        XCTAssertEqual(try ResidualTokenizer(contentsOf: url, for: model), a)
+
+        let other = ResidualTokenizer(weight: a.weight, bias: a.bias, embedDim: a.embedDim, width: a.width, clipSHA256: String(repeating: "0", count: 64))
+        let otherURL = dir.appendingPathComponent("other.safetensors")
+        try other.save(to: otherURL)
+        XCTAssertThrowsError(try ResidualTokenizer(contentsOf: otherURL, for: model)) { e in
+            guard case .wrongWeights(let path, let trained, let loaded) = e as? ResidualError else { return XCTFail("\(e)") }
+            XCTAssertEqual(path, otherURL.path)
+            XCTAssertEqual(trained, other.clipSHA256)
+            XCTAssertEqual(loaded, model.weightsSHA256)
+            XCTAssertTrue("\(e)".contains(String(model.weightsSHA256.prefix(16))))
+        }
+        // Plain CLIP weights are not a residual tokenizer.
+        XCTAssertThrowsError(try ResidualTokenizer(contentsOf: Fixtures.tinyModel.appendingPathComponent("model.safetensors"), for: model)) { e in
+            guard case .notAResidualTokenizer = e as? ResidualError else { return XCTFail("\(e)") }
+        }
+    }
+
+    func testStrategies() throws {
+        let g = 14, p = 16
+        let random = try TokenReduction(p: 0.85, strategy: .random, seed: 1)
+        XCTAssertEqual(random.select(grid: g, patchSize: p, frameIndex: 5), random.select(grid: g, patchSize: p, frameIndex: 5), "reproducible")
+        XCTAssertNotEqual(random.select(grid: g, patchSize: p, frameIndex: 5), random.select(grid: g, patchSize: p, frameIndex: 6))
+        XCTAssertNotEqual(random.select(grid: g, patchSize: p, frameIndex: 5),
+                          try TokenReduction(p: 0.85, strategy: .random, seed: 2).select(grid: g, patchSize: p, frameIndex: 5))
+        XCTAssertEqual(Set(random.select(grid: g, patchSize: p, frameIndex: 5)).count, 29)
+
+        let uniform = try TokenReduction(p: 0.5, strategy: .uniform).select(grid: 4, patchSize: p, frameIndex: 0)
+        XCTAssertEqual(uniform, [1, 3, 5, 7, 9, 11, 13, 15])
+
+        let center = try TokenReduction(p: 1 - 4.0 / 16, strategy: .center).select(grid: 4, patchSize: p, frameIndex: 0)
+        XCTAssertEqual(center, [5, 6, 9, 10])
+
+        // Motion: the patch whose pixels changed is kept.
+        let s = g * p
+        var anchor = [Float](repeating: 0, count: 3 * s * s)
+        var frame = anchor
+        for y in 0..<p { for x in 0..<p { frame[(3 * p + y) * s + 7 * p + x] = 2 } }   // patch (3, 7) in channel 0
+        for y in 0..<p { frame[s * s + (10 * p + y) * s + 2 * p] = 1 }                 // a smaller change in patch (10, 2)
+        anchor[0] = 0
+        let motion = try TokenReduction(p: 1 - 2.0 / Double(g * g), strategy: .motion)
+        let kept = frame.withUnsafeBufferPointer { f in anchor.withUnsafeBufferPointer { a in
+            motion.select(grid: g, patchSize: p, frameIndex: 1, frame: f.baseAddress!, anchor: a.baseAddress!)
+        } }
+        XCTAssertEqual(kept, [3 * g + 7, 10 * g + 2])
+    }
+
+    func testZeroTokenizerReproducesTokenReductionBaseline() throws {
+        let model = try Self.model.get()
+        let reduction = try TokenReduction(p: 0.85, strategy: .motion)
+        let enc = try ResidualEncoder(model: model, tokenizer: .zero(for: model), n: 2, reduction: reduction)
+        let pixels = Fixtures.syntheticPixels(count: 3, size: 224)
+        let stride = 3 * 224 * 224
+        let (features, kinds) = enc.encodeSequence(pixels: pixels, count: 3)
+        XCTAssertEqual(kinds, [true, false, false])
+        let b = model.config.embedDim
+        pixels.withUnsafeBufferPointer { px in
+            let base = px.baseAddress!
+            for k in 1...2 {
+                let keep = reduction.select(grid: 14, patchSize: 16, frameIndex: k, frame: base + k * stride, anchor: base)
+                XCTAssertEqual(keep.count, 29)
+                let baseline = model.vision.encode([.init(pixels: base + k * stride, keep: keep)])
+                assertClose(Array(features[k * b..<(k + 1) * b]), baseline, tolerance: 1e-6, "A = 0 P-frame \(k) vs reduction only")
+            }
+            assertClose(Array(features[0..<b]), model.vision.encode([.init(pixels: base)]), tolerance: 1e-6, "I-frame = full CLIP")
+        }
+    }
+
+    func testResidualTokenIsTheLinearMapOfTheUnitAnchorFeature() throws {
+        let model = try Self.model.get()
+        let a = randomA(model)
+        let reduction = try TokenReduction(p: 0.75, strategy: .uniform)
+        let enc = try ResidualEncoder(model: model, tokenizer: a, n: 2, reduction: reduction)
+        let pixels = Fixtures.syntheticPixels(count: 3, size: 224)
+        let stride = 3 * 224 * 224, b = model.config.embedDim, d = model.config.vision.width
+        let (features, _) = enc.encodeSequence(pixels: pixels, count: 3)
+        pixels.withUnsafeBufferPointer { px in
+            let base = px.baseAddress!
+            let iFeature = model.vision.encode([.init(pixels: base)])
+            let norm = iFeature.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            var token = [Float](repeating: 0, count: d)
+            for o in 0..<d {
+                var acc = Double(a.bias[o])
+                for i in 0..<b { acc += Double(a.weight[o * b + i]) * Double(iFeature[i] / norm) }
+                token[o] = Float(acc)
+            }
+            let keep = reduction.select(grid: 14, patchSize: 16, frameIndex: 2)
+            let expected = model.vision.encode([.init(pixels: base + 2 * stride, keep: keep, extraTokens: token)])
+            assertClose(Array(features[2 * b..<3 * b]), expected, tolerance: 1e-5, "P-frame with residual token")
+            let baseline = model.vision.encode([.init(pixels: base + 2 * stride, keep: keep)])
+            let diff = zip(baseline, expected).map { abs($0 - $1) }.max()!
+            XCTAssertGreaterThan(diff, 1e-3, "the residual token must change the P-feature")
+        }
+    }
+
+    func testBatchedSequenceEqualsFrameByFrame() throws {
+        let model = try Self.model.get()
+        let enc = try ResidualEncoder(model: model, tokenizer: randomA(model), n: 1, reduction: TokenReduction(p: 0.5, strategy: .random, seed: 3))
+        let pixels = Fixtures.syntheticPixels(count: 3, size: 224) + Fixtures.syntheticPixels(count: 1, size: 224)
+        let stride = 3 * 224 * 224, b = model.config.embedDim
+        let (all, kinds) = enc.encodeSequence(pixels: pixels, count: 4)
+        XCTAssertEqual(kinds, [true, false, true, false])
+        for first in [0, 2] {
+            let part = Array(pixels[first * stride..<(first + 2) * stride])
+            let (two, _) = enc.encodeSequence(pixels: part, count: 2, first: first)
+            assertClose(Array(all[first * b..<(first + 2) * b]), two, tolerance: 1e-5, "frames \(first)..<\(first + 2)")
+        }
+        XCTAssertEqual(ResidualEncoder.anchor(of: 5, n: 2), 3)
+        XCTAssertEqual(ResidualEncoder.anchor(of: 6, n: 2), 6)
+    }
+
+    func testCostModel() throws {
+        let model = try Self.model.get()
+        let enc = try ResidualEncoder(model: model, tokenizer: randomA(model), n: 2, reduction: TokenReduction(p: 0.85, strategy: .center))
+        XCTAssertLessThan(enc.flopsP, enc.flopsFull * 0.25)
+        XCTAssertEqual(enc.flopsAverage, (enc.flopsFull + 2 * enc.flopsP) / 3, accuracy: 1)
+        XCTAssertEqual(ResidualEncoder.paperCostRatio(n: 2, p: 0.85), 1.3 / 3, accuracy: 1e-12)
+    }
+}
