@@ -11,6 +11,15 @@ public struct TowerConfig: Sendable, Codable, Equatable {
     public var layerNormEps: Float
 
     public var headDim: Int { width / heads }
+
+    public init(width: Int, layers: Int, heads: Int, mlpWidth: Int, activation: Activation, layerNormEps: Float) {
+        self.width = width
+        self.layers = layers
+        self.heads = heads
+        self.mlpWidth = mlpWidth
+        self.activation = activation
+        self.layerNormEps = layerNormEps
+    }
 }
 
 /// Architecture of a CLIP checkpoint. Shapes come from the tensors themselves; what shapes
