@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// The `rstore` command-line tool: a thin layer over the library targets.
+@main
+struct RStore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rstore",
+        abstract: "Index video archives into CLIP embeddings (ResidualViT) and query them.",
+        subcommands: [
+            EncodeCommand.self,
+            ModelCommand.self,
+            ScanCommand.self,
+            BenchCommand.self,
+        ]
+    )
+}
