@@ -10,6 +10,7 @@ struct RStore: AsyncParsableCommand {
             EncodeCommand.self,
             ModelCommand.self,
             ScanCommand.self,
+            ProbeCommand.self,
             BenchCommand.self,
         ]
     )

@@ -1,0 +1,208 @@
+import CFFmpeg
+import Foundation
+
+extension VideoReader {
+    /// Statistics of one sequential pass.
+    public struct PassStats: Sendable {
+        public var framesDecoded = 0
+        public var packetsSkipped = 0
+        public var packetsSent = 0
+        public var samples = 0
+        public var conversions = 0
+    }
+
+    /// Samples the video at `fps` (previous-frame rule, see the type's documentation) and calls
+    /// `body` for every sampled frame in order, synchronously on the calling thread.
+    ///
+    /// - Parameter skipNonReference: let the decoder drop non-reference frames that cannot be
+    ///   sampled (same output as a full decode; only for codecs where this is known to hold).
+    /// - Throws: `VideoError` (after `body` got every frame decoded before the failure), or
+    ///   whatever `body` throws.
+    public func forEachFrame(fps: Double = 2, skipNonReference: Bool = true,
+                             _ body: (SampledFrame) throws -> Void) throws {
+        _ = try sequentialPass(fps: fps, skipNonReference: skipNonReference) { try body($0); return true }
+    }
+
+    /// The sampled frames' offsets only (decodes everything needed, converts nothing).
+    public func sampleOffsets(fps: Double = 2) throws -> [FrameOffset] {
+        var out: [FrameOffset] = []
+        try forEachOffset(fps: fps) { out.append($0) }
+        return out
+    }
+
+    /// Calls `body` with each sampled frame's offset, in order (no pixel conversion). On a
+    /// failure, `body` has seen every offset before it.
+    public func forEachOffset(fps: Double = 2, _ body: (FrameOffset) throws -> Void) throws {
+        try samplingPass(fps: fps, skipNonReference: true) { _, offsets in
+            for o in offsets { try body(o) }
+            return true
+        }
+    }
+
+    /// Streams the sampled frames (see the type's documentation for the rule). Decoding runs on
+    /// its own thread, at most `bufferSize` frames ahead of the consumer (back-pressure).
+    /// Stops decoding when the consumer stops iterating (the stream is released) or its task
+    /// is cancelled.
+    public func frames(fps: Double = 2) -> AsyncThrowingStream<SampledFrame, Error> {
+        frames(fps: fps, bufferSize: 8, skipNonReference: true)
+    }
+
+    public func frames(fps: Double, bufferSize: Int, skipNonReference: Bool = true)
+        -> AsyncThrowingStream<SampledFrame, Error> {
+        // Two threads: decode (demux + decode + sampling) -> raw frames (refcounted, no copy) ->
+        // convert (swscale to RGB24 + rotation) -> bounded channel -> consumer. Conversion thus
+        // overlaps decoding instead of stalling the packet feed.
+        let channel = FrameChannel(capacity: max(1, bufferSize))
+        let raw = BlockingQueue<RawSample>(capacity: 3)
+        let url = self.url, rotation = info.rotation
+        let decoder = Thread { [self] in
+            do {
+                // samplingPass opens its own demuxer/decoder: independent of random access.
+                try self.samplingPass(fps: fps, skipNonReference: skipNonReference) { frame, offsets in
+                    guard let sample = RawSample(frame: frame, offsets: offsets) else {
+                        throw VideoError.decodeFailed(path: url.path, time: offsets.first?.time, reason: "out of memory")
+                    }
+                    return raw.put(sample)
+                }
+                raw.finish(throwing: nil)
+            } catch {
+                raw.finish(throwing: error)
+            }
+        }
+        let converter = Thread {
+            let rgb = RGBConverter()
+            do {
+                converting: while let sample = try raw.take() {
+                    let image = try rgb.convert(sample.frame, rotation: rotation, path: url.path)
+                    for o in sample.offsets {
+                        if !channel.put(SampledFrame(offset: o, image: image)) {
+                            raw.cancel()
+                            break converting
+                        }
+                    }
+                }
+                channel.finish(throwing: nil)
+            } catch {
+                raw.cancel()
+                channel.finish(throwing: error)
+            }
+        }
+        for (t, name) in [(decoder, "rstore.decode"), (converter, "rstore.convert")] {
+            t.name = name
+            t.stackSize = 4 << 20
+            t.start()
+        }
+        let handle = FrameChannel.ConsumerHandle(channel)
+        return AsyncThrowingStream<SampledFrame, Error> {
+            try await handle.next()
+        }
+    }
+
+    /// The sequential pass with conversion on the calling thread. `emit` returns false to stop.
+    @discardableResult
+    func sequentialPass(fps: Double, skipNonReference: Bool, convert: Bool = true,
+                        _ emit: (SampledFrame) throws -> Bool) throws -> PassStats {
+        let converter = RGBConverter()
+        let rotation = info.rotation
+        var conversions = 0
+        var stats = try samplingPass(fps: fps, skipNonReference: skipNonReference) { frame, offsets in
+            let image: RGBImage
+            if convert {
+                image = try converter.convert(frame, rotation: rotation, path: url.path)
+                conversions += 1
+            } else {
+                image = RGBImage(width: 0, height: 0, pixels: [])
+            }
+            for o in offsets {
+                if try !emit(SampledFrame(offset: o, image: image)) { return false }
+            }
+            return true
+        }
+        stats.conversions = conversions
+        return stats
+    }
+
+    /// The sampling pass: decodes, applies the sampling rule and hands each sampled decoded frame
+    /// (valid only during the call) with the offsets of the samples it covers to `emit`, which
+    /// returns false to stop early.
+    @discardableResult
+    func samplingPass(fps: Double, skipNonReference: Bool,
+                      _ emit: (UnsafeMutablePointer<AVFrame>, [FrameOffset]) throws -> Bool) throws -> PassStats {
+        try checkFPS(fps)
+        let input = try MediaInput(url: url, threads: threads)
+        var stats = PassStats()
+        func finalStats() -> PassStats {
+            var s = stats
+            s.framesDecoded = input.framesOutput
+            s.packetsSkipped = input.packetsSkipped
+            s.packetsSent = input.packetsSent
+            return s
+        }
+        var clock: SamplingClock? = nil
+        func makeClock(_ start: Int64) -> SamplingClock {
+            let c = SamplingClock(start: start, timeBase: input.timeBase, fps: fps)
+            if skipNonReference { input.skipPolicy = .sampling(c) }
+            return c
+        }
+        if input.streamStart != LibAV.nopts { clock = makeClock(input.streamStart) }
+
+        guard let pending = av_frame_alloc() else {
+            throw VideoError.decodeFailed(path: url.path, time: nil, reason: "out of memory")
+        }
+        var pendingVar: UnsafeMutablePointer<AVFrame>? = pending
+        defer { av_frame_free(&pendingVar) }
+        var hasPending = false
+        var pendingTS: Int64 = 0
+        var pendingSeek: Int64 = 0
+        var lastKeyTS: Int64 = LibAV.nopts
+        var firstTS: Int64 = LibAV.nopts
+        var nextK: Int64 = 0
+
+        /// Emits the pending frame as samples nextK..<end. Returns false to stop.
+        func flushPending(until end: Int64) throws -> Bool {
+            guard hasPending, end > nextK, let clock else { return true }
+            let time = max(0, clock.seconds(pendingTS))
+            let offsets = (nextK..<end).map {
+                FrameOffset(index: Int($0), pts: pendingTS, time: time, seekPTS: pendingSeek)
+            }
+            nextK = end
+            stats.samples += offsets.count
+            return try emit(pending, offsets)
+        }
+
+        var failure: Error? = nil
+        decoding: while true {
+            let ts: Int64?
+            do {
+                ts = try input.nextFrame()
+            } catch {
+                failure = error
+                break decoding
+            }
+            guard let ts, let frame = input.frame else { break }
+            if clock == nil { clock = makeClock(ts) }
+            if firstTS == LibAV.nopts { firstTS = ts }
+            if rstore_frame_is_key(frame) != 0 { lastKeyTS = ts }
+            if hasPending {
+                let end = clock!.ceilIndex(ts)
+                if try !flushPending(until: end) { return finalStats() }
+            }
+            av_frame_unref(pending)
+            av_frame_move_ref(pending, frame)
+            hasPending = true
+            pendingTS = ts
+            // Seek point: the latest keyframe at or before this frame in presentation order; if
+            // none was seen (stream starts without one), the first frame's time.
+            pendingSeek = (lastKeyTS != LibAV.nopts && lastKeyTS <= ts) ? lastKeyTS : firstTS
+        }
+        // The last good frame covers the instants up to its own pts (none past the end); a
+        // stream whose only frames come before t_0 still yields sample 0.
+        if hasPending, let clock {
+            let end = max(clock.floorIndex(pendingTS) + 1, nextK == 0 ? 1 : 0)
+            if try !flushPending(until: end) { return finalStats() }
+        }
+        if let failure { throw failure }
+        if input.framesOutput == 0 { throw VideoError.noFrames(path: url.path) }
+        return finalStats()
+    }
+}
