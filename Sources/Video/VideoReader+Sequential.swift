@@ -47,7 +47,10 @@ extension VideoReader {
         frames(fps: fps, bufferSize: 8, skipNonReference: true)
     }
 
-    public func frames(fps: Double, bufferSize: Int, skipNonReference: Bool = true)
+    /// Like `frames(fps:)`; with `convertIf`, frames whose samples all fail the predicate come
+    /// with an empty image (no RGB conversion): ingest needs pixels of I-frames only.
+    public func frames(fps: Double, bufferSize: Int = 8, skipNonReference: Bool = true,
+                       convertIf: (@Sendable (Int) -> Bool)? = nil)
         -> AsyncThrowingStream<SampledFrame, Error> {
         // Two threads: decode (demux + decode + sampling) -> raw frames (refcounted, no copy) ->
         // convert (swscale to RGB24 + rotation) -> bounded channel -> consumer. Conversion thus
@@ -73,7 +76,9 @@ extension VideoReader {
             let rgb = RGBConverter()
             do {
                 converting: while let sample = try raw.take() {
-                    let image = try rgb.convert(sample.frame, rotation: rotation, path: url.path)
+                    let wanted = convertIf.map { want in sample.offsets.contains { want($0.index) } } ?? true
+                    let image = wanted ? try rgb.convert(sample.frame, rotation: rotation, path: url.path)
+                                       : RGBImage(width: 0, height: 0, pixels: [])
                     for o in sample.offsets {
                         if !channel.put(SampledFrame(offset: o, image: image)) {
                             raw.cancel()

@@ -181,6 +181,18 @@ final class DecodeTests: XCTestCase {
         XCTAssertEqual(n, 2)
     }
 
+    /// `convertIf` converts only the wanted samples; those are unchanged, the rest are empty.
+    func testConvertIfSkipsUnwantedConversions() async throws {
+        let url = try Self.video("bframes.mp4")
+        let sync = try DecodeTestSupport.sampleAll(url)
+        var streamed: [SampledFrame] = []
+        for try await f in try VideoReader(url: url).frames(fps: 2, convertIf: { $0 % 3 == 0 }) { streamed.append(f) }
+        XCTAssertEqual(streamed.map(\.offset), sync.map(\.offset))
+        for (a, b) in zip(streamed, sync) {
+            if a.offset.index % 3 == 0 { XCTAssertEqual(a.image, b.image) } else { XCTAssertTrue(a.image.pixels.isEmpty) }
+        }
+    }
+
     /// Rotation side data: the display matrix's rotation is applied exactly (same pixels as the
     /// unrotated decode, rotated) and in the same direction as ffmpeg's autorotate.
     func testRotationIsApplied() throws {
