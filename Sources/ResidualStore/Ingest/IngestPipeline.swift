@@ -1,0 +1,86 @@
+import CLIP
+import Foundation
+import Video
+
+/// Decode -> preprocess -> full-ViT encode of I-frames, pipelined: the decoder runs on its
+/// own thread a few frames ahead (bounded), while this side batches I-frames into one
+/// forward pass. P-frames need only their offsets at ingest: they are reconstructed lazily.
+public struct IngestPipeline: Sendable {
+    public struct Settings: Sendable, Equatable, Codable {
+        public var fps: Double = 2
+        public var n: Int = 2
+        /// Frames per committed chunk (a chunk is the unit of crash-safe resume).
+        public var chunkFrames: Int = 240
+        /// I-frames per forward pass.
+        public var batch: Int = 16
+
+        public init(fps: Double = 2, n: Int = 2, chunkFrames: Int = 240, batch: Int = 16) {
+            self.fps = fps
+            self.n = n
+            self.chunkFrames = chunkFrames
+            self.batch = batch
+        }
+    }
+
+    /// Consecutive sampled frames with the I-features among them.
+    public struct Chunk: Sendable {
+        public var offsets: [FrameOffset] = []
+        /// (frame index, projected embedding) of every I-frame in `offsets`.
+        public var iFeatures: [(index: Int, vector: [Float])] = []
+    }
+
+    public let model: CLIPModel
+    public let settings: Settings
+
+    public init(model: CLIPModel, settings: Settings) throws {
+        guard settings.fps > 0, settings.fps <= 120 else { throw ResidualError.badParameter("fps must be in (0, 120], got \(settings.fps)") }
+        guard settings.n >= 0 else { throw ResidualError.badParameter("N must be >= 0, got \(settings.n)") }
+        guard settings.chunkFrames >= 1, settings.batch >= 1 else { throw ResidualError.badParameter("chunk and batch sizes must be >= 1") }
+        self.model = model
+        self.settings = settings
+    }
+
+    /// Runs over `url` from sampled frame `resumeFrom` on (earlier frames are decoded but not
+    /// converted or encoded) and hands every chunk to `commit`, in order. A decode error is
+    /// thrown after every chunk before it was committed; a partial chunk is never committed.
+    public func run(url: URL, resumeFrom: Int = 0, commit: (Chunk) throws -> Void,
+                    progress: ((Int) -> Void)? = nil) async throws {
+        let reader = try VideoReader(url: url)
+        let size = model.config.imageSize, b = model.config.embedDim
+        let stride = 3 * size * size
+        var chunk = Chunk()
+        var pending: [Int] = []          // I-frame indices waiting in `pixels`
+        var pixels: [Float] = []
+        pixels.reserveCapacity(settings.batch * stride)
+
+        func encodePending() {
+            guard !pending.isEmpty else { return }
+            let emb = model.encodeImages(pixels: pixels, count: pending.count)
+            for (j, index) in pending.enumerated() { chunk.iFeatures.append((index, Array(emb[j * b..<(j + 1) * b]))) }
+            pending.removeAll(keepingCapacity: true)
+            pixels.removeAll(keepingCapacity: true)
+        }
+        func flush() throws {
+            encodePending()
+            guard !chunk.offsets.isEmpty else { return }
+            try commit(chunk)
+            chunk = Chunk()
+        }
+
+        let n = settings.n
+        for try await frame in reader.frames(fps: settings.fps, convertIf: { $0 >= resumeFrom && ResidualEncoder.isIFrame($0, n: n) }) {
+            let k = frame.offset.index
+            guard k >= resumeFrom else { continue }
+            chunk.offsets.append(frame.offset)
+            if ResidualEncoder.isIFrame(k, n: n) {
+                pixels += CLIPPreprocessor.normalize(CLIPPreprocessor.resizeAndCrop(frame.image, size: size))
+                pending.append(k)
+                if pending.count == settings.batch { encodePending() }
+            }
+            progress?(k + 1)
+            // Chunks end just before an I-frame so a resumed ingest starts on an anchor.
+            if chunk.offsets.count >= settings.chunkFrames, ResidualEncoder.isIFrame(k + 1, n: n) { try flush() }
+        }
+        try flush()
+    }
+}

@@ -1,0 +1,118 @@
+import CLIP
+import Foundation
+import Support
+import Video
+
+/// Lazy P-features: P-feature of frame k = residual encoder(frame k pixels, I-feature of its
+/// anchor). Pixels come from the decoded-frame cache, else from decoding at the stored seek
+/// points (the video layer decodes each needed GOP once for a whole request). Every P-frame of
+/// a request runs in one batched pass; results go to a byte-bounded LRU.
+public final class Reconstructor: @unchecked Sendable {
+    public let encoder: ResidualEncoder
+    public let frames: FrameCache
+    public let features: ByteBudgetLRU<FrameKey, [Float]>
+    /// P-frames per forward pass (large batches keep GEMMs efficient, bounded for memory).
+    public let batch: Int
+
+    /// What the reconstructor needs to know of one stored video.
+    public struct Source: Sendable {
+        public var url: URL
+        public var contentHash: String
+        /// Offsets of every sampled frame, index order (offsets[k].index == k).
+        public var offsets: [FrameOffset]
+        public var iFeature: @Sendable (Int) throws -> [Float]
+
+        public init(url: URL, contentHash: String, offsets: [FrameOffset], iFeature: @escaping @Sendable (Int) throws -> [Float]) {
+            self.url = url
+            self.contentHash = contentHash
+            self.offsets = offsets
+            self.iFeature = iFeature
+        }
+    }
+
+    public init(encoder: ResidualEncoder, frameCache: FrameCache, featureBudget: Int = 128 << 20, batch: Int = 256) {
+        self.encoder = encoder
+        self.frames = frameCache
+        self.features = ByteBudgetLRU(byteBudget: featureBudget)
+        self.batch = max(1, batch)
+    }
+
+    /// Features of frames `range` (I stored, P reconstructed), in index order.
+    public func features(of source: Source, range: Range<Int>) throws -> [[Float]] {
+        let n = encoder.n
+        var out = [[Float]?](repeating: nil, count: range.count)
+        var missingP: [Int] = []
+        for k in range {
+            if ResidualEncoder.isIFrame(k, n: n) {
+                out[k - range.lowerBound] = try source.iFeature(k)
+            } else if let cached = features.get(FrameKey(videoHash: source.contentHash, index: k)) {
+                out[k - range.lowerBound] = cached
+            } else {
+                missingP.append(k)
+            }
+        }
+        var start = 0
+        while start < missingP.count {
+            let part = Array(missingP[start..<min(missingP.count, start + batch)])
+            let computed = try reconstruct(source, part)
+            for (k, v) in zip(part, computed) {
+                out[k - range.lowerBound] = v
+                features.put(FrameKey(videoHash: source.contentHash, index: k), v, cost: v.count * 4 + 64)
+            }
+            start += batch
+        }
+        return out.map { $0! }
+    }
+
+    /// Preprocessed pixels of frames (cache first; one decode pass for all misses).
+    public func pixels(of source: Source, frames wanted: [Int]) throws -> [Int: RGBImage] {
+        let size = encoder.model.config.imageSize
+        var have: [Int: RGBImage] = [:]
+        var missing: [Int] = []
+        for k in Set(wanted) {
+            if let img = frames.get(FrameKey(videoHash: source.contentHash, index: k)) { have[k] = img } else { missing.append(k) }
+        }
+        if !missing.isEmpty {
+            missing.sort()
+            let reader = try VideoReader(url: source.url)
+            let decoded = try reader.decode(offsets: missing.map { source.offsets[$0] })
+            for (k, img) in zip(missing, decoded) {
+                let crop = CLIPPreprocessor.resizeAndCrop(img, size: size)
+                frames.put(FrameKey(videoHash: source.contentHash, index: k), crop)
+                have[k] = crop
+            }
+        }
+        return have
+    }
+
+    private func reconstruct(_ source: Source, _ indices: [Int]) throws -> [[Float]] {
+        let n = encoder.n
+        let needsAnchorPixels = encoder.reduction.strategy == .motion
+        let anchors = indices.map { ResidualEncoder.anchor(of: $0, n: n) }
+        let images = try pixels(of: source, frames: indices + (needsAnchorPixels ? anchors : []))
+        let size = encoder.model.config.imageSize, stride = 3 * size * size
+        // Normalized pixels of every distinct frame involved, in one buffer.
+        let distinct = Array(images.keys).sorted()
+        var slot: [Int: Int] = [:]
+        var buffer = [Float](repeating: 0, count: distinct.count * stride)
+        buffer.withUnsafeMutableBufferPointer { buf in
+            for (i, k) in distinct.enumerated() {
+                slot[k] = i
+                CLIPPreprocessor.normalize(images[k]!, into: buf.baseAddress! + i * stride)
+            }
+        }
+        var anchorFeature: [Int: [Float]] = [:]
+        for a in Set(anchors) { anchorFeature[a] = try source.iFeature(a) }
+        let b = encoder.model.config.embedDim
+        let flat = buffer.withUnsafeBufferPointer { buf in
+            let base = buf.baseAddress!
+            let pFrames = zip(indices, anchors).map { k, a in
+                ResidualEncoder.PFrame(index: k, pixels: base + slot[k]! * stride,
+                                       anchorPixels: needsAnchorPixels ? base + slot[a]! * stride : nil,
+                                       anchorFeature: anchorFeature[a]![...])
+            }
+            return encoder.encodePFrames(pFrames)
+        }
+        return indices.indices.map { Array(flat[$0 * b..<($0 + 1) * b]) }
+    }
+}
