@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Digest", "Support"]),
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Tensor"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "ResidualStoreTests", dependencies: ["ResidualStore"]),
+        .testTarget(name: "ResidualStoreTests", dependencies: ["ResidualStore", "CLIP", "Video"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "VideoTests", dependencies: ["Video", "CLIP"],
                     resources: [.copy("Fixtures")]),
