@@ -12,6 +12,7 @@ struct RStore: AsyncParsableCommand {
             ScanCommand.self,
             ProbeCommand.self,
             BenchCommand.self,
+            TrainTokenizerCommand.self,
         ]
     )
 }

@@ -1,0 +1,152 @@
+import Foundation
+
+/// A loss value and its gradient with respect to the raw (unnormalized) student features.
+public struct LossResult: Sendable {
+    public var value: Float
+    /// dL/d(student feature) [count, embedDim], through the L2 normalization.
+    public var gradient: [Float]
+}
+
+/// Which visual-only distillation runs when there are no captions.
+public enum VisualLoss: String, Sendable, Codable, CaseIterable {
+    /// Bidirectional soft-target cross-entropy over the batch's teacher features (the
+    /// caption loss with the teacher features standing in for the text embeddings).
+    case softTarget = "soft-ce"
+    /// Mean of 1 - cos(student, teacher).
+    case cosine
+}
+
+/// The distillation losses for training A. Every loss compares L2-normalized features; the
+/// gradients include the normalization's backward, dx = (df - f (f . df)) / |x|.
+/// Computed in Double: the matrices are batch x batch (or batch x texts), so it is cheap.
+public enum DistillationLosses {
+    /// The paper's bidirectional soft-target cross-entropy through a bank of embeddings g_j
+    /// (the batch's text embeddings, or its teacher features for the visual-only variant):
+    ///   J_{L->V} = -1/B sum_i sum_j softmax_j(s g_j.f^V_i) log softmax_j(s g_j.f^S_i)
+    ///   J_{V->L} = -1/M sum_j sum_i softmax_i(s g_j.f^V_i) log softmax_i(s g_j.f^S_i)
+    /// and returns J_{L->V} + J_{V->L} (means rather than the paper's sums, so the scale does
+    /// not depend on the batch size). `scale` s is exp(logit_scale) of the checkpoint.
+    public static func softTarget(student: [Float], teacher: [Float], bank: [Float], dim: Int, scale: Float) -> LossResult {
+        let b = dim, n = student.count / dim, m = bank.count / dim
+        precondition(teacher.count == student.count && n * b == student.count && m * b == bank.count)
+        guard n > 0, m > 0 else { return LossResult(value: 0, gradient: [Float](repeating: 0, count: student.count)) }
+        let (fs, norms) = normalized(student, dim: b)
+        let fv = normalized(teacher, dim: b).0
+        let g = normalized(bank, dim: b).0
+        let s = Double(scale)
+        func logits(_ f: [Double]) -> [Double] {
+            var out = [Double](repeating: 0, count: n * m)
+            for i in 0..<n { for j in 0..<m {
+                var dot = 0.0
+                for k in 0..<b { dot += f[i * b + k] * g[j * b + k] }
+                out[i * m + j] = s * dot
+            } }
+            return out
+        }
+        let ls = logits(fs), lv = logits(fv)
+        var value = 0.0
+        var dl = [Double](repeating: 0, count: n * m)   // dJ / d logits
+        // L->V: softmax over the bank (j) for each frame i.
+        for i in 0..<n {
+            let q = softmax(ls, start: i * m, count: m, stride: 1)
+            let t = softmax(lv, start: i * m, count: m, stride: 1)
+            let lq = logSoftmax(ls, start: i * m, count: m, stride: 1)
+            for j in 0..<m {
+                value -= t[j] * lq[j] / Double(n)
+                dl[i * m + j] += (q[j] - t[j]) / Double(n)
+            }
+        }
+        // V->L: softmax over the frames (i) for each bank entry j.
+        for j in 0..<m {
+            let q = softmax(ls, start: j, count: n, stride: m)
+            let t = softmax(lv, start: j, count: n, stride: m)
+            let lq = logSoftmax(ls, start: j, count: n, stride: m)
+            for i in 0..<n {
+                value -= t[i] * lq[i] / Double(m)
+                dl[i * m + j] += (q[i] - t[i]) / Double(m)
+            }
+        }
+        var df = [Double](repeating: 0, count: n * b)
+        for i in 0..<n { for j in 0..<m where dl[i * m + j] != 0 {
+            let c = s * dl[i * m + j]
+            for k in 0..<b { df[i * b + k] += c * g[j * b + k] }
+        } }
+        return LossResult(value: Float(value), gradient: normalizationBackward(fs, norms: norms, df: df, dim: b))
+    }
+
+    /// Visual-only soft-target CE: `softTarget` with the batch's teacher features as the bank.
+    public static func visualSoftTarget(student: [Float], teacher: [Float], dim: Int, scale: Float) -> LossResult {
+        softTarget(student: student, teacher: teacher, bank: teacher, dim: dim, scale: scale)
+    }
+
+    /// Mean over the batch of 1 - cos(student_i, teacher_i).
+    public static func cosine(student: [Float], teacher: [Float], dim: Int) -> LossResult {
+        let b = dim, n = student.count / dim
+        precondition(teacher.count == student.count)
+        guard n > 0 else { return LossResult(value: 0, gradient: []) }
+        let (fs, norms) = normalized(student, dim: b)
+        let fv = normalized(teacher, dim: b).0
+        var value = 0.0
+        var df = [Double](repeating: 0, count: n * b)
+        for i in 0..<n {
+            var dot = 0.0
+            for k in 0..<b { dot += fs[i * b + k] * fv[i * b + k] }
+            value += (1 - dot) / Double(n)
+            for k in 0..<b { df[i * b + k] = -fv[i * b + k] / Double(n) }
+        }
+        return LossResult(value: Float(value), gradient: normalizationBackward(fs, norms: norms, df: df, dim: b))
+    }
+
+    /// Cosine similarity of each row pair, for reporting.
+    public static func rowCosines(_ a: [Float], _ b: [Float], dim: Int) -> [Float] {
+        precondition(a.count == b.count)
+        return (0..<(dim == 0 ? 0 : a.count / dim)).map { i in
+            var ab = 0.0, aa = 0.0, bb = 0.0
+            for k in 0..<dim {
+                let x = Double(a[i * dim + k]), y = Double(b[i * dim + k])
+                ab += x * y; aa += x * x; bb += y * y
+            }
+            return aa > 0 && bb > 0 ? Float(ab / (aa * bb).squareRoot()) : 0
+        }
+    }
+
+    // MARK: Helpers
+
+    static func normalized(_ x: [Float], dim: Int) -> ([Double], [Double]) {
+        let n = x.count / dim
+        var out = x.map(Double.init)
+        var norms = [Double](repeating: 0, count: n)
+        for i in 0..<n {
+            var s = 0.0
+            for k in 0..<dim { s += out[i * dim + k] * out[i * dim + k] }
+            norms[i] = s.squareRoot()
+            let inv = norms[i] > 0 ? 1 / norms[i] : 0
+            for k in 0..<dim { out[i * dim + k] *= inv }
+        }
+        return (out, norms)
+    }
+
+    /// dx = (df - f (f . df)) / |x| per row.
+    static func normalizationBackward(_ f: [Double], norms: [Double], df: [Double], dim: Int) -> [Float] {
+        var dx = [Float](repeating: 0, count: f.count)
+        for i in 0..<norms.count where norms[i] > 0 {
+            var dot = 0.0
+            for k in 0..<dim { dot += f[i * dim + k] * df[i * dim + k] }
+            for k in 0..<dim { dx[i * dim + k] = Float((df[i * dim + k] - f[i * dim + k] * dot) / norms[i]) }
+        }
+        return dx
+    }
+
+    static func logSoftmax(_ x: [Double], start: Int, count: Int, stride: Int) -> [Double] {
+        var mx = -Double.infinity
+        for i in 0..<count { mx = max(mx, x[start + i * stride]) }
+        var sum = 0.0
+        for i in 0..<count { sum += Foundation.exp(x[start + i * stride] - mx) }
+        let lse = mx + Foundation.log(sum)
+        return (0..<count).map { x[start + $0 * stride] - lse }
+    }
+
+    static func softmax(_ x: [Double], start: Int, count: Int, stride: Int) -> [Double] {
+        logSoftmax(x, start: start, count: count, stride: stride).map { Foundation.exp($0) }
+    }
+}

@@ -1,0 +1,277 @@
+import Foundation
+import Tensor
+
+/// Trains the residual tokenizer A with the ViT frozen.
+///
+/// Teacher features (full ViT) of every sampled frame are computed once; they are both the
+/// targets of the P-frames and the anchors (I-features) of the I-frames. Samples are the
+/// (P-frame, anchor) pairs of frame k, anchor k - k % (N+1), with the kept patches chosen
+/// once by the reduction strategy. Each step runs the student on a minibatch, carries the
+/// loss gradient back through the frozen ViT to the residual token, and updates A with AdamW.
+///
+/// A starts at zero (or from `initial`). The student always includes the residual token in
+/// training, even at A = 0 (see `StudentPass`); the reported A = 0 baseline is the encoder's
+/// (no token at all), so the first epoch is compared against what inference did before.
+public final class TokenizerTrainer {
+    public let model: CLIPModel
+    public let config: TokenizerTrainingConfig
+    public let videos: [TrainingVideo]
+    public let captions: [Caption]
+
+    struct Sample {
+        var video: Int
+        var frame: Int
+        var anchor: Int
+        var keep: [Int]
+        var heldOut: Bool
+        var texts: [Int]
+    }
+
+    private var teacher: [[Float]] = []
+    private var samples: [Sample] = []
+    private var textEmbeddings: [Float] = []
+    private var textCount = 0
+    private var splitName = "none"
+
+    public init(model: CLIPModel, config: TokenizerTrainingConfig, videos: [TrainingVideo], captions: [Caption] = []) throws {
+        try config.validate()
+        guard !videos.isEmpty else { throw TrainingError.noSamples("no videos to train on") }
+        for c in captions where !videos.indices.contains(c.video) {
+            throw TrainingError.badCaption(path: "captions", line: c.line, reason: "refers to video #\(c.video), but there are \(videos.count)")
+        }
+        if !captions.isEmpty && model.text == nil {
+            throw CLIPError.noTextTower(model.directory.path)
+        }
+        self.model = model
+        self.config = config
+        self.videos = videos
+        self.captions = captions
+    }
+
+    /// The loss that runs: the caption loss when there are captions, else the visual one.
+    public var lossName: String {
+        captions.isEmpty ? "visual \(config.visualLoss.rawValue)" : "caption soft-ce"
+    }
+
+    /// Runs the whole training; writes A to `output` and the resumable state beside it after
+    /// every epoch. With `resume`, continues from that state (same data settings required).
+    @discardableResult
+    public func run(output: URL, resume: Bool = false, initial: ResidualTokenizer? = nil,
+                    progress: (TrainingEvent) -> Void = { _ in }) throws -> ResidualTokenizer {
+        let d = model.config.vision.width, b = model.config.embedDim
+        if let initial, initial.width != d || initial.embedDim != b {
+            throw TrainingError.badParameter("initial A maps \(initial.embedDim) -> \(initial.width) dims, the model needs \(b) -> \(d)")
+        }
+        let reduction = try TokenReduction(p: config.p, strategy: config.strategy, seed: config.seed)
+        var state = TrainingCheckpoint(tokenizer: initial ?? .zero(for: model),
+                                       optimizer: AdamW(sizes: [d * b, d], learningRate: config.learningRate,
+                                                        weightDecay: config.weightDecay),
+                                       epochsDone: 0)
+        let stateURL = TrainingCheckpoint.url(for: output)
+        if resume {
+            // An A file for other weights at the output is a clear error before any work.
+            if FileManager.default.fileExists(atPath: output.path) { _ = try ResidualTokenizer(contentsOf: output, for: model) }
+            state = try TrainingCheckpoint.load(from: stateURL, model: model, config: config, loss: lossName, optimizer: state.optimizer)
+        }
+        try prepare(reduction: reduction, progress: progress)
+        let train = samples.indices.filter { !samples[$0].heldOut }
+        let held = samples.indices.filter { samples[$0].heldOut }
+        let zero = ResidualTokenizer.zero(for: model)
+        progress(.prepared(TrainingSetup(trainSamples: train.count, heldOutSamples: held.count, split: splitName, loss: lossName,
+                                         texts: textCount, baselineTrainCosine: meanCosine(train, tokenizer: zero),
+                                         baselineHeldOutCosine: held.isEmpty ? nil : meanCosine(held, tokenizer: zero))))
+        if resume { progress(.resumed(epochsDone: state.epochsDone)) }
+
+        let scale = Foundation.exp(model.logitScale)
+        let stride = 3 * model.config.imageSize * model.config.imageSize
+        let batches = (train.count + config.batchSize - 1) / config.batchSize
+        let pixels = UnsafeMutablePointer<Float>.allocate(capacity: min(config.batchSize, train.count) * stride)
+        defer { pixels.deallocate() }
+        var epoch = state.epochsDone
+        while epoch < config.epochs {
+            let t0 = Date()
+            // Shuffle seeded by (seed, epoch): a resumed run sees the same batches.
+            var rng = SplitMix(seed: config.seed &+ 0x51_7cc1_b727_220a &* UInt64(epoch + 1))
+            var order = train
+            for i in Swift.stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            var lossSum = 0.0, cosSum = 0.0
+            for batch in 0..<batches {
+                let ids = Array(order[(batch * config.batchSize)..<min(order.count, (batch + 1) * config.batchSize)])
+                var anchors = [Float](), targets = [Float]()
+                anchors.reserveCapacity(ids.count * b); targets.reserveCapacity(ids.count * b)
+                for (j, s) in ids.enumerated() {
+                    let sm = samples[s]
+                    videos[sm.video].pixels(sm.frame, pixels + j * stride)
+                    anchors += teacher[sm.video][sm.anchor * b..<(sm.anchor + 1) * b]
+                    targets += teacher[sm.video][sm.frame * b..<(sm.frame + 1) * b]
+                }
+                let pass = StudentPass(model: model, tokenizer: state.tokenizer,
+                                       pixels: (0..<ids.count).map { UnsafePointer(pixels + $0 * stride) },
+                                       keeps: ids.map { samples[$0].keep }, anchors: anchors)
+                let loss: LossResult
+                if !captions.isEmpty {
+                    loss = DistillationLosses.softTarget(student: pass.features, teacher: targets,
+                                                         bank: textBank(for: ids, rng: &rng), dim: b, scale: scale)
+                } else if config.visualLoss == .softTarget {
+                    loss = DistillationLosses.visualSoftTarget(student: pass.features, teacher: targets, dim: b, scale: scale)
+                } else {
+                    loss = DistillationLosses.cosine(student: pass.features, teacher: targets, dim: b)
+                }
+                let grad = pass.gradient(featureGradient: loss.gradient)
+                var params = [state.tokenizer.weight, state.tokenizer.bias]
+                state.optimizer.update(&params, gradients: [grad.weight, grad.bias], decay: [true, false])
+                state.tokenizer.weight = params[0]
+                state.tokenizer.bias = params[1]
+                lossSum += Double(loss.value) * Double(ids.count)
+                cosSum += DistillationLosses.rowCosines(pass.features, targets, dim: b).reduce(0.0) { $0 + Double($1) }
+                progress(.batch(epoch: epoch + 1, index: batch + 1, of: batches, loss: loss.value))
+            }
+            epoch += 1
+            state.epochsDone = epoch
+            try state.tokenizer.save(to: output)
+            try state.save(to: stateURL, config: config, loss: lossName)
+            let n = Double(max(1, train.count))
+            progress(.epoch(EpochReport(epoch: epoch, loss: Float(lossSum / n), trainCosine: Float(cosSum / n),
+                                        heldOutCosine: held.isEmpty ? nil : meanCosine(held, tokenizer: state.tokenizer),
+                                        seconds: Date().timeIntervalSince(t0))))
+        }
+        if !FileManager.default.fileExists(atPath: output.path) || config.epochs == 0 { try state.tokenizer.save(to: output) }
+        return state.tokenizer
+    }
+
+    /// Mean cosine(P-feature, full feature) over `ids`, encoded as `ResidualEncoder` does
+    /// (no residual token when A is exactly zero).
+    public func meanCosine(_ ids: [Int], tokenizer: ResidualTokenizer) -> Float {
+        guard !ids.isEmpty else { return 0 }
+        let b = model.config.embedDim, d = model.config.vision.width
+        let stride = 3 * model.config.imageSize * model.config.imageSize
+        let chunk = min(config.batchSize, 256)
+        let pixels = UnsafeMutablePointer<Float>.allocate(capacity: min(chunk, ids.count) * stride)
+        defer { pixels.deallocate() }
+        var sum = 0.0
+        for start in Swift.stride(from: 0, to: ids.count, by: chunk) {
+            let part = Array(ids[start..<min(ids.count, start + chunk)])
+            var anchors = [Float](), targets = [Float]()
+            for (j, s) in part.enumerated() {
+                let sm = samples[s]
+                videos[sm.video].pixels(sm.frame, pixels + j * stride)
+                anchors += teacher[sm.video][sm.anchor * b..<(sm.anchor + 1) * b]
+                targets += teacher[sm.video][sm.frame * b..<(sm.frame + 1) * b]
+            }
+            let tokens = tokenizer.isZero ? [] : tokenizer.tokens(anchors: anchors, count: part.count)
+            let requests = part.enumerated().map { j, s in
+                VisionTower.Request(pixels: pixels + j * stride, keep: samples[s].keep,
+                                    extraTokens: tokens.isEmpty ? [] : Array(tokens[j * d..<(j + 1) * d]))
+            }
+            let features = model.vision.encode(requests)
+            sum += DistillationLosses.rowCosines(features, targets, dim: b).reduce(0.0) { $0 + Double($1) }
+        }
+        return Float(sum / Double(ids.count))
+    }
+
+    // MARK: Preparation
+
+    /// Teacher features of every frame, the samples with their kept patches, the split and
+    /// the caption texts' embeddings.
+    private func prepare(reduction: TokenReduction, progress: (TrainingEvent) -> Void) throws {
+        guard samples.isEmpty else { return }
+        let c = model.config, b = c.embedDim
+        let stride = 3 * c.imageSize * c.imageSize
+        let n = config.n
+        let total = videos.reduce(0) { $0 + $1.frameCount }
+        let chunk = max(1, min(config.batchSize, 64))
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * stride)
+        let anchorPixels = UnsafeMutablePointer<Float>.allocate(capacity: stride)
+        defer { buffer.deallocate(); anchorPixels.deallocate() }
+        var done = 0
+        progress(.teacher(done: 0, total: total))
+        for (v, video) in videos.enumerated() {
+            var features = [Float]()
+            features.reserveCapacity(video.frameCount * b)
+            for start in Swift.stride(from: 0, to: video.frameCount, by: chunk) {
+                let end = min(video.frameCount, start + chunk)
+                for k in start..<end {
+                    let px = buffer + (k - start) * stride
+                    video.pixels(k, px)
+                    if ResidualEncoder.isIFrame(k, n: n) {
+                        anchorPixels.update(from: px, count: stride)
+                    } else {
+                        let keep = reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k,
+                                                    frame: px, anchor: anchorPixels)
+                        samples.append(Sample(video: v, frame: k, anchor: ResidualEncoder.anchor(of: k, n: n),
+                                              keep: keep, heldOut: false, texts: []))
+                    }
+                }
+                features += model.vision.encode((start..<end).map { VisionTower.Request(pixels: buffer + ($0 - start) * stride) })
+                done += end - start
+                progress(.teacher(done: done, total: total))
+            }
+            teacher.append(features)
+        }
+        guard !samples.isEmpty else {
+            throw TrainingError.noSamples("no P-frames: the videos give \(total) sampled frames, and with N = \(n) the first P-frame is sample 1 of each video")
+        }
+        assignSplit()
+        guard samples.contains(where: { !$0.heldOut }) else {
+            throw TrainingError.noSamples("every P-frame is held out; lower --holdout")
+        }
+        try embedCaptions()
+    }
+
+    private func assignSplit() {
+        guard config.holdout > 0 else { splitName = "none"; return }
+        let byVideo = config.split == .video || (config.split == .auto && videos.count >= 5)
+        if byVideo && videos.count >= 2 {
+            splitName = "video"
+            var rng = SplitMix(seed: config.seed ^ 0x5eed_5_9117)
+            var order = Array(videos.indices)
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            let count = min(videos.count - 1, max(1, Int((config.holdout * Double(videos.count)).rounded())))
+            let held = Set(order.prefix(count))
+            for i in samples.indices { samples[i].heldOut = held.contains(samples[i].video) }
+        } else {
+            splitName = "time"
+            let groupSize = config.n + 1
+            for (v, video) in videos.enumerated() {
+                let groups = (video.frameCount + groupSize - 1) / groupSize
+                guard groups >= 2 else { continue }
+                let held = min(groups - 1, max(1, Int((config.holdout * Double(groups)).rounded())))
+                let firstHeld = groups - held
+                for i in samples.indices where samples[i].video == v && samples[i].frame / groupSize >= firstHeld {
+                    samples[i].heldOut = true
+                }
+            }
+        }
+    }
+
+    private func embedCaptions() throws {
+        guard !captions.isEmpty else { return }
+        var index: [String: Int] = [:]
+        var texts: [String] = []
+        for c in captions where index[c.text] == nil { index[c.text] = texts.count; texts.append(c.text) }
+        var embeddings = [Float]()
+        for start in stride(from: 0, to: texts.count, by: 256) {
+            embeddings += try model.encodeTexts(Array(texts[start..<min(texts.count, start + 256)])).embeddings
+        }
+        textEmbeddings = embeddings
+        textCount = texts.count
+        for i in samples.indices {
+            let s = samples[i]
+            let time = videos[s.video].times[s.frame]
+            samples[i].texts = Array(Set(captions.filter { $0.video == s.video && $0.covers(time) }.map { index[$0.text]! })).sorted()
+        }
+    }
+
+    /// The text embeddings a batch's loss runs through: the captions of its P-frames, topped
+    /// up with random other captions to at least 8 (or all there are). Frames without a
+    /// caption still take part: the targets are the teacher's soft distribution, not labels.
+    private func textBank(for ids: [Int], rng: inout SplitMix) -> [Float] {
+        let b = model.config.embedDim
+        var chosen = Set(ids.flatMap { samples[$0].texts })
+        let want = min(textCount, max(8, chosen.count))
+        var order = Array(0..<textCount)
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        for t in order where chosen.count < want { chosen.insert(t) }
+        return chosen.sorted().flatMap { textEmbeddings[$0 * b..<($0 + 1) * b] }
+    }
+}

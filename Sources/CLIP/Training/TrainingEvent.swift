@@ -1,0 +1,36 @@
+/// What the trainer reports while it runs.
+public enum TrainingEvent: Sendable {
+    /// Teacher features: `done` of `total` frames through the full ViT.
+    case teacher(done: Int, total: Int)
+    /// Data ready: sample counts, the split and loss used, and mean cosine(P, full) with A = 0
+    /// (the token-reduction-only baseline, no residual token) on both parts.
+    case prepared(TrainingSetup)
+    /// Resumed after `epochsDone` epochs from the state file.
+    case resumed(epochsDone: Int)
+    case batch(epoch: Int, index: Int, of: Int, loss: Float)
+    case epoch(EpochReport)
+}
+
+public struct TrainingSetup: Sendable {
+    public var trainSamples: Int
+    public var heldOutSamples: Int
+    /// "video" or "time" (what `.auto` resolved to), or "none".
+    public var split: String
+    /// "caption soft-ce", "visual soft-ce" or "visual cosine".
+    public var loss: String
+    public var texts: Int
+    public var baselineTrainCosine: Float
+    public var baselineHeldOutCosine: Float?
+}
+
+public struct EpochReport: Sendable {
+    public var epoch: Int
+    public var loss: Float
+    /// Mean cosine(student, teacher) over the epoch's training batches (as they ran).
+    public var trainCosine: Float
+    /// Mean cosine(P-feature, full feature) on the held-out P-frames with the epoch's A,
+    /// computed as `ResidualEncoder` does.
+    public var heldOutCosine: Float?
+    public var seconds: Double
+}
+

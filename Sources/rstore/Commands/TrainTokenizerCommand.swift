@@ -1,0 +1,158 @@
+import ArgumentParser
+import CLIP
+import Foundation
+import Video
+
+/// `rstore train-tokenizer`: trains ResidualViT's residual tokenizer A on videos with the
+/// CLIP weights frozen, and writes it as its own safetensors file tied to those weights.
+struct TrainTokenizerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-tokenizer",
+        abstract: "Train the residual tokenizer A (ResidualViT) on videos; the CLIP ViT stays frozen.",
+        discussion: """
+            Every sampled frame is encoded once by the full ViT (the teacher, and the I-features). \
+            P-frames (k % (N+1) != 0) are the samples: the student is the frozen ViT over [CLS], \
+            A(unit anchor I-feature) and the kept patches. With --captions the loss is the paper's \
+            bidirectional soft-target cross-entropy through the captions' text embeddings; \
+            otherwise a visual-only distillation (--visual-loss). A is written after every epoch, \
+            with a state file beside it (<out>.state.safetensors) that --resume continues from.
+            """)
+
+    @OptionGroup var model: ModelOption
+    @Argument(help: "Video files, or folders of them (.mp4 .mkv .mov .webm .avi .m4v).") var inputs: [String]
+    @Option(help: "Where to write A (safetensors).") var out: String
+    @Option(help: "JSON Lines of {\"path\", \"start\", \"end\", \"text\"}: captions of time spans.") var captions: String?
+    @Option(help: "P-frames per I-frame.") var n = 2
+    @Option(help: "Token drop ratio of the P-frames, in [0, 1).") var p = 0.85
+    @Option(help: "Patch selection: random, uniform, center, motion.") var strategy = "motion"
+    @Option(help: "Sampling rate in frames per second.") var fps = 2.0
+    @Option(help: "Epochs (a resumed run continues up to this many).") var epochs = 5
+    @Option(help: "P-frames per step.") var batch = 256
+    @Option(help: "AdamW learning rate.") var lr: Float = 5e-4
+    @Option(name: .customLong("weight-decay"), help: "AdamW decoupled weight decay on A's weight.") var weightDecay: Float = 0.01
+    @Option(help: "Random seed (shuffles, split, random strategy).") var seed: UInt64 = 0
+    @Option(help: "Fraction of P-frames held out for evaluation, in [0, 1).") var holdout = 0.2
+    @Option(help: "Held-out split: auto (by video with 5+ videos, else by time), video, time.") var split = "auto"
+    @Option(name: .customLong("visual-loss"), help: "Loss without captions: cosine (1 - cos) or soft-ce (soft-target CE over the batch's teacher features).")
+    var visualLoss = "cosine"
+    @Flag(help: "Continue from the state file written beside --out.") var resume = false
+
+    func validate() throws {
+        guard n >= 1 else { throw ValidationError("--n must be >= 1 (N = \(n) \(n < 0 ? "is negative" : "has no P-frames to train on"))") }
+        guard p >= 0, p < 1 else { throw ValidationError("--p must be in [0, 1), got \(p)") }
+        guard ReductionStrategy(rawValue: strategy) != nil else {
+            throw ValidationError("--strategy must be one of \(ReductionStrategy.allCases.map(\.rawValue).joined(separator: ", ")), got \(strategy)")
+        }
+        guard HoldoutSplit(rawValue: split) != nil else { throw ValidationError("--split must be auto, video or time, got \(split)") }
+        guard VisualLoss(rawValue: visualLoss) != nil else { throw ValidationError("--visual-loss must be cosine or soft-ce, got \(visualLoss)") }
+        guard fps > 0, fps <= 60 else { throw ValidationError("--fps must be in (0, 60]") }
+        guard epochs >= 0 else { throw ValidationError("--epochs must be >= 0") }
+        guard batch >= 1 else { throw ValidationError("--batch must be >= 1") }
+        guard lr > 0 else { throw ValidationError("--lr must be > 0") }
+        guard holdout >= 0, holdout < 1 else { throw ValidationError("--holdout must be in [0, 1), got \(holdout)") }
+    }
+
+    func run() async throws {
+        let clip = try model.load()
+        var config = TokenizerTrainingConfig()
+        config.n = n; config.p = p; config.strategy = ReductionStrategy(rawValue: strategy)!
+        config.epochs = epochs; config.batchSize = batch; config.learningRate = lr; config.weightDecay = weightDecay
+        config.seed = seed; config.holdout = holdout; config.split = HoldoutSplit(rawValue: split)!
+        config.visualLoss = VisualLoss(rawValue: visualLoss)!
+        let outURL = URL(fileURLWithPath: out)
+        if resume, FileManager.default.fileExists(atPath: outURL.path) {
+            _ = try ResidualTokenizer(contentsOf: outURL, for: clip)   // A for other weights: fail before decoding
+        }
+
+        let paths = try Self.videoFiles(inputs)
+        let console = Console()
+        let size = clip.config.imageSize
+        var videos: [TrainingVideo] = []
+        for path in paths {
+            let reader = try VideoReader(url: URL(fileURLWithPath: path))
+            var images: [RGBImage] = [], times: [Double] = []
+            try reader.forEachFrame(fps: fps) { frame in
+                images.append(CLIPPreprocessor.resizeAndCrop(frame.image, size: size))   // uint8: 150 KB a frame
+                times.append(frame.offset.time)
+            }
+            console.line("\(path): \(images.count) frames at \(fps) fps (\(String(format: "%.1f", reader.info.duration)) s)")
+            let frames = images
+            videos.append(TrainingVideo(name: path, times: times, duration: reader.info.duration) { k, into in
+                CLIPPreprocessor.normalize(frames[k], into: into)
+            })
+        }
+        let captionList = try captions.map { try CaptionFile.load(URL(fileURLWithPath: $0), videos: videos) } ?? []
+        if let captions { console.line("\(captions): \(captionList.count) captions") }
+
+        let trainer = try TokenizerTrainer(model: clip, config: config, videos: videos, captions: captionList)
+        console.line("model \(clip.config.archName), N=\(n) p=\(p) strategy=\(strategy), loss: \(trainer.lossName)"
+                     + (captionList.isEmpty ? " (no captions)" : ""))
+        let a = try trainer.run(output: outURL, resume: resume) { event in
+            switch event {
+            case .teacher(let done, let total):
+                console.progress("teacher features", done, total)
+            case .prepared(let s):
+                console.line("split: \(s.split); \(s.trainSamples) train / \(s.heldOutSamples) held-out P-frames"
+                             + (s.texts > 0 ? "; \(s.texts) distinct caption texts" : ""))
+                console.line("A = 0 (no residual token): mean cos(P, full) train \(fmt(s.baselineTrainCosine))"
+                             + (s.baselineHeldOutCosine.map { ", held-out \(fmt($0))" } ?? ""))
+            case .resumed(let e):
+                console.line("resumed after epoch \(e)")
+            case .batch(let epoch, let index, let of, let loss):
+                console.progress("epoch \(epoch)/\(epochs) loss \(String(format: "%.4f", loss))", index, of)
+            case .epoch(let r):
+                console.line(String(format: "epoch %d/%d  loss %.5f  train cos %@  held-out cos %@  (%.1f s)", r.epoch, epochs,
+                                    r.loss, fmt(r.trainCosine), r.heldOutCosine.map(fmt) ?? "-", r.seconds))
+            }
+        }
+        console.line("wrote \(outURL.path) (A: \(a.embedDim) -> \(a.width), for CLIP \(clip.weightsSHA256.prefix(16))…); "
+                     + "state: \(outURL.deletingPathExtension().appendingPathExtension("state.safetensors").path)")
+    }
+
+    /// Files as given, and the video files inside given folders (sorted, not recursive).
+    static func videoFiles(_ inputs: [String]) throws -> [String] {
+        let extensions: Set<String> = ["mp4", "mkv", "mov", "webm", "avi", "m4v"]
+        var out: [String] = []
+        for input in inputs {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: input, isDirectory: &isDir) else {
+                throw ValidationError("\(input): no such file or folder")
+            }
+            if isDir.boolValue {
+                let names = try FileManager.default.contentsOfDirectory(atPath: input).sorted()
+                let videos = names.filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }
+                guard !videos.isEmpty else { throw ValidationError("\(input): no video files (\(extensions.sorted().joined(separator: ", ")))") }
+                out += videos.map { (input as NSString).appendingPathComponent($0) }
+            } else {
+                out.append(input)
+            }
+        }
+        return out
+    }
+}
+
+private func fmt(_ x: Float) -> String { String(format: "%.4f", x) }
+
+/// Plain lines on stdout; a redrawn progress bar on stderr only when it is a terminal.
+private final class Console {
+    let tty = isatty(STDERR_FILENO) != 0
+    private var barShown = false
+
+    func line(_ s: String) {
+        clearBar()
+        FileHandle.standardOutput.write(Data((s + "\n").utf8))   // unbuffered: lines appear as epochs end
+    }
+
+    func progress(_ label: String, _ done: Int, _ total: Int) {
+        guard tty, total > 0 else { return }
+        let width = 30
+        let filled = min(width, width * done / total)
+        let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
+        FileHandle.standardError.write(Data("\r\u{1B}[K[\(bar)] \(done)/\(total) \(label)".utf8))
+        barShown = true
+    }
+
+    private func clearBar() {
+        if barShown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)); barShown = false }
+    }
+}
