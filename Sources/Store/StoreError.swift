@@ -1,0 +1,29 @@
+/// Why the store refused or failed; messages name the store file, the video and the frame.
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    case newerSchema(path: String, found: Int, supported: Int)
+    case migrationChanged(path: String, name: String)
+    case notAStore(path: String, reason: String)
+    case locked(path: String)
+    case modelMismatch(path: String, expected: String, found: String)
+    case corruptBlob(path: String, video: String, frame: Int, reason: String)
+    case unknownVideo(path: String, video: String)
+    case notReady(path: String, video: String, status: String)
+    case invalidArgument(String)
+
+    public var description: String {
+        switch self {
+        case .newerSchema(let p, let f, let s):
+            return "\(p): store schema version \(f) is newer than this rstore supports (\(s)); upgrade rstore"
+        case .migrationChanged(let p, let n):
+            return "\(p): migration \(n) differs from the one applied to this store (migrations are never edited once landed)"
+        case .notAStore(let p, let r): return "\(p): not a ResidualStore database: \(r)"
+        case .locked(let p): return "\(p): the store is locked by another process; try again when it finishes"
+        case .modelMismatch(let p, let e, let f):
+            return "\(p): store holds features of CLIP weights \(e), but the loaded model is \(f); features of different models are never mixed"
+        case .corruptBlob(let p, let v, let f, let r): return "\(p): corrupt data for \(v) at frame \(f): \(r)"
+        case .unknownVideo(let p, let v): return "\(p): no video \(v) in the store"
+        case .notReady(let p, let v, let s): return "\(p): video \(v) is not queryable yet (status \(s)); run `rstore index` to finish it"
+        case .invalidArgument(let m): return m
+        }
+    }
+}
