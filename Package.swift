@@ -32,11 +32,14 @@ let package = Package(
         .target(name: "Store", dependencies: [
             "CLZ4", "Support", "Digest",
             .product(name: "GRDB", package: "GRDB.swift"),
-        ]),
-        .target(name: "ResidualStore", dependencies: ["CLIP", "Video", "Tensor", "Support"],
+        ], plugins: ["EmbedMigrations"]),
+        // Migrations/*.sql compiled into the Store module (the installed binary needs no files).
+        .executableTarget(name: "embed-migrations", path: "Plugins/EmbedMigrationsTool"),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
+        .target(name: "ResidualStore", dependencies: ["CLIP", "Video", "Tensor", "Support", "Store", "Digest"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         .executableTarget(name: "rstore", dependencies: [
-            "CLIP", "Video", "Tensor",
+            "CLIP", "Video", "Tensor", "Store", "ResidualStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -7,6 +7,12 @@ struct RStore: AsyncParsableCommand {
         commandName: "rstore",
         abstract: "Index video archives into CLIP embeddings (ResidualViT) and query them.",
         subcommands: [
+            IndexCommand.self,
+            SearchCommand.self,
+            EmbedCommand.self,
+            GroundCommand.self,
+            StatsCommand.self,
+            VerifyCommand.self,
             EncodeCommand.self,
             ModelCommand.self,
             ScanCommand.self,

@@ -91,10 +91,10 @@ final class PipelineTests: XCTestCase {
             for k in stride(from: 0, to: 60, by: 3) { matrix.append(.init(video: id, frame: k, time: Double(k) / 2), feature(id, k)) }
         }
         let search = MomentSearch()
-        let coarse = search.coarse(matrix: matrix, query: query, videos: videos)
+        let coarse = search.coarse(matrix: matrix, query: query, shape: videos.mapValues { ($0.n, $0.times.count) })
         XCTAssertEqual(coarse.first?.videoID, 7)
         var denseCalls = 0
-        let top = search.refine(coarse, query: query, k: 1, videos: videos) { v, range in
+        let top = try search.refine(coarse, query: query, k: 1, context: { videos[$0]! }) { v, range in
             denseCalls += 1
             return range.map { feature(v.id, $0) }
         }

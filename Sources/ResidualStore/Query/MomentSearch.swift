@@ -34,37 +34,45 @@ public struct MomentSearch: Sendable {
 
     public init() {}
 
-    /// Coarse candidates: proposals on each video's I-frame curve, best first.
-    public func coarse(matrix: IFeatureMatrix, query: [Float], videos: [Int64: VideoContext]) -> [Moment] {
+    /// A stage-1 hit: a frame range of one video and its coarse score.
+    public struct Candidate: Sendable, Equatable {
+        public var videoID: Int64
+        public var firstFrame: Int
+        public var lastFrame: Int
+        public var score: Float
+    }
+
+    /// Coarse candidates: proposals on each video's I-frame curve, best first. `shape` gives a
+    /// video's N and frame count.
+    public func coarse(matrix: IFeatureMatrix, query: [Float], shape: [Int64: (n: Int, frames: Int)]) -> [Candidate] {
         let scores = matrix.scores(query)
         var byVideo: [Int64: [(frame: Int, score: Float)]] = [:]
         for (i, r) in matrix.rows.enumerated() { byVideo[r.video, default: []].append((r.frame, scores[i])) }
-        var out: [Moment] = []
+        var out: [Candidate] = []
         for (id, points) in byVideo {
-            guard let v = videos[id] else { continue }
+            guard let s = shape[id] else { continue }
             let sorted = points.sorted { $0.frame < $1.frame }
-            let coarseWindow = max(1, window / (v.n + 1))
-            let proposals = Grounding.proposals(curve: sorted.map(\.score), window: coarseWindow)
+            let proposals = Grounding.proposals(curve: sorted.map(\.score), window: max(1, window / (s.n + 1)))
             // The whole-video fallback only when the curve has no run above its mean.
             for p in proposals.count > 1 ? proposals.dropLast() : proposals[...] {
-                let first = sorted[p.first].frame
-                let last = min(v.times.count - 1, sorted[p.last].frame + v.n)   // the I-frame's P-frames follow it
-                out.append(moment(v, first: first, last: last, score: p.score))
+                let last = min(s.frames - 1, sorted[p.last].frame + s.n)   // the I-frame's P-frames follow it
+                out.append(Candidate(videoID: id, firstFrame: sorted[p.first].frame, lastFrame: last, score: p.score))
             }
         }
-        return out.sorted { $0.score > $1.score }
+        return out.sorted { $0.score != $1.score ? $0.score > $1.score : $0.videoID < $1.videoID }
     }
 
-    /// Refines candidates with dense features from `dense(video, frameRange)` and returns the
-    /// best `k` non-overlapping moments.
-    public func refine(_ candidates: [Moment], query: [Float], k: Int, videos: [Int64: VideoContext],
-                       dense: (VideoContext, Range<Int>) throws -> [[Float]]) rethrows -> [Moment] {
+    /// Refines the best candidates with dense features from `dense(video, frameRange)` and
+    /// returns the best `k` non-overlapping moments. `context` is asked only for the videos of
+    /// the candidates that are refined.
+    public func refine(_ candidates: [Candidate], query: [Float], k: Int, context: (Int64) throws -> VideoContext,
+                       dense: (VideoContext, Range<Int>) throws -> [[Float]]) throws -> [Moment] {
         var refined: [Moment] = []
         for c in candidates.prefix(k * candidatesPerResult) {
-            guard let v = videos[c.videoID] else { continue }
+            let v = try context(c.videoID)
             let lo = max(0, c.firstFrame - marginFrames), hi = min(v.times.count, c.lastFrame + 1 + marginFrames)
-            let feats = try dense(v, lo..<hi)
-            let curve = feats.map { cosine($0, query) }
+            guard lo < hi else { continue }
+            let curve = try dense(v, lo..<hi).map { cosine($0, query) }
             let proposals = Grounding.proposals(curve: curve, window: window)
             // The best run that overlaps the candidate; the whole window if none.
             let best = proposals.first { lo + $0.last >= c.firstFrame && lo + $0.first <= c.lastFrame } ?? proposals.last!

@@ -1,0 +1,198 @@
+import CLIP
+import Digest
+import Foundation
+import Store
+import Support
+import Video
+
+/// The engine: a video library backed by a feature store. Composes the video layer, the
+/// (residual) CLIP encoder and the store; the CLI and the HTTP server are thin layers on it.
+public final class Library: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        public var fps: Double = 2
+        public var n: Int = 2
+        public var p: Double = 0.85
+        public var strategy: ReductionStrategy = .motion
+        public var codec: FeatureCodec = .f16
+        public var frameCacheBytes = 512 << 20
+        public var featureCacheBytes = 128 << 20
+        public var chunkFrames = 240
+        public var batch = 16
+
+        public init() {}
+    }
+
+    public let store: FeatureStore
+    public let model: CLIPModel
+    public let configuration: Configuration
+    /// The residual tokenizer A in use (A = 0 when none was given).
+    public let tokenizer: ResidualTokenizer
+    /// Decoded frames shared by every reconstructor.
+    public let frameCache: FrameCache
+    let modelRecord: ModelRecord
+    private let reconstructorLock = NSLock()
+    private var reconstructors: [String: Reconstructor] = [:]
+    private let matrixLock = NSLock()
+    private var matrixCache: (version: String, matrix: IFeatureMatrix)?
+
+    /// Opens (or creates) the store at `storeURL` for `model`; `tokenizer` is the residual
+    /// tokenizer A (nil: A = 0, token reduction only).
+    public init(store storeURL: URL, model: CLIPModel, tokenizer: ResidualTokenizer? = nil, configuration: Configuration = .init()) throws {
+        let a = tokenizer ?? .zero(for: model)
+        self.model = model
+        self.configuration = configuration
+        self.tokenizer = a
+        // Validates N, p and A against the model before anything is opened.
+        _ = try ResidualEncoder(model: model, tokenizer: a, n: configuration.n,
+                                reduction: TokenReduction(p: configuration.p, strategy: configuration.strategy))
+        store = try FeatureStore(url: storeURL)
+        let config = String(decoding: try JSONEncoder().encode(model.config), as: UTF8.self)
+        modelRecord = try store.bindModel(name: model.config.archName, config: config, weightsSha256: model.weightsSHA256,
+                                          tokenizerSha256: a.isZero ? "" : Self.sha(of: a), embedDim: model.config.embedDim)
+        frameCache = FrameCache(byteBudget: configuration.frameCacheBytes, compress: true)
+    }
+
+    /// The reconstructor for a video's own N, p and strategy (videos may be indexed with
+    /// different settings; all share the frame cache).
+    public func reconstructor(for v: VideoRecord) throws -> Reconstructor {
+        let key = "\(v.n)/\(v.p)/\(v.strategy)"
+        reconstructorLock.lock()
+        defer { reconstructorLock.unlock() }
+        if let r = reconstructors[key] { return r }
+        guard let strategy = ReductionStrategy(rawValue: v.strategy) else {
+            throw LibraryError.settingsMismatch(video: v.path, stored: v.strategy, current: ReductionStrategy.allCases.map(\.rawValue).joined(separator: "|"))
+        }
+        let encoder = try ResidualEncoder(model: model, tokenizer: tokenizer, n: v.n, reduction: TokenReduction(p: v.p, strategy: strategy))
+        let r = Reconstructor(encoder: encoder, frameCache: frameCache, featureBudget: configuration.featureCacheBytes)
+        reconstructors[key] = r
+        return r
+    }
+
+    static func sha(of a: ResidualTokenizer) -> String {
+        var d = Data()
+        for v in a.weight + a.bias { withUnsafeBytes(of: v.bitPattern.littleEndian) { d.append(contentsOf: $0) } }
+        return SHA256.hex(d)
+    }
+
+    // MARK: Videos
+
+    /// A stored video by id ("42") or path.
+    public func video(_ ref: String) throws -> VideoRecord {
+        if let id = Int64(ref) { return try store.video(id: id) }
+        return try store.readyVideo(path: URL(fileURLWithPath: ref).standardizedFileURL.path)
+    }
+
+    public func videos() throws -> [VideoRecord] { try store.videos() }
+
+    /// A frame of a stored video as the library knows it.
+    public struct FrameEmbedding: Sendable, Codable {
+        public var index: Int
+        public var time: Double
+        public var kind: String   // "I" or "P"
+        public var anchor: Int
+        public var vector: [Float]
+    }
+
+    func source(_ v: VideoRecord) throws -> Reconstructor.Source {
+        let offsets = try store.offsets(of: v).map { FrameOffset(index: $0.index, pts: $0.pts, time: $0.time, seekPTS: $0.seekPTS) }
+        let features = Dictionary(uniqueKeysWithValues: try store.iFeatures(of: v).map { ($0.index, $0.vector) })
+        let path = store.path, name = v.path
+        return Reconstructor.Source(url: URL(fileURLWithPath: v.path), contentHash: v.contentHash, offsets: offsets) { k in
+            guard let f = features[k] else { throw StoreError.corruptBlob(path: path, video: name, frame: k, reason: "no stored I-feature") }
+            return f
+        }
+    }
+
+    /// Dense embeddings of frames whose time lies in [from, to]: I-features from the store,
+    /// P-features reconstructed (batched, cached).
+    public func embeddings(_ v: VideoRecord, from: Double, to: Double) throws -> [FrameEmbedding] {
+        guard v.status == .ready else { throw StoreError.notReady(path: store.path, video: v.path, status: v.status.rawValue) }
+        guard from.isFinite, to.isFinite, from <= to else { throw LibraryError.badRange(video: v.path, from: from, to: to, duration: v.duration) }
+        guard from <= v.duration + 1e-6, to >= 0 else { throw LibraryError.badRange(video: v.path, from: from, to: to, duration: v.duration) }
+        let src = try source(v)
+        let inRange = src.offsets.filter { $0.time >= from - 1e-9 && $0.time <= to + 1e-9 }.map(\.index)
+        guard let lo = inRange.first, let hi = inRange.last else { return [] }
+        let feats = try reconstructor(for: v).features(of: src, range: lo..<(hi + 1))
+        return (lo...hi).map { k in
+            FrameEmbedding(index: k, time: src.offsets[k].time, kind: ResidualEncoder.isIFrame(k, n: v.n) ? "I" : "P",
+                           anchor: ResidualEncoder.anchor(of: k, n: v.n), vector: feats[k - lo])
+        }
+    }
+
+    // MARK: Text queries
+
+    func textQuery(_ text: String) throws -> [Float] {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw LibraryError.emptyQuery }
+        let e = try model.encodeTexts([trimmed]).embeddings
+        let n = e.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return e.map { $0 / max(n, 1e-12) }
+    }
+
+    /// Stage-1 matrix of every ready I-feature, rebuilt only when the set of ready videos changes.
+    func matrix() throws -> IFeatureMatrix {
+        let ready = try store.videos(status: .ready)
+        let version = ready.map { "\($0.id!):\($0.updatedAt)" }.joined(separator: ",")
+        matrixLock.lock()
+        defer { matrixLock.unlock() }
+        if let m = matrixCache, m.version == version { return m.matrix }
+        var m = IFeatureMatrix(dim: model.config.embedDim)
+        m.reserve(rows: ready.reduce(0) { $0 + ($1.frameCount + $1.n) / ($1.n + 1) })
+        try store.forEachIFeature { v, k, vec in m.append(.init(video: v.id!, frame: k, time: 0), vec) }
+        matrixCache = (version, m)
+        return m
+    }
+
+    /// Text-to-moment search over the library (two stages, see `MomentSearch`).
+    public func search(_ text: String, k: Int) throws -> [Moment] {
+        guard (1...1000).contains(k) else { throw LibraryError.badK(k) }
+        let query = try textQuery(text)
+        let m = try matrix()
+        let ready = Dictionary(uniqueKeysWithValues: try store.videos(status: .ready).map { ($0.id!, $0) })
+        let search = MomentSearch()
+        let candidates = search.coarse(matrix: m, query: query, shape: ready.mapValues { ($0.n, $0.frameCount) })
+        var loaded: [Int64: (MomentSearch.VideoContext, Reconstructor.Source, Reconstructor)] = [:]
+        func load(_ id: Int64) throws -> (MomentSearch.VideoContext, Reconstructor.Source, Reconstructor) {
+            if let l = loaded[id] { return l }
+            let v = ready[id]!
+            let src = try source(v)
+            let l = (MomentSearch.VideoContext(id: id, path: v.path, times: src.offsets.map(\.time), fps: v.fps, n: v.n), src, try reconstructor(for: v))
+            loaded[id] = l
+            return l
+        }
+        return try search.refine(candidates, query: query, k: k, context: { try load($0).0 }) { ctx, range in
+            let (_, src, r) = try load(ctx.id)
+            return try r.features(of: src, range: range)
+        }
+    }
+
+    /// Zero-shot temporal grounding of `text` in one video over its dense features.
+    public func ground(_ v: VideoRecord, text: String) throws -> [Moment] {
+        let query = try textQuery(text)
+        let dense = try embeddings(v, from: 0, to: v.duration + 1)
+        guard !dense.isEmpty else { return [] }
+        let curve = dense.map { cosine($0.vector, query) }
+        let ctx = MomentSearch.VideoContext(id: v.id!, path: v.path, times: dense.map(\.time), fps: v.fps, n: v.n)
+        return Grounding.proposals(curve: curve).map { MomentSearch().moment(ctx, first: $0.first, last: $0.last, score: $0.score) }
+    }
+}
+
+/// Bad requests to the library.
+public enum LibraryError: Error, CustomStringConvertible, Equatable {
+    case emptyQuery
+    case badK(Int)
+    case badRange(video: String, from: Double, to: Double, duration: Double)
+    case settingsMismatch(video: String, stored: String, current: String)   // unknown strategy name
+    case notAVideo(path: String)
+
+    public var description: String {
+        switch self {
+        case .emptyQuery: return "the query text is empty"
+        case .badK(let k): return "k must be in 1...1000, got \(k)"
+        case .badRange(let v, let f, let t, let d):
+            return String(format: "%@: time range %.3f-%.3f s is outside the video (0-%.3f s) or reversed", v, f, t, d)
+        case .settingsMismatch(let v, let s, let c): return "\(v) was indexed with \(s), but this library uses \(c)"
+        case .notAVideo(let p): return "\(p): not a file or folder"
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import CLIP
+import Foundation
+import ResidualStore
+import Store
+
+/// `rstore index PATH...`: decode, encode I-frames, store; resumable and idempotent.
+struct IndexCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "index",
+        abstract: "Index video files and folders into the store (I-features only; P-features are reconstructed on demand).")
+
+    @OptionGroup var library: LibraryOptions
+    @Argument(help: "Video files or folders (searched recursively).") var paths: [String]
+    @Option(help: "Sampling rate, frames per second.") var fps = 2.0
+    @Option(help: "P-frames per I-frame (N).") var n = 2
+    @Option(help: "Fraction of patch tokens dropped on P-frames (p).") var p = 0.85
+    @Option(help: "Token reduction: motion, random, uniform, center.") var strategy = "motion"
+    @Option(help: "Feature codec: f16+lz4 or i8+lz4.") var codec = "f16+lz4"
+    @Flag(help: "Print a JSON summary.") var json = false
+
+    func validate() throws {
+        guard ReductionStrategy(rawValue: strategy) != nil else { throw ValidationError("--strategy must be one of motion, random, uniform, center") }
+        guard FeatureCodec(rawValue: codec) != nil, codec != FeatureCodec.f32.rawValue else { throw ValidationError("--codec must be f16+lz4 or i8+lz4") }
+        guard p >= 0 && p < 1 else { throw ValidationError("--p must be in [0, 1)") }
+        guard n >= 0 else { throw ValidationError("--n must be >= 0") }
+        guard fps > 0 && fps <= 120 else { throw ValidationError("--fps must be in (0, 120]") }
+    }
+
+    func run() async throws {
+        var config = Library.Configuration()
+        config.fps = fps
+        config.n = n
+        config.p = p
+        config.strategy = ReductionStrategy(rawValue: strategy)!
+        config.codec = FeatureCodec(rawValue: codec)!
+        let lib = try library.open(config)
+        let bar = ProgressBar()
+        let framesDone = Counter()
+        let summary = try await lib.index(paths.map { URL(fileURLWithPath: $0) }) { event in
+            switch event {
+            case .started(let i, let total, let path, let frames):
+                bar.update(file: i, of: total, name: path, done: 0, total: frames, framesSoFar: framesDone.value)
+            case .progress(let i, let total, let path, let done, let frames):
+                framesDone.increment()
+                bar.update(file: i, of: total, name: path, done: done, total: frames, framesSoFar: framesDone.value)
+            case .finished(let r):
+                switch r.outcome {
+                case .failed: bar.log("failed: \(r.error ?? r.path)")
+                case .unchanged: bar.log("unchanged: \(r.path)")
+                case .indexed, .resumed: bar.log(String(format: "%@: %@, %d frames in %.1f s", r.outcome.rawValue, r.path, r.frames, r.seconds))
+                }
+            }
+        }
+        bar.finish()
+        if json {
+            try printJSON(summary)
+        } else {
+            print(String(format: "%d indexed, %d unchanged, %d failed; %d I-frames encoded in %.1f s; store %@",
+                         summary.indexed, summary.files.filter { $0.outcome == .unchanged }.count, summary.failed,
+                         summary.framesEncoded, summary.seconds, lib.store.path))
+        }
+        if summary.failed > 0 { throw ExitCode(1) }
+    }
+}
+
+/// A counter shared with a progress callback.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+    func increment() { lock.lock(); n += 1; lock.unlock() }
+}

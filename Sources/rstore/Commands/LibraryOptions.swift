@@ -1,0 +1,42 @@
+import ArgumentParser
+import CLIP
+import Foundation
+import ResidualStore
+import Store
+
+/// `--store` and the model/tokenizer a library is opened with.
+struct LibraryOptions: ParsableArguments {
+    @OptionGroup var model: ModelOption
+
+    @Option(help: "The store file. Default: $RSTORE_STORE, then ~/.local/share/rstore/library.rstore.")
+    var store: String?
+
+    @Option(name: .customLong("tokenizer"), help: "Residual tokenizer A (safetensors from `rstore train-tokenizer`). Default: $RSTORE_TOKENIZER, else none (A = 0: token reduction only).")
+    var tokenizerPath: String?
+
+    var storeURL: URL {
+        if let store { return URL(fileURLWithPath: store) }
+        if let env = ProcessInfo.processInfo.environment["RSTORE_STORE"], !env.isEmpty { return URL(fileURLWithPath: env) }
+        return ModelLocations.root.deletingLastPathComponent().appendingPathComponent("library.rstore")
+    }
+
+    func open(_ configuration: Library.Configuration = .init()) throws -> Library {
+        let clip = try model.load()
+        let aPath = tokenizerPath ?? ProcessInfo.processInfo.environment["RSTORE_TOKENIZER"].flatMap { $0.isEmpty ? nil : $0 }
+        let a = try aPath.map { try ResidualTokenizer(contentsOf: URL(fileURLWithPath: $0), for: clip) }
+        try FileManager.default.createDirectory(at: storeURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+        return try Library(store: storeURL, model: clip, tokenizer: a, configuration: configuration)
+    }
+}
+
+/// Prints an Encodable as one line of sorted-key JSON.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try enc.encode(value), as: UTF8.self))
+}
+
+func formatTime(_ s: Double) -> String {
+    let t = max(0, s)
+    return String(format: "%d:%05.2f", Int(t) / 60, t.truncatingRemainder(dividingBy: 60))
+}
