@@ -44,7 +44,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        .testTarget(name: "CLITests", dependencies: ["rstore", "CLIP"]),
+        .testTarget(name: "CLITests", dependencies: ["rstore", "CLIP", "Video", "Store"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Digest", "Support"]),
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Tensor"],
                     resources: [.copy("Fixtures")]),

@@ -4,47 +4,120 @@ import GRDB
 /// The SQLite store of a video library: models, videos, frame offsets and compressed
 /// I-features. WAL mode (a `DatabasePool`) lets queries run while an ingest writes; each chunk
 /// of an ingest is one transaction, so a killed ingest resumes from its last committed frame.
+///
+/// Lifecycle of a video: `begin` (a new `indexing` row, or the one to resume) -> `append` chunks
+/// -> `finish` (becomes `ready`, atomically replacing an older version of the same path) or
+/// `fail` (its partial data dropped; an older ready version is left exactly as it was).
+/// Only `ready` videos are queryable.
 public final class FeatureStore: Sendable {
+    /// The store file.
     public let path: String
+    public let isReadOnly: Bool
+    /// Problems with the store's recorded schema that do not stop it from working (an applied
+    /// migration whose SQL has since changed); `verifyBlobs` reports them too.
+    public let schemaWarnings: [String]
     let pool: DatabasePool
 
     /// Opens (creating and migrating when needed) the store at `url`.
-    public init(url: URL) throws {
+    public convenience init(url: URL) throws { try self.init(url: url, readOnly: false) }
+
+    /// Opens (creating and migrating when needed) the store at `path`.
+    public convenience init(path: String) throws { try self.init(url: URL(fileURLWithPath: path), readOnly: false) }
+
+    /// Opens an existing store for queries only: nothing is created, migrated or written.
+    public static func openReadOnly(url: URL) throws -> FeatureStore { try FeatureStore(url: url, readOnly: true) }
+
+    public init(url: URL, readOnly: Bool) throws {
         path = url.path
-        if FileManager.default.fileExists(atPath: path) {
+        isReadOnly = readOnly
+        let exists = FileManager.default.fileExists(atPath: path)
+        if exists {
             let head = (try? FileHandle(forReadingFrom: url).read(upToCount: 16)) ?? Data()
             if !head.isEmpty && head != Data("SQLite format 3\u{0}".utf8) {
                 throw StoreError.notAStore(path: path, reason: "not an SQLite database")
             }
+        } else if readOnly {
+            throw StoreError.notAStore(path: path, reason: "no such file")
+        }
+        if exists && !readOnly {
+            // Look before opening a pool: the pool would switch another application's database to WAL.
+            try Self.refuseForeign(url: url)
         }
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.foreignKeysEnabled = true
+        config.readonly = readOnly
+        let path = self.path
         do {
             pool = try DatabasePool(path: path, configuration: config)
-            try pool.write { db in try Migration.migrate(db, path: url.path) }
-        } catch let e as StoreError {
-            throw e
-        } catch let e as DatabaseError where e.resultCode == .SQLITE_BUSY || e.resultCode == .SQLITE_LOCKED {
-            throw StoreError.locked(path: path)
-        } catch let e as DatabaseError {
-            throw StoreError.notAStore(path: path, reason: e.message ?? "\(e)")
+            if readOnly {
+                schemaWarnings = try pool.read { db in
+                    let (pending, warnings) = try Migration.check(db, path: path)
+                    if !pending.isEmpty {
+                        let found = try Migration.applied(db)?.last?.version ?? 0
+                        throw StoreError.needsMigration(path: path, found: found, supported: Migration.latestVersion)
+                    }
+                    return warnings
+                }
+            } else {
+                schemaWarnings = try pool.write { db in try Migration.migrate(db, path: path) }
+            }
+        } catch {
+            throw Self.storeError(error, path: path)
         }
+    }
+
+    static func refuseForeign(url: URL) throws {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(10)
+        do {
+            let foreign = try DatabaseQueue(path: url.path, configuration: config).read { try Migration.applied($0) == nil }
+            if foreign {
+                throw StoreError.notAStore(path: url.path, reason: "an SQLite database without ResidualStore's schema_migrations table")
+            }
+        } catch {
+            throw Self.storeError(error, path: url.path)
+        }
+    }
+
+    /// GRDB errors as the store's own: busy means another process holds the write lock.
+    static func storeError(_ error: any Error, path: String) -> any Error {
+        guard let e = error as? DatabaseError else { return error }
+        switch e.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return StoreError.locked(path: path)
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB: return StoreError.notAStore(path: path, reason: e.message ?? "\(e)")
+        case .SQLITE_READONLY: return StoreError.invalidArgument("\(path): the store is read-only (\(e.message ?? "\(e)"))")
+        default: return error
+        }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try pool.write(body) } catch { throw Self.storeError(error, path: path) }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try pool.read(body) } catch { throw Self.storeError(error, path: path) }
     }
 
     func name(_ v: VideoRecord) -> String { "video \(v.id ?? -1) (\(v.path))" }
 
     // MARK: Model
 
-    /// Registers the CLIP weights the caller encodes with, or checks they are the store's.
-    /// `tokenizerSha256` (the residual tokenizer in use, "" for none) is updated freely: P-features
-    /// are never stored, so A may change without invalidating anything.
+    /// Registers the CLIP weights the caller encodes with, or checks they are the store's: a
+    /// store holds the features of one model, and using it with other weights is an error naming
+    /// both hashes. `tokenizerSha256` (the residual tokenizer A in use, "" for none) is recorded
+    /// and may change: P-features are never stored, so a new A invalidates nothing.
     @discardableResult
     public func bindModel(name: String, config: String, weightsSha256: String, tokenizerSha256: String, embedDim: Int) throws -> ModelRecord {
-        try pool.write { db in
+        guard embedDim > 0, embedDim <= Int(UInt16.max) else { throw StoreError.invalidArgument("embedding dimension \(embedDim) out of range") }
+        return try write { db in
             if var existing = try ModelRecord.fetchOne(db) {
                 guard existing.weightsSha256 == weightsSha256 else {
                     throw StoreError.modelMismatch(path: path, expected: existing.weightsSha256, found: weightsSha256)
+                }
+                guard existing.embedDim == embedDim else {
+                    throw StoreError.invalidArgument("\(path): model \(weightsSha256) was registered with dimension \(existing.embedDim), not \(embedDim)")
                 }
                 if existing.tokenizerSha256 != tokenizerSha256 {
                     existing.tokenizerSha256 = tokenizerSha256
@@ -60,7 +133,21 @@ public final class FeatureStore: Sendable {
         }
     }
 
-    public func model() throws -> ModelRecord? { try pool.read { try ModelRecord.fetchOne($0) } }
+    /// `bindModel`, returning the model's id.
+    @discardableResult
+    public func registerModel(name: String, config: String, weightsSha256: String, tokenizerSha256: String, embedDim: Int) throws -> Int64 {
+        try bindModel(name: name, config: config, weightsSha256: weightsSha256, tokenizerSha256: tokenizerSha256, embedDim: embedDim).id!
+    }
+
+    /// The store's model, if one was registered.
+    public func model() throws -> ModelRecord? { try read { try ModelRecord.fetchOne($0) } }
+
+    /// Throws `modelMismatch` unless the store is empty or holds features of these weights.
+    public func checkModel(weightsSha256: String) throws {
+        if let m = try model(), m.weightsSha256 != weightsSha256 {
+            throw StoreError.modelMismatch(path: path, expected: m.weightsSha256, found: weightsSha256)
+        }
+    }
 
     // MARK: Ingest
 
@@ -68,22 +155,31 @@ public final class FeatureStore: Sendable {
     public enum Plan: Sendable, Equatable {
         /// Already indexed with these settings: nothing to do.
         case unchanged(VideoRecord)
-        /// Continue this row from `frameCount`.
+        /// Continue this row from its `frameCount` (0 for a new row).
         case resume(VideoRecord)
     }
 
-    /// Finds a ready or resumable version of `video` (same path, content and settings), or
-    /// inserts a new `indexing` row beside any older version, which stays queryable until the
-    /// new one finishes.
+    /// Finds a ready or resumable version of `video` (same path, content hash and settings), or
+    /// inserts a new `indexing` row beside any ready older version, which stays queryable until
+    /// the new one finishes. Earlier failed or abandoned attempts at the path are dropped.
     public func begin(_ video: VideoRecord, model: ModelRecord) throws -> Plan {
         guard let modelId = model.id else { throw StoreError.invalidArgument("model is not registered") }
-        return try pool.write { db in
+        return try write { db in
+            guard let stored = try ModelRecord.fetchOne(db, key: modelId) else {
+                throw StoreError.invalidArgument("\(path): model \(modelId) is not registered in this store")
+            }
+            guard stored.weightsSha256 == model.weightsSha256 else {
+                throw StoreError.modelMismatch(path: path, expected: stored.weightsSha256, found: model.weightsSha256)
+            }
+            guard FeatureCodec(rawValue: video.codec) != nil else { throw StoreError.invalidArgument("unknown feature codec \(video.codec)") }
+            guard video.n >= 0, video.fps > 0, video.timeBaseNum > 0, video.timeBaseDen > 0 else {
+                throw StoreError.invalidArgument("\(video.path): invalid sampling (N \(video.n), fps \(video.fps), time base \(video.timeBaseNum)/\(video.timeBaseDen))")
+            }
             var v = video
             v.modelId = modelId
             let versions = try VideoRecord.filter(Column("path") == v.path).fetchAll(db)
             if let ready = versions.first(where: { $0.status == .ready && $0.sameIndexing(as: v) }) { return .unchanged(ready) }
             if let partial = versions.first(where: { $0.status == .indexing && $0.sameIndexing(as: v) }) { return .resume(partial) }
-            // Stale attempts (failed, or indexing with other content/settings) are dropped.
             for old in versions where old.status != .ready { try old.delete(db) }
             let now = Date().timeIntervalSince1970
             v.status = .indexing
@@ -97,53 +193,82 @@ public final class FeatureStore: Sendable {
         }
     }
 
-    /// Commits consecutive frames starting at the video's `frameCount`, with the I-features
-    /// among them, in one transaction.
+    /// The next frame index to append to a video: the number of frames committed so far. After
+    /// a crash, ingest restarts here, with no duplicate and no missing frame.
+    public func resumePoint(video id: Int64) throws -> Int { try video(id: id).frameCount }
+
+    /// Commits consecutive frames starting at the video's `frameCount` (`resumePoint`), with the
+    /// I-features among them (exactly those frames `FrameLayout` calls I, each of the model's
+    /// dimension), in one transaction.
     public func append(video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])]) throws {
         guard let first = offsets.first?.index else { return }
-        try pool.write { db in
+        try write { db in
             guard let v = try VideoRecord.fetchOne(db, key: id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
-            guard v.status == .indexing else { throw StoreError.invalidArgument("\(name(v)) is \(v.status.rawValue), not indexing") }
+            guard v.status == .indexing else { throw StoreError.invalidArgument("\(path): \(name(v)) is \(v.status.rawValue), not indexing") }
             guard first == v.frameCount else {
-                throw StoreError.invalidArgument("\(name(v)): chunk starts at frame \(first) but \(v.frameCount) frames are committed")
+                throw StoreError.invalidArgument("\(path): \(name(v)): chunk starts at frame \(first) but \(v.frameCount) frames are committed")
             }
-            let expected = offsets.map(\.index).filter { VideoRecord.isIFrame($0, n: v.n) }
+            let expected = offsets.map(\.index).filter { v.layout.kind(of: $0) == .i }
             guard iFeatures.map(\.index) == expected else {
-                throw StoreError.invalidArgument("\(name(v)): chunk at frame \(first) needs I-features for frames \(expected), got \(iFeatures.map(\.index))")
+                throw StoreError.invalidArgument("\(path): \(name(v)): chunk at frame \(first) needs I-features for frames \(expected), got \(iFeatures.map(\.index))")
             }
             guard let codec = FeatureCodec(rawValue: v.codec) else { throw StoreError.invalidArgument("unknown codec \(v.codec)") }
-            let dim = iFeatures.first?.vector.count ?? 1
-            try ChunkRecord(videoId: id, firstFrame: first, frameCount: offsets.count, offsets: OffsetCodec.encode(offsets),
-                            features: codec.encode(iFeatures.flatMap(\.vector), dim: dim)).insert(db)
+            let dim = try ModelRecord.fetchOne(db, key: v.modelId)?.embedDim ?? 0
+            if let bad = iFeatures.first(where: { $0.vector.count != dim }) {
+                throw StoreError.invalidArgument("\(path): \(name(v)) frame \(bad.index): feature has \(bad.vector.count) dimensions, the model \(dim)")
+            }
+            let offsetBlob: Data, featureBlob: Data
+            do {
+                offsetBlob = try OffsetCodec.encode(offsets)
+                featureBlob = try codec.encode(iFeatures.flatMap(\.vector), dim: dim)
+            } catch {
+                throw StoreError.invalidArgument("\(path): \(name(v)) chunk at frame \(first): \(error)")
+            }
+            try ChunkRecord(videoId: id, firstFrame: first, frameCount: offsets.count, offsets: offsetBlob, features: featureBlob).insert(db)
             try db.execute(sql: "UPDATE videos SET frame_count = ?, updated_at = ? WHERE id = ?",
                            arguments: [first + offsets.count, Date().timeIntervalSince1970, id])
         }
     }
 
-    /// Makes the video queryable, replacing any older version of its path, atomically.
-    public func finish(video id: Int64) throws {
-        try pool.write { db in
+    /// `append` under the name the ingest speaks.
+    public func appendChunk(video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])]) throws {
+        try append(video: id, offsets: offsets, iFeatures: iFeatures)
+    }
+
+    /// Makes the video queryable, replacing any older version of its path, atomically. With
+    /// `expectedFrames`, refuses (changing nothing) unless exactly that many frames are committed.
+    public func finish(video id: Int64, expectedFrames: Int? = nil) throws {
+        try write { db in
             guard var v = try VideoRecord.fetchOne(db, key: id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+            if v.status == .ready { return }
+            guard v.status == .indexing else { throw StoreError.invalidArgument("\(path): \(name(v)) is \(v.status.rawValue); it cannot be finished") }
+            if let expectedFrames, expectedFrames != v.frameCount {
+                throw StoreError.invalidArgument("\(path): \(name(v)): \(v.frameCount) frames committed, \(expectedFrames) expected")
+            }
             try VideoRecord.filter(Column("path") == v.path && Column("id") != id).deleteAll(db)
             v.status = .ready
+            v.error = nil
             v.updatedAt = Date().timeIntervalSince1970
             try v.update(db)
         }
     }
 
-    /// Marks an ingest failed: its partial data is dropped; other versions stay as they were.
+    /// Marks an ingest failed: its partial data is dropped; any other version of the path (the
+    /// ready one being served) stays exactly as it was.
     public func fail(video id: Int64, error: String) throws {
-        try pool.write { db in
+        try write { db in
+            guard let v = try VideoRecord.fetchOne(db, key: id), v.status == .indexing else { return }
             try db.execute(sql: "DELETE FROM chunks WHERE video_id = ?", arguments: [id])
-            try db.execute(sql: "UPDATE videos SET status = 'failed', error = ?, frame_count = 0, updated_at = ? WHERE id = ? AND status = 'indexing'",
+            try db.execute(sql: "UPDATE videos SET status = 'failed', error = ?, frame_count = 0, updated_at = ? WHERE id = ?",
                            arguments: [error, Date().timeIntervalSince1970, id])
         }
     }
 
     // MARK: Queries
 
+    /// Videos ordered by path, optionally of one status.
     public func videos(status: VideoRecord.Status? = nil) throws -> [VideoRecord] {
-        try pool.read { db in
+        try read { db in
             var q = VideoRecord.order(Column("path"), Column("id"))
             if let status { q = q.filter(Column("status") == status.rawValue) }
             return try q.fetchAll(db)
@@ -151,59 +276,133 @@ public final class FeatureStore: Sendable {
     }
 
     public func video(id: Int64) throws -> VideoRecord {
-        guard let v = try pool.read({ try VideoRecord.fetchOne($0, key: id) }) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+        guard let v = try read({ try VideoRecord.fetchOne($0, key: id) }) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
         return v
     }
 
-    /// The queryable version of a path.
-    public func readyVideo(path p: String) throws -> VideoRecord {
-        let v = try pool.read { try VideoRecord.filter(Column("path") == p && Column("status") == "ready").fetchOne($0) }
-        guard let v else {
-            let other = try pool.read { try VideoRecord.filter(Column("path") == p).fetchOne($0) }
-            if let other { throw StoreError.notReady(path: path, video: p, status: other.status.rawValue) }
-            throw StoreError.unknownVideo(path: path, video: p)
+    /// The queryable (ready) version of `path`, else its most recent attempt (indexing or
+    /// failed), else nil.
+    public func video(path p: String) throws -> VideoRecord? {
+        try read { db in
+            let versions = try VideoRecord.filter(Column("path") == p).order(Column("id").desc).fetchAll(db)
+            return versions.first { $0.status == .ready } ?? versions.first
         }
+    }
+
+    /// The queryable version of a path; throws `notReady` or `unknownVideo` otherwise.
+    public func readyVideo(path p: String) throws -> VideoRecord {
+        guard let v = try video(path: p) else { throw StoreError.unknownVideo(path: path, video: p) }
+        guard v.status == .ready else { throw StoreError.notReady(path: path, video: p, status: v.status.rawValue) }
         return v
     }
 
     /// Offsets of every committed frame of a video, in order.
     public func offsets(of v: VideoRecord) throws -> [FrameOffsetRecord] {
-        try chunks(of: v).flatMap { try decodeOffsets($0, v) }
+        try read { db in try chunks(db, of: v).flatMap { try decodeOffsets($0, v) } }
     }
 
     /// The stored I-features of a video, in frame order.
     public func iFeatures(of v: VideoRecord) throws -> [(index: Int, vector: [Float])] {
-        try chunks(of: v).flatMap { try decodeFeatures($0, v) }
+        try read { db in try chunks(db, of: v).flatMap { try decodeFeatures($0, v) } }
+    }
+
+    /// Offsets of the frames of a ready video within `range` (clamped to its frames), in order.
+    /// Only the chunks overlapping the range are read.
+    public func frameOffsets(video id: Int64, range: Range<Int>) throws -> [FrameOffsetRecord] {
+        try read { db in
+            let v = try readyVideo(db, id)
+            return try chunks(db, of: v, overlapping: range).flatMap { try decodeOffsets($0, v) }.filter { range.contains($0.index) }
+        }
+    }
+
+    /// The stored I-features of a ready video's frames within `range`, in frame order.
+    public func iFeatures(video id: Int64, frames range: Range<Int>) throws -> [(index: Int, vector: [Float])] {
+        try read { db in
+            let v = try readyVideo(db, id)
+            return try chunks(db, of: v, overlapping: range).flatMap { try decodeFeatures($0, v) }.filter { range.contains($0.index) }
+        }
+    }
+
+    /// Every I-feature of every ready video of `model` (the store's model when nil) as one
+    /// contiguous matrix, read in one snapshot: the stage-1 search matrix, loaded once.
+    public func allIFeatures(model: Int64? = nil) throws -> IFeatureMatrix {
+        try read { db in
+            guard let m = try model.map({ try ModelRecord.fetchOne(db, key: $0) }) ?? ModelRecord.fetchOne(db) else {
+                if let model { throw StoreError.invalidArgument("\(path): no model \(model) in the store") }
+                return IFeatureMatrix(dim: 0, matrix: [], rows: [])
+            }
+            let ready = try VideoRecord.filter(Column("status") == "ready" && Column("model_id") == m.id).order(Column("id")).fetchAll(db)
+            let total = ready.reduce(0) { $0 + $1.layout.iFrameCount(frames: $1.frameCount) }
+            var out = IFeatureMatrix(dim: m.embedDim, matrix: [], rows: [])
+            out.matrix.reserveCapacity(total * m.embedDim)
+            out.rows.reserveCapacity(total)
+            for v in ready {
+                let cursor = try ChunkRecord.filter(Column("video_id") == v.id).order(Column("first_frame")).fetchCursor(db)
+                while let c = try cursor.next() {
+                    let offsets = try decodeOffsets(c, v)
+                    let iFrames = Array(v.layout.iFrames(in: c.firstFrame..<(c.firstFrame + c.frameCount)))
+                    let before = out.matrix.count
+                    do {
+                        let (dim, count) = try FeatureCodec.decode(c.features, appendingTo: &out.matrix)
+                        guard dim == m.embedDim, count == iFrames.count else {
+                            out.matrix.removeSubrange(before...)
+                            throw BlobError("features blob holds \(count) x \(dim), the chunk has \(iFrames.count) I-frames of dimension \(m.embedDim)")
+                        }
+                    } catch {
+                        throw StoreError.corruptBlob(path: path, video: name(v), frame: iFrames.first ?? c.firstFrame,
+                                                     reason: "\(error) (chunk of frames \(c.firstFrame)..<\(c.firstFrame + c.frameCount))")
+                    }
+                    for k in iFrames { out.rows.append(.init(videoId: v.id!, frameIndex: k, time: offsets[k - c.firstFrame].time)) }
+                }
+            }
+            return out
+        }
     }
 
     /// Calls `body` with every I-feature of every ready video (for the search matrix), one
     /// video at a time, without holding more than a chunk decoded.
     public func forEachIFeature(_ body: (VideoRecord, Int, [Float]) throws -> Void) throws {
         for v in try videos(status: .ready) {
-            for c in try chunks(of: v) {
+            for c in try read({ try chunks($0, of: v) }) {
                 for (index, vector) in try decodeFeatures(c, v) { try body(v, index, vector) }
             }
         }
     }
 
-    func chunks(of v: VideoRecord) throws -> [ChunkRecord] {
-        try pool.read { try ChunkRecord.filter(Column("video_id") == v.id).order(Column("first_frame")).fetchAll($0) }
+    func readyVideo(_ db: Database, _ id: Int64) throws -> VideoRecord {
+        guard let v = try VideoRecord.fetchOne(db, key: id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+        guard v.status == .ready else { throw StoreError.notReady(path: path, video: v.path, status: v.status.rawValue) }
+        return v
+    }
+
+    func chunks(_ db: Database, of v: VideoRecord) throws -> [ChunkRecord] {
+        try ChunkRecord.filter(Column("video_id") == v.id).order(Column("first_frame")).fetchAll(db)
+    }
+
+    /// The chunks holding frames of `range`, found through the primary key (video, first frame).
+    func chunks(_ db: Database, of v: VideoRecord, overlapping range: Range<Int>) throws -> [ChunkRecord] {
+        guard !range.isEmpty else { return [] }
+        let start = try Int.fetchOne(db, sql: "SELECT MAX(first_frame) FROM chunks WHERE video_id = ? AND first_frame <= ?",
+                                     arguments: [v.id, range.lowerBound]) ?? 0
+        return try ChunkRecord.filter(Column("video_id") == v.id && Column("first_frame") >= start && Column("first_frame") < range.upperBound)
+            .order(Column("first_frame")).fetchAll(db)
     }
 
     func decodeOffsets(_ c: ChunkRecord, _ v: VideoRecord) throws -> [FrameOffsetRecord] {
         do {
             let o = try OffsetCodec.decode(c.offsets)
             guard o.count == c.frameCount, o.first?.index == c.firstFrame else {
-                throw BlobError("offsets blob holds \(o.count) frames from \(o.first?.index ?? -1), row says \(c.frameCount) from \(c.firstFrame)")
+                throw BlobError("offsets blob holds \(o.count) frames from \(o.first?.index ?? -1), the row says \(c.frameCount) from \(c.firstFrame)")
             }
             return o
         } catch {
-            throw StoreError.corruptBlob(path: path, video: name(v), frame: c.firstFrame, reason: "\(error)")
+            throw StoreError.corruptBlob(path: path, video: name(v), frame: c.firstFrame,
+                                         reason: "frame offsets: \(error) (chunk of frames \(c.firstFrame)..<\(c.firstFrame + c.frameCount))")
         }
     }
 
     func decodeFeatures(_ c: ChunkRecord, _ v: VideoRecord) throws -> [(index: Int, vector: [Float])] {
-        let indices = (c.firstFrame..<(c.firstFrame + c.frameCount)).filter { VideoRecord.isIFrame($0, n: v.n) }
+        let indices = Array(v.layout.iFrames(in: c.firstFrame..<(c.firstFrame + c.frameCount)))
         do {
             let (dim, values) = try FeatureCodec.decode(c.features)
             guard values.count == indices.count * dim else {
@@ -211,58 +410,85 @@ public final class FeatureStore: Sendable {
             }
             return indices.enumerated().map { ($1, Array(values[$0 * dim..<($0 + 1) * dim])) }
         } catch {
-            throw StoreError.corruptBlob(path: path, video: name(v), frame: c.firstFrame, reason: "\(error)")
+            throw StoreError.corruptBlob(path: path, video: name(v), frame: indices.first ?? c.firstFrame,
+                                         reason: "I-features: \(error) (chunk of frames \(c.firstFrame)..<\(c.firstFrame + c.frameCount))")
         }
     }
 
     // MARK: Maintenance
 
-    /// Decodes every blob of every video; returns one message per problem (empty when sound).
+    /// Decodes every blob of every ready or indexing video and checks the chunks tile its
+    /// frames; returns one message per problem (empty when sound), schema warnings first.
     public func verifyBlobs() throws -> [String] {
-        var problems: [String] = []
-        for v in try videos() where v.status != .failed {
-            var next = 0
-            for c in try chunks(of: v) {
-                do {
-                    _ = try decodeOffsets(c, v)
-                    _ = try decodeFeatures(c, v)
-                } catch { problems.append("\(error)") }
-                if c.firstFrame != next { problems.append("\(path): \(name(v)): frames \(next)..<\(c.firstFrame) missing") }
-                next = c.firstFrame + c.frameCount
+        var problems = schemaWarnings
+        try read { db in
+            let dim = try ModelRecord.fetchOne(db)?.embedDim
+            for v in try VideoRecord.filter(Column("status") != "failed").order(Column("id")).fetchAll(db) {
+                var next = 0
+                let cursor = try ChunkRecord.filter(Column("video_id") == v.id).order(Column("first_frame")).fetchCursor(db)
+                while let c = try cursor.next() {
+                    do {
+                        _ = try decodeOffsets(c, v)
+                        if let dim, let h = try? FeatureCodec.header(c.features), h.dim != dim || h.codec.rawValue != v.codec {
+                            problems.append("\(path): \(name(v)) frame \(c.firstFrame): features are \(h.codec.rawValue) x \(h.dim), the video says \(v.codec) x \(dim)")
+                        }
+                        _ = try decodeFeatures(c, v)
+                    } catch { problems.append("\(error)") }
+                    if c.firstFrame != next {
+                        problems.append(c.firstFrame > next ? "\(path): \(name(v)): frames \(next)..<\(c.firstFrame) missing"
+                                                            : "\(path): \(name(v)): frames \(c.firstFrame)..<\(next) stored twice")
+                    }
+                    next = c.firstFrame + c.frameCount
+                }
+                if next != v.frameCount { problems.append("\(path): \(name(v)): \(v.frameCount) frames recorded, \(next) stored") }
             }
-            if next != v.frameCount { problems.append("\(path): \(name(v)): \(v.frameCount) frames recorded, \(next) stored") }
         }
         return problems
     }
 
     public struct Stats: Sendable, Codable, Equatable {
+        /// Ready videos (the others are counted apart).
         public var videos: Int
+        public var indexingVideos: Int
+        public var failedVideos: Int
+        /// Duration of the ready videos.
         public var hours: Double
         public var frames: Int
         public var iFrames: Int
+        /// The whole file: `(page_count - freelist_count) * page_size`, every table and index.
         public var fileBytes: Int64
         public var featureBytes: Int64
         public var offsetBytes: Int64
+        /// Bytes of each table and index (SQLite's dbstat), when the SQLite build has it.
+        public var tableBytes: [String: Int64]?
+        /// `fileBytes / hours`.
         public var bytesPerHour: Double
+        /// The same hours as dense float32, one vector per sampled frame (`frames * dim * 4`).
         public var denseFloat32BytesPerHour: Double
     }
 
     /// Sizes of what is stored, counting the whole file (features, offsets, rows, indexes).
-    public func stats() throws -> Stats {
-        try pool.read { db in
-            let ready = try VideoRecord.filter(Column("status") == "ready").fetchAll(db)
+    /// `tableSizes` adds each table's and index's bytes from SQLite's dbstat, which visits every
+    /// page (a second or two per GB).
+    public func stats(tableSizes: Bool = true) throws -> Stats {
+        try read { db in
+            let all = try VideoRecord.fetchAll(db)
+            let ready = all.filter { $0.status == .ready }
             let hours = ready.reduce(0) { $0 + $1.duration } / 3600
             let frames = ready.reduce(0) { $0 + $1.frameCount }
-            let iFrames = ready.reduce(0) { $0 + ($1.frameCount + $1.n) / ($1.n + 1) }
+            let iFrames = ready.reduce(0) { $0 + $1.layout.iFrameCount(frames: $1.frameCount) }
             let pageSize = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
             let pages = try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0
             let free = try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
             let featureBytes = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(features)), 0) FROM chunks") ?? 0
             let offsetBytes = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(offsets)), 0) FROM chunks") ?? 0
+            let tables = !tableSizes ? nil : try? Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name")
+                .map { ($0["name"] as String, $0["bytes"] as Int64) })
             let dim = try ModelRecord.fetchOne(db)?.embedDim ?? 0
             let fileBytes = (pages - free) * pageSize
-            return Stats(videos: ready.count, hours: hours, frames: frames, iFrames: iFrames, fileBytes: fileBytes,
-                         featureBytes: featureBytes, offsetBytes: offsetBytes,
+            return Stats(videos: ready.count, indexingVideos: all.filter { $0.status == .indexing }.count,
+                         failedVideos: all.filter { $0.status == .failed }.count, hours: hours, frames: frames, iFrames: iFrames,
+                         fileBytes: fileBytes, featureBytes: featureBytes, offsetBytes: offsetBytes, tableBytes: tables,
                          bytesPerHour: hours > 0 ? Double(fileBytes) / hours : 0,
                          denseFloat32BytesPerHour: hours > 0 ? Double(frames * dim * 4) / hours : 0)
         }

@@ -17,52 +17,102 @@ public struct FrameOffsetRecord: Sendable, Equatable, Codable {
     }
 }
 
-/// Frame offsets of consecutive frames, delta-encoded: pts deltas and (pts - seek point) as
-/// zig-zag varints, times as XOR with the previous time's bits (Gorilla-style), then LZ4 in a
-/// checked blob ("RSO1", count u32, first index u32, raw length u32, CRC-32 u32, payload).
-/// Regular timelines shrink to a few bytes a frame.
+/// Frame offsets of consecutive frames in a checked blob, a byte or two a frame on regular
+/// timelines (a row per frame would cost more than the I-features).
+///
+/// Layout "RSO2" (little-endian): magic, flags u8 (bit 0: payload stored without LZ4), count u32,
+/// first index u32, raw length u32, CRC-32 of the payload u32, payload. The raw payload is the
+/// chunk's seconds-per-tick estimate (f64 bits: last minus first time over last minus first pts),
+/// then per frame three varints: the pts delta (zig-zag), the seek point's delta to the previous
+/// frame's (zig-zag; 0 within a GOP), and the time's bits XOR those of its prediction
+/// `previous time + pts delta * tick` (0 or a few low bits when time is a linear function of pts,
+/// as `(pts - start) * timeBase` is). Times round-trip bit-exactly whatever they are.
+/// "RSO1" blobs (pts delta, pts - seek point, time XOR previous time) are still read.
 public enum OffsetCodec {
-    public static func encode(_ offsets: [FrameOffsetRecord]) -> Data {
-        var raw = [UInt8]()
-        raw.reserveCapacity(offsets.count * 6)
-        var prevPTS: Int64 = 0, prevTime: UInt64 = 0
-        for (i, o) in offsets.enumerated() {
-            precondition(o.index == (offsets.first?.index ?? 0) + i, "offsets of a chunk must be consecutive")
-            varint(zigzag(o.pts &- prevPTS), &raw)
-            varint(zigzag(o.pts &- o.seekPTS), &raw)
-            varint(o.time.bitPattern ^ prevTime, &raw)
-            prevPTS = o.pts
-            prevTime = o.time.bitPattern
+    public static func encode(_ offsets: [FrameOffsetRecord]) throws(BlobError) -> Data {
+        let first = offsets.first?.index ?? 0
+        guard first >= 0, first + offsets.count <= Int(UInt32.max) else { throw BlobError("frame index \(first) out of range") }
+        var tick = 0.0
+        if let a = offsets.first, let b = offsets.last, b.pts != a.pts {
+            tick = (b.time - a.time) / Double(b.pts &- a.pts)
+            if !tick.isFinite { tick = 0 }
         }
-        let packed = LZ4Block.compress(raw) ?? []
-        var blob = Data("RSO1".utf8)
+        var raw = [UInt8]()
+        raw.reserveCapacity(8 + offsets.count * 4)
+        withUnsafeBytes(of: tick.bitPattern.littleEndian) { raw.append(contentsOf: $0) }
+        var prevPTS: Int64 = 0, prevSeek: Int64 = 0, prevTime = 0.0
+        for (i, o) in offsets.enumerated() {
+            guard o.index == first + i else { throw BlobError("offsets of a chunk must be consecutive: frame \(o.index) follows \(first + i - 1)") }
+            varint(zigzag(o.pts &- prevPTS), &raw)
+            varint(zigzag(o.seekPTS &- prevSeek), &raw)
+            varint(o.time.bitPattern ^ predict(prevTime, o.pts &- prevPTS, tick).bitPattern, &raw)
+            prevPTS = o.pts
+            prevSeek = o.seekPTS
+            prevTime = o.time
+        }
+        var flags: UInt8 = 0
+        var payload = raw
+        if let packed = LZ4Block.compress(raw), packed.count < raw.count { payload = packed } else { flags |= 1 }
+        var blob = Data("RSO2".utf8)
+        blob.append(flags)
         blob.appendLE(UInt32(offsets.count))
-        blob.appendLE(UInt32(offsets.first?.index ?? 0))
+        blob.appendLE(UInt32(first))
         blob.appendLE(UInt32(raw.count))
-        blob.appendLE(CRC32.checksum(packed))
-        blob.append(contentsOf: packed)
+        blob.appendLE(CRC32.checksum(payload))
+        blob.append(contentsOf: payload)
         return blob
     }
 
+    static func predict(_ prevTime: Double, _ deltaPTS: Int64, _ tick: Double) -> Double { prevTime + Double(deltaPTS) * tick }
+
     public static func decode(_ blob: Data) throws(BlobError) -> [FrameOffsetRecord] {
         let b = [UInt8](blob)
-        guard b.count >= 20, b[0..<4].elementsEqual("RSO1".utf8) else { throw BlobError("not an offsets blob (bad magic or \(b.count) bytes)") }
-        let count = Int(b.readLE(UInt32.self, at: 4)), first = Int(b.readLE(UInt32.self, at: 8))
-        let rawLength = Int(b.readLE(UInt32.self, at: 12)), crc = b.readLE(UInt32.self, at: 16)
-        let payload = b[20...]
+        let v2 = b.starts(with: "RSO2".utf8)
+        guard v2 || b.starts(with: "RSO1".utf8) else { throw BlobError("not an offsets blob (bad magic)") }
+        let h = v2 ? 5 : 4   // RSO2 has a flags byte
+        guard b.count >= h + 16 else { throw BlobError("offsets blob of only \(b.count) bytes") }
+        let flags = v2 ? b[4] : 0
+        guard flags & ~1 == 0 else { throw BlobError("unknown offsets flags \(flags)") }
+        let count = Int(b.readLE(UInt32.self, at: h)), first = Int(b.readLE(UInt32.self, at: h + 4))
+        let rawLength = Int(b.readLE(UInt32.self, at: h + 8)), crc = b.readLE(UInt32.self, at: h + 12)
+        let payload = b[(h + 16)...]
         guard CRC32.checksum(payload) == crc else { throw BlobError("offsets checksum mismatch") }
-        guard let raw = LZ4Block.decompress(payload, rawCount: rawLength) else { throw BlobError("offsets payload does not decompress") }
+        // The header is outside the checksum: bound what it may make us allocate.
+        guard rawLength <= 8 + count * 30, rawLength <= payload.count * 256 else {
+            throw BlobError("offsets header claims \(rawLength) raw bytes for \(count) frames in \(payload.count) bytes")
+        }
+        let raw: [UInt8]
+        if flags & 1 != 0 {
+            guard payload.count == rawLength else { throw BlobError("offsets payload is \(payload.count) bytes, header says \(rawLength)") }
+            raw = Array(payload)
+        } else {
+            guard let r = LZ4Block.decompress(payload, rawCount: rawLength) else { throw BlobError("offsets payload does not decompress") }
+            raw = r
+        }
         var out: [FrameOffsetRecord] = []
         out.reserveCapacity(count)
-        var pos = 0, prevPTS: Int64 = 0, prevTime: UInt64 = 0
+        var pos = 0, prevPTS: Int64 = 0, prevSeek: Int64 = 0, prevTime = 0.0, tick = 0.0
+        if v2 {
+            guard raw.count >= 8 else { throw BlobError("offsets payload too short") }
+            tick = Double(bitPattern: raw.readLE(UInt64.self, at: 0))
+            pos = 8
+        }
         for i in 0..<count {
             guard let d = readVarint(raw, &pos), let s = readVarint(raw, &pos), let t = readVarint(raw, &pos) else {
                 throw BlobError("offsets payload ends after \(i) of \(count) frames")
             }
             let pts = prevPTS &+ unzigzag(d)
-            let time = t ^ prevTime
-            out.append(FrameOffsetRecord(index: first + i, pts: pts, time: Double(bitPattern: time), seekPTS: pts &- unzigzag(s)))
+            let seek: Int64, time: Double
+            if v2 {
+                seek = prevSeek &+ unzigzag(s)
+                time = Double(bitPattern: t ^ predict(prevTime, pts &- prevPTS, tick).bitPattern)
+            } else {
+                seek = pts &- unzigzag(s)
+                time = Double(bitPattern: t ^ prevTime.bitPattern)
+            }
+            out.append(FrameOffsetRecord(index: first + i, pts: pts, time: time, seekPTS: seek))
             prevPTS = pts
+            prevSeek = seek
             prevTime = time
         }
         guard pos == raw.count else { throw BlobError("offsets payload has \(raw.count - pos) trailing bytes") }

@@ -2,6 +2,9 @@
 public enum StoreError: Error, CustomStringConvertible, Equatable {
     case newerSchema(path: String, found: Int, supported: Int)
     case migrationChanged(path: String, name: String)
+    case migrationFailed(path: String, name: String, reason: String)
+    /// A read-only open of a store whose schema is older than this binary's.
+    case needsMigration(path: String, found: Int, supported: Int)
     case notAStore(path: String, reason: String)
     case locked(path: String)
     case modelMismatch(path: String, expected: String, found: String)
@@ -16,6 +19,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             return "\(p): store schema version \(f) is newer than this rstore supports (\(s)); upgrade rstore"
         case .migrationChanged(let p, let n):
             return "\(p): migration \(n) differs from the one applied to this store (migrations are never edited once landed)"
+        case .migrationFailed(let p, let n, let r):
+            return "\(p): migration \(n) failed, nothing was changed: \(r)"
+        case .needsMigration(let p, let f, let s):
+            return "\(p): store schema version \(f) is older than this rstore's (\(s)); open it once read-write (e.g. `rstore index`) to upgrade it"
         case .notAStore(let p, let r): return "\(p): not a ResidualStore database: \(r)"
         case .locked(let p): return "\(p): the store is locked by another process; try again when it finishes"
         case .modelMismatch(let p, let e, let f):
