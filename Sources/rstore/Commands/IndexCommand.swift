@@ -17,6 +17,7 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(help: "Fraction of patch tokens dropped on P-frames (p).") var p = 0.85
     @Option(help: "Token reduction: motion, random, uniform, center.") var strategy = "motion"
     @Option(help: "Feature codec: f16+lz4 or i8+lz4.") var codec = "f16+lz4"
+    @Option(help: "Frames per committed chunk (the unit of crash-safe resume).") var chunkFrames = 240
     @Flag(help: "Print a JSON summary.") var json = false
 
     func validate() throws {
@@ -25,6 +26,7 @@ struct IndexCommand: AsyncParsableCommand {
         guard p >= 0 && p < 1 else { throw ValidationError("--p must be in [0, 1)") }
         guard n >= 0 else { throw ValidationError("--n must be >= 0") }
         guard fps > 0 && fps <= 120 else { throw ValidationError("--fps must be in (0, 120]") }
+        guard chunkFrames >= 1 else { throw ValidationError("--chunk-frames must be >= 1") }
     }
 
     func run() async throws {
@@ -34,6 +36,7 @@ struct IndexCommand: AsyncParsableCommand {
         config.p = p
         config.strategy = ReductionStrategy(rawValue: strategy)!
         config.codec = FeatureCodec(rawValue: codec)!
+        config.chunkFrames = chunkFrames
         let lib = try library.open(config)
         let bar = ProgressBar()
         let framesDone = Counter()
