@@ -1,7 +1,12 @@
 import Tensor
 
-/// Every stored I-feature of a library as one contiguous, row-normalized [rows, dim] matrix,
-/// loaded once: stage 1 of text search is a single matrix-vector product over it.
+/// Every stored I-feature of a library as one contiguous matrix, loaded once: stage 1 of
+/// text search is one pass over it.
+///
+/// Rows are unit length and kept as int8 with one scale per row (the i8 codec's layout): a
+/// thousand video-hours (2.4 M rows of 512) is 1.2 GB instead of 4.9 GB of float32, and a
+/// scan is bound by memory bandwidth, so this is 4x faster. Quantisation moves cosines by
+/// ~1e-3, which stage 1 (a coarse ranking refined by stage 2 on exact features) tolerates.
 public struct IFeatureMatrix: Sendable {
     public struct Row: Sendable, Equatable {
         public var video: Int64
@@ -11,7 +16,8 @@ public struct IFeatureMatrix: Sendable {
     }
 
     public let dim: Int
-    public private(set) var values: [Float] = []
+    public private(set) var codes: [Int8] = []
+    public private(set) var scales: [Float] = []
     public private(set) var rows: [Row] = []
 
     public init(dim: Int) { self.dim = dim }
@@ -20,26 +26,46 @@ public struct IFeatureMatrix: Sendable {
     public mutating func append(_ row: Row, _ vector: [Float]) {
         precondition(vector.count == dim)
         let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        let inv = norm > 0 ? 1 / norm : 0
-        values.append(contentsOf: vector.map { $0 * inv })
+        let maxAbs = vector.reduce(0) { max($0, abs($1)) }
+        let scale = norm > 0 && maxAbs > 0 ? maxAbs / norm / 127 : 1
+        let inv = norm > 0 && maxAbs > 0 ? 127 / maxAbs : 0
+        for v in vector { codes.append(Int8(max(-127, min(127, (v * inv).rounded())))) }
+        scales.append(scale)
         rows.append(row)
     }
 
     public mutating func reserve(rows count: Int) {
-        values.reserveCapacity(count * dim)
+        codes.reserveCapacity(count * dim)
+        scales.reserveCapacity(count)
         rows.reserveCapacity(count)
     }
 
-    /// Cosine of every row with `query` (unit length).
+    /// Cosine of every row with `query` (unit length), on all cores.
     public func scores(_ query: [Float]) -> [Float] {
         precondition(query.count == dim)
-        guard !rows.isEmpty else { return [] }
         var out = [Float](repeating: 0, count: rows.count)
-        values.withUnsafeBufferPointer { m in
-            query.withUnsafeBufferPointer { q in
-                out.withUnsafeMutableBufferPointer { o in
-                    BLAS.gemmNT(m: rows.count, n: 1, k: dim, a: m.baseAddress!, lda: dim, b: q.baseAddress!, ldb: dim,
-                                c: o.baseAddress!, ldc: 1)
+        let d = dim, blocks = dim / 16
+        codes.withUnsafeBufferPointer { c in
+            scales.withUnsafeBufferPointer { s in
+                query.withUnsafeBufferPointer { q in
+                    out.withUnsafeMutableBufferPointer { o in
+                        let (cp, sp, qp, op) = (UncheckedSendable(c.baseAddress), s.baseAddress!, q.baseAddress!, o.baseAddress!)
+                        parallelChunks(rows.count, minChunk: 4096) { range in
+                            let qRaw = UnsafeRawPointer(qp)
+                            for r in range {
+                                let row = cp.value! + r * d
+                                var acc = SIMD16<Float>()
+                                for b in 0..<blocks {
+                                    let codes = UnsafeRawPointer(row + b * 16).loadUnaligned(as: SIMD16<Int8>.self)
+                                    let qv = qRaw.loadUnaligned(fromByteOffset: b * 64, as: SIMD16<Float>.self)
+                                    acc += SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: codes)) * qv
+                                }
+                                var dot = acc.sum()
+                                for j in (blocks * 16)..<d { dot += Float(row[j]) * qp[j] }
+                                op[r] = dot * sp[r]
+                            }
+                        }
+                    }
                 }
             }
         }

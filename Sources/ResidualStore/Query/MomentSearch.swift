@@ -43,20 +43,24 @@ public struct MomentSearch: Sendable {
     }
 
     /// Coarse candidates: proposals on each video's I-frame curve, best first. `shape` gives a
-    /// video's N and frame count.
+    /// video's N and frame count; the matrix's rows must be grouped by video in frame order.
     public func coarse(matrix: IFeatureMatrix, query: [Float], shape: [Int64: (n: Int, frames: Int)]) -> [Candidate] {
         let scores = matrix.scores(query)
-        var byVideo: [Int64: [(frame: Int, score: Float)]] = [:]
-        for (i, r) in matrix.rows.enumerated() { byVideo[r.video, default: []].append((r.frame, scores[i])) }
+        let rows = matrix.rows
         var out: [Candidate] = []
-        for (id, points) in byVideo {
+        // Rows come grouped by video in frame order (how the matrix is built): walk the runs.
+        var start = 0
+        while start < rows.count {
+            var end = start + 1
+            while end < rows.count && rows[end].video == rows[start].video { end += 1 }
+            defer { start = end }
+            let id = rows[start].video
             guard let s = shape[id] else { continue }
-            let sorted = points.sorted { $0.frame < $1.frame }
-            let proposals = Grounding.proposals(curve: sorted.map(\.score), window: max(1, window / (s.n + 1)))
+            let proposals = Grounding.proposals(curve: Array(scores[start..<end]), window: max(1, window / (s.n + 1)))
             // The whole-video fallback only when the curve has no run above its mean.
             for p in proposals.count > 1 ? proposals.dropLast() : proposals[...] {
-                let last = min(s.frames - 1, sorted[p.last].frame + s.n)   // the I-frame's P-frames follow it
-                out.append(Candidate(videoID: id, firstFrame: sorted[p.first].frame, lastFrame: last, score: p.score))
+                let last = min(s.frames - 1, rows[start + p.last].frame + s.n)   // the I-frame's P-frames follow it
+                out.append(Candidate(videoID: id, firstFrame: rows[start + p.first].frame, lastFrame: last, score: p.score))
             }
         }
         return out.sorted { $0.score != $1.score ? $0.score > $1.score : $0.videoID < $1.videoID }

@@ -8,6 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             BenchEncoderCommand.self,
             BenchResidualCommand.self,
+            BenchStoreCommand.self,
             BenchDecodeCommand.self,
         ]
     )
