@@ -36,42 +36,47 @@ public enum Attention {
         let hd = width / heads
         let scale = 1 / Float(hd).squareRoot()
         let ld = 3 * width
+        forEachHead(packing: packing, heads: heads) { scratch, s, h in
+            let t = packing.lengths[s]
+            let base = packing.offsets[s] * ld
+            let q = qkv + base + h * hd
+            let k = qkv + base + width + h * hd
+            let v = qkv + base + 2 * width + h * hd
+            let scores: UnsafeMutablePointer<Float>
+            if let probabilities, let po = probabilityOffsets {
+                scores = probabilities + po[s] + h * t * t
+            } else {
+                scores = scratch
+            }
+            BLAS.gemmNT(m: t, n: t, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: scores, ldc: t)
+            for i in 0..<t {
+                let row = scores + i * t
+                if causal { for j in (i + 1)..<max(i + 1, t) { row[j] = -.infinity } }
+                Softmax.row(row, count: t)
+            }
+            BLAS.gemmNN(m: t, n: hd, k: t, a: scores, lda: t, b: v, ldb: ld,
+                        c: out + packing.offsets[s] * width + h * hd, ldc: width)
+        }
+    }
+
+    /// Runs `body(scratch, sequence, head)` for every (sequence, head) pair of a packed batch,
+    /// spread over all cores; `scratch` holds maxLength^2 floats private to the worker.
+    /// Per-head GEMMs are too small for OpenBLAS's own threading (and concurrent threaded
+    /// calls serialize), so OpenBLAS is pinned to one thread meanwhile.
+    public static func forEachHead(packing: Packing, heads: Int,
+                                   _ body: (UnsafeMutablePointer<Float>, Int, Int) -> Void) {
         let pairs = packing.count * heads
         let maxT = packing.maxLength
-        // Per-head GEMMs are too small for OpenBLAS's own threading (and concurrent threaded
-        // calls serialize), so pin it to one thread here and spread the pairs across cores.
         let threads = BLAS.threads
         let workers = max(1, min(threads, pairs))
         if workers > 1 { BLAS.threads = 1 }
         defer { if workers > 1 { BLAS.threads = threads } }
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * maxT * maxT)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, workers * maxT * maxT))
         defer { scratch.deallocate() }
-
-        let run: (Int) -> Void = { w in
-            let lo = pairs * w / workers, hi = pairs * (w + 1) / workers
-            for pair in lo..<hi {
-                let s = pair / heads, h = pair % heads
-                let t = packing.lengths[s]
-                let base = packing.offsets[s] * ld
-                let q = qkv + base + h * hd
-                let k = qkv + base + width + h * hd
-                let v = qkv + base + 2 * width + h * hd
-                let scores: UnsafeMutablePointer<Float>
-                if let probabilities, let po = probabilityOffsets {
-                    scores = probabilities + po[s] + h * t * t
-                } else {
-                    scores = scratch + w * maxT * maxT
-                }
-                BLAS.gemmNT(m: t, n: t, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: scores, ldc: t)
-                for i in 0..<t {
-                    let row = scores + i * t
-                    if causal { for j in (i + 1)..<max(i + 1, t) { row[j] = -.infinity } }
-                    Softmax.row(row, count: t)
-                }
-                BLAS.gemmNN(m: t, n: hd, k: t, a: scores, lda: t, b: v, ldb: ld,
-                            c: out + packing.offsets[s] * width + h * hd, ldc: width)
+        parallelWorkers(workers) { w in
+            for pair in (pairs * w / workers)..<(pairs * (w + 1) / workers) {
+                body(scratch + w * maxT * maxT, pair / heads, pair % heads)
             }
         }
-        parallelWorkers(workers, run)
     }
 }

@@ -69,37 +69,23 @@ enum BackwardKernels {
         let hd = width / heads
         let scale = 1 / Float(hd).squareRoot()
         let ld = 3 * width
-        let pairs = packing.count * heads
-        let maxT = packing.maxLength
-        let threads = BLAS.threads
-        let workers = max(1, min(threads, pairs))
-        if workers > 1 { BLAS.threads = 1 }
-        defer { if workers > 1 { BLAS.threads = threads } }
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, workers * maxT * maxT))
-        defer { scratch.deallocate() }
-
-        parallelWorkers(workers) { w in
-            let lo = pairs * w / workers, hi = pairs * (w + 1) / workers
-            for pair in lo..<hi {
-                let s = pair / heads, h = pair % heads
-                let t = packing.lengths[s]
-                let base = packing.offsets[s] * ld + h * hd
-                let q = qkv + base, k = q + width, v = q + 2 * width
-                let dq = dQKV + base, dk = dq + width, dv = dq + 2 * width
-                let o = dO + packing.offsets[s] * width + h * hd
-                let p = probabilities + probabilityOffsets[s] + h * t * t
-                let ds = scratch + w * maxT * maxT
-                BLAS.gemmTN(m: t, n: hd, k: t, a: p, lda: t, b: o, ldb: width, c: dv, ldc: ld)
-                BLAS.gemmNT(m: t, n: t, k: hd, a: o, lda: width, b: v, ldb: ld, c: ds, ldc: t)
-                for i in 0..<t {
-                    let pr = p + i * t, dr = ds + i * t
-                    var dot: Float = 0
-                    for j in 0..<t { dot += pr[j] * dr[j] }
-                    for j in 0..<t { dr[j] = pr[j] * (dr[j] - dot) }
-                }
-                BLAS.gemmNN(m: t, n: hd, k: t, alpha: scale, a: ds, lda: t, b: k, ldb: ld, c: dq, ldc: ld)
-                BLAS.gemmTN(m: t, n: hd, k: t, alpha: scale, a: ds, lda: t, b: q, ldb: ld, c: dk, ldc: ld)
+        Attention.forEachHead(packing: packing, heads: heads) { ds, s, h in
+            let t = packing.lengths[s]
+            let base = packing.offsets[s] * ld + h * hd
+            let q = qkv + base, k = q + width, v = q + 2 * width
+            let dq = dQKV + base, dk = dq + width, dv = dq + 2 * width
+            let o = dO + packing.offsets[s] * width + h * hd
+            let p = probabilities + probabilityOffsets[s] + h * t * t
+            BLAS.gemmTN(m: t, n: hd, k: t, a: p, lda: t, b: o, ldb: width, c: dv, ldc: ld)
+            BLAS.gemmNT(m: t, n: t, k: hd, a: o, lda: width, b: v, ldb: ld, c: ds, ldc: t)
+            for i in 0..<t {
+                let pr = p + i * t, dr = ds + i * t
+                var dot: Float = 0
+                for j in 0..<t { dot += pr[j] * dr[j] }
+                for j in 0..<t { dr[j] = pr[j] * (dr[j] - dot) }
             }
+            BLAS.gemmNN(m: t, n: hd, k: t, alpha: scale, a: ds, lda: t, b: k, ldb: ld, c: dq, ldc: ld)
+            BLAS.gemmTN(m: t, n: hd, k: t, alpha: scale, a: ds, lda: t, b: q, ldb: ld, c: dk, ldc: ld)
         }
     }
 }
