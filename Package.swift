@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
     ],
     targets: [
         .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat",
@@ -38,8 +39,12 @@ let package = Package(
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
         .target(name: "ResidualStore", dependencies: ["CLIP", "Video", "Tensor", "Support", "Store", "Digest"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .target(name: "Server", dependencies: [
+            "ResidualStore", "Store", "Video", "CLIP", "Support",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
         .executableTarget(name: "rstore", dependencies: [
-            "CLIP", "Video", "Tensor", "Store", "ResidualStore",
+            "CLIP", "Video", "Tensor", "Store", "ResidualStore", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -49,6 +54,10 @@ let package = Package(
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Tensor"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ResidualStoreTests", dependencies: ["ResidualStore", "CLIP", "Video"]),
+        .testTarget(name: "ServerTests", dependencies: [
+            "Server", "ResidualStore", "Store", "Video", "CLIP",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "VideoTests", dependencies: ["Video", "CLIP"],
                     resources: [.copy("Fixtures")]),

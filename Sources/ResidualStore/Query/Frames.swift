@@ -1,0 +1,18 @@
+import Foundation
+import Store
+import Video
+
+extension Library {
+    /// Sampled frame `index` of a stored video, decoded at full size from its stored seek point
+    /// (what thumbnails are made of). Throws `StoreError.invalidArgument` for an index outside
+    /// the video's sampled frames.
+    public func frameImage(_ v: VideoRecord, index: Int) throws -> RGBImage {
+        let offsets = try store.offsets(of: v)
+        guard offsets.indices.contains(index) else {
+            throw StoreError.invalidArgument("frame \(index) is outside \(v.path) (frames 0..<\(offsets.count))")
+        }
+        let o = offsets[index]
+        let reader = try VideoReader(url: URL(fileURLWithPath: v.path), threads: 1)
+        return try reader.decode(FrameOffset(index: o.index, pts: o.pts, time: o.time, seekPTS: o.seekPTS))
+    }
+}

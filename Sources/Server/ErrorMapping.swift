@@ -1,0 +1,69 @@
+import CLIP
+import Foundation
+import Hummingbird
+import ResidualStore
+import Store
+import Video
+
+extension APIError {
+    /// The API's view of any error thrown below a handler.
+    static func from(_ error: any Error) -> APIError {
+        switch error {
+        case let e as APIError:
+            return e
+        case let e as LibraryError:
+            switch e {
+            case .emptyQuery, .badK, .badRange: return .badParameter(e.description)
+            case .notAVideo: return APIError(.badRequest, "not_a_video", e.description)
+            case .settingsMismatch: return APIError(.conflict, "settings_mismatch", e.description)
+            }
+        case let e as StoreError:
+            switch e {
+            case .unknownVideo: return APIError(.notFound, "unknown_video", e.description)
+            case .notReady: return APIError(.conflict, "not_ready", e.description)
+            case .invalidArgument: return .badParameter(e.description)
+            case .locked: return APIError(.serviceUnavailable, "store_locked", e.description)
+            case .corruptBlob: return APIError(.internalServerError, "corrupt_store", e.description)
+            default: return APIError(.internalServerError, "store_error", e.description)
+            }
+        case let e as VideoError:
+            switch e {
+            case .fileNotFound: return APIError(.notFound, "file_missing", "\(e.description) (the file was moved or deleted since it was indexed)")
+            case .invalidArgument: return .badParameter(e.description)
+            default: return APIError(.internalServerError, "video_error", e.description)
+            }
+        case let e as JPEGEncodingError:
+            return APIError(.internalServerError, "jpeg_error", e.description)
+        case let e as HTTPError:
+            switch e.status {
+            case .contentTooLarge: return APIError(.contentTooLarge, "body_too_large", e.body ?? "request body too large")
+            case .notFound: return APIError(.notFound, "no_route", e.body ?? "no such route")
+            case .methodNotAllowed: return APIError(.methodNotAllowed, "method_not_allowed", e.body ?? "method not allowed")
+            default: return APIError(e.status, "http_\(e.status.code)", e.body ?? e.status.reasonPhrase)
+            }
+        case let e as any HTTPResponseError:
+            return APIError(e.status, "http_\(e.status.code)", e.status.reasonPhrase)
+        case is CancellationError:
+            return APIError(.serviceUnavailable, "cancelled", "the request was cancelled")
+        case let e as CustomStringConvertible:
+            return APIError(.internalServerError, "internal", e.description)
+        default:
+            return APIError(.internalServerError, "internal", "\(type(of: error))")
+        }
+    }
+}
+
+/// Turns every error (including the router's own 404/405) into the JSON error shape.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let api = APIError.from(error)
+            if api.status.code >= 500 {
+                context.logger.error("\(request.method) \(request.uri.path): \(api.message)")
+            }
+            return try api.response(from: request, context: context)
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+
+/// Confines client-supplied paths to the library roots.
+///
+/// A path is rejected when it is empty, too long, holds a NUL byte or a `..` component (400),
+/// or when its real path (symlinks resolved with realpath(3)) lies outside every root (403),
+/// so a symlink inside a root that points elsewhere is refused too. Relative paths are taken
+/// relative to the first root where they exist (else the first root).
+public struct LibraryRoots: Sendable {
+    /// Real paths of the roots.
+    public let roots: [String]
+
+    public init(_ urls: [URL]) {
+        roots = urls.map { Self.realPath($0.path) ?? $0.standardizedFileURL.path }
+    }
+
+    public var isEmpty: Bool { roots.isEmpty }
+
+    static func realPath(_ p: String) -> String? {
+        guard let r = realpath(p, nil) else { return nil }
+        defer { free(r) }
+        return String(cString: r)
+    }
+
+    /// Whether `real` (already resolved) lies inside a root.
+    public func contains(realPath real: String) -> Bool {
+        roots.contains { root in real == root || real.hasPrefix(root.hasSuffix("/") ? root : root + "/") }
+    }
+
+    /// Resolves a client path to a real path inside a root, or throws a 400/403/404 `APIError`.
+    public func resolve(_ raw: String) throws -> URL {
+        guard !roots.isEmpty else {
+            throw APIError(.forbidden, "no_library_roots", "this server has no library roots: start `rstore serve` with --library-root DIR to index over HTTP")
+        }
+        guard !raw.isEmpty else { throw APIError.badParameter("path is empty") }
+        guard raw.utf8.count <= 4096 else { throw APIError.badParameter("path is longer than 4096 bytes") }
+        guard !raw.contains("\0") else { throw APIError.badParameter("path contains a NUL byte") }
+        let components = raw.split(separator: "/", omittingEmptySubsequences: true)
+        guard !components.contains("..") else {
+            throw APIError(.badRequest, "path_traversal", "path \(raw) contains `..`; give a path inside a library root")
+        }
+        let candidates: [String]
+        if raw.hasPrefix("/") {
+            candidates = [raw]
+        } else {
+            candidates = roots.map { ($0 as NSString).appendingPathComponent(raw) }
+        }
+        guard let existing = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            // Say "outside" before "missing" for absolute paths elsewhere: do not probe the disk for them.
+            if raw.hasPrefix("/"), !contains(realPath: (raw as NSString).standardizingPath) {
+                throw APIError(.forbidden, "outside_library_roots", "path \(raw) is outside the library roots")
+            }
+            throw APIError(.notFound, "no_such_path", "no file or folder \(raw) under the library roots")
+        }
+        guard let real = Self.realPath(existing) else { throw APIError(.notFound, "no_such_path", "cannot resolve \(raw)") }
+        guard contains(realPath: real) else {
+            throw APIError(.forbidden, "outside_library_roots", "path \(raw) resolves outside the library roots")
+        }
+        return URL(fileURLWithPath: real)
+    }
+}

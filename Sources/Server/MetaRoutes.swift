@@ -1,0 +1,50 @@
+import Foundation
+import Hummingbird
+import ResidualStore
+import Store
+
+struct HealthBody: Encodable {
+    struct Cache: Encodable { var entries: Int; var bytes: Int; var budget: Int; var hits: Int; var misses: Int }
+    var status: String
+    var uptimeSeconds: Double
+    var videos: Int
+    var readyVideos: Int
+    var model: String
+    var embedDim: Int
+    var thumbnailCache: Cache
+    var frameCache: Cache
+    var authRequired: Bool
+    var writesEnabled: Bool
+}
+
+extension RStoreServer {
+    func registerMetaRoutes(_ t: inout RouteTable) {
+        // GET /: the search page.
+        t.get("/") { _, _ in
+            var h = HTTPFields()
+            h[.contentType] = "text/html; charset=utf-8"
+            h[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'"
+            return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(string: SearchPage.html)))
+        }
+
+        // GET /healthz: liveness plus cache figures.
+        t.get("/healthz") { [self] _, _ in
+            let all = try library.store.videos()
+            let th = thumbnails.stats, fc = library.frameCache.stats
+            return try JSONResponse.make(HealthBody(
+                status: "ok", uptimeSeconds: Date().timeIntervalSince(startedAt), videos: all.count,
+                readyVideos: all.filter { $0.status == .ready }.count, model: library.model.config.archName,
+                embedDim: library.model.config.embedDim,
+                thumbnailCache: .init(entries: th.count, bytes: th.bytes, budget: th.byteBudget, hits: th.hits, misses: th.misses),
+                frameCache: .init(entries: fc.count, bytes: fc.bytes, budget: fc.byteBudget, hits: fc.hits, misses: fc.misses),
+                authRequired: configuration.token != nil, writesEnabled: configuration.token != nil && !roots.isEmpty))
+        }
+
+        // GET /openapi.json: the API description.
+        t.get("/openapi.json") { _, _ in
+            var h = HTTPFields()
+            h[.contentType] = "application/json; charset=utf-8"
+            return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.json)))
+        }
+    }
+}

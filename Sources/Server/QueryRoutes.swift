@@ -1,0 +1,106 @@
+import Foundation
+import Hummingbird
+import ResidualStore
+import Store
+
+/// A moment as the API returns it: the library's `Moment` plus what a page needs to show it.
+struct MomentBody: Encodable {
+    var videoID: Int64
+    var path: String
+    var name: String
+    var start: Double
+    var end: Double
+    var score: Float
+    var firstFrame: Int
+    var lastFrame: Int
+    /// A representative frame (the middle of the moment) and its thumbnail URL.
+    var frame: Int
+    var thumbnail: String
+    var media: String
+
+    init(_ m: Moment) {
+        videoID = m.videoID
+        path = m.path
+        name = (m.path as NSString).lastPathComponent
+        start = m.start
+        end = m.end
+        score = m.score
+        firstFrame = m.firstFrame
+        lastFrame = m.lastFrame
+        frame = (m.firstFrame + m.lastFrame) / 2
+        thumbnail = "/v1/videos/\(m.videoID)/frames/\(frame).jpg"
+        media = "/v1/videos/\(m.videoID)/media"
+    }
+}
+
+struct SearchBody: Encodable {
+    var query: String
+    var k: Int
+    var seconds: Double
+    var moments: [MomentBody]
+}
+
+struct GroundBody: Encodable {
+    var video: Int64
+    var query: String
+    var seconds: Double
+    var proposals: [MomentBody]
+}
+
+struct CurveBody: Encodable {
+    var video: Int64
+    var query: String
+    var dense: Bool
+    var points: [Library.CurvePoint]
+}
+
+extension RStoreServer {
+    func registerQueryRoutes(_ t: inout RouteTable) {
+        // GET /v1/search?q=TEXT&k=10: text-to-moment search over the library.
+        t.get("/v1/search") { [self] request, _ in
+            let params = QueryParameters(request)
+            let q = try params.text("q", maxLength: configuration.limits.maxQueryLength)
+            let k = try params.int("k", default: 10, range: 1...configuration.limits.maxK)
+            let library = self.library
+            let t0 = Date()
+            let moments = try await work.run { try library.search(q, k: k) }
+            return try JSONResponse.make(SearchBody(query: q, k: k, seconds: Date().timeIntervalSince(t0), moments: moments.map(MomentBody.init)))
+        }
+
+        // GET /v1/videos/{id}/ground?q=TEXT&k=5: zero-shot grounding in one video.
+        t.get("/v1/videos/{id}/ground") { [self] request, context in
+            let v = try videoRecord(context)
+            let params = QueryParameters(request)
+            let q = try params.text("q", maxLength: configuration.limits.maxQueryLength)
+            let k = try params.int("k", default: 5, range: 1...configuration.limits.maxK)
+            guard v.status == .ready else { throw StoreError.notReady(path: library.store.path, video: v.path, status: v.status.rawValue) }
+            let limit = configuration.limits.maxTimeRange
+            guard v.duration <= limit else {
+                throw APIError.badParameter(String(format: "grounding reconstructs every frame; video %lld is %.0f s, the limit is %.0f s", v.id ?? -1, v.duration, limit))
+            }
+            let library = self.library
+            let t0 = Date()
+            let proposals = try await work.run { try library.ground(v, text: q) }
+            return try JSONResponse.make(GroundBody(video: v.id ?? -1, query: q, seconds: Date().timeIntervalSince(t0),
+                                                    proposals: proposals.prefix(k).map(MomentBody.init)))
+        }
+
+        // GET /v1/videos/{id}/curve?q=TEXT&dense=false: per-frame similarity to a text.
+        t.get("/v1/videos/{id}/curve") { [self] request, context in
+            let v = try videoRecord(context)
+            let params = QueryParameters(request)
+            let q = try params.text("q", maxLength: configuration.limits.maxQueryLength)
+            let dense = try params.bool("dense", default: false)
+            let from = try params.double("from") ?? 0
+            let to = try params.double("to") ?? v.duration
+            guard from >= 0, to >= from else { throw APIError.badParameter("need 0 <= from <= to, got from=\(from) to=\(to)") }
+            if dense, to - from > configuration.limits.maxTimeRange {
+                throw APIError.badParameter(String(format: "a dense curve over %.0f s exceeds the limit of %.0f s; use dense=false or a shorter from/to", to - from, configuration.limits.maxTimeRange))
+            }
+            guard v.status == .ready else { throw StoreError.notReady(path: library.store.path, video: v.path, status: v.status.rawValue) }
+            let library = self.library
+            let points = try await work.run { try library.similarityCurve(v, text: q, from: from, to: to, dense: dense) }
+            return try JSONResponse.make(CurveBody(video: v.id ?? -1, query: q, dense: dense, points: points))
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Hummingbird
+import Logging
+import ResidualStore
+
+/// The HTTP server over one `Library`: builds the router (middleware, routes) and the
+/// Hummingbird application. `rstore serve` runs `makeApplication()`; tests use
+/// `makeRouter()` with Hummingbird's test client.
+public final class RStoreServer: Sendable {
+    public typealias Context = BasicRequestContext
+
+    public let library: Library
+    public let configuration: ServerConfiguration
+    let roots: LibraryRoots
+    let jobs: IndexJobs
+    let thumbnails: ThumbnailCache
+    let work: WorkLimiter
+    let startedAt = Date()
+
+    public init(library: Library, configuration: ServerConfiguration) throws {
+        try configuration.validate()
+        self.library = library
+        self.configuration = configuration
+        roots = LibraryRoots(configuration.libraryRoots)
+        jobs = IndexJobs(library: library, maxPending: configuration.limits.maxPendingJobs)
+        thumbnails = ThumbnailCache(byteBudget: configuration.thumbnailCacheBytes, maxDimension: configuration.thumbnailMaxDimension)
+        work = WorkLimiter(limit: configuration.maxConcurrentWork)
+    }
+
+    /// The router with every route, and the (method, path) pairs registered, in order.
+    public func makeRouter() -> (router: Router<Context>, routes: [RouteTable.Entry]) {
+        let router = Router(context: Context.self)
+        router.add(middleware: ErrorMiddleware<Context>())
+        router.add(middleware: AuthMiddleware<Context>(token: configuration.token))
+        router.add(middleware: BodyLimitMiddleware<Context>(maxBytes: configuration.limits.maxBodyBytes))
+        var table = RouteTable(router: router)
+        registerMetaRoutes(&table)
+        registerVideoRoutes(&table)
+        registerMediaRoutes(&table)
+        registerQueryRoutes(&table)
+        registerIndexRoutes(&table)
+        return (router, table.entries)
+    }
+
+    /// The application listening on the configured host and port.
+    public func makeApplication(logger: Logger? = nil, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let (router, _) = makeRouter()
+        return Application(router: router,
+                           configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rstore"),
+                           onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+                           logger: logger)
+    }
+}

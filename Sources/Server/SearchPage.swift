@@ -1,0 +1,271 @@
+/// The single search page served at `GET /`: plain HTML + JS, no build step, no external
+/// resources. Runs the search in the `q` URL parameter on load (so a headless screenshot of
+/// `/?q=...` shows results); `?video=ID` opens the per-video view.
+enum SearchPage {
+    static let html = #"""
+<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>ResidualStore</title>
+<style>
+  :root { --bg:#f6f7f9; --card:#fff; --ink:#1d2330; --mute:#6b7385; --line:#e2e5eb; --i:#2453c9; --p:#9db4ee; --hit:#f2a33a; }
+  * { box-sizing: border-box; }
+  body { margin:0; font:14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background:var(--bg); color:var(--ink); }
+  header { display:flex; gap:16px; align-items:center; padding:12px 20px; background:#151b2b; color:#fff; }
+  header h1 { font-size:17px; margin:0; font-weight:650; letter-spacing:.2px; }
+  header h1 span { color:#8fb0ff; font-weight:500; }
+  form { display:flex; gap:8px; flex:1; max-width:760px; }
+  input[type=search] { flex:1; padding:8px 12px; border-radius:8px; border:0; font-size:15px; }
+  select, button { padding:7px 12px; border-radius:8px; border:0; font-size:14px; }
+  button { background:#3d6df2; color:#fff; cursor:pointer; }
+  button.ghost { background:transparent; color:var(--i); border:1px solid var(--line); }
+  #stats { font-size:12px; color:#b9c3da; margin-left:auto; white-space:nowrap; }
+  main { display:grid; grid-template-columns: minmax(0,1fr) 420px; gap:18px; padding:16px 20px; }
+  #status { color:var(--mute); margin:0 0 10px; min-height:18px; }
+  #results { display:grid; grid-template-columns:repeat(auto-fill, minmax(250px,1fr)); gap:14px; }
+  .card { background:var(--card); border:1px solid var(--line); border-radius:10px; overflow:hidden; cursor:pointer; transition:box-shadow .15s, transform .15s; }
+  .card:hover, .card.active { box-shadow:0 4px 16px rgba(20,30,60,.14); transform:translateY(-1px); }
+  .card.active { outline:2px solid #3d6df2; }
+  .thumb { position:relative; aspect-ratio:16/10; background:#0e1220; display:flex; align-items:center; justify-content:center; }
+  .thumb img { width:100%; height:100%; object-fit:contain; display:block; }
+  .thumb .rank { position:absolute; top:6px; left:6px; background:rgba(0,0,0,.65); color:#fff; font-size:12px; padding:1px 7px; border-radius:10px; }
+  .thumb .time { position:absolute; bottom:6px; right:6px; background:rgba(0,0,0,.7); color:#fff; font-size:12px; padding:1px 6px; border-radius:4px; font-variant-numeric:tabular-nums; }
+  .meta { padding:8px 10px 10px; }
+  .name { font-weight:600; white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
+  .row { display:flex; justify-content:space-between; color:var(--mute); font-size:12px; font-variant-numeric:tabular-nums; margin-top:2px; }
+  .score { color:var(--ink); font-weight:600; }
+  canvas.spark { width:100%; height:34px; display:block; margin-top:6px; }
+  aside { position:sticky; top:12px; align-self:start; display:flex; flex-direction:column; gap:14px; }
+  .panel { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:12px; }
+  .panel h2 { font-size:14px; margin:0 0 8px; }
+  video { width:100%; border-radius:6px; background:#000; display:block; }
+  #timeline { width:100%; height:92px; display:block; margin-top:8px; cursor:crosshair; }
+  .legend { display:flex; gap:12px; font-size:12px; color:var(--mute); margin-top:4px; flex-wrap:wrap; }
+  .sw { display:inline-block; width:10px; height:10px; border-radius:2px; vertical-align:-1px; margin-right:4px; }
+  #library a { display:block; color:var(--ink); text-decoration:none; padding:4px 6px; border-radius:6px; font-size:13px; white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
+  #library a:hover { background:#eef2fb; }
+  #library .st { color:var(--mute); font-size:11px; }
+  #auth { display:none; gap:8px; }
+  .empty { color:var(--mute); padding:40px 0; text-align:center; }
+  @media (max-width: 980px) { main { grid-template-columns: 1fr; } aside { position:static; } }
+</style>
+</head>
+<body>
+<header>
+  <h1>ResidualStore <span>search</span></h1>
+  <form id="f">
+    <input type="search" id="q" placeholder="Describe a moment, e.g. &quot;a rabbit in the grass&quot;" autocomplete="off" maxlength="500">
+    <select id="k" title="results"><option>6</option><option selected>12</option><option>24</option><option>48</option></select>
+    <button type="submit">Search</button>
+  </form>
+  <form id="auth"><input type="search" id="token" placeholder="Bearer token"><button>Use token</button></form>
+  <div id="stats"></div>
+</header>
+<main>
+  <section>
+    <p id="status"></p>
+    <div id="results"><div class="empty">Type a description and press Search.</div></div>
+  </section>
+  <aside>
+    <div class="panel" id="playerPanel">
+      <h2 id="vtitle">Player</h2>
+      <video id="player" controls preload="metadata" playsinline></video>
+      <canvas id="timeline" width="800" height="184" title="I-frames (stored) and P-frames (reconstructed); click to seek"></canvas>
+      <div class="legend">
+        <span><i class="sw" style="background:var(--i)"></i>I-frame (stored feature)</span>
+        <span><i class="sw" style="background:var(--p)"></i>P-frame (reconstructed)</span>
+        <span><i class="sw" style="background:var(--hit)"></i>moment</span>
+        <button class="ghost" id="denseBtn" type="button" style="padding:2px 8px;font-size:12px">dense curve</button>
+      </div>
+      <div id="vinfo" class="legend"></div>
+    </div>
+    <div class="panel"><h2>Library</h2><div id="library"></div></div>
+  </aside>
+</main>
+<script>
+"use strict";
+const $ = (id) => document.getElementById(id);
+let token = null;
+let current = { query: "", video: null, moment: null, frames: [], curve: [], dense: false };
+
+function esc(s) { return String(s).replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;","'":"&#39;"}[c])); }
+function fmt(t) { t = Math.round(Math.max(0, t) * 10) / 10; const m = Math.floor(t / 60); const s = (t - 60 * m).toFixed(1); return m + ":" + (s.length < 4 ? "0" : "") + s; }
+
+async function api(path) {
+  const headers = token ? { "Authorization": "Bearer " + token } : {};
+  const r = await fetch(path, { headers, credentials: "same-origin" });
+  let body = null;
+  try { body = await r.json(); } catch (e) { body = null; }
+  if (r.status === 401) { $("auth").style.display = "flex"; }
+  if (!r.ok) { throw new Error((body && body.error && body.error.message) || ("HTTP " + r.status)); }
+  return body;
+}
+
+$("auth").addEventListener("submit", (e) => {
+  e.preventDefault();
+  token = $("token").value.trim();
+  document.cookie = "rstore_token=" + encodeURIComponent(token) + "; path=/; SameSite=Strict";
+  $("auth").style.display = "none";
+  loadLibrary(); if ($("q").value) search($("q").value);
+});
+
+function drawSpark(canvas, points, moment, duration) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth || 240, h = canvas.clientHeight || 34;
+  canvas.width = w * dpr; canvas.height = h * dpr;
+  const g = canvas.getContext("2d"); g.scale(dpr, dpr);
+  g.clearRect(0, 0, w, h);
+  g.fillStyle = "#f0f2f7"; g.fillRect(0, 0, w, h);
+  if (!points.length) return;
+  const T = Math.max(duration || 0, points[points.length - 1].time + 0.5, 0.001);
+  if (moment) { g.fillStyle = "rgba(242,163,58,.35)"; g.fillRect(moment.start / T * w, 0, Math.max(2, (moment.end - moment.start) / T * w), h); }
+  let lo = Infinity, hi = -Infinity;
+  for (const p of points) { lo = Math.min(lo, p.score); hi = Math.max(hi, p.score); }
+  const span = (hi - lo) || 1;
+  g.beginPath(); g.strokeStyle = "#2453c9"; g.lineWidth = 1.5;
+  points.forEach((p, i) => { const x = p.time / T * w, y = h - 3 - (p.score - lo) / span * (h - 6); i ? g.lineTo(x, y) : g.moveTo(x, y); });
+  g.stroke();
+}
+
+const videoCache = {};
+async function videoInfo(id) {
+  if (!videoCache[id]) videoCache[id] = api("/v1/videos/" + id);
+  return videoCache[id];
+}
+
+async function search(q) {
+  q = q.trim(); if (!q) return;
+  current.query = q;
+  const k = $("k").value;
+  const url = new URL(location.href); url.searchParams.set("q", q); history.replaceState(null, "", url);
+  $("status").textContent = "Searching…";
+  let res;
+  try { res = await api("/v1/search?q=" + encodeURIComponent(q) + "&k=" + k); }
+  catch (e) { $("status").textContent = "Error: " + e.message; $("results").innerHTML = ""; return; }
+  $("status").textContent = res.moments.length + " moments for “" + q + "” in " + (res.seconds * 1000).toFixed(0) + " ms";
+  const box = $("results"); box.innerHTML = "";
+  if (!res.moments.length) { box.innerHTML = '<div class="empty">No moments. Is anything indexed?</div>'; return; }
+  res.moments.forEach((m, i) => {
+    const card = document.createElement("div");
+    card.className = "card";
+    card.innerHTML =
+      '<div class="thumb"><img loading="lazy" alt="" src="' + esc(m.thumbnail) + '"><span class="rank">#' + (i + 1) + '</span>' +
+      '<span class="time">' + fmt(m.start) + '–' + fmt(m.end) + '</span></div>' +
+      '<div class="meta"><div class="name" title="' + esc(m.path) + '">' + esc(m.name) + '</div>' +
+      '<div class="row"><span>' + fmt(m.start) + ' – ' + fmt(m.end) + ' (' + (m.end - m.start).toFixed(1) + ' s)</span>' +
+      '<span>score <span class="score">' + m.score.toFixed(3) + '</span></span></div>' +
+      '<canvas class="spark"></canvas></div>';
+    card.addEventListener("click", () => { document.querySelectorAll(".card.active").forEach(c => c.classList.remove("active")); card.classList.add("active"); play(m); });
+    box.appendChild(card);
+    const canvas = card.querySelector("canvas");
+    Promise.all([api("/v1/videos/" + m.videoID + "/curve?q=" + encodeURIComponent(q)), videoInfo(m.videoID)])
+      .then(([c, v]) => drawSpark(canvas, c.points, m, v.duration)).catch(() => {});
+  });
+}
+
+async function openVideo(id, moment) {
+  const v = await videoInfo(id);
+  current.video = v; current.moment = moment || null; current.dense = false;
+  $("vtitle").textContent = v.name;
+  $("vinfo").innerHTML = '<span>' + fmt(v.duration) + ' · ' + v.frames + ' frames at ' + v.fps + ' fps · N=' + v.n +
+    ' (' + v.iFrames + ' I / ' + (v.frames - v.iFrames) + ' P) · ' + esc(v.status) + '</span>';
+  const fr = await api("/v1/videos/" + id + "/frames");
+  current.frames = fr.frames;
+  current.curve = [];
+  if (current.query) {
+    try { current.curve = (await api("/v1/videos/" + id + "/curve?q=" + encodeURIComponent(current.query))).points; } catch (e) {}
+  }
+  drawTimeline();
+  const player = $("player");
+  const src = "/v1/videos/" + id + "/media";
+  if (!player.src.endsWith(src)) { player.src = src; }
+  return v;
+}
+
+async function play(m) {
+  await openVideo(m.videoID, m);
+  const player = $("player");
+  const go = () => { player.currentTime = m.start; player.play().catch(() => {}); };
+  if (player.readyState >= 1) go(); else player.addEventListener("loadedmetadata", go, { once: true });
+}
+
+function drawTimeline() {
+  const c = $("timeline"), v = current.video; if (!v) return;
+  const dpr = window.devicePixelRatio || 1, w = c.clientWidth || 380, h = c.clientHeight || 92;
+  c.width = w * dpr; c.height = h * dpr;
+  const g = c.getContext("2d"); g.scale(dpr, dpr);
+  g.clearRect(0, 0, w, h);
+  const T = Math.max(v.duration, 0.001);
+  const m = current.moment;
+  if (m) { g.fillStyle = "rgba(242,163,58,.30)"; g.fillRect(m.start / T * w, 0, Math.max(2, (m.end - m.start) / T * w), h); }
+  // Frame ticks: I tall and dark, P short and light.
+  const base = h - 4;
+  for (const f of current.frames) {
+    const x = f.time / T * w;
+    g.fillStyle = f.kind === "I" ? "#2453c9" : "#9db4ee";
+    const th = f.kind === "I" ? 18 : 10;
+    g.fillRect(x - 0.75, base - th, 1.5, th);
+  }
+  g.fillStyle = "#c8cfdd"; g.fillRect(0, base, w, 1);
+  // Similarity curve above the ticks.
+  const pts = current.curve;
+  if (pts.length) {
+    let lo = Infinity, hi = -Infinity;
+    for (const p of pts) { lo = Math.min(lo, p.score); hi = Math.max(hi, p.score); }
+    const span = (hi - lo) || 1, top = 6, bot = base - 24;
+    g.beginPath(); g.strokeStyle = current.dense ? "#0d8a5f" : "#2453c9"; g.lineWidth = 1.6;
+    pts.forEach((p, i) => { const x = p.time / T * w, y = bot - (p.score - lo) / span * (bot - top); i ? g.lineTo(x, y) : g.moveTo(x, y); });
+    g.stroke();
+    g.fillStyle = "#6b7385"; g.font = "10px system-ui"; g.fillText((current.dense ? "dense" : "I-frame") + " similarity", 4, 12);
+  }
+  const t = $("player").currentTime;
+  if (!isNaN(t) && $("player").src) { g.fillStyle = "#e0433a"; g.fillRect(t / T * w - 1, 0, 2, h); }
+}
+
+$("timeline").addEventListener("click", (e) => {
+  const v = current.video; if (!v) return;
+  const r = e.target.getBoundingClientRect();
+  $("player").currentTime = (e.clientX - r.left) / r.width * v.duration;
+});
+$("player").addEventListener("timeupdate", drawTimeline);
+$("denseBtn").addEventListener("click", async () => {
+  const v = current.video; if (!v || !current.query) return;
+  try { current.curve = (await api("/v1/videos/" + v.id + "/curve?dense=true&q=" + encodeURIComponent(current.query))).points; current.dense = true; drawTimeline(); }
+  catch (e) { $("vinfo").textContent = e.message; }
+});
+
+async function loadLibrary() {
+  try {
+    const [lib, h] = await Promise.all([api("/v1/videos"), api("/healthz")]);
+    $("library").innerHTML = lib.videos.map(v =>
+      '<a href="?video=' + v.id + '" data-id="' + v.id + '" title="' + esc(v.path) + '">' + esc(v.name) +
+      ' <span class="st">' + fmt(v.duration) + ' · ' + esc(v.status) + '</span></a>').join("") || '<span class="st">empty store</span>';
+    $("library").querySelectorAll("a").forEach(a => a.addEventListener("click", (e) => { e.preventDefault(); openVideo(+a.dataset.id); }));
+    $("stats").textContent = h.readyVideos + " videos · " + h.model + " · " + h.embedDim + "-d";
+  } catch (e) { $("library").textContent = e.message; }
+}
+
+$("f").addEventListener("submit", (e) => { e.preventDefault(); search($("q").value); });
+window.addEventListener("resize", () => { drawTimeline(); });
+
+(async function init() {
+  const params = new URLSearchParams(location.search);
+  if (params.get("k")) $("k").value = params.get("k");
+  await loadLibrary();
+  const q = params.get("q");
+  if (q) { $("q").value = q; await search(q); }
+  const vid = params.get("video");
+  if (vid) { openVideo(+vid); }
+  else {
+    // Show the best moment in the player and its frame timeline.
+    const first = document.querySelector(".card");
+    if (first) first.click();
+  }
+})();
+</script>
+</body>
+</html>
+"""#
+}

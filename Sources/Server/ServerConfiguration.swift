@@ -1,0 +1,80 @@
+import Foundation
+
+/// How `rstore serve` runs: where it listens, who may call it, which files it may touch and
+/// how large a request may be.
+public struct ServerConfiguration: Sendable {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    /// Bearer token. When set, every `/v1/` request needs it; write endpoints always need it
+    /// (without a token they are refused). Required to bind a non-loopback host.
+    public var token: String?
+    /// Folders that `POST /v1/index` may read and that media/thumbnails may be served from.
+    public var libraryRoots: [URL] = []
+    public var limits = Limits()
+    /// Byte budget of the JPEG thumbnail cache.
+    public var thumbnailCacheBytes = 64 << 20
+    /// Longer side of a thumbnail, in pixels.
+    public var thumbnailMaxDimension = 320
+    /// CPU-heavy handlers (search, reconstruction, decoding) running at once; the rest wait.
+    public var maxConcurrentWork = max(2, ProcessInfo.processInfo.activeProcessorCount * 2)
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, token: String? = nil, libraryRoots: [URL] = []) {
+        self.host = host
+        self.port = port
+        self.token = token.flatMap { $0.isEmpty ? nil : $0 }
+        self.libraryRoots = libraryRoots
+    }
+
+    /// Bounds on request parameters; anything outside gives 400 (413 for bodies).
+    public struct Limits: Sendable {
+        /// Characters of a text query.
+        public var maxQueryLength = 500
+        /// Results of one search.
+        public var maxK = 100
+        /// Seconds of video one embeddings request may cover (P-features are reconstructed).
+        public var maxTimeRange = 600.0
+        /// Bytes of a request body.
+        public var maxBodyBytes = 64 << 10
+        /// Bytes of one media response (a Range reply is cut to this; players ask for the rest).
+        public var maxMediaChunk = 8 << 20
+        /// Paths in one index request.
+        public var maxIndexPaths = 64
+        /// Index jobs waiting or running at once.
+        public var maxPendingJobs = 8
+        public init() {}
+    }
+
+    /// Whether `host` is a loopback address (127.0.0.0/8, ::1, localhost).
+    public static func isLoopback(_ host: String) -> Bool {
+        let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return h == "localhost" || h == "::1" || h.hasPrefix("127.")
+    }
+
+    /// Refuses unsafe combinations before anything listens.
+    public func validate() throws {
+        guard (0...65535).contains(port) else { throw ServerSetupError.badPort(port) }
+        if token == nil && !Self.isLoopback(host) { throw ServerSetupError.tokenRequired(host: host) }
+        for r in libraryRoots {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: r.path, isDirectory: &isDir), isDir.boolValue else {
+                throw ServerSetupError.badLibraryRoot(r.path)
+            }
+        }
+    }
+}
+
+/// Why the server refused to start.
+public enum ServerSetupError: Error, CustomStringConvertible, Equatable {
+    case tokenRequired(host: String)
+    case badLibraryRoot(String)
+    case badPort(Int)
+
+    public var description: String {
+        switch self {
+        case .tokenRequired(let h):
+            return "refusing to bind \(h) without a token: anyone on the network could read the library. Pass --token T (or set RSTORE_TOKEN), or bind 127.0.0.1"
+        case .badLibraryRoot(let p): return "--library-root \(p): not a folder"
+        case .badPort(let p): return "--port \(p): must be in 0...65535"
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Hummingbird
+import ResidualStore
+import Store
+
+extension RStoreServer {
+    /// The stored video named by the `{id}` path parameter (400 if not an integer, 404 if unknown).
+    func videoRecord(_ context: Context) throws -> VideoRecord {
+        let id = try context.integerParameter("id", what: "video id")
+        return try library.store.video(id: id)
+    }
+
+    func registerVideoRoutes(_ t: inout RouteTable) {
+        // GET /v1/videos: every stored video with its indexing status.
+        t.get("/v1/videos") { [self] request, _ in
+            let params = QueryParameters(request)
+            let statusFilter = params.string("status")
+            var status: VideoRecord.Status?
+            if let s = statusFilter, !s.isEmpty {
+                guard let st = VideoRecord.Status(rawValue: s) else {
+                    throw APIError.badParameter("`status` must be one of indexing, ready, failed; got \"\(s.prefix(40))\"")
+                }
+                status = st
+            }
+            let videos = try library.store.videos(status: status).map(VideoSummary.init)
+            return try JSONResponse.make(VideosBody(videos: videos))
+        }
+
+        // GET /v1/videos/{id}: one video.
+        t.get("/v1/videos/{id}") { [self] _, context in
+            try JSONResponse.make(VideoSummary(try videoRecord(context)))
+        }
+
+        // GET /v1/videos/{id}/frames: the sampled-frame timeline (index, time, I/P, anchor).
+        t.get("/v1/videos/{id}/frames") { [self] _, context in
+            let v = try videoRecord(context)
+            let layout = v.layout
+            let frames = try library.store.offsets(of: v).map {
+                FrameSummary(index: $0.index, time: $0.time, kind: layout.kind(of: $0.index).rawValue, anchor: layout.anchor(of: $0.index))
+            }
+            return try JSONResponse.make(FramesBody(video: v.id ?? -1, frames: frames))
+        }
+
+        // GET /v1/videos/{id}/embeddings?from=S&to=S: dense features, JSON or binary.
+        t.get("/v1/videos/{id}/embeddings") { [self] request, context in
+            let v = try videoRecord(context)
+            let params = QueryParameters(request)
+            let from = try params.double("from") ?? 0
+            let to = try params.double("to") ?? v.duration
+            guard from >= 0 else { throw APIError.badParameter("`from` must be >= 0 seconds, got \(from)") }
+            guard to >= from else { throw APIError.badParameter("`to` (\(to)) must not be before `from` (\(from))") }
+            let limit = configuration.limits.maxTimeRange
+            guard to - from <= limit else {
+                throw APIError.badParameter(String(format: "time range %.1f s exceeds the limit of %.0f s per request; page with from/to", to - from, limit))
+            }
+            guard v.status == .ready else { throw StoreError.notReady(path: library.store.path, video: v.path, status: v.status.rawValue) }
+            let library = self.library
+            let rows = try await work.run { try library.embeddings(v, from: from, to: to) }
+            let accept = request.headers[.accept] ?? ""
+            if accept.contains("application/octet-stream") {
+                let dims = rows.first?.vector.count ?? library.model.config.embedDim
+                var headers = HTTPFields()
+                headers[.contentType] = "application/octet-stream"
+                headers[HTTPFields.Element.Name("X-RStore-Count")!] = String(rows.count)
+                headers[HTTPFields.Element.Name("X-RStore-Dims")!] = String(dims)
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: EmbeddingsBinary.encode(rows, dims: dims))))
+            }
+            return try JSONResponse.make(EmbeddingsBody(video: v.id ?? -1, from: from, to: to, dims: rows.first?.vector.count ?? library.model.config.embedDim, frames: rows))
+        }
+
+        // GET /v1/videos/{id}/frames/{index}.jpg: a sampled frame as a JPEG thumbnail.
+        t.get("/v1/videos/{id}/frames/{index}.jpg") { [self] _, context in
+            let v = try videoRecord(context)
+            let index = try context.integerParameter("index", what: "frame index")
+            guard index < v.frameCount else {
+                throw APIError(.notFound, "unknown_frame", "frame \(index) is outside video \(v.id ?? -1) (frames 0..<\(v.frameCount))")
+            }
+            let k = Int(index)
+            let jpeg: Data
+            if let hit = thumbnails.cached(v, k) {
+                jpeg = hit
+            } else {
+                try checkServable(v)
+                let (library, thumbnails) = (self.library, self.thumbnails)
+                jpeg = try await work.run { try thumbnails.make(library, v, k) }
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "image/jpeg"
+            headers[.cacheControl] = "private, max-age=86400"
+            headers[.eTag] = "\"\(v.contentHash.prefix(16))-\(k)\""
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: jpeg)))
+        }
+    }
+
+    /// Media and frames are only served from files inside the library roots (when roots are
+    /// configured); the store's own record is the only way a file is named.
+    func checkServable(_ v: VideoRecord) throws {
+        guard !roots.isEmpty else { return }
+        guard let real = LibraryRoots.realPath(v.path) else {
+            throw APIError(.notFound, "file_missing", "\(v.path): the file was moved or deleted since it was indexed")
+        }
+        guard roots.contains(realPath: real) else {
+            throw APIError(.forbidden, "outside_library_roots", "video \(v.id ?? -1) lies outside the library roots")
+        }
+    }
+}
+
+struct FramesBody: Encodable {
+    var video: Int64
+    var frames: [FrameSummary]
+}
+
+struct EmbeddingsBody: Encodable {
+    var video: Int64
+    var from: Double
+    var to: Double
+    var dims: Int
+    var frames: [Library.FrameEmbedding]
+}
+
+struct VideosBody: Encodable {
+    var videos: [VideoSummary]
+}

@@ -1,0 +1,59 @@
+import Foundation
+import ResidualStore
+import Store
+import Video
+
+/// A stored video as the API shows it.
+struct VideoSummary: Encodable {
+    var id: Int64
+    var path: String
+    var name: String
+    var status: String
+    var error: String?
+    var duration: Double
+    var frames: Int
+    var iFrames: Int
+    var fps: Double
+    var n: Int
+    var p: Double
+    var strategy: String
+    var codec: String
+    var width: Int?
+    var height: Int?
+    var videoCodec: String?
+    var frameRate: Double?
+    var sizeBytes: Int64
+    var indexedAt: Double
+
+    init(_ v: VideoRecord) {
+        id = v.id ?? -1
+        path = v.path
+        name = (v.path as NSString).lastPathComponent
+        status = v.status.rawValue
+        error = v.error
+        duration = v.duration
+        frames = v.frameCount
+        iFrames = v.layout.iFrameCount(frames: v.frameCount)
+        fps = v.fps
+        n = v.n
+        p = v.p
+        strategy = v.strategy
+        codec = v.codec
+        sizeBytes = v.size
+        indexedAt = v.updatedAt
+        if let info = try? JSONDecoder().decode(VideoInfo.self, from: Data(v.info.utf8)) {
+            width = info.width
+            height = info.height
+            videoCodec = info.codecName
+            frameRate = info.frameRate
+        }
+    }
+}
+
+/// One sampled frame of a video's timeline (no vector): what the per-video view draws.
+struct FrameSummary: Encodable {
+    var index: Int
+    var time: Double
+    var kind: String
+    var anchor: Int
+}
