@@ -93,7 +93,22 @@ public final class Library: @unchecked Sendable {
         public var vector: [Float]
     }
 
+    /// Decoded offsets and I-features of recently used videos (keyed by id and version), so
+    /// repeated queries of a video do not decode its blobs again; bounded by bytes.
+    private let sources = ByteBudgetLRU<String, Reconstructor.Source>(byteBudget: 64 << 20)
+    /// Embeddings of recent query texts.
+    private let queries = ByteBudgetLRU<String, [Float]>(byteBudget: 4 << 20)
+
     func source(_ v: VideoRecord) throws -> Reconstructor.Source {
+        let key = "\(v.id ?? -1)@\(v.updatedAt)"
+        if let cached = sources.get(key) { return cached }
+        let src = try loadSource(v)
+        let iFrames = (v.frameCount + v.n) / (v.n + 1)
+        sources.put(key, src, cost: v.frameCount * MemoryLayout<FrameOffset>.stride + iFrames * (model.config.embedDim * 4 + 64))
+        return src
+    }
+
+    private func loadSource(_ v: VideoRecord) throws -> Reconstructor.Source {
         let offsets = try store.offsets(of: v).map { FrameOffset(index: $0.index, pts: $0.pts, time: $0.time, seekPTS: $0.seekPTS) }
         let features = Dictionary(uniqueKeysWithValues: try store.iFeatures(of: v).map { ($0.index, $0.vector) })
         let path = store.path, name = v.path
@@ -124,9 +139,12 @@ public final class Library: @unchecked Sendable {
     func textQuery(_ text: String) throws -> [Float] {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw LibraryError.emptyQuery }
+        if let cached = queries.get(trimmed) { return cached }
         let e = try model.encodeTexts([trimmed]).embeddings
         let n = e.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        return e.map { $0 / max(n, 1e-12) }
+        let unit = e.map { $0 / max(n, 1e-12) }
+        queries.put(trimmed, unit, cost: unit.count * 4 + trimmed.utf8.count + 64)
+        return unit
     }
 
     /// Stage-1 matrix of every ready I-feature, rebuilt only when the set of ready videos changes.
