@@ -25,6 +25,7 @@ let package = Package(
 
         .target(name: "Digest"),
         .target(name: "Support", dependencies: ["CLZ4"]),
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "Tensor", dependencies: ["CBLAS"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         .target(name: "CLIP", dependencies: ["Tensor", "Digest"],
@@ -37,7 +38,7 @@ let package = Package(
         // Migrations/*.sql compiled into the Store module (the installed binary needs no files).
         .executableTarget(name: "embed-migrations", path: "Plugins/EmbedMigrationsTool"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
-        .target(name: "ResidualStore", dependencies: ["CLIP", "Video", "Tensor", "Support", "Store", "Digest"],
+        .target(name: "ResidualStore", dependencies: ["CLIP", "Video", "Tensor", "Support", "Store", "Digest", "CKernels"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         .target(name: "Server", dependencies: [
             "ResidualStore", "Store", "Video", "CLIP", "Support",

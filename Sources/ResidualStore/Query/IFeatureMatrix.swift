@@ -1,3 +1,4 @@
+import CKernels
 import Tensor
 
 /// Every stored I-feature of a library as one contiguous matrix, loaded once: stage 1 of
@@ -5,7 +6,7 @@ import Tensor
 ///
 /// Rows are unit length and kept as int8 with one scale per row (the i8 codec's layout): a
 /// thousand video-hours (2.4 M rows of 512) is 1.2 GB instead of 4.9 GB of float32, and a
-/// scan is bound by memory bandwidth, so this is 4x faster. Quantisation moves cosines by
+/// scan (int8 x int16 dot products in C, `rs_int8_scores`) runs at ~30 G elements/s. Quantisation moves cosines by
 /// ~1e-3, which stage 1 (a coarse ranking refined by stage 2 on exact features) tolerates.
 public struct IFeatureMatrix: Sendable {
     public struct Row: Sendable, Equatable {
@@ -40,30 +41,24 @@ public struct IFeatureMatrix: Sendable {
         rows.reserveCapacity(count)
     }
 
-    /// Cosine of every row with `query` (unit length), on all cores.
+    /// Cosine of every row with `query` (unit length), on all cores. The query is quantised to
+    /// int16 (relative error ~3e-5), rows stay int8, products accumulate exactly in int32.
     public func scores(_ query: [Float]) -> [Float] {
         precondition(query.count == dim)
         var out = [Float](repeating: 0, count: rows.count)
-        let d = dim, blocks = dim / 16
+        let maxAbs = query.reduce(0) { max($0, abs($1)) }
+        let qscale = maxAbs > 0 ? maxAbs / 32767 : 1
+        let q16 = query.map { Int16(max(-32767, min(32767, ($0 / qscale).rounded()))) }
+        let d = dim
         codes.withUnsafeBufferPointer { c in
             scales.withUnsafeBufferPointer { s in
-                query.withUnsafeBufferPointer { q in
+                q16.withUnsafeBufferPointer { q in
                     out.withUnsafeMutableBufferPointer { o in
-                        let (cp, sp, qp, op) = (UncheckedSendable(c.baseAddress), s.baseAddress!, q.baseAddress!, o.baseAddress!)
+                        let p = UncheckedSendable((c.baseAddress, s.baseAddress, q.baseAddress, o.baseAddress))
                         parallelChunks(rows.count, minChunk: 4096) { range in
-                            let qRaw = UnsafeRawPointer(qp)
-                            for r in range {
-                                let row = cp.value! + r * d
-                                var acc = SIMD16<Float>()
-                                for b in 0..<blocks {
-                                    let codes = UnsafeRawPointer(row + b * 16).loadUnaligned(as: SIMD16<Int8>.self)
-                                    let qv = qRaw.loadUnaligned(fromByteOffset: b * 64, as: SIMD16<Float>.self)
-                                    acc += SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: codes)) * qv
-                                }
-                                var dot = acc.sum()
-                                for j in (blocks * 16)..<d { dot += Float(row[j]) * qp[j] }
-                                op[r] = dot * sp[r]
-                            }
+                            let (cp, sp, qp, op) = p.value
+                            rs_int8_scores(cp! + range.lowerBound * d, sp! + range.lowerBound, qp!, qscale,
+                                           range.count, d, op! + range.lowerBound)
                         }
                     }
                 }
