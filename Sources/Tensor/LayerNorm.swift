@@ -22,17 +22,25 @@ public struct LayerNorm: Sendable {
                     for r in range {
                         let src = x + r * d
                         let dst = out + r * d
-                        var mean: Float = 0
-                        for i in 0..<d { mean += src[i] }
-                        mean /= Float(d)
-                        var variance: Float = 0
-                        for i in 0..<d { let c = src[i] - mean; variance += c * c }
-                        variance /= Float(d)
-                        let inv = 1 / (variance + eps).squareRoot()
+                        let (mean, inv) = statistics(src)
                         for i in 0..<d { dst[i] = (src[i] - mean) * inv * w[i] + b[i] }
                     }
                 }
             }
         }
+    }
+
+    /// Mean and 1/sqrt(variance + eps) of one row: shared by the forward pass and the
+    /// training backward, which recomputes them instead of storing them.
+    @inline(__always)
+    public func statistics(_ row: UnsafePointer<Float>) -> (mean: Float, rstd: Float) {
+        let d = width
+        var mean: Float = 0
+        for i in 0..<d { mean += row[i] }
+        mean /= Float(d)
+        var variance: Float = 0
+        for i in 0..<d { let c = row[i] - mean; variance += c * c }
+        variance /= Float(d)
+        return (mean, 1 / (variance + eps).squareRoot())
     }
 }

@@ -279,12 +279,7 @@ final class MediaInput {
     /// Seeks to the keyframe at or before `pts` (stream time base) and resets the decoder.
     func seek(to pts: Int64) -> Bool {
         guard let fmt, let codec else { return false }
-        seeks += 1
-        clearLookahead()
-        demuxEOF = false
-        demuxError = nil
-        draining = false
-        lastFrameTS = LibAV.nopts
+        resetForSeek()
         var r = av_seek_frame(fmt, streamIndex, pts, AVSEEK_FLAG_BACKWARD)
         if r < 0 {
             r = avformat_seek_file(fmt, streamIndex, Int64.min, pts, pts, 0)
@@ -296,18 +291,23 @@ final class MediaInput {
     /// Seeks to the very beginning of the file.
     func seekToStart() -> Bool {
         guard let fmt, let codec else { return false }
-        seeks += 1
-        clearLookahead()
-        demuxEOF = false
-        demuxError = nil
-        draining = false
-        lastFrameTS = LibAV.nopts
+        resetForSeek()
         let target = streamStart != LibAV.nopts ? streamStart : 0
         var r = av_seek_frame(fmt, streamIndex, target, AVSEEK_FLAG_BACKWARD)
         if r < 0 { r = av_seek_frame(fmt, -1, 0, AVSEEK_FLAG_BYTE | AVSEEK_FLAG_BACKWARD) }
         if r < 0 { r = avformat_seek_file(fmt, streamIndex, Int64.min, Int64.min, target, 0) }
         avcodec_flush_buffers(codec)
         return r >= 0
+    }
+
+    /// Drops buffered packets and end/error state before a seek.
+    private func resetForSeek() {
+        seeks += 1
+        clearLookahead()
+        demuxEOF = false
+        demuxError = nil
+        draining = false
+        lastFrameTS = LibAV.nopts
     }
 
     // MARK: - Packets

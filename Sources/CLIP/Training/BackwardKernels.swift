@@ -9,18 +9,11 @@ enum BackwardKernels {
     static func layerNorm(_ ln: LayerNorm, input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
                           rows: Int, into dx: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let d = ln.width
-        let eps = ln.eps
         ln.weight.withUnsafeBufferPointer { w in
             parallelChunks(rows, minChunk: 16) { range in
                 for r in range {
                     let src = x + r * d, g = dy + r * d, dst = dx + r * d
-                    var mean: Float = 0
-                    for i in 0..<d { mean += src[i] }
-                    mean /= Float(d)
-                    var variance: Float = 0
-                    for i in 0..<d { let c = src[i] - mean; variance += c * c }
-                    variance /= Float(d)
-                    let rstd = 1 / (variance + eps).squareRoot()
+                    let (mean, rstd) = ln.statistics(src)
                     var sumG: Float = 0, sumGX: Float = 0
                     for i in 0..<d {
                         let gi = g[i] * w[i]

@@ -103,7 +103,7 @@ struct BenchStoreCommand: AsyncParsableCommand {
         for i in 0..<rows {
             let video = Int64(i / perHour)
             if i % perHour == 0 { shape[video] = (2, 7200); for j in 0..<dim { vec[j] = rng.normal() } }
-            for j in 0..<4 { vec[Int(rng.next() % UInt64(dim))] += rng.normal() * 0.3 }   // a slowly drifting scene
+            for _ in 0..<4 { vec[Int(rng.next() % UInt64(dim))] += rng.normal() * 0.3 }   // a slowly drifting scene
             matrix.append(.init(video: video, frame: (i % perHour) * 3, time: 0), vec)
         }
         let search = MomentSearch()
