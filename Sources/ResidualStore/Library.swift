@@ -120,14 +120,14 @@ public final class Library: @unchecked Sendable {
 
     /// Dense embeddings of frames whose time lies in [from, to]: I-features from the store,
     /// P-features reconstructed (batched, cached).
-    public func embeddings(_ v: VideoRecord, from: Double, to: Double) throws -> [FrameEmbedding] {
+    public func embeddings(_ v: VideoRecord, from: Double, to: Double, control: QueryControl = QueryControl()) throws -> [FrameEmbedding] {
         guard v.status == .ready else { throw StoreError.notReady(path: store.path, video: v.path, status: v.status.rawValue) }
         guard from.isFinite, to.isFinite, from <= to else { throw LibraryError.badRange(video: v.path, from: from, to: to, duration: v.duration) }
         guard from <= v.duration + 1e-6, to >= 0 else { throw LibraryError.badRange(video: v.path, from: from, to: to, duration: v.duration) }
         let src = try source(v)
         let inRange = src.offsets.filter { $0.time >= from - 1e-9 && $0.time <= to + 1e-9 }.map(\.index)
         guard let lo = inRange.first, let hi = inRange.last else { return [] }
-        let feats = try reconstructor(for: v).features(of: src, range: lo..<(hi + 1))
+        let feats = try reconstructor(for: v).features(of: src, range: lo..<(hi + 1), control: control)
         return (lo...hi).map { k in
             FrameEmbedding(index: k, time: src.offsets[k].time, kind: ResidualEncoder.isIFrame(k, n: v.n) ? "I" : "P",
                            anchor: ResidualEncoder.anchor(of: k, n: v.n), vector: feats[k - lo])
@@ -162,7 +162,7 @@ public final class Library: @unchecked Sendable {
     }
 
     /// Text-to-moment search over the library (two stages, see `MomentSearch`).
-    public func search(_ text: String, k: Int) throws -> [Moment] {
+    public func search(_ text: String, k: Int, control: QueryControl = QueryControl()) throws -> [Moment] {
         guard (1...1000).contains(k) else { throw LibraryError.badK(k) }
         let query = try textQuery(text)
         let m = try matrix()
@@ -180,14 +180,14 @@ public final class Library: @unchecked Sendable {
         }
         return try search.refine(candidates, query: query, k: k, context: { try load($0).0 }) { ctx, range in
             let (_, src, r) = try load(ctx.id)
-            return try r.features(of: src, range: range)
+            return try r.features(of: src, range: range, control: control)
         }
     }
 
     /// Zero-shot temporal grounding of `text` in one video over its dense features.
-    public func ground(_ v: VideoRecord, text: String) throws -> [Moment] {
+    public func ground(_ v: VideoRecord, text: String, control: QueryControl = QueryControl()) throws -> [Moment] {
         let query = try textQuery(text)
-        let dense = try embeddings(v, from: 0, to: v.duration + 1)
+        let dense = try embeddings(v, from: 0, to: v.duration + 1, control: control)
         guard !dense.isEmpty else { return [] }
         let curve = dense.map { cosine($0.vector, query) }
         let ctx = MomentSearch.VideoContext(id: v.id!, path: v.path, times: dense.map(\.time), fps: v.fps, n: v.n)

@@ -37,8 +37,9 @@ public final class Reconstructor: @unchecked Sendable {
         self.batch = max(1, batch)
     }
 
-    /// Features of frames `range` (I stored, P reconstructed), in index order.
-    public func features(of source: Source, range: Range<Int>) throws -> [[Float]] {
+    /// Features of frames `range` (I stored, P reconstructed), in index order. The P-frames to
+    /// compute are charged to `control` before any work, and cancellation is checked per batch.
+    public func features(of source: Source, range: Range<Int>, control: QueryControl = QueryControl()) throws -> [[Float]] {
         let n = encoder.n
         var out = [[Float]?](repeating: nil, count: range.count)
         var missingP: [Int] = []
@@ -51,8 +52,10 @@ public final class Reconstructor: @unchecked Sendable {
                 missingP.append(k)
             }
         }
+        try control.charge(pFrames: missingP.count)
         var start = 0
         while start < missingP.count {
+            try control.checkCancelled()
             let part = Array(missingP[start..<min(missingP.count, start + batch)])
             let computed = try reconstruct(source, part)
             for (k, v) in zip(part, computed) {
