@@ -17,7 +17,7 @@ struct HostGuard<Context: RequestContext>: RouterMiddleware {
     init(boundHost: String, extra: [String]) {
         var a: Set<String> = ["localhost", "127.0.0.1", "::1"]
         a.insert(Self.normalise(boundHost))
-        for h in extra { a.insert(Self.normalise(h)) }
+        for h in extra { a.insert(Self.hostOf(authority: h) ?? Self.normalise(h)) }   // `name:port` → name
         allowed = a
     }
 

@@ -60,7 +60,7 @@ final class LiveSocketTests: XCTestCase {
     /// Host, and gets 421, even from the token-less loopback server whose reads are open.
     func testHostAndOriginChecks() async throws {
         let f = try await ServerFixture.shared.value
-        let server = try f.server { $0.port = 0; $0.allowedHosts = ["Media.LAN"] }
+        let server = try f.server { $0.port = 0; $0.allowedHosts = ["Media.LAN", "other.lan:9999"] }
         try await server.makeApplication().test(.live) { client in
             let port = try XCTUnwrap(client.port)
             for host in ["evil.example:\(port)", "evil.example", "127.0.0.1.evil.example:\(port)", "localhost.evil.example",
@@ -73,7 +73,7 @@ final class LiveSocketTests: XCTestCase {
             }
             let bad = try RawHTTP.request(port: port, "GET", "/v1/videos", headers: ["Host": "evil.example:\(port)"])
             XCTAssertTrue(bad.body.contains("bad_host"), bad.body)
-            for host in ["127.0.0.1:\(port)", "127.0.0.1", "localhost:\(port)", "LOCALHOST", "[::1]:\(port)", "media.lan:\(port)", "localhost."] {
+            for host in ["127.0.0.1:\(port)", "127.0.0.1", "localhost:\(port)", "LOCALHOST", "[::1]:\(port)", "media.lan:\(port)", "other.lan:\(port)", "localhost."] {
                 let r = try RawHTTP.request(port: port, "GET", "/v1/videos", headers: ["Host": host])
                 XCTAssertEqual(r.status, 200, "Host \(host): \(r.head)")
             }
