@@ -80,21 +80,8 @@ final class WorkBoundsTests: XCTestCase {
     func testDisconnectCancelsRunningWork() async throws {
         let f = try await ServerFixture.shared.value
         let server = try f.server()
-        let channel = NIOAsyncTestingChannel()
-        try await channel.pipeline.addHandler(ConnectionWatcher())
-        let context = ServerContext(source: ApplicationRequestContextSource(channel: channel, logger: .init(label: "test")))
-        let steps = ManagedAtomicCounter()
-        let running = Task<Int, any Error> {
-            try await server.heavy(context) { control in
-                // A long loop that checks between steps, like the engine between batches.
-                for _ in 0..<20_000 {
-                    try control.checkCancelled()
-                    steps.increment()
-                    usleep(1000)
-                }
-                return steps.value
-            }
-        }
+        // The client half-closes: the watcher cancels the running work.
+        let (channel, steps, running) = try await startLoop(server)
         try await waitUntil("the work runs") { steps.value > 3 }
         channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         do { _ = try await running.value; XCTFail("the work should have stopped") } catch {
@@ -106,21 +93,32 @@ final class WorkBoundsTests: XCTestCase {
         XCTAssertEqual(server.work.stats.running, 0)
 
         // Task cancellation (the server stopping) does the same, on a live connection.
-        let channel2 = NIOAsyncTestingChannel()
-        try await channel2.pipeline.addHandler(ConnectionWatcher())
-        let context2 = ServerContext(source: ApplicationRequestContextSource(channel: channel2, logger: .init(label: "test")))
-        let steps2 = ManagedAtomicCounter()
-        let task = Task<Int, any Error> {
-            try await server.heavy(context2) { control in
-                for _ in 0..<20_000 { try control.checkCancelled(); steps2.increment(); usleep(1000) }
-                return steps2.value
-            }
-        }
+        let (_, steps2, task) = try await startLoop(server)
         try await waitUntil("the second work runs") { steps2.value > 3 }
         task.cancel()
         do { _ = try await task.value; XCTFail("the work should have stopped") } catch {
             XCTAssertEqual(error as? QueryError, .cancelled)
         }
+    }
+
+    /// Starts, on a fresh watched connection, heavy work that loops (checking its control
+    /// between steps, like the engine between batches) for up to 20 s.
+    func startLoop(_ server: RStoreServer) async throws -> (NIOAsyncTestingChannel, ManagedAtomicCounter, Task<Int, any Error>) {
+        let channel = NIOAsyncTestingChannel()
+        try await channel.pipeline.addHandler(ConnectionWatcher())
+        let context = ServerContext(source: ApplicationRequestContextSource(channel: channel, logger: .init(label: "test")))
+        let steps = ManagedAtomicCounter()
+        let task = Task<Int, any Error> {
+            try await server.heavy(context) { control in
+                for _ in 0..<20_000 {
+                    try control.checkCancelled()
+                    steps.increment()
+                    usleep(1000)
+                }
+                return steps.value
+            }
+        }
+        return (channel, steps, task)
     }
 }
 
