@@ -11,6 +11,7 @@ let pathTricks = [
     "//v1/videos", "/v1//videos", "///v1///videos", "//v1/search?q=x", "/v1/videos/", "//v1/videos/1",
     "/v1%2Fvideos", "%2Fv1%2Fvideos", "/v1%2fvideos", "/V1/videos", "/v1/VIDEOS", "/v1/../v1/videos",
     "/./v1/videos", "/v1/./videos", "/x/../v1/videos", "/v1/videos%00", "/v1/videos;x", "/v1/videos?status=ready",
+    "http://127.0.0.1/v1/videos", "http://localhost//v1/videos", "/v1/videos#x", "/v1/videos\\",
 ]
 
 final class AuthTests: XCTestCase {
