@@ -90,6 +90,10 @@ final class AuthTests: XCTestCase {
             XCTAssertEqual(ok.status, .ok, ok.text)
             assertError(try await client.execute(uri: "//v1/videos", method: .get), 401, "missing_token")
             assertError(try await client.execute(uri: "/v1//videos", method: .get), 401, "missing_token")
+            // Writes too (this server has a library root, so an unauthenticated index would run).
+            for uri in ["//v1/index", "/v1//index", "///v1/index"] {
+                assertError(try await client.execute(uri: uri, method: .post, body: ByteBuffer(string: #"{"path":"later"}"#)), 401, "missing_token")
+            }
             let head = try await client.execute(uri: "/v1/videos", method: .head)
             XCTAssertEqual(head.status.code, 401)
             let headOK = try await client.execute(uri: "/v1/videos", method: .head, headers: bearer(token))
