@@ -59,6 +59,10 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "rstore.serve")
         logger.logLevel = .warning
         let host = self.host
+        if ["0.0.0.0", "::", "[::]"].contains(host), allowHosts.isEmpty {
+            let note = "note: requests must name this server in Host: localhost or \(host); to browse it by a LAN name or address, add --allow-host NAME (others get 421)\n"
+            FileHandle.standardError.write(Data(note.utf8))
+        }
         let tokenNote = config.token == nil ? "none, loopback only, writes disabled" : "required"
         let app = server.makeApplication(logger: logger) { port in
             let shown = host.contains(":") ? "[\(host)]" : host
