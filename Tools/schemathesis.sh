@@ -44,10 +44,11 @@ done
 [ -n "$url" ] || { echo "rstore serve did not start" >&2; cat "$tmp/serve.log" >&2; exit 1; }
 
 status=0
-schemathesis run "${url}openapi.json" \
+# From the temporary folder: schemathesis keeps a .schemathesis/ cache in its working folder.
+(cd "$tmp" && schemathesis run "${url}openapi.json" \
     --checks not_a_server_error,response_schema_conformance \
     --max-examples "$EXAMPLES" --generation-deterministic --request-timeout 30 \
-    --header "Authorization: Bearer $token" "$@" || status=$?
+    --header "Authorization: Bearer $token" "$@") || status=$?
 if [ "$status" -ne 0 ]; then
     echo "--- rstore serve log" >&2
     tail -n 50 "$tmp/serve.log" >&2
