@@ -1,38 +1,38 @@
 import Foundation
 import Hummingbird
 
-/// Who may call what.
+/// Who may call an authenticated route. It sits on the route group (see `RouteTable`), so it
+/// runs for every request the router matched to such a route, however its path was spelled
+/// (`//v1/...`, `/v1//...`): no path is parsed here.
 ///
-/// - Public, no token ever: `GET /`, `GET /healthz`, `GET /openapi.json` (no library data).
-/// - Reads (`GET /v1/...`): free when no token is configured (the server then only binds
-///   loopback, see `ServerConfiguration.validate`); with a token, they need
-///   `Authorization: Bearer T`, or the `rstore_token` cookie (so `<img>` and `<video>`
-///   elements of the page can load thumbnails and media).
-/// - Writes (any other method under `/v1/`): always need `Authorization: Bearer T` (the cookie
-///   is not accepted, so another site cannot make a browser post on the user's behalf);
-///   without a configured token they are refused (403): indexing over HTTP is off.
+/// - No token configured (the server then only binds loopback, see
+///   `ServerConfiguration.validate`): reads (GET/HEAD) pass, anything else is refused (403):
+///   indexing over HTTP is off.
+/// - Token configured: `Authorization: Bearer T` passes. Reads also pass with the page's
+///   session cookie (HttpOnly, SameSite=Strict, set by `POST /v1/session`), so `<img>` and
+///   `<video>` elements can load thumbnails and media; a cookie-authenticated request must
+///   not carry a foreign `Origin`. Writes need the header: another site cannot make a
+///   browser write on the user's behalf.
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String?
-
-    static var cookieName: String { "rstore_token" }
+    let sessions: SessionStore
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        guard path.hasPrefix("/v1/") || path == "/v1" else { return try await next(request, context) }
         let isRead = request.method == .get || request.method == .head
         guard let token else {
             if isRead { return try await next(request, context) }
-            throw APIError(.forbidden, "writes_disabled", "write endpoints need a token: start `rstore serve` with --token T (or RSTORE_TOKEN) and send `Authorization: Bearer T`")
+            throw APIError(.forbidden, "writes_disabled", "write endpoints need a token: start `rstore serve` with --token-file FILE (or RSTORE_TOKEN) and send `Authorization: Bearer T`")
         }
         if let presented = Self.bearer(request), Self.constantTimeEqual(presented, token) {
             return try await next(request, context)
         }
-        if isRead, let c = Self.cookie(request, Self.cookieName), Self.constantTimeEqual(c, token) {
+        if isRead, let c = Self.cookie(request, SessionStore.cookieName), sessions.isValid(c) {
+            guard HostGuard<Context>.originMatches(request) else { throw HostGuard<Context>.badOrigin(request) }
             return try await next(request, context)
         }
         let hadCredentials = request.headers[.authorization] != nil
         var e = APIError(.unauthorized, hadCredentials ? "bad_token" : "missing_token",
-                         hadCredentials ? "the bearer token is not valid" : "this server needs `Authorization: Bearer <token>`")
+                         hadCredentials ? "the bearer token is not valid" : "this server needs `Authorization: Bearer <token>` (the page: POST /v1/session with it sets a session cookie)")
         e.headers[.wwwAuthenticate] = "Bearer realm=\"rstore\""
         throw e
     }
@@ -49,7 +49,7 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
             for pair in header.split(separator: ";") {
                 let kv = pair.split(separator: "=", maxSplits: 1)
                 if kv.count == 2, kv[0].trimmingCharacters(in: .whitespaces) == name {
-                    return String(kv[1]).removingPercentEncoding ?? String(kv[1])
+                    return kv[1].trimmingCharacters(in: .whitespaces)
                 }
             }
         }

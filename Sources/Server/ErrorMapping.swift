@@ -32,6 +32,11 @@ extension APIError {
             case .invalidArgument: return .badParameter(e.description)
             default: return APIError(.internalServerError, "video_error", e.description)
             }
+        case let e as QueryError:
+            switch e {
+            case .cancelled: return APIError(.serviceUnavailable, "cancelled", "the request was cancelled (its client went away or the server is stopping)")
+            case .overBudget: return APIError(.badRequest, "over_limit", "\(e.description) (the server's --max-p-frames / --max-decoded-frames)")
+            }
         case let e as JPEGEncodingError:
             return APIError(.internalServerError, "jpeg_error", e.description)
         case let e as HTTPError:
@@ -60,7 +65,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let api = APIError.from(error)
-            if api.status.code >= 500 {
+            if api.status.code >= 500, api.status != .serviceUnavailable {
                 context.logger.error("\(request.method) \(request.uri.path): \(api.message)")
             }
             return try api.response(from: request, context: context)

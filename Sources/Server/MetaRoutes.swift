@@ -13,6 +13,7 @@ struct HealthBody: Encodable {
     var embedDim: Int
     var thumbnailCache: Cache
     var frameCache: Cache
+    var work: WorkLimiter.Stats
     var authRequired: Bool
     var writesEnabled: Bool
 }
@@ -20,7 +21,7 @@ struct HealthBody: Encodable {
 extension RStoreServer {
     func registerMetaRoutes(_ t: inout RouteTable) {
         // GET /: the search page.
-        t.get("/") { _, _ in
+        t.publicGet("/") { _, _ in
             var h = HTTPFields()
             h[.contentType] = "text/html; charset=utf-8"
             h[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'"
@@ -28,7 +29,7 @@ extension RStoreServer {
         }
 
         // GET /healthz: liveness plus cache figures.
-        t.get("/healthz") { [self] _, _ in
+        t.publicGet("/healthz") { [self] _, _ in
             let all = try library.store.videos()
             let th = thumbnails.stats, fc = library.frameCache.stats
             return try JSONResponse.make(HealthBody(
@@ -37,11 +38,11 @@ extension RStoreServer {
                 embedDim: library.model.config.embedDim,
                 thumbnailCache: .init(entries: th.count, bytes: th.bytes, budget: th.byteBudget, hits: th.hits, misses: th.misses),
                 frameCache: .init(entries: fc.count, bytes: fc.bytes, budget: fc.byteBudget, hits: fc.hits, misses: fc.misses),
-                authRequired: configuration.token != nil, writesEnabled: configuration.token != nil && !roots.isEmpty))
+                work: work.stats, authRequired: configuration.token != nil, writesEnabled: configuration.token != nil && !roots.isEmpty))
         }
 
         // GET /openapi.json: the API description.
-        t.get("/openapi.json") { _, _ in
+        t.publicGet("/openapi.json") { _, _ in
             var h = HTTPFields()
             h[.contentType] = "application/json; charset=utf-8"
             return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.json)))

@@ -18,8 +18,13 @@ public enum OpenAPIDocument {
     static func ok(_ ref: String, _ description: String = "OK") -> J { ["description": description, "content": json(ref)] }
     nonisolated(unsafe) static let err: J = ["$ref": "#/components/responses/Error"]
 
-    static func op(_ summary: String, _ operationID: String, params: [J] = [], responses: J, extra: J = [:]) -> J {
-        var o: J = ["summary": summary, "operationId": operationID, "parameters": params, "responses": responses]
+    /// An operation. Every one may answer 421 (a `Host` that is not this server's); heavy ones
+    /// (`heavy`) also 400 `over_limit` and 503 `busy` (with Retry-After) from the bounded work line.
+    static func op(_ summary: String, _ operationID: String, params: [J] = [], responses: J, heavy: Bool = false, extra: J = [:]) -> J {
+        var r = responses
+        r["421"] = err
+        if heavy { r["400"] = err; r["503"] = err }
+        var o: J = ["summary": summary, "operationId": operationID, "parameters": params, "responses": r]
         for (k, v) in extra { o[k] = v }
         return o
     }
@@ -40,15 +45,15 @@ public enum OpenAPIDocument {
         "/v1/videos/{id}/embeddings": ["get": op(
             "Dense embeddings of frames with time in [from, to] (I stored, P reconstructed lazily). JSON by default; with `Accept: application/octet-stream` a little-endian binary: magic `RSE1`, uint32 count, uint32 dims, uint32 0, count float64 times, count uint32 frame indices, count uint8 kinds ('I'/'P') zero-padded to a multiple of 4, then count x dims float32 rows. Headers X-RStore-Count and X-RStore-Dims repeat count and dims.",
             "embeddings",
-            params: [id, param("from", "query", "number", "Start, seconds (default 0)."), param("to", "query", "number", "End, seconds (default: the duration); to - from <= 600.")],
+            params: [id, param("from", "query", "number", "Start, seconds (default 0)."), param("to", "query", "number", "End, seconds (default: the duration). The frames in [from, to] must fit the per-request limits (--max-p-frames, --max-decoded-frames), else 400 over_limit.")],
             responses: ["200": ["description": "Embeddings", "content": [
                 "application/json": ["schema": ["$ref": "#/components/schemas/Embeddings"]],
                 "application/octet-stream": ["schema": ["type": "string", "format": "binary"]]]],
-                        "400": err, "401": err, "404": err, "409": err])],
+                        "400": err, "401": err, "404": err, "409": err], heavy: true)],
         "/v1/videos/{id}/frames/{index}.jpg": ["get": op("A sampled frame as a JPEG thumbnail (decoded at its stored seek point, MJPEG-encoded, cached).", "frameJPEG",
             params: [id, param("index", "path", "integer", "Sampled-frame index.", extra: ["minimum": 0])],
             responses: ["200": ["description": "JPEG", "content": ["image/jpeg": ["schema": ["type": "string", "format": "binary"]]]],
-                        "400": err, "401": err, "403": err, "404": err])],
+                        "400": err, "401": err, "403": err, "404": err], heavy: true)],
         "/v1/videos/{id}/media": ["get": op("The video file, with single-range `Range: bytes=` support (206 + Content-Range; one reply is at most 8 MiB).", "media",
             params: [id, param("Range", "header", "string", "e.g. bytes=0-1023")],
             responses: ["200": ["description": "The whole file", "content": ["video/*": ["schema": ["type": "string", "format": "binary"]]]],
@@ -56,46 +61,59 @@ public enum OpenAPIDocument {
                         "400": err, "401": err, "403": err, "404": err, "416": err])],
         "/v1/videos/{id}/ground": ["get": op("Zero-shot temporal grounding of a text in one video (ranked proposals; the last is the whole video).", "ground",
             params: [id, q, param("k", "query", "integer", "Proposals to return (1-100, default 5).", extra: ["minimum": 1, "maximum": 100])],
-            responses: ["200": ok("Ground"), "400": err, "401": err, "404": err, "409": err])],
+            responses: ["200": ok("Ground"), "400": err, "401": err, "404": err, "409": err], heavy: true)],
         "/v1/videos/{id}/curve": ["get": op("Per-frame cosine similarity of a text with a video's frames (I-frames only unless dense=true).", "curve",
             params: [id, q, param("dense", "query", "boolean", "Reconstruct P-frames too (default false)."),
                      param("from", "query", "number", "Start, seconds."), param("to", "query", "number", "End, seconds.")],
-            responses: ["200": ok("Curve"), "400": err, "401": err, "404": err, "409": err])],
-        "/v1/search": ["get": op("Text-to-moment search over the library.", "search",
+            responses: ["200": ok("Curve"), "400": err, "401": err, "404": err, "409": err], heavy: true)],
+        "/v1/search": ["get": op("Text-to-moment search over the library. Stage 2 refines candidates within the request's P-frame budget (--max-p-frames).", "search",
             params: [q, param("k", "query", "integer", "Moments to return (1-100, default 10).", extra: ["minimum": 1, "maximum": 100])],
-            responses: ["200": ok("Search"), "400": err, "401": err])],
+            responses: ["200": ok("Search"), "400": err, "401": err], heavy: true)],
         "/v1/index": ["post": op("Queue an index job over files or folders inside the library roots (needs the bearer token).", "index",
             responses: ["202": ok("Job", "Queued; Location names the job"), "400": err, "401": err, "403": err, "404": err, "413": err, "429": err],
             extra: ["requestBody": ["required": true, "content": json("IndexRequest")]])],
+        "/v1/session": ["post": op("Trade the bearer token (Authorization header) for a session cookie `rstore_session` (HttpOnly, SameSite=Strict, Path=/): how the search page authenticates its reads, <img> and <video> included. The cookie never authenticates writes.", "createSession",
+            responses: ["200": ["description": "Session created; Set-Cookie carries it",
+                                "headers": ["Set-Cookie": ["description": "rstore_session=...; Path=/; HttpOnly; SameSite=Strict; Max-Age=...", "schema": ["type": "string"]]],
+                                "content": json("Session")],
+                        "401": err, "403": err])],
         "/v1/jobs/{id}": ["get": op("Progress of an index job.", "getJob",
             params: [param("id", "path", "string", "Job id returned by POST /v1/index.")],
             responses: ["200": ok("Job"), "401": err, "404": err])],
     ]
 
     static func obj(_ props: J, required: [String] = []) -> J { ["type": "object", "properties": props, "required": required] }
+    /// An object whose every property is required.
+    static func all(_ props: J) -> J { obj(props, required: props.keys.sorted()) }
     nonisolated(unsafe) static let num: J = ["type": "number"], int: J = ["type": "integer"], str: J = ["type": "string"]
-    nonisolated(unsafe) static let moment = obj(["videoID": int, "path": str, "name": str, "start": num, "end": num, "score": num,
+    nonisolated(unsafe) static let moment = all(["videoID": int, "path": str, "name": str, "start": num, "end": num, "score": num,
                              "firstFrame": int, "lastFrame": int, "frame": int, "thumbnail": str, "media": str])
+    nonisolated(unsafe) static let cache = all(["entries": int, "bytes": int, "budget": int, "hits": int, "misses": int])
     nonisolated(unsafe) static let schemas: J = [
         "Error": obj(["error": obj(["code": str, "message": str], required: ["code", "message"])], required: ["error"]),
         "Video": obj(["id": int, "path": str, "name": str, "status": ["type": "string", "enum": ["indexing", "ready", "failed"]],
                       "error": str, "duration": num, "frames": int, "iFrames": int, "fps": num, "n": int, "p": num,
                       "strategy": str, "codec": str, "width": int, "height": int, "videoCodec": str, "frameRate": num,
-                      "sizeBytes": int, "indexedAt": num]),
-        "VideoList": obj(["videos": ["type": "array", "items": ["$ref": "#/components/schemas/Video"]]]),
-        "FrameList": obj(["video": int, "frames": ["type": "array", "items": obj(["index": int, "time": num, "kind": ["type": "string", "enum": ["I", "P"]], "anchor": int])]]),
-        "Embeddings": obj(["video": int, "from": num, "to": num, "dims": int, "frames": ["type": "array", "items": obj([
-            "index": int, "time": num, "kind": str, "anchor": int, "vector": ["type": "array", "items": num]])]]),
+                      "sizeBytes": int, "indexedAt": num],
+                     required: ["id", "path", "name", "status", "duration", "frames", "iFrames", "fps", "n", "p", "strategy", "codec", "sizeBytes", "indexedAt"]),
+        "VideoList": all(["videos": ["type": "array", "items": ["$ref": "#/components/schemas/Video"]]]),
+        "FrameList": all(["video": int, "frames": ["type": "array", "items": all(["index": int, "time": num, "kind": ["type": "string", "enum": ["I", "P"]], "anchor": int])]]),
+        "Embeddings": all(["video": int, "from": num, "to": num, "dims": int, "frames": ["type": "array", "items": all([
+            "index": int, "time": num, "kind": ["type": "string", "enum": ["I", "P"]], "anchor": int, "vector": ["type": "array", "items": num]])]]),
         "Moment": moment,
-        "Search": obj(["query": str, "k": int, "seconds": num, "moments": ["type": "array", "items": ["$ref": "#/components/schemas/Moment"]]]),
-        "Ground": obj(["video": int, "query": str, "seconds": num, "proposals": ["type": "array", "items": ["$ref": "#/components/schemas/Moment"]]]),
-        "Curve": obj(["video": int, "query": str, "dense": ["type": "boolean"], "points": ["type": "array", "items": obj(["index": int, "time": num, "kind": str, "score": num])]]),
+        "Search": all(["query": str, "k": int, "seconds": num, "moments": ["type": "array", "items": ["$ref": "#/components/schemas/Moment"]]]),
+        "Ground": all(["video": int, "query": str, "seconds": num, "proposals": ["type": "array", "items": ["$ref": "#/components/schemas/Moment"]]]),
+        "Curve": all(["video": int, "query": str, "dense": ["type": "boolean"], "points": ["type": "array", "items": all(["index": int, "time": num, "kind": ["type": "string", "enum": ["I", "P"]], "score": num])]]),
         "IndexRequest": obj(["path": str, "paths": ["type": "array", "items": str, "maxItems": 64]]),
         "Job": obj(["id": str, "state": ["type": "string", "enum": ["queued", "running", "succeeded", "failed"]], "paths": ["type": "array", "items": str],
                     "filesTotal": int, "filesDone": int, "currentFile": str, "currentFrames": int, "currentFramesDone": int, "progress": num,
-                    "createdAt": num, "startedAt": num, "finishedAt": num, "error": str, "results": ["type": "array", "items": ["type": "object"]]]),
-        "Health": obj(["status": str, "uptimeSeconds": num, "videos": int, "readyVideos": int, "model": str, "embedDim": int,
-                       "thumbnailCache": ["type": "object"], "frameCache": ["type": "object"], "authRequired": ["type": "boolean"], "writesEnabled": ["type": "boolean"]]),
+                    "createdAt": num, "startedAt": num, "finishedAt": num, "error": str, "results": ["type": "array", "items": ["type": "object"]]],
+                   required: ["id", "state", "paths", "filesTotal", "filesDone", "currentFrames", "currentFramesDone", "progress", "createdAt", "results"]),
+        "Session": all(["expiresInSeconds": int]),
+        "Health": all(["status": str, "uptimeSeconds": num, "videos": int, "readyVideos": int, "model": str, "embedDim": int,
+                       "thumbnailCache": cache, "frameCache": cache,
+                       "work": all(["running": int, "queued": int, "limit": int, "queueLimit": int, "rejected": int, "cancelled": int]),
+                       "authRequired": ["type": "boolean"], "writesEnabled": ["type": "boolean"]]),
     ]
 
     nonisolated(unsafe) static let document: J = [
@@ -107,7 +125,7 @@ public enum OpenAPIDocument {
             "schemas": schemas,
             "responses": ["Error": ["description": "An error", "content": json("Error")]],
             "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer",
-                                           "description": "Needed by every /v1 route when the server has a token, and always by POST routes."]],
+                                           "description": "Needed by every /v1 route when the server has a token, and always by POST routes. GET routes also accept the session cookie from POST /v1/session."]],
         ],
         "security": [["bearer": []]],
     ]

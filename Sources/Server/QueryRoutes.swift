@@ -57,13 +57,14 @@ struct CurveBody: Encodable {
 extension RStoreServer {
     func registerQueryRoutes(_ t: inout RouteTable) {
         // GET /v1/search?q=TEXT&k=10: text-to-moment search over the library.
-        t.get("/v1/search") { [self] request, _ in
+        t.get("/v1/search") { [self] request, context in
             let params = QueryParameters(request)
             let q = try params.text("q", maxLength: configuration.limits.maxQueryLength)
             let k = try params.int("k", default: 10, range: 1...configuration.limits.maxK)
             let library = self.library
             let t0 = Date()
-            let moments = try await work.run { try library.search(q, k: k) }
+            // Stage 2 stops refining when the request's P-frame budget is spent.
+            let moments = try await heavy(context) { control in try library.search(q, k: k, control: control) }
             return try JSONResponse.make(SearchBody(query: q, k: k, seconds: Date().timeIntervalSince(t0), moments: moments.map(MomentBody.init)))
         }
 
@@ -74,13 +75,10 @@ extension RStoreServer {
             let q = try params.text("q", maxLength: configuration.limits.maxQueryLength)
             let k = try params.int("k", default: 5, range: 1...configuration.limits.maxK)
             guard v.status == .ready else { throw StoreError.notReady(path: library.store.path, video: v.path, status: v.status.rawValue) }
-            let limit = configuration.limits.maxTimeRange
-            guard v.duration <= limit else {
-                throw APIError.badParameter(String(format: "grounding reconstructs every frame; video %lld is %.0f s, the limit is %.0f s", v.id ?? -1, v.duration, limit))
-            }
+            try checkFrameBudget(v, from: 0, to: v.duration, what: "grounding (every frame of the video)")
             let library = self.library
             let t0 = Date()
-            let proposals = try await work.run { try library.ground(v, text: q) }
+            let proposals = try await heavy(context) { control in try library.ground(v, text: q, control: control) }
             return try JSONResponse.make(GroundBody(video: v.id ?? -1, query: q, seconds: Date().timeIntervalSince(t0),
                                                     proposals: proposals.prefix(k).map(MomentBody.init)))
         }
@@ -94,12 +92,11 @@ extension RStoreServer {
             let from = try params.double("from") ?? 0
             let to = try params.double("to") ?? v.duration
             guard from >= 0, to >= from else { throw APIError.badParameter("need 0 <= from <= to, got from=\(from) to=\(to)") }
-            if dense, to - from > configuration.limits.maxTimeRange {
-                throw APIError.badParameter(String(format: "a dense curve over %.0f s exceeds the limit of %.0f s; use dense=false or a shorter from/to", to - from, configuration.limits.maxTimeRange))
-            }
             guard v.status == .ready else { throw StoreError.notReady(path: library.store.path, video: v.path, status: v.status.rawValue) }
+            // Without dense, only stored I-features are read: nothing is decoded or reconstructed.
+            if dense { try checkFrameBudget(v, from: from, to: to, what: "a dense curve from \(from) s to \(to) s") }
             let library = self.library
-            let points = try await work.run { try library.similarityCurve(v, text: q, from: from, to: to, dense: dense) }
+            let points = try await heavy(context) { control in try library.similarityCurve(v, text: q, from: from, to: to, dense: dense, control: control) }
             return try JSONResponse.make(CurveBody(video: v.id ?? -1, query: q, dense: dense, points: points))
         }
     }

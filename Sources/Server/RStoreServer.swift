@@ -7,7 +7,7 @@ import ResidualStore
 /// Hummingbird application. `rstore serve` runs `makeApplication()`; tests use
 /// `makeRouter()` with Hummingbird's test client.
 public final class RStoreServer: Sendable {
-    public typealias Context = BasicRequestContext
+    public typealias Context = ServerContext
 
     public let library: Library
     public let configuration: ServerConfiguration
@@ -15,6 +15,7 @@ public final class RStoreServer: Sendable {
     let jobs: IndexJobs
     let thumbnails: ThumbnailCache
     let work: WorkLimiter
+    let sessions = SessionStore()
     let startedAt = Date()
 
     public init(library: Library, configuration: ServerConfiguration) throws {
@@ -24,17 +25,18 @@ public final class RStoreServer: Sendable {
         roots = LibraryRoots(configuration.libraryRoots)
         jobs = IndexJobs(library: library, maxPending: configuration.limits.maxPendingJobs)
         thumbnails = ThumbnailCache(byteBudget: configuration.thumbnailCacheBytes, maxDimension: configuration.thumbnailMaxDimension)
-        work = WorkLimiter(limit: configuration.maxConcurrentWork)
+        work = WorkLimiter(limit: configuration.maxConcurrentWork, queueLimit: configuration.maxQueuedWork)
     }
 
     /// The router with every route, and the (method, path) pairs registered, in order.
     public func makeRouter() -> (router: Router<Context>, routes: [RouteTable.Entry]) {
-        let router = Router(context: Context.self)
+        let router = Router(context: Context.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: ErrorMiddleware<Context>())
-        router.add(middleware: AuthMiddleware<Context>(token: configuration.token))
+        router.add(middleware: HostGuard<Context>(boundHost: configuration.host, extra: configuration.allowedHosts))
         router.add(middleware: BodyLimitMiddleware<Context>(maxBytes: configuration.limits.maxBodyBytes))
-        var table = RouteTable(router: router)
+        var table = RouteTable(router: router, auth: AuthMiddleware<Context>(token: configuration.token, sessions: sessions))
         registerMetaRoutes(&table)
+        registerSessionRoutes(&table)
         registerVideoRoutes(&table)
         registerMediaRoutes(&table)
         registerQueryRoutes(&table)
@@ -42,10 +44,12 @@ public final class RStoreServer: Sendable {
         return (router, table.entries)
     }
 
-    /// The application listening on the configured host and port.
+    /// The application listening on the configured host and port, with a `ConnectionWatcher`
+    /// on every connection (so work stops when its client goes away).
     public func makeApplication(logger: Logger? = nil, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let (router, _) = makeRouter()
         return Application(router: router,
+                           server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionWatcher()])),
                            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rstore"),
                            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
                            logger: logger)

@@ -1,28 +1,44 @@
 import Foundation
 import Hummingbird
 
-/// Registers routes on the router and remembers each (method, path), so a test can check the
-/// OpenAPI document against what is really served. Paths use OpenAPI's `{name}` syntax, which
+/// Registers routes and remembers each (method, path), so a test can check the OpenAPI
+/// document against what is really served. Paths use OpenAPI's `{name}` syntax, which
 /// Hummingbird's router understands too.
+///
+/// Deny by default: `get`/`post` put a route in the authenticated group (the auth middleware
+/// wraps the route's own responder, so it runs for whatever request path the router matched,
+/// whatever its spelling); only `publicGet` routes, an explicit allow-list, skip it.
 public struct RouteTable {
     public struct Entry: Hashable, Sendable, CustomStringConvertible {
         public var method: String
         public var path: String
+        public var isPublic = false
         public var description: String { "\(method) \(path)" }
     }
 
+    typealias Handler = @Sendable (Request, RStoreServer.Context) async throws -> Response
     let router: Router<RStoreServer.Context>
+    let authenticated: RouterGroup<RStoreServer.Context>
     private(set) var entries: [Entry] = []
 
-    init(router: Router<RStoreServer.Context>) { self.router = router }
+    init(router: Router<RStoreServer.Context>, auth: AuthMiddleware<RStoreServer.Context>) {
+        self.router = router
+        authenticated = router.group().add(middleware: auth)
+    }
 
-    mutating func get(_ path: String, _ handler: @escaping @Sendable (Request, RStoreServer.Context) async throws -> Response) {
+    /// A route that needs no credentials. Only for routes without library data.
+    mutating func publicGet(_ path: String, _ handler: @escaping Handler) {
         router.get(RouterPath(path), use: handler)
+        entries.append(Entry(method: "GET", path: path, isPublic: true))
+    }
+
+    mutating func get(_ path: String, _ handler: @escaping Handler) {
+        authenticated.get(RouterPath(path), use: handler)
         entries.append(Entry(method: "GET", path: path))
     }
 
-    mutating func post(_ path: String, _ handler: @escaping @Sendable (Request, RStoreServer.Context) async throws -> Response) {
-        router.post(RouterPath(path), use: handler)
+    mutating func post(_ path: String, _ handler: @escaping Handler) {
+        authenticated.post(RouterPath(path), use: handler)
         entries.append(Entry(method: "POST", path: path))
     }
 }

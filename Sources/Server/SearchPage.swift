@@ -60,7 +60,7 @@ enum SearchPage {
     <select id="k" title="results"><option>6</option><option selected>12</option><option>24</option><option>48</option></select>
     <button type="submit">Search</button>
   </form>
-  <form id="auth"><input type="search" id="token" placeholder="Bearer token"><button>Use token</button></form>
+  <form id="auth"><input type="password" id="token" placeholder="Bearer token" autocomplete="off"><button>Use token</button></form>
   <div id="stats"></div>
 </header>
 <main>
@@ -87,15 +87,15 @@ enum SearchPage {
 <script>
 "use strict";
 const $ = (id) => document.getElementById(id);
-let token = null;
 let current = { query: "", video: null, moment: null, frames: [], curve: [], dense: false };
 
 function esc(s) { return String(s).replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;","'":"&#39;"}[c])); }
 function fmt(t) { t = Math.round(Math.max(0, t) * 10) / 10; const m = Math.floor(t / 60); const s = (t - 60 * m).toFixed(1); return m + ":" + (s.length < 4 ? "0" : "") + s; }
 
+// Reads authenticate with the HttpOnly session cookie (see the #auth form); the page never
+// keeps the token itself.
 async function api(path) {
-  const headers = token ? { "Authorization": "Bearer " + token } : {};
-  const r = await fetch(path, { headers, credentials: "same-origin" });
+  const r = await fetch(path, { credentials: "same-origin" });
   let body = null;
   try { body = await r.json(); } catch (e) { body = null; }
   if (r.status === 401) { $("auth").style.display = "flex"; }
@@ -103,10 +103,13 @@ async function api(path) {
   return body;
 }
 
-$("auth").addEventListener("submit", (e) => {
+// Trades the token for a session cookie (HttpOnly, SameSite=Strict) set by the server.
+$("auth").addEventListener("submit", async (e) => {
   e.preventDefault();
-  token = $("token").value.trim();
-  document.cookie = "rstore_token=" + encodeURIComponent(token) + "; path=/; SameSite=Strict";
+  const token = $("token").value.trim();
+  $("token").value = "";
+  const r = await fetch("/v1/session", { method: "POST", headers: { "Authorization": "Bearer " + token }, credentials: "same-origin" });
+  if (!r.ok) { $("status").textContent = "That token was not accepted."; return; }
   $("auth").style.display = "none";
   loadLibrary(); if ($("q").value) search($("q").value);
 });

@@ -10,6 +10,9 @@ public struct ServerConfiguration: Sendable {
     public var token: String?
     /// Folders that `POST /v1/index` may read and that media/thumbnails may be served from.
     public var libraryRoots: [URL] = []
+    /// Extra names the `Host` header may carry (besides the bound address, `localhost`,
+    /// `127.0.0.1` and `[::1]`), e.g. the name a reverse proxy or LAN DNS uses.
+    public var allowedHosts: [String] = []
     public var limits = Limits()
     /// Byte budget of the JPEG thumbnail cache.
     public var thumbnailCacheBytes = 64 << 20
@@ -17,6 +20,8 @@ public struct ServerConfiguration: Sendable {
     public var thumbnailMaxDimension = 320
     /// CPU-heavy handlers (search, reconstruction, decoding) running at once; the rest wait.
     public var maxConcurrentWork = max(2, ProcessInfo.processInfo.activeProcessorCount * 2)
+    /// Heavy requests waiting for a slot; beyond this the server answers 503 + Retry-After.
+    public var maxQueuedWork = 64
 
     public init(host: String = "127.0.0.1", port: Int = 8080, token: String? = nil, libraryRoots: [URL] = []) {
         self.host = host
@@ -31,8 +36,12 @@ public struct ServerConfiguration: Sendable {
         public var maxQueryLength = 500
         /// Results of one search.
         public var maxK = 100
-        /// Seconds of video one embeddings request may cover (P-features are reconstructed).
-        public var maxTimeRange = 600.0
+        /// P-features one request may have reconstructed (search, embeddings, ground, curve).
+        /// Work is bounded in frames, not seconds: a second of 60 fps sampling costs 60x a
+        /// second of 1 fps sampling.
+        public var maxPFrames = 2400
+        /// Frames one request may have decoded from source files.
+        public var maxDecodedFrames = 3600
         /// Bytes of a request body.
         public var maxBodyBytes = 64 << 10
         /// Bytes of one media response (a Range reply is cut to this; players ask for the rest).
@@ -54,6 +63,13 @@ public struct ServerConfiguration: Sendable {
     public func validate() throws {
         guard (0...65535).contains(port) else { throw ServerSetupError.badPort(port) }
         if token == nil && !Self.isLoopback(host) { throw ServerSetupError.tokenRequired(host: host) }
+        guard limits.maxPFrames >= 1 else { throw ServerSetupError.badOption("--max-p-frames \(limits.maxPFrames): must be at least 1") }
+        guard limits.maxDecodedFrames >= 1 else { throw ServerSetupError.badOption("--max-decoded-frames \(limits.maxDecodedFrames): must be at least 1") }
+        guard maxConcurrentWork >= 1 else { throw ServerSetupError.badOption("--max-concurrent-work \(maxConcurrentWork): must be at least 1") }
+        guard maxQueuedWork >= 0 else { throw ServerSetupError.badOption("--max-queued-work \(maxQueuedWork): must be >= 0") }
+        for h in allowedHosts where h.isEmpty || h.contains(where: { $0 == "/" || $0 == " " || $0 == "," }) {
+            throw ServerSetupError.badOption("--allow-host \"\(h)\": give a host name, without scheme or path")
+        }
         for r in libraryRoots {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: r.path, isDirectory: &isDir), isDir.boolValue else {
@@ -68,13 +84,16 @@ public enum ServerSetupError: Error, CustomStringConvertible, Equatable {
     case tokenRequired(host: String)
     case badLibraryRoot(String)
     case badPort(Int)
+    case badOption(String)
+    case badToken(String)
 
     public var description: String {
         switch self {
         case .tokenRequired(let h):
-            return "refusing to bind \(h) without a token: anyone on the network could read the library. Pass --token T (or set RSTORE_TOKEN), or bind 127.0.0.1"
+            return "refusing to bind \(h) without a token: anyone on the network could read the library. Pass --token-file FILE (or set RSTORE_TOKEN), or bind 127.0.0.1"
         case .badLibraryRoot(let p): return "--library-root \(p): not a folder"
         case .badPort(let p): return "--port \(p): must be in 0...65535"
+        case .badOption(let what), .badToken(let what): return what
         }
     }
 }

@@ -49,13 +49,10 @@ extension RStoreServer {
             let to = try params.double("to") ?? v.duration
             guard from >= 0 else { throw APIError.badParameter("`from` must be >= 0 seconds, got \(from)") }
             guard to >= from else { throw APIError.badParameter("`to` (\(to)) must not be before `from` (\(from))") }
-            let limit = configuration.limits.maxTimeRange
-            guard to - from <= limit else {
-                throw APIError.badParameter(String(format: "time range %.1f s exceeds the limit of %.0f s per request; page with from/to", to - from, limit))
-            }
             guard v.status == .ready else { throw StoreError.notReady(path: library.store.path, video: v.path, status: v.status.rawValue) }
+            try checkFrameBudget(v, from: from, to: to, what: "embeddings from \(from) s to \(to) s")
             let library = self.library
-            let rows = try await work.run { try library.embeddings(v, from: from, to: to) }
+            let rows = try await heavy(context) { control in try library.embeddings(v, from: from, to: to, control: control) }
             let accept = request.headers[.accept] ?? ""
             if accept.contains("application/octet-stream") {
                 let dims = rows.first?.vector.count ?? library.model.config.embedDim
@@ -82,7 +79,10 @@ extension RStoreServer {
             } else {
                 try checkServable(v)
                 let (library, thumbnails) = (self.library, self.thumbnails)
-                jpeg = try await work.run { try thumbnails.make(library, v, k) }
+                jpeg = try await heavy(context) { control in
+                    try control.charge(decodedFrames: 1)
+                    return try thumbnails.make(library, v, k)
+                }
             }
             var headers = HTTPFields()
             headers[.contentType] = "image/jpeg"

@@ -37,7 +37,7 @@ final class MetaRoutesTests: XCTestCase {
             let page = try await client.execute(uri: "/", method: .get)
             XCTAssertEqual(page.status, .ok)
             XCTAssertTrue(page.headers[.contentType]?.hasPrefix("text/html") ?? false)
-            for needle in ["<video", "/v1/search", "/curve", "/frames", "URLSearchParams"] {
+            for needle in ["<video", "/v1/search", "/curve", "/frames", "URLSearchParams", "/v1/session"] {
                 XCTAssertTrue(page.text.contains(needle), "page mentions \(needle)")
             }
             assertError(try await client.execute(uri: "/v1/nothing", method: .get), 404, "no_route")

@@ -52,9 +52,16 @@ final class QueryRoutesTests: XCTestCase {
             assertError(try await client.execute(uri: "/v1/videos/\(f.videoA)/ground?q=x&k=-1", method: .get), 400, "bad_parameter")
             assertError(try await client.execute(uri: "/v1/videos/999999/ground?q=x", method: .get), 404, "unknown_video")
         }
-        // Videos longer than the time-range limit are refused rather than reconstructed in full.
-        try await withClient(try f.server { $0.limits.maxTimeRange = 1 }) { client in
-            assertError(try await client.execute(uri: "/v1/videos/\(f.videoA)/ground?q=x", method: .get), 400, "bad_parameter")
+        // Videos with more frames than a request may reconstruct are refused before any work.
+        try await withClient(try f.server { $0.limits.maxPFrames = 4 }) { client in
+            let r = try await client.execute(uri: "/v1/videos/\(f.videoA)/ground?q=x", method: .get)
+            assertError(r, 400, "over_limit")
+            XCTAssertTrue(r.errorMessage?.contains("--max-p-frames") ?? false, r.text)
+        }
+        try await withClient(try f.server { $0.limits.maxDecodedFrames = 7 }) { client in
+            let r = try await client.execute(uri: "/v1/videos/\(f.videoA)/ground?q=x", method: .get)
+            assertError(r, 400, "over_limit")
+            XCTAssertTrue(r.errorMessage?.contains("--max-decoded-frames") ?? false, r.text)
         }
     }
 
@@ -77,6 +84,15 @@ final class QueryRoutesTests: XCTestCase {
             assertError(try await client.execute(uri: "/v1/videos/\(f.videoA)/curve?q=bars&from=2&to=1", method: .get), 400, "bad_parameter")
             assertError(try await client.execute(uri: "/v1/videos/\(f.videoA)/curve", method: .get), 400, "bad_parameter")
             assertError(try await client.execute(uri: "/v1/videos/8888/curve?q=x", method: .get), 404, "unknown_video")
+        }
+        // A dense curve is bounded in frames; the I-frame curve decodes nothing and is not.
+        try await withClient(try f.server { $0.limits.maxPFrames = 2 }) { client in
+            assertError(try await client.execute(uri: "/v1/videos/\(f.videoA)/curve?q=bars&dense=true", method: .get), 400, "over_limit")
+            let part = try await client.execute(uri: "/v1/videos/\(f.videoA)/curve?q=bars&dense=true&from=0&to=1", method: .get)
+            XCTAssertEqual(part.status, .ok, part.text)
+            XCTAssertEqual((part.json["points"] as? [Any])?.count, 3)
+            let coarse = try await client.execute(uri: "/v1/videos/\(f.videoA)/curve?q=bars", method: .get)
+            XCTAssertEqual(coarse.status, .ok, coarse.text)
         }
     }
 }

@@ -74,10 +74,26 @@ final class VideoRoutesTests: XCTestCase {
             let all = try await client.execute(uri: "/v1/videos/\(f.videoA)/embeddings", method: .get)
             XCTAssertEqual((all.json["frames"] as? [Any])?.count, 8)
             // Bad parameters.
-            for q in ["from=abc", "from=-1", "from=3&to=1", "to=nan", "from=0&to=100000", "to=inf"] {
+            for q in ["from=abc", "from=-1", "from=3&to=1", "to=nan", "to=inf", "from=1e308&to=1e309"] {
                 assertError(try await client.execute(uri: "/v1/videos/\(f.videoA)/embeddings?\(q)", method: .get), 400, "bad_parameter")
             }
             assertError(try await client.execute(uri: "/v1/videos/31337/embeddings", method: .get), 404, "unknown_video")
+            // A `to` past the end is the end (the range is counted in frames, not seconds).
+            let past = try await client.execute(uri: "/v1/videos/\(f.videoA)/embeddings?from=0&to=100000", method: .get)
+            XCTAssertEqual((past.json["frames"] as? [Any])?.count, 8, past.text)
+        }
+        // Ranges are bounded in frames: 0.5...2.5 s at 2 fps is 5 frames, 3 of them P.
+        try await withClient(try f.server { $0.limits.maxPFrames = 2 }) { client in
+            let r = try await client.execute(uri: "/v1/videos/\(f.videoA)/embeddings?from=0.5&to=2.5", method: .get)
+            assertError(r, 400, "over_limit")
+            XCTAssertTrue(r.errorMessage?.contains("2 P-frames per request (--max-p-frames)") ?? false, r.text)
+            let small = try await client.execute(uri: "/v1/videos/\(f.videoA)/embeddings?from=1.5&to=2.5", method: .get)
+            XCTAssertEqual((small.json["frames"] as? [Any])?.count, 3, small.text)
+        }
+        try await withClient(try f.server { $0.limits.maxDecodedFrames = 4 }) { client in
+            let r = try await client.execute(uri: "/v1/videos/\(f.videoA)/embeddings?from=0.5&to=2.5", method: .get)
+            assertError(r, 400, "over_limit")
+            XCTAssertTrue(r.errorMessage?.contains("--max-decoded-frames") ?? false, r.text)
         }
     }
 

@@ -13,12 +13,12 @@ extension Library {
     /// Cosine similarity of `text` with every sampled frame of `v` whose time lies in
     /// [from, to]. `dense == false` uses the stored I-features only (cheap, no decoding);
     /// `dense == true` also reconstructs the P-features (as `ground` does).
-    public func similarityCurve(_ v: VideoRecord, text: String, from: Double = 0, to: Double? = nil, dense: Bool = false) throws -> [CurvePoint] {
+    public func similarityCurve(_ v: VideoRecord, text: String, from: Double = 0, to: Double? = nil, dense: Bool = false, control: QueryControl = QueryControl()) throws -> [CurvePoint] {
         guard v.status == .ready else { throw StoreError.notReady(path: store.path, video: v.path, status: v.status.rawValue) }
         let query = try textQuery(text)
         let upper = to ?? (v.duration + 1)
         if dense {
-            return try embeddings(v, from: from, to: upper).map {
+            return try embeddings(v, from: from, to: upper, control: control).map {
                 CurvePoint(index: $0.index, time: $0.time, kind: $0.kind, score: cosine($0.vector, query))
             }
         }

@@ -10,10 +10,15 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the store over HTTP: JSON API, thumbnails, media and a search page.",
         discussion: """
-        Binds 127.0.0.1 unless --host says otherwise; a non-loopback host needs --token (or \
-        RSTORE_TOKEN), and every /v1 request then needs `Authorization: Bearer T`. Write \
-        endpoints (POST /v1/index) always need the token and a --library-root; without a token \
-        they are refused. Paths given to POST /v1/index must lie inside a library root.
+        Binds 127.0.0.1 unless --host says otherwise; a non-loopback host needs a token \
+        (--token-file FILE or RSTORE_TOKEN; --token T works but shows in `ps`), and every /v1 \
+        request then needs `Authorization: Bearer T` (the page trades it for an HttpOnly session \
+        cookie). Write endpoints (POST /v1/index) always need the token and a --library-root; \
+        without a token they are refused. Paths given to POST /v1/index must lie inside a library \
+        root. Requests whose Host is not the bound address, localhost or an --allow-host name get \
+        421 (DNS rebinding). Each request may reconstruct at most --max-p-frames P-features and \
+        decode at most --max-decoded-frames frames; at most --max-concurrent-work heavy requests \
+        run and --max-queued-work wait, the rest get 503 with Retry-After.
         """)
 
     @OptionGroup var library: LibraryOptions
@@ -21,15 +26,31 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port (0 picks a free one).") var port = 8080
     @Option(name: .customLong("library-root"), help: "A folder POST /v1/index may read and media may be served from (repeatable).")
     var libraryRoots: [String] = []
-    @Option(help: "Bearer token required by /v1 requests and writes. Default: $RSTORE_TOKEN.") var token: String?
+    @Option(name: .customLong("token-file"), help: "File holding the bearer token required by /v1 requests and writes. Default: $RSTORE_TOKEN.")
+    var tokenFile: String?
+    @Option(help: "The bearer token itself (visible in `ps`: prefer --token-file or RSTORE_TOKEN).") var token: String?
+    @Option(name: .customLong("allow-host"), help: "A further name the Host header may carry, e.g. the LAN name (repeatable).")
+    var allowHosts: [String] = []
+    @Option(name: .customLong("max-p-frames"), help: "P-features one request may reconstruct.") var maxPFrames = ServerConfiguration.Limits().maxPFrames
+    @Option(name: .customLong("max-decoded-frames"), help: "Frames one request may decode.") var maxDecodedFrames = ServerConfiguration.Limits().maxDecodedFrames
+    @Option(name: .customLong("max-concurrent-work"), help: "Heavy requests (search, reconstruction, decoding) running at once.")
+    var maxConcurrentWork = ServerConfiguration().maxConcurrentWork
+    @Option(name: .customLong("max-queued-work"), help: "Heavy requests waiting for a slot; more get 503 + Retry-After.")
+    var maxQueuedWork = ServerConfiguration().maxQueuedWork
     @Option(help: "Thumbnail cache budget in MiB.") var thumbnailCacheMB = 64
     @Option(help: "Frame cache budget (decoded frames for P-feature reconstruction) in MiB.") var frameCacheMB = 512
 
     func run() async throws {
-        var config = ServerConfiguration(host: host, port: port,
-                                         token: token ?? ProcessInfo.processInfo.environment["RSTORE_TOKEN"],
+        let resolved = try TokenSource.resolve(argument: token, file: tokenFile, environment: ProcessInfo.processInfo.environment)
+        if let w = resolved.warning { FileHandle.standardError.write(Data(w.utf8)) }
+        var config = ServerConfiguration(host: host, port: port, token: resolved.token,
                                          libraryRoots: libraryRoots.map { URL(fileURLWithPath: $0) })
         config.thumbnailCacheBytes = max(0, thumbnailCacheMB) << 20
+        config.allowedHosts = allowHosts
+        config.limits.maxPFrames = maxPFrames
+        config.limits.maxDecodedFrames = maxDecodedFrames
+        config.maxConcurrentWork = maxConcurrentWork
+        config.maxQueuedWork = maxQueuedWork
         try config.validate()   // before the model loads: a refused bind fails fast
         var libConfig = Library.Configuration()
         libConfig.frameCacheBytes = max(0, frameCacheMB) << 20
@@ -38,6 +59,10 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "rstore.serve")
         logger.logLevel = .warning
         let host = self.host
+        if ["0.0.0.0", "::", "[::]"].contains(host), allowHosts.isEmpty {
+            let note = "note: requests must name this server in Host: localhost or \(host); to browse it by a LAN name or address, add --allow-host NAME (others get 421)\n"
+            FileHandle.standardError.write(Data(note.utf8))
+        }
         let tokenNote = config.token == nil ? "none, loopback only, writes disabled" : "required"
         let app = server.makeApplication(logger: logger) { port in
             let shown = host.contains(":") ? "[\(host)]" : host

@@ -1,0 +1,58 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import ResidualStore
+import Store
+
+/// How a handler runs heavy work: with its own `QueryControl` (the request's budget in
+/// P-frames and decoded frames), in the bounded work line, cancelled when the client goes
+/// away (connection closed or half-closed) or the handler's task is cancelled.
+extension RStoreServer {
+    /// The per-request limits from the configuration.
+    var queryLimits: QueryControl.Limits {
+        QueryControl.Limits(maxPFrames: configuration.limits.maxPFrames, maxDecodedFrames: configuration.limits.maxDecodedFrames)
+    }
+
+    /// Runs `body` with a fresh control for this request (see the type comment).
+    func heavy<T: Sendable>(_ context: Context, _ body: @escaping @Sendable (QueryControl) throws -> T) async throws -> T {
+        let control = QueryControl(limits: queryLimits)
+        let work = self.work
+        let cancel: @Sendable () -> Void = {
+            control.cancel()
+            work.abandon(control)
+        }
+        let watcher = await context.connectionWatcher()
+        let registration = watcher?.onGone(cancel)
+        defer { watcher?.remove(registration) }
+        return try await withTaskCancellationHandler {
+            try await work.run(control) { try body(control) }
+        } onCancel: {
+            cancel()
+        }
+    }
+
+    /// Refuses a range of `v` whose frames exceed the per-request limits before any work,
+    /// counting from the stored frame count and sampling rate: `frames` sampled frames lie in
+    /// [from, to], of which all but the I-frames must be reconstructed (and decoded).
+    func checkFrameBudget(_ v: VideoRecord, from: Double, to: Double, what: String) throws {
+        let span = max(0, min(to, v.duration) - max(0, from))
+        let byTime = v.fps > 0 && v.fps.isFinite ? Int(min(Double(Int32.max), (span * v.fps).rounded(.down))) + 1 : v.frameCount
+        let frames = max(0, min(v.frameCount, byTime))
+        let pFrames = frames - frames / (v.n + 1)
+        let limits = configuration.limits
+        if pFrames > limits.maxPFrames {
+            throw APIError(.badRequest, "over_limit", "\(what) covers \(frames) sampled frames of video \(v.id ?? -1) (\(pFrames) to reconstruct); the limit is \(limits.maxPFrames) P-frames per request (--max-p-frames): ask for a shorter from/to")
+        }
+        if frames > limits.maxDecodedFrames {
+            throw APIError(.badRequest, "over_limit", "\(what) covers \(frames) sampled frames of video \(v.id ?? -1); the limit is \(limits.maxDecodedFrames) decoded frames per request (--max-decoded-frames): ask for a shorter from/to")
+        }
+    }
+}
+
+extension ServerContext {
+    /// The watcher on this request's connection (nil without a real connection).
+    func connectionWatcher() async -> ConnectionWatcher? {
+        guard let channel else { return nil }
+        return try? await channel.pipeline.handler(type: ConnectionWatcher.self).get()
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import XCTest
+
+/// `rstore serve`'s token options, through the built binary: the failures it must refuse
+/// before anything listens, and the warning for a token in argv.
+final class ServeCommandTests: XCTestCase {
+    func serve(_ args: [String], env: [String: String] = [:]) throws -> (status: Int32, stderr: String) {
+        guard let bin = SchemathesisTests.rstore else { throw XCTSkip("rstore is not built beside the tests") }
+        let p = Process()
+        p.executableURL = bin
+        // --port 70000 makes every run that gets past the token stop at validation.
+        p.arguments = ["serve", "--model", SchemathesisTests.repoRoot.appendingPathComponent("Tests/CLIPTests/Fixtures/tiny-clip").path,
+                       "--store", FileManager.default.temporaryDirectory.appendingPathComponent("rstore-serve-\(getpid()).rstore").path] + args
+        var e = ProcessInfo.processInfo.environment
+        e["RSTORE_TOKEN"] = nil
+        for (k, v) in env { e[k] = v }
+        p.environment = e
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = Pipe()
+        try p.run()
+        let data = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func testTokenOptions() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-serve-tok-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("token")
+        try "0123456789abcdef\n".write(to: file, atomically: true, encoding: .utf8)
+
+        let argv = try serve(["--token", "0123456789abcdef", "--port", "70000"])
+        XCTAssertNotEqual(argv.status, 0)
+        XCTAssertTrue(argv.stderr.contains("warning: --token puts the token in the process list"), argv.stderr)
+        XCTAssertTrue(argv.stderr.contains("--port 70000"), argv.stderr)
+
+        let fromFile = try serve(["--token-file", file.path, "--port", "70000"])
+        XCTAssertFalse(fromFile.stderr.contains("warning"), fromFile.stderr)
+        XCTAssertTrue(fromFile.stderr.contains("--port 70000"), fromFile.stderr)
+
+        let missing = try serve(["--token-file", dir.appendingPathComponent("nope").path])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.stderr.contains("nope"), missing.stderr)
+
+        let both = try serve(["--token", "0123456789abcdef", "--token-file", file.path])
+        XCTAssertTrue(both.stderr.contains("not both"), both.stderr)
+
+        let weak = try serve(["--host", "0.0.0.0"], env: ["RSTORE_TOKEN": "short"])
+        XCTAssertNotEqual(weak.status, 0)
+        XCTAssertTrue(weak.stderr.contains("RSTORE_TOKEN: the token is shorter than 8"), weak.stderr)
+
+        let open = try serve(["--host", "0.0.0.0"])
+        XCTAssertTrue(open.stderr.contains("refusing to bind 0.0.0.0 without a token"), open.stderr)
+
+        let badHost = try serve(["--allow-host", "http://x/"])
+        XCTAssertTrue(badHost.stderr.contains("--allow-host"), badHost.stderr)
+    }
+}
