@@ -68,16 +68,23 @@ public struct ResidualEncoder: Sendable {
     /// [count, 3, S, S]). `first` must be an I-frame index; I-frames run as one full batch,
     /// then every P-frame as one reduced batch.
     public func encodeSequence(pixels: [Float], count: Int, first: Int = 0) -> (features: [Float], isIFrame: [Bool]) {
+        try! encodeSequence(pixels: pixels, count: count, first: first, anchor: .exact)   // .exact cannot throw
+    }
+
+    /// As above, with the I-features rounded by `anchor` (the store's codec) before they are
+    /// returned and fed to A: exactly what the library stores and reconstructs from.
+    public func encodeSequence(pixels: [Float], count: Int, first: Int = 0,
+                               anchor: AnchorQuantizer) throws -> (features: [Float], isIFrame: [Bool]) {
         precondition(Self.isIFrame(first, n: n), "a sequence must start on an I-frame")
         let c = model.config
         let stride = 3 * c.imageSize * c.imageSize, b = c.embedDim
         precondition(pixels.count == count * stride)
         let kinds = (0..<count).map { Self.isIFrame(first + $0, n: n) }
         var out = [Float](repeating: 0, count: count * b)
-        pixels.withUnsafeBufferPointer { px in
+        try pixels.withUnsafeBufferPointer { px in
             let base = px.baseAddress!
             let iLocal = (0..<count).filter { kinds[$0] }
-            let iFeatures = model.vision.encode(iLocal.map { VisionTower.Request(pixels: base + $0 * stride) })
+            let iFeatures = try anchor(model.vision.encode(iLocal.map { VisionTower.Request(pixels: base + $0 * stride) }), dim: b)
             var slot: [Int: Int] = [:]
             for (j, i) in iLocal.enumerated() {
                 slot[i] = j
