@@ -8,7 +8,7 @@ struct EvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Fidelity of P-features to full CLIP, and the paper's zero-shot grounding protocol.",
-        subcommands: [EvalFidelityCommand.self]
+        subcommands: [EvalFidelityCommand.self, EvalGroundingCommand.self]
     )
 }
 
