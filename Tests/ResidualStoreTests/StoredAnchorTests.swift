@@ -37,7 +37,8 @@ final class StoredAnchorTests: XCTestCase {
         let iFeature = crops[0].withUnsafeBufferPointer { model.vision.encode([.init(pixels: $0.baseAddress!)]) }
         let scale = iFeature.map(abs).max()! / 127
         let stored = iFeature.map { max(-127, min(127, ($0 / scale).rounded())) * scale }
-        XCTAssertEqual(dense[0].vector, stored, "the I-feature is what i8 storage returns")
+        // (Ingest batches its I-frames, so the float feature may differ in the last bit.)
+        XCTAssertLessThan(zip(dense[0].vector, stored).map { abs($0 - $1) }.max()!, 1e-5, "the I-feature is what i8 storage returns")
         XCTAssertGreaterThan(zip(stored, iFeature).map { abs($0 - $1) }.max()!, 1e-4, "i8 really rounds")
 
         func expected(anchor: [Float], frame k: Int) -> [Float] {
