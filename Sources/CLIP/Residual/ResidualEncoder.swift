@@ -9,7 +9,7 @@ public struct ResidualEncoder: Sendable {
     public let model: CLIPModel
     public let tokenizer: ResidualTokenizer
     public let n: Int
-    public let reduction: TokenReduction
+    public private(set) var reduction: TokenReduction
 
     public init(model: CLIPModel, tokenizer: ResidualTokenizer, n: Int, reduction: TokenReduction) throws {
         guard n >= 0 else { throw ResidualError.badParameter("N (P-frames per I-frame) must be >= 0, got \(n)") }
@@ -23,6 +23,15 @@ public struct ResidualEncoder: Sendable {
         self.tokenizer = tokenizer
         self.n = n
         self.reduction = reduction
+    }
+
+    /// The same encoder with the random strategy's masks drawn from `seed` (a video's stored
+    /// seed): reconstruction must drop the patches ingest would have.
+    public func withMaskSeed(_ seed: UInt64) -> ResidualEncoder {
+        guard seed != reduction.seed else { return self }
+        var copy = self
+        copy.reduction = reduction.withSeed(seed)
+        return copy
     }
 
     public static func isIFrame(_ k: Int, n: Int) -> Bool { k % (n + 1) == 0 }

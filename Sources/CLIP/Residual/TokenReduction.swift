@@ -18,7 +18,7 @@ public enum ReductionStrategy: String, CaseIterable, Sendable, Codable {
 public struct TokenReduction: Sendable, Equatable {
     public let p: Double
     public let strategy: ReductionStrategy
-    public let seed: UInt64
+    public private(set) var seed: UInt64
 
     public init(p: Double, strategy: ReductionStrategy, seed: UInt64 = 0) throws {
         guard p >= 0, p < 1, p.isFinite else {
@@ -27,6 +27,13 @@ public struct TokenReduction: Sendable, Equatable {
         self.p = p
         self.strategy = strategy
         self.seed = seed
+    }
+
+    /// The same reduction with another seed (p and strategy were checked already).
+    public func withSeed(_ seed: UInt64) -> TokenReduction {
+        var copy = self
+        copy.seed = seed
+        return copy
     }
 
     public func keepCount(patches: Int) -> Int { max(1, min(patches, Int(((1 - p) * Double(patches)).rounded()))) }
