@@ -52,7 +52,7 @@ struct EvalFidelityCommand: AsyncParsableCommand {
         print("strategy  N  p     A                 P-frames  mean cos  min cos  GFLOPs/frame  ms/frame  ms/P-frame")
         for r in rows {
             let cells = [pad(r.strategy, 8), pad(r.n == 0 ? "-" : String(r.n), 1), pad(r.strategy == "full" ? "-" : String(format: "%.2f", r.p), 4),
-                         pad(String(r.tokenizer.suffix(16)), 16), pad(String(r.p_frames), 8, right: true),
+                         pad(String((r.tokenizer as NSString).lastPathComponent.suffix(16)), 16), pad(String(r.p_frames), 8, right: true),
                          pad(r.mean_cosine.map { String(format: "%.4f", $0) } ?? "-", 8, right: true),
                          pad(r.min_cosine.map { String(format: "%.4f", $0) } ?? "-", 7, right: true),
                          pad(String(format: "%.3f", r.gflops_per_frame), 12, right: true), pad(String(format: "%.2f", r.ms_per_frame), 8, right: true),

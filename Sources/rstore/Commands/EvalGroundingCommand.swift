@@ -62,7 +62,7 @@ struct EvalGroundingCommand: AsyncParsableCommand {
         print("setting      strategy  N  p     A                 R1@0.3  R1@0.5  R1@0.7  R5@0.3  R5@0.5  R5@0.7   mIoU  GFLOPs/frame")
         for r in report.rows {
             let cells = [pad(r.setting, 11), pad(r.strategy, 8), pad(r.n == 0 ? "-" : String(r.n), 1),
-                         pad(r.strategy == "full" ? "-" : String(format: "%.2f", r.p), 4), pad(String(r.tokenizer.suffix(16)), 16)]
+                         pad(r.strategy == "full" ? "-" : String(format: "%.2f", r.p), 4), pad(String((r.tokenizer as NSString).lastPathComponent.suffix(16)), 16)]
                 + [r.r1_iou03, r.r1_iou05, r.r1_iou07, r.r5_iou03, r.r5_iou05, r.r5_iou07, r.miou].map { pad(String(format: "%.2f", $0), 6, right: true) }
                 + [pad(String(format: "%.3f", r.gflops_per_frame), 12, right: true)]
             print(cells.joined(separator: "  "))
