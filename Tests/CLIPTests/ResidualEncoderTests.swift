@@ -187,6 +187,27 @@ final class ResidualEncoderTests: XCTestCase {
         }
     }
 
+    /// With an anchor quantizer, the sequence returns I-features as stored and feeds A exactly
+    /// those (the library's path), not the float ones.
+    func testSequenceWithRoundedAnchorsFeedsAWhatIsStored() throws {
+        let model = try Self.model.get()
+        let enc = try ResidualEncoder(model: model, tokenizer: randomA(model), n: 2, reduction: TokenReduction(p: 0.75, strategy: .center))
+        let coarse = AnchorQuantizer(name: "coarse") { rows, _ in rows.map { ($0 * 4).rounded() / 4 } }
+        let pixels = Fixtures.syntheticPixels(count: 3, size: 224)
+        let b = model.config.embedDim
+        let float = enc.encodeSequence(pixels: pixels, count: 3).features
+        let rounded = try enc.encodeSequence(pixels: pixels, count: 3, anchor: coarse).features
+        XCTAssertEqual(Array(rounded[0..<b]), try coarse(Array(float[0..<b]), dim: b), "the I-feature as stored")
+        // The P-frame from the rounded anchor equals a P-frame encoded from that anchor directly.
+        let direct = pixels.withUnsafeBufferPointer { px in
+            enc.encodePFrames([.init(index: 1, pixels: px.baseAddress! + 3 * 224 * 224, anchorPixels: px.baseAddress!,
+                                     anchorFeature: rounded[0..<b])])
+        }
+        assertClose(Array(rounded[b..<2 * b]), direct, tolerance: 1e-6, "P-frame from the stored anchor")
+        let diff = zip(rounded[b..<2 * b], float[b..<2 * b]).map { abs($0 - $1) }.max()!
+        XCTAssertGreaterThan(diff, 1e-4, "a rounded anchor changes the P-feature")
+    }
+
     func testBatchedSequenceEqualsFrameByFrame() throws {
         let model = try Self.model.get()
         let enc = try ResidualEncoder(model: model, tokenizer: randomA(model), n: 1, reduction: TokenReduction(p: 0.5, strategy: .random, seed: 3))
