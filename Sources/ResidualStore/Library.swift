@@ -112,7 +112,8 @@ public final class Library: @unchecked Sendable {
         let offsets = try store.offsets(of: v).map { FrameOffset(index: $0.index, pts: $0.pts, time: $0.time, seekPTS: $0.seekPTS) }
         let features = Dictionary(uniqueKeysWithValues: try store.iFeatures(of: v).map { ($0.index, $0.vector) })
         let path = store.path, name = v.path
-        return Reconstructor.Source(url: URL(fileURLWithPath: v.path), contentHash: v.contentHash, offsets: offsets) { k in
+        return Reconstructor.Source(url: URL(fileURLWithPath: v.path), contentHash: v.contentHash, fps: v.fps,
+                                    maskSeed: UInt64(bitPattern: v.maskSeed), offsets: offsets) { k in
             guard let f = features[k] else { throw StoreError.corruptBlob(path: path, video: name, frame: k, reason: "no stored I-feature") }
             return f
         }

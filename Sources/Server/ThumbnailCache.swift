@@ -15,7 +15,7 @@ final class ThumbnailCache: @unchecked Sendable {
         encoder = JPEGEncoder(quality: 5, maxDimension: maxDimension)
     }
 
-    func key(_ v: VideoRecord, _ index: Int) -> String { "\(v.contentHash)#\(index)#\(encoder.maxDimension ?? 0)" }
+    func key(_ v: VideoRecord, _ index: Int) -> String { "\(v.contentHash)@\(v.fps)#\(index)#\(encoder.maxDimension ?? 0)" }
 
     func cached(_ v: VideoRecord, _ index: Int) -> Data? { lru.get(key(v, index)) }
 

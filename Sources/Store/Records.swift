@@ -42,6 +42,8 @@ public struct VideoRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
     public var error: String?
     public var frameCount: Int
     public var info: String
+    /// Seed of the random strategy's masks (migration 0004; 0 for rows indexed before it).
+    public var maskSeed: Int64 = 0
     public var createdAt: Double
     public var updatedAt: Double
 

@@ -1,18 +1,20 @@
 import Foundation
 import Support
 
-/// Identifies one sampled frame of one video: the video's content hash and the frame's index in
-/// the sampled sequence.
+/// Identifies one sampled frame of one video: the video's content hash, the sampling rate and
+/// the frame's index in the sampled sequence (index k means a different frame at another fps).
 public struct FrameKey: Hashable, Sendable, CustomStringConvertible {
     public var videoHash: String
+    public var fps: Double
     public var index: Int
 
-    public init(videoHash: String, index: Int) {
+    public init(videoHash: String, fps: Double, index: Int) {
         self.videoHash = videoHash
+        self.fps = fps
         self.index = index
     }
 
-    public var description: String { "\(videoHash)#\(index)" }
+    public var description: String { "\(videoHash)@\(fps)#\(index)" }
 }
 
 /// A thread-safe LRU cache of decoded, preprocessed frames (typically 224x224 RGB crops), bounded

@@ -19,6 +19,7 @@ struct RStore: AsyncParsableCommand {
             ProbeCommand.self,
             BenchCommand.self,
             TrainTokenizerCommand.self,
+            EvalCommand.self,
             ServeCommand.self,
         ]
     )

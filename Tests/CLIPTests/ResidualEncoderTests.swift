@@ -81,8 +81,9 @@ final class ResidualEncoderTests: XCTestCase {
                           try TokenReduction(p: 0.85, strategy: .random, seed: 2).select(grid: g, patchSize: p, frameIndex: 5))
         XCTAssertEqual(Set(random.select(grid: g, patchSize: p, frameIndex: 5)).count, 29)
 
+        // 8 of 16 on a 4x4 grid: rows 0, 2, 3 carry 3, 2, 3 patches (not every other index in raster order).
         let uniform = try TokenReduction(p: 0.5, strategy: .uniform).select(grid: 4, patchSize: p, frameIndex: 0)
-        XCTAssertEqual(uniform, [1, 3, 5, 7, 9, 11, 13, 15])
+        XCTAssertEqual(uniform, [0, 2, 3, 9, 11, 12, 14, 15])
 
         let center = try TokenReduction(p: 1 - 4.0 / 16, strategy: .center).select(grid: 4, patchSize: p, frameIndex: 0)
         XCTAssertEqual(center, [5, 6, 9, 10])
@@ -99,6 +100,43 @@ final class ResidualEncoderTests: XCTestCase {
             motion.select(grid: g, patchSize: p, frameIndex: 1, frame: f.baseAddress!, anchor: a.baseAddress!)
         } }
         XCTAssertEqual(kept, [3 * g + 7, 10 * g + 2])
+    }
+
+    /// `uniform` at the paper's p = 0.85 on every architecture: a 2-D grid whose rows and
+    /// columns spread over the image (raster-order spacing gave one column on B/32).
+    func testUniformIsATwoDimensionalGridOnEveryArchitecture() throws {
+        let r = try TokenReduction(p: 0.85, strategy: .uniform)
+        // B/32: the 7 patches of a die's seven: rows 1, 3, 5 with 2, 3, 2 patches.
+        XCTAssertEqual(r.select(grid: 7, patchSize: 32, frameIndex: 1), [8, 12, 22, 24, 26, 36, 40])
+        for (name, g, patch, want) in [("B/32", 7, 32, 7), ("B/16", 14, 16, 29), ("L/14", 16, 14, 38)] {
+            let kept = r.select(grid: g, patchSize: patch, frameIndex: 3)
+            XCTAssertEqual(kept.count, want, name)
+            XCTAssertEqual(Set(kept).count, want, "\(name): distinct")
+            XCTAssertEqual(r.select(grid: g, patchSize: patch, frameIndex: 4), kept, "\(name): the same for every frame")
+            let rows = kept.map { $0 / g }, cols = kept.map { $0 % g }
+            let side = Int(Double(want).squareRoot())
+            XCTAssertGreaterThanOrEqual(Set(rows).count, side, "\(name): rows used \(Set(rows).sorted())")
+            XCTAssertGreaterThanOrEqual(Set(cols).count, side, "\(name): columns used \(Set(cols).sorted())")
+            // Spread: the outermost rows and columns lie within a spacing of the borders.
+            let spacing = (g + side - 1) / side
+            for (axis, v) in [("rows", rows), ("columns", cols)] {
+                XCTAssertLessThan(v.min()!, spacing, "\(name) \(axis) start at \(v.min()!)")
+                XCTAssertGreaterThan(v.max()!, g - 1 - spacing, "\(name) \(axis) end at \(v.max()!)")
+                let mean = Double(v.reduce(0, +)) / Double(v.count)
+                XCTAssertEqual(mean, Double(g - 1) / 2, accuracy: Double(g) / 8, "\(name) \(axis) centred")
+            }
+            // Even: the patches per row differ by at most one.
+            let perRow = Dictionary(grouping: rows, by: { $0 }).values.map(\.count)
+            XCTAssertLessThanOrEqual(perRow.max()! - perRow.min()!, 1, "\(name): \(perRow)")
+        }
+        // Any count on any grid: exactly that many distinct in-range patches.
+        for g in 1...16 {
+            for k in 1...(g * g) {
+                let kept = TokenReduction.uniformGrid(grid: g, count: k)
+                XCTAssertEqual(Set(kept).count, k, "grid \(g) count \(k)")
+                XCTAssertTrue(kept.allSatisfy { (0..<(g * g)).contains($0) }, "grid \(g) count \(k)")
+            }
+        }
     }
 
     func testZeroTokenizerReproducesTokenReductionBaseline() throws {
@@ -147,6 +185,27 @@ final class ResidualEncoderTests: XCTestCase {
             let diff = zip(baseline, expected).map { abs($0 - $1) }.max()!
             XCTAssertGreaterThan(diff, 1e-3, "the residual token must change the P-feature")
         }
+    }
+
+    /// With an anchor quantizer, the sequence returns I-features as stored and feeds A exactly
+    /// those (the library's path), not the float ones.
+    func testSequenceWithRoundedAnchorsFeedsAWhatIsStored() throws {
+        let model = try Self.model.get()
+        let enc = try ResidualEncoder(model: model, tokenizer: randomA(model), n: 2, reduction: TokenReduction(p: 0.75, strategy: .center))
+        let coarse = AnchorQuantizer(name: "coarse") { rows, _ in rows.map { ($0 * 4).rounded() / 4 } }
+        let pixels = Fixtures.syntheticPixels(count: 3, size: 224)
+        let b = model.config.embedDim
+        let float = enc.encodeSequence(pixels: pixels, count: 3).features
+        let rounded = try enc.encodeSequence(pixels: pixels, count: 3, anchor: coarse).features
+        XCTAssertEqual(Array(rounded[0..<b]), try coarse(Array(float[0..<b]), dim: b), "the I-feature as stored")
+        // The P-frame from the rounded anchor equals a P-frame encoded from that anchor directly.
+        let direct = pixels.withUnsafeBufferPointer { px in
+            enc.encodePFrames([.init(index: 1, pixels: px.baseAddress! + 3 * 224 * 224, anchorPixels: px.baseAddress!,
+                                     anchorFeature: rounded[0..<b])])
+        }
+        assertClose(Array(rounded[b..<2 * b]), direct, tolerance: 1e-6, "P-frame from the stored anchor")
+        let diff = zip(rounded[b..<2 * b], float[b..<2 * b]).map { abs($0 - $1) }.max()!
+        XCTAssertGreaterThan(diff, 1e-4, "a rounded anchor changes the P-feature")
     }
 
     func testBatchedSequenceEqualsFrameByFrame() throws {

@@ -79,6 +79,28 @@ final class ResidualTrainingTests: XCTestCase {
         XCTAssertFalse(loaded.isZero)
     }
 
+    /// A is fed the anchors as `config.anchor` returns them (the store's round trip in the CLI):
+    /// a quantizer that erases them leaves A's input at zero, so its weight gets no gradient.
+    func testAnchorsGoThroughTheConfiguredQuantizer() throws {
+        let model = try Self.model.get()
+        var erased = config(epochs: 1)
+        erased.anchor = AnchorQuantizer(name: "erase") { rows, _ in [Float](repeating: 0, count: rows.count) }
+        let url = dir.appendingPathComponent("erased.safetensors")
+        let a = try TokenizerTrainer(model: model, config: erased, videos: Self.videos).run(output: url)
+        XCTAssertTrue(a.weight.allSatisfy { $0 == 0 }, "no anchor reached A")
+        XCTAssertFalse(a.bias.allSatisfy { $0 == 0 })
+        XCTAssertEqual(try ResidualTokenizer(contentsOf: url, for: model).anchorCodec, "erase", "recorded in A's file")
+        let exact = try TokenizerTrainer(model: model, config: config(epochs: 1), videos: Self.videos)
+            .run(output: dir.appendingPathComponent("exact.safetensors"))
+        XCTAssertFalse(exact.weight.allSatisfy { $0 == 0 })
+        XCTAssertEqual(exact.anchorCodec, AnchorQuantizer.exact.name)
+        // A state file written with other anchors is not resumed.
+        XCTAssertThrowsError(try TokenizerTrainer(model: model, config: config(epochs: 2), videos: Self.videos).run(output: url, resume: true)) { e in
+            guard case .cannotResume(_, let reason) = e as? TrainingError else { return XCTFail("\(e)") }
+            XCTAssertTrue(reason.contains("anchor_codec = erase"), reason)
+        }
+    }
+
     func testResumeContinuesExactly() throws {
         let model = try Self.model.get()
         let straight = try TokenizerTrainer(model: model, config: config(epochs: 2), videos: Self.videos)

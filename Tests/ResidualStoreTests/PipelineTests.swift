@@ -65,7 +65,7 @@ final class PipelineTests: XCTestCase {
         let iFeatures = Dictionary(uniqueKeysWithValues: kinds.indices.filter { kinds[$0] }.map { ($0, Array(reference[$0 * b..<($0 + 1) * b])) })
         let cache = FrameCache(byteBudget: 1 << 20)   // small: forces evictions and re-decodes
         let recon = Reconstructor(encoder: encoder, frameCache: cache, featureBudget: 1 << 20, batch: 3)
-        let source = Reconstructor.Source(url: url, contentHash: "h", offsets: offsets) { iFeatures[$0]! }
+        let source = Reconstructor.Source(url: url, contentHash: "h", fps: 2, offsets: offsets) { iFeatures[$0]! }
         let dense = try recon.features(of: source, range: 2..<11)
         assertNear(dense.flatMap { $0 }, Array(reference[2 * b..<11 * b]), 1e-4)
         // Second call: P-features come from the feature cache.

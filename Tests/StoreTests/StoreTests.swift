@@ -84,25 +84,27 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try q.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM schema_migrations") }, Migration.embedded.count)
 
         // Later migrations run after the earlier ones, in version order, whatever the list order.
+        let v = Migration.latestVersion
         let extra = Migration.embedded + [
-            Migration(version: 3, name: "0003_later.sql", sql: "ALTER TABLE notes ADD COLUMN later TEXT;"),
-            Migration(version: 2, name: "0002_notes.sql", sql: "CREATE TABLE notes (id INTEGER PRIMARY KEY);"),
+            Migration(version: v + 2, name: "later.sql", sql: "ALTER TABLE notes ADD COLUMN later TEXT;"),
+            Migration(version: v + 1, name: "notes.sql", sql: "CREATE TABLE notes (id INTEGER PRIMARY KEY);"),
         ].sorted { $0.version < $1.version }
         try q.write { db in _ = try Migration.migrate(db, path: url.path, known: extra) }
         XCTAssertEqual(try q.read { try Int.fetchAll($0, sql: "SELECT version FROM schema_migrations ORDER BY applied_at, version") },
-                       Migration.embedded.map(\.version) + [2, 3])
+                       Migration.embedded.map(\.version) + [v + 1, v + 2])
         XCTAssertTrue(try q.read { try $0.columns(in: "notes").map(\.name) } == ["id", "later"])
     }
 
     func testAFailingMigrationChangesNothing() throws {
         _ = try FeatureStore(url: url)
         let q = try DatabaseQueue(path: url.path)
+        let v = Migration.latestVersion
         let broken = Migration.embedded + [
-            Migration(version: 2, name: "0002_good.sql", sql: "CREATE TABLE good (id INTEGER);"),
-            Migration(version: 3, name: "0003_bad.sql", sql: "CREATE TABLE bad (id INTEGER); SELECT * FROM no_such_table;"),
+            Migration(version: v + 1, name: "good.sql", sql: "CREATE TABLE good (id INTEGER);"),
+            Migration(version: v + 2, name: "bad.sql", sql: "CREATE TABLE bad (id INTEGER); SELECT * FROM no_such_table;"),
         ]
         XCTAssertThrowsError(try q.write { db in _ = try Migration.migrate(db, path: url.path, known: broken) }) { e in
-            self.assertStoreError(e) { if case .migrationFailed(_, "0003_bad.sql", _) = $0 { true } else { false } }
+            self.assertStoreError(e) { if case .migrationFailed(_, "bad.sql", _) = $0 { true } else { false } }
             XCTAssertTrue("\(e)".contains(self.url.path) && "\(e)".contains("no_such_table"), "\(e)")
         }
         XCTAssertFalse(try q.read { try $0.tableExists("good") }, "all pending migrations are one transaction")

@@ -13,7 +13,7 @@ final class FrameCacheTests: XCTestCase {
         return RGBImage(width: width, height: height, pixels: px)
     }
 
-    static func key(_ i: Int, _ video: String = "v") -> FrameKey { FrameKey(videoHash: video, index: i) }
+    static func key(_ i: Int, _ video: String = "v") -> FrameKey { FrameKey(videoHash: video, fps: 2, index: i) }
 
     static let cost16 = 16 * 16 * 3 + FrameCache.entryOverhead
 

@@ -9,7 +9,7 @@ public struct ResidualEncoder: Sendable {
     public let model: CLIPModel
     public let tokenizer: ResidualTokenizer
     public let n: Int
-    public let reduction: TokenReduction
+    public private(set) var reduction: TokenReduction
 
     public init(model: CLIPModel, tokenizer: ResidualTokenizer, n: Int, reduction: TokenReduction) throws {
         guard n >= 0 else { throw ResidualError.badParameter("N (P-frames per I-frame) must be >= 0, got \(n)") }
@@ -23,6 +23,15 @@ public struct ResidualEncoder: Sendable {
         self.tokenizer = tokenizer
         self.n = n
         self.reduction = reduction
+    }
+
+    /// The same encoder with the random strategy's masks drawn from `seed` (a video's stored
+    /// seed): reconstruction must drop the patches ingest would have.
+    public func withMaskSeed(_ seed: UInt64) -> ResidualEncoder {
+        guard seed != reduction.seed else { return self }
+        var copy = self
+        copy.reduction = reduction.withSeed(seed)
+        return copy
     }
 
     public static func isIFrame(_ k: Int, n: Int) -> Bool { k % (n + 1) == 0 }
@@ -68,16 +77,23 @@ public struct ResidualEncoder: Sendable {
     /// [count, 3, S, S]). `first` must be an I-frame index; I-frames run as one full batch,
     /// then every P-frame as one reduced batch.
     public func encodeSequence(pixels: [Float], count: Int, first: Int = 0) -> (features: [Float], isIFrame: [Bool]) {
+        try! encodeSequence(pixels: pixels, count: count, first: first, anchor: .exact)   // .exact cannot throw
+    }
+
+    /// As above, with the I-features rounded by `anchor` (the store's codec) before they are
+    /// returned and fed to A: exactly what the library stores and reconstructs from.
+    public func encodeSequence(pixels: [Float], count: Int, first: Int = 0,
+                               anchor: AnchorQuantizer) throws -> (features: [Float], isIFrame: [Bool]) {
         precondition(Self.isIFrame(first, n: n), "a sequence must start on an I-frame")
         let c = model.config
         let stride = 3 * c.imageSize * c.imageSize, b = c.embedDim
         precondition(pixels.count == count * stride)
         let kinds = (0..<count).map { Self.isIFrame(first + $0, n: n) }
         var out = [Float](repeating: 0, count: count * b)
-        pixels.withUnsafeBufferPointer { px in
+        try pixels.withUnsafeBufferPointer { px in
             let base = px.baseAddress!
             let iLocal = (0..<count).filter { kinds[$0] }
-            let iFeatures = model.vision.encode(iLocal.map { VisionTower.Request(pixels: base + $0 * stride) })
+            let iFeatures = try anchor(model.vision.encode(iLocal.map { VisionTower.Request(pixels: base + $0 * stride) }), dim: b)
             var slot: [Int: Int] = [:]
             for (j, i) in iLocal.enumerated() {
                 slot[i] = j

@@ -16,6 +16,8 @@ public struct ResidualTokenizer: Sendable, Equatable {
     public let width: Int
     /// SHA-256 of the CLIP weights A was trained for.
     public let clipSHA256: String
+    /// The store codec whose round trip the training anchors went through (nil: not recorded).
+    public var anchorCodec: String?
 
     public init(weight: [Float], bias: [Float], embedDim: Int, width: Int, clipSHA256: String) {
         precondition(weight.count == width * embedDim && bias.count == width)
@@ -60,6 +62,7 @@ public struct ResidualTokenizer: Sendable, Equatable {
     public func save(to url: URL) throws {
         var w = SafeTensorsWriter()
         w.metadata = ["clip_sha256": clipSHA256, "input": "unit-normalized projected I-feature", "position": "1"]
+        if let anchorCodec { w.metadata["anchor_codec"] = anchorCodec }
         w.add(Self.weightName, shape: [width, embedDim], values: weight)
         w.add(Self.biasName, shape: [width], values: bias)
         try w.write(to: url)
@@ -77,6 +80,7 @@ public struct ResidualTokenizer: Sendable, Equatable {
         let d = model.config.vision.width, b = model.config.embedDim
         self.init(weight: try f.floats(Self.weightName, shape: [d, b]), bias: try f.floats(Self.biasName, shape: [d]),
                   embedDim: b, width: d, clipSHA256: sha)
+        anchorCodec = f.metadata["anchor_codec"]
     }
 }
 

@@ -4,7 +4,8 @@ import Foundation
 public enum ReductionStrategy: String, CaseIterable, Sendable, Codable {
     /// Uniformly random, seeded by (seed, frame index): reproducible.
     case random
-    /// Evenly spaced in raster order: a regular grid-like pattern.
+    /// A 2-D grid as even as the count allows: rows spread over the image, the kept patches
+    /// of each row spread over its columns (see `TokenReduction.uniformGrid`).
     case uniform
     /// The patches nearest the image centre.
     case center
@@ -17,7 +18,7 @@ public enum ReductionStrategy: String, CaseIterable, Sendable, Codable {
 public struct TokenReduction: Sendable, Equatable {
     public let p: Double
     public let strategy: ReductionStrategy
-    public let seed: UInt64
+    public private(set) var seed: UInt64
 
     public init(p: Double, strategy: ReductionStrategy, seed: UInt64 = 0) throws {
         guard p >= 0, p < 1, p.isFinite else {
@@ -26,6 +27,13 @@ public struct TokenReduction: Sendable, Equatable {
         self.p = p
         self.strategy = strategy
         self.seed = seed
+    }
+
+    /// The same reduction with another seed (p and strategy were checked already).
+    public func withSeed(_ seed: UInt64) -> TokenReduction {
+        var copy = self
+        copy.seed = seed
+        return copy
     }
 
     public func keepCount(patches: Int) -> Int { max(1, min(patches, Int(((1 - p) * Double(patches)).rounded()))) }
@@ -44,7 +52,7 @@ public struct TokenReduction: Sendable, Equatable {
             for i in 0..<k { idx.swapAt(i, i + Int(rng.next() % UInt64(n - i))) }   // partial Fisher-Yates
             chosen = Array(idx.prefix(k))
         case .uniform:
-            chosen = (0..<k).map { ($0 * n + n / 2) / k }
+            chosen = Self.uniformGrid(grid: grid, count: k)
         case .center:
             let c = Double(grid - 1) / 2
             chosen = Array((0..<n).sorted {
@@ -61,6 +69,27 @@ public struct TokenReduction: Sendable, Equatable {
             chosen = Array((0..<n).sorted { score[$0] != score[$1] ? score[$0] > score[$1] : $0 < $1 }.prefix(k))
         }
         return chosen.sorted()
+    }
+
+    /// `count` patches of a `grid` x `grid` layout on an even 2-D grid: r ~ sqrt(count) rows
+    /// at evenly spaced centres, the count split over them as evenly as it divides (the rows
+    /// with one patch more spaced evenly too), and each row's patches at evenly spaced column
+    /// centres. Spacing in raster order instead (i * P / count) gives one column on B/32.
+    public static func uniformGrid(grid g: Int, count k: Int) -> [Int] {
+        guard g > 0, k > 0 else { return [] }
+        let k = min(k, g * g)
+        var rows = max(1, min(g, Int(Double(k).squareRoot().rounded())))
+        while (k + rows - 1) / rows > g { rows += 1 }
+        let base = k / rows, extra = k % rows
+        let longer = Set((0..<extra).map { ($0 * rows + rows / 2) / extra })
+        var out: [Int] = []
+        out.reserveCapacity(k)
+        for i in 0..<rows {
+            let y = (i * g + g / 2) / rows
+            let m = base + (longer.contains(i) ? 1 : 0)
+            for j in 0..<m { out.append(y * g + (j * g + g / 2) / m) }
+        }
+        return out
     }
 
     /// Mean |frame - anchor| per patch over the three channels.

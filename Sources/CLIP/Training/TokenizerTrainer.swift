@@ -3,8 +3,9 @@ import Tensor
 
 /// Trains the residual tokenizer A with the ViT frozen.
 ///
-/// Teacher features (full ViT) of every sampled frame are computed once; they are both the
-/// targets of the P-frames and the anchors (I-features) of the I-frames. Samples are the
+/// Teacher features (full ViT) of every sampled frame are computed once; they are the targets
+/// of the P-frames, and those of the I-frames, rounded by `config.anchor` (the store's codec),
+/// are the anchors A is fed: the vectors reconstruction reads back from the store. Samples are the
 /// (P-frame, anchor) pairs of frame k, anchor k - k % (N+1), with the kept patches chosen
 /// once by the reduction strategy. Each step runs the student on a minibatch, carries the
 /// loss gradient back through the frozen ViT to the residual token, and updates A with AdamW.
@@ -28,6 +29,9 @@ public final class TokenizerTrainer {
     }
 
     private var teacher: [[Float]] = []
+    /// Per video, the I-frames' teacher features as the store returns them (by I-frame index
+    /// k / (N+1)).
+    private var anchorRows: [[Float]] = []
     private var samples: [Sample] = []
     private var textEmbeddings: [Float] = []
     private var textCount = 0
@@ -73,6 +77,7 @@ public final class TokenizerTrainer {
             if FileManager.default.fileExists(atPath: output.path) { _ = try ResidualTokenizer(contentsOf: output, for: model) }
             state = try TrainingCheckpoint.load(from: stateURL, model: model, config: config, loss: lossName, optimizer: state.optimizer)
         }
+        state.tokenizer.anchorCodec = config.anchor.name
         try prepare(reduction: reduction, progress: progress)
         let train = samples.indices.filter { !samples[$0].heldOut }
         let held = samples.indices.filter { samples[$0].heldOut }
@@ -102,7 +107,7 @@ public final class TokenizerTrainer {
                 for (j, s) in ids.enumerated() {
                     let sm = samples[s]
                     videos[sm.video].pixels(sm.frame, pixels + j * stride)
-                    anchors += teacher[sm.video][sm.anchor * b..<(sm.anchor + 1) * b]
+                    anchors += anchorFeature(sm)
                     targets += teacher[sm.video][sm.frame * b..<(sm.frame + 1) * b]
                 }
                 let pass = StudentPass(model: model, tokenizer: state.tokenizer,
@@ -155,7 +160,7 @@ public final class TokenizerTrainer {
             for (j, s) in part.enumerated() {
                 let sm = samples[s]
                 videos[sm.video].pixels(sm.frame, pixels + j * stride)
-                anchors += teacher[sm.video][sm.anchor * b..<(sm.anchor + 1) * b]
+                anchors += anchorFeature(sm)
                 targets += teacher[sm.video][sm.frame * b..<(sm.frame + 1) * b]
             }
             let tokens = tokenizer.isZero ? [] : tokenizer.tokens(anchors: anchors, count: part.count)
@@ -207,6 +212,8 @@ public final class TokenizerTrainer {
                 progress(.teacher(done: done, total: total))
             }
             teacher.append(features)
+            let iRows = Swift.stride(from: 0, to: video.frameCount, by: n + 1).flatMap { features[$0 * b..<($0 + 1) * b] }
+            anchorRows.append(try config.anchor(iRows, dim: b))
         }
         guard !samples.isEmpty else {
             throw TrainingError.noSamples("no P-frames: the videos give \(total) sampled frames, and with N = \(n) the first P-frame is sample 1 of each video")
@@ -216,6 +223,12 @@ public final class TokenizerTrainer {
             throw TrainingError.noSamples("every P-frame is held out; lower --holdout")
         }
         try embedCaptions()
+    }
+
+    /// The anchor A is fed for a sample: its I-frame's feature as stored.
+    private func anchorFeature(_ s: Sample) -> ArraySlice<Float> {
+        let b = model.config.embedDim, i = s.anchor / (config.n + 1)
+        return anchorRows[s.video][i * b..<(i + 1) * b]
     }
 
     private func assignSplit() {

@@ -19,6 +19,9 @@ public struct TokenizerTrainingConfig: Sendable, Equatable {
     public var split: HoldoutSplit = .auto
     /// The loss when there are no captions.
     public var visualLoss: VisualLoss = .cosine
+    /// How the anchors A sees are rounded: set it to the store's codec so A is trained on the
+    /// I-features reconstruction will read back (`exact`: float32, for the reference tests).
+    public var anchor: AnchorQuantizer = .exact
 
     public init() {}
 

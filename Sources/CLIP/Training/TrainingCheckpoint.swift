@@ -15,7 +15,7 @@ struct TrainingCheckpoint {
     /// Settings that must match for a resume (name -> value as text).
     static func dataSettings(_ c: TokenizerTrainingConfig, loss: String) -> [String: String] {
         ["n": String(c.n), "p": String(c.p), "strategy": c.strategy.rawValue, "seed": String(c.seed),
-         "holdout": String(c.holdout), "split": c.split.rawValue, "loss": loss]
+         "holdout": String(c.holdout), "split": c.split.rawValue, "loss": loss, "anchor_codec": c.anchor.name]
     }
 
     func save(to url: URL, config: TokenizerTrainingConfig, loss: String) throws {

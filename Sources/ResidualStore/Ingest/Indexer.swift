@@ -65,11 +65,12 @@ extension Library {
                 let attrs = try FileManager.default.attributesOfItem(atPath: url.path)
                 let info = reader.info
                 let hash = try SHA256.hex(fileAt: url)
-                let v = VideoRecord(path: url.path, contentHash: hash, size: (attrs[.size] as? NSNumber)?.int64Value ?? 0,
+                var v = VideoRecord(path: url.path, contentHash: hash, size: (attrs[.size] as? NSNumber)?.int64Value ?? 0,
                                     mtime: (attrs[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0, duration: info.duration,
                                     timeBaseNum: Int(info.timeBase.num), timeBaseDen: Int(info.timeBase.den), fps: configuration.fps,
                                     n: configuration.n, p: configuration.p, strategy: configuration.strategy.rawValue,
                                     codec: configuration.codec, info: String(decoding: try JSONEncoder().encode(info), as: UTF8.self))
+                v.maskSeed = Self.maskSeed(contentHash: hash)
                 switch try store.begin(v, model: modelRecord) {
                 case .unchanged(let ready):
                     results.append(FileResult(path: url.path, outcome: .unchanged, frames: ready.frameCount, seconds: 0))

@@ -10,7 +10,8 @@ import Video
 public final class Reconstructor: @unchecked Sendable {
     public let encoder: ResidualEncoder
     public let frames: FrameCache
-    public let features: ByteBudgetLRU<FrameKey, [Float]>
+    /// P-features by frame and mask seed (the seed decides the random strategy's patches).
+    public let features: ByteBudgetLRU<PFeatureKey, [Float]>
     /// P-frames per forward pass (large batches keep GEMMs efficient, bounded for memory).
     public let batch: Int
 
@@ -18,13 +19,20 @@ public final class Reconstructor: @unchecked Sendable {
     public struct Source: Sendable {
         public var url: URL
         public var contentHash: String
+        /// The sampling rate the offsets were taken at (part of every cache key).
+        public var fps: Double
+        /// Seed of the random strategy's masks, as stored for the video.
+        public var maskSeed: UInt64
         /// Offsets of every sampled frame, index order (offsets[k].index == k).
         public var offsets: [FrameOffset]
         public var iFeature: @Sendable (Int) throws -> [Float]
 
-        public init(url: URL, contentHash: String, offsets: [FrameOffset], iFeature: @escaping @Sendable (Int) throws -> [Float]) {
+        public init(url: URL, contentHash: String, fps: Double, maskSeed: UInt64 = 0, offsets: [FrameOffset],
+                    iFeature: @escaping @Sendable (Int) throws -> [Float]) {
             self.url = url
             self.contentHash = contentHash
+            self.fps = fps
+            self.maskSeed = maskSeed
             self.offsets = offsets
             self.iFeature = iFeature
         }
@@ -46,7 +54,7 @@ public final class Reconstructor: @unchecked Sendable {
         for k in range {
             if ResidualEncoder.isIFrame(k, n: n) {
                 out[k - range.lowerBound] = try source.iFeature(k)
-            } else if let cached = features.get(FrameKey(videoHash: source.contentHash, index: k)) {
+            } else if let cached = features.get(source.featureKey(k)) {
                 out[k - range.lowerBound] = cached
             } else {
                 missingP.append(k)
@@ -60,7 +68,7 @@ public final class Reconstructor: @unchecked Sendable {
             let computed = try reconstruct(source, part)
             for (k, v) in zip(part, computed) {
                 out[k - range.lowerBound] = v
-                features.put(FrameKey(videoHash: source.contentHash, index: k), v, cost: v.count * 4 + 64)
+                features.put(source.featureKey(k), v, cost: v.count * 4 + 64)
             }
             start += batch
         }
@@ -73,7 +81,7 @@ public final class Reconstructor: @unchecked Sendable {
         var have: [Int: RGBImage] = [:]
         var missing: [Int] = []
         for k in Set(wanted) {
-            if let img = frames.get(FrameKey(videoHash: source.contentHash, index: k)) { have[k] = img } else { missing.append(k) }
+            if let img = frames.get(source.frameKey(k)) { have[k] = img } else { missing.append(k) }
         }
         if !missing.isEmpty {
             missing.sort()
@@ -81,7 +89,7 @@ public final class Reconstructor: @unchecked Sendable {
             let decoded = try reader.decode(offsets: missing.map { source.offsets[$0] })
             for (k, img) in zip(missing, decoded) {
                 let crop = CLIPPreprocessor.resizeAndCrop(img, size: size)
-                frames.put(FrameKey(videoHash: source.contentHash, index: k), crop)
+                frames.put(source.frameKey(k), crop)
                 have[k] = crop
             }
         }
@@ -114,8 +122,19 @@ public final class Reconstructor: @unchecked Sendable {
                                        anchorPixels: needsAnchorPixels ? base + slot[a]! * stride : nil,
                                        anchorFeature: anchorFeature[a]![...])
             }
-            return encoder.encodePFrames(pFrames)
+            return encoder.withMaskSeed(source.maskSeed).encodePFrames(pFrames)
         }
         return indices.indices.map { Array(flat[$0 * b..<($0 + 1) * b]) }
     }
+}
+
+/// A reconstructed P-feature's cache key: the frame and the mask seed its patches came from.
+public struct PFeatureKey: Hashable, Sendable {
+    public var frame: FrameKey
+    public var maskSeed: UInt64
+}
+
+extension Reconstructor.Source {
+    func frameKey(_ k: Int) -> FrameKey { FrameKey(videoHash: contentHash, fps: fps, index: k) }
+    func featureKey(_ k: Int) -> PFeatureKey { PFeatureKey(frame: frameKey(k), maskSeed: maskSeed) }
 }

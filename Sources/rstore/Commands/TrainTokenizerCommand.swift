@@ -1,6 +1,8 @@
 import ArgumentParser
 import CLIP
 import Foundation
+import ResidualStore
+import Store
 import Video
 
 /// `rstore train-tokenizer`: trains ResidualViT's residual tokenizer A on videos with the
@@ -35,6 +37,8 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
     @Option(help: "Held-out split: auto (by video with 5+ videos, else by time), video, time.") var split = "auto"
     @Option(name: .customLong("visual-loss"), help: "Loss without captions: cosine (1 - cos) or soft-ce (soft-target CE over the batch's teacher features).")
     var visualLoss = "cosine"
+    @Option(name: .customLong("anchor-codec"), help: "Round A's anchors as the store will: f16+lz4 (the index default), i8+lz4, f32+lz4.")
+    var anchorCodec = FeatureCodec.f16.rawValue
     @Flag(help: "Continue from the state file written beside --out.") var resume = false
 
     func validate() throws {
@@ -44,6 +48,9 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
             throw ValidationError("--strategy must be one of \(ReductionStrategy.allCases.map(\.rawValue).joined(separator: ", ")), got \(strategy)")
         }
         guard HoldoutSplit(rawValue: split) != nil else { throw ValidationError("--split must be auto, video or time, got \(split)") }
+        guard FeatureCodec(rawValue: anchorCodec) != nil else {
+            throw ValidationError("--anchor-codec must be one of \(FeatureCodec.allCases.map(\.rawValue).joined(separator: ", ")), got \(anchorCodec)")
+        }
         guard VisualLoss(rawValue: visualLoss) != nil else { throw ValidationError("--visual-loss must be cosine or soft-ce, got \(visualLoss)") }
         guard fps > 0, fps <= 60 else { throw ValidationError("--fps must be in (0, 60]") }
         guard epochs >= 0 else { throw ValidationError("--epochs must be >= 0") }
@@ -59,6 +66,7 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
         config.epochs = epochs; config.batchSize = batch; config.learningRate = lr; config.weightDecay = weightDecay
         config.seed = seed; config.holdout = holdout; config.split = HoldoutSplit(rawValue: split)!
         config.visualLoss = VisualLoss(rawValue: visualLoss)!
+        config.anchor = .stored(FeatureCodec(rawValue: anchorCodec)!)
         let outURL = URL(fileURLWithPath: out)
         if resume, FileManager.default.fileExists(atPath: outURL.path) {
             _ = try ResidualTokenizer(contentsOf: outURL, for: clip)   // A for other weights: fail before decoding
@@ -86,7 +94,7 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
 
         let trainer = try TokenizerTrainer(model: clip, config: config, videos: videos, captions: captionList)
         console.line("model \(clip.config.archName), N=\(n) p=\(p) strategy=\(strategy), loss: \(trainer.lossName)"
-                     + (captionList.isEmpty ? " (no captions)" : ""))
+                     + (captionList.isEmpty ? " (no captions)" : "") + ", anchors as \(config.anchor.name)")
         let a = try trainer.run(output: outURL, resume: resume) { event in
             switch event {
             case .teacher(let done, let total):

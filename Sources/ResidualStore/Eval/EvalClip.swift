@@ -1,0 +1,96 @@
+import CLIP
+import Foundation
+import Store
+import Video
+
+/// One video as the evaluations use it: its sampled frames decoded once (uint8 model-sized
+/// crops, bounded by a frame count) and full CLIP over every one of them, the reference.
+/// Residual settings then encode from the same crops, so every setting sees the same frames.
+struct EvalClip {
+    let crops: [RGBImage]
+    let times: [Double]
+    /// The container's duration in seconds.
+    let duration: Double
+    /// Full-CLIP features [frames, embedDim].
+    let reference: [Float]
+    /// Seconds the reference encode took (encode only).
+    let fullSeconds: Double
+
+    /// What the clip holds at most: the caller decides whether to cut or refuse.
+    enum Limit {
+        case cut(Int), refuse(Int)
+        var frames: Int { switch self { case .cut(let m), .refuse(let m): m } }
+    }
+
+    struct TooLong: Error, CustomStringConvertible {
+        let path: String, limit: Int
+        var description: String { "\(path): more than \(limit) sampled frames (raise --max-frames; each costs ~150 KB)" }
+    }
+
+    static func load(_ url: URL, model: CLIPModel, fps: Double, limit: Limit, batch: Int) async throws -> EvalClip {
+        let size = model.config.imageSize
+        var crops: [RGBImage] = [], times: [Double] = []
+        let reader = try VideoReader(url: url)
+        for try await frame in reader.frames(fps: fps) {
+            if crops.count == limit.frames {
+                if case .refuse(let m) = limit { throw TooLong(path: url.path, limit: m) }
+                break
+            }
+            crops.append(CLIPPreprocessor.resizeAndCrop(frame.image, size: size))
+            times.append(frame.offset.time)
+        }
+        guard !crops.isEmpty else { throw VideoError.noFrames(path: url.path) }
+        let (reference, seconds) = encodeFull(crops, model: model, batch: batch)
+        return EvalClip(crops: crops, times: times, duration: max(reader.info.duration, times.last! + 1 / fps), reference: reference, fullSeconds: seconds)
+    }
+
+    private static func encodeFull(_ crops: [RGBImage], model: CLIPModel, batch: Int) -> ([Float], Double) {
+        let stride = 3 * model.config.imageSize * model.config.imageSize
+        var out: [Float] = []
+        out.reserveCapacity(crops.count * model.config.embedDim)
+        var seconds = 0.0
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: min(batch, crops.count) * stride)
+        defer { buffer.deallocate() }
+        for start in Swift.stride(from: 0, to: crops.count, by: batch) {
+            let end = min(crops.count, start + batch)
+            for k in start..<end { CLIPPreprocessor.normalize(crops[k], into: buffer + (k - start) * stride) }
+            let t0 = Date()
+            out += model.vision.encode((start..<end).map { VisionTower.Request(pixels: buffer + ($0 - start) * stride) })
+            seconds += Date().timeIntervalSince(t0)
+        }
+        return (out, seconds)
+    }
+
+    /// Dense features as the library returns them for `encoder`'s N, p, strategy and A:
+    /// I-frames the reference rounded by `codec`, P-frames encoded from the crops with that
+    /// rounded anchor. P-frames run in batches of whole I/P groups (every anchor's pixels are at
+    /// hand for the motion strategy); `pSeconds` is their encode time.
+    func dense(_ encoder: ResidualEncoder, codec: FeatureCodec, batch: Int) throws -> (features: [Float], pSeconds: Double) {
+        let model = encoder.model, n = encoder.n, b = model.config.embedDim
+        let stride = 3 * model.config.imageSize * model.config.imageSize
+        let anchors = Array(Swift.stride(from: 0, to: crops.count, by: n + 1))
+        let stored = try AnchorQuantizer.stored(codec)(anchors.flatMap { reference[$0 * b..<($0 + 1) * b] }, dim: b)
+        var out = [Float](repeating: 0, count: crops.count * b)
+        for (i, a) in anchors.enumerated() { out.replaceSubrange(a * b..<(a + 1) * b, with: stored[i * b..<(i + 1) * b]) }
+        var seconds = 0.0
+        let groupsPerBatch = max(1, batch / max(1, n))
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: min(anchors.count, groupsPerBatch) * (n + 1) * stride)
+        defer { buffer.deallocate() }
+        for firstGroup in Swift.stride(from: 0, to: anchors.count, by: groupsPerBatch) {
+            let first = anchors[firstGroup]
+            let end = min(crops.count, first + groupsPerBatch * (n + 1))
+            for k in first..<end { CLIPPreprocessor.normalize(crops[k], into: buffer + (k - first) * stride) }
+            let pFrames = (first..<end).filter { !ResidualEncoder.isIFrame($0, n: n) }.map { k in
+                let a = ResidualEncoder.anchor(of: k, n: n), i = a / (n + 1)
+                return ResidualEncoder.PFrame(index: k, pixels: buffer + (k - first) * stride, anchorPixels: buffer + (a - first) * stride,
+                                              anchorFeature: stored[i * b..<(i + 1) * b])
+            }
+            guard !pFrames.isEmpty else { continue }
+            let t0 = Date()
+            let features = encoder.encodePFrames(pFrames)
+            seconds += Date().timeIntervalSince(t0)
+            for (j, f) in pFrames.enumerated() { out.replaceSubrange(f.index * b..<(f.index + 1) * b, with: features[j * b..<(j + 1) * b]) }
+        }
+        return (out, seconds)
+    }
+}

@@ -1,0 +1,132 @@
+import CLIP
+import Foundation
+import Store
+import Video
+
+/// How close ResidualViT's P-features come to full CLIP on real videos, and what they cost.
+///
+/// Each video is decoded once (sampled frames held as uint8 crops, at most `maxFrames`); full
+/// CLIP runs on every sampled frame as the reference and gives the measured cost of a full
+/// frame. Every setting (N, p, strategy, A) then encodes its P-frames as the library would
+/// reconstruct them: kept patches of the frame plus A(anchor), the anchor being the reference
+/// I-feature rounded by the store's codec. Cosines are of P-frames only.
+public struct FidelityEvaluation: Sendable {
+    public struct Setting: Sendable {
+        public var n: Int
+        public var p: Double
+        public var strategy: ReductionStrategy
+        /// Shown in the report: "A=0" or the file A came from.
+        public var tokenizerName: String
+        public var tokenizer: ResidualTokenizer
+
+        public init(n: Int, p: Double, strategy: ReductionStrategy, tokenizerName: String, tokenizer: ResidualTokenizer) {
+            self.n = n
+            self.p = p
+            self.strategy = strategy
+            self.tokenizerName = tokenizerName
+            self.tokenizer = tokenizer
+        }
+    }
+
+    /// One setting over all videos. GFLOPs count 2 x multiply-accumulates (the encoder's cost
+    /// model from the actual token counts); ms are measured, encode only (no decoding).
+    public struct Row: Sendable, Codable, Equatable {
+        public var strategy: String
+        public var n: Int
+        public var p: Double
+        public var tokenizer: String
+        public var anchor_codec: String
+        public var videos: Int
+        public var frames: Int
+        public var p_frames: Int
+        /// nil for the full-CLIP row (it is the reference).
+        public var mean_cosine: Double?
+        public var min_cosine: Double?
+        /// Average over interleaved I- and P-frames.
+        public var gflops_per_frame: Double
+        public var ms_per_frame: Double
+        public var gflops_p_frame: Double?
+        public var ms_p_frame: Double?
+    }
+
+    public let model: CLIPModel
+    public let fps: Double
+    public let codec: FeatureCodec
+    public let maxFrames: Int
+    /// Frames per forward pass (full and P).
+    public let batch: Int
+    public let seed: UInt64
+
+    public init(model: CLIPModel, fps: Double = 2, codec: FeatureCodec = .f16, maxFrames: Int = 600, batch: Int = 64, seed: UInt64 = 0) throws {
+        guard fps > 0, fps <= 120, fps.isFinite else { throw ResidualError.badParameter("fps must be in (0, 120], got \(fps)") }
+        guard maxFrames >= 2 else { throw ResidualError.badParameter("max frames must be >= 2, got \(maxFrames)") }
+        guard batch >= 1 else { throw ResidualError.badParameter("batch must be >= 1, got \(batch)") }
+        self.model = model
+        self.fps = fps
+        self.codec = codec
+        self.maxFrames = maxFrames
+        self.batch = batch
+        self.seed = seed
+    }
+
+    public enum Event: Sendable {
+        case decoded(video: Int, of: Int, path: String, frames: Int)
+        case setting(video: Int, done: Int, of: Int)
+    }
+
+    /// The full-CLIP row first, then one row per setting, in order.
+    public func run(videos: [URL], settings: [Setting], progress: (Event) -> Void = { _ in }) async throws -> [Row] {
+        guard !videos.isEmpty else { throw ResidualError.badParameter("no videos to evaluate") }
+        let encoders = try settings.map {
+            try ResidualEncoder(model: model, tokenizer: $0.tokenizer, n: $0.n,
+                                reduction: TokenReduction(p: $0.p, strategy: $0.strategy, seed: seed))
+        }
+        var full = Tally(), tallies = [Tally](repeating: Tally(), count: settings.count)
+        for (v, url) in videos.enumerated() {
+            let clip = try await EvalClip.load(url, model: model, fps: fps, limit: .cut(maxFrames), batch: batch)
+            guard clip.crops.count >= 2 else { throw VideoError.noFrames(path: url.path) }
+            progress(.decoded(video: v + 1, of: videos.count, path: url.path, frames: clip.crops.count))
+            full.frames += clip.crops.count
+            full.iSeconds += clip.fullSeconds
+            for (s, encoder) in encoders.enumerated() {
+                try evaluate(encoder, clip: clip, into: &tallies[s])
+                progress(.setting(video: v + 1, done: s + 1, of: settings.count))
+            }
+        }
+        let fullRow = Row(strategy: "full", n: 0, p: 0, tokenizer: "-", anchor_codec: "-", videos: videos.count, frames: full.frames,
+                          p_frames: 0, mean_cosine: nil, min_cosine: nil, gflops_per_frame: model.vision.flops() / 1e9,
+                          ms_per_frame: 1000 * full.iSeconds / Double(full.frames), gflops_p_frame: nil, ms_p_frame: nil)
+        return [fullRow] + zip(settings, zip(encoders, tallies)).map { s, pair in
+            let (e, t) = pair
+            return Row(strategy: s.strategy.rawValue, n: s.n, p: s.p, tokenizer: s.tokenizerName, anchor_codec: codec.rawValue,
+                       videos: videos.count, frames: t.frames, p_frames: t.pFrames,
+                       mean_cosine: t.pFrames > 0 ? t.cosineSum / Double(t.pFrames) : nil, min_cosine: t.pFrames > 0 ? t.minCosine : nil,
+                       gflops_per_frame: e.flopsAverage / 1e9, ms_per_frame: 1000 * (t.iSeconds + t.pSeconds) / Double(max(1, t.frames)),
+                       gflops_p_frame: e.flopsP / 1e9, ms_p_frame: t.pFrames > 0 ? 1000 * t.pSeconds / Double(t.pFrames) : nil)
+        }
+    }
+
+    struct Tally {
+        var frames = 0, pFrames = 0
+        var cosineSum = 0.0, minCosine = Double.infinity
+        var iSeconds = 0.0, pSeconds = 0.0
+    }
+
+    /// One setting on one video: cosines of its P-frames to the reference; I-frames are charged
+    /// the reference's measured time per frame.
+    func evaluate(_ encoder: ResidualEncoder, clip: EvalClip, into t: inout Tally) throws {
+        let n = encoder.n, b = model.config.embedDim, count = clip.crops.count
+        let (dense, pSeconds) = try clip.dense(encoder, codec: codec, batch: batch)
+        let pIndices = (0..<count).filter { !ResidualEncoder.isIFrame($0, n: n) }
+        t.frames += count
+        t.iSeconds += clip.fullSeconds / Double(count) * Double(count - pIndices.count)
+        t.pSeconds += pSeconds
+        let cosines = DistillationLosses.rowCosines(pIndices.flatMap { dense[$0 * b..<($0 + 1) * b] },
+                                                    pIndices.flatMap { clip.reference[$0 * b..<($0 + 1) * b] }, dim: b)
+        for c in cosines.map(Double.init) {
+            t.cosineSum += c
+            t.minCosine = min(t.minCosine, c)
+            t.pFrames += 1
+        }
+    }
+}
