@@ -18,6 +18,9 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(help: "Token reduction: motion, random, uniform, center.") var strategy = "motion"
     @Option(help: "Feature codec: f16+lz4 or i8+lz4.") var codec = "f16+lz4"
     @Option(help: "Frames per committed chunk (the unit of crash-safe resume).") var chunkFrames = 240
+    @Flag(help: "Fail damaged or truncated files instead of indexing what decodes (damage is concealed and recorded by default).")
+    var strict = false
+    @Flag(help: "Skip files another rstore process is indexing instead of waiting for them.") var noWait = false
     @Flag(help: "Print a JSON summary.") var json = false
 
     func validate() throws {
@@ -37,6 +40,8 @@ struct IndexCommand: AsyncParsableCommand {
         config.strategy = ReductionStrategy(rawValue: strategy)!
         config.codec = FeatureCodec(rawValue: codec)!
         config.chunkFrames = chunkFrames
+        config.strict = strict
+        config.waitForLeases = !noWait
         let lib = try library.open(config)
         let bar = ProgressBar()
         let framesDone = Counter()
@@ -47,11 +52,18 @@ struct IndexCommand: AsyncParsableCommand {
             case .progress(let i, let total, let path, let done, let frames):
                 framesDone.increment()
                 bar.update(file: i, of: total, name: path, done: done, total: frames, framesSoFar: framesDone.value)
+            case .waiting(_, _, let path, let holder, let until):
+                let left = max(0, until - Date().timeIntervalSince1970)
+                bar.log(String(format: "%@: %@ is being indexed by %@ (lease for %.0f s more); %@", noWait ? "skipping" : "waiting",
+                               path, holder, left, noWait ? "skipped" : "coming back to it after the other files"))
             case .finished(let r):
                 switch r.outcome {
                 case .failed: bar.log("failed: \(r.error ?? r.path)")
                 case .unchanged: bar.log("unchanged: \(r.path)")
-                case .indexed, .resumed: bar.log(String(format: "%@: %@, %d frames in %.1f s", r.outcome.rawValue, r.path, r.frames, r.seconds))
+                case .skipped: bar.log("skipped: \(r.error ?? r.path)")
+                case .indexed, .resumed:
+                    bar.log(String(format: "%@: %@, %d frames in %.1f s", r.outcome.rawValue, r.path, r.frames, r.seconds)
+                            + (r.damage.map { " (damaged, concealed: \($0))" } ?? ""))
                 }
             }
         }
@@ -59,8 +71,9 @@ struct IndexCommand: AsyncParsableCommand {
         if json {
             try printJSON(summary)
         } else {
-            print(String(format: "%d indexed, %d unchanged, %d failed; %d I-frames encoded in %.1f s; store %@",
-                         summary.indexed, summary.files.filter { $0.outcome == .unchanged }.count, summary.failed,
+            print(String(format: "%d indexed, %d unchanged, %d skipped, %d failed; %d I-frames encoded in %.1f s; store %@",
+                         summary.indexed, summary.files.filter { $0.outcome == .unchanged }.count,
+                         summary.files.filter { $0.outcome == .skipped }.count, summary.failed,
                          summary.framesEncoded, summary.seconds, lib.store.path))
         }
         if summary.failed > 0 { throw ExitCode(1) }
