@@ -1,0 +1,141 @@
+import CLIP
+import Foundation
+import ResidualStore
+import Store
+import Video
+import XCTest
+
+/// The engine over changed and damaged files: stale files are refused before a pixel is read
+/// and re-indexed by the next `index`; damaged files become ready with their damage recorded
+/// (or fail under `strict`), and their damaged spans reconstruct the same way every time.
+final class IngestRobustnessTests: XCTestCase {
+    var dir: URL!
+    var storeURL: URL { dir.appendingPathComponent("lib.rstore") }
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-robust-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func ffmpeg(_ args: [String]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["ffmpeg", "-v", "error", "-y"] + args
+        p.standardError = FileHandle.nullDevice
+        try p.run(); p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+    }
+
+    func make(_ name: String, source: String = "testsrc2=size=160x120:rate=25", seconds: Int = 4, extra: [String] = []) throws -> URL {
+        let url = dir.appendingPathComponent(name)
+        try ffmpeg(["-f", "lavfi", "-i", source, "-t", "\(seconds)", "-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-bf", "2",
+                    "-pix_fmt", "yuv420p"] + extra + [url.path])
+        return url
+    }
+
+    func library(strict: Bool = false) throws -> Library {
+        var config = Library.Configuration()
+        config.strict = strict
+        config.strategy = .uniform
+        return try Library(store: storeURL, model: try PipelineTests.model.get(), configuration: config)
+    }
+
+    func isStale(_ e: any Error) -> Bool {
+        if case .stale? = e as? FreshnessError { return true }
+        return false
+    }
+
+    func testAChangedFileIsStaleUntilTheNextIndex() async throws {
+        let url = try make("a.mp4")
+        let first = try await library().index([url])
+        XCTAssertEqual(first.files.map(\.outcome), [.indexed])
+        let v = try library().video(url.path)
+        XCTAssertFalse(v.fingerprint.isEmpty)
+        XCTAssertEqual(try library().embeddings(v, from: 0, to: 2).count, 5)
+
+        // Only touched: same bytes, new mtime. Still fresh.
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(60)], ofItemAtPath: url.path)
+        XCTAssertNil(try library().staleness(v))
+
+        // Replaced by another video: refused before any pixel is read, with a clear message.
+        let other = try make("b.mp4", source: "mandelbrot=size=160x120:rate=25")
+        try FileManager.default.removeItem(at: url)
+        try FileManager.default.copyItem(at: other, to: url)
+        let lib = try library()
+        XCTAssertThrowsError(try lib.embeddings(v, from: 0, to: 2)) { e in
+            XCTAssertTrue(self.isStale(e), "\(e)")
+            XCTAssertTrue("\(e)".contains(url.path) && "\(e)".contains("changed since it was indexed"), "\(e)")
+        }
+        XCTAssertThrowsError(try lib.frameImage(v, index: 1)) { XCTAssertTrue(self.isStale($0), "\($0)") }
+        XCTAssertNotNil(lib.staleness(v))
+
+        // The next index re-indexes it; the new version is fresh and readable.
+        let again = try await lib.index([url])
+        XCTAssertEqual(again.files.map(\.outcome), [.indexed])
+        let v2 = try library().video(url.path)
+        XCTAssertNotEqual(v2.contentHash, v.contentHash)
+        XCTAssertNil(try library().staleness(v2))
+        XCTAssertEqual(try library().embeddings(v2, from: 0, to: 2).count, 5)
+    }
+
+    func testSameSizeSameMtimeRewriteIsCaughtByTheFingerprint() async throws {
+        let url = try make("a.mp4")
+        _ = try await library().index([url])
+        let v = try library().video(url.path)
+        var data = try Data(contentsOf: url)
+        data[data.count - 100] ^= 0xff   // within the last MiB
+        try data.write(to: url)
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: v.mtime)], ofItemAtPath: url.path)
+        XCTAssertThrowsError(try library().embeddings(v, from: 0, to: 2)) { e in
+            XCTAssertTrue(self.isStale(e), "\(e)")
+            XCTAssertTrue("\(e)".contains("first or last MiB"), "\(e)")
+        }
+        try FileManager.default.removeItem(at: url)
+        XCTAssertThrowsError(try library().embeddings(v, from: 0, to: 2)) { e in
+            XCTAssertEqual(e as? FreshnessError, .missing(path: url.path))
+        }
+    }
+
+    /// A TS with bytes overwritten in its middle, and a faststart MP4 cut in half.
+    func damagedFiles() throws -> (corrupt: URL, cut: URL) {
+        let ts = try make("c.ts", seconds: 8, extra: ["-g", "50"])
+        var data = try Data(contentsOf: ts)
+        let mid = data.count / 2
+        for i in mid..<(mid + 6000) { data[i] ^= UInt8(truncatingIfNeeded: i &* 131 &+ 7) }
+        try data.write(to: ts)
+        let mp4 = try make("cut.mp4", seconds: 6, extra: ["-movflags", "+faststart"])
+        let whole = try Data(contentsOf: mp4)
+        try whole.prefix(whole.count / 2).write(to: mp4)
+        return (ts, mp4)
+    }
+
+    func testDamagedFilesAreReadyWithTheirDamageAndStrictFailsThem() async throws {
+        let (corrupt, cut) = try damagedFiles()
+        let strict = try await library(strict: true).index([corrupt, cut])
+        XCTAssertEqual(strict.files.map(\.outcome), [.failed, .failed], "\(strict.files)")
+        XCTAssertTrue(strict.files.allSatisfy { $0.error?.contains(dir.path) == true }, "\(strict.files)")
+
+        let summary = try await library().index([corrupt, cut])
+        XCTAssertEqual(summary.files.map(\.outcome), [.indexed, .indexed], "\(summary.files)")
+        XCTAssertTrue(summary.files.allSatisfy { $0.damage != nil }, "\(summary.files)")
+        let lib = try library()
+        let c = try lib.video(corrupt.path), t = try lib.video(cut.path)
+        XCTAssertEqual(c.status, .ready)
+        let cDamage = try XCTUnwrap(c.damageReport)
+        XCTAssertGreaterThan(cDamage.corruptPackets + cDamage.damagedFrames + cDamage.decodeErrors, 0)
+        XCTAssertEqual(c.frameCount, 16)
+        let tDamage = try XCTUnwrap(t.damageReport)
+        let at = try XCTUnwrap(tDamage.truncatedAt)
+        XCTAssertLessThan(at, 4)
+        XCTAssertEqual(t.frameCount, Int(at * 2) + 1, "indexed up to where the file ends")
+
+        // The damaged span reconstructs to the same features in two fresh processes' worth of state.
+        let span = try XCTUnwrap(cDamage.spans.first)
+        let a = try library().embeddings(c, from: max(0, span.start - 1), to: span.end + 1)
+        let b = try library().embeddings(c, from: max(0, span.start - 1), to: span.end + 1)
+        XCTAssertGreaterThan(a.filter { $0.kind == "P" }.count, 0)
+        XCTAssertEqual(a.map(\.vector), b.map(\.vector))
+    }
+}
