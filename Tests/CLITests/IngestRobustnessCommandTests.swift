@@ -5,24 +5,9 @@ import XCTest
 
 /// Ingest robustness through the real binary: reconstruction memory on 4K sources, several
 /// `rstore index` processes (one killed) over one folder, and `stats` on damaged/stale files.
-final class IngestRobustnessCommandTests: XCTestCase {
-    var dir: URL!
+final class IngestRobustnessCommandTests: CLITestCase {
+    override var tempPrefix: String { "robust-cli" }
     var model: String { RStoreProcess.tinyModel.path }
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-robust-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
-    func ffmpeg(_ args: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ffmpeg", "-v", "error", "-y"] + args
-        try p.run(); p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0)
-    }
 
     /// Reading P-features of a 4K clip holds model-sized inputs, not 4K frames: peak RSS of the
     /// whole `rstore embed` process stays under 300 MB while it decodes 40 sampled 4K frames
@@ -162,13 +147,14 @@ final class IngestRobustnessCommandTests: XCTestCase {
         XCTAssertEqual(index.status, 0, index.stderr)
         XCTAssertTrue(index.stderr.contains("damaged, concealed: "), index.stderr)
 
-        try Data("replaced".utf8).write(to: good)
+        try ffmpeg(["-f", "lavfi", "-i", "mandelbrot=size=160x120:rate=25", "-t", "3", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-pix_fmt", "yuv420p", "-f", "mp4", good.path])
         let text = try RStoreProcess.run(["stats", "--model", model, "--store", store])
         XCTAssertEqual(text.status, 0, text.stderr)
         XCTAssertTrue(text.stdout.contains("damaged      1 "), text.stdout)
         XCTAssertTrue(text.stdout.contains("\(cut.path): ") && text.stdout.contains("truncated at"), text.stdout)
         XCTAssertTrue(text.stdout.contains("stale        1 "), text.stdout)
-        XCTAssertTrue(text.stdout.contains("\(good.path): the file changed since it was indexed (size was"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("\(good.path): the file changed since it was indexed ("), text.stdout)
 
         let json = try RStoreProcess.run(["stats", "--model", model, "--store", store, "--json"])
         let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
@@ -181,5 +167,15 @@ final class IngestRobustnessCommandTests: XCTestCase {
         let embed = try RStoreProcess.run(["embed", "--model", model, "--store", store, good.path, "--to", "2"])
         XCTAssertNotEqual(embed.status, 0)
         XCTAssertTrue(embed.stderr.contains("changed since it was indexed"), embed.stderr)
+
+        // `index --stale` re-indexes exactly the changed files.
+        let reindex = try RStoreProcess.run(["index", "--model", model, "--store", store, "--stale", "--json"])
+        XCTAssertEqual(reindex.status, 0, reindex.stderr)
+        let files = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(reindex.stdout.utf8)) as? [String: Any])?["files"] as? [[String: Any]])
+        XCTAssertEqual(files.map { $0["path"] as? String }, [good.path])
+        XCTAssertEqual(files.first?["outcome"] as? String, "indexed")
+        let after = try RStoreProcess.run(["stats", "--model", model, "--store", store])
+        XCTAssertTrue(after.stdout.contains("stale        0 "), after.stdout)
+        XCTAssertEqual(try RStoreProcess.run(["embed", "--model", model, "--store", store, good.path, "--to", "2"]).status, 0)
     }
 }

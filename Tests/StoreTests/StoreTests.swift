@@ -98,11 +98,11 @@ final class StoreTests: XCTestCase {
         _ = try FeatureStore(url: url)
         let q = try DatabaseQueue(path: url.path)
         let broken = Migration.embedded + [
-            Migration(version: 2, name: "0002_good.sql", sql: "CREATE TABLE good (id INTEGER);"),
-            Migration(version: 3, name: "0003_bad.sql", sql: "CREATE TABLE bad (id INTEGER); SELECT * FROM no_such_table;"),
+            Migration(version: Migration.latestVersion + 1, name: "9001_good.sql", sql: "CREATE TABLE good (id INTEGER);"),
+            Migration(version: Migration.latestVersion + 2, name: "9002_bad.sql", sql: "CREATE TABLE bad (id INTEGER); SELECT * FROM no_such_table;"),
         ]
         XCTAssertThrowsError(try q.write { db in _ = try Migration.migrate(db, path: url.path, known: broken) }) { e in
-            self.assertStoreError(e) { if case .migrationFailed(_, "0003_bad.sql", _) = $0 { true } else { false } }
+            self.assertStoreError(e) { if case .migrationFailed(_, "9002_bad.sql", _) = $0 { true } else { false } }
             XCTAssertTrue("\(e)".contains(self.url.path) && "\(e)".contains("no_such_table"), "\(e)")
         }
         XCTAssertFalse(try q.read { try $0.tableExists("good") }, "all pending migrations are one transaction")

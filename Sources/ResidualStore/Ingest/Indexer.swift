@@ -23,7 +23,7 @@ extension Library {
                 if videoExtensions.contains(u.pathExtension.lowercased()) { out.append(u.standardizedFileURL) }
             }
         }
-        return out.sorted { $0.path < $1.path }
+        return Set(out).sorted { $0.path < $1.path }
     }
 
     public enum IndexEvent: Sendable {

@@ -11,7 +11,8 @@ struct IndexCommand: AsyncParsableCommand {
         abstract: "Index video files and folders into the store (I-features only; P-features are reconstructed on demand).")
 
     @OptionGroup var library: LibraryOptions
-    @Argument(help: "Video files or folders (searched recursively).") var paths: [String]
+    @Argument(help: "Video files or folders (searched recursively).") var paths: [String] = []
+    @Flag(help: "Also re-index every stored video whose file changed since it was indexed (see `rstore stats`).") var stale = false
     @Option(help: "Sampling rate, frames per second.") var fps = 2.0
     @Option(help: "P-frames per I-frame (N).") var n = 2
     @Option(help: "Fraction of patch tokens dropped on P-frames (p).") var p = 0.85
@@ -30,6 +31,7 @@ struct IndexCommand: AsyncParsableCommand {
         guard n >= 0 else { throw ValidationError("--n must be >= 0") }
         guard fps > 0 && fps <= 120 else { throw ValidationError("--fps must be in (0, 120]") }
         guard chunkFrames >= 1 else { throw ValidationError("--chunk-frames must be >= 1") }
+        guard !paths.isEmpty || stale else { throw ValidationError("give video files or folders to index, or --stale") }
     }
 
     func run() async throws {
@@ -45,7 +47,16 @@ struct IndexCommand: AsyncParsableCommand {
         let lib = try library.open(config)
         let bar = ProgressBar()
         let framesDone = Counter()
-        let summary = try await lib.index(paths.map { URL(fileURLWithPath: $0) }) { event in
+        var urls = paths.map { URL(fileURLWithPath: $0) }
+        if stale {
+            // Changed files only: moved or deleted ones have nothing to index at their path.
+            let changed = try lib.videos().filter { v in
+                guard v.status == .ready, case .stale? = lib.staleness(v) else { return false }
+                return true
+            }
+            urls += changed.map { URL(fileURLWithPath: $0.path) }
+        }
+        let summary = try await lib.index(urls) { event in
             switch event {
             case .started(let i, let total, let path, let frames):
                 bar.update(file: i, of: total, name: path, done: 0, total: frames, framesSoFar: framesDone.value)
