@@ -211,6 +211,16 @@ public final class FeatureStore: Sendable {
         }
     }
 
+    /// Records size, mtime and fingerprint of a ready video whose whole-file content hash was
+    /// just found unchanged (a touched file, or one indexed before fingerprints existed), so
+    /// later freshness checks compare against the file as it is.
+    public func refreshFileFacts(video id: Int64, size: Int64, mtime: Double, fingerprint: String) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE videos SET size = ?, mtime = ?, fingerprint = ? WHERE id = ? AND status = 'ready'",
+                           arguments: [size, mtime, fingerprint, id])
+        }
+    }
+
     /// The next frame index to append to a video: the number of frames committed so far. After
     /// a crash, ingest restarts here, with no duplicate and no missing frame.
     public func resumePoint(video id: Int64) throws -> Int { try video(id: id).frameCount }

@@ -55,9 +55,13 @@ final class IngestRobustnessTests: XCTestCase {
         XCTAssertFalse(v.fingerprint.isEmpty)
         XCTAssertEqual(try library().embeddings(v, from: 0, to: 2).count, 5)
 
-        // Only touched: same bytes, new mtime. Still fresh.
-        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(60)], ofItemAtPath: url.path)
+        // Only touched: same bytes, new mtime. Still fresh; the next index records the new mtime.
+        let touched = Date().addingTimeInterval(60)
+        try FileManager.default.setAttributes([.modificationDate: touched], ofItemAtPath: url.path)
         XCTAssertNil(try library().staleness(v))
+        let retouched = try await library().index([url])
+        XCTAssertEqual(retouched.files.map(\.outcome), [.unchanged])
+        XCTAssertEqual(try library().video(url.path).mtime, touched.timeIntervalSince1970, accuracy: 1e-3)
 
         // Replaced by another video: refused before any pixel is read, with a clear message.
         let other = try make("b.mp4", source: "mandelbrot=size=160x120:rate=25")

@@ -84,13 +84,14 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try q.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM schema_migrations") }, Migration.embedded.count)
 
         // Later migrations run after the earlier ones, in version order, whatever the list order.
+        let next = Migration.latestVersion + 1
         let extra = Migration.embedded + [
-            Migration(version: 3, name: "0003_later.sql", sql: "ALTER TABLE notes ADD COLUMN later TEXT;"),
-            Migration(version: 2, name: "0002_notes.sql", sql: "CREATE TABLE notes (id INTEGER PRIMARY KEY);"),
+            Migration(version: next + 1, name: "\(next + 1)_later.sql", sql: "ALTER TABLE notes ADD COLUMN later TEXT;"),
+            Migration(version: next, name: "\(next)_notes.sql", sql: "CREATE TABLE notes (id INTEGER PRIMARY KEY);"),
         ].sorted { $0.version < $1.version }
         try q.write { db in _ = try Migration.migrate(db, path: url.path, known: extra) }
         XCTAssertEqual(try q.read { try Int.fetchAll($0, sql: "SELECT version FROM schema_migrations ORDER BY applied_at, version") },
-                       Migration.embedded.map(\.version) + [2, 3])
+                       Migration.embedded.map(\.version) + [next, next + 1])
         XCTAssertTrue(try q.read { try $0.columns(in: "notes").map(\.name) } == ["id", "later"])
     }
 

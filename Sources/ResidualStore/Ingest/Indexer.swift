@@ -128,6 +128,10 @@ extension Library {
             let facts = prepared!
             switch try store.begin(facts.record, model: modelRecord, lease: lease) {
             case .unchanged(let ready):
+                let f = facts.fingerprint
+                if ready.fingerprint != f.hash || ready.mtime != f.mtime || ready.size != f.size {
+                    try store.refreshFileFacts(video: ready.id!, size: f.size, mtime: f.mtime, fingerprint: f.hash)
+                }
                 return .done(FileResult(path: url.path, outcome: .unchanged, frames: ready.frameCount, seconds: 0))
             case .busy(let holder):
                 return .busy(holder)
