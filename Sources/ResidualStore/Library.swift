@@ -120,10 +120,12 @@ public final class Library: @unchecked Sendable {
         let offsets = try store.offsets(of: v).map { FrameOffset(index: $0.index, pts: $0.pts, time: $0.time, seekPTS: $0.seekPTS) }
         let features = Dictionary(uniqueKeysWithValues: try store.iFeatures(of: v).map { ($0.index, $0.vector) })
         let path = store.path, name = v.path
-        return Reconstructor.Source(url: URL(fileURLWithPath: v.path), contentHash: v.contentHash, offsets: offsets, iFeature: { k in
+        var source = Reconstructor.Source(url: URL(fileURLWithPath: v.path), contentHash: v.contentHash, offsets: offsets, iFeature: { k in
             guard let f = features[k] else { throw StoreError.corruptBlob(path: path, video: name, frame: k, reason: "no stored I-feature") }
             return f
         }, checkFile: { [weak self] in try self?.checkFresh(v) })
+        source.damaged = v.damage != nil
+        return source
     }
 
     /// Dense embeddings of frames whose time lies in [from, to]: I-features from the store,

@@ -27,6 +27,9 @@ public final class Reconstructor: @unchecked Sendable {
         /// Called before any pixel is read from `url`: throws if the file is no longer the one
         /// that was indexed (pixels of a changed file would not match the stored I-features).
         public var checkFile: @Sendable () throws -> Void
+        /// Damage was concealed when the file was indexed: decode on one thread, where the
+        /// decoder's concealment is deterministic (with frame threads it depends on timing).
+        public var damaged = false
 
         public init(url: URL, contentHash: String, offsets: [FrameOffset], iFeature: @escaping @Sendable (Int) throws -> [Float],
                     checkFile: @escaping @Sendable () throws -> Void = {}) {
@@ -101,8 +104,9 @@ public final class Reconstructor: @unchecked Sendable {
             missing.sort()
             try control.charge(decodedFrames: missing.count)
             try source.checkFile()
-            // Concealing, as ingest did: a damaged span decodes to the same pictures every time.
-            let reader = try VideoReader(url: source.url, concealDamage: true)
+            // Concealing, as ingest did; one thread for damaged files, so a damaged span
+            // decodes to the same pictures every time.
+            let reader = try VideoReader(url: source.url, threads: source.damaged ? 1 : 0, concealDamage: true)
             let decoded = try reader.decode(offsets: missing.map { source.offsets[$0] }) {
                 CLIPPreprocessor.resizeAndCrop($0, size: size)
             }

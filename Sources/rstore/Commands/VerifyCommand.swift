@@ -27,7 +27,7 @@ struct VerifyCommand: AsyncParsableCommand {
             }
             do {
                 // Damage concealed at ingest is concealed the same way here.
-                let reader = try VideoReader(url: URL(fileURLWithPath: v.path), concealDamage: v.damage != nil)
+                let reader = try VideoReader(url: URL(fileURLWithPath: v.path), threads: v.damage != nil ? 1 : 0, concealDamage: v.damage != nil)
                 let images = try reader.decode(offsets: picks.map {
                     let o = offsets[$0.index]
                     return FrameOffset(index: o.index, pts: o.pts, time: o.time, seekPTS: o.seekPTS)
