@@ -1,4 +1,5 @@
 import CLIP
+import Digest
 import Foundation
 import ResidualStore
 import Store
@@ -35,9 +36,10 @@ final class IngestRobustnessTests: XCTestCase {
         return url
     }
 
-    func library(strict: Bool = false) throws -> Library {
+    func library(strict: Bool = false, wait: Bool = true) throws -> Library {
         var config = Library.Configuration()
         config.strict = strict
+        config.waitForLeases = wait
         config.strategy = .uniform
         return try Library(store: storeURL, model: try PipelineTests.model.get(), configuration: config)
     }
@@ -100,6 +102,35 @@ final class IngestRobustnessTests: XCTestCase {
         XCTAssertThrowsError(try library().embeddings(v, from: 0, to: 2)) { e in
             XCTAssertEqual(e as? FreshnessError, .missing(path: url.path))
         }
+    }
+
+    /// A file another (live) ingest holds is skipped with `waitForLeases` off, and waited for
+    /// with it on; when the holder's lease expires without a heartbeat, this ingest takes over.
+    func testABusyFileIsSkippedOrWaitedForThenTakenOver() async throws {
+        let url = try make("a.mp4")
+        let lib = try library()
+        let model = try XCTUnwrap(try lib.store.model())
+        let v = VideoRecord(path: url.path, contentHash: try SHA256.hex(fileAt: url), size: 0, mtime: 0, duration: 4, timeBaseNum: 1,
+                            timeBaseDen: 12800, fps: 2, n: 2, p: 0.85, strategy: "uniform", codec: .f16, info: "{}")
+        let other = Lease(owner: "elsewhere:1:x", seconds: 1.5)
+        guard case .resume(let row) = try lib.store.begin(v, model: model, lease: other) else { return XCTFail("expected a new row") }
+
+        let skipped = try await library(wait: false).index([url])
+        XCTAssertEqual(skipped.files.map(\.outcome), [.skipped])
+        XCTAssertTrue(skipped.files[0].error?.contains("another process") == true, "\(skipped.files)")
+        XCTAssertEqual(try lib.store.video(id: row.id!).leaseOwner, other.owner, "the holder's row is untouched")
+
+        final class Seen: @unchecked Sendable { var waiting: [String] = [] }
+        let seen = Seen()
+        let waited = try await library().index([url]) { event in
+            if case .waiting(_, _, _, let holder, _) = event { seen.waiting.append(holder) }
+        }
+        XCTAssertEqual(seen.waiting, [other.owner])
+        XCTAssertEqual(waited.files.map(\.outcome), [.indexed], "\(waited.files)")
+        let done = try lib.store.video(id: row.id!)
+        XCTAssertEqual(done.status, .ready, "the expired row was taken over, not duplicated")
+        XCTAssertNil(done.leaseOwner)
+        XCTAssertEqual(try lib.videos().count, 1)
     }
 
     /// A TS with bytes overwritten in its middle, and a faststart MP4 cut in half.
