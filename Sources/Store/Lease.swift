@@ -5,7 +5,8 @@ import GRDB
 /// ingest) and for how long without a heartbeat. Claimed in the transaction that picks or
 /// creates the row, renewed by every chunk commit and by `heartbeat`; a row whose lease
 /// expired (its process died) is taken over by the next ingest, which resumes from the last
-/// committed chunk. Only the holder may append, finish or fail the row.
+/// committed chunk; so is one whose holder is a process of this host that no longer exists.
+/// Only the holder may append, finish or fail the row.
 public struct Lease: Sendable, Equatable {
     public var owner: String
     /// Seconds a lease lives without a heartbeat.
@@ -30,11 +31,23 @@ public struct Lease: Sendable, Equatable {
     }
 }
 
+extension Lease {
+    /// True when `owner` names a process on this host that no longer exists (killed, crashed):
+    /// its lease need not be waited out. A reused pid only makes us wait for the expiry.
+    static func holderIsGone(_ owner: String) -> Bool {
+        let parts = owner.split(separator: ":")
+        guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]), pid > 0,
+              parts.dropLast(2).joined(separator: ":") == ProcessInfo.processInfo.hostName else { return false }
+        return kill(pid, 0) != 0 && errno == ESRCH
+    }
+}
+
 extension VideoRecord {
-    /// Held by someone other than `owner` and not yet expired at `now`.
+    /// Held by someone other than `owner`, not yet expired at `now`, by a process that may
+    /// still be alive.
     func leasedByOther(than owner: String?, at now: Double) -> Bool {
         guard let holder = leaseOwner, holder != owner else { return false }
-        return (leaseExpiresAt ?? 0) > now
+        return (leaseExpiresAt ?? 0) > now && !Lease.holderIsGone(holder)
     }
 }
 

@@ -103,6 +103,31 @@ final class LeaseTests: XCTestCase {
         XCTAssertEqual(try s.verifyBlobs(), [])
     }
 
+    /// A holder on this host whose process is gone (kill -9) is not waited for.
+    func testALeaseOfADeadLocalProcessIsTakenOverAtOnce() throws {
+        let (s, m) = try setup()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/true")
+        try p.run(); p.waitUntilExit()
+        let host = ProcessInfo.processInfo.hostName
+        let dead = Lease(owner: "\(host):\(p.processIdentifier):dead", seconds: 600)
+        let alive = Lease(owner: "\(host):\(getpid()):other", seconds: 600)
+        let remote = Lease(owner: "elsewhere:\(p.processIdentifier):x", seconds: 600)
+        let mine = Lease(owner: "\(host):\(getpid()):mine", seconds: 30)
+        for (holder, takenOver) in [(alive, false), (remote, false), (dead, true)] {
+            let row = try resumed(try s.begin(video(hash: holder.owner), model: m, lease: holder))
+            try s.append(video: row.id!, offsets: offsets(0..<3), iFeatures: features(0..<3), lease: holder)
+            let plan = try s.begin(video(hash: holder.owner), model: m, lease: mine)
+            if takenOver {
+                let r = try resumed(plan)
+                XCTAssertEqual(r.id, row.id)
+                XCTAssertEqual(r.frameCount, 3)
+            } else {
+                guard case .busy = plan else { return XCTFail("\(holder.owner) may be alive: wait, got \(plan)") }
+            }
+        }
+    }
+
     func testCommitsRenewTheLease() throws {
         let (s, m) = try setup()
         let a = Lease(owner: "host:1:a", seconds: 0.3)
