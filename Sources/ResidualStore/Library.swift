@@ -18,6 +18,12 @@ public final class Library: @unchecked Sendable {
         public var featureCacheBytes = 128 << 20
         public var chunkFrames = 240
         public var batch = 16
+        /// Fail damaged or truncated files (as `--strict`) instead of indexing what decodes.
+        public var strict = false
+        /// A file another live ingest is indexing: wait for it (true) or skip it (false).
+        public var waitForLeases = true
+        /// Lease lifetime without a heartbeat (see `Lease`).
+        public var leaseSeconds = Lease.defaultSeconds
 
         public init() {}
     }
@@ -34,6 +40,8 @@ public final class Library: @unchecked Sendable {
     private var reconstructors: [String: Reconstructor] = [:]
     private let matrixLock = NSLock()
     private var matrixCache: (version: String, matrix: IFeatureMatrix)?
+    /// Files found unchanged since indexing, in this process (see `checkFresh`).
+    let freshness = FreshnessCache()
 
     /// Opens (or creates) the store at `storeURL` for `model`; `tokenizer` is the residual
     /// tokenizer A (nil: A = 0, token reduction only).
@@ -112,11 +120,13 @@ public final class Library: @unchecked Sendable {
         let offsets = try store.offsets(of: v).map { FrameOffset(index: $0.index, pts: $0.pts, time: $0.time, seekPTS: $0.seekPTS) }
         let features = Dictionary(uniqueKeysWithValues: try store.iFeatures(of: v).map { ($0.index, $0.vector) })
         let path = store.path, name = v.path
-        return Reconstructor.Source(url: URL(fileURLWithPath: v.path), contentHash: v.contentHash, fps: v.fps,
-                                    maskSeed: UInt64(bitPattern: v.maskSeed), offsets: offsets) { k in
+        var source = Reconstructor.Source(url: URL(fileURLWithPath: v.path), contentHash: v.contentHash, fps: v.fps,
+                                          maskSeed: UInt64(bitPattern: v.maskSeed), offsets: offsets, iFeature: { k in
             guard let f = features[k] else { throw StoreError.corruptBlob(path: path, video: name, frame: k, reason: "no stored I-feature") }
             return f
-        }
+        }, checkFile: { [weak self] in try self?.checkFresh(v) })
+        source.damaged = v.damage != nil
+        return source
     }
 
     /// Dense embeddings of frames whose time lies in [from, to]: I-features from the store,

@@ -26,6 +26,12 @@ extension APIError {
             case .corruptBlob: return APIError(.internalServerError, "corrupt_store", e.description)
             default: return APIError(.internalServerError, "store_error", e.description)
             }
+        case let e as FreshnessError:
+            switch e {
+            case .missing: return APIError(.notFound, "file_missing", e.description)
+            case .stale: return APIError(.conflict, "stale", e.description)
+            case .unreadable: return APIError(.internalServerError, "file_unreadable", e.description)
+            }
         case let e as VideoError:
             switch e {
             case .fileNotFound: return APIError(.notFound, "file_missing", "\(e.description) (the file was moved or deleted since it was indexed)")

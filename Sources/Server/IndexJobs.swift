@@ -101,6 +101,8 @@ final class IndexJobs: @unchecked Sendable {
                         j.currentFile = path; j.currentFrames = frames; j.currentFramesDone = 0
                     case .progress(_, _, let path, let done, let frames):
                         j.currentFile = path; j.currentFrames = frames; j.currentFramesDone = done
+                    case .waiting:
+                        break
                     case .finished(let r):
                         j.results.append(r); j.filesDone = j.results.count
                         j.currentFile = nil; j.currentFrames = 0; j.currentFramesDone = 0

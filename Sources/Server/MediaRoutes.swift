@@ -22,6 +22,7 @@ extension RStoreServer {
         t.get("/v1/videos/{id}/media") { [self] request, context in
             let v = try videoRecord(context)
             try checkServable(v)
+            try library.checkFresh(v)   // a replaced file is not the indexed video
             let attrs: [FileAttributeKey: Any]
             do { attrs = try FileManager.default.attributesOfItem(atPath: v.path) } catch {
                 throw APIError(.notFound, "file_missing", "\(v.path): the file was moved or deleted since it was indexed")

@@ -73,6 +73,7 @@ extension RStoreServer {
                 throw APIError(.notFound, "unknown_frame", "frame \(index) is outside video \(v.id ?? -1) (frames 0..<\(v.frameCount))")
             }
             let k = Int(index)
+            try library.checkFresh(v)   // a replaced file is not the indexed video
             let jpeg: Data
             if let hit = thumbnails.cached(v, k) {
                 jpeg = hit

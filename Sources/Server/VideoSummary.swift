@@ -24,6 +24,8 @@ struct VideoSummary: Encodable {
     var frameRate: Double?
     var sizeBytes: Int64
     var indexedAt: Double
+    /// Damage concealed while indexing (corrupt packets, damaged pictures, truncation), if any.
+    var damage: DamageReport?
 
     init(_ v: VideoRecord) {
         id = v.id ?? -1
@@ -41,6 +43,7 @@ struct VideoSummary: Encodable {
         codec = v.codec
         sizeBytes = v.size
         indexedAt = v.updatedAt
+        damage = v.damageReport
         if let info = try? JSONDecoder().decode(VideoInfo.self, from: Data(v.info.utf8)) {
             width = info.width
             height = info.height

@@ -157,12 +157,18 @@ public final class FeatureStore: Sendable {
         case unchanged(VideoRecord)
         /// Continue this row from its `frameCount` (0 for a new row).
         case resume(VideoRecord)
+        /// Another ingest holds a live lease on the resumable row: wait for it or skip the file.
+        case busy(VideoRecord)
     }
 
     /// Finds a ready or resumable version of `video` (same path, content hash and settings), or
     /// inserts a new `indexing` row beside any ready older version, which stays queryable until
-    /// the new one finishes. Earlier failed or abandoned attempts at the path are dropped.
-    public func begin(_ video: VideoRecord, model: ModelRecord) throws -> Plan {
+    /// the new one finishes. Earlier failed or abandoned attempts at the path are dropped, but
+    /// never a row another ingest holds a live lease on.
+    ///
+    /// With `lease`, the row to resume or the new row is claimed for it in this transaction; a
+    /// resumable row under another live lease gives `.busy`, one whose lease expired is taken over.
+    public func begin(_ video: VideoRecord, model: ModelRecord, lease: Lease? = nil) throws -> Plan {
         guard let modelId = model.id else { throw StoreError.invalidArgument("model is not registered") }
         return try write { db in
             guard let stored = try ModelRecord.fetchOne(db, key: modelId) else {
@@ -178,11 +184,23 @@ public final class FeatureStore: Sendable {
             var v = video
             v.modelId = modelId
             let versions = try VideoRecord.filter(Column("path") == v.path).fetchAll(db)
-            if let ready = versions.first(where: { $0.status == .ready && $0.sameIndexing(as: v) }) { return .unchanged(ready) }
-            if let partial = versions.first(where: { $0.status == .indexing && $0.sameIndexing(as: v) }) { return .resume(partial) }
-            for old in versions where old.status != .ready { try old.delete(db) }
             let now = Date().timeIntervalSince1970
+            if let ready = versions.first(where: { $0.status == .ready && $0.sameIndexing(as: v) }) { return .unchanged(ready) }
+            if var partial = versions.first(where: { $0.status == .indexing && $0.sameIndexing(as: v) }) {
+                if partial.leasedByOther(than: lease?.owner, at: now) { return .busy(partial) }
+                if let lease {
+                    partial.leaseOwner = lease.owner
+                    partial.leaseHeartbeatAt = now
+                    partial.leaseExpiresAt = now + lease.seconds
+                    try partial.update(db)
+                }
+                return .resume(partial)
+            }
+            for old in versions where old.status != .ready && !old.leasedByOther(than: lease?.owner, at: now) { try old.delete(db) }
             v.status = .indexing
+            v.leaseOwner = lease?.owner
+            v.leaseHeartbeatAt = lease.map { _ in now }
+            v.leaseExpiresAt = lease.map { now + $0.seconds }
             v.frameCount = 0
             v.error = nil
             v.createdAt = now
@@ -193,18 +211,34 @@ public final class FeatureStore: Sendable {
         }
     }
 
+    /// Records size, mtime and fingerprint of a ready video whose whole-file content hash was
+    /// just found unchanged (a touched file, or one indexed before fingerprints existed), so
+    /// later freshness checks compare against the file as it is.
+    public func refreshFileFacts(video id: Int64, size: Int64, mtime: Double, fingerprint: String) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE videos SET size = ?, mtime = ?, fingerprint = ? WHERE id = ? AND status = 'ready'",
+                           arguments: [size, mtime, fingerprint, id])
+        }
+    }
+
     /// The next frame index to append to a video: the number of frames committed so far. After
     /// a crash, ingest restarts here, with no duplicate and no missing frame.
     public func resumePoint(video id: Int64) throws -> Int { try video(id: id).frameCount }
 
     /// Commits consecutive frames starting at the video's `frameCount` (`resumePoint`), with the
     /// I-features among them (exactly those frames `FrameLayout` calls I, each of the model's
-    /// dimension), in one transaction.
-    public func append(video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])]) throws {
+    /// dimension), in one transaction. With `lease`, only while this ingest still holds the
+    /// row (checked and renewed in the same transaction); without, only while nobody else does.
+    public func append(video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])],
+                       lease: Lease? = nil) throws {
         guard let first = offsets.first?.index else { return }
         try write { db in
             guard let v = try VideoRecord.fetchOne(db, key: id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
-            guard v.status == .indexing else { throw StoreError.invalidArgument("\(path): \(name(v)) is \(v.status.rawValue), not indexing") }
+            guard v.status == .indexing else {
+                if lease != nil { throw StoreError.leaseLost(path: path, video: v.path, holder: nil) }
+                throw StoreError.invalidArgument("\(path): \(name(v)) is \(v.status.rawValue), not indexing")
+            }
+            try claimWrite(db, v, lease: lease)
             guard first == v.frameCount else {
                 throw StoreError.invalidArgument("\(path): \(name(v)): chunk starts at frame \(first) but \(v.frameCount) frames are committed")
             }
@@ -237,16 +271,26 @@ public final class FeatureStore: Sendable {
 
     /// Makes the video queryable, replacing any older version of its path, atomically. With
     /// `expectedFrames`, refuses (changing nothing) unless exactly that many frames are committed.
-    public func finish(video id: Int64, expectedFrames: Int? = nil) throws {
+    /// `damage` (JSON, the engine's damage report) is recorded with it; the lease is released.
+    public func finish(video id: Int64, expectedFrames: Int? = nil, lease: Lease? = nil, damage: String? = nil) throws {
         try write { db in
             guard var v = try VideoRecord.fetchOne(db, key: id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
             if v.status == .ready { return }
             guard v.status == .indexing else { throw StoreError.invalidArgument("\(path): \(name(v)) is \(v.status.rawValue); it cannot be finished") }
+            try claimWrite(db, v, lease: lease)
             if let expectedFrames, expectedFrames != v.frameCount {
                 throw StoreError.invalidArgument("\(path): \(name(v)): \(v.frameCount) frames committed, \(expectedFrames) expected")
             }
-            try VideoRecord.filter(Column("path") == v.path && Column("id") != id).deleteAll(db)
+            let now = Date().timeIntervalSince1970
+            for other in try VideoRecord.filter(Column("path") == v.path && Column("id") != id).fetchAll(db)
+            where !other.leasedByOther(than: lease?.owner, at: now) {
+                try other.delete(db)
+            }
             v.status = .ready
+            v.damage = damage
+            v.leaseOwner = nil
+            v.leaseHeartbeatAt = nil
+            v.leaseExpiresAt = nil
             v.error = nil
             v.updatedAt = Date().timeIntervalSince1970
             try v.update(db)
@@ -254,12 +298,15 @@ public final class FeatureStore: Sendable {
     }
 
     /// Marks an ingest failed: its partial data is dropped; any other version of the path (the
-    /// ready one being served) stays exactly as it was.
-    public func fail(video id: Int64, error: String) throws {
+    /// ready one being served) stays exactly as it was. Does nothing unless the caller may write
+    /// the row (`lease` holds it, or nobody else holds it): a failure never drops what another
+    /// ingest committed.
+    public func fail(video id: Int64, error: String, lease: Lease? = nil) throws {
         try write { db in
             guard let v = try VideoRecord.fetchOne(db, key: id), v.status == .indexing else { return }
+            if lease.map({ v.leaseOwner != $0.owner }) ?? v.leasedByOther(than: nil, at: Date().timeIntervalSince1970) { return }
             try db.execute(sql: "DELETE FROM chunks WHERE video_id = ?", arguments: [id])
-            try db.execute(sql: "UPDATE videos SET status = 'failed', error = ?, frame_count = 0, updated_at = ? WHERE id = ?",
+            try db.execute(sql: "UPDATE videos SET status = 'failed', error = ?, frame_count = 0, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?",
                            arguments: [error, Date().timeIntervalSince1970, id])
         }
     }

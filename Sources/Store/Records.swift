@@ -46,6 +46,16 @@ public struct VideoRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
     public var maskSeed: Int64 = 0
     public var createdAt: Double
     public var updatedAt: Double
+    /// SHA-256 (hex) of the file's first and last MiB and its size at indexing time ('' when
+    /// indexed before fingerprints existed): with `size` and `mtime`, how a changed file is told.
+    public var fingerprint: String = ""
+    /// JSON report of damage concealed while indexing (corrupt packets, damaged pictures, a
+    /// truncated end), nil for a clean file. The engine owns its format.
+    public var damage: String? = nil
+    /// The ingest that holds this `indexing` row (host:pid:random), and until when.
+    public var leaseOwner: String? = nil
+    public var leaseHeartbeatAt: Double? = nil
+    public var leaseExpiresAt: Double? = nil
 
     /// Frame k is an I-frame when k % (N+1) == 0: the one rule deciding which features exist.
     public static func isIFrame(_ k: Int, n: Int) -> Bool { FrameLayout(n: n).kind(of: k) == .i }
@@ -56,7 +66,7 @@ public struct VideoRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
     /// A new row; `id`, `status`, counts and dates are set by the store.
     public init(path: String, contentHash: String, size: Int64, mtime: Double, duration: Double,
                 timeBaseNum: Int, timeBaseDen: Int, fps: Double, n: Int, p: Double, strategy: String,
-                codec: FeatureCodec, info: String) {
+                codec: FeatureCodec, info: String, fingerprint: String = "") {
         self.id = nil
         self.path = path
         self.contentHash = contentHash
@@ -75,6 +85,7 @@ public struct VideoRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
         self.error = nil
         self.frameCount = 0
         self.info = info
+        self.fingerprint = fingerprint
         self.createdAt = 0
         self.updatedAt = 0
     }

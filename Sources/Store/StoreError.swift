@@ -12,6 +12,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case unknownVideo(path: String, video: String)
     case notReady(path: String, video: String, status: String)
     case invalidArgument(String)
+    /// Another ingest holds (or took over) the lease of this video's `indexing` row.
+    case leaseLost(path: String, video: String, holder: String?)
 
     public var description: String {
         switch self {
@@ -31,6 +33,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .unknownVideo(let p, let v): return "\(p): no video \(v) in the store"
         case .notReady(let p, let v, let s): return "\(p): video \(v) is not queryable yet (status \(s)); run `rstore index` to finish it"
         case .invalidArgument(let m): return m
+        case .leaseLost(let p, let v, let h):
+            return "\(p): \(v) is being indexed by another process (\(h ?? "lease released")); this ingest stopped without changing its data"
         }
     }
 }

@@ -109,6 +109,12 @@ final class MediaInput {
     private let lookaheadSize = 24
 
     var skipPolicy: SkipPolicy = .none
+    /// Where damage goes when it is concealed instead of thrown (nil: every damaged packet,
+    /// picture or read error throws, as `--strict` wants).
+    var damage: DamageLog?
+    /// Decoder errors in a row while concealing; past `maxConsecutiveErrors` the file is given up.
+    private var consecutiveErrors = 0
+    private let maxConsecutiveErrors = 256
     /// Skipping non-reference frames is only used for codecs whose NONREF semantics are known.
     let canSkipNonRef: Bool
     /// Statistics.
@@ -331,7 +337,12 @@ final class MediaInput {
                 demuxEOF = true
                 if r != LibAV.eof {
                     let t = lastPacketPTS == LibAV.nopts ? nil : seconds(lastPacketPTS, from: startForMessages)
-                    demuxError = .readFailed(path: path, time: t, reason: LibAV.errorString(r))
+                    if let damage {
+                        // A read error ends the data: keep what came before it.
+                        damage.truncated(at: t ?? 0, reason: "read error: \(LibAV.errorString(r))")
+                    } else {
+                        demuxError = .readFailed(path: path, time: t, reason: LibAV.errorString(r))
+                    }
                 }
                 break
             }
@@ -397,7 +408,10 @@ final class MediaInput {
         }
         let p = lookahead[lookaheadHead]
         let pts = p.pointee.pts
-        if p.pointee.flags & AV_PKT_FLAG_CORRUPT != 0 {
+        if p.pointee.flags & AV_PKT_FLAG_CORRUPT != 0, damage != nil {
+            // Concealing: the decoder gets the packet anyway and patches what it cannot decode.
+            damage?.record(.corruptPacket, at: pts != LibAV.nopts ? seconds(pts, from: startForMessages) : nil)
+        } else if p.pointee.flags & AV_PKT_FLAG_CORRUPT != 0 {
             // Damaged/truncated packet: stop here, after draining what was decoded before it.
             let t = pts != LibAV.nopts ? seconds(pts, from: startForMessages) : nil
             pendingError = .readFailed(path: path, time: t, reason: "damaged or truncated packet")
@@ -428,6 +442,12 @@ final class MediaInput {
                 return true
             }
             let t = pts != LibAV.nopts ? seconds(pts, from: startForMessages) : nil
+            if let damage {
+                // Concealing: drop the packet, go on with the next.
+                damage.record(.decodeError, at: t)
+                consecutiveErrors += 1
+                if consecutiveErrors <= maxConsecutiveErrors { return true }
+            }
             pendingError = .decodeFailed(path: path, time: t, reason: LibAV.errorString(r))
             draining = true
             _ = avcodec_send_packet(codec, nil)
@@ -441,7 +461,8 @@ final class MediaInput {
 
     /// Decodes the next frame into `frame`. Returns its timestamp (best effort, synthesised if the
     /// stream has none), or nil at the end of the stream. Throws on read/decode errors and on
-    /// damaged pictures (never returns concealed/corrupt frames).
+    /// damaged pictures (never returns concealed/corrupt frames), unless `damage` is set: then
+    /// damaged packets and pictures are concealed, counted there, and decoding goes on.
     func nextFrame() throws -> Int64? {
         guard let codec, let frame else { return nil }
         while true {
@@ -453,13 +474,17 @@ final class MediaInput {
                 if ts == LibAV.nopts {
                     ts = lastFrameTS == LibAV.nopts ? startForMessages : lastFrameTS + defaultFrameStep
                 }
-                if f.decode_error_flags != 0 || f.flags & AV_FRAME_FLAG_CORRUPT != 0 {
+                if f.decode_error_flags != 0 || f.flags & AV_FRAME_FLAG_CORRUPT != 0, let damage {
+                    // Concealed picture: kept (it is what a player shows), counted with its time.
+                    damage.record(.damagedFrame, at: seconds(ts, from: startForMessages))
+                } else if f.decode_error_flags != 0 || f.flags & AV_FRAME_FLAG_CORRUPT != 0 {
                     av_frame_unref(frame)
                     throw VideoError.decodeFailed(path: path, time: seconds(ts, from: startForMessages),
                                                   reason: "damaged picture (decode error flags \(f.decode_error_flags))")
                 }
                 lastFrameTS = ts
                 framesOutput += 1
+                consecutiveErrors = 0
                 return ts
             }
             if r == LibAV.eof {
@@ -468,6 +493,12 @@ final class MediaInput {
             }
             if r != LibAV.eagain {
                 let t = lastPacketPTS != LibAV.nopts ? seconds(lastPacketPTS, from: startForMessages) : nil
+                if let damage, r == LibAV.invalidData, consecutiveErrors < maxConsecutiveErrors {
+                    // Frame-threaded decoders report a bad packet here; conceal and go on.
+                    damage.record(.decodeError, at: t)
+                    consecutiveErrors += 1
+                    continue
+                }
                 throw VideoError.decodeFailed(path: path, time: t, reason: LibAV.errorString(r))
             }
             if try !sendNextPacket() {

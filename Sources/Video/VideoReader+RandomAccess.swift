@@ -12,16 +12,24 @@ extension VideoReader {
     /// pts, as the sequential pass does). If the seek lands past a wanted frame (containers whose
     /// index is in decode time), it retries from earlier points and, last, from the start.
     public func decode(offsets: [FrameOffset]) throws -> [RGBImage] {
+        try decode(offsets: offsets) { $0 }
+    }
+
+    /// Like `decode(offsets:)`, but each frame goes through `transform` right after it is
+    /// decoded and converted, and only the result is kept: a request for hundreds of 4K frames
+    /// holds one full-size picture at a time (e.g. `transform` = resize and crop to the model's
+    /// input). `transform` runs once per distinct frame, in decode order.
+    public func decode<T>(offsets: [FrameOffset], transform: (RGBImage) throws -> T) throws -> [T] {
         if offsets.isEmpty { return [] }
         lock.lock()
         defer { lock.unlock() }
-        var found: [Int64: RGBImage] = [:]
+        var found: [Int64: T] = [:]
         var wanted = Set(offsets.map(\.pts))
         let groups = Dictionary(grouping: offsets, by: \.seekPTS).sorted { $0.key < $1.key }
         for (seekPTS, group) in groups {
             let targets = Set(group.map(\.pts)).intersection(wanted)
             if targets.isEmpty { continue }
-            try decodeGroup(seekPTS: seekPTS, targets: targets, wanted: &wanted, found: &found)
+            try decodeGroup(seekPTS: seekPTS, targets: targets, wanted: &wanted, found: &found, transform: transform)
         }
         return try offsets.map { o in
             guard let img = found[o.pts] else {
@@ -36,8 +44,8 @@ extension VideoReader {
         try decode(offsets: [offset])[0]
     }
 
-    private func decodeGroup(seekPTS: Int64, targets: Set<Int64>, wanted: inout Set<Int64>,
-                             found: inout [Int64: RGBImage]) throws {
+    private func decodeGroup<T>(seekPTS: Int64, targets: Set<Int64>, wanted: inout Set<Int64>,
+                                found: inout [Int64: T], transform: (RGBImage) throws -> T) throws {
         let tb = input.timeBase
         let fiveSeconds = av_rescale_q(5, AVRational(num: 1, den: 1), tb)
         // Seek attempts: the stored point, then a little and a lot earlier; then the same without
@@ -52,7 +60,7 @@ extension VideoReader {
             input.skipPolicy = skip ? .targets(wanted) : .none
             let last = remaining.max()!
             let first = remaining.min()!
-            var current: [Int64: RGBImage] = [:]
+            var current: [Int64: T] = [:]
             var firstFrame = true
             while let ts = try input.nextFrame() {
                 guard let frame = input.frame else { break }
@@ -62,7 +70,7 @@ extension VideoReader {
                     if ts > first && attempt != nil { break }
                 }
                 if wanted.contains(ts) {
-                    current[ts] = try randomConverter.convert(frame, rotation: info.rotation, path: url.path)
+                    current[ts] = try transform(randomConverter.convert(frame, rotation: info.rotation, path: url.path))
                 }
                 av_frame_unref(frame)
                 if ts > last { break }

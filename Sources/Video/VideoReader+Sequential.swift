@@ -127,6 +127,18 @@ extension VideoReader {
         return stats
     }
 
+    /// Records a truncation when the frames stop well before the stream's declared duration
+    /// (a file cut short whose container index still describes the whole video).
+    private func checkEnd(lastTime: Double, damage: DamageLog) {
+        let st = input.stream.pointee
+        guard st.duration != LibAV.nopts, st.duration > 0 else { return }
+        let declared = Double(st.duration) * Double(st.time_base.num) / Double(st.time_base.den)
+        let frame = info.frameRate > 0 ? 1 / info.frameRate : 0.1
+        if lastTime + max(0.5, 3 * frame) < declared {
+            damage.truncated(at: lastTime, reason: String(format: "decodable data ends at %.3f s, the container says %.3f s", lastTime, declared))
+        }
+    }
+
     /// The sampling pass: decodes, applies the sampling rule and hands each sampled decoded frame
     /// (valid only during the call) with the offsets of the samples it covers to `emit`, which
     /// returns false to stop early.
@@ -135,6 +147,7 @@ extension VideoReader {
                       _ emit: (UnsafeMutablePointer<AVFrame>, [FrameOffset]) throws -> Bool) throws -> PassStats {
         try checkFPS(fps)
         let input = try MediaInput(url: url, threads: threads)
+        input.damage = damage
         var stats = PassStats()
         func finalStats() -> PassStats {
             var s = stats
@@ -208,6 +221,7 @@ extension VideoReader {
         }
         if let failure { throw failure }
         if input.framesOutput == 0 { throw VideoError.noFrames(path: url.path) }
+        if let damage, hasPending, let clock { checkEnd(lastTime: clock.seconds(pendingTS), damage: damage) }
         return finalStats()
     }
 }

@@ -29,6 +29,9 @@ public final class VideoReader: @unchecked Sendable {
     public let info: VideoInfo
     /// Decoder threads (libavcodec `thread_count`; 0 = one per core, libav's choice).
     public let threads: Int
+    /// Damage concealed by this reader's passes (nil: the reader was opened strict, and any
+    /// damaged packet, picture or read error throws `VideoError`).
+    public let damage: DamageLog?
 
     /// Random-access decoder (opened by init, used by `decode(offsets:)`), guarded by `lock`.
     let input: MediaInput
@@ -36,10 +39,16 @@ public final class VideoReader: @unchecked Sendable {
     let randomConverter = RGBConverter()
 
     /// Opens the file, picks its best video stream and probes it. Throws `VideoError`.
-    public init(url: URL, threads: Int = 0) throws {
+    ///
+    /// - Parameter concealDamage: decode damaged media the way a player does (corrupt packets
+    ///   are concealed by the decoder, rejected packets skipped, a file cut short yields what it
+    ///   has) and record each event in `damage`, instead of throwing at the first one.
+    public init(url: URL, threads: Int = 0, concealDamage: Bool = false) throws {
         self.url = url
         self.threads = threads
+        self.damage = concealDamage ? DamageLog() : nil
         let input = try MediaInput(url: url, threads: threads)
+        input.damage = damage
         self.input = input
         self.info = Self.probe(input)
     }

@@ -4,23 +4,8 @@ import Video
 import XCTest
 
 /// The store through the real binary: kill -9 at any moment of an ingest, then resume.
-final class IndexCommandTests: XCTestCase {
-    var dir: URL!
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-index-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
-    func ffmpeg(_ args: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ffmpeg", "-v", "error", "-y"] + args
-        try p.run(); p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0)
-    }
+final class IndexCommandTests: CLITestCase {
+    override var tempPrefix: String { "index" }
 
     func committedFrames(_ store: URL) -> Int {
         guard let q = try? DatabaseQueue(path: store.path) else { return 0 }

@@ -23,22 +23,27 @@ extension Library {
                 if videoExtensions.contains(u.pathExtension.lowercased()) { out.append(u.standardizedFileURL) }
             }
         }
-        return out.sorted { $0.path < $1.path }
+        return Set(out).sorted { $0.path < $1.path }
     }
 
     public enum IndexEvent: Sendable {
         case started(file: Int, of: Int, path: String, frames: Int)
         case progress(file: Int, of: Int, path: String, done: Int, frames: Int)
+        /// Another live ingest holds the file's lease; this one waits (or skips, see
+        /// `Configuration.waitForLeases`) until it finishes or its lease expires.
+        case waiting(file: Int, of: Int, path: String, holder: String, until: Double)
         case finished(FileResult)
     }
 
     public struct FileResult: Sendable, Codable {
-        public enum Outcome: String, Sendable, Codable { case indexed, resumed, unchanged, failed }
+        public enum Outcome: String, Sendable, Codable { case indexed, resumed, unchanged, failed, skipped }
         public var path: String
         public var outcome: Outcome
         public var frames: Int
         public var seconds: Double
         public var error: String?
+        /// What was concealed (damaged packets/pictures, truncation), nil for a clean file.
+        public var damage: String?
     }
 
     public struct IndexSummary: Sendable, Codable {
@@ -51,56 +56,164 @@ extension Library {
 
     /// Indexes files and folders. A bad file is reported and skipped; the others go on and
     /// nothing already stored changes. Unchanged files (same content hash and settings) are
-    /// skipped; interrupted ingests resume from their last committed frame.
+    /// skipped; interrupted ingests resume from their last committed frame. A file another
+    /// live process is indexing is left for last, then waited for (or skipped); one whose
+    /// indexer died is taken over once its lease expires.
     public func index(_ paths: [URL], progress: (@Sendable (IndexEvent) -> Void)? = nil) async throws -> IndexSummary {
         let files = Self.expand(paths)
         let start = Date()
-        var results: [FileResult] = []
-        var encoded = 0
+        var results = [FileResult?](repeating: nil, count: files.count)
+        var prepared: [Int: Prepared] = [:]
+        var busy: [Int] = []
+        let encoded = SharedCount()
         for (i, url) in files.enumerated() {
-            let t0 = Date()
-            var record: VideoRecord?
-            do {
-                let reader = try VideoReader(url: url)   // typed errors for missing/unreadable files first
-                let attrs = try FileManager.default.attributesOfItem(atPath: url.path)
-                let info = reader.info
-                let hash = try SHA256.hex(fileAt: url)
-                var v = VideoRecord(path: url.path, contentHash: hash, size: (attrs[.size] as? NSNumber)?.int64Value ?? 0,
-                                    mtime: (attrs[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0, duration: info.duration,
-                                    timeBaseNum: Int(info.timeBase.num), timeBaseDen: Int(info.timeBase.den), fps: configuration.fps,
-                                    n: configuration.n, p: configuration.p, strategy: configuration.strategy.rawValue,
-                                    codec: configuration.codec, info: String(decoding: try JSONEncoder().encode(info), as: UTF8.self))
-                v.maskSeed = Self.maskSeed(contentHash: hash)
-                switch try store.begin(v, model: modelRecord) {
-                case .unchanged(let ready):
-                    results.append(FileResult(path: url.path, outcome: .unchanged, frames: ready.frameCount, seconds: 0))
-                    progress?(.finished(results.last!))
-                    continue
-                case .resume(let r):
-                    record = r
-                }
-                let r = record!
-                let estimate = max(r.frameCount, Int((info.duration * configuration.fps).rounded(.down)) + 1)
-                progress?(.started(file: i + 1, of: files.count, path: url.path, frames: estimate))
-                let pipeline = try IngestPipeline(model: model, settings: .init(fps: configuration.fps, n: configuration.n,
-                                                                               chunkFrames: configuration.chunkFrames, batch: configuration.batch))
-                var frames = r.frameCount
-                try await pipeline.run(url: url, resumeFrom: r.frameCount, commit: { chunk in
-                    try store.append(video: r.id!, offsets: chunk.offsets.map { FrameOffsetRecord(index: $0.index, pts: $0.pts, time: $0.time, seekPTS: $0.seekPTS) },
-                                     iFeatures: chunk.iFeatures)
-                    frames = chunk.offsets.last!.index + 1
-                    encoded += chunk.iFeatures.count
-                }, progress: { done in progress?(.progress(file: i + 1, of: files.count, path: url.path, done: done, frames: estimate)) })
-                guard frames > 0 else { throw VideoError.noFrames(path: url.path) }
-                try store.finish(video: r.id!)
-                results.append(FileResult(path: url.path, outcome: r.frameCount > 0 ? .resumed : .indexed, frames: frames,
-                                          seconds: Date().timeIntervalSince(t0)))
-            } catch {
-                if let r = record { try? store.fail(video: r.id!, error: "\(error)") }
-                results.append(FileResult(path: url.path, outcome: .failed, frames: 0, seconds: Date().timeIntervalSince(t0), error: "\(error)"))
+            switch await attempt(url, file: i + 1, of: files.count, prepared: &prepared[i], encoded: encoded, progress: progress) {
+            case .done(let r):
+                results[i] = r
+                progress?(.finished(r))
+            case .busy(let holder):
+                busy.append(i)
+                progress?(.waiting(file: i + 1, of: files.count, path: url.path, holder: holder.leaseOwner ?? "?", until: holder.leaseExpiresAt ?? 0))
             }
-            progress?(.finished(results.last!))
         }
-        return IndexSummary(files: results, seconds: Date().timeIntervalSince(start), framesEncoded: encoded)
+        let poll = min(1.0, max(0.05, configuration.leaseSeconds / 4))
+        for i in busy {
+            while results[i] == nil {
+                if !configuration.waitForLeases {
+                    results[i] = FileResult(path: files[i].path, outcome: .skipped, frames: 0, seconds: 0,
+                                            error: "\(files[i].path): being indexed by another process; skipped")
+                    break
+                }
+                try await Task.sleep(nanoseconds: UInt64(poll * 1e9))
+                if case .done(let r) = await attempt(files[i], file: i + 1, of: files.count, prepared: &prepared[i], encoded: encoded, progress: progress) {
+                    results[i] = r
+                }
+            }
+            progress?(.finished(results[i]!))
+        }
+        return IndexSummary(files: results.map { $0! }, seconds: Date().timeIntervalSince(start), framesEncoded: encoded.value)
     }
+
+    /// A file's facts, read once however many attempts it takes.
+    struct Prepared {
+        var record: VideoRecord
+        var fingerprint: FileFingerprint
+        var duration: Double
+    }
+
+    enum Attempt { case done(FileResult), busy(VideoRecord) }
+
+    private func prepare(_ url: URL) throws -> Prepared {
+        let reader = try VideoReader(url: url)   // typed errors for missing/unreadable files first
+        let info = reader.info
+        let fingerprint = try FileFingerprint.of(url)
+        let hash = try SHA256.hex(fileAt: url)
+        var v = VideoRecord(path: url.path, contentHash: hash, size: fingerprint.size, mtime: fingerprint.mtime, duration: info.duration,
+                            timeBaseNum: Int(info.timeBase.num), timeBaseDen: Int(info.timeBase.den), fps: configuration.fps,
+                            n: configuration.n, p: configuration.p, strategy: configuration.strategy.rawValue,
+                            codec: configuration.codec, info: String(decoding: try JSONEncoder().encode(info), as: UTF8.self),
+                            fingerprint: fingerprint.hash)
+        v.maskSeed = Self.maskSeed(contentHash: hash)
+        return Prepared(record: v, fingerprint: fingerprint, duration: info.duration)
+    }
+
+    /// One try at one file: unchanged, busy (leased by another live ingest), or indexed under
+    /// a lease of its own, heartbeat running, from the last committed chunk.
+    private func attempt(_ url: URL, file i: Int, of total: Int, prepared: inout Prepared?, encoded: SharedCount,
+                         progress: (@Sendable (IndexEvent) -> Void)?) async -> Attempt {
+        let t0 = Date()
+        let lease = Lease.make(seconds: configuration.leaseSeconds)
+        var record: VideoRecord?
+        do {
+            if prepared == nil { prepared = try prepare(url) }
+            let facts = prepared!
+            switch try store.begin(facts.record, model: modelRecord, lease: lease) {
+            case .unchanged(let ready):
+                let f = facts.fingerprint
+                if ready.fingerprint != f.hash || ready.mtime != f.mtime || ready.size != f.size {
+                    try store.refreshFileFacts(video: ready.id!, size: f.size, mtime: f.mtime, fingerprint: f.hash)
+                }
+                return .done(FileResult(path: url.path, outcome: .unchanged, frames: ready.frameCount, seconds: 0))
+            case .busy(let holder):
+                return .busy(holder)
+            case .resume(let r):
+                record = r
+            }
+            let r = record!
+            let estimate = max(r.frameCount, Int((facts.duration * configuration.fps).rounded(.down)) + 1)
+            progress?(.started(file: i, of: total, path: url.path, frames: estimate))
+            let pipeline = try IngestPipeline(model: model, settings: .init(fps: configuration.fps, n: configuration.n,
+                                                                           chunkFrames: configuration.chunkFrames, batch: configuration.batch,
+                                                                           concealDamage: !configuration.strict))
+            let heartbeat = Heartbeat(store: store, video: r.id!, lease: lease)
+            defer { heartbeat.stop() }
+            var frames = r.frameCount
+            let damage = try await pipeline.run(url: url, resumeFrom: r.frameCount, commit: { chunk in
+                try store.append(video: r.id!, offsets: chunk.offsets.map { FrameOffsetRecord(index: $0.index, pts: $0.pts, time: $0.time, seekPTS: $0.seekPTS) },
+                                 iFeatures: chunk.iFeatures, lease: lease)
+                frames = chunk.offsets.last!.index + 1
+                encoded.add(chunk.iFeatures.count)
+            }, progress: { done in progress?(.progress(file: i, of: total, path: url.path, done: done, frames: estimate)) })
+            guard frames > 0 else { throw VideoError.noFrames(path: url.path) }
+            // The pixels read must be those of the file that was hashed.
+            let after = try FileFingerprint.of(url)
+            if after != facts.fingerprint {
+                throw FreshnessError.stale(path: url.path, what: "it changed while it was being indexed")
+            }
+            let report = damage.flatMap { $0.isClean ? nil : $0 }
+            try store.finish(video: r.id!, lease: lease, damage: try report.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) })
+            return .done(FileResult(path: url.path, outcome: r.frameCount > 0 ? .resumed : .indexed, frames: frames,
+                                    seconds: Date().timeIntervalSince(t0), damage: report?.summary))
+        } catch let e as StoreError {
+            if case .leaseLost = e {
+                // Another ingest took the row over: its data is its own; ours stops here.
+                return .done(FileResult(path: url.path, outcome: .skipped, frames: 0, seconds: Date().timeIntervalSince(t0), error: "\(e)"))
+            }
+            if let r = record { try? store.fail(video: r.id!, error: "\(e)", lease: lease) }
+            return .done(FileResult(path: url.path, outcome: .failed, frames: 0, seconds: Date().timeIntervalSince(t0), error: "\(e)"))
+        } catch {
+            if let r = record { try? store.fail(video: r.id!, error: "\(error)", lease: lease) }
+            return .done(FileResult(path: url.path, outcome: .failed, frames: 0, seconds: Date().timeIntervalSince(t0), error: "\(error)"))
+        }
+    }
+}
+
+/// Renews an ingest's lease every third of its lifetime on its own thread (the ingest's own
+/// commits renew it too, but a chunk of a slow model may take longer than the lease).
+final class Heartbeat: @unchecked Sendable {
+    private let stopped = NSCondition()
+    private var done = false
+
+    init(store: FeatureStore, video: Int64, lease: Lease) {
+        let interval = lease.seconds / 3
+        let thread = Thread { [self] in
+            stopped.lock()
+            defer { stopped.unlock() }
+            while !done {
+                if stopped.wait(until: Date().addingTimeInterval(interval)) { continue }
+                if done { break }
+                stopped.unlock()
+                let alive = (try? store.heartbeat(video: video, lease: lease)) ?? true
+                stopped.lock()
+                if !alive { break }
+            }
+        }
+        thread.name = "rstore.lease"
+        thread.start()
+    }
+
+    func stop() {
+        stopped.lock()
+        done = true
+        stopped.signal()
+        stopped.unlock()
+    }
+}
+
+/// A count shared between an ingest's commit callbacks.
+final class SharedCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    var value: Int { lock.withLock { n } }
+    func add(_ k: Int) { lock.withLock { n += k } }
 }

@@ -13,12 +13,16 @@ public struct IngestPipeline: Sendable {
         public var chunkFrames: Int = 240
         /// I-frames per forward pass.
         public var batch: Int = 16
+        /// Conceal damaged packets and pictures and index a truncated file up to its end,
+        /// reporting what was found (`run`'s result); false: the first damage throws.
+        public var concealDamage = true
 
-        public init(fps: Double = 2, n: Int = 2, chunkFrames: Int = 240, batch: Int = 16) {
+        public init(fps: Double = 2, n: Int = 2, chunkFrames: Int = 240, batch: Int = 16, concealDamage: Bool = true) {
             self.fps = fps
             self.n = n
             self.chunkFrames = chunkFrames
             self.batch = batch
+            self.concealDamage = concealDamage
         }
     }
 
@@ -43,9 +47,11 @@ public struct IngestPipeline: Sendable {
     /// Runs over `url` from sampled frame `resumeFrom` on (earlier frames are decoded but not
     /// converted or encoded) and hands every chunk to `commit`, in order. A decode error is
     /// thrown after every chunk before it was committed; a partial chunk is never committed.
+    /// Returns the damage concealed over the whole file (nil when not concealing).
+    @discardableResult
     public func run(url: URL, resumeFrom: Int = 0, commit: (Chunk) throws -> Void,
-                    progress: ((Int) -> Void)? = nil) async throws {
-        let reader = try VideoReader(url: url)
+                    progress: ((Int) -> Void)? = nil) async throws -> DamageReport? {
+        let reader = try VideoReader(url: url, concealDamage: settings.concealDamage)
         let size = model.config.imageSize, b = model.config.embedDim
         let stride = 3 * size * size
         var chunk = Chunk()
@@ -82,5 +88,6 @@ public struct IngestPipeline: Sendable {
             if chunk.offsets.count >= settings.chunkFrames, ResidualEncoder.isIFrame(k + 1, n: n) { try flush() }
         }
         try flush()
+        return reader.damage?.report
     }
 }

@@ -12,7 +12,8 @@ extension Library {
             throw StoreError.invalidArgument("frame \(index) is outside \(v.path) (frames 0..<\(offsets.count))")
         }
         let o = offsets[index]
-        let reader = try VideoReader(url: URL(fileURLWithPath: v.path), threads: 1)
+        try checkFresh(v)
+        let reader = try VideoReader(url: URL(fileURLWithPath: v.path), threads: 1, concealDamage: true)
         return try reader.decode(FrameOffset(index: o.index, pts: o.pts, time: o.time, seekPTS: o.seekPTS))
     }
 }

@@ -14,6 +14,9 @@ public final class Reconstructor: @unchecked Sendable {
     public let features: ByteBudgetLRU<PFeatureKey, [Float]>
     /// P-frames per forward pass (large batches keep GEMMs efficient, bounded for memory).
     public let batch: Int
+    /// Bytes of pixels (uint8 crops and normalised floats, anchors included) one forward pass
+    /// may hold: the batch shrinks below `batch` when the model's inputs are large.
+    public let batchBytes: Int
 
     /// What the reconstructor needs to know of one stored video.
     public struct Source: Sendable {
@@ -26,23 +29,42 @@ public final class Reconstructor: @unchecked Sendable {
         /// Offsets of every sampled frame, index order (offsets[k].index == k).
         public var offsets: [FrameOffset]
         public var iFeature: @Sendable (Int) throws -> [Float]
+        /// Called before any pixel is read from `url`: throws if the file is no longer the one
+        /// that was indexed (pixels of a changed file would not match the stored I-features).
+        public var checkFile: @Sendable () throws -> Void
+        /// Damage was concealed when the file was indexed: decode on one thread, where the
+        /// decoder's concealment is deterministic (with frame threads it depends on timing).
+        public var damaged = false
 
         public init(url: URL, contentHash: String, fps: Double, maskSeed: UInt64 = 0, offsets: [FrameOffset],
-                    iFeature: @escaping @Sendable (Int) throws -> [Float]) {
+                    iFeature: @escaping @Sendable (Int) throws -> [Float],
+                    checkFile: @escaping @Sendable () throws -> Void = {}) {
             self.url = url
             self.contentHash = contentHash
             self.fps = fps
             self.maskSeed = maskSeed
             self.offsets = offsets
             self.iFeature = iFeature
+            self.checkFile = checkFile
         }
     }
 
-    public init(encoder: ResidualEncoder, frameCache: FrameCache, featureBudget: Int = 128 << 20, batch: Int = 256) {
+    public init(encoder: ResidualEncoder, frameCache: FrameCache, featureBudget: Int = 128 << 20, batch: Int = 256,
+                batchBytes: Int = 256 << 20) {
         self.encoder = encoder
         self.frames = frameCache
         self.features = ByteBudgetLRU(byteBudget: featureBudget)
         self.batch = max(1, batch)
+        self.batchBytes = max(1, batchBytes)
+    }
+
+    /// P-frames per forward pass: `batch`, fewer if their pixels would pass `batchBytes`. Each
+    /// P-frame brings its crop and normalised input, plus up to 1/N of an anchor's.
+    public var effectiveBatch: Int {
+        let size = encoder.model.config.imageSize
+        let perFrame = 3 * size * size * (MemoryLayout<Float>.size + 1)
+        let withAnchors = perFrame + perFrame / max(1, encoder.n)
+        return max(1, min(batch, batchBytes / max(1, withAnchors)))
     }
 
     /// Features of frames `range` (I stored, P reconstructed), in index order. The P-frames to
@@ -61,11 +83,12 @@ public final class Reconstructor: @unchecked Sendable {
             }
         }
         try control.charge(pFrames: missingP.count)
+        let batch = effectiveBatch
         var start = 0
         while start < missingP.count {
             try control.checkCancelled()
             let part = Array(missingP[start..<min(missingP.count, start + batch)])
-            let computed = try reconstruct(source, part)
+            let computed = try reconstruct(source, part, control: control)
             for (k, v) in zip(part, computed) {
                 out[k - range.lowerBound] = v
                 features.put(source.featureKey(k), v, cost: v.count * 4 + 64)
@@ -75,8 +98,10 @@ public final class Reconstructor: @unchecked Sendable {
         return out.map { $0! }
     }
 
-    /// Preprocessed pixels of frames (cache first; one decode pass for all misses).
-    public func pixels(of source: Source, frames wanted: [Int]) throws -> [Int: RGBImage] {
+    /// Preprocessed pixels of frames (cache first; one decode pass for all misses). Decoded
+    /// frames are charged to `control`; each becomes the model's input as soon as it is decoded,
+    /// so memory follows the model's input size, not the source's resolution.
+    public func pixels(of source: Source, frames wanted: [Int], control: QueryControl = QueryControl()) throws -> [Int: RGBImage] {
         let size = encoder.model.config.imageSize
         var have: [Int: RGBImage] = [:]
         var missing: [Int] = []
@@ -85,10 +110,15 @@ public final class Reconstructor: @unchecked Sendable {
         }
         if !missing.isEmpty {
             missing.sort()
-            let reader = try VideoReader(url: source.url)
-            let decoded = try reader.decode(offsets: missing.map { source.offsets[$0] })
-            for (k, img) in zip(missing, decoded) {
-                let crop = CLIPPreprocessor.resizeAndCrop(img, size: size)
+            try control.charge(decodedFrames: missing.count)
+            try source.checkFile()
+            // Concealing, as ingest did; one thread for damaged files, so a damaged span
+            // decodes to the same pictures every time.
+            let reader = try VideoReader(url: source.url, threads: source.damaged ? 1 : 0, concealDamage: true)
+            let decoded = try reader.decode(offsets: missing.map { source.offsets[$0] }) {
+                CLIPPreprocessor.resizeAndCrop($0, size: size)
+            }
+            for (k, crop) in zip(missing, decoded) {
                 frames.put(source.frameKey(k), crop)
                 have[k] = crop
             }
@@ -96,11 +126,11 @@ public final class Reconstructor: @unchecked Sendable {
         return have
     }
 
-    private func reconstruct(_ source: Source, _ indices: [Int]) throws -> [[Float]] {
+    private func reconstruct(_ source: Source, _ indices: [Int], control: QueryControl) throws -> [[Float]] {
         let n = encoder.n
         let needsAnchorPixels = encoder.reduction.strategy == .motion
         let anchors = indices.map { ResidualEncoder.anchor(of: $0, n: n) }
-        let images = try pixels(of: source, frames: indices + (needsAnchorPixels ? anchors : []))
+        let images = try pixels(of: source, frames: indices + (needsAnchorPixels ? anchors : []), control: control)
         let size = encoder.model.config.imageSize, stride = 3 * size * size
         // Normalized pixels of every distinct frame involved, in one buffer.
         let distinct = Array(images.keys).sorted()

@@ -11,13 +11,17 @@ struct IndexCommand: AsyncParsableCommand {
         abstract: "Index video files and folders into the store (I-features only; P-features are reconstructed on demand).")
 
     @OptionGroup var library: LibraryOptions
-    @Argument(help: "Video files or folders (searched recursively).") var paths: [String]
+    @Argument(help: "Video files or folders (searched recursively).") var paths: [String] = []
+    @Flag(help: "Also re-index every stored video whose file changed since it was indexed (see `rstore stats`).") var stale = false
     @Option(help: "Sampling rate, frames per second.") var fps = 2.0
     @Option(help: "P-frames per I-frame (N).") var n = 2
     @Option(help: "Fraction of patch tokens dropped on P-frames (p).") var p = 0.85
     @Option(help: "Token reduction: motion, random, uniform, center.") var strategy = "motion"
     @Option(help: "Feature codec: f16+lz4 or i8+lz4.") var codec = "f16+lz4"
     @Option(help: "Frames per committed chunk (the unit of crash-safe resume).") var chunkFrames = 240
+    @Flag(help: "Fail damaged or truncated files instead of indexing what decodes (damage is concealed and recorded by default).")
+    var strict = false
+    @Flag(help: "Skip files another rstore process is indexing instead of waiting for them.") var noWait = false
     @Flag(help: "Print a JSON summary.") var json = false
 
     func validate() throws {
@@ -27,6 +31,7 @@ struct IndexCommand: AsyncParsableCommand {
         guard n >= 0 else { throw ValidationError("--n must be >= 0") }
         guard fps > 0 && fps <= 120 else { throw ValidationError("--fps must be in (0, 120]") }
         guard chunkFrames >= 1 else { throw ValidationError("--chunk-frames must be >= 1") }
+        guard !paths.isEmpty || stale else { throw ValidationError("give video files or folders to index, or --stale") }
     }
 
     func run() async throws {
@@ -37,21 +42,39 @@ struct IndexCommand: AsyncParsableCommand {
         config.strategy = ReductionStrategy(rawValue: strategy)!
         config.codec = FeatureCodec(rawValue: codec)!
         config.chunkFrames = chunkFrames
+        config.strict = strict
+        config.waitForLeases = !noWait
         let lib = try library.open(config)
         let bar = ProgressBar()
         let framesDone = Counter()
-        let summary = try await lib.index(paths.map { URL(fileURLWithPath: $0) }) { event in
+        var urls = paths.map { URL(fileURLWithPath: $0) }
+        if stale {
+            // Changed files only: moved or deleted ones have nothing to index at their path.
+            let changed = try lib.videos().filter { v in
+                guard v.status == .ready, case .stale? = lib.staleness(v) else { return false }
+                return true
+            }
+            urls += changed.map { URL(fileURLWithPath: $0.path) }
+        }
+        let summary = try await lib.index(urls) { event in
             switch event {
             case .started(let i, let total, let path, let frames):
                 bar.update(file: i, of: total, name: path, done: 0, total: frames, framesSoFar: framesDone.value)
             case .progress(let i, let total, let path, let done, let frames):
                 framesDone.increment()
                 bar.update(file: i, of: total, name: path, done: done, total: frames, framesSoFar: framesDone.value)
+            case .waiting(_, _, let path, let holder, let until):
+                let left = max(0, until - Date().timeIntervalSince1970)
+                bar.log(String(format: "%@: %@ is being indexed by %@ (lease for %.0f s more); %@", noWait ? "skipping" : "waiting",
+                               path, holder, left, noWait ? "skipped" : "coming back to it after the other files"))
             case .finished(let r):
                 switch r.outcome {
                 case .failed: bar.log("failed: \(r.error ?? r.path)")
                 case .unchanged: bar.log("unchanged: \(r.path)")
-                case .indexed, .resumed: bar.log(String(format: "%@: %@, %d frames in %.1f s", r.outcome.rawValue, r.path, r.frames, r.seconds))
+                case .skipped: bar.log("skipped: \(r.error ?? r.path)")
+                case .indexed, .resumed:
+                    bar.log(String(format: "%@: %@, %d frames in %.1f s", r.outcome.rawValue, r.path, r.frames, r.seconds)
+                            + (r.damage.map { " (damaged, concealed: \($0))" } ?? ""))
                 }
             }
         }
@@ -59,8 +82,9 @@ struct IndexCommand: AsyncParsableCommand {
         if json {
             try printJSON(summary)
         } else {
-            print(String(format: "%d indexed, %d unchanged, %d failed; %d I-frames encoded in %.1f s; store %@",
-                         summary.indexed, summary.files.filter { $0.outcome == .unchanged }.count, summary.failed,
+            print(String(format: "%d indexed, %d unchanged, %d skipped, %d failed; %d I-frames encoded in %.1f s; store %@",
+                         summary.indexed, summary.files.filter { $0.outcome == .unchanged }.count,
+                         summary.files.filter { $0.outcome == .skipped }.count, summary.failed,
                          summary.framesEncoded, summary.seconds, lib.store.path))
         }
         if summary.failed > 0 { throw ExitCode(1) }

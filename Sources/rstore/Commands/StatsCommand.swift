@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ResidualStore
 import Store
+import Video
 
 /// `rstore stats`: what the store holds and what it costs per video-hour.
 struct StatsCommand: AsyncParsableCommand {
@@ -15,10 +16,16 @@ struct StatsCommand: AsyncParsableCommand {
         let s = try lib.store.stats()
         let all = try lib.videos()
         let cache = lib.frameCache.stats
+        let ready = all.filter { $0.status == .ready }
+        let damaged = ready.compactMap { v in v.damageReport.map { Damaged(id: v.id ?? -1, path: v.path, damage: $0) } }
+        let stale = ready.compactMap { v in lib.staleness(v).map { Stale(id: v.id ?? -1, path: v.path, reason: $0.description) } }
         if json {
-            struct Out: Encodable { let store: FeatureStore.Stats; let indexing: Int; let failed: Int; let frame_cache: String }
+            struct Out: Encodable {
+                let store: FeatureStore.Stats; let indexing: Int; let failed: Int; let frame_cache: String
+                let damaged: [Damaged]; let stale: [Stale]
+            }
             try printJSON(Out(store: s, indexing: all.filter { $0.status == .indexing }.count, failed: all.filter { $0.status == .failed }.count,
-                              frame_cache: "\(cache)"))
+                              frame_cache: "\(cache)", damaged: damaged, stale: stale))
             return
         }
         print("store        \(lib.store.path)")
@@ -31,5 +38,12 @@ struct StatsCommand: AsyncParsableCommand {
                          s.denseFloat32BytesPerHour / max(1, s.bytesPerHour)))
         }
         print("frame cache  \(cache) (this process)")
+        print("damaged      \(damaged.count) ready videos with concealed damage")
+        for d in damaged { print("  \(d.id) \(d.path): \(d.damage.summary)") }
+        print("stale        \(stale.count) ready videos whose file changed or went away (run `rstore index` on them)")
+        for x in stale { print("  \(x.id) \(x.reason)") }
     }
+
+    struct Damaged: Encodable { let id: Int64; let path: String; let damage: DamageReport }
+    struct Stale: Encodable { let id: Int64; let path: String; let reason: String }
 }

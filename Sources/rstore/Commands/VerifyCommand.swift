@@ -21,8 +21,14 @@ struct VerifyCommand: AsyncParsableCommand {
             guard !stored.isEmpty else { continue }
             let picks = (0..<min(sample, stored.count)).map { stored[$0 * stored.count / min(sample, stored.count)] }
             let offsets = try lib.store.offsets(of: v)
+            if let stale = lib.staleness(v) {
+                problems.append("\(stale)")
+                continue
+            }
             do {
-                let images = try VideoReader(url: URL(fileURLWithPath: v.path)).decode(offsets: picks.map {
+                // Damage concealed at ingest is concealed the same way here.
+                let reader = try VideoReader(url: URL(fileURLWithPath: v.path), threads: v.damage != nil ? 1 : 0, concealDamage: v.damage != nil)
+                let images = try reader.decode(offsets: picks.map {
                     let o = offsets[$0.index]
                     return FrameOffset(index: o.index, pts: o.pts, time: o.time, seekPTS: o.seekPTS)
                 })
