@@ -84,12 +84,15 @@ extension Library {
                 let pipeline = try IngestPipeline(model: model, settings: .init(fps: configuration.fps, n: configuration.n,
                                                                                chunkFrames: configuration.chunkFrames, batch: configuration.batch))
                 var frames = r.frameCount
+                let sink = try frameTier.map { TierIngestSink(tier: $0, encoder: try reconstructor(for: r).encoder, video: r.contentHash) }
+                defer { sink?.flush() }
                 try await pipeline.run(url: url, resumeFrom: r.frameCount, commit: { chunk in
                     try store.append(video: r.id!, offsets: chunk.offsets.map { FrameOffsetRecord(index: $0.index, pts: $0.pts, time: $0.time, seekPTS: $0.seekPTS) },
                                      iFeatures: chunk.iFeatures)
                     frames = chunk.offsets.last!.index + 1
                     encoded += chunk.iFeatures.count
-                }, progress: { done in progress?(.progress(file: i + 1, of: files.count, path: url.path, done: done, frames: estimate)) })
+                }, progress: { done in progress?(.progress(file: i + 1, of: files.count, path: url.path, done: done, frames: estimate)) },
+                   pFrameInput: sink?.add)
                 guard frames > 0 else { throw VideoError.noFrames(path: url.path) }
                 try store.finish(video: r.id!)
                 results.append(FileResult(path: url.path, outcome: r.frameCount > 0 ? .resumed : .indexed, frames: frames,

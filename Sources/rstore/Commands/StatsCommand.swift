@@ -15,10 +15,15 @@ struct StatsCommand: AsyncParsableCommand {
         let s = try lib.store.stats()
         let all = try lib.videos()
         let cache = lib.frameCache.stats
+        let tier = try lib.frameTier?.file.stats()
+        let tierPerHour = s.hours > 0 ? Double(tier?.bytes ?? 0) / s.hours : 0
         if json {
-            struct Out: Encodable { let store: FeatureStore.Stats; let indexing: Int; let failed: Int; let frame_cache: String }
+            struct Tier: Encodable { let path: String; let bytes: Int; let entries: Int; let byte_budget: Int; let bytes_per_hour: Double; let hit_rate: Double; let hits: Int; let misses: Int }
+            struct Out: Encodable { let store: FeatureStore.Stats; let indexing: Int; let failed: Int; let frame_cache: String; let frame_tier: Tier? }
             try printJSON(Out(store: s, indexing: all.filter { $0.status == .indexing }.count, failed: all.filter { $0.status == .failed }.count,
-                              frame_cache: "\(cache)"))
+                              frame_cache: "\(cache)",
+                              frame_tier: tier.map { Tier(path: lib.frameTier!.file.url.path, bytes: $0.bytes, entries: $0.entries, byte_budget: $0.byteBudget,
+                                                         bytes_per_hour: tierPerHour, hit_rate: $0.hitRate, hits: $0.hits, misses: $0.misses) }))
             return
         }
         print("store        \(lib.store.path)")
@@ -31,5 +36,11 @@ struct StatsCommand: AsyncParsableCommand {
                          s.denseFloat32BytesPerHour / max(1, s.bytesPerHour)))
         }
         print("frame cache  \(cache) (this process)")
+        if let tier {
+            print(String(format: "frame tier   %.1f MB of %.0f MB, %d P-frame inputs, %.2f MB per video-hour, hit rate %.1f%% (%d hits, %d misses)",
+                         Double(tier.bytes) / 1e6, Double(tier.byteBudget) / 1e6, tier.entries, tierPerHour / 1e6, tier.hitRate * 100, tier.hits, tier.misses))
+        } else {
+            print("frame tier   off")
+        }
     }
 }
