@@ -47,4 +47,30 @@ final class SearchQualityTests: XCTestCase {
                                         "\(text): search \(found.start)-\(found.end) vs ground \(grounded.start)-\(grounded.end)")
         }
     }
+
+    func testStage2IsBoundedByTheBudgetAndFlagsCoarseMomentsInsteadOfFailing() async throws {
+        let dir = try Self.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = try Self.scenesVideo(in: dir)
+        let lib = try Library(store: dir.appendingPathComponent("lib.rstore"), model: try Self.model.get())
+        _ = try await lib.index([url])
+        let v = try XCTUnwrap(try lib.videos().first)
+        let text = "a colourful test pattern"
+        let full = try lib.searchReport(text, k: 2)
+        XCTAssertTrue(full.refined)
+        XCTAssertGreaterThan(full.pFrames, 0)
+        // Only edge and peak P-frames: at most 4N per refined candidate (2k candidates).
+        XCTAssertLessThanOrEqual(full.pFrames, 4 * v.n * 2 * 2)
+        XCTAssertLessThan(full.pFrames, v.frameCount - (v.frameCount + v.n) / (v.n + 1))
+
+        let none = try lib.searchReport(text, k: 2, control: QueryControl(limits: .init(maxPFrames: 0)))
+        XCTAssertEqual(none.pFrames, 0)
+        XCTAssertFalse(none.refined)
+        XCTAssertFalse(none.moments.isEmpty)
+        XCTAssertTrue(none.moments.allSatisfy { !$0.refined })
+
+        let some = try lib.searchReport("bars of colour", k: 2, control: QueryControl(limits: .init(maxPFrames: 2 * v.n + 1)))
+        XCTAssertLessThanOrEqual(some.pFrames, 2 * v.n + 1)
+        XCTAssertFalse(some.moments.isEmpty)
+    }
 }

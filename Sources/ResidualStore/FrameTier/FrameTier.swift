@@ -60,6 +60,15 @@ public final class FrameTier: @unchecked Sendable {
         return String(SHA256.hex(Data(text.utf8)).prefix(12))
     }
 
+    /// Copies one square patch of packed RGB24 between images of different widths.
+    static func copyPatch(_ patch: Int, from src: [UInt8], width sw: Int, at s: (y: Int, x: Int),
+                          to dst: inout [UInt8], width dw: Int, at d: (y: Int, x: Int)) {
+        for y in 0..<patch {
+            let a = ((s.y + y) * sw + s.x) * 3, b = ((d.y + y) * dw + d.x) * 3
+            dst.replaceSubrange(b..<(b + patch * 3), with: src[a..<(a + patch * 3)])
+        }
+    }
+
     // Payload: "RT1", index i64, pts i64, anchor pts i64, keep count u16, keep u16 x count, JPEG.
 
     /// The payload of one P-frame: its kept patches of `image` (the model input).
@@ -69,12 +78,8 @@ public final class FrameTier: @unchecked Sendable {
         let w = perRow * patch, h = rows * patch, grid = image.width / patch
         var mosaic = [UInt8](repeating: 0, count: w * h * 3)
         for (j, p) in keep.enumerated() {
-            let (sy, sx) = ((p / grid) * patch, (p % grid) * patch)
-            let (dy, dx) = ((j / perRow) * patch, (j % perRow) * patch)
-            for y in 0..<patch {
-                let src = ((sy + y) * image.width + sx) * 3, dst = ((dy + y) * w + dx) * 3
-                mosaic.replaceSubrange(dst..<(dst + patch * 3), with: image.pixels[src..<(src + patch * 3)])
-            }
+            Self.copyPatch(patch, from: image.pixels, width: image.width, at: ((p / grid) * patch, (p % grid) * patch),
+                           to: &mosaic, width: w, at: ((j / perRow) * patch, (j % perRow) * patch))
         }
         var out = Data("RT1".utf8)
         for v in [Int64(index), pts, anchorPTS] { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
@@ -101,12 +106,8 @@ public final class FrameTier: @unchecked Sendable {
         guard mosaic.width == perRow * patch, mosaic.height == rows * patch else { return nil }
         var px = [UInt8](repeating: 0, count: size * size * 3)
         for (j, p) in keep.enumerated() {
-            let (dy, dx) = ((p / grid) * patch, (p % grid) * patch)
-            let (sy, sx) = ((j / perRow) * patch, (j % perRow) * patch)
-            for y in 0..<patch {
-                let src = ((sy + y) * mosaic.width + sx) * 3, dst = ((dy + y) * size + dx) * 3
-                px.replaceSubrange(dst..<(dst + patch * 3), with: mosaic.pixels[src..<(src + patch * 3)])
-            }
+            Self.copyPatch(patch, from: mosaic.pixels, width: mosaic.width, at: ((j / perRow) * patch, (j % perRow) * patch),
+                           to: &px, width: size, at: ((p / grid) * patch, (p % grid) * patch))
         }
         return Entry(keep: keep, image: RGBImage(width: size, height: size, pixels: px))
     }

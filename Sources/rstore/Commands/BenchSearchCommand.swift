@@ -64,7 +64,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
             if FileManager.default.fileExists(atPath: url.path) { continue }
             log("generating \(url.lastPathComponent) (\(videoSeconds) s of 720p)…")
             let tmp = dir.appendingPathComponent(".scene-\(i).tmp.mp4")
-            try BenchStoreCommand.ffmpeg(["-f", "lavfi", "-i", Self.scenes[i], "-t", "\(videoSeconds)", "-c:v", "libx264", "-preset", "veryfast",
+            try BenchStoreCommand.ffmpeg(["-f", "lavfi", "-i", Self.scenes[i], "-t", "\(videoSeconds)", "-c:v", "libx264", "-preset", "ultrafast",
                                           "-g", "250", "-keyint_min", "250", "-sc_threshold", "0", "-pix_fmt", "yuv420p", tmp.path])
             try FileManager.default.moveItem(at: tmp, to: url)
         }
