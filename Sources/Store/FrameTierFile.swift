@@ -53,6 +53,9 @@ public final class FrameTierFile: @unchecked Sendable {
         }
         var config = Configuration()
         config.busyMode = .timeout(10)
+        // A cache: WAL without an fsync per commit (a crash may lose the last writes, never
+        // corrupt the file), so reads that record hits stay cheap.
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         let pool = try DatabasePool(path: url.path, configuration: config)
         try pool.write { db in
             try db.execute(sql: """

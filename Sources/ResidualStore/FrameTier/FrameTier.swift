@@ -33,10 +33,18 @@ public final class FrameTier: @unchecked Sendable {
         public var image: RGBImage
     }
 
-    /// The key part that fixes which patches are kept and how they are coded.
+    private let recipeLock = NSLock()
+    private var recipes: [String: String] = [:]
+
+    /// The key part that fixes which patches are kept and how they are coded (computed once
+    /// per setting: the fingerprint runs the reduction on two full-size images).
     public func recipe(_ encoder: ResidualEncoder) -> String {
         let c = encoder.model.config, r = encoder.reduction
-        return "n\(encoder.n)/p\(r.p)/\(r.strategy.rawValue)@\(Self.fingerprint(r, grid: c.gridSize, patch: c.patchSize))/s\(c.imageSize)/ps\(c.patchSize)/\(Self.codecTag)q\(quality)"
+        let setting = "n\(encoder.n)/p\(r.p)/\(r.strategy.rawValue)/seed\(r.seed)/s\(c.imageSize)/ps\(c.patchSize)"
+        if let known = recipeLock.withLock({ recipes[setting] }) { return known }
+        let recipe = "n\(encoder.n)/p\(r.p)/\(r.strategy.rawValue)@\(Self.fingerprint(r, grid: c.gridSize, patch: c.patchSize))/s\(c.imageSize)/ps\(c.patchSize)/\(Self.codecTag)q\(quality)"
+        recipeLock.withLock { recipes[setting] = recipe }
+        return recipe
     }
 
     /// A digest of what the reduction selects on fixed inputs: a change of the selection rule

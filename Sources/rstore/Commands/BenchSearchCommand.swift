@@ -33,7 +33,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
     /// lavfi sources, one per video: visibly different content, all moving.
     static let scenes = [
         "testsrc2=size=1280x720:rate=25",
-        "mandelbrot=size=1280x720:rate=25",
+        "mandelbrot=size=320x180:rate=25,scale=1280x720",   // the fractal at 720p costs minutes a scene here
         "life=size=1280x720:rate=25:mold=10:ratio=0.1:death_color=#C83232:life_color=#00ff00",
         "cellauto=size=1280x720:rate=25:rule=110",
         "smptehdbars=size=1280x720:rate=25,hue=H=0.3*t",
