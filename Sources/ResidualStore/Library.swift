@@ -15,6 +15,8 @@ public final class Library: @unchecked Sendable {
         public var strategy: ReductionStrategy = .motion
         public var codec: FeatureCodec = .f16
         public var frameCacheBytes = 512 << 20
+        /// Byte budget of the on-disk decoded-frame tier beside the store (0: no tier).
+        public var frameTierBytes = 2 << 30
         public var featureCacheBytes = 128 << 20
         public var chunkFrames = 240
         public var batch = 16
@@ -35,6 +37,8 @@ public final class Library: @unchecked Sendable {
     public let tokenizer: ResidualTokenizer
     /// Decoded frames shared by every reconstructor.
     public let frameCache: FrameCache
+    /// The on-disk decoded-frame tier (`<store>.frames`), nil when disabled or unusable.
+    public let frameTier: FrameTier?
     let modelRecord: ModelRecord
     private let reconstructorLock = NSLock()
     private var reconstructors: [String: Reconstructor] = [:]
@@ -58,6 +62,7 @@ public final class Library: @unchecked Sendable {
         modelRecord = try store.bindModel(name: model.config.archName, config: config, weightsSha256: model.weightsSHA256,
                                           tokenizerSha256: a.isZero ? "" : Self.sha(of: a), embedDim: model.config.embedDim)
         frameCache = FrameCache(byteBudget: configuration.frameCacheBytes, compress: true)
+        frameTier = Self.openFrameTier(store: storeURL, model: model, bytes: configuration.frameTierBytes)
     }
 
     /// The reconstructor for a video's own N, p and strategy (videos may be indexed with
@@ -72,6 +77,7 @@ public final class Library: @unchecked Sendable {
         }
         let encoder = try ResidualEncoder(model: model, tokenizer: tokenizer, n: v.n, reduction: TokenReduction(p: v.p, strategy: strategy))
         let r = Reconstructor(encoder: encoder, frameCache: frameCache, featureBudget: configuration.featureCacheBytes)
+        r.tier = frameTier
         reconstructors[key] = r
         return r
     }
@@ -158,41 +164,22 @@ public final class Library: @unchecked Sendable {
         return unit
     }
 
-    /// Stage-1 matrix of every ready I-feature, rebuilt only when the set of ready videos changes.
+    /// Stage-1 matrix of every ready I-feature, rebuilt only when the set of ready videos changes
+    /// (in memory; across processes from `<store>.matrix`, see `MatrixFile`).
     func matrix() throws -> IFeatureMatrix {
         let ready = try store.videos(status: .ready)
         let version = ready.map { "\($0.id!):\($0.updatedAt)" }.joined(separator: ",")
         matrixLock.lock()
         defer { matrixLock.unlock() }
         if let m = matrixCache, m.version == version { return m.matrix }
-        var m = IFeatureMatrix(dim: model.config.embedDim)
-        m.reserve(rows: ready.reduce(0) { $0 + ($1.frameCount + $1.n) / ($1.n + 1) })
-        try store.forEachIFeature { v, k, vec in m.append(.init(video: v.id!, frame: k, time: 0), vec) }
+        let m = try persistedMatrix(ready: ready)
         matrixCache = (version, m)
         return m
     }
 
     /// Text-to-moment search over the library (two stages, see `MomentSearch`).
     public func search(_ text: String, k: Int, control: QueryControl = QueryControl()) throws -> [Moment] {
-        guard (1...1000).contains(k) else { throw LibraryError.badK(k) }
-        let query = try textQuery(text)
-        let m = try matrix()
-        let ready = Dictionary(uniqueKeysWithValues: try store.videos(status: .ready).map { ($0.id!, $0) })
-        let search = MomentSearch()
-        let candidates = search.coarse(matrix: m, query: query, shape: ready.mapValues { ($0.n, $0.frameCount) })
-        var loaded: [Int64: (MomentSearch.VideoContext, Reconstructor.Source, Reconstructor)] = [:]
-        func load(_ id: Int64) throws -> (MomentSearch.VideoContext, Reconstructor.Source, Reconstructor) {
-            if let l = loaded[id] { return l }
-            let v = ready[id]!
-            let src = try source(v)
-            let l = (MomentSearch.VideoContext(id: id, path: v.path, times: src.offsets.map(\.time), fps: v.fps, n: v.n), src, try reconstructor(for: v))
-            loaded[id] = l
-            return l
-        }
-        return try search.refine(candidates, query: query, k: k, context: { try load($0).0 }) { ctx, range in
-            let (_, src, r) = try load(ctx.id)
-            return try r.features(of: src, range: range, control: control)
-        }
+        try searchReport(text, k: k, control: control).moments
     }
 
     /// Zero-shot temporal grounding of `text` in one video over its dense features.

@@ -13,6 +13,7 @@ struct MomentBody: Encodable {
     var score: Float
     var firstFrame: Int
     var lastFrame: Int
+    var refined: Bool
     /// A representative frame (the middle of the moment) and its thumbnail URL.
     var frame: Int
     var thumbnail: String
@@ -27,6 +28,7 @@ struct MomentBody: Encodable {
         score = m.score
         firstFrame = m.firstFrame
         lastFrame = m.lastFrame
+        refined = m.refined
         frame = (m.firstFrame + m.lastFrame) / 2
         thumbnail = "/v1/videos/\(m.videoID)/frames/\(frame).jpg"
         media = "/v1/videos/\(m.videoID)/media"
@@ -38,6 +40,13 @@ struct SearchBody: Encodable {
     var k: Int
     var seconds: Double
     var moments: [MomentBody]
+    var stage1_ms: Double
+    var stage2_ms: Double
+    var p_frames: Int
+    var decoded_frames: Int
+    var frame_cache_hits: Int
+    /// False when some moments kept coarse boundaries (refine=false, or the P-frame budget ran out).
+    var refined: Bool
 }
 
 struct GroundBody: Encodable {
@@ -61,11 +70,17 @@ extension RStoreServer {
             let params = QueryParameters(request)
             let q = try params.text("q", maxLength: configuration.limits.maxQueryLength)
             let k = try params.int("k", default: 10, range: 1...configuration.limits.maxK)
+            // refine=false: stage 1 only (coarse boundaries at once; the page asks again for refined ones).
+            let refine = try params.bool("refine", default: true)
             let library = self.library
             let t0 = Date()
-            // Stage 2 stops refining when the request's P-frame budget is spent.
-            let moments = try await heavy(context) { control in try library.search(q, k: k, control: control) }
-            return try JSONResponse.make(SearchBody(query: q, k: k, seconds: Date().timeIntervalSince(t0), moments: moments.map(MomentBody.init)))
+            // Stage 2 stops refining when the request's P-frame budget is spent (at once with refine=false).
+            var limits = queryLimits
+            if !refine { limits.maxPFrames = 0 }
+            let r = try await heavy(context, limits: limits) { control in try library.searchReport(q, k: k, control: control) }
+            return try JSONResponse.make(SearchBody(query: q, k: k, seconds: Date().timeIntervalSince(t0), moments: r.moments.map(MomentBody.init),
+                                                    stage1_ms: r.stage1Ms, stage2_ms: r.stage2Ms, p_frames: r.pFrames, decoded_frames: r.decodedFrames,
+                                                    frame_cache_hits: r.frameCacheHits, refined: r.refined))
         }
 
         // GET /v1/videos/{id}/ground?q=TEXT&k=5: zero-shot grounding in one video.

@@ -14,8 +14,9 @@ extension RStoreServer {
     }
 
     /// Runs `body` with a fresh control for this request (see the type comment).
-    func heavy<T: Sendable>(_ context: Context, _ body: @escaping @Sendable (QueryControl) throws -> T) async throws -> T {
-        let control = QueryControl(limits: queryLimits)
+    func heavy<T: Sendable>(_ context: Context, limits: QueryControl.Limits? = nil,
+                            _ body: @escaping @Sendable (QueryControl) throws -> T) async throws -> T {
+        let control = QueryControl(limits: limits ?? queryLimits)
         let work = self.work
         let cancel: @Sendable () -> Void = {
             control.cancel()

@@ -138,16 +138,29 @@ async function videoInfo(id) {
   return videoCache[id];
 }
 
+// Coarse moments (stage 1 only) at once, then the refined ones replace them when they arrive.
+let searchSeq = 0;
 async function search(q) {
   q = q.trim(); if (!q) return;
   current.query = q;
-  const k = $("k").value;
+  const k = $("k").value, seq = ++searchSeq;
   const url = new URL(location.href); url.searchParams.set("q", q); history.replaceState(null, "", url);
   $("status").textContent = "Searching…";
+  const base = "/v1/search?q=" + encodeURIComponent(q) + "&k=" + k;
+  try {
+    const coarse = await api(base + "&refine=false");
+    if (seq === searchSeq) showMoments(q, coarse, "coarse, refining…");
+  } catch (e) {}
   let res;
-  try { res = await api("/v1/search?q=" + encodeURIComponent(q) + "&k=" + k); }
-  catch (e) { $("status").textContent = "Error: " + e.message; $("results").innerHTML = ""; return; }
-  $("status").textContent = res.moments.length + " moments for “" + q + "” in " + (res.seconds * 1000).toFixed(0) + " ms";
+  try { res = await api(base); }
+  catch (e) { if (seq === searchSeq) { $("status").textContent = "Error: " + e.message; $("results").innerHTML = ""; } return; }
+  if (seq === searchSeq) showMoments(q, res, res.refined ? "" : "some coarse: P-frame budget reached");
+}
+
+function showMoments(q, res, note) {
+  $("status").textContent = res.moments.length + " moments for “" + q + "” in " + (res.seconds * 1000).toFixed(0) + " ms" +
+    " (stage 1 " + res.stage1_ms.toFixed(0) + " ms, stage 2 " + res.stage2_ms.toFixed(0) + " ms, " + res.p_frames + " P-frames, " +
+    res.frame_cache_hits + " from the frame tier, " + res.decoded_frames + " decoded)" + (note ? " · " + note : "");
   const box = $("results"); box.innerHTML = "";
   if (!res.moments.length) { box.innerHTML = '<div class="empty">No moments. Is anything indexed?</div>'; return; }
   res.moments.forEach((m, i) => {
@@ -155,7 +168,7 @@ async function search(q) {
     card.className = "card";
     card.innerHTML =
       '<div class="thumb"><img loading="lazy" alt="" src="' + esc(m.thumbnail) + '"><span class="rank">#' + (i + 1) + '</span>' +
-      '<span class="time">' + fmt(m.start) + '–' + fmt(m.end) + '</span></div>' +
+      '<span class="time">' + fmt(m.start) + '–' + fmt(m.end) + (m.refined ? '' : ' ≈') + '</span></div>' +
       '<div class="meta"><div class="name" title="' + esc(m.path) + '">' + esc(m.name) + '</div>' +
       '<div class="row"><span>' + fmt(m.start) + ' – ' + fmt(m.end) + ' (' + (m.end - m.start).toFixed(1) + ' s)</span>' +
       '<span>score <span class="score">' + m.score.toFixed(3) + '</span></span></div>' +

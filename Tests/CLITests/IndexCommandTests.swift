@@ -37,7 +37,7 @@ final class IndexCommandTests: CLITestCase {
         // Not queryable while incomplete.
         let early = try RStoreProcess.run(["search", "--model", RStoreProcess.tinyModel.path, "--store", store.path, "x", "--json"])
         XCTAssertEqual(early.status, 0, early.stderr)
-        XCTAssertEqual(early.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "[]")
+        XCTAssertTrue(early.stdout.contains("\"moments\":[]"), early.stdout)
 
         let resumed = try RStoreProcess.run(args + ["--json"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)

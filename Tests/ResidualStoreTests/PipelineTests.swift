@@ -94,11 +94,11 @@ final class PipelineTests: XCTestCase {
         let coarse = search.coarse(matrix: matrix, query: query, shape: videos.mapValues { ($0.n, $0.times.count) })
         XCTAssertEqual(coarse.first?.videoID, 7)
         var denseCalls = 0
-        let top = try search.refine(coarse, query: query, k: 1, context: { videos[$0]! }) { v, range in
+        let top = try search.refine(coarse, query: query, k: 1, context: { videos[$0]! }) { requests in
             denseCalls += 1
-            return range.map { feature(v.id, $0) }
+            return requests.map { r in r.frames.map { feature(r.video.id, $0) } }
         }
-        XCTAssertGreaterThan(denseCalls, 0)
+        XCTAssertEqual(denseCalls, 1, "stage 2 asks for all its frames at once")
         let best = try XCTUnwrap(top.first)
         XCTAssertEqual(best.videoID, 7)
         XCTAssertEqual(best.path, "/v7.mp4")

@@ -24,6 +24,13 @@ final class QueryRoutesTests: XCTestCase {
                 let thumb = try await client.execute(uri: m["thumbnail"] as? String ?? "", method: .get)
                 XCTAssertEqual(thumb.status, .ok)
             }
+            // Where the time went, and stage 1 alone (what the page shows first).
+            for key in ["stage1_ms", "stage2_ms", "p_frames", "decoded_frames", "frame_cache_hits"] { XCTAssertNotNil(r.json[key], key) }
+            XCTAssertEqual(r.json["refined"] as? Bool, true)
+            let coarse = try await client.execute(uri: "/v1/search?q=a+colour+test+pattern&k=3&refine=false", method: .get)
+            XCTAssertEqual(coarse.json["p_frames"] as? Int, 0)
+            XCTAssertEqual(coarse.json["refined"] as? Bool, false)
+            XCTAssertEqual((coarse.json["moments"] as? [[String: Any]])?.first?["refined"] as? Bool, false)
             let encoded = try await client.execute(uri: "/v1/search?q=caf%C3%A9%20%2B%20bars", method: .get)
             XCTAssertEqual(encoded.json["query"] as? String, "café + bars")
 

@@ -15,8 +15,10 @@ public final class CLIPModel: @unchecked Sendable {
 
     public static let weightsFileName = "model.safetensors"
 
-    /// Loads the model folder; fails with a `WeightsError` naming the file and tensor.
-    public init(directory: URL) throws {
+    /// Loads the model folder; fails with a `WeightsError` naming the file and tensor. The
+    /// weights' SHA-256 comes from `WeightsHashCache` when the file is unchanged since it was
+    /// last hashed (`rehash` forces hashing, as `rstore verify` does).
+    public init(directory: URL, rehash: Bool = false) throws {
         self.directory = directory
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
@@ -40,7 +42,23 @@ public final class CLIPModel: @unchecked Sendable {
             tokenizer = nil
         }
         logitScale = weights.contains("logit_scale") ? (try weights.floats("logit_scale").first ?? 4.6052) : 4.6052
-        weightsSHA256 = weights.sha256()
+        if !rehash, let cached = WeightsHashCache.lookup(weightsURL) {
+            weightsSHA256 = cached
+        } else {
+            weightsSHA256 = weights.sha256()
+            WeightsHashCache.store(weightsSHA256, for: weightsURL)
+        }
+    }
+
+    /// Hashes the weights file again and compares with the hash this model was loaded with
+    /// (which may have come from the cache); refreshes the cache. Throws when they differ.
+    public func verifyWeightsHash() throws {
+        let url = directory.appendingPathComponent(Self.weightsFileName)
+        let fresh = try SafeTensorsFile(url: url).sha256()
+        guard fresh == weightsSHA256 else {
+            throw WeightsError.badConfig(path: url.path, reason: "weights hash \(fresh.prefix(16))… differs from the hash in use \(weightsSHA256.prefix(16))… (the file changed while loaded, or the hash cache was wrong)")
+        }
+        WeightsHashCache.store(fresh, for: url)
     }
 
     /// A model with random weights (no text tokenizer), for benchmarks.

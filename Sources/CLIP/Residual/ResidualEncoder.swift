@@ -46,8 +46,12 @@ public struct ResidualEncoder: Sendable {
         public var anchorPixels: UnsafePointer<Float>?
         /// The anchor's I-feature (projected embedding, any scale).
         public var anchorFeature: ArraySlice<Float>
+        /// Kept patches chosen earlier (e.g. at ingest, stored with the patches); nil: the
+        /// reduction selects them now.
+        public var keep: [Int]?
 
-        public init(index: Int, pixels: UnsafePointer<Float>, anchorPixels: UnsafePointer<Float>?, anchorFeature: ArraySlice<Float>) {
+        public init(index: Int, pixels: UnsafePointer<Float>, anchorPixels: UnsafePointer<Float>?, anchorFeature: ArraySlice<Float>, keep: [Int]? = nil) {
+            self.keep = keep
             self.index = index
             self.pixels = pixels
             self.anchorPixels = anchorPixels
@@ -61,7 +65,7 @@ public struct ResidualEncoder: Sendable {
         let tokens = tokenizer.isZero ? [] : tokenizer.tokens(anchors: frames.flatMap(\.anchorFeature), count: frames.count)
         let d = c.vision.width
         return frames.enumerated().map { i, f in
-            let keep = reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: f.index,
+            let keep = f.keep ?? reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: f.index,
                                         frame: f.pixels, anchor: f.anchorPixels)
             return VisionTower.Request(pixels: f.pixels, keep: keep,
                                        extraTokens: tokens.isEmpty ? [] : Array(tokens[i * d..<(i + 1) * d]))

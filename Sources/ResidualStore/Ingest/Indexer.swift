@@ -148,12 +148,15 @@ extension Library {
             let heartbeat = Heartbeat(store: store, video: r.id!, lease: lease)
             defer { heartbeat.stop() }
             var frames = r.frameCount
+            let sink = try frameTier.map { TierIngestSink(tier: $0, encoder: try reconstructor(for: r).encoder.withMaskSeed(UInt64(bitPattern: r.maskSeed)), video: r.contentHash) }
+            defer { sink?.flush() }
             let damage = try await pipeline.run(url: url, resumeFrom: r.frameCount, commit: { chunk in
                 try store.append(video: r.id!, offsets: chunk.offsets.map { FrameOffsetRecord(index: $0.index, pts: $0.pts, time: $0.time, seekPTS: $0.seekPTS) },
                                  iFeatures: chunk.iFeatures, lease: lease)
                 frames = chunk.offsets.last!.index + 1
                 encoded.add(chunk.iFeatures.count)
-            }, progress: { done in progress?(.progress(file: i, of: total, path: url.path, done: done, frames: estimate)) })
+            }, progress: { done in progress?(.progress(file: i, of: total, path: url.path, done: done, frames: estimate)) },
+               pFrameInput: sink?.add)
             guard frames > 0 else { throw VideoError.noFrames(path: url.path) }
             // The pixels read must be those of the file that was hashed.
             let after = try FileFingerprint.of(url)

@@ -48,9 +48,13 @@ public struct IngestPipeline: Sendable {
     /// converted or encoded) and hands every chunk to `commit`, in order. A decode error is
     /// thrown after every chunk before it was committed; a partial chunk is never committed.
     /// Returns the damage concealed over the whole file (nil when not concealing).
+    ///
+    /// `pFrameInput`, when given, receives every P-frame's model input with its anchor's (the
+    /// decoded-frame tier keeps what it needs of them); P-frames are then converted too.
     @discardableResult
     public func run(url: URL, resumeFrom: Int = 0, commit: (Chunk) throws -> Void,
-                    progress: ((Int) -> Void)? = nil) async throws -> DamageReport? {
+                    progress: ((Int) -> Void)? = nil,
+                    pFrameInput: ((_ frame: FrameOffset, _ image: RGBImage, _ anchor: FrameOffset, _ anchorImage: RGBImage) throws -> Void)? = nil) async throws -> DamageReport? {
         let reader = try VideoReader(url: url, concealDamage: settings.concealDamage)
         let size = model.config.imageSize, b = model.config.embedDim
         let stride = 3 * size * size
@@ -74,12 +78,19 @@ public struct IngestPipeline: Sendable {
         }
 
         let n = settings.n
-        for try await frame in reader.frames(fps: settings.fps, convertIf: { $0 >= resumeFrom && ResidualEncoder.isIFrame($0, n: n) }) {
+        let keepP = pFrameInput != nil
+        var anchorCrop: (offset: FrameOffset, image: RGBImage)?
+        for try await frame in reader.frames(fps: settings.fps, convertIf: { $0 >= resumeFrom && (keepP || ResidualEncoder.isIFrame($0, n: n)) }) {
             let k = frame.offset.index
             guard k >= resumeFrom else { continue }
             chunk.offsets.append(frame.offset)
+            if let pFrameInput, !ResidualEncoder.isIFrame(k, n: n), let anchorCrop {
+                try pFrameInput(frame.offset, CLIPPreprocessor.resizeAndCrop(frame.image, size: size), anchorCrop.offset, anchorCrop.image)
+            }
             if ResidualEncoder.isIFrame(k, n: n) {
-                pixels += CLIPPreprocessor.normalize(CLIPPreprocessor.resizeAndCrop(frame.image, size: size))
+                let crop = CLIPPreprocessor.resizeAndCrop(frame.image, size: size)
+                if keepP { anchorCrop = (frame.offset, crop) }
+                pixels += CLIPPreprocessor.normalize(crop)
                 pending.append(k)
                 if pending.count == settings.batch { encodePending() }
             }

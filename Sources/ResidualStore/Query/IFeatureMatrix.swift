@@ -23,6 +23,23 @@ public struct IFeatureMatrix: Sendable {
 
     public init(dim: Int) { self.dim = dim }
 
+    /// A matrix from its parts (as `MatrixFile` reads them); sizes must agree.
+    init(dim: Int, codes: [Int8], scales: [Float], rows: [Row]) {
+        precondition(codes.count == rows.count * dim && scales.count == rows.count)
+        self.dim = dim
+        self.codes = codes
+        self.scales = scales
+        self.rows = rows
+    }
+
+    /// Appends rows `range` of another matrix of the same width, as they are.
+    mutating func append(rowsOf other: IFeatureMatrix, range: Range<Int>) {
+        precondition(other.dim == dim)
+        codes.append(contentsOf: other.codes[(range.lowerBound * dim)..<(range.upperBound * dim)])
+        scales.append(contentsOf: other.scales[range])
+        rows.append(contentsOf: other.rows[range])
+    }
+
     /// Appends one feature (any scale; stored unit length so scores are cosines).
     public mutating func append(_ row: Row, _ vector: [Float]) {
         precondition(vector.count == dim)

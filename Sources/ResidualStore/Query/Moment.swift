@@ -8,8 +8,11 @@ public struct Moment: Sendable, Codable, Equatable {
     /// Sampled-frame range the moment covers.
     public var firstFrame: Int
     public var lastFrame: Int
+    /// False when the query's P-frame budget ran out before this moment was refined: its
+    /// boundaries come from the I-frames alone (coarse, up to N+1 frames off).
+    public var refined: Bool
 
-    public init(videoID: Int64, path: String, start: Double, end: Double, score: Float, firstFrame: Int, lastFrame: Int) {
+    public init(videoID: Int64, path: String, start: Double, end: Double, score: Float, firstFrame: Int, lastFrame: Int, refined: Bool = true) {
         self.videoID = videoID
         self.path = path
         self.start = start
@@ -17,5 +20,6 @@ public struct Moment: Sendable, Codable, Equatable {
         self.score = score
         self.firstFrame = firstFrame
         self.lastFrame = lastFrame
+        self.refined = refined
     }
 }

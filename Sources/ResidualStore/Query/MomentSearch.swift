@@ -1,11 +1,15 @@
+import CLIP
 import Foundation
 
 /// Two-stage text-to-moment search over a library.
 ///
 /// Stage 1 scores every stored I-feature (one matrix-vector product) and runs the grounding
-/// proposal method on each video's coarse, I-frame-only curve. Stage 2 reconstructs the dense
-/// features (P-frames lazily) only in a window around the best coarse candidates and
-/// re-runs the proposals there, which refines both the boundaries and the score.
+/// proposal method on each video's coarse, I-frame-only curve. Stage 2 follows the protocol of
+/// `Library.ground` (moving average over 15 sampled frames, threshold at the whole video's
+/// mean, which stage 1 knows from the I-frame curve) but computes only the P-frames that can
+/// change the answer: the ones next to the I-frames at each candidate's edges and around its
+/// peak. Every other P-frame of the window is interpolated between its neighbours. The
+/// P-frames of all refined candidates, across videos, go to `dense` in one call (one batch).
 public struct MomentSearch: Sendable {
     /// What stage 2 needs of one video.
     public struct VideoContext: Sendable {
@@ -28,18 +32,22 @@ public struct MomentSearch: Sendable {
     /// Moving-average window in sampled frames (the paper's 15 at the dense rate).
     public var window = 15
     /// Coarse candidates refined per requested result.
-    public var candidatesPerResult = 3
-    /// Frames added on each side of a candidate before refinement.
-    public var marginFrames = 8
+    public var candidatesPerResult = 2
 
     public init() {}
 
     /// A stage-1 hit: a frame range of one video and its coarse score.
     public struct Candidate: Sendable, Equatable {
         public var videoID: Int64
+        /// First I-frame of the run.
         public var firstFrame: Int
+        /// Last P-frame after the run's last I-frame.
         public var lastFrame: Int
+        /// The I-frame of the run with the highest smoothed coarse score.
+        public var peakFrame: Int
         public var score: Float
+        /// The video's grounding threshold: the mean of its smoothed I-frame curve.
+        public var threshold: Float
     }
 
     /// Coarse candidates: proposals on each video's I-frame curve, best first. `shape` gives a
@@ -56,31 +64,84 @@ public struct MomentSearch: Sendable {
             defer { start = end }
             let id = rows[start].video
             guard let s = shape[id] else { continue }
-            let proposals = Grounding.proposals(curve: Array(scores[start..<end]), window: max(1, window / (s.n + 1)))
+            let w = max(1, window / (s.n + 1))
+            let curve = Array(scores[start..<end])
+            let smoothed = Grounding.smooth(curve, window: w)
+            let threshold = smoothed.reduce(0, +) / Float(max(1, smoothed.count))
+            let proposals = Grounding.proposals(curve: curve, window: w)
             // The whole-video fallback only when the curve has no run above its mean.
             for p in proposals.count > 1 ? proposals.dropLast() : proposals[...] {
+                let peak = (p.first...p.last).max { smoothed[$0] < smoothed[$1] } ?? p.first
                 let last = min(s.frames - 1, rows[start + p.last].frame + s.n)   // the I-frame's P-frames follow it
-                out.append(Candidate(videoID: id, firstFrame: rows[start + p.first].frame, lastFrame: last, score: p.score))
+                out.append(Candidate(videoID: id, firstFrame: rows[start + p.first].frame, lastFrame: last,
+                                     peakFrame: rows[start + peak].frame, score: p.score, threshold: threshold))
             }
         }
         return out.sorted { $0.score != $1.score ? $0.score > $1.score : $0.videoID < $1.videoID }
     }
 
-    /// Refines the best candidates with dense features from `dense(video, frameRange)` and
-    /// returns the best `k` non-overlapping moments. `context` is asked only for the videos of
-    /// the candidates that are refined.
-    public func refine(_ candidates: [Candidate], query: [Float], k: Int, context: (Int64) throws -> VideoContext,
-                       dense: (VideoContext, Range<Int>) throws -> [[Float]]) throws -> [Moment] {
-        var refined: [Moment] = []
-        for c in candidates.prefix(k * candidatesPerResult) {
+    /// The P-frames of `c` whose features can move its boundaries or its peak: the ones
+    /// between each edge I-frame and its outer neighbour, and on both sides of the peak.
+    public func decisiveFrames(_ c: Candidate, n: Int, frames: Int) -> [Int] {
+        guard n > 0 else { return [] }
+        var out = Set<Int>()
+        let lastI = ResidualEncoder.anchor(of: c.lastFrame, n: n)
+        for k in (c.firstFrame - n)..<c.firstFrame { out.insert(k) }
+        for k in (lastI + 1)...(lastI + n) { out.insert(k) }
+        for k in (c.peakFrame - n)...(c.peakFrame + n) where k != c.peakFrame { out.insert(k) }
+        return out.filter { $0 >= 0 && $0 < frames && !ResidualEncoder.isIFrame($0, n: n) }.sorted()
+    }
+
+    /// The frame window stage 2 looks at for `c`: its neighbouring I-frames plus half a
+    /// smoothing window, so every smoothed value that decides a boundary sees a full window.
+    func span(_ c: Candidate, n: Int, frames: Int) -> Range<Int> {
+        let margin = n + 1 + window / 2
+        return max(0, c.firstFrame - margin)..<min(frames, c.lastFrame + 1 + margin)
+    }
+
+    /// Refines the best candidates and returns the best `k` non-overlapping moments.
+    ///
+    /// `dense` gets, for every refined video, the frames whose features are needed (stored
+    /// I-frames and the decisive P-frames), all at once, and returns their features in the
+    /// same order. At most `pFrameBudget` P-frames are asked for: candidates past the budget
+    /// keep coarse boundaries (the same protocol over I-frames only) and are flagged
+    /// `refined == false`.
+    public func refine(_ candidates: [Candidate], query: [Float], k: Int, pFrameBudget: Int = .max,
+                       context: (Int64) throws -> VideoContext,
+                       dense: ([(video: VideoContext, frames: [Int])]) throws -> [[[Float]]]) throws -> [Moment] {
+        let chosen = Array(candidates.prefix(k * candidatesPerResult))
+        // Plan: which frames each candidate needs, and which candidates the budget refines.
+        var plans: [(c: Candidate, v: VideoContext, span: Range<Int>, pFrames: [Int], refined: Bool)] = []
+        var budget = pFrameBudget
+        var wanted: [Int64: Set<Int>] = [:]
+        var contexts: [Int64: VideoContext] = [:]
+        for c in chosen {
             let v = try context(c.videoID)
-            let lo = max(0, c.firstFrame - marginFrames), hi = min(v.times.count, c.lastFrame + 1 + marginFrames)
-            guard lo < hi else { continue }
-            let curve = try dense(v, lo..<hi).map { cosine($0, query) }
-            let proposals = Grounding.proposals(curve: curve, window: window)
-            // The best run that overlaps the candidate; the whole window if none.
-            let best = proposals.first { lo + $0.last >= c.firstFrame && lo + $0.first <= c.lastFrame } ?? proposals.last!
-            refined.append(moment(v, first: lo + best.first, last: lo + best.last, score: best.score))
+            contexts[v.id] = v
+            let span = span(c, n: v.n, frames: v.times.count)
+            guard !span.isEmpty else { continue }
+            let p = decisiveFrames(c, n: v.n, frames: v.times.count).filter { !(wanted[v.id]?.contains($0) ?? false) }
+            let refined = p.count <= budget
+            if refined { budget -= p.count }
+            let iFrames = span.filter { ResidualEncoder.isIFrame($0, n: v.n) }
+            wanted[v.id, default: []].formUnion(iFrames + (refined ? p : []))
+            plans.append((c, v, span, refined ? decisiveFrames(c, n: v.n, frames: v.times.count) : [], refined))
+        }
+        let ids = wanted.keys.sorted()
+        let requests = ids.map { (video: contexts[$0]!, frames: wanted[$0]!.sorted()) }
+        let features = try dense(requests)
+        var score: [Int64: [Int: Float]] = [:]
+        for (r, f) in zip(requests, features) {
+            score[r.video.id] = Dictionary(uniqueKeysWithValues: zip(r.frames, f.map { cosine($0, query) }))
+        }
+        var refined: [Moment] = []
+        for plan in plans {
+            let known = score[plan.v.id] ?? [:]
+            let usable = Set(plan.span.filter { ResidualEncoder.isIFrame($0, n: plan.v.n) } + plan.pFrames)
+            let curve = Self.interpolated(span: plan.span, known: known.filter { usable.contains($0.key) })
+            var m = best(in: curve, span: plan.span, candidate: plan.c, video: plan.v)
+            m.refined = plan.refined
+            refined.append(m)
         }
         refined.sort { $0.score > $1.score }
         var out: [Moment] = []
@@ -89,6 +150,44 @@ public struct MomentSearch: Sendable {
             if out.count == k { break }
         }
         return out
+    }
+
+    /// The curve over `span`: known scores where there are any, straight lines between them.
+    static func interpolated(span: Range<Int>, known: [Int: Float]) -> [Float] {
+        let xs = known.keys.sorted()
+        guard let first = xs.first else { return [Float](repeating: 0, count: span.count) }
+        var out = [Float](repeating: 0, count: span.count)
+        var j = 0
+        for k in span {
+            while j + 1 < xs.count && xs[j + 1] <= k { j += 1 }
+            if k <= first { out[k - span.lowerBound] = known[first]!; continue }
+            let a = xs[j]
+            if j + 1 >= xs.count || a == k { out[k - span.lowerBound] = known[a]!; continue }
+            let b = xs[j + 1], t = Float(k - a) / Float(b - a)
+            out[k - span.lowerBound] = known[a]! * (1 - t) + known[b]! * t
+        }
+        return out
+    }
+
+    /// The grounding run of `curve` (smoothed, above the video's threshold) that overlaps the
+    /// candidate and peaks highest; the candidate itself when the finer curve has none.
+    func best(in curve: [Float], span: Range<Int>, candidate c: Candidate, video v: VideoContext) -> Moment {
+        let s = Grounding.smooth(curve, window: window)
+        var bestRun: (first: Int, last: Int, score: Float)?
+        var start: Int?
+        for i in 0...s.count {
+            let above = i < s.count && s[i] - c.threshold > 1e-6
+            if above, start == nil { start = i }
+            if !above, let a = start {
+                let first = span.lowerBound + a, last = span.lowerBound + i - 1
+                let peak = s[a...(i - 1)].max()!
+                if last >= c.firstFrame, first <= c.lastFrame, peak > (bestRun?.score ?? -.infinity) { bestRun = (first, last, peak) }
+                start = nil
+            }
+        }
+        if let r = bestRun { return moment(v, first: r.first, last: r.last, score: r.score) }
+        let inside = s[(c.firstFrame - span.lowerBound)...(c.lastFrame - span.lowerBound)].max() ?? c.score
+        return moment(v, first: c.firstFrame, last: c.lastFrame, score: inside)
     }
 
     func moment(_ v: VideoContext, first: Int, last: Int, score: Float) -> Moment {

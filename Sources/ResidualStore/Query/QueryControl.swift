@@ -24,6 +24,8 @@ public final class QueryControl: @unchecked Sendable {
     private var cancelled = false
     private var pFrames = 0
     private var decoded = 0
+    private var tierHits = 0
+    private var sourceDecoded = 0
 
     public init(limits: Limits = .unlimited) { self.limits = limits }
 
@@ -62,6 +64,14 @@ public final class QueryControl: @unchecked Sendable {
             decoded += count
         }
     }
+
+    /// Where this query's P-frame inputs came from: the decoded-frame tier, or decoding the
+    /// original file (counted, not limited: `charge(decodedFrames:)` is the limit).
+    public func noteFrameSources(tierHits: Int, decoded: Int) {
+        lock.withLock { self.tierHits += tierHits; sourceDecoded += decoded }
+    }
+
+    public var frameSources: (tierHits: Int, decoded: Int) { lock.withLock { (tierHits, sourceDecoded) } }
 
     /// What this query has used so far.
     public var usage: (pFrames: Int, decodedFrames: Int) { lock.withLock { (pFrames, decoded) } }

@@ -17,6 +17,8 @@ public final class Reconstructor: @unchecked Sendable {
     /// Bytes of pixels (uint8 crops and normalised floats, anchors included) one forward pass
     /// may hold: the batch shrinks below `batch` when the model's inputs are large.
     public let batchBytes: Int
+    /// The on-disk decoded-frame tier, read before decoding and refilled after (nil: none).
+    public var tier: FrameTier?
 
     /// What the reconstructor needs to know of one stored video.
     public struct Source: Sendable {
@@ -127,34 +129,7 @@ public final class Reconstructor: @unchecked Sendable {
     }
 
     private func reconstruct(_ source: Source, _ indices: [Int], control: QueryControl) throws -> [[Float]] {
-        let n = encoder.n
-        let needsAnchorPixels = encoder.reduction.strategy == .motion
-        let anchors = indices.map { ResidualEncoder.anchor(of: $0, n: n) }
-        let images = try pixels(of: source, frames: indices + (needsAnchorPixels ? anchors : []), control: control)
-        let size = encoder.model.config.imageSize, stride = 3 * size * size
-        // Normalized pixels of every distinct frame involved, in one buffer.
-        let distinct = Array(images.keys).sorted()
-        var slot: [Int: Int] = [:]
-        var buffer = [Float](repeating: 0, count: distinct.count * stride)
-        buffer.withUnsafeMutableBufferPointer { buf in
-            for (i, k) in distinct.enumerated() {
-                slot[k] = i
-                CLIPPreprocessor.normalize(images[k]!, into: buf.baseAddress! + i * stride)
-            }
-        }
-        var anchorFeature: [Int: [Float]] = [:]
-        for a in Set(anchors) { anchorFeature[a] = try source.iFeature(a) }
-        let b = encoder.model.config.embedDim
-        let flat = buffer.withUnsafeBufferPointer { buf in
-            let base = buf.baseAddress!
-            let pFrames = zip(indices, anchors).map { k, a in
-                ResidualEncoder.PFrame(index: k, pixels: base + slot[k]! * stride,
-                                       anchorPixels: needsAnchorPixels ? base + slot[a]! * stride : nil,
-                                       anchorFeature: anchorFeature[a]![...])
-            }
-            return encoder.withMaskSeed(source.maskSeed).encodePFrames(pFrames)
-        }
-        return indices.indices.map { Array(flat[$0 * b..<($0 + 1) * b]) }
+        try reconstruct([(source, indices)], control: control)[0]
     }
 }
 

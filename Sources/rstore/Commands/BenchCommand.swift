@@ -10,6 +10,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchResidualCommand.self,
             BenchStoreCommand.self,
             BenchDecodeCommand.self,
+            BenchSearchCommand.self,
         ]
     )
 }

@@ -14,6 +14,9 @@ struct LibraryOptions: ParsableArguments {
     @Option(name: .customLong("tokenizer"), help: "Residual tokenizer A (safetensors from `rstore train-tokenizer`). Default: $RSTORE_TOKENIZER, else none (A = 0: token reduction only).")
     var tokenizerPath: String?
 
+    @Option(help: "Byte budget of the decoded-frame tier beside the store (<store>.frames), in MB; 0 turns it off.")
+    var frameTierMB = 2048
+
     var storeURL: URL {
         if let store { return URL(fileURLWithPath: store) }
         if let env = ProcessInfo.processInfo.environment["RSTORE_STORE"], !env.isEmpty { return URL(fileURLWithPath: env) }
@@ -25,6 +28,8 @@ struct LibraryOptions: ParsableArguments {
         let aPath = tokenizerPath ?? ProcessInfo.processInfo.environment["RSTORE_TOKENIZER"].flatMap { $0.isEmpty ? nil : $0 }
         let a = try aPath.map { try ResidualTokenizer(contentsOf: URL(fileURLWithPath: $0), for: clip) }
         try FileManager.default.createDirectory(at: storeURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+        var configuration = configuration
+        configuration.frameTierBytes = max(0, frameTierMB) << 20
         return try Library(store: storeURL, model: clip, tokenizer: a, configuration: configuration)
     }
 }

@@ -19,13 +19,18 @@ struct StatsCommand: AsyncParsableCommand {
         let ready = all.filter { $0.status == .ready }
         let damaged = ready.compactMap { v in v.damageReport.map { Damaged(id: v.id ?? -1, path: v.path, damage: $0) } }
         let stale = ready.compactMap { v in lib.staleness(v).map { Stale(id: v.id ?? -1, path: v.path, reason: $0.description) } }
+        let tier = try lib.frameTier?.file.stats()
+        let tierPerHour = s.hours > 0 ? Double(tier?.bytes ?? 0) / s.hours : 0
         if json {
+            struct Tier: Encodable { let path: String; let bytes: Int; let entries: Int; let byte_budget: Int; let bytes_per_hour: Double; let hit_rate: Double; let hits: Int; let misses: Int }
             struct Out: Encodable {
                 let store: FeatureStore.Stats; let indexing: Int; let failed: Int; let frame_cache: String
-                let damaged: [Damaged]; let stale: [Stale]
+                let damaged: [Damaged]; let stale: [Stale]; let frame_tier: Tier?
             }
             try printJSON(Out(store: s, indexing: all.filter { $0.status == .indexing }.count, failed: all.filter { $0.status == .failed }.count,
-                              frame_cache: "\(cache)", damaged: damaged, stale: stale))
+                              frame_cache: "\(cache)", damaged: damaged, stale: stale,
+                              frame_tier: tier.map { Tier(path: lib.frameTier!.file.url.path, bytes: $0.bytes, entries: $0.entries, byte_budget: $0.byteBudget,
+                                                         bytes_per_hour: tierPerHour, hit_rate: $0.hitRate, hits: $0.hits, misses: $0.misses) }))
             return
         }
         print("store        \(lib.store.path)")
@@ -42,6 +47,12 @@ struct StatsCommand: AsyncParsableCommand {
         for d in damaged { print("  \(d.id) \(d.path): \(d.damage.summary)") }
         print("stale        \(stale.count) ready videos whose file changed or went away (run `rstore index` on them)")
         for x in stale { print("  \(x.id) \(x.reason)") }
+        if let tier {
+            print(String(format: "frame tier   %.1f MB of %.0f MB, %d P-frame inputs, %.2f MB per video-hour, hit rate %.1f%% (%d hits, %d misses)",
+                         Double(tier.bytes) / 1e6, Double(tier.byteBudget) / 1e6, tier.entries, tierPerHour / 1e6, tier.hitRate * 100, tier.hits, tier.misses))
+        } else {
+            print("frame tier   off")
+        }
     }
 
     struct Damaged: Encodable { let id: Int64; let path: String; let damage: DamageReport }

@@ -15,6 +15,7 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         let lib = try library.open()
         var problems = try lib.store.verifyBlobs()
+        do { try lib.model.verifyWeightsHash() } catch { problems.append("\(error)") }
         var checked = 0
         for v in try lib.store.videos(status: .ready) {
             let stored = try lib.store.iFeatures(of: v)

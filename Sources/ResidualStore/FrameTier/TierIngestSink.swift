@@ -1,0 +1,44 @@
+import CLIP
+import Foundation
+import Video
+
+/// Collects P-frame inputs during ingest and writes them to the decoded-frame tier in small
+/// groups, so filling the tier holds only a few frames in memory. The tier is a cache: a
+/// write that fails is dropped (the next query decodes the original instead).
+final class TierIngestSink {
+    let tier: FrameTier
+    let encoder: ResidualEncoder
+    let video: String
+    private var pending: [FrameTier.Input] = []
+    private var anchorPixels: (index: Int, normalized: [Float])?
+    static let group = 64
+
+    init(tier: FrameTier, encoder: ResidualEncoder, video: String) {
+        self.tier = tier
+        self.encoder = encoder
+        self.video = video
+    }
+
+    /// Takes one P-frame (its model input) and its anchor I-frame's; chooses the kept patches
+    /// as the residual encoder would.
+    func add(_ frame: FrameOffset, _ image: RGBImage, _ anchor: FrameOffset, _ anchorImage: RGBImage) throws {
+        let c = encoder.model.config
+        let motion = encoder.reduction.strategy == .motion
+        let pixels = motion ? CLIPPreprocessor.normalize(image) : []
+        if motion, anchorPixels?.index != anchor.index { anchorPixels = (anchor.index, CLIPPreprocessor.normalize(anchorImage)) }
+        let keep = pixels.withUnsafeBufferPointer { f in
+            (anchorPixels?.normalized ?? []).withUnsafeBufferPointer { a in
+                encoder.reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: frame.index,
+                                         frame: motion ? f.baseAddress : nil, anchor: motion ? a.baseAddress : nil)
+            }
+        }
+        pending.append(FrameTier.Input(index: frame.index, pts: frame.pts, anchorPTS: anchor.pts, image: image, keep: keep))
+        if pending.count >= Self.group { flush() }
+    }
+
+    func flush() {
+        guard !pending.isEmpty else { return }
+        tier.refill(video: video, pending, encoder: encoder)
+        pending.removeAll(keepingCapacity: true)
+    }
+}

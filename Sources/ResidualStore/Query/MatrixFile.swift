@@ -1,0 +1,160 @@
+import Foundation
+import Store
+import Support
+
+/// The stage-1 matrix persisted beside the store (`<store>.matrix`), so a fresh process does
+/// not decode every I-feature blob from SQLite before its first query.
+///
+/// The file lists, per video, its id and generation (`updatedAt`, which changes on every
+/// re-index) and its rows. On load, videos whose generation still matches the store are
+/// taken from the file, new or changed ones are read from the store, gone ones are dropped;
+/// the file is rewritten (atomically) only when something changed. A file that is missing,
+/// truncated, fails its CRC-32, or was written for another model or width is ignored and
+/// rebuilt. It is a cache: deleting it only makes the next query's start slower.
+///
+/// Layout (little-endian): "RSM1", format u32, dim u32, videos u32, rows u64, model hash
+/// (64 bytes, zero padded), CRC-32 of everything after the header u32; then per video
+/// (id i64, generation f64, rows u32); per row frame u32; per row scale f32; codes i8 x dim.
+enum MatrixFile {
+    static let magic = Data("RSM1".utf8)
+    static let format: UInt32 = 1
+    static let headerSize = 4 + 4 + 4 + 4 + 8 + 64 + 4
+
+    struct Segment: Equatable {
+        var video: Int64
+        var generation: Double
+        var rows: Int
+    }
+
+    /// Reads the file; nil when it is missing, damaged or not for this model and width.
+    static func read(_ url: URL, dim: Int, model: String) -> (segments: [Segment], matrix: IFeatureMatrix)? {
+        guard let data = try? Data(contentsOf: url, options: .alwaysMapped), data.count >= headerSize else { return nil }
+        var r = ByteReader(data)
+        guard r.bytes(4) == magic, r.u32() == format, Int(r.u32()) == dim else { return nil }
+        let videos = Int(r.u32()), rows = Int(r.u64())
+        let modelField = r.bytes(64)
+        guard modelField == modelBytes(model) else { return nil }
+        let crc = r.u32()
+        let expected = videos * 20 + rows * (8 + dim)
+        guard videos <= 10_000_000, rows <= 1 << 34, data.count == headerSize + expected,
+              CRC32.checksum(data[(data.startIndex + headerSize)...]) == crc else { return nil }
+        var segments: [Segment] = []
+        var sum = 0
+        for _ in 0..<videos {
+            let s = Segment(video: Int64(bitPattern: r.u64()), generation: Double(bitPattern: r.u64()), rows: Int(r.u32()))
+            segments.append(s)
+            sum += s.rows
+        }
+        guard sum == rows else { return nil }
+        var frames: [Int] = []
+        frames.reserveCapacity(rows)
+        for _ in 0..<rows { frames.append(Int(r.u32())) }
+        var scales = [Float](repeating: 0, count: rows)
+        scales.withUnsafeMutableBytes { r.copy(into: $0) }
+        var codes = [Int8](repeating: 0, count: rows * dim)
+        codes.withUnsafeMutableBytes { r.copy(into: $0) }
+        var rowList: [IFeatureMatrix.Row] = []
+        rowList.reserveCapacity(rows)
+        var j = 0
+        for s in segments {
+            for _ in 0..<s.rows { rowList.append(.init(video: s.video, frame: frames[j], time: 0)); j += 1 }
+        }
+        return (segments, IFeatureMatrix(dim: dim, codes: codes, scales: scales, rows: rowList))
+    }
+
+    /// Writes the file atomically (a temporary file renamed over it); best effort.
+    static func write(_ url: URL, segments: [Segment], matrix m: IFeatureMatrix, model: String) {
+        var body = Data()
+        body.reserveCapacity(segments.count * 20 + m.rows.count * (8 + m.dim))
+        for s in segments {
+            body.appendLE(UInt64(bitPattern: s.video))
+            body.appendLE(s.generation.bitPattern)
+            body.appendLE(UInt32(s.rows))
+        }
+        for r in m.rows { body.appendLE(UInt32(r.frame)) }
+        m.scales.withUnsafeBytes { body.append(contentsOf: $0) }
+        m.codes.withUnsafeBytes { body.append(contentsOf: $0) }
+        var out = magic
+        out.appendLE(format)
+        out.appendLE(UInt32(m.dim))
+        out.appendLE(UInt32(segments.count))
+        out.appendLE(UInt64(m.rows.count))
+        out.append(modelBytes(model))
+        out.appendLE(CRC32.checksum(body))
+        out.append(body)
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
+        do {
+            try out.write(to: tmp)
+            guard rename(tmp.path, url.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+        }
+    }
+
+    static func modelBytes(_ model: String) -> Data {
+        var d = Data(model.utf8.prefix(64))
+        d.append(Data(repeating: 0, count: 64 - d.count))
+        return d
+    }
+}
+
+/// Little-endian reads over a byte buffer; reads past the end give zeros (callers check sizes first).
+struct ByteReader {
+    let data: Data
+    var at: Int
+
+    init(_ data: Data) { self.data = data; at = data.startIndex }
+
+    mutating func bytes(_ n: Int) -> Data {
+        defer { at += n }
+        return at + n <= data.endIndex ? data[at..<(at + n)] : Data()
+    }
+
+    mutating func u32() -> UInt32 { bytes(4).reversed().reduce(0) { $0 << 8 | UInt32($1) } }
+    mutating func u64() -> UInt64 { bytes(8).reversed().reduce(0) { $0 << 8 | UInt64($1) } }
+
+    mutating func copy(into dst: UnsafeMutableRawBufferPointer) {
+        let n = min(dst.count, data.endIndex - at)
+        guard n > 0 else { return }
+        _ = data.copyBytes(to: dst.bindMemory(to: UInt8.self), from: at..<(at + n))
+        at += dst.count
+    }
+}
+
+extension Data {
+    mutating func appendLE<T: FixedWidthInteger>(_ v: T) { Swift.withUnsafeBytes(of: v.littleEndian) { append(contentsOf: $0) } }
+}
+
+extension Library {
+    /// Stage-1 matrix of every ready I-feature: from memory when the set of ready videos is
+    /// unchanged, else from the persisted file, reading from the store only videos the file
+    /// does not hold at their current generation (and rewriting the file then).
+    func persistedMatrix(ready: [VideoRecord]) throws -> IFeatureMatrix {
+        let url = URL(fileURLWithPath: store.path + ".matrix")
+        let dim = model.config.embedDim, modelHash = model.weightsSHA256
+        let old = MatrixFile.read(url, dim: dim, model: modelHash)
+        var byVideo: [Int64: (MatrixFile.Segment, Int)] = [:]
+        if let old {
+            var start = 0
+            for s in old.segments { byVideo[s.video] = (s, start); start += s.rows }
+        }
+        var m = IFeatureMatrix(dim: dim)
+        m.reserve(rows: ready.reduce(0) { $0 + ($1.frameCount + $1.n) / ($1.n + 1) })
+        var segments: [MatrixFile.Segment] = []
+        var changed = old == nil || old!.segments.count != ready.count
+        for v in ready {
+            let id = v.id!
+            if let old, let hit = byVideo[id], hit.0.generation == v.updatedAt {
+                m.append(rowsOf: old.matrix, range: hit.1..<(hit.1 + hit.0.rows))
+                segments.append(hit.0)
+                continue
+            }
+            changed = true
+            let before = m.rows.count
+            for f in try store.iFeatures(of: v) { m.append(.init(video: id, frame: f.index, time: 0), f.vector) }
+            segments.append(.init(video: id, generation: v.updatedAt, rows: m.rows.count - before))
+        }
+        if changed { MatrixFile.write(url, segments: segments, matrix: m, model: modelHash) }
+        return m
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Store
+
+/// A search's moments with where its time went, for `--json` and `GET /v1/search`.
+public struct SearchReport: Sendable, Codable {
+    public var moments: [Moment]
+    /// Stage 1 (text encoding, matrix scan, coarse proposals), milliseconds.
+    public var stage1Ms: Double
+    /// Stage 2 (P-frame reconstruction and refined proposals), milliseconds.
+    public var stage2Ms: Double
+    /// P-features computed by the residual encoder for this query.
+    public var pFrames: Int
+    /// Sampled frames decoded from the original video files.
+    public var decodedFrames: Int
+    /// P-frame inputs served by the decoded-frame tier.
+    public var frameCacheHits: Int
+    /// False when some moments kept coarse boundaries (the P-frame budget ran out).
+    public var refined: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case moments, refined
+        case stage1Ms = "stage1_ms", stage2Ms = "stage2_ms", pFrames = "p_frames"
+        case decodedFrames = "decoded_frames", frameCacheHits = "frame_cache_hits"
+    }
+}
+
+extension Library {
+    /// Text-to-moment search with its timings. Stage 2 refines at most
+    /// `control.remainingPFrames` P-frames; past that, moments keep coarse boundaries and are
+    /// flagged instead of the query failing.
+    public func searchReport(_ text: String, k: Int, control: QueryControl = QueryControl()) throws -> SearchReport {
+        guard (1...1000).contains(k) else { throw LibraryError.badK(k) }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let query = try textQuery(text)
+        let m = try matrix()
+        let ready = Dictionary(uniqueKeysWithValues: try store.videos(status: .ready).map { ($0.id!, $0) })
+        let search = MomentSearch()
+        let candidates = search.coarse(matrix: m, query: query, shape: ready.mapValues { ($0.n, $0.frameCount) })
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        let before = control.usage, hitsBefore = control.frameSources
+        var sources: [Int64: Reconstructor.Source] = [:]
+        let moments = try search.refine(candidates, query: query, k: k, pFrameBudget: control.remainingPFrames, context: { id in
+            let v = ready[id]!
+            let src = try source(v)
+            sources[id] = src
+            return MomentSearch.VideoContext(id: id, path: v.path, times: src.offsets.map(\.time), fps: v.fps, n: v.n)
+        }, dense: { requests in
+            // One batched pass per reconstructor (videos indexed with the same N, p, strategy share one).
+            var out = [[[Float]]](repeating: [], count: requests.count)
+            var groups: [ObjectIdentifier: (Reconstructor, [Int])] = [:]
+            for (i, r) in requests.enumerated() {
+                let rec = try reconstructor(for: ready[r.video.id]!)
+                groups[ObjectIdentifier(rec), default: (rec, [])].1.append(i)
+            }
+            for (rec, members) in groups.values {
+                let feats = try rec.features(of: members.map { (sources[requests[$0].video.id]!, requests[$0].frames) }, control: control)
+                for (i, f) in zip(members, feats) { out[i] = f }
+            }
+            return out
+        })
+        let t2 = DispatchTime.now().uptimeNanoseconds
+        let after = control.usage, hitsAfter = control.frameSources
+        return SearchReport(moments: moments, stage1Ms: Double(t1 - t0) / 1e6, stage2Ms: Double(t2 - t1) / 1e6,
+                            pFrames: after.pFrames - before.pFrames, decodedFrames: hitsAfter.decoded - hitsBefore.decoded,
+                            frameCacheHits: hitsAfter.tierHits - hitsBefore.tierHits, refined: moments.allSatisfy(\.refined))
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+import GRDB
+import Support
+
+/// The on-disk file of the decoded-frame tier: small opaque payloads (what a P-frame's
+/// recomputation needs) keyed by (video content hash, recipe, frame index), kept beside the
+/// store but never part of it. Deleting the file loses nothing.
+///
+/// - A header row names the owner (store and model); a file of another owner, another format,
+///   or one SQLite cannot read is deleted and started afresh, never used.
+/// - Every payload carries a CRC-32; a payload that fails it is dropped and reported missing.
+/// - Bounded by bytes: after a write, least recently used payloads go until the file's
+///   payload bytes are under the budget.
+/// - WAL with a busy timeout, so a server reading and a CLI ingest writing share it safely.
+public final class FrameTierFile: @unchecked Sendable {
+    public static let format = "rstore-frame-tier/1"
+    public let url: URL
+    public let owner: String
+    public let byteBudget: Int
+    private let lock = NSLock()
+    private var pool: DatabasePool
+
+    public struct Stats: Sendable, Codable, Equatable {
+        public var entries: Int
+        public var bytes: Int
+        public var videos: Int
+        public var hits: Int
+        public var misses: Int
+        public var byteBudget: Int
+        public var hitRate: Double { hits + misses == 0 ? 0 : Double(hits) / Double(hits + misses) }
+    }
+
+    public init(url: URL, owner: String, byteBudget: Int) throws {
+        self.url = url
+        self.owner = owner
+        self.byteBudget = max(0, byteBudget)
+        do {
+            pool = try Self.open(url, owner: owner)
+        } catch {
+            // Unreadable, foreign or of another owner: it is only a cache.
+            Self.remove(url)
+            pool = try Self.open(url, owner: owner)
+        }
+    }
+
+    private static func remove(_ url: URL) {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: url.path + suffix) }
+    }
+
+    private static func open(_ url: URL, owner: String) throws -> DatabasePool {
+        if let head = try? FileHandle(forReadingFrom: url).read(upToCount: 16), !head.isEmpty, head != Data("SQLite format 3\u{0}".utf8) {
+            throw StoreError.notAStore(path: url.path, reason: "frame tier is not an SQLite database")
+        }
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        // A cache: WAL without an fsync per commit (a crash may lose the last writes, never
+        // corrupt the file), so reads that record hits stay cheap.
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        let pool = try DatabasePool(path: url.path, configuration: config)
+        try pool.write { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS payloads (
+                    video TEXT NOT NULL, recipe TEXT NOT NULL, frame INTEGER NOT NULL,
+                    blob BLOB NOT NULL, bytes INTEGER NOT NULL, used INTEGER NOT NULL,
+                    PRIMARY KEY (video, recipe, frame)) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS payloads_used ON payloads (used);
+                """)
+            let format = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'format'")
+            let own = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'owner'")
+            let empty = try Int.fetchOne(db, sql: "SELECT 1 FROM payloads LIMIT 1") == nil
+            if format == nil && own == nil && empty {
+                try db.execute(sql: "INSERT OR REPLACE INTO meta VALUES ('format', ?), ('owner', ?), ('hits', '0'), ('misses', '0')",
+                               arguments: [Self.format, owner])
+            } else if format != Self.format || own != owner {
+                throw StoreError.notAStore(path: url.path, reason: "frame tier of another store, model or format (\(own ?? "?"), \(format ?? "?"))")
+            }
+        }
+        return pool
+    }
+
+    /// Runs `body` on the pool; a file found damaged while in use (SQLite reports corruption)
+    /// is deleted and started afresh, and `body` runs once more on the new file.
+    private func withPool<T>(_ body: (DatabasePool) throws -> T) throws -> T {
+        let current = lock.withLock { pool }
+        do {
+            return try body(current)
+        } catch let e as DatabaseError where e.resultCode == .SQLITE_CORRUPT || e.resultCode == .SQLITE_NOTADB {
+            let fresh: DatabasePool = try lock.withLock {
+                if pool !== current { return pool }   // another thread already replaced it
+                try? pool.close()
+                Self.remove(url)
+                pool = try Self.open(url, owner: owner)
+                return pool
+            }
+            return try body(fresh)
+        }
+    }
+
+    /// A logical clock for LRU order that survives restarts and is shared between processes.
+    private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Payloads of `frames` that are present and intact; counts hits and misses.
+    public func get(video: String, recipe: String, frames: [Int]) -> [Int: Data] {
+        guard !frames.isEmpty else { return [:] }
+        var found: [Int: Data] = [:]
+        var bad: [Int] = []
+        do {
+            try withPool { pool in try pool.read { db in
+                for part in stride(from: 0, to: frames.count, by: 500) {
+                    let slice = Array(frames[part..<min(frames.count, part + 500)])
+                    let marks = slice.map { _ in "?" }.joined(separator: ",")
+                    var args: StatementArguments = [video, recipe]
+                    args += StatementArguments(slice)
+                    let rows = try Row.fetchAll(db, sql: "SELECT frame, blob FROM payloads WHERE video = ? AND recipe = ? AND frame IN (\(marks))",
+                                                arguments: args)
+                    for r in rows {
+                        let k: Int = r["frame"], blob: Data = r["blob"]
+                        if let payload = Self.unwrap(blob) { found[k] = payload } else { bad.append(k) }
+                    }
+                }
+            } }
+            let hits = found.count, misses = frames.count - found.count
+            let stamp = Self.now()
+            try withPool { pool in try pool.write { db in
+                for k in bad { try db.execute(sql: "DELETE FROM payloads WHERE video = ? AND recipe = ? AND frame = ?", arguments: [video, recipe, k]) }
+                for k in found.keys { try db.execute(sql: "UPDATE payloads SET used = ? WHERE video = ? AND recipe = ? AND frame = ?", arguments: [stamp, video, recipe, k]) }
+                try db.execute(sql: "UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'hits'", arguments: [hits])
+                try db.execute(sql: "UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'misses'", arguments: [misses])
+            } }
+        } catch {
+            return found   // a cache that cannot be read is a cache miss
+        }
+        return found
+    }
+
+    /// Stores payloads (replacing older ones under the same key), then evicts by bytes.
+    public func put(video: String, recipe: String, payloads: [(frame: Int, data: Data)]) throws {
+        guard !payloads.isEmpty, byteBudget > 0 else { return }
+        let stamp = Self.now()
+        try withPool { pool in try pool.write { db in
+            for p in payloads {
+                let blob = Self.wrap(p.data)
+                guard blob.count <= byteBudget else { continue }
+                try db.execute(sql: "INSERT OR REPLACE INTO payloads VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [video, recipe, p.frame, blob, blob.count, stamp])
+            }
+            var total = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(bytes), 0) FROM payloads") ?? 0
+            guard total > byteBudget else { return }
+            // Oldest first, in batches, down to 90% of the budget so the next write does not evict again.
+            while total > byteBudget * 9 / 10 {
+                let victims = try Row.fetchAll(db, sql: "SELECT video, recipe, frame, bytes FROM payloads ORDER BY used LIMIT 256")
+                guard !victims.isEmpty else { break }
+                for v in victims {
+                    try db.execute(sql: "DELETE FROM payloads WHERE video = ? AND recipe = ? AND frame = ?",
+                                   arguments: [v["video"] as String, v["recipe"] as String, v["frame"] as Int])
+                    total -= v["bytes"] as Int
+                    if total <= byteBudget * 9 / 10 { break }
+                }
+            }
+        } }
+    }
+
+    public func stats() throws -> Stats {
+        try withPool { pool in try pool.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b, COUNT(DISTINCT video) AS v FROM payloads")!
+            let hits = Int(try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hits'") ?? "0") ?? 0
+            let misses = Int(try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'misses'") ?? "0") ?? 0
+            return Stats(entries: row["n"], bytes: row["b"], videos: row["v"], hits: hits, misses: misses, byteBudget: byteBudget)
+        } }
+    }
+
+    /// Payload bytes stored for one video.
+    public func bytes(video: String) throws -> Int {
+        try withPool { pool in try pool.read { db in try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(bytes), 0) FROM payloads WHERE video = ?", arguments: [video]) ?? 0 } }
+    }
+
+    // Blob: "RSP1", CRC-32 of the payload (u32 LE), payload.
+    static let magic = Data("RSP1".utf8)
+
+    static func wrap(_ payload: Data) -> Data {
+        var out = magic
+        var crc = CRC32.checksum(payload).littleEndian
+        withUnsafeBytes(of: &crc) { out.append(contentsOf: $0) }
+        out.append(payload)
+        return out
+    }
+
+    static func unwrap(_ blob: Data) -> Data? {
+        guard blob.count >= 8, blob.prefix(4) == magic else { return nil }
+        let stored = blob.dropFirst(4).prefix(4).enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+        let payload = Data(blob.dropFirst(8))
+        return CRC32.checksum(payload) == stored ? payload : nil
+    }
+}

@@ -1,0 +1,183 @@
+import ArgumentParser
+import CLIP
+import Foundation
+import ResidualStore
+import Store
+
+/// `rstore bench search`: the latency of new text queries on a generated library, in a warm
+/// server-like process and as fresh CLI processes, with the decoded-frame tier's size and
+/// fidelity. The library (videos and index) is cached under `--cache` by its parameters, so a
+/// rerun skips generation and ingest.
+struct BenchSearchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "search", abstract: "Time never-asked text queries on a generated 720p library (server warm, CLI cold).")
+
+    @OptionGroup var model: ModelOption
+    @Option(help: "Videos in the generated library (each a different scene).") var videos = 6
+    @Option(help: "Seconds per video (720p H.264, 25 fps, keyframe every 10 s).") var videoSeconds = 210
+    @Option(help: "Queries timed in the warm process.") var queries = 20
+    @Option(help: "Queries timed as fresh CLI processes.") var cliQueries = 5
+    @Option(name: .short, help: "Moments per query.") var k = 10
+    @Option(help: "Where the generated library is kept between runs.") var cache = ".build/bench-search"
+    @Flag(help: "Print one JSON object.") var json = false
+
+    struct Result: Encodable {
+        var library_minutes = 0.0, queries = 0
+        var server_first_query_p50_ms = 0.0, server_first_query_p95_ms = 0.0, cli_cold_p50_ms = 0.0
+        var p_frames_per_query = 0.0, decoded_frames_per_query = 0.0, frame_cache_hits_per_query = 0.0
+        var stage1_p50_ms = 0.0, stage2_p50_ms = 0.0
+        var frame_cache_bytes_per_hour = 0.0, cache_vs_source_mean_cos = 0.0, cache_vs_source_min_cos = 0.0
+        var window60_cold_ms = 0.0, window60_compute_bound_ms = 0.0
+        var ingest_seconds: Double?
+    }
+
+    /// lavfi sources, one per video: visibly different content, all moving.
+    static let scenes = [
+        "testsrc2=size=1280x720:rate=25",
+        "mandelbrot=size=320x180:rate=25,scale=1280x720",   // the fractal at 720p costs minutes a scene here
+        "life=size=1280x720:rate=25:mold=10:ratio=0.1:death_color=#C83232:life_color=#00ff00",
+        "cellauto=size=1280x720:rate=25:rule=110",
+        "smptehdbars=size=1280x720:rate=25,hue=H=0.3*t",
+        "gradients=size=1280x720:rate=25:speed=0.02",
+        "rgbtestsrc=size=1280x720:rate=25,rotate=a=0.2*t",
+        "testsrc=size=1280x720:rate=25,negate",
+    ]
+
+    static let adjectives = ["red", "quiet", "crowded", "sunlit", "blurry", "distant", "striped", "wet", "tiny", "golden", "broken", "spinning"]
+    static let nouns = ["harbour", "kitchen", "bicycle", "mountain road", "classroom", "dog", "violin", "market", "train", "garden", "factory", "beach"]
+
+    func run() async throws {
+        guard (1...Self.scenes.count).contains(videos), videoSeconds >= 60, queries >= 1, cliQueries >= 0 else {
+            throw ValidationError("need 1...\(Self.scenes.count) videos of >= 60 s and >= 1 query")
+        }
+        let log = { (s: String) in FileHandle.standardError.write(Data((s + "\n").utf8)) }
+        let clip = try model.load()
+        guard clip.tokenizer != nil else { throw ValidationError("the model has no tokenizer: make one with `rstore model init-random DIR --arch B/32 --vocab VOCAB`") }
+        let dir = URL(fileURLWithPath: cache).appendingPathComponent("\(videos)x\(videoSeconds)s-720p25-g250-\(clip.weightsSHA256.prefix(12))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var r = Result()
+
+        // 1. The library: generated and indexed once, with defaults.
+        var files: [URL] = []
+        for i in 0..<videos {
+            let url = dir.appendingPathComponent("scene-\(i).mp4")
+            files.append(url)
+            if FileManager.default.fileExists(atPath: url.path) { continue }
+            log("generating \(url.lastPathComponent) (\(videoSeconds) s of 720p)…")
+            let tmp = dir.appendingPathComponent(".scene-\(i).tmp.mp4")
+            try BenchStoreCommand.ffmpeg(["-f", "lavfi", "-i", Self.scenes[i], "-t", "\(videoSeconds)", "-c:v", "libx264", "-preset", "ultrafast",
+                                          "-g", "250", "-keyint_min", "250", "-sc_threshold", "0", "-pix_fmt", "yuv420p", tmp.path])
+            try FileManager.default.moveItem(at: tmp, to: url)
+        }
+        let storeURL = dir.appendingPathComponent("library.rstore")
+        let indexed = dir.appendingPathComponent("indexed")
+        if !FileManager.default.fileExists(atPath: indexed.path) {
+            log("indexing \(videos) videos…")
+            let lib = try Library(store: storeURL, model: clip)
+            let t0 = Date()
+            let summary = try await lib.index(files)
+            guard summary.failed == 0 else { throw ValidationError("bench ingest failed: \(summary.files.compactMap(\.error))") }
+            r.ingest_seconds = Date().timeIntervalSince(t0)
+            try Data().write(to: indexed)
+        }
+        let lib = try Library(store: storeURL, model: clip)
+        let ready = try lib.store.videos(status: .ready)
+        r.library_minutes = ready.reduce(0) { $0 + $1.duration } / 60
+        let tier = try lib.frameTier?.file.stats()
+        r.frame_cache_bytes_per_hour = Double(tier?.bytes ?? 0) / max(1e-9, r.library_minutes / 60)
+        log(String(format: "library: %d videos, %.1f min; frame tier %.1f MB (%.2f MB per video-hour)", ready.count, r.library_minutes,
+                   Double(tier?.bytes ?? 0) / 1e6, r.frame_cache_bytes_per_hour / 1e6))
+
+        // 2. Warm server-like process: one query to load the matrix, then never-asked queries.
+        let nonce = UInt32.random(in: 0...UInt32.max)
+        let texts = (0..<(queries + cliQueries + 1)).map { i in
+            "a \(Self.adjectives[i % Self.adjectives.count]) \(Self.nouns[(i / Self.adjectives.count + i) % Self.nouns.count]) \(nonce)-\(i)"
+        }
+        _ = try lib.searchReport(texts[0], k: k, control: QueryControl(limits: .init(maxPFrames: 4096)))
+        var latencies: [Double] = [], s1: [Double] = [], s2: [Double] = []
+        var pSum = 0, decodedSum = 0, hitSum = 0
+        for text in texts[1...queries] {
+            let t0 = Date()
+            let rep = try lib.searchReport(text, k: k, control: QueryControl(limits: .init(maxPFrames: 4096)))
+            latencies.append(Date().timeIntervalSince(t0) * 1000)
+            s1.append(rep.stage1Ms); s2.append(rep.stage2Ms)
+            pSum += rep.pFrames; decodedSum += rep.decodedFrames; hitSum += rep.frameCacheHits
+        }
+        r.queries = queries
+        r.server_first_query_p50_ms = Self.percentile(latencies, 0.5)
+        r.server_first_query_p95_ms = Self.percentile(latencies, 0.95)
+        r.stage1_p50_ms = Self.percentile(s1, 0.5)
+        r.stage2_p50_ms = Self.percentile(s2, 0.5)
+        r.p_frames_per_query = Double(pSum) / Double(queries)
+        r.decoded_frames_per_query = Double(decodedSum) / Double(queries)
+        r.frame_cache_hits_per_query = Double(hitSum) / Double(queries)
+        log(String(format: "warm process: p50 %.0f ms, p95 %.0f ms (stage 1 p50 %.0f ms, stage 2 p50 %.0f ms); per query %.0f P-frames, %.0f decoded, %.0f tier hits",
+                   r.server_first_query_p50_ms, r.server_first_query_p95_ms, r.stage1_p50_ms, r.stage2_p50_ms,
+                   r.p_frames_per_query, r.decoded_frames_per_query, r.frame_cache_hits_per_query))
+
+        // 3. Fresh CLI processes.
+        var cli: [Double] = []
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        for text in texts.suffix(cliQueries) {
+            let p = Process()
+            p.executableURL = exe
+            p.arguments = ["search", "--model", model.resolvedURL.path, "--store", storeURL.path, text, "-k", "\(k)", "--json"]
+            p.standardOutput = FileHandle.nullDevice
+            let t0 = Date()
+            try p.run()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { throw ValidationError("`rstore search` failed (status \(p.terminationStatus))") }
+            cli.append(Date().timeIntervalSince(t0) * 1000)
+        }
+        r.cli_cold_p50_ms = Self.percentile(cli, 0.5)
+        log(String(format: "fresh CLI processes: p50 %.0f ms (%@)", r.cli_cold_p50_ms, cli.map { String(format: "%.0f", $0) }.joined(separator: ", ")))
+
+        // 4. Fidelity: P-features from the tier vs from decoding the originals (60 s of each video).
+        var plainConfig = Library.Configuration()
+        plainConfig.frameTierBytes = 0
+        let plain = try Library(store: storeURL, model: clip, configuration: plainConfig)
+        var cosines: [Float] = []
+        for v in ready {
+            let a = try Library(store: storeURL, model: clip).embeddings(v, from: 0, to: 60)
+            let b = try plain.embeddings(v, from: 0, to: 60)
+            for (x, y) in zip(a, b) where x.kind == "P" { cosines.append(Self.cosine(x.vector, y.vector)) }
+        }
+        r.cache_vs_source_mean_cos = Double(cosines.reduce(0, +) / Float(max(1, cosines.count)))
+        r.cache_vs_source_min_cos = Double(cosines.min() ?? 0)
+        log(String(format: "tier vs source over %d P-frames: mean cos %.4f, min %.4f", cosines.count, r.cache_vs_source_mean_cos, r.cache_vs_source_min_cos))
+
+        // 5. A cold 60 s window (fresh process state, tier filled) vs its compute lower bound.
+        let v = ready[ready.count / 2]
+        let fresh = try Library(store: storeURL, model: clip)
+        var t0 = Date()
+        let frames = try fresh.embeddings(v, from: 0, to: 60)
+        r.window60_cold_ms = Date().timeIntervalSince(t0) * 1000
+        let pCount = frames.filter { $0.kind == "P" }.count
+        let enc = try fresh.reconstructor(for: v).encoder
+        let stride = 3 * clip.config.imageSize * clip.config.imageSize
+        let pixels = [Float](repeating: 0.1, count: pCount * stride)
+        let anchor = [Float](repeating: 0.05, count: clip.config.embedDim)
+        let keep = Array(0..<enc.reduction.keepCount(patches: clip.config.patchCount))
+        r.window60_compute_bound_ms = pixels.withUnsafeBufferPointer { px in
+            let pf = (0..<pCount).map { ResidualEncoder.PFrame(index: $0 + 1, pixels: px.baseAddress! + $0 * stride, anchorPixels: nil,
+                                                               anchorFeature: anchor[...], keep: keep) }
+            _ = enc.encodePFrames(pf)
+            t0 = Date()
+            _ = enc.encodePFrames(pf)
+            return Date().timeIntervalSince(t0) * 1000
+        }
+        log(String(format: "60 s window (%d frames, %d P): cold %.0f ms, compute bound %.0f ms (%.2fx)", frames.count, pCount,
+                   r.window60_cold_ms, r.window60_compute_bound_ms, r.window60_cold_ms / max(1e-9, r.window60_compute_bound_ms)))
+        if json { try printJSON(r) }
+    }
+
+    static func percentile(_ xs: [Double], _ q: Double) -> Double {
+        guard !xs.isEmpty else { return 0 }
+        let s = xs.sorted()
+        return s[min(s.count - 1, Int((Double(s.count - 1) * q).rounded()))]
+    }
+
+    static func cosine(_ a: [Float], _ b: [Float]) -> Float {
+        let d = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
+        return d / max(1e-12, a.reduce(0) { $0 + $1 * $1 }.squareRoot() * b.reduce(0) { $0 + $1 * $1 }.squareRoot())
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Store
+import XCTest
+
+/// The decoded-frame tier's file: bounded, checked, shared, and never trusted when damaged or foreign.
+final class FrameTierFileTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-tierfile-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func testForeignTruncatedOrGarbageTierFilesAreReplaced() throws {
+        let url = dir.appendingPathComponent("t.frames")
+        // Garbage bytes.
+        try Data(repeating: 0x41, count: 1000).write(to: url)
+        var tier = try FrameTierFile(url: url, owner: "store-a|model-1", byteBudget: 1 << 20)
+        try tier.put(video: "v", recipe: "r", payloads: [(3, Data("hello".utf8))])
+        XCTAssertEqual(tier.get(video: "v", recipe: "r", frames: [3]), [3: Data("hello".utf8)])
+        // Another owner (store or model): nothing of the old file is served.
+        tier = try FrameTierFile(url: url, owner: "store-a|model-2", byteBudget: 1 << 20)
+        XCTAssertEqual(tier.get(video: "v", recipe: "r", frames: [3]), [:])
+        try tier.put(video: "v", recipe: "r", payloads: [(4, Data("x".utf8))])
+        // Truncated to half a page.
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber).intValue
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: UInt64(min(size, 2048)))
+        try handle.close()
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: url.path + suffix) }
+        tier = try FrameTierFile(url: url, owner: "store-a|model-2", byteBudget: 1 << 20)
+        XCTAssertEqual(tier.get(video: "v", recipe: "r", frames: [4, 5]).count, tier.get(video: "v", recipe: "r", frames: [4]).count)
+        try tier.put(video: "v", recipe: "r", payloads: [(6, Data("y".utf8))])
+        XCTAssertEqual(tier.get(video: "v", recipe: "r", frames: [6]), [6: Data("y".utf8)])
+    }
+
+    func testEvictionKeepsTheTierUnderItsBudgetDroppingLeastRecentlyUsed() throws {
+        let tier = try FrameTierFile(url: dir.appendingPathComponent("e.frames"), owner: "o", byteBudget: 10_000)
+        let blob = Data(repeating: 7, count: 992)   // 1000 bytes with the 8-byte header
+        try tier.put(video: "v", recipe: "r", payloads: (0..<8).map { ($0, blob) })
+        usleep(5000)
+        _ = tier.get(video: "v", recipe: "r", frames: [0])   // 0 becomes recent
+        usleep(5000)
+        try tier.put(video: "v", recipe: "r", payloads: (8..<12).map { ($0, blob) })
+        let s = try tier.stats()
+        XCTAssertLessThanOrEqual(s.bytes, 10_000)
+        XCTAssertNotNil(tier.get(video: "v", recipe: "r", frames: [0])[0], "recently used survives")
+        XCTAssertNil(tier.get(video: "v", recipe: "r", frames: [1])[1], "least recently used goes first")
+        XCTAssertNotNil(tier.get(video: "v", recipe: "r", frames: [11])[11])
+    }
+
+    func testTwoHandlesShareTheTierWhileOneWrites() throws {
+        let url = dir.appendingPathComponent("s.frames")
+        let writer = try FrameTierFile(url: url, owner: "o", byteBudget: 1 << 24)
+        let reader = try FrameTierFile(url: url, owner: "o", byteBudget: 1 << 24)
+        let blob = Data(repeating: 3, count: 500)
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            for i in 0..<200 { try? writer.put(video: "v", recipe: "r", payloads: [(i, blob)]) }
+            done.signal()
+        }
+        var seen = 0
+        for _ in 0..<200 { seen = max(seen, reader.get(video: "v", recipe: "r", frames: Array(0..<200)).count) }
+        done.wait()
+        XCTAssertEqual(reader.get(video: "v", recipe: "r", frames: Array(0..<200)).count, 200)
+        XCTAssertTrue(reader.get(video: "v", recipe: "r", frames: Array(0..<200)).values.allSatisfy { $0 == blob })
+        _ = seen
+    }
+}
