@@ -20,6 +20,9 @@ public enum FeatureCodec: String, Sendable, Codable, CaseIterable {
     var tag: UInt8 { switch self { case .f16: 1; case .i8: 2; case .f32: 3 } }
     static let rawFlag: UInt8 = 0x80
     static let headerSize = 19
+    /// Largest raw payload of one blob: 240 float32 vectors of 65,535 dims fit; the u32 length
+    /// field alone would let a crafted header ask for 4 GiB.
+    public static let maxRawBytes = 64 << 20
 
     /// Bytes of one vector before compression.
     public func rawBytes(dim: Int) -> Int {
@@ -33,6 +36,9 @@ public enum FeatureCodec: String, Sendable, Codable, CaseIterable {
             throw BlobError("\(vectors.count) values are not whole vectors of dimension \(dim)")
         }
         let count = vectors.count / dim
+        guard count * rawBytes(dim: dim) <= Self.maxRawBytes else {
+            throw BlobError("\(count) vectors of dimension \(dim) take more than \(Self.maxRawBytes) bytes as \(rawValue)")
+        }
         var raw = [UInt8](repeating: 0, count: count * rawBytes(dim: dim))
         if let bad = vectors.firstIndex(where: { !$0.isFinite || (self == .f16 && abs($0) > Float(Float16.greatestFiniteMagnitude)) }) {
             throw BlobError("vector \(bad / dim) element \(bad % dim) is \(vectors[bad]), not storable as \(rawValue)")
@@ -136,8 +142,12 @@ public enum FeatureCodec: String, Sendable, Codable, CaseIterable {
         guard let codec = FeatureCodec.allCases.first(where: { $0.tag == tag & ~rawFlag }) else { throw BlobError("unknown codec tag \(tag)") }
         let dim = Int(blob.readLE(UInt16.self, at: 5)), count = Int(blob.readLE(UInt32.self, at: 7))
         let rawLength = Int(blob.readLE(UInt32.self, at: 11)), crc = blob.readLE(UInt32.self, at: 15)
+        // count and dim come from 32- and 16-bit fields: their product cannot overflow Int.
         guard dim > 0, rawLength == count * codec.rawBytes(dim: dim) else {
             throw BlobError("raw length \(rawLength) does not fit \(count) x \(dim) \(codec.rawValue)")
+        }
+        guard rawLength <= maxRawBytes else {
+            throw BlobError("header claims \(count) x \(dim) \(codec.rawValue) (\(rawLength) bytes), more than a blob may hold (\(maxRawBytes))")
         }
         return Header(codec: codec, stored: tag & rawFlag != 0, dim: dim, count: count, rawLength: rawLength, crc: crc)
     }

@@ -28,7 +28,17 @@ public struct FrameOffsetRecord: Sendable, Equatable, Codable {
 /// `previous time + pts delta * tick` (0 or a few low bits when time is a linear function of pts,
 /// as `(pts - start) * timeBase` is). Times round-trip bit-exactly whatever they are.
 /// "RSO1" blobs (pts delta, pts - seek point, time XOR previous time) are still read.
+///
+/// Blobs are hostile until checked: the header (outside the checksum) may claim any count or
+/// length, so every size is bounded by the blob's own bytes before anything is allocated, and
+/// the delta sums use checked arithmetic (a crafted delta is an error, not a wrapped pts).
 public enum OffsetCodec {
+    /// Largest raw payload decoded (and encoded): >= 280 k frames (up to 30 bytes each), 1.6 days
+    /// at 2 fps, far beyond a chunk; caps what a crafted header makes a decode allocate.
+    public static let maxRawBytes = 8 << 20
+    /// Fewest raw bytes a frame takes (three one-byte varints).
+    static let minFrameBytes = 3
+
     public static func encode(_ offsets: [FrameOffsetRecord]) throws(BlobError) -> Data {
         let first = offsets.first?.index ?? 0
         guard first >= 0, first + offsets.count <= Int(UInt32.max) else { throw BlobError("frame index \(first) out of range") }
@@ -43,13 +53,17 @@ public enum OffsetCodec {
         var prevPTS: Int64 = 0, prevSeek: Int64 = 0, prevTime = 0.0
         for (i, o) in offsets.enumerated() {
             guard o.index == first + i else { throw BlobError("offsets of a chunk must be consecutive: frame \(o.index) follows \(first + i - 1)") }
-            varint(zigzag(o.pts &- prevPTS), &raw)
-            varint(zigzag(o.seekPTS &- prevSeek), &raw)
-            varint(o.time.bitPattern ^ predict(prevTime, o.pts &- prevPTS, tick).bitPattern, &raw)
+            let (dPTS, o1) = o.pts.subtractingReportingOverflow(prevPTS)
+            let (dSeek, o2) = o.seekPTS.subtractingReportingOverflow(prevSeek)
+            guard !o1, !o2 else { throw BlobError("frame \(o.index): pts \(o.pts) / seek point \(o.seekPTS) too far from the previous frame's") }
+            varint(zigzag(dPTS), &raw)
+            varint(zigzag(dSeek), &raw)
+            varint(o.time.bitPattern ^ predict(prevTime, dPTS, tick).bitPattern, &raw)
             prevPTS = o.pts
             prevSeek = o.seekPTS
             prevTime = o.time
         }
+        guard raw.count <= maxRawBytes else { throw BlobError("\(offsets.count) frames take \(raw.count) bytes, more than a chunk may (\(maxRawBytes))") }
         var flags: UInt8 = 0
         var payload = raw
         if let packed = LZ4Block.compress(raw), packed.count < raw.count { payload = packed } else { flags |= 1 }
@@ -66,29 +80,7 @@ public enum OffsetCodec {
     static func predict(_ prevTime: Double, _ deltaPTS: Int64, _ tick: Double) -> Double { prevTime + Double(deltaPTS) * tick }
 
     public static func decode(_ blob: Data) throws(BlobError) -> [FrameOffsetRecord] {
-        let b = [UInt8](blob)
-        let v2 = b.starts(with: "RSO2".utf8)
-        guard v2 || b.starts(with: "RSO1".utf8) else { throw BlobError("not an offsets blob (bad magic)") }
-        let h = v2 ? 5 : 4   // RSO2 has a flags byte
-        guard b.count >= h + 16 else { throw BlobError("offsets blob of only \(b.count) bytes") }
-        let flags = v2 ? b[4] : 0
-        guard flags & ~1 == 0 else { throw BlobError("unknown offsets flags \(flags)") }
-        let count = Int(b.readLE(UInt32.self, at: h)), first = Int(b.readLE(UInt32.self, at: h + 4))
-        let rawLength = Int(b.readLE(UInt32.self, at: h + 8)), crc = b.readLE(UInt32.self, at: h + 12)
-        let payload = b[(h + 16)...]
-        guard CRC32.checksum(payload) == crc else { throw BlobError("offsets checksum mismatch") }
-        // The header is outside the checksum: bound what it may make us allocate.
-        guard rawLength <= 8 + count * 30, rawLength <= payload.count * 256 else {
-            throw BlobError("offsets header claims \(rawLength) raw bytes for \(count) frames in \(payload.count) bytes")
-        }
-        let raw: [UInt8]
-        if flags & 1 != 0 {
-            guard payload.count == rawLength else { throw BlobError("offsets payload is \(payload.count) bytes, header says \(rawLength)") }
-            raw = Array(payload)
-        } else {
-            guard let r = LZ4Block.decompress(payload, rawCount: rawLength) else { throw BlobError("offsets payload does not decompress") }
-            raw = r
-        }
+        let (v2, count, first, raw) = try unpack(blob)
         var out: [FrameOffsetRecord] = []
         out.reserveCapacity(count)
         var pos = 0, prevPTS: Int64 = 0, prevSeek: Int64 = 0, prevTime = 0.0, tick = 0.0
@@ -101,15 +93,10 @@ public enum OffsetCodec {
             guard let d = readVarint(raw, &pos), let s = readVarint(raw, &pos), let t = readVarint(raw, &pos) else {
                 throw BlobError("offsets payload ends after \(i) of \(count) frames")
             }
-            let pts = prevPTS &+ unzigzag(d)
-            let seek: Int64, time: Double
-            if v2 {
-                seek = prevSeek &+ unzigzag(s)
-                time = Double(bitPattern: t ^ predict(prevTime, pts &- prevPTS, tick).bitPattern)
-            } else {
-                seek = pts &- unzigzag(s)
-                time = Double(bitPattern: t ^ prevTime.bitPattern)
-            }
+            let (pts, o1) = prevPTS.addingReportingOverflow(unzigzag(d))
+            let (seek, o2) = v2 ? prevSeek.addingReportingOverflow(unzigzag(s)) : pts.subtractingReportingOverflow(unzigzag(s))
+            guard !o1, !o2 else { throw BlobError("frame \(first + i): pts or seek point overflows 64 bits") }
+            let time = Double(bitPattern: t ^ (v2 ? predict(prevTime, unzigzag(d), tick) : prevTime).bitPattern)
             out.append(FrameOffsetRecord(index: first + i, pts: pts, time: time, seekPTS: seek))
             prevPTS = pts
             prevSeek = seek
@@ -117,6 +104,37 @@ public enum OffsetCodec {
         }
         guard pos == raw.count else { throw BlobError("offsets payload has \(raw.count - pos) trailing bytes") }
         return out
+    }
+
+    /// The checked header and the raw payload (decompressed) of a blob.
+    static func unpack(_ blob: Data) throws(BlobError) -> (v2: Bool, count: Int, first: Int, raw: [UInt8]) {
+        let b = [UInt8](blob)
+        let v2 = b.starts(with: "RSO2".utf8)
+        guard v2 || b.starts(with: "RSO1".utf8) else { throw BlobError("not an offsets blob (bad magic)") }
+        let h = v2 ? 5 : 4   // RSO2 has a flags byte
+        guard b.count >= h + 16 else { throw BlobError("offsets blob of only \(b.count) bytes") }
+        let flags = v2 ? b[4] : 0
+        guard flags & ~1 == 0 else { throw BlobError("unknown offsets flags \(flags)") }
+        let count = Int(b.readLE(UInt32.self, at: h)), first = Int(b.readLE(UInt32.self, at: h + 4))
+        let rawLength = Int(b.readLE(UInt32.self, at: h + 8)), crc = b.readLE(UInt32.self, at: h + 12)
+        let payload = b[(h + 16)...]
+        guard CRC32.checksum(payload) == crc else { throw BlobError("offsets checksum mismatch") }
+        // The header is outside the checksum: bound what it may make us allocate. Each frame
+        // takes 3 to 30 raw bytes, LZ4 expands at most 255-fold, and no chunk is that large.
+        let fixed = v2 ? 8 : 0
+        guard rawLength <= maxRawBytes, rawLength <= fixed + count * 30, fixed + count * minFrameBytes <= rawLength,
+              rawLength <= payload.count * 256 else {
+            throw BlobError("offsets header claims \(count) frames in \(rawLength) raw bytes from \(payload.count) stored bytes")
+        }
+        let raw: [UInt8]
+        if flags & 1 != 0 {
+            guard payload.count == rawLength else { throw BlobError("offsets payload is \(payload.count) bytes, header says \(rawLength)") }
+            raw = Array(payload)
+        } else {
+            guard let r = LZ4Block.decompress(payload, rawCount: rawLength) else { throw BlobError("offsets payload does not decompress") }
+            raw = r
+        }
+        return (v2, count, first, raw)
     }
 
     static func zigzag(_ v: Int64) -> UInt64 { UInt64(bitPattern: (v << 1) ^ (v >> 63)) }

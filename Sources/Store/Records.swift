@@ -14,6 +14,9 @@ public struct ModelRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
     public var tokenizerSha256: String
     public var embedDim: Int
     public var createdAt: Double
+    /// SHA-256 of `config` normalised (canonical sorted-key JSON); '' until a store written
+    /// before migration 3 is first opened.
+    public var configSha256: String = ""
 }
 
 /// One indexed (or indexing) version of a video file.

@@ -8,6 +8,9 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case notAStore(path: String, reason: String)
     case locked(path: String)
     case modelMismatch(path: String, expected: String, found: String)
+    /// The same weights read with another config (activation, heads, eps...): `differences`
+    /// lists each differing field as "key: stored -> loaded".
+    case configMismatch(path: String, weights: String, stored: String, loaded: String, differences: [String])
     case corruptBlob(path: String, video: String, frame: Int, reason: String)
     case unknownVideo(path: String, video: String)
     case notReady(path: String, video: String, status: String)
@@ -29,6 +32,9 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .locked(let p): return "\(p): the store is locked by another process; try again when it finishes"
         case .modelMismatch(let p, let e, let f):
             return "\(p): store holds features of CLIP weights \(e), but the loaded model is \(f); features of different models are never mixed"
+        case .configMismatch(let p, let w, let s, let l, let d):
+            return "\(p): store holds features of CLIP weights \(w) read with config \(s), but the loaded model reads them with config \(l) "
+                + "(\(d.joined(separator: "; "))); features of different models are never mixed"
         case .corruptBlob(let p, let v, let f, let r): return "\(p): corrupt data for \(v) at frame \(f): \(r)"
         case .unknownVideo(let p, let v): return "\(p): no video \(v) in the store"
         case .notReady(let p, let v, let s): return "\(p): video \(v) is not queryable yet (status \(s)); run `rstore index` to finish it"

@@ -199,6 +199,10 @@ extension VideoReader {
             }
             guard let ts, let frame = input.frame else { break }
             if clock == nil { clock = makeClock(ts) }
+            if let problem = clock!.check(ts, previous: hasPending ? pendingTS : nil) {
+                failure = VideoError.readFailed(path: url.path, time: hasPending ? max(0, clock!.seconds(pendingTS)) : nil, reason: problem)
+                break decoding
+            }
             if firstTS == LibAV.nopts { firstTS = ts }
             if rstore_frame_is_key(frame) != 0 { lastKeyTS = ts }
             if hasPending {

@@ -32,8 +32,18 @@ final class BPEModel: Sendable {
     let startToken: Int32
     let endToken: Int32
 
-    init(vocabURL: URL, mergesURL: URL) throws {
-        let vocabulary = try Self.loadVocabulary(vocabURL)
+    /// Largest vocab.json / merges.txt read (OpenAI CLIP's are 0.8 and 0.5 MB).
+    static let maxFileBytes = 32 << 20
+    /// Most vocabulary entries accepted (CLIP has 49,408; ids must be 0 ..< count, each once).
+    static let maxVocabulary = 1 << 20
+
+    convenience init(vocabURL: URL, mergesURL: URL) throws {
+        try self.init(vocab: Self.readData(vocabURL), vocabURL: vocabURL, merges: Self.readData(mergesURL), mergesURL: mergesURL)
+    }
+
+    /// Builds the model from the files' bytes; the URLs only name them in errors.
+    init(vocab: Data, vocabURL: URL, merges mergesData: Data, mergesURL: URL) throws {
+        let vocabulary = try Self.loadVocabulary(vocab, vocabURL)
         let missing = [Self.startOfText, Self.endOfText].filter { vocabulary[$0] == nil }
         guard missing.isEmpty else { throw TokenizerError.missingSpecialTokens(vocabURL, missing: missing) }
         let startToken = vocabulary[Self.startOfText]!
@@ -58,7 +68,7 @@ final class BPEModel: Sendable {
         }
 
         var merges: [UInt64: Merge] = [:]
-        try Self.forEachMerge(in: mergesURL) { line, rank, left, right in
+        try Self.forEachMerge(in: mergesData, mergesURL) { line, rank, left, right in
             let merged = left + right
             guard vocabulary[merged] != nil else {
                 throw TokenizerError.mergeNotInVocabulary(mergesURL, line: line, token: merged)
@@ -127,16 +137,28 @@ final class BPEModel: Sendable {
 
     // MARK: Loading
 
-    private static func readText(_ url: URL) throws -> String {
+    /// The file's bytes, refusing a missing, unreadable or oversized file before reading it.
+    private static func readData(_ url: URL) throws -> Data {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw TokenizerError.missingFile(url)
         }
-        let data: Data
         do {
-            data = try Data(contentsOf: url)
+            let size = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
+            guard size <= maxFileBytes else {
+                throw TokenizerError.unreadableFile(url, reason: "\(size) bytes, more than a tokenizer file may have (\(maxFileBytes))")
+            }
+            return try Data(contentsOf: url)
+        } catch let error as TokenizerError {
+            throw error
         } catch {
             throw TokenizerError.unreadableFile(url, reason: "\(error)")
+        }
+    }
+
+    private static func text(_ data: Data, _ url: URL) throws -> String {
+        guard data.count <= maxFileBytes else {
+            throw TokenizerError.unreadableFile(url, reason: "\(data.count) bytes, more than a tokenizer file may have (\(maxFileBytes))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw TokenizerError.unreadableFile(url, reason: "not valid UTF-8")
@@ -144,11 +166,11 @@ final class BPEModel: Sendable {
         return text
     }
 
-    private static func loadVocabulary(_ url: URL) throws -> [String: Int32] {
-        let text = try readText(url)
+    private static func loadVocabulary(_ data: Data, _ url: URL) throws -> [String: Int32] {
+        _ = try text(data, url)
         let vocabulary: [String: Int32]
         do {
-            vocabulary = try JSONDecoder().decode([String: Int32].self, from: Data(text.utf8))
+            vocabulary = try JSONDecoder().decode([String: Int32].self, from: data)
         } catch let DecodingError.dataCorrupted(context) {
             throw TokenizerError.invalidVocabulary(url, reason: context.debugDescription)
         } catch let DecodingError.typeMismatch(_, context) {
@@ -157,17 +179,28 @@ final class BPEModel: Sendable {
         } catch {
             throw TokenizerError.invalidVocabulary(url, reason: "\(error)")
         }
-        if let (token, _) = vocabulary.first(where: { $0.value < 0 }) {
-            throw TokenizerError.invalidVocabulary(url, reason: "token \(String(reflecting: token)) has a negative id")
+        guard vocabulary.count <= maxVocabulary else {
+            throw TokenizerError.invalidVocabulary(url, reason: "\(vocabulary.count) tokens, more than \(maxVocabulary)")
+        }
+        // The ids index the text tower's embedding rows: each of 0 ..< count exactly once.
+        var seen = [String?](repeating: nil, count: vocabulary.count)
+        for (token, id) in vocabulary {
+            guard id >= 0, Int(id) < vocabulary.count else {
+                throw TokenizerError.invalidVocabulary(url, reason: "token \(String(reflecting: token)) has id \(id), outside 0..<\(vocabulary.count) (the vocabulary's size)")
+            }
+            if let other = seen[Int(id)] {
+                throw TokenizerError.invalidVocabulary(url, reason: "tokens \(String(reflecting: other)) and \(String(reflecting: token)) share id \(id)")
+            }
+            seen[Int(id)] = token
         }
         return vocabulary
     }
 
     /// Calls `body(line number (1-based), rank, left, right)` for each merge, in file order.
     private static func forEachMerge(
-        in url: URL, _ body: (Int, Int, String, String) throws -> Void
+        in data: Data, _ url: URL, _ body: (Int, Int, String, String) throws -> Void
     ) throws {
-        let text = try readText(url)
+        let text = try text(data, url)
         // Split on "\n" scalars (a Swift Character would glue "\r\n" together).
         let lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
         func isBlank(_ line: Substring.UnicodeScalarView) -> Bool {

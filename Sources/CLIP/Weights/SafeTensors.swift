@@ -27,8 +27,15 @@ public final class SafeTensorsFile: @unchecked Sendable {
         public let dtype: DType
         public let shape: [Int]
         public let range: Range<Int>   // byte range within the data section
-        public var count: Int { shape.reduce(1, *) }
+        /// Elements (the shape's product, checked for overflow when the header was read).
+        public let count: Int
     }
+
+    /// Largest header accepted (the reference implementation's limit too).
+    public static let maxHeaderBytes = 100_000_000
+    /// Deepest JSON nesting accepted: a header is an object of objects of flat lists (depth 3),
+    /// so a deeper one is refused before the parser spends time on it.
+    static let maxHeaderDepth = 8
 
     public let path: String
     public let entries: [String: Entry]
@@ -36,25 +43,34 @@ public final class SafeTensorsFile: @unchecked Sendable {
     private let data: Data          // mapped whole file
     private let dataStart: Int
 
-    public init(url: URL) throws {
-        path = url.path
+    public convenience init(url: URL) throws {
+        let path = url.path
         guard FileManager.default.fileExists(atPath: path) else { throw WeightsError.missingFile(path: path) }
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
             throw WeightsError.unreadable(path: path, reason: error.localizedDescription)
         }
+        try self.init(data: data, path: path)
+    }
+
+    /// Parses the bytes of a safetensors file (`path` only names it in errors). Every number in
+    /// the header is checked before use: lengths and offsets against the file, shape products and
+    /// byte sizes with overflow-reporting arithmetic, tensors against each other (no overlaps).
+    public init(data: Data, path: String) throws {
+        self.path = path
         guard data.count >= 8 else {
             throw WeightsError.badHeader(path: path, reason: "file is \(data.count) bytes, shorter than the 8-byte header length")
         }
         let headerLength = data.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian
-        guard headerLength >= 2, headerLength <= UInt64(data.count - 8), headerLength < 100_000_000 else {
-            throw WeightsError.badHeader(path: path, reason: "header length \(headerLength) does not fit a \(data.count)-byte file")
-        }
-        let headerData = data.subdata(in: 8..<(8 + Int(headerLength)))
-        guard let json = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
-            throw WeightsError.badHeader(path: path, reason: "header is not a JSON object")
+        guard headerLength >= 2, headerLength <= UInt64(data.count - 8), headerLength <= UInt64(Self.maxHeaderBytes) else {
+            throw WeightsError.badHeader(path: path, reason: "header length \(headerLength) does not fit a \(data.count)-byte file (at most \(Self.maxHeaderBytes))")
         }
         let start = 8 + Int(headerLength)
+        let headerData = data.subdata(in: 8..<start)
+        guard Self.nestingDepth(headerData) <= Self.maxHeaderDepth,
+              let json = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
+            throw WeightsError.badHeader(path: path, reason: "header is not a JSON object of tensor entries")
+        }
         let available = data.count - start
         var entries: [String: Entry] = [:]
         var metadata: [String: String] = [:]
@@ -63,38 +79,88 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 if let m = value as? [String: String] { metadata = m }
                 continue
             }
-            guard let info = value as? [String: Any] else {
-                throw WeightsError.badTensor(path: path, tensor: name, reason: "header entry is not an object")
-            }
-            guard let dtypeName = info["dtype"] as? String else {
-                throw WeightsError.badTensor(path: path, tensor: name, reason: "no dtype")
-            }
-            guard let dtype = DType(rawValue: dtypeName) else {
-                throw WeightsError.unsupportedDType(path: path, tensor: name, dtype: dtypeName)
-            }
-            guard let shape = (info["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  shape.count == (info["shape"] as? [Any])?.count, shape.allSatisfy({ $0 >= 0 }) else {
-                throw WeightsError.badTensor(path: path, tensor: name, reason: "shape is not a list of non-negative integers")
-            }
-            guard let offs = (info["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  offs.count == 2, offs[0] >= 0, offs[0] <= offs[1] else {
-                throw WeightsError.badTensor(path: path, tensor: name, reason: "data_offsets must be [begin, end] with begin <= end")
-            }
-            guard offs[1] <= available else {
-                throw WeightsError.badTensor(path: path, tensor: name,
-                    reason: "data ends at byte \(offs[1]) but the file holds only \(available) data bytes (truncated?)")
-            }
-            let count = shape.reduce(1, *)
-            guard offs[1] - offs[0] == count * dtype.size else {
-                throw WeightsError.badTensor(path: path, tensor: name,
-                    reason: "\(offs[1] - offs[0]) bytes for shape \(shape) of \(dtypeName) (expected \(count * dtype.size))")
-            }
-            entries[name] = Entry(name: name, dtype: dtype, shape: shape, range: offs[0]..<offs[1])
+            entries[name] = try Self.entry(name, value, available: available, path: path)
+        }
+        // Tensors may not share bytes (a crafted header could alias one tensor onto another).
+        let ranges = entries.values.filter { !$0.range.isEmpty }.sorted { $0.range.lowerBound < $1.range.lowerBound }
+        for (a, b) in zip(ranges, ranges.dropFirst()) where b.range.lowerBound < a.range.upperBound {
+            throw WeightsError.badTensor(path: path, tensor: b.name,
+                reason: "data bytes \(b.range.lowerBound)..<\(b.range.upperBound) overlap tensor '\(a.name)' (\(a.range.lowerBound)..<\(a.range.upperBound))")
         }
         self.data = data
         self.dataStart = start
         self.entries = entries
         self.metadata = metadata
+    }
+
+    /// One header entry, validated against the `available` data bytes.
+    private static func entry(_ name: String, _ value: Any, available: Int, path: String) throws -> Entry {
+        guard let info = value as? [String: Any] else {
+            throw WeightsError.badTensor(path: path, tensor: name, reason: "header entry is not an object")
+        }
+        guard let dtypeName = info["dtype"] as? String else {
+            throw WeightsError.badTensor(path: path, tensor: name, reason: "no dtype")
+        }
+        guard let dtype = DType(rawValue: dtypeName) else {
+            throw WeightsError.unsupportedDType(path: path, tensor: name, dtype: dtypeName)
+        }
+        guard let shape = integers(info["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
+            throw WeightsError.badTensor(path: path, tensor: name, reason: "shape is not a list of non-negative integers")
+        }
+        guard let offs = integers(info["data_offsets"]), offs.count == 2, offs[0] >= 0, offs[0] <= offs[1] else {
+            throw WeightsError.badTensor(path: path, tensor: name, reason: "data_offsets must be [begin, end] with 0 <= begin <= end")
+        }
+        guard offs[1] <= available else {
+            throw WeightsError.badTensor(path: path, tensor: name,
+                reason: "data ends at byte \(offs[1]) but the file holds only \(available) data bytes (truncated?)")
+        }
+        var count = 1
+        for d in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow else {
+                throw WeightsError.badTensor(path: path, tensor: name, reason: "shape \(shape) has more elements than a 64-bit count holds")
+            }
+            count = product
+        }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.size)
+        guard !overflow, offs[1] - offs[0] == bytes else {
+            throw WeightsError.badTensor(path: path, tensor: name,
+                reason: "\(offs[1] - offs[0]) bytes for shape \(shape) of \(dtypeName) (expected \(overflow ? "more than 2^63" : "\(bytes)"))")
+        }
+        return Entry(name: name, dtype: dtype, shape: shape, range: offs[0]..<offs[1], count: count)
+    }
+
+    /// A JSON list of integers, each exactly representable (no fractions, no values beyond 2^53,
+    /// where a double stops being exact and a conversion to Int could trap).
+    private static func integers(_ value: Any?) -> [Int]? {
+        guard let list = value as? [Any] else { return nil }
+        var out: [Int] = []
+        out.reserveCapacity(list.count)
+        for item in list {
+            guard let n = item as? NSNumber, !(item is String) else { return nil }
+            let d = n.doubleValue
+            guard d.isFinite, d.rounded() == d, abs(d) <= 9_007_199_254_740_992 else { return nil }
+            out.append(Int(d))
+        }
+        return out
+    }
+
+    /// Deepest bracket nesting of a JSON text, outside strings (a linear scan, no parsing).
+    static func nestingDepth(_ json: Data) -> Int {
+        var depth = 0, deepest = 0, inString = false, escaped = false
+        for byte in json {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1; deepest = max(deepest, depth)
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            default: break
+            }
+        }
+        return deepest
     }
 
     public func contains(_ name: String) -> Bool { entries[name] != nil }
