@@ -60,6 +60,9 @@ extension Reconstructor {
         // The random strategy's masks follow each video's stored seed.
         let encoders = parts.map { encoder.withMaskSeed($0.source.maskSeed) }
         for (s, part) in parts.enumerated() {
+            // A changed file is refused whether or not its pixels are cached: its stored
+            // features no longer describe it.
+            try part.source.checkFile()
             let hits = tier?.read(part.source, frames: part.frames, encoder: encoders[s]) ?? [:]
             var map: [Int: Int] = [:], keep: [Int: [Int]] = [:]
             for (k, e) in hits.sorted(by: { $0.key < $1.key }) { map[k] = images.count; images.append(e.image); keep[k] = e.keep }
