@@ -45,24 +45,18 @@ public final class QueryControl: @unchecked Sendable {
     /// Records `count` P-features about to be computed; throws when that would pass the limit
     /// (nothing is recorded then) or the query was cancelled.
     public func charge(pFrames count: Int) throws {
-        try lock.withLock {
-            if cancelled { throw QueryError.cancelled }
-            guard count <= limits.maxPFrames - pFrames else {
-                throw QueryError.overBudget(what: "P-frames", needed: pFrames + count, limit: limits.maxPFrames)
-            }
-            pFrames += count
-        }
+        try lock.withLock { try Self.add(count, to: &pFrames, limit: limits.maxPFrames, what: "P-frames", cancelled: cancelled) }
     }
 
     /// Records `count` frames about to be decoded from a source file; throws past the limit.
     public func charge(decodedFrames count: Int) throws {
-        try lock.withLock {
-            if cancelled { throw QueryError.cancelled }
-            guard count <= limits.maxDecodedFrames - decoded else {
-                throw QueryError.overBudget(what: "decoded frames", needed: decoded + count, limit: limits.maxDecodedFrames)
-            }
-            decoded += count
-        }
+        try lock.withLock { try Self.add(count, to: &decoded, limit: limits.maxDecodedFrames, what: "decoded frames", cancelled: cancelled) }
+    }
+
+    private static func add(_ count: Int, to used: inout Int, limit: Int, what: String, cancelled: Bool) throws {
+        if cancelled { throw QueryError.cancelled }
+        guard count <= limit - used else { throw QueryError.overBudget(what: what, needed: used + count, limit: limit) }
+        used += count
     }
 
     /// Where this query's P-frame inputs came from: the decoded-frame tier, or decoding the
