@@ -72,32 +72,7 @@ public final class Reconstructor: @unchecked Sendable {
     /// Features of frames `range` (I stored, P reconstructed), in index order. The P-frames to
     /// compute are charged to `control` before any work, and cancellation is checked per batch.
     public func features(of source: Source, range: Range<Int>, control: QueryControl = QueryControl()) throws -> [[Float]] {
-        let n = encoder.n
-        var out = [[Float]?](repeating: nil, count: range.count)
-        var missingP: [Int] = []
-        for k in range {
-            if ResidualEncoder.isIFrame(k, n: n) {
-                out[k - range.lowerBound] = try source.iFeature(k)
-            } else if let cached = features.get(source.featureKey(k)) {
-                out[k - range.lowerBound] = cached
-            } else {
-                missingP.append(k)
-            }
-        }
-        try control.charge(pFrames: missingP.count)
-        let batch = effectiveBatch
-        var start = 0
-        while start < missingP.count {
-            try control.checkCancelled()
-            let part = Array(missingP[start..<min(missingP.count, start + batch)])
-            let computed = try reconstruct(source, part, control: control)
-            for (k, v) in zip(part, computed) {
-                out[k - range.lowerBound] = v
-                features.put(source.featureKey(k), v, cost: v.count * 4 + 64)
-            }
-            start += batch
-        }
-        return out.map { $0! }
+        try features(of: [(source, Array(range))], control: control)[0]
     }
 
     /// Preprocessed pixels of frames (cache first; one decode pass for all misses). Decoded
@@ -128,9 +103,6 @@ public final class Reconstructor: @unchecked Sendable {
         return have
     }
 
-    private func reconstruct(_ source: Source, _ indices: [Int], control: QueryControl) throws -> [[Float]] {
-        try reconstruct([(source, indices)], control: control)[0]
-    }
 }
 
 /// A reconstructed P-feature's cache key: the frame and the mask seed its patches came from.
