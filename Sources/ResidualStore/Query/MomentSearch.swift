@@ -1,5 +1,7 @@
 import CLIP
 import Foundation
+import Tensor
+import Timeline
 
 /// Two-stage text-to-moment search over a library.
 ///
@@ -85,11 +87,12 @@ public struct MomentSearch: Sendable {
     public func decisiveFrames(_ c: Candidate, n: Int, frames: Int) -> [Int] {
         guard n > 0 else { return [] }
         var out = Set<Int>()
-        let lastI = ResidualEncoder.anchor(of: c.lastFrame, n: n)
+        let layout = FrameLayout(n: n)
+        let lastI = layout.anchor(of: c.lastFrame)
         for k in (c.firstFrame - n)..<c.firstFrame { out.insert(k) }
         for k in (lastI + 1)...(lastI + n) { out.insert(k) }
         for k in (c.peakFrame - n)...(c.peakFrame + n) where k != c.peakFrame { out.insert(k) }
-        return out.filter { $0 >= 0 && $0 < frames && !ResidualEncoder.isIFrame($0, n: n) }.sorted()
+        return out.filter { $0 >= 0 && $0 < frames && !layout.isIFrame($0) }.sorted()
     }
 
     /// The frame window stage 2 looks at for `c`: its neighbouring I-frames plus half a
@@ -123,7 +126,7 @@ public struct MomentSearch: Sendable {
             let p = decisiveFrames(c, n: v.n, frames: v.times.count).filter { !(wanted[v.id]?.contains($0) ?? false) }
             let refined = p.count <= budget
             if refined { budget -= p.count }
-            let iFrames = span.filter { ResidualEncoder.isIFrame($0, n: v.n) }
+            let iFrames = span.filter(FrameLayout(n: v.n).isIFrame)
             wanted[v.id, default: []].formUnion(iFrames + (refined ? p : []))
             plans.append((c, v, span, refined ? decisiveFrames(c, n: v.n, frames: v.times.count) : [], refined))
         }
@@ -132,12 +135,12 @@ public struct MomentSearch: Sendable {
         let features = try dense(requests)
         var score: [Int64: [Int: Float]] = [:]
         for (r, f) in zip(requests, features) {
-            score[r.video.id] = Dictionary(uniqueKeysWithValues: zip(r.frames, f.map { cosine($0, query) }))
+            score[r.video.id] = Dictionary(uniqueKeysWithValues: zip(r.frames, f.map { VectorMath.cosine($0, query) }))
         }
         var refined: [Moment] = []
         for plan in plans {
             let known = score[plan.v.id] ?? [:]
-            let usable = Set(plan.span.filter { ResidualEncoder.isIFrame($0, n: plan.v.n) } + plan.pFrames)
+            let usable = Set(plan.span.filter(FrameLayout(n: plan.v.n).isIFrame) + plan.pFrames)
             let curve = Self.interpolated(span: plan.span, known: known.filter { usable.contains($0.key) })
             var m = best(in: curve, span: plan.span, candidate: plan.c, video: plan.v)
             m.refined = plan.refined
@@ -194,11 +197,4 @@ public struct MomentSearch: Sendable {
         Moment(videoID: v.id, path: v.path, start: v.times[first], end: v.times[last] + 1 / v.fps,
                score: score, firstFrame: first, lastFrame: last)
     }
-}
-
-/// Cosine similarity of a feature with a unit-length query.
-func cosine(_ v: [Float], _ unitQuery: [Float]) -> Float {
-    var dot: Float = 0, nn: Float = 0
-    for i in 0..<v.count { dot += v[i] * unitQuery[i]; nn += v[i] * v[i] }
-    return nn > 0 ? dot / nn.squareRoot() : 0
 }
