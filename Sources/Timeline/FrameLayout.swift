@@ -28,6 +28,9 @@ public struct FrameLayout: Sendable, Equatable, Hashable {
     /// The I-frame whose feature P-frame `k` is reconstructed from (k itself for an I-frame).
     public func anchor(of k: Int) -> Int { k - k % (n + 1) }
 
+    /// The last frame reconstructed from I-frame `i` (the frame before the next I-frame).
+    public func lastFrame(anchoredOn i: Int) -> Int { i + n }
+
     /// I-frames among frames `0..<frameCount`.
     public func iFrameCount(frames frameCount: Int) -> Int { frameCount <= 0 ? 0 : (frameCount + n) / (n + 1) }
 

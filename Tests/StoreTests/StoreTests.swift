@@ -487,6 +487,7 @@ final class StoreTests: XCTestCase {
         let l = FrameLayout(n: 2)
         XCTAssertEqual((0..<7).map { l.kind(of: $0) }, [.i, .p, .p, .i, .p, .p, .i])
         XCTAssertEqual((0..<7).map { l.anchor(of: $0) }, [0, 0, 0, 3, 3, 3, 6])
+        XCTAssertEqual((0..<7).filter(l.isIFrame).map(l.lastFrame(anchoredOn:)), [2, 5, 8])
         XCTAssertEqual((0..<8).map { l.iFrameCount(frames: $0) }, [0, 1, 1, 1, 2, 2, 2, 3])
         for n in 0..<5 {
             let l = FrameLayout(n: n)

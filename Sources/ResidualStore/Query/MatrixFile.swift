@@ -139,7 +139,7 @@ extension Library {
             for s in old.segments { byVideo[s.video] = (s, start); start += s.rows }
         }
         var m = IFeatureMatrix(dim: dim)
-        m.reserve(rows: ready.reduce(0) { $0 + ($1.frameCount + $1.n) / ($1.n + 1) })
+        m.reserve(rows: ready.reduce(0) { $0 + $1.layout.iFrameCount(frames: $1.frameCount) })
         var segments: [MatrixFile.Segment] = []
         var changed = old == nil || old!.segments.count != ready.count
         for v in ready {

@@ -66,7 +66,8 @@ public struct MomentSearch: Sendable {
             defer { start = end }
             let id = rows[start].video
             guard let s = shape[id] else { continue }
-            let w = max(1, window / (s.n + 1))
+            let layout = FrameLayout(n: s.n)
+            let w = max(1, window / layout.maxSpacing)
             let curve = Array(scores[start..<end])
             let smoothed = Grounding.smooth(curve, window: w)
             let threshold = smoothed.reduce(0, +) / Float(max(1, smoothed.count))
@@ -74,7 +75,7 @@ public struct MomentSearch: Sendable {
             // The whole-video fallback only when the curve has no run above its mean.
             for p in proposals.count > 1 ? proposals.dropLast() : proposals[...] {
                 let peak = (p.first...p.last).max { smoothed[$0] < smoothed[$1] } ?? p.first
-                let last = min(s.frames - 1, rows[start + p.last].frame + s.n)   // the I-frame's P-frames follow it
+                let last = min(s.frames - 1, layout.lastFrame(anchoredOn: rows[start + p.last].frame))   // the I-frame's P-frames follow it
                 out.append(Candidate(videoID: id, firstFrame: rows[start + p.first].frame, lastFrame: last,
                                      peakFrame: rows[start + peak].frame, score: p.score, threshold: threshold))
             }
@@ -90,7 +91,7 @@ public struct MomentSearch: Sendable {
         let layout = FrameLayout(n: n)
         let lastI = layout.anchor(of: c.lastFrame)
         for k in (c.firstFrame - n)..<c.firstFrame { out.insert(k) }
-        for k in (lastI + 1)...(lastI + n) { out.insert(k) }
+        for k in (lastI + 1)...layout.lastFrame(anchoredOn: lastI) { out.insert(k) }
         for k in (c.peakFrame - n)...(c.peakFrame + n) where k != c.peakFrame { out.insert(k) }
         return out.filter { $0 >= 0 && $0 < frames && !layout.isIFrame($0) }.sorted()
     }
@@ -98,7 +99,7 @@ public struct MomentSearch: Sendable {
     /// The frame window stage 2 looks at for `c`: its neighbouring I-frames plus half a
     /// smoothing window, so every smoothed value that decides a boundary sees a full window.
     func span(_ c: Candidate, n: Int, frames: Int) -> Range<Int> {
-        let margin = n + 1 + window / 2
+        let margin = FrameLayout(n: n).maxSpacing + window / 2
         return max(0, c.firstFrame - margin)..<min(frames, c.lastFrame + 1 + margin)
     }
 
