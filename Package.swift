@@ -24,42 +24,45 @@ let package = Package(
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
 
         .target(name: "Digest"),
+        // Which sampled frames are I and which anchor each P leans on: shared by model, store and engine.
+        .target(name: "Timeline"),
         .target(name: "Support", dependencies: ["CLZ4"]),
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // No -Ounchecked anywhere: CLIP and the engine parse untrusted bytes (safetensors,
         // vocab, blobs, timestamps). The Tensor hot loops already work on unsafe pointers; the
         // before/after benches are in docs/DESIGN.md ("Hostile bytes").
         .target(name: "Tensor", dependencies: ["CBLAS"]),
-        .target(name: "CLIP", dependencies: ["Tensor", "Digest"]),
+        .target(name: "CLIP", dependencies: ["Tensor", "Digest", "Timeline"]),
         .target(name: "Video", dependencies: ["CFFmpeg", "Support", "Digest"]),
         .target(name: "Store", dependencies: [
-            "CLZ4", "Support", "Digest",
+            "CLZ4", "Support", "Digest", "Timeline",
             .product(name: "GRDB", package: "GRDB.swift"),
         ], plugins: ["EmbedMigrations"]),
         // Migrations/*.sql compiled into the Store module (the installed binary needs no files).
         .executableTarget(name: "embed-migrations", path: "Plugins/EmbedMigrationsTool"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
-        .target(name: "ResidualStore", dependencies: ["CLIP", "Video", "Tensor", "Support", "Store", "Digest", "CKernels"]),
+        .target(name: "ResidualStore", dependencies: ["CLIP", "Video", "Tensor", "Support", "Store", "Digest", "CKernels", "Timeline"]),
+        // The HTTP front end sees the engine and Hummingbird only (see docs/DESIGN.md).
         .target(name: "Server", dependencies: [
-            "ResidualStore", "Store", "Video", "CLIP", "Support",
+            "ResidualStore",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .executableTarget(name: "rstore", dependencies: [
-            "CLIP", "Video", "Tensor", "Store", "ResidualStore", "Server",
+            "CLIP", "Video", "Tensor", "Store", "ResidualStore", "Server", "Timeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "CLITests", dependencies: ["rstore", "CLIP", "Video", "Store"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Digest", "Support"]),
-        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Tensor"],
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Tensor", "Timeline"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "ResidualStoreTests", dependencies: ["ResidualStore", "CLIP", "Video"]),
+        .testTarget(name: "ResidualStoreTests", dependencies: ["ResidualStore", "CLIP", "Video", "Timeline"]),
         .testTarget(name: "ServerTests", dependencies: [
             "Server", "ResidualStore", "Store", "Video", "CLIP",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
-        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Timeline"]),
         // Seeded mutation fuzzing of every decoder of untrusted bytes (Tools/fuzz.sh: long run).
         .testTarget(name: "FuzzTests", dependencies: ["CLIP", "Store", "Support"]),
         .testTarget(name: "VideoTests", dependencies: ["Video", "CLIP"],

@@ -3,6 +3,8 @@ import Digest
 import Foundation
 import Store
 import Support
+import Tensor
+import Timeline
 import Video
 
 /// The engine: a video library backed by a feature store. Composes the video layer, the
@@ -30,8 +32,10 @@ public final class Library: @unchecked Sendable {
         public init() {}
     }
 
-    public let store: FeatureStore
-    public let model: CLIPModel
+    // The store and the model are the engine's own: front ends (CLI, server) go through the
+    // methods below, so every rule (readiness, freshness, layout, limits) is applied once.
+    let store: FeatureStore
+    let model: CLIPModel
     public let configuration: Configuration
     /// The residual tokenizer A in use (A = 0 when none was given).
     public let tokenizer: ResidualTokenizer
@@ -72,10 +76,7 @@ public final class Library: @unchecked Sendable {
         reconstructorLock.lock()
         defer { reconstructorLock.unlock() }
         if let r = reconstructors[key] { return r }
-        guard let strategy = ReductionStrategy(rawValue: v.strategy) else {
-            throw LibraryError.settingsMismatch(video: v.path, stored: v.strategy, current: ReductionStrategy.allCases.map(\.rawValue).joined(separator: "|"))
-        }
-        let encoder = try ResidualEncoder(model: model, tokenizer: tokenizer, n: v.n, reduction: TokenReduction(p: v.p, strategy: strategy))
+        let encoder = try ResidualEncoder(model: model, tokenizer: tokenizer, n: v.n, reduction: TokenReduction(p: v.p, strategy: v.reductionStrategy()))
         let r = Reconstructor(encoder: encoder, frameCache: frameCache, featureBudget: configuration.featureCacheBytes)
         r.tier = frameTier
         reconstructors[key] = r
@@ -96,13 +97,56 @@ public final class Library: @unchecked Sendable {
         return try store.readyVideo(path: URL(fileURLWithPath: ref).standardizedFileURL.path)
     }
 
-    public func videos() throws -> [VideoRecord] { try store.videos() }
+    /// A stored video (one indexed version of a file) as front ends see it; the store's row.
+    public typealias StoredVideo = VideoRecord
+    /// What was concealed while a video was indexed (see `VideoRecord.damageReport`).
+    public typealias DamageReport = Video.DamageReport
+
+    /// A stored video by id (`StoreError.unknownVideo` when there is none).
+    public func video(id: Int64) throws -> VideoRecord { try store.video(id: id) }
+
+    /// Every stored video, or those with `status`.
+    public func videos(status: VideoRecord.Status? = nil) throws -> [VideoRecord] { try store.videos(status: status) }
+
+    /// Row counts and sizes of the store.
+    public func stats() throws -> FeatureStore.Stats { try store.stats() }
+
+    /// Where the store lives (for messages).
+    public var storePath: String { store.path }
+    /// The CLIP architecture name, its embedding width and its weights' SHA-256.
+    public var modelName: String { model.config.archName }
+    public var embedDim: Int { model.config.embedDim }
+    public var weightsSHA256: String { model.weightsSHA256 }
+
+    /// One sampled frame of a video's timeline: when it is, and whether its feature is stored
+    /// (I) or reconstructed from `anchor` (P).
+    public struct TimelineFrame: Sendable, Codable, Equatable {
+        public var index: Int
+        public var time: Double
+        public var kind: FrameKind
+        public var anchor: Int
+    }
+
+    /// The sampled-frame timeline of a stored video (no decoding, no features).
+    public func timeline(_ v: VideoRecord) throws -> [TimelineFrame] {
+        let layout = v.layout
+        return try store.offsets(of: v).map { TimelineFrame(index: $0.index, time: $0.time, kind: layout.kind(of: $0.index), anchor: layout.anchor(of: $0.index)) }
+    }
+
+    /// The stored sample points of `v` as the video layer seeks them.
+    func offsets(of v: VideoRecord) throws -> [FrameOffset] { try store.offsets(of: v).map(FrameOffset.init) }
+
+    /// Fails with `StoreError.notReady` unless `v` is ready: the one readiness check of every
+    /// query (embeddings, curves, grounding).
+    func requireReady(_ v: VideoRecord) throws {
+        guard v.status == .ready else { throw StoreError.notReady(path: store.path, video: v.path, status: v.status.rawValue) }
+    }
 
     /// A frame of a stored video as the library knows it.
     public struct FrameEmbedding: Sendable, Codable {
         public var index: Int
         public var time: Double
-        public var kind: String   // "I" or "P"
+        public var kind: FrameKind
         public var anchor: Int
         public var vector: [Float]
     }
@@ -117,13 +161,13 @@ public final class Library: @unchecked Sendable {
         let key = "\(v.id ?? -1)@\(v.updatedAt)"
         if let cached = sources.get(key) { return cached }
         let src = try loadSource(v)
-        let iFrames = (v.frameCount + v.n) / (v.n + 1)
+        let iFrames = v.layout.iFrameCount(frames: v.frameCount)
         sources.put(key, src, cost: v.frameCount * MemoryLayout<FrameOffset>.stride + iFrames * (model.config.embedDim * 4 + 64))
         return src
     }
 
     private func loadSource(_ v: VideoRecord) throws -> Reconstructor.Source {
-        let offsets = try store.offsets(of: v).map { FrameOffset(index: $0.index, pts: $0.pts, time: $0.time, seekPTS: $0.seekPTS) }
+        let offsets = try offsets(of: v)
         let features = Dictionary(uniqueKeysWithValues: try store.iFeatures(of: v).map { ($0.index, $0.vector) })
         let path = store.path, name = v.path
         var source = Reconstructor.Source(url: URL(fileURLWithPath: v.path), contentHash: v.contentHash, fps: v.fps,
@@ -138,7 +182,7 @@ public final class Library: @unchecked Sendable {
     /// Dense embeddings of frames whose time lies in [from, to]: I-features from the store,
     /// P-features reconstructed (batched, cached).
     public func embeddings(_ v: VideoRecord, from: Double, to: Double, control: QueryControl = QueryControl()) throws -> [FrameEmbedding] {
-        guard v.status == .ready else { throw StoreError.notReady(path: store.path, video: v.path, status: v.status.rawValue) }
+        try requireReady(v)
         guard from.isFinite, to.isFinite, from <= to else { throw LibraryError.badRange(video: v.path, from: from, to: to, duration: v.duration) }
         guard from <= v.duration + 1e-6, to >= 0 else { throw LibraryError.badRange(video: v.path, from: from, to: to, duration: v.duration) }
         let src = try source(v)
@@ -146,8 +190,7 @@ public final class Library: @unchecked Sendable {
         guard let lo = inRange.first, let hi = inRange.last else { return [] }
         let feats = try reconstructor(for: v).features(of: src, range: lo..<(hi + 1), control: control)
         return (lo...hi).map { k in
-            FrameEmbedding(index: k, time: src.offsets[k].time, kind: ResidualEncoder.isIFrame(k, n: v.n) ? "I" : "P",
-                           anchor: ResidualEncoder.anchor(of: k, n: v.n), vector: feats[k - lo])
+            FrameEmbedding(index: k, time: src.offsets[k].time, kind: v.layout.kind(of: k), anchor: v.layout.anchor(of: k), vector: feats[k - lo])
         }
     }
 
@@ -157,9 +200,7 @@ public final class Library: @unchecked Sendable {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw LibraryError.emptyQuery }
         if let cached = queries.get(trimmed) { return cached }
-        let e = try model.encodeTexts([trimmed]).embeddings
-        let n = e.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        let unit = e.map { $0 / max(n, 1e-12) }
+        let unit = VectorMath.normalized(try model.encodeTexts([trimmed]).embeddings)
         queries.put(trimmed, unit, cost: unit.count * 4 + trimmed.utf8.count + 64)
         return unit
     }
@@ -187,7 +228,7 @@ public final class Library: @unchecked Sendable {
         let query = try textQuery(text)
         let dense = try embeddings(v, from: 0, to: v.duration + 1, control: control)
         guard !dense.isEmpty else { return [] }
-        let curve = dense.map { cosine($0.vector, query) }
+        let curve = dense.map { VectorMath.cosine($0.vector, query) }
         let ctx = MomentSearch.VideoContext(id: v.id!, path: v.path, times: dense.map(\.time), fps: v.fps, n: v.n)
         return Grounding.proposals(curve: curve).map { MomentSearch().moment(ctx, first: $0.first, last: $0.last, score: $0.score) }
     }

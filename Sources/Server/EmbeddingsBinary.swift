@@ -28,7 +28,7 @@ public enum EmbeddingsBinary {
         u32(UInt32(c)); u32(UInt32(dims)); u32(0)
         for r in rows { withUnsafeBytes(of: r.time.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
         for r in rows { u32(UInt32(r.index)) }
-        for r in rows { out.append(r.kind == "I" ? 0x49 : 0x50) }
+        for r in rows { out.append(r.kind == .i ? 0x49 : 0x50) }   // ASCII "I" / "P"
         out.append(contentsOf: [UInt8](repeating: 0, count: kindBytes - c))
         for r in rows {
             precondition(r.vector.count == dims)

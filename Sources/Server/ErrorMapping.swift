@@ -1,13 +1,21 @@
-import CLIP
 import Foundation
 import Hummingbird
 import ResidualStore
-import Store
-import Video
 
 extension APIError {
     /// The API's view of any error thrown below a handler.
     static func from(_ error: any Error) -> APIError {
+        // Store, video and JPEG errors as the engine classifies them.
+        if let f = LayerFailure(error) {
+            let status: HTTPResponse.Status = switch f.kind {
+            case .badInput: .badRequest
+            case .notFound: .notFound
+            case .conflict: .conflict
+            case .unavailable: .serviceUnavailable
+            case .internalError: .internalServerError
+            }
+            return APIError(status, f.code, f.message)
+        }
         switch error {
         case let e as APIError:
             return e
@@ -17,34 +25,17 @@ extension APIError {
             case .notAVideo: return APIError(.badRequest, "not_a_video", e.description)
             case .settingsMismatch: return APIError(.conflict, "settings_mismatch", e.description)
             }
-        case let e as StoreError:
-            switch e {
-            case .unknownVideo: return APIError(.notFound, "unknown_video", e.description)
-            case .notReady: return APIError(.conflict, "not_ready", e.description)
-            case .invalidArgument: return .badParameter(e.description)
-            case .locked: return APIError(.serviceUnavailable, "store_locked", e.description)
-            case .corruptBlob: return APIError(.internalServerError, "corrupt_store", e.description)
-            default: return APIError(.internalServerError, "store_error", e.description)
-            }
         case let e as FreshnessError:
             switch e {
             case .missing: return APIError(.notFound, "file_missing", e.description)
             case .stale: return APIError(.conflict, "stale", e.description)
             case .unreadable: return APIError(.internalServerError, "file_unreadable", e.description)
             }
-        case let e as VideoError:
-            switch e {
-            case .fileNotFound: return APIError(.notFound, "file_missing", "\(e.description) (the file was moved or deleted since it was indexed)")
-            case .invalidArgument: return .badParameter(e.description)
-            default: return APIError(.internalServerError, "video_error", e.description)
-            }
         case let e as QueryError:
             switch e {
             case .cancelled: return APIError(.serviceUnavailable, "cancelled", "the request was cancelled (its client went away or the server is stopping)")
             case .overBudget: return APIError(.badRequest, "over_limit", "\(e.description) (the server's --max-p-frames / --max-decoded-frames)")
             }
-        case let e as JPEGEncodingError:
-            return APIError(.internalServerError, "jpeg_error", e.description)
         case let e as HTTPError:
             switch e.status {
             case .contentTooLarge: return APIError(.contentTooLarge, "body_too_large", e.body ?? "request body too large")

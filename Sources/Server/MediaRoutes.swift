@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import ResidualStore
-import Store
 
 extension RStoreServer {
     static func mediaType(_ path: String) -> String {

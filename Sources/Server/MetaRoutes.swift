@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import ResidualStore
-import Store
 
 struct HealthBody: Encodable {
     struct Cache: Encodable { var entries: Int; var bytes: Int; var budget: Int; var hits: Int; var misses: Int }
@@ -30,12 +29,12 @@ extension RStoreServer {
 
         // GET /healthz: liveness plus cache figures.
         t.publicGet("/healthz") { [self] _, _ in
-            let all = try library.store.videos()
+            let all = try library.videos()
             let th = thumbnails.stats, fc = library.frameCache.stats
             return try JSONResponse.make(HealthBody(
                 status: "ok", uptimeSeconds: Date().timeIntervalSince(startedAt), videos: all.count,
-                readyVideos: all.filter { $0.status == .ready }.count, model: library.model.config.archName,
-                embedDim: library.model.config.embedDim,
+                readyVideos: all.filter { $0.status == .ready }.count, model: library.modelName,
+                embedDim: library.embedDim,
                 thumbnailCache: .init(entries: th.count, bytes: th.bytes, budget: th.byteBudget, hits: th.hits, misses: th.misses),
                 frameCache: .init(entries: fc.count, bytes: fc.bytes, budget: fc.byteBudget, hits: fc.hits, misses: fc.misses),
                 work: work.stats, authRequired: configuration.token != nil, writesEnabled: configuration.token != nil && !roots.isEmpty))

@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import ResidualStore
-import Store
 
 /// A moment as the API returns it: the library's `Moment` plus what a page needs to show it.
 struct MomentBody: Encodable {
@@ -89,7 +88,6 @@ extension RStoreServer {
             let params = QueryParameters(request)
             let q = try params.text("q", maxLength: configuration.limits.maxQueryLength)
             let k = try params.int("k", default: 5, range: 1...configuration.limits.maxK)
-            guard v.status == .ready else { throw StoreError.notReady(path: library.store.path, video: v.path, status: v.status.rawValue) }
             try checkFrameBudget(v, from: 0, to: v.duration, what: "grounding (every frame of the video)")
             let library = self.library
             let t0 = Date()
@@ -107,7 +105,6 @@ extension RStoreServer {
             let from = try params.double("from") ?? 0
             let to = try params.double("to") ?? v.duration
             guard from >= 0, to >= from else { throw APIError.badParameter("need 0 <= from <= to, got from=\(from) to=\(to)") }
-            guard v.status == .ready else { throw StoreError.notReady(path: library.store.path, video: v.path, status: v.status.rawValue) }
             // Without dense, only stored I-features are read: nothing is decoded or reconstructed.
             if dense { try checkFrameBudget(v, from: from, to: to, what: "a dense curve from \(from) s to \(to) s") }
             let library = self.library

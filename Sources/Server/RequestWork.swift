@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import NIOCore
 import ResidualStore
-import Store
 
 /// How a handler runs heavy work: with its own `QueryControl` (the request's budget in
 /// P-frames and decoded frames), in the bounded work line, cancelled when the client goes
@@ -35,11 +34,11 @@ extension RStoreServer {
     /// Refuses a range of `v` whose frames exceed the per-request limits before any work,
     /// counting from the stored frame count and sampling rate: `frames` sampled frames lie in
     /// [from, to], of which all but the I-frames must be reconstructed (and decoded).
-    func checkFrameBudget(_ v: VideoRecord, from: Double, to: Double, what: String) throws {
+    func checkFrameBudget(_ v: Library.StoredVideo, from: Double, to: Double, what: String) throws {
         let span = max(0, min(to, v.duration) - max(0, from))
         let byTime = v.fps > 0 && v.fps.isFinite ? Int(min(Double(Int32.max), (span * v.fps).rounded(.down))) + 1 : v.frameCount
         let frames = max(0, min(v.frameCount, byTime))
-        let pFrames = frames - frames / (v.n + 1)
+        let pFrames = v.layout.maxPFrames(inAnyRunOf: frames)
         let limits = configuration.limits
         if pFrames > limits.maxPFrames {
             throw APIError(.badRequest, "over_limit", "\(what) covers \(frames) sampled frames of video \(v.id ?? -1) (\(pFrames) to reconstruct); the limit is \(limits.maxPFrames) P-frames per request (--max-p-frames): ask for a shorter from/to")

@@ -1,13 +1,12 @@
 import Foundation
 import Hummingbird
 import ResidualStore
-import Store
 
 extension RStoreServer {
     /// The stored video named by the `{id}` path parameter (400 if not an integer, 404 if unknown).
-    func videoRecord(_ context: Context) throws -> VideoRecord {
+    func videoRecord(_ context: Context) throws -> Library.StoredVideo {
         let id = try context.integerParameter("id", what: "video id")
-        return try library.store.video(id: id)
+        return try library.video(id: id)
     }
 
     func registerVideoRoutes(_ t: inout RouteTable) {
@@ -15,14 +14,14 @@ extension RStoreServer {
         t.get("/v1/videos") { [self] request, _ in
             let params = QueryParameters(request)
             let statusFilter = params.string("status")
-            var status: VideoRecord.Status?
+            var status: Library.StoredVideo.Status?
             if let s = statusFilter, !s.isEmpty {
-                guard let st = VideoRecord.Status(rawValue: s) else {
+                guard let st = Library.StoredVideo.Status(rawValue: s) else {
                     throw APIError.badParameter("`status` must be one of indexing, ready, failed; got \"\(s.prefix(40))\"")
                 }
                 status = st
             }
-            let videos = try library.store.videos(status: status).map(VideoSummary.init)
+            let videos = try library.videos(status: status).map(VideoSummary.init)
             return try JSONResponse.make(VideosBody(videos: videos))
         }
 
@@ -34,10 +33,7 @@ extension RStoreServer {
         // GET /v1/videos/{id}/frames: the sampled-frame timeline (index, time, I/P, anchor).
         t.get("/v1/videos/{id}/frames") { [self] _, context in
             let v = try videoRecord(context)
-            let layout = v.layout
-            let frames = try library.store.offsets(of: v).map {
-                FrameSummary(index: $0.index, time: $0.time, kind: layout.kind(of: $0.index).rawValue, anchor: layout.anchor(of: $0.index))
-            }
+            let frames = try library.timeline(v)
             return try JSONResponse.make(FramesBody(video: v.id ?? -1, frames: frames))
         }
 
@@ -49,20 +45,19 @@ extension RStoreServer {
             let to = try params.double("to") ?? v.duration
             guard from >= 0 else { throw APIError.badParameter("`from` must be >= 0 seconds, got \(from)") }
             guard to >= from else { throw APIError.badParameter("`to` (\(to)) must not be before `from` (\(from))") }
-            guard v.status == .ready else { throw StoreError.notReady(path: library.store.path, video: v.path, status: v.status.rawValue) }
             try checkFrameBudget(v, from: from, to: to, what: "embeddings from \(from) s to \(to) s")
             let library = self.library
             let rows = try await heavy(context) { control in try library.embeddings(v, from: from, to: to, control: control) }
             let accept = request.headers[.accept] ?? ""
             if accept.contains("application/octet-stream") {
-                let dims = rows.first?.vector.count ?? library.model.config.embedDim
+                let dims = rows.first?.vector.count ?? library.embedDim
                 var headers = HTTPFields()
                 headers[.contentType] = "application/octet-stream"
                 headers[HTTPFields.Element.Name("X-RStore-Count")!] = String(rows.count)
                 headers[HTTPFields.Element.Name("X-RStore-Dims")!] = String(dims)
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: EmbeddingsBinary.encode(rows, dims: dims))))
             }
-            return try JSONResponse.make(EmbeddingsBody(video: v.id ?? -1, from: from, to: to, dims: rows.first?.vector.count ?? library.model.config.embedDim, frames: rows))
+            return try JSONResponse.make(EmbeddingsBody(video: v.id ?? -1, from: from, to: to, dims: rows.first?.vector.count ?? library.embedDim, frames: rows))
         }
 
         // GET /v1/videos/{id}/frames/{index}.jpg: a sampled frame as a JPEG thumbnail.
@@ -95,7 +90,7 @@ extension RStoreServer {
 
     /// Media and frames are only served from files inside the library roots (when roots are
     /// configured); the store's own record is the only way a file is named.
-    func checkServable(_ v: VideoRecord) throws {
+    func checkServable(_ v: Library.StoredVideo) throws {
         guard !roots.isEmpty else { return }
         guard let real = LibraryRoots.realPath(v.path) else {
             throw APIError(.notFound, "file_missing", "\(v.path): the file was moved or deleted since it was indexed")
@@ -108,7 +103,7 @@ extension RStoreServer {
 
 struct FramesBody: Encodable {
     var video: Int64
-    var frames: [FrameSummary]
+    var frames: [Library.TimelineFrame]
 }
 
 struct EmbeddingsBody: Encodable {

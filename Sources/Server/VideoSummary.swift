@@ -1,7 +1,5 @@
 import Foundation
 import ResidualStore
-import Store
-import Video
 
 /// A stored video as the API shows it.
 struct VideoSummary: Encodable {
@@ -25,9 +23,9 @@ struct VideoSummary: Encodable {
     var sizeBytes: Int64
     var indexedAt: Double
     /// Damage concealed while indexing (corrupt packets, damaged pictures, truncation), if any.
-    var damage: DamageReport?
+    var damage: Library.DamageReport?
 
-    init(_ v: VideoRecord) {
+    init(_ v: Library.StoredVideo) {
         id = v.id ?? -1
         path = v.path
         name = (v.path as NSString).lastPathComponent
@@ -44,19 +42,11 @@ struct VideoSummary: Encodable {
         sizeBytes = v.size
         indexedAt = v.updatedAt
         damage = v.damageReport
-        if let info = try? JSONDecoder().decode(VideoInfo.self, from: Data(v.info.utf8)) {
+        if let info = v.streamInfo {
             width = info.width
             height = info.height
             videoCodec = info.codecName
             frameRate = info.frameRate
         }
     }
-}
-
-/// One sampled frame of a video's timeline (no vector): what the per-video view draws.
-struct FrameSummary: Encodable {
-    var index: Int
-    var time: Double
-    var kind: String
-    var anchor: Int
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Timeline
 
 /// The SQLite store of a video library: models, videos, frame offsets and compressed
 /// I-features. WAL mode (a `DatabasePool`) lets queries run while an ingest writes; each chunk
@@ -149,22 +150,6 @@ public final class FeatureStore: Sendable {
         }
     }
 
-    /// `bindModel`, returning the model's id.
-    @discardableResult
-    public func registerModel(name: String, config: String, weightsSha256: String, tokenizerSha256: String, embedDim: Int) throws -> Int64 {
-        try bindModel(name: name, config: config, weightsSha256: weightsSha256, tokenizerSha256: tokenizerSha256, embedDim: embedDim).id!
-    }
-
-    /// The store's model, if one was registered.
-    public func model() throws -> ModelRecord? { try read { try ModelRecord.fetchOne($0) } }
-
-    /// Throws `modelMismatch` unless the store is empty or holds features of these weights.
-    public func checkModel(weightsSha256: String) throws {
-        if let m = try model(), m.weightsSha256 != weightsSha256 {
-            throw StoreError.modelMismatch(path: path, expected: m.weightsSha256, found: weightsSha256)
-        }
-    }
-
     // MARK: Ingest
 
     /// What to do with a file about to be indexed.
@@ -237,11 +222,8 @@ public final class FeatureStore: Sendable {
         }
     }
 
-    /// The next frame index to append to a video: the number of frames committed so far. After
-    /// a crash, ingest restarts here, with no duplicate and no missing frame.
-    public func resumePoint(video id: Int64) throws -> Int { try video(id: id).frameCount }
-
-    /// Commits consecutive frames starting at the video's `frameCount` (`resumePoint`), with the
+    /// Commits consecutive frames starting at the video's `frameCount` (where a crashed ingest
+    /// resumes: no duplicate, no missing frame), with the
     /// I-features among them (exactly those frames `FrameLayout` calls I, each of the model's
     /// dimension), in one transaction. With `lease`, only while this ingest still holds the
     /// row (checked and renewed in the same transaction); without, only while nobody else does.
@@ -258,7 +240,7 @@ public final class FeatureStore: Sendable {
             guard first == v.frameCount else {
                 throw StoreError.invalidArgument("\(path): \(name(v)): chunk starts at frame \(first) but \(v.frameCount) frames are committed")
             }
-            let expected = offsets.map(\.index).filter { v.layout.kind(of: $0) == .i }
+            let expected = offsets.map(\.index).filter(v.layout.isIFrame)
             guard iFeatures.map(\.index) == expected else {
                 throw StoreError.invalidArgument("\(path): \(name(v)): chunk at frame \(first) needs I-features for frames \(expected), got \(iFeatures.map(\.index))")
             }
@@ -278,11 +260,6 @@ public final class FeatureStore: Sendable {
             try db.execute(sql: "UPDATE videos SET frame_count = ?, updated_at = ? WHERE id = ?",
                            arguments: [first + offsets.count, Date().timeIntervalSince1970, id])
         }
-    }
-
-    /// `append` under the name the ingest speaks.
-    public func appendChunk(video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])]) throws {
-        try append(video: id, offsets: offsets, iFeatures: iFeatures)
     }
 
     /// Makes the video queryable, replacing any older version of its path, atomically. With
@@ -345,7 +322,7 @@ public final class FeatureStore: Sendable {
 
     /// The queryable (ready) version of `path`, else its most recent attempt (indexing or
     /// failed), else nil.
-    public func video(path p: String) throws -> VideoRecord? {
+    func video(path p: String) throws -> VideoRecord? {
         try read { db in
             let versions = try VideoRecord.filter(Column("path") == p).order(Column("id").desc).fetchAll(db)
             return versions.first { $0.status == .ready } ?? versions.first
@@ -386,52 +363,6 @@ public final class FeatureStore: Sendable {
         }
     }
 
-    /// Every I-feature of every ready video of `model` (the store's model when nil) as one
-    /// contiguous matrix, read in one snapshot: the stage-1 search matrix, loaded once.
-    public func allIFeatures(model: Int64? = nil) throws -> IFeatureMatrix {
-        try read { db in
-            guard let m = try model.map({ try ModelRecord.fetchOne(db, key: $0) }) ?? ModelRecord.fetchOne(db) else {
-                if let model { throw StoreError.invalidArgument("\(path): no model \(model) in the store") }
-                return IFeatureMatrix(dim: 0, matrix: [], rows: [])
-            }
-            let ready = try VideoRecord.filter(Column("status") == "ready" && Column("model_id") == m.id).order(Column("id")).fetchAll(db)
-            let total = ready.reduce(0) { $0 + $1.layout.iFrameCount(frames: $1.frameCount) }
-            var out = IFeatureMatrix(dim: m.embedDim, matrix: [], rows: [])
-            out.matrix.reserveCapacity(total * m.embedDim)
-            out.rows.reserveCapacity(total)
-            for v in ready {
-                let cursor = try ChunkRecord.filter(Column("video_id") == v.id).order(Column("first_frame")).fetchCursor(db)
-                while let c = try cursor.next() {
-                    let offsets = try decodeOffsets(c, v)
-                    let iFrames = Array(v.layout.iFrames(in: c.firstFrame..<(c.firstFrame + c.frameCount)))
-                    let before = out.matrix.count
-                    do {
-                        let (dim, count) = try FeatureCodec.decode(c.features, appendingTo: &out.matrix)
-                        guard dim == m.embedDim, count == iFrames.count else {
-                            out.matrix.removeSubrange(before...)
-                            throw BlobError("features blob holds \(count) x \(dim), the chunk has \(iFrames.count) I-frames of dimension \(m.embedDim)")
-                        }
-                    } catch {
-                        throw StoreError.corruptBlob(path: path, video: name(v), frame: iFrames.first ?? c.firstFrame,
-                                                     reason: "\(error) (chunk of frames \(c.firstFrame)..<\(c.firstFrame + c.frameCount))")
-                    }
-                    for k in iFrames { out.rows.append(.init(videoId: v.id!, frameIndex: k, time: offsets[k - c.firstFrame].time)) }
-                }
-            }
-            return out
-        }
-    }
-
-    /// Calls `body` with every I-feature of every ready video (for the search matrix), one
-    /// video at a time, without holding more than a chunk decoded.
-    public func forEachIFeature(_ body: (VideoRecord, Int, [Float]) throws -> Void) throws {
-        for v in try videos(status: .ready) {
-            for c in try read({ try chunks($0, of: v) }) {
-                for (index, vector) in try decodeFeatures(c, v) { try body(v, index, vector) }
-            }
-        }
-    }
-
     func readyVideo(_ db: Database, _ id: Int64) throws -> VideoRecord {
         guard let v = try VideoRecord.fetchOne(db, key: id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
         guard v.status == .ready else { throw StoreError.notReady(path: path, video: v.path, status: v.status.rawValue) }
@@ -465,7 +396,7 @@ public final class FeatureStore: Sendable {
     }
 
     func decodeFeatures(_ c: ChunkRecord, _ v: VideoRecord) throws -> [(index: Int, vector: [Float])] {
-        let indices = Array(v.layout.iFrames(in: c.firstFrame..<(c.firstFrame + c.frameCount)))
+        let indices = v.layout.iFrames(in: c.firstFrame..<(c.firstFrame + c.frameCount))
         do {
             let (dim, values) = try FeatureCodec.decode(c.features)
             guard values.count == indices.count * dim else {

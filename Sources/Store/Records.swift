@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Timeline
 
 /// The CLIP weights a store's features come from (one per store: features are never mixed).
 public struct ModelRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
@@ -60,9 +61,6 @@ public struct VideoRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
     public var leaseHeartbeatAt: Double? = nil
     public var leaseExpiresAt: Double? = nil
 
-    /// Frame k is an I-frame when k % (N+1) == 0: the one rule deciding which features exist.
-    public static func isIFrame(_ k: Int, n: Int) -> Bool { FrameLayout(n: n).kind(of: k) == .i }
-
     /// The I/P layout of this video's sampled frames.
     public var layout: FrameLayout { FrameLayout(n: n) }
 
@@ -111,44 +109,4 @@ struct ChunkRecord: Codable, FetchableRecord, PersistableRecord {
     var frameCount: Int
     var offsets: Data
     var features: Data
-}
-
-/// Whether a sampled frame's feature is stored (I) or recomputed from its anchor (P).
-public enum FrameKind: String, Sendable, Codable { case i = "I", p = "P" }
-
-/// The one source of truth for which frames are I-frames and which I-frame a P-frame leans on:
-/// frame k is an I-frame when k % (N+1) == 0, and its anchor is the I-frame at or before it.
-/// Kind and anchor are derived from N, never stored per frame.
-public struct FrameLayout: Sendable, Equatable, Hashable {
-    public let n: Int
-    public init(n: Int) {
-        precondition(n >= 0, "N must be >= 0")
-        self.n = n
-    }
-
-    public func kind(of k: Int) -> FrameKind { k % (n + 1) == 0 ? .i : .p }
-    /// The I-frame whose feature P-frame `k` is reconstructed from (k itself for an I-frame).
-    public func anchor(of k: Int) -> Int { k - k % (n + 1) }
-    /// I-frames among frames `0..<frameCount`.
-    public func iFrameCount(frames frameCount: Int) -> Int { frameCount <= 0 ? 0 : (frameCount + n) / (n + 1) }
-    /// The I-frame indices within `range`, ascending.
-    public func iFrames(in range: Range<Int>) -> StrideTo<Int> {
-        let first = range.lowerBound <= 0 ? 0 : anchor(of: range.lowerBound - 1) + n + 1
-        return stride(from: max(first, range.lowerBound), to: range.upperBound, by: n + 1)
-    }
-}
-
-/// Every stored I-feature of a model's ready videos as one contiguous row-major matrix, for the
-/// stage-1 search (one matrix-vector product over the whole library).
-public struct IFeatureMatrix: Sendable {
-    public struct Row: Sendable, Equatable {
-        public var videoId: Int64
-        public var frameIndex: Int
-        /// Seconds from the start of the video (the frame's stored time).
-        public var time: Double
-    }
-    public var dim: Int
-    /// `rows.count * dim` floats; row r is `matrix[r * dim ..< (r + 1) * dim]`.
-    public var matrix: [Float]
-    public var rows: [Row]
 }

@@ -1,5 +1,6 @@
 import CLIP
 import Foundation
+import Timeline
 import XCTest
 
 /// The residual encoder on the tiny fixture model, each part checked against an independent
@@ -220,8 +221,8 @@ final class ResidualEncoderTests: XCTestCase {
             let (two, _) = enc.encodeSequence(pixels: part, count: 2, first: first)
             assertClose(Array(all[first * b..<(first + 2) * b]), two, tolerance: 1e-5, "frames \(first)..<\(first + 2)")
         }
-        XCTAssertEqual(ResidualEncoder.anchor(of: 5, n: 2), 3)
-        XCTAssertEqual(ResidualEncoder.anchor(of: 6, n: 2), 6)
+        XCTAssertEqual(FrameLayout(n: 2).anchor(of: 5), 3)
+        XCTAssertEqual(FrameLayout(n: 2).anchor(of: 6), 6)
     }
 
     func testCostModel() throws {

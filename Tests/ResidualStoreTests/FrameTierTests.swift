@@ -1,6 +1,7 @@
 import CLIP
 import Foundation
 @testable import ResidualStore
+import Timeline
 import XCTest
 
 /// The decoded-frame tier on real video: same answers as decoding the originals, filled at
@@ -44,7 +45,7 @@ final class FrameTierTests: XCTestCase {
         let b = try plain.embeddings(w, from: 0, to: w.duration)
         XCTAssertEqual(control.frameSources.decoded, 0, "nothing decoded from the original")
         XCTAssertEqual(control.frameSources.tierHits, stats.entries)
-        let cos = zip(a, b).filter { $0.0.kind == "P" }.map { Self.cosine($0.0.vector, $0.1.vector) }
+        let cos = zip(a, b).filter { $0.0.kind == .p }.map { Self.cosine($0.0.vector, $0.1.vector) }
         XCTAssertEqual(cos.count, stats.entries)
         let mean = cos.reduce(0, +) / Float(cos.count)
         XCTAssertGreaterThanOrEqual(mean, 0.99)

@@ -12,7 +12,7 @@ final class IFeatureMatrixTests: XCTestCase {
         for r in 0..<rows {
             let v = (0..<dim).map { _ in rng.normal() * 3 }
             vectors.append(v)
-            m.append(.init(video: Int64(r / 100), frame: r % 100, time: 0), v)
+            m.append(.init(video: Int64(r / 100), frame: r % 100), v)
         }
         var q = (0..<dim).map { _ in rng.normal() }
         let qn = q.reduce(0) { $0 + $1 * $1 }.squareRoot()

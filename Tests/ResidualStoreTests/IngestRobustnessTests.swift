@@ -1,8 +1,9 @@
 import CLIP
 import Digest
 import Foundation
-import ResidualStore
+@testable import ResidualStore
 import Store
+import Timeline
 import Video
 import XCTest
 
@@ -109,7 +110,7 @@ final class IngestRobustnessTests: XCTestCase {
     func testABusyFileIsSkippedOrWaitedForThenTakenOver() async throws {
         let url = try make("a.mp4")
         let lib = try library()
-        let model = try XCTUnwrap(try lib.store.model())
+        let model = lib.modelRecord
         let v = VideoRecord(path: url.path, contentHash: try SHA256.hex(fileAt: url), size: 0, mtime: 0, duration: 4, timeBaseNum: 1,
                             timeBaseDen: 12800, fps: 2, n: 2, p: 0.85, strategy: "uniform", codec: .f16, info: "{}")
         let other = Lease(owner: "elsewhere:1:x", seconds: 1.5)
@@ -170,7 +171,7 @@ final class IngestRobustnessTests: XCTestCase {
         let span = try XCTUnwrap(cDamage.spans.first)
         let a = try library().embeddings(c, from: max(0, span.start - 1), to: span.end + 1)
         let b = try library().embeddings(c, from: max(0, span.start - 1), to: span.end + 1)
-        XCTAssertGreaterThan(a.filter { $0.kind == "P" }.count, 0)
+        XCTAssertGreaterThan(a.filter { $0.kind == .p }.count, 0)
         XCTAssertEqual(a.map(\.vector), b.map(\.vector))
     }
 }

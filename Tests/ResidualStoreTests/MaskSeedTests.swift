@@ -1,6 +1,7 @@
 import CLIP
 import Foundation
 import ResidualStore
+import Timeline
 import Video
 import XCTest
 
@@ -24,7 +25,7 @@ final class MaskSeedTests: XCTestCase {
         let seed = UInt64(bitPattern: v.maskSeed)
         XCTAssertNotEqual(seed, 0)
         let dense = try library.embeddings(v, from: 0, to: 1)
-        XCTAssertEqual(dense.map(\.kind), ["I", "P", "P"])
+        XCTAssertEqual(dense.map(\.kind), [.i, .p, .p])
 
         var crops: [[Float]] = []
         try VideoReader(url: url).forEachFrame(fps: 2) { f in

@@ -1,6 +1,7 @@
 import CLIP
 import Foundation
 import ResidualStore
+import Timeline
 import Video
 import XCTest
 
@@ -39,7 +40,7 @@ final class PipelineTests: XCTestCase {
         var chunks: [IngestPipeline.Chunk] = []
         try await pipeline.run(url: url) { chunks.append($0) }
         XCTAssertEqual(chunks.flatMap(\.offsets), offsets)
-        XCTAssertTrue(chunks.allSatisfy { ResidualEncoder.isIFrame($0.offsets[0].index, n: 2) }, "chunks start on I-frames")
+        XCTAssertTrue(chunks.allSatisfy { FrameLayout(n: 2).isIFrame($0.offsets[0].index) }, "chunks start on I-frames")
         let iFeatures = chunks.flatMap(\.iFeatures)
         XCTAssertEqual(iFeatures.map(\.index), [0, 3, 6, 9])
         let stride = 3 * 224 * 224
@@ -88,7 +89,7 @@ final class PipelineTests: XCTestCase {
         var videos: [Int64: MomentSearch.VideoContext] = [:]
         for id: Int64 in [3, 7] {
             videos[id] = .init(id: id, path: "/v\(id).mp4", times: (0..<60).map { Double($0) / 2 }, fps: 2, n: 2)
-            for k in stride(from: 0, to: 60, by: 3) { matrix.append(.init(video: id, frame: k, time: Double(k) / 2), feature(id, k)) }
+            for k in stride(from: 0, to: 60, by: 3) { matrix.append(.init(video: id, frame: k), feature(id, k)) }
         }
         let search = MomentSearch()
         let coarse = search.coarse(matrix: matrix, query: query, shape: videos.mapValues { ($0.n, $0.times.count) })

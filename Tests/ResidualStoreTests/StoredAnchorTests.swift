@@ -2,6 +2,7 @@ import CLIP
 import Foundation
 import ResidualStore
 import Store
+import Timeline
 import Video
 import XCTest
 
@@ -30,7 +31,7 @@ final class StoredAnchorTests: XCTestCase {
         XCTAssertEqual(summary.failed, 0, "\(summary.files)")
         let v = try library.video(url.path)
         let dense = try library.embeddings(v, from: 0, to: 2)
-        XCTAssertEqual(dense.map(\.kind), ["I", "P", "P", "I", "P"])
+        XCTAssertEqual(dense.map(\.kind), [.i, .p, .p, .i, .p])
 
         // Independently: decode, full CLIP on the I-frame, i8 round trip written out here.
         var crops: [[Float]] = []

@@ -51,7 +51,7 @@ final class VideoRoutesTests: XCTestCase {
             XCTAssertEqual(frames.map { $0["index"] as? Int ?? -1 }, [1, 2, 3, 4, 5])
             XCTAssertEqual(frames.map { $0["kind"] as? String ?? "" }, ["P", "P", "I", "P", "P"])
             let dims = j.json["dims"] as? Int ?? 0
-            XCTAssertEqual(f.library.model.config.embedDim, dims)
+            XCTAssertEqual(f.library.embedDim, dims)
 
             var h = HTTPFields()
             h[.accept] = "application/octet-stream"

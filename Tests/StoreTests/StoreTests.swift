@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 @testable import Store
 import Support
+import Timeline
 import XCTest
 
 final class StoreTests: XCTestCase {
@@ -34,6 +35,12 @@ final class StoreTests: XCTestCase {
 
     func features(_ range: Range<Int>, n: Int = 2, tag: Float = 0) -> [(index: Int, vector: [Float])] {
         range.filter { $0 % (n + 1) == 0 }.map { ($0, [Float($0), 1, -2, 0.5 + tag]) }
+    }
+
+    /// Every stored I-feature of the ready videos, read through the public per-video path (as
+    /// the engine builds its search matrix).
+    func readyIFeatures(_ s: FeatureStore) throws -> [(video: Int64, index: Int, vector: [Float])] {
+        try s.videos(status: .ready).flatMap { v in try s.iFeatures(of: v).map { (v.id!, $0.index, $0.vector) } }
     }
 
     func started(_ s: FeatureStore, _ v: VideoRecord, _ m: ModelRecord) throws -> VideoRecord {
@@ -295,7 +302,7 @@ final class StoreTests: XCTestCase {
             try db.execute(sql: "UPDATE chunks SET features = ? WHERE first_frame = 6", arguments: [bad])
         }
         XCTAssertEqual(try s.iFeatures(video: v.id!, frames: 0..<6).map(\.index), [0, 3], "intact chunks still read")
-        for read in [{ _ = try s.iFeatures(video: v.id!, frames: 0..<12) }, { _ = try s.allIFeatures() }, { _ = try s.iFeatures(of: s.video(id: v.id!)) }] {
+        for read in [{ _ = try s.iFeatures(video: v.id!, frames: 0..<12) }, { _ = try self.readyIFeatures(s) }, { _ = try s.iFeatures(of: s.video(id: v.id!)) }] {
             XCTAssertThrowsError(try read()) { e in
                 self.assertStoreError(e) { if case .corruptBlob(self.url.path, let name, 6, _) = $0 { name.contains("/v/a.mp4") } else { false } }
                 XCTAssertTrue("\(e)".contains("frame 6") && "\(e)".contains("checksum") && "\(e)".contains(self.url.path), "\(e)")
@@ -320,18 +327,18 @@ final class StoreTests: XCTestCase {
             try s.append(video: v.id!, offsets: offsets(6..<9), iFeatures: features(6..<9))
             try s.append(video: v.id!, offsets: offsets(9..<13), iFeatures: features(9..<13))
             XCTAssertEqual(try s.videos(status: .ready), [], "not queryable before it finishes")
-            XCTAssertNil(try s.allIFeatures().rows.first)
+            XCTAssertTrue(try readyIFeatures(s).isEmpty)
         }   // the process "dies" here: the pool is dropped without finishing
         let s = try FeatureStore(url: url)
         guard case .resume(let v) = try s.begin(video(), model: try model(s)) else { return XCTFail("the partial ingest is resumed") }
-        XCTAssertEqual(try s.resumePoint(video: v.id!), 13)
+        XCTAssertEqual(try s.video(id: v.id!).frameCount, 13)
         XCTAssertEqual(v.frameCount, 13)
         XCTAssertThrowsError(try s.append(video: v.id!, offsets: offsets(9..<14), iFeatures: features(9..<14)), "no duplicates")
         XCTAssertThrowsError(try s.append(video: v.id!, offsets: offsets(14..<16), iFeatures: features(14..<16)), "no gaps")
         XCTAssertThrowsError(try s.append(video: v.id!, offsets: offsets(13..<16), iFeatures: []), "I-features required")
         XCTAssertThrowsError(try s.append(video: v.id!, offsets: offsets(13..<16), iFeatures: [(15, [1, 2, 3])]), "dimension checked")
-        XCTAssertEqual(try s.resumePoint(video: v.id!), 13, "refused chunks change nothing")
-        try s.appendChunk(video: v.id!, offsets: offsets(13..<20), iFeatures: features(13..<20))
+        XCTAssertEqual(try s.video(id: v.id!).frameCount, 13, "refused chunks change nothing")
+        try s.append(video: v.id!, offsets: offsets(13..<20), iFeatures: features(13..<20))
         XCTAssertThrowsError(try s.finish(video: v.id!, expectedFrames: 21))
         try s.finish(video: v.id!, expectedFrames: 20)
         let ready = try s.readyVideo(path: "/v/a.mp4")
@@ -375,7 +382,7 @@ final class StoreTests: XCTestCase {
         let v2 = try started(s, video(hash: "new"), m)
         try s.append(video: v2.id!, offsets: offsets(0..<6), iFeatures: features(0..<6, tag: 1))
         XCTAssertEqual(try s.readyVideo(path: "/v/a.mp4").id, v1.id, "the old version is served while the new one is indexed")
-        XCTAssertEqual(try s.allIFeatures().rows.map(\.videoId), [v1.id!])
+        XCTAssertEqual(try readyIFeatures(s).map(\.video), [v1.id!])
         XCTAssertEqual(try s.iFeatures(video: v1.id!, frames: 0..<3).map(\.vector), [[0, 1, -2, 0.5]])
 
         // A second process resuming the new version continues it, not the old one.
@@ -385,7 +392,7 @@ final class StoreTests: XCTestCase {
         try s.finish(video: v2.id!)
         XCTAssertEqual(try s.readyVideo(path: "/v/a.mp4").contentHash, "new")
         XCTAssertEqual(try s.videos().map(\.id), [v2.id], "the old version is gone, with its chunks")
-        XCTAssertEqual(try s.allIFeatures().rows.map(\.frameIndex), [0, 3])
+        XCTAssertEqual(try readyIFeatures(s).map(\.index), [0, 3])
         XCTAssertEqual(try DatabaseQueue(path: url.path).read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM chunks WHERE video_id = ?", arguments: [v1.id]) }, 0)
     }
 
@@ -427,10 +434,10 @@ final class StoreTests: XCTestCase {
     func testModelMismatchNamesBothHashes() throws {
         let s = try FeatureStore(url: url)
         let m = try model(s, weights: "aaaa")
-        XCTAssertEqual(try s.registerModel(name: "tiny", config: "{}", weightsSha256: "aaaa", tokenizerSha256: "t2", embedDim: Self.dim), m.id)
-        XCTAssertEqual(try s.model()?.tokenizerSha256, "t2", "a new residual tokenizer is recorded")
-        for attempt in [{ _ = try self.model(s, weights: "bbbb") }, { try s.checkModel(weightsSha256: "bbbb") },
-                        { _ = try FeatureStore(url: self.url).registerModel(name: "x", config: "{}", weightsSha256: "bbbb", tokenizerSha256: "", embedDim: 4) }] {
+        XCTAssertEqual(try s.bindModel(name: "tiny", config: "{}", weightsSha256: "aaaa", tokenizerSha256: "t2", embedDim: Self.dim).id, m.id)
+        XCTAssertEqual(try DatabaseQueue(path: url.path).read { try String.fetchOne($0, sql: "SELECT tokenizer_sha256 FROM models") }, "t2", "a new residual tokenizer is recorded")
+        for attempt in [{ _ = try self.model(s, weights: "bbbb") },
+                        { _ = try FeatureStore(url: self.url).bindModel(name: "x", config: "{}", weightsSha256: "bbbb", tokenizerSha256: "", embedDim: 4) }] {
             XCTAssertThrowsError(try attempt()) { e in
                 XCTAssertEqual(e as? StoreError, .modelMismatch(path: self.url.path, expected: "aaaa", found: "bbbb"))
                 XCTAssertTrue("\(e)".contains("aaaa") && "\(e)".contains("bbbb") && "\(e)".contains(self.url.path), "\(e)")
@@ -466,25 +473,21 @@ final class StoreTests: XCTestCase {
         }
         XCTAssertThrowsError(try s.frameOffsets(video: 999, range: 0..<1)) { e in self.assertStoreError(e) { if case .unknownVideo = $0 { true } else { false } } }
 
-        let all = try s.allIFeatures(model: m.id)
-        XCTAssertEqual(all.dim, Self.dim)
+        let all = try readyIFeatures(s)
         let expected = features(0..<20).map { (a.id!, $0.index, $0.vector) } + features(0..<4, n: 0).map { (b.id!, $0.index, $0.vector) }
-        XCTAssertEqual(all.rows, expected.map { IFeatureMatrix.Row(videoId: $0.0, frameIndex: $0.1, time: Double($0.1) / 2) })
-        XCTAssertEqual(all.matrix.count, expected.count * Self.dim)
-        for (r, e) in expected.enumerated() {
-            let row = Array(all.matrix[r * Self.dim..<(r + 1) * Self.dim])
-            if e.0 == a.id { XCTAssertEqual(row, e.2) } else { XCTAssertGreaterThan(cosine(row, e.2), 0.999) }
+        XCTAssertEqual(all.map(\.video), expected.map(\.0))
+        XCTAssertEqual(all.map(\.index), expected.map(\.1))
+        for (row, e) in zip(all, expected) {
+            XCTAssertEqual(row.vector.count, Self.dim)
+            if e.0 == a.id { XCTAssertEqual(row.vector, e.2) } else { XCTAssertGreaterThan(cosine(row.vector, e.2), 0.999) }
         }
-        var visited = 0
-        try s.forEachIFeature { _, _, _ in visited += 1 }
-        XCTAssertEqual(visited, expected.count)
-        XCTAssertThrowsError(try s.allIFeatures(model: 42))
     }
 
     func testFrameLayoutIsTheOneRuleForKindAndAnchor() {
         let l = FrameLayout(n: 2)
         XCTAssertEqual((0..<7).map { l.kind(of: $0) }, [.i, .p, .p, .i, .p, .p, .i])
         XCTAssertEqual((0..<7).map { l.anchor(of: $0) }, [0, 0, 0, 3, 3, 3, 6])
+        XCTAssertEqual((0..<7).filter(l.isIFrame).map(l.lastFrame(anchoredOn:)), [2, 5, 8])
         XCTAssertEqual((0..<8).map { l.iFrameCount(frames: $0) }, [0, 1, 1, 1, 2, 2, 2, 3])
         for n in 0..<5 {
             let l = FrameLayout(n: n)
@@ -493,8 +496,20 @@ final class StoreTests: XCTestCase {
             } }
             XCTAssertEqual(l.iFrameCount(frames: 100), (0..<100).filter { l.kind(of: $0) == .i }.count)
         }
-        XCTAssertTrue(VideoRecord.isIFrame(6, n: 2))
+        XCTAssertTrue(FrameLayout(n: 2).isIFrame(6))
         XCTAssertEqual(video(n: 3).layout.anchor(of: 7), 4)
+    }
+
+    /// The request budget's bound: no window of consecutive frames, wherever it starts, holds
+    /// more P-frames than the layout says.
+    func testMaxPFramesBoundsEveryWindowOfTheLayout() {
+        for n in 0..<5 {
+            let l = FrameLayout(n: n)
+            for length in 0..<15 {
+                let worst = (0..<12).map { start in (start..<(start + length)).filter { !l.isIFrame($0) }.count }.max()!
+                XCTAssertEqual(l.maxPFrames(inAnyRunOf: length), worst, "n \(n) length \(length)")
+            }
+        }
     }
 
     // MARK: Concurrency
@@ -523,13 +538,13 @@ final class StoreTests: XCTestCase {
         }.start()
         entered.wait()
         XCTAssertEqual(try s.iFeatures(video: v.id!, frames: 0..<3).count, 1, "read during an open write transaction")
-        XCTAssertEqual(try s.allIFeatures().rows.count, 1)
+        XCTAssertEqual(try readyIFeatures(s).count, 1)
         XCTAssertEqual(try s.stats().videos, 1)
         XCTAssertEqual(try FeatureStore.openReadOnly(url: url).videos(status: .ready).count, 1, "a second reader process")
         release.signal()
         wait(for: [done], timeout: 10)
         try s.append(video: w.id!, offsets: offsets(0..<3), iFeatures: features(0..<3))
-        XCTAssertEqual(try s.resumePoint(video: w.id!), 3)
+        XCTAssertEqual(try s.video(id: w.id!).frameCount, 3)
     }
 
     // MARK: Size

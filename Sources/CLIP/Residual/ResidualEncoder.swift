@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import Timeline
 
 /// ResidualViT's interleaved encoder: frame k is an I-frame when k % (N+1) == 0 and gets
 /// the full image tower; otherwise it is a P-frame anchored on the preceding I-frame and
@@ -34,9 +35,8 @@ public struct ResidualEncoder: Sendable {
         return copy
     }
 
-    public static func isIFrame(_ k: Int, n: Int) -> Bool { k % (n + 1) == 0 }
-    /// The I-frame a frame is anchored on (itself for an I-frame).
-    public static func anchor(of k: Int, n: Int) -> Int { k - k % (n + 1) }
+    /// Which frames this encoder runs in full and which anchor each P-frame leans on.
+    public var layout: FrameLayout { FrameLayout(n: n) }
 
     /// One P-frame to encode.
     public struct PFrame {
@@ -88,11 +88,12 @@ public struct ResidualEncoder: Sendable {
     /// returned and fed to A: exactly what the library stores and reconstructs from.
     public func encodeSequence(pixels: [Float], count: Int, first: Int = 0,
                                anchor: AnchorQuantizer) throws -> (features: [Float], isIFrame: [Bool]) {
-        precondition(Self.isIFrame(first, n: n), "a sequence must start on an I-frame")
+        precondition(layout.isIFrame(first), "a sequence must start on an I-frame")
         let c = model.config
         let stride = 3 * c.imageSize * c.imageSize, b = c.embedDim
         precondition(pixels.count == count * stride)
-        let kinds = (0..<count).map { Self.isIFrame(first + $0, n: n) }
+        let layout = layout
+        let kinds = (0..<count).map { layout.isIFrame(first + $0) }
         var out = [Float](repeating: 0, count: count * b)
         try pixels.withUnsafeBufferPointer { px in
             let base = px.baseAddress!
@@ -104,7 +105,7 @@ public struct ResidualEncoder: Sendable {
                 out.replaceSubrange(i * b..<(i + 1) * b, with: iFeatures[j * b..<(j + 1) * b])
             }
             let pFrames: [PFrame] = (0..<count).filter { !kinds[$0] }.map { i in
-                let a = Self.anchor(of: first + i, n: n) - first
+                let a = layout.anchor(of: first + i) - first
                 return PFrame(index: first + i, pixels: base + i * stride, anchorPixels: base + a * stride,
                               anchorFeature: iFeatures[slot[a]! * b..<(slot[a]! + 1) * b])
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import Timeline
 
 /// Trains the residual tokenizer A with the ViT frozen.
 ///
@@ -182,7 +183,7 @@ public final class TokenizerTrainer {
         guard samples.isEmpty else { return }
         let c = model.config, b = c.embedDim
         let stride = 3 * c.imageSize * c.imageSize
-        let n = config.n
+        let layout = FrameLayout(n: config.n)
         let total = videos.reduce(0) { $0 + $1.frameCount }
         let chunk = max(1, min(config.batchSize, 64))
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * stride)
@@ -198,12 +199,12 @@ public final class TokenizerTrainer {
                 for k in start..<end {
                     let px = buffer + (k - start) * stride
                     video.pixels(k, px)
-                    if ResidualEncoder.isIFrame(k, n: n) {
+                    if layout.isIFrame(k) {
                         anchorPixels.update(from: px, count: stride)
                     } else {
                         let keep = reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k,
                                                     frame: px, anchor: anchorPixels)
-                        samples.append(Sample(video: v, frame: k, anchor: ResidualEncoder.anchor(of: k, n: n),
+                        samples.append(Sample(video: v, frame: k, anchor: layout.anchor(of: k),
                                               keep: keep, heldOut: false, texts: []))
                     }
                 }
@@ -212,11 +213,11 @@ public final class TokenizerTrainer {
                 progress(.teacher(done: done, total: total))
             }
             teacher.append(features)
-            let iRows = Swift.stride(from: 0, to: video.frameCount, by: n + 1).flatMap { features[$0 * b..<($0 + 1) * b] }
+            let iRows = layout.iFrames(in: 0..<video.frameCount).flatMap { features[$0 * b..<($0 + 1) * b] }
             anchorRows.append(try config.anchor(iRows, dim: b))
         }
         guard !samples.isEmpty else {
-            throw TrainingError.noSamples("no P-frames: the videos give \(total) sampled frames, and with N = \(n) the first P-frame is sample 1 of each video")
+            throw TrainingError.noSamples("no P-frames: the videos give \(total) sampled frames, and with N = \(config.n) the first P-frame is sample 1 of each video")
         }
         assignSplit()
         guard samples.contains(where: { !$0.heldOut }) else {
@@ -227,7 +228,7 @@ public final class TokenizerTrainer {
 
     /// The anchor A is fed for a sample: its I-frame's feature as stored.
     private func anchorFeature(_ s: Sample) -> ArraySlice<Float> {
-        let b = model.config.embedDim, i = s.anchor / (config.n + 1)
+        let b = model.config.embedDim, i = FrameLayout(n: config.n).iFrameCount(frames: s.anchor)   // the anchor's rank among I-frames
         return anchorRows[s.video][i * b..<(i + 1) * b]
     }
 
@@ -244,13 +245,13 @@ public final class TokenizerTrainer {
             for i in samples.indices { samples[i].heldOut = held.contains(samples[i].video) }
         } else {
             splitName = "time"
-            let groupSize = config.n + 1
+            let layout = FrameLayout(n: config.n)
             for (v, video) in videos.enumerated() {
-                let groups = (video.frameCount + groupSize - 1) / groupSize
+                let groups = layout.iFrameCount(frames: video.frameCount)
                 guard groups >= 2 else { continue }
                 let held = min(groups - 1, max(1, Int((config.holdout * Double(groups)).rounded())))
                 let firstHeld = groups - held
-                for i in samples.indices where samples[i].video == v && samples[i].frame / groupSize >= firstHeld {
+                for i in samples.indices where samples[i].video == v && layout.iFrameCount(frames: samples[i].anchor) >= firstHeld {
                     samples[i].heldOut = true
                 }
             }

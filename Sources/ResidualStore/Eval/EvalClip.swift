@@ -28,7 +28,6 @@ struct EvalClip {
     }
 
     static func load(_ url: URL, model: CLIPModel, fps: Double, limit: Limit, batch: Int) async throws -> EvalClip {
-        let size = model.config.imageSize
         var crops: [RGBImage] = [], times: [Double] = []
         let reader = try VideoReader(url: url)
         for try await frame in reader.frames(fps: fps) {
@@ -36,7 +35,7 @@ struct EvalClip {
                 if case .refuse(let m) = limit { throw TooLong(path: url.path, limit: m) }
                 break
             }
-            crops.append(CLIPPreprocessor.resizeAndCrop(frame.image, size: size))
+            crops.append(model.crop(frame.image))
             times.append(frame.offset.time)
         }
         guard !crops.isEmpty else { throw VideoError.noFrames(path: url.path) }
@@ -45,17 +44,12 @@ struct EvalClip {
     }
 
     private static func encodeFull(_ crops: [RGBImage], model: CLIPModel, batch: Int) -> ([Float], Double) {
-        let stride = 3 * model.config.imageSize * model.config.imageSize
         var out: [Float] = []
         out.reserveCapacity(crops.count * model.config.embedDim)
         var seconds = 0.0
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: min(batch, crops.count) * stride)
-        defer { buffer.deallocate() }
         for start in Swift.stride(from: 0, to: crops.count, by: batch) {
-            let end = min(crops.count, start + batch)
-            for k in start..<end { CLIPPreprocessor.normalize(crops[k], into: buffer + (k - start) * stride) }
             let t0 = Date()
-            out += model.vision.encode((start..<end).map { VisionTower.Request(pixels: buffer + ($0 - start) * stride) })
+            for row in model.embed(crops: Array(crops[start..<min(crops.count, start + batch)])) { out += row }
             seconds += Date().timeIntervalSince(t0)
         }
         return (out, seconds)
@@ -66,22 +60,23 @@ struct EvalClip {
     /// rounded anchor. P-frames run in batches of whole I/P groups (every anchor's pixels are at
     /// hand for the motion strategy); `pSeconds` is their encode time.
     func dense(_ encoder: ResidualEncoder, codec: FeatureCodec, batch: Int) throws -> (features: [Float], pSeconds: Double) {
-        let model = encoder.model, n = encoder.n, b = model.config.embedDim
+        let model = encoder.model, layout = encoder.layout, b = model.config.embedDim
         let stride = 3 * model.config.imageSize * model.config.imageSize
-        let anchors = Array(Swift.stride(from: 0, to: crops.count, by: n + 1))
+        let anchors = layout.iFrames(in: 0..<crops.count)
+        let rank = Dictionary(uniqueKeysWithValues: anchors.enumerated().map { ($1, $0) })
         let stored = try AnchorQuantizer.stored(codec)(anchors.flatMap { reference[$0 * b..<($0 + 1) * b] }, dim: b)
         var out = [Float](repeating: 0, count: crops.count * b)
         for (i, a) in anchors.enumerated() { out.replaceSubrange(a * b..<(a + 1) * b, with: stored[i * b..<(i + 1) * b]) }
         var seconds = 0.0
-        let groupsPerBatch = max(1, batch / max(1, n))
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: min(anchors.count, groupsPerBatch) * (n + 1) * stride)
+        let groupsPerBatch = max(1, batch / max(1, layout.maxSpacing - 1))
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: min(anchors.count, groupsPerBatch) * layout.maxSpacing * stride)
         defer { buffer.deallocate() }
         for firstGroup in Swift.stride(from: 0, to: anchors.count, by: groupsPerBatch) {
             let first = anchors[firstGroup]
-            let end = min(crops.count, first + groupsPerBatch * (n + 1))
+            let end = firstGroup + groupsPerBatch < anchors.count ? anchors[firstGroup + groupsPerBatch] : crops.count
             for k in first..<end { CLIPPreprocessor.normalize(crops[k], into: buffer + (k - first) * stride) }
-            let pFrames = (first..<end).filter { !ResidualEncoder.isIFrame($0, n: n) }.map { k in
-                let a = ResidualEncoder.anchor(of: k, n: n), i = a / (n + 1)
+            let pFrames = (first..<end).filter { !layout.isIFrame($0) }.map { k in
+                let a = layout.anchor(of: k), i = rank[a]!
                 return ResidualEncoder.PFrame(index: k, pixels: buffer + (k - first) * stride, anchorPixels: buffer + (a - first) * stride,
                                               anchorFeature: stored[i * b..<(i + 1) * b])
             }

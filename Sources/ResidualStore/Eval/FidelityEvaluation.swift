@@ -58,7 +58,7 @@ public struct FidelityEvaluation: Sendable {
     public let seed: UInt64
 
     public init(model: CLIPModel, fps: Double = 2, codec: FeatureCodec = .f16, maxFrames: Int = 600, batch: Int = 64, seed: UInt64 = 0) throws {
-        guard fps > 0, fps <= 120, fps.isFinite else { throw ResidualError.badParameter("fps must be in (0, 120], got \(fps)") }
+        if let problem = SamplingLimits.problem(fps: fps) { throw ResidualError.badParameter(problem) }
         guard maxFrames >= 2 else { throw ResidualError.badParameter("max frames must be >= 2, got \(maxFrames)") }
         guard batch >= 1 else { throw ResidualError.badParameter("batch must be >= 1, got \(batch)") }
         self.model = model
@@ -115,9 +115,9 @@ public struct FidelityEvaluation: Sendable {
     /// One setting on one video: cosines of its P-frames to the reference; I-frames are charged
     /// the reference's measured time per frame.
     func evaluate(_ encoder: ResidualEncoder, clip: EvalClip, into t: inout Tally) throws {
-        let n = encoder.n, b = model.config.embedDim, count = clip.crops.count
+        let layout = encoder.layout, b = model.config.embedDim, count = clip.crops.count
         let (dense, pSeconds) = try clip.dense(encoder, codec: codec, batch: batch)
-        let pIndices = (0..<count).filter { !ResidualEncoder.isIFrame($0, n: n) }
+        let pIndices = (0..<count).filter { !layout.isIFrame($0) }
         t.frames += count
         t.iSeconds += clip.fullSeconds / Double(count) * Double(count - pIndices.count)
         t.pSeconds += pSeconds

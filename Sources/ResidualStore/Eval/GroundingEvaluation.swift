@@ -1,6 +1,7 @@
 import CLIP
 import Foundation
 import Store
+import Tensor
 import Video
 
 /// The paper's zero-shot grounding protocol over a dataset: for every annotation, the cosine of
@@ -47,7 +48,7 @@ public struct GroundingEvaluation: Sendable {
 
     public init(model: CLIPModel, fps: Double = 2, window: Int = 15, codec: FeatureCodec = .f16, maxFrames: Int = 7200, batch: Int = 64) throws {
         guard model.text != nil else { throw CLIPError.noTextTower(model.directory.path) }
-        guard fps > 0, fps <= 120, fps.isFinite else { throw ResidualError.badParameter("fps must be in (0, 120], got \(fps)") }
+        if let problem = SamplingLimits.problem(fps: fps) { throw ResidualError.badParameter(problem) }
         guard window >= 1 else { throw ResidualError.badParameter("smoothing window must be >= 1, got \(window)") }
         guard maxFrames >= 1, batch >= 1 else { throw ResidualError.badParameter("max frames and batch must be >= 1") }
         self.model = model
@@ -110,7 +111,7 @@ public struct GroundingEvaluation: Sendable {
             for (s, features) in featureSets.enumerated() {
                 for (q, a) in queries.enumerated() {
                     let text = Array(texts[q * b..<(q + 1) * b])
-                    let curve = (0..<clip.crops.count).map { cosine(Array(features[$0 * b..<($0 + 1) * b]), text) }
+                    let curve = (0..<clip.crops.count).map { VectorMath.cosine(features[$0 * b..<($0 + 1) * b], text) }
                     let spans = Grounding.rankedSpans(curve: curve, times: clip.times, fps: fps, duration: clip.duration, window: window)
                     metrics[s].add(ranked: spans, truth: (a.start, a.end))
                 }
@@ -134,11 +135,7 @@ public struct GroundingEvaluation: Sendable {
         for start in stride(from: 0, to: texts.count, by: 256) {
             out += try model.encodeTexts(Array(texts[start..<min(texts.count, start + 256)])).embeddings
         }
-        let b = model.config.embedDim
-        for i in 0..<(out.count / b) {
-            let norm = out[i * b..<(i + 1) * b].reduce(0) { $0 + $1 * $1 }.squareRoot()
-            for k in 0..<b { out[i * b + k] /= max(norm, 1e-12) }
-        }
+        VectorMath.normalizeRows(&out, dim: model.config.embedDim)
         return out
     }
 

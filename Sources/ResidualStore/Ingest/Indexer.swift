@@ -151,7 +151,7 @@ extension Library {
             let sink = try frameTier.map { TierIngestSink(tier: $0, encoder: try reconstructor(for: r).encoder.withMaskSeed(UInt64(bitPattern: r.maskSeed)), video: r.contentHash) }
             defer { sink?.flush() }
             let damage = try await pipeline.run(url: url, resumeFrom: r.frameCount, commit: { chunk in
-                try store.append(video: r.id!, offsets: chunk.offsets.map { FrameOffsetRecord(index: $0.index, pts: $0.pts, time: $0.time, seekPTS: $0.seekPTS) },
+                try store.append(video: r.id!, offsets: chunk.offsets.map(FrameOffsetRecord.init),
                                  iFeatures: chunk.iFeatures, lease: lease)
                 frames = chunk.offsets.last!.index + 1
                 encoded.add(chunk.iFeatures.count)

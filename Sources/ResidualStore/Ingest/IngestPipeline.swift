@@ -1,5 +1,6 @@
 import CLIP
 import Foundation
+import Timeline
 import Video
 
 /// Decode -> preprocess -> full-ViT encode of I-frames, pipelined: the decoder runs on its
@@ -37,8 +38,7 @@ public struct IngestPipeline: Sendable {
     public let settings: Settings
 
     public init(model: CLIPModel, settings: Settings) throws {
-        guard settings.fps > 0, settings.fps <= 120 else { throw ResidualError.badParameter("fps must be in (0, 120], got \(settings.fps)") }
-        guard settings.n >= 0 else { throw ResidualError.badParameter("N must be >= 0, got \(settings.n)") }
+        if let problem = SamplingLimits.problem(fps: settings.fps) ?? SamplingLimits.problem(n: settings.n) { throw ResidualError.badParameter(problem) }
         guard settings.chunkFrames >= 1, settings.batch >= 1 else { throw ResidualError.badParameter("chunk and batch sizes must be >= 1") }
         self.model = model
         self.settings = settings
@@ -56,19 +56,13 @@ public struct IngestPipeline: Sendable {
                     progress: ((Int) -> Void)? = nil,
                     pFrameInput: ((_ frame: FrameOffset, _ image: RGBImage, _ anchor: FrameOffset, _ anchorImage: RGBImage) throws -> Void)? = nil) async throws -> DamageReport? {
         let reader = try VideoReader(url: url, concealDamage: settings.concealDamage)
-        let size = model.config.imageSize, b = model.config.embedDim
-        let stride = 3 * size * size
         var chunk = Chunk()
-        var pending: [Int] = []          // I-frame indices waiting in `pixels`
-        var pixels: [Float] = []
-        pixels.reserveCapacity(settings.batch * stride)
+        var pending: [(index: Int, crop: RGBImage)] = []   // I-frames waiting for a full batch
 
         func encodePending() {
             guard !pending.isEmpty else { return }
-            let emb = model.encodeImages(pixels: pixels, count: pending.count)
-            for (j, index) in pending.enumerated() { chunk.iFeatures.append((index, Array(emb[j * b..<(j + 1) * b]))) }
+            for (p, e) in zip(pending, model.embed(crops: pending.map(\.crop))) { chunk.iFeatures.append((p.index, e)) }
             pending.removeAll(keepingCapacity: true)
-            pixels.removeAll(keepingCapacity: true)
         }
         func flush() throws {
             encodePending()
@@ -77,26 +71,25 @@ public struct IngestPipeline: Sendable {
             chunk = Chunk()
         }
 
-        let n = settings.n
+        let layout = FrameLayout(n: settings.n)
         let keepP = pFrameInput != nil
         var anchorCrop: (offset: FrameOffset, image: RGBImage)?
-        for try await frame in reader.frames(fps: settings.fps, convertIf: { $0 >= resumeFrom && (keepP || ResidualEncoder.isIFrame($0, n: n)) }) {
+        for try await frame in reader.frames(fps: settings.fps, convertIf: { $0 >= resumeFrom && (keepP || layout.isIFrame($0)) }) {
             let k = frame.offset.index
             guard k >= resumeFrom else { continue }
             chunk.offsets.append(frame.offset)
-            if let pFrameInput, !ResidualEncoder.isIFrame(k, n: n), let anchorCrop {
-                try pFrameInput(frame.offset, CLIPPreprocessor.resizeAndCrop(frame.image, size: size), anchorCrop.offset, anchorCrop.image)
+            if let pFrameInput, !layout.isIFrame(k), let anchorCrop {
+                try pFrameInput(frame.offset, model.crop(frame.image), anchorCrop.offset, anchorCrop.image)
             }
-            if ResidualEncoder.isIFrame(k, n: n) {
-                let crop = CLIPPreprocessor.resizeAndCrop(frame.image, size: size)
+            if layout.isIFrame(k) {
+                let crop = model.crop(frame.image)
                 if keepP { anchorCrop = (frame.offset, crop) }
-                pixels += CLIPPreprocessor.normalize(crop)
-                pending.append(k)
+                pending.append((k, crop))
                 if pending.count == settings.batch { encodePending() }
             }
             progress?(k + 1)
             // Chunks end just before an I-frame so a resumed ingest starts on an anchor.
-            if chunk.offsets.count >= settings.chunkFrames, ResidualEncoder.isIFrame(k + 1, n: n) { try flush() }
+            if chunk.offsets.count >= settings.chunkFrames, layout.isIFrame(k + 1) { try flush() }
         }
         try flush()
         return reader.damage?.report

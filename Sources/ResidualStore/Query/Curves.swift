@@ -1,12 +1,14 @@
 import Foundation
 import Store
+import Tensor
+import Timeline
 
 extension Library {
     /// One point of a per-frame similarity curve.
     public struct CurvePoint: Sendable, Codable, Equatable {
         public var index: Int
         public var time: Double
-        public var kind: String   // "I" or "P"
+        public var kind: FrameKind
         public var score: Float
     }
 
@@ -14,12 +16,12 @@ extension Library {
     /// [from, to]. `dense == false` uses the stored I-features only (cheap, no decoding);
     /// `dense == true` also reconstructs the P-features (as `ground` does).
     public func similarityCurve(_ v: VideoRecord, text: String, from: Double = 0, to: Double? = nil, dense: Bool = false, control: QueryControl = QueryControl()) throws -> [CurvePoint] {
-        guard v.status == .ready else { throw StoreError.notReady(path: store.path, video: v.path, status: v.status.rawValue) }
+        try requireReady(v)
         let query = try textQuery(text)
         let upper = to ?? (v.duration + 1)
         if dense {
             return try embeddings(v, from: from, to: upper, control: control).map {
-                CurvePoint(index: $0.index, time: $0.time, kind: $0.kind, score: cosine($0.vector, query))
+                CurvePoint(index: $0.index, time: $0.time, kind: $0.kind, score: VectorMath.cosine($0.vector, query))
             }
         }
         guard from.isFinite, upper.isFinite, from <= upper else { throw LibraryError.badRange(video: v.path, from: from, to: upper, duration: v.duration) }
@@ -28,7 +30,7 @@ extension Library {
             guard offsets.indices.contains(f.index) else { return nil }
             let t = offsets[f.index].time
             guard t >= from - 1e-9, t <= upper + 1e-9 else { return nil }
-            return CurvePoint(index: f.index, time: t, kind: "I", score: cosine(f.vector, query))
+            return CurvePoint(index: f.index, time: t, kind: .i, score: VectorMath.cosine(f.vector, query))
         }
     }
 }

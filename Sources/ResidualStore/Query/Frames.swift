@@ -7,13 +7,12 @@ extension Library {
     /// (what thumbnails are made of). Throws `StoreError.invalidArgument` for an index outside
     /// the video's sampled frames.
     public func frameImage(_ v: VideoRecord, index: Int) throws -> RGBImage {
-        let offsets = try store.offsets(of: v)
+        let offsets = try offsets(of: v)
         guard offsets.indices.contains(index) else {
             throw StoreError.invalidArgument("frame \(index) is outside \(v.path) (frames 0..<\(offsets.count))")
         }
-        let o = offsets[index]
         try checkFresh(v)
         let reader = try VideoReader(url: URL(fileURLWithPath: v.path), threads: 1, concealDamage: true)
-        return try reader.decode(FrameOffset(index: o.index, pts: o.pts, time: o.time, seekPTS: o.seekPTS))
+        return try reader.decode(offsets[index])
     }
 }

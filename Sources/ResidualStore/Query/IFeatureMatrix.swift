@@ -12,8 +12,7 @@ public struct IFeatureMatrix: Sendable {
     public struct Row: Sendable, Equatable {
         public var video: Int64
         public var frame: Int
-        public var time: Double
-        public init(video: Int64, frame: Int, time: Double) { self.video = video; self.frame = frame; self.time = time }
+        public init(video: Int64, frame: Int) { self.video = video; self.frame = frame }
     }
 
     public let dim: Int
@@ -43,7 +42,7 @@ public struct IFeatureMatrix: Sendable {
     /// Appends one feature (any scale; stored unit length so scores are cosines).
     public mutating func append(_ row: Row, _ vector: [Float]) {
         precondition(vector.count == dim)
-        let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let norm = VectorMath.norm(vector)
         let maxAbs = vector.reduce(0) { max($0, abs($1)) }
         let scale = norm > 0 && maxAbs > 0 ? maxAbs / norm / 127 : 1
         let inv = norm > 0 && maxAbs > 0 ? 127 / maxAbs : 0

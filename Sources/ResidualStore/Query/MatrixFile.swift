@@ -57,7 +57,7 @@ enum MatrixFile {
         rowList.reserveCapacity(rows)
         var j = 0
         for s in segments {
-            for _ in 0..<s.rows { rowList.append(.init(video: s.video, frame: frames[j], time: 0)); j += 1 }
+            for _ in 0..<s.rows { rowList.append(.init(video: s.video, frame: frames[j])); j += 1 }
         }
         return (segments, IFeatureMatrix(dim: dim, codes: codes, scales: scales, rows: rowList))
     }
@@ -139,7 +139,7 @@ extension Library {
             for s in old.segments { byVideo[s.video] = (s, start); start += s.rows }
         }
         var m = IFeatureMatrix(dim: dim)
-        m.reserve(rows: ready.reduce(0) { $0 + ($1.frameCount + $1.n) / ($1.n + 1) })
+        m.reserve(rows: ready.reduce(0) { $0 + $1.layout.iFrameCount(frames: $1.frameCount) })
         var segments: [MatrixFile.Segment] = []
         var changed = old == nil || old!.segments.count != ready.count
         for v in ready {
@@ -151,7 +151,7 @@ extension Library {
             }
             changed = true
             let before = m.rows.count
-            for f in try store.iFeatures(of: v) { m.append(.init(video: id, frame: f.index, time: 0), f.vector) }
+            for f in try store.iFeatures(of: v) { m.append(.init(video: id, frame: f.index), f.vector) }
             segments.append(.init(video: id, generation: v.updatedAt, rows: m.rows.count - before))
         }
         if changed { MatrixFile.write(url, segments: segments, matrix: m, model: modelHash) }

@@ -1,5 +1,7 @@
 import CLIP
 import Foundation
+import Tensor
+import Timeline
 
 /// Two-stage text-to-moment search over a library.
 ///
@@ -64,7 +66,8 @@ public struct MomentSearch: Sendable {
             defer { start = end }
             let id = rows[start].video
             guard let s = shape[id] else { continue }
-            let w = max(1, window / (s.n + 1))
+            let layout = FrameLayout(n: s.n)
+            let w = max(1, window / layout.maxSpacing)
             let curve = Array(scores[start..<end])
             let smoothed = Grounding.smooth(curve, window: w)
             let threshold = smoothed.reduce(0, +) / Float(max(1, smoothed.count))
@@ -72,7 +75,7 @@ public struct MomentSearch: Sendable {
             // The whole-video fallback only when the curve has no run above its mean.
             for p in proposals.count > 1 ? proposals.dropLast() : proposals[...] {
                 let peak = (p.first...p.last).max { smoothed[$0] < smoothed[$1] } ?? p.first
-                let last = min(s.frames - 1, rows[start + p.last].frame + s.n)   // the I-frame's P-frames follow it
+                let last = min(s.frames - 1, layout.lastFrame(anchoredOn: rows[start + p.last].frame))   // the I-frame's P-frames follow it
                 out.append(Candidate(videoID: id, firstFrame: rows[start + p.first].frame, lastFrame: last,
                                      peakFrame: rows[start + peak].frame, score: p.score, threshold: threshold))
             }
@@ -85,17 +88,18 @@ public struct MomentSearch: Sendable {
     public func decisiveFrames(_ c: Candidate, n: Int, frames: Int) -> [Int] {
         guard n > 0 else { return [] }
         var out = Set<Int>()
-        let lastI = ResidualEncoder.anchor(of: c.lastFrame, n: n)
+        let layout = FrameLayout(n: n)
+        let lastI = layout.anchor(of: c.lastFrame)
         for k in (c.firstFrame - n)..<c.firstFrame { out.insert(k) }
-        for k in (lastI + 1)...(lastI + n) { out.insert(k) }
+        for k in (lastI + 1)...layout.lastFrame(anchoredOn: lastI) { out.insert(k) }
         for k in (c.peakFrame - n)...(c.peakFrame + n) where k != c.peakFrame { out.insert(k) }
-        return out.filter { $0 >= 0 && $0 < frames && !ResidualEncoder.isIFrame($0, n: n) }.sorted()
+        return out.filter { $0 >= 0 && $0 < frames && !layout.isIFrame($0) }.sorted()
     }
 
     /// The frame window stage 2 looks at for `c`: its neighbouring I-frames plus half a
     /// smoothing window, so every smoothed value that decides a boundary sees a full window.
     func span(_ c: Candidate, n: Int, frames: Int) -> Range<Int> {
-        let margin = n + 1 + window / 2
+        let margin = FrameLayout(n: n).maxSpacing + window / 2
         return max(0, c.firstFrame - margin)..<min(frames, c.lastFrame + 1 + margin)
     }
 
@@ -123,7 +127,7 @@ public struct MomentSearch: Sendable {
             let p = decisiveFrames(c, n: v.n, frames: v.times.count).filter { !(wanted[v.id]?.contains($0) ?? false) }
             let refined = p.count <= budget
             if refined { budget -= p.count }
-            let iFrames = span.filter { ResidualEncoder.isIFrame($0, n: v.n) }
+            let iFrames = span.filter(FrameLayout(n: v.n).isIFrame)
             wanted[v.id, default: []].formUnion(iFrames + (refined ? p : []))
             plans.append((c, v, span, refined ? decisiveFrames(c, n: v.n, frames: v.times.count) : [], refined))
         }
@@ -132,12 +136,12 @@ public struct MomentSearch: Sendable {
         let features = try dense(requests)
         var score: [Int64: [Int: Float]] = [:]
         for (r, f) in zip(requests, features) {
-            score[r.video.id] = Dictionary(uniqueKeysWithValues: zip(r.frames, f.map { cosine($0, query) }))
+            score[r.video.id] = Dictionary(uniqueKeysWithValues: zip(r.frames, f.map { VectorMath.cosine($0, query) }))
         }
         var refined: [Moment] = []
         for plan in plans {
             let known = score[plan.v.id] ?? [:]
-            let usable = Set(plan.span.filter { ResidualEncoder.isIFrame($0, n: plan.v.n) } + plan.pFrames)
+            let usable = Set(plan.span.filter(FrameLayout(n: plan.v.n).isIFrame) + plan.pFrames)
             let curve = Self.interpolated(span: plan.span, known: known.filter { usable.contains($0.key) })
             var m = best(in: curve, span: plan.span, candidate: plan.c, video: plan.v)
             m.refined = plan.refined
@@ -194,11 +198,4 @@ public struct MomentSearch: Sendable {
         Moment(videoID: v.id, path: v.path, start: v.times[first], end: v.times[last] + 1 / v.fps,
                score: score, firstFrame: first, lastFrame: last)
     }
-}
-
-/// Cosine similarity of a feature with a unit-length query.
-func cosine(_ v: [Float], _ unitQuery: [Float]) -> Float {
-    var dot: Float = 0, nn: Float = 0
-    for i in 0..<v.count { dot += v[i] * unitQuery[i]; nn += v[i] * v[i] }
-    return nn > 0 ? dot / nn.squareRoot() : 0
 }

@@ -3,6 +3,7 @@ import CLIP
 import Foundation
 import ResidualStore
 import Store
+import Tensor
 
 /// `rstore bench search`: the latency of new text queries on a generated library, in a warm
 /// server-like process and as fresh CLI processes, with the decoded-frame tier's size and
@@ -80,7 +81,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
             try Data().write(to: indexed)
         }
         let lib = try Library(store: storeURL, model: clip)
-        let ready = try lib.store.videos(status: .ready)
+        let ready = try lib.videos(status: .ready)
         r.library_minutes = ready.reduce(0) { $0 + $1.duration } / 60
         let tier = try lib.frameTier?.file.stats()
         r.frame_cache_bytes_per_hour = Double(tier?.bytes ?? 0) / max(1e-9, r.library_minutes / 60)
@@ -139,7 +140,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
         for v in ready {
             let a = try Library(store: storeURL, model: clip).embeddings(v, from: 0, to: 60)
             let b = try plain.embeddings(v, from: 0, to: 60)
-            for (x, y) in zip(a, b) where x.kind == "P" { cosines.append(Self.cosine(x.vector, y.vector)) }
+            for (x, y) in zip(a, b) where x.kind == .p { cosines.append(VectorMath.cosine(x.vector, y.vector)) }
         }
         r.cache_vs_source_mean_cos = Double(cosines.reduce(0, +) / Float(max(1, cosines.count)))
         r.cache_vs_source_min_cos = Double(cosines.min() ?? 0)
@@ -151,7 +152,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
         var t0 = Date()
         let frames = try fresh.embeddings(v, from: 0, to: 60)
         r.window60_cold_ms = Date().timeIntervalSince(t0) * 1000
-        let pCount = frames.filter { $0.kind == "P" }.count
+        let pCount = frames.filter { $0.kind == .p }.count
         let enc = try fresh.reconstructor(for: v).encoder
         let stride = 3 * clip.config.imageSize * clip.config.imageSize
         let pixels = [Float](repeating: 0.1, count: pCount * stride)
@@ -174,10 +175,5 @@ struct BenchSearchCommand: AsyncParsableCommand {
         guard !xs.isEmpty else { return 0 }
         let s = xs.sorted()
         return s[min(s.count - 1, Int((Double(s.count - 1) * q).rounded()))]
-    }
-
-    static func cosine(_ a: [Float], _ b: [Float]) -> Float {
-        let d = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
-        return d / max(1e-12, a.reduce(0) { $0 + $1 * $1 }.squareRoot() * b.reduce(0) { $0 + $1 * $1 }.squareRoot())
     }
 }

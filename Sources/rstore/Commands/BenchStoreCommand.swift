@@ -75,7 +75,7 @@ struct BenchStoreCommand: AsyncParsableCommand {
         _ = try lib.embeddings(v, from: 0, to: window)
         r.window_warm_ms = Date().timeIntervalSince(t0) * 1000
         r.window_frames = frames.count
-        let pCount = frames.filter { $0.kind == "P" }.count
+        let pCount = frames.filter { $0.kind == .p }.count
         let reconstructor = try lib.reconstructor(for: v)
         let stride = 3 * config.imageSize * config.imageSize
         var rng = SplitMix(seed: 3)
@@ -104,14 +104,12 @@ struct BenchStoreCommand: AsyncParsableCommand {
             let video = Int64(i / perHour)
             if i % perHour == 0 { shape[video] = (2, 7200); for j in 0..<dim { vec[j] = rng.normal() } }
             for _ in 0..<4 { vec[Int(rng.next() % UInt64(dim))] += rng.normal() * 0.3 }   // a slowly drifting scene
-            matrix.append(.init(video: video, frame: (i % perHour) * 3, time: 0), vec)
+            matrix.append(.init(video: video, frame: (i % perHour) * 3), vec)
         }
         let search = MomentSearch()
         var times: [Double] = [], scans: [Double] = []
         for _ in 0..<queries {
-            var q = (0..<dim).map { _ in rng.normal() }
-            let norm = q.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            q = q.map { $0 / norm }
+            let q = VectorMath.normalized((0..<dim).map { _ in rng.normal() })
             var t = Date()
             _ = search.coarse(matrix: matrix, query: q, shape: shape)
             times.append(Date().timeIntervalSince(t) * 1000)
@@ -154,9 +152,7 @@ struct BenchStoreCommand: AsyncParsableCommand {
             for k in stride(from: first, to: first + 240, by: 3) {
                 // Independent unit vectors: the worst case for compression (I-frames are
                 // seconds apart, their features are far from identical).
-                let vec = (0..<dim).map { _ in rng.normal() }
-                let n = vec.reduce(0) { $0 + $1 * $1 }.squareRoot()
-                feats.append((k, vec.map { $0 / n }))
+                feats.append((k, VectorMath.normalized((0..<dim).map { _ in rng.normal() })))
             }
             try s.append(video: row.id!, offsets: offsets, iFeatures: feats)
         }

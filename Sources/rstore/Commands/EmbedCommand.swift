@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ResidualStore
+import Timeline
 
 /// `rstore embed VIDEO --from S --to S`: dense embeddings over a time range.
 struct EmbedCommand: AsyncParsableCommand {
@@ -28,11 +29,11 @@ struct EmbedCommand: AsyncParsableCommand {
         switch format {
         case .json:
             for f in frames {
-                struct Row: Encodable { let index: Int; let time: Double; let kind: String; let anchor: Int; let embedding: [Float] }
+                struct Row: Encodable { let index: Int; let time: Double; let kind: FrameKind; let anchor: Int; let embedding: [Float] }
                 try printJSON(Row(index: f.index, time: f.time, kind: f.kind, anchor: f.anchor, embedding: f.vector))
             }
         case .npy:
-            let dim = lib.model.config.embedDim
+            let dim = lib.embedDim
             try NPY.write(frames.flatMap(\.vector), shape: [frames.count, dim], to: URL(fileURLWithPath: out!))
             FileHandle.standardError.write(Data("wrote \(frames.count) x \(dim) float32 to \(out!)\n".utf8))
         }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import CLIP
 import Foundation
+import ResidualStore
+import Tensor
 import Video
 
 /// `rstore encode`: CLIP embeddings of texts or image files, one JSON object per input.
@@ -36,22 +38,11 @@ struct EncodeCommand: AsyncParsableCommand {
             for (i, t) in texts.enumerated() { rows.append((t, emb[i * dim..<(i + 1) * dim], truncated[i])) }
         }
         if !images.isEmpty {
-            let size = clip.config.imageSize
-            var pixels: [Float] = []
-            pixels.reserveCapacity(images.count * 3 * size * size)
-            for path in images {
-                let image = try ImageFile.load(URL(fileURLWithPath: path))
-                pixels += CLIPPreprocessor.normalize(CLIPPreprocessor.resizeAndCrop(image, size: size))
-            }
-            let emb = clip.encodeImages(pixels: pixels, count: images.count)
-            for (i, p) in images.enumerated() { rows.append((p, emb[i * dim..<(i + 1) * dim], false)) }
+            let crops = try images.map { clip.crop(try ImageFile.load(URL(fileURLWithPath: $0))) }
+            for (p, e) in zip(images, clip.embed(crops: crops)) { rows.append((p, e[...], false)) }
         }
         for (input, e, truncated) in rows {
-            var v = Array(e)
-            if normalize {
-                let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-                if n > 0 { v = v.map { $0 / n } }
-            }
+            let v = normalize ? VectorMath.normalized(e) : Array(e)
             if truncated { FileHandle.standardError.write(Data("warning: text truncated to \(CLIPTokenizer.contextLength) tokens: \(input)\n".utf8)) }
             if json {
                 var obj: [String: Any] = ["input": input, "embedding": v.map(Double.init)]

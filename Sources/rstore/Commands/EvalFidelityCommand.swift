@@ -24,7 +24,7 @@ struct EvalFidelityCommand: AsyncParsableCommand {
     @Option(help: "Strategies, comma-separated, or all.") var strategy = "all"
     @Option(help: "A trained residual tokenizer A (safetensors); rows with A = 0 are always included.") var tokenizer: String?
     @Option(help: "Sampling rate in frames per second.") var fps = 2.0
-    @Option(help: "Feature codec the anchors go through: f16+lz4, i8+lz4, f32+lz4.") var codec = FeatureCodec.f16.rawValue
+    @Option(help: "Feature codec the anchors go through: f16+lz4, i8+lz4, f32+lz4.") var codec = FeatureCodec.f16
     @Option(name: .customLong("max-frames"), help: "Sampled frames per video at most (memory: 150 KB each).") var maxFrames = 600
     @Option(help: "Frames per forward pass.") var batch = 64
     @Option(help: "Seed of the random strategy.") var seed: UInt64 = 0
@@ -33,7 +33,6 @@ struct EvalFidelityCommand: AsyncParsableCommand {
     func run() async throws {
         let clip = try model.load()
         let settings = try FidelitySettings(n: n, p: p, strategy: strategy, tokenizer: tokenizer).settings(for: clip)
-        guard let codec = FeatureCodec(rawValue: codec) else { throw ValidationError("--codec must be f16+lz4, i8+lz4 or f32+lz4") }
         let eval = try FidelityEvaluation(model: clip, fps: fps, codec: codec, maxFrames: maxFrames, batch: batch, seed: seed)
         let bar = ProgressBar()
         var decoded = 0

@@ -27,7 +27,7 @@ struct EvalGroundingCommand: AsyncParsableCommand {
     @Option(help: "A trained residual tokenizer A (safetensors); rows with A = 0 are always included.") var tokenizer: String?
     @Option(help: "Sampling rate in frames per second.") var fps = 2.0
     @Option(help: "Moving-average window in sampled frames.") var window = 15
-    @Option(help: "Feature codec the anchors go through: f16+lz4, i8+lz4, f32+lz4.") var codec = FeatureCodec.f16.rawValue
+    @Option(help: "Feature codec the anchors go through: f16+lz4, i8+lz4, f32+lz4.") var codec = FeatureCodec.f16
     @Option(name: .customLong("max-frames"), help: "Videos with more sampled frames are skipped (memory: 150 KB each).") var maxFrames = 7200
     @Option(help: "Frames per forward pass.") var batch = 64
     @Flag(help: "One JSON object per row.") var json = false
@@ -35,7 +35,6 @@ struct EvalGroundingCommand: AsyncParsableCommand {
     func run() async throws {
         let clip = try model.load()
         let settings = try FidelitySettings(n: n, p: p, strategy: strategy, tokenizer: tokenizer).settings(for: clip)
-        guard let codec = FeatureCodec(rawValue: codec) else { throw ValidationError("--codec must be f16+lz4, i8+lz4 or f32+lz4") }
         let list = try GroundingAnnotations.load(URL(fileURLWithPath: annotations))
         let eval = try GroundingEvaluation(model: clip, fps: fps, window: window, codec: codec, maxFrames: maxFrames, batch: batch)
         let bar = ProgressBar()

@@ -16,8 +16,8 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(help: "Sampling rate, frames per second.") var fps = 2.0
     @Option(help: "P-frames per I-frame (N).") var n = 2
     @Option(help: "Fraction of patch tokens dropped on P-frames (p).") var p = 0.85
-    @Option(help: "Token reduction: motion, random, uniform, center.") var strategy = "motion"
-    @Option(help: "Feature codec: f16+lz4 or i8+lz4.") var codec = "f16+lz4"
+    @Option(help: "Token reduction: motion, random, uniform, center.") var strategy = ReductionStrategy.motion
+    @Option(help: "Feature codec: f16+lz4 or i8+lz4.") var codec = FeatureCodec.f16
     @Option(help: "Frames per committed chunk (the unit of crash-safe resume).") var chunkFrames = 240
     @Flag(help: "Fail damaged or truncated files instead of indexing what decodes (damage is concealed and recorded by default).")
     var strict = false
@@ -25,11 +25,8 @@ struct IndexCommand: AsyncParsableCommand {
     @Flag(help: "Print a JSON summary.") var json = false
 
     func validate() throws {
-        guard ReductionStrategy(rawValue: strategy) != nil else { throw ValidationError("--strategy must be one of motion, random, uniform, center") }
-        guard FeatureCodec(rawValue: codec) != nil, codec != FeatureCodec.f32.rawValue else { throw ValidationError("--codec must be f16+lz4 or i8+lz4") }
-        guard p >= 0 && p < 1 else { throw ValidationError("--p must be in [0, 1)") }
-        guard n >= 0 else { throw ValidationError("--n must be >= 0") }
-        guard fps > 0 && fps <= 120 else { throw ValidationError("--fps must be in (0, 120]") }
+        guard codec != .f32 else { throw ValidationError("--codec must be f16+lz4 or i8+lz4 (f32+lz4 is for evaluation only)") }
+        try checkSampling(SamplingLimits.problem(p: p) ?? SamplingLimits.problem(n: n) ?? SamplingLimits.problem(fps: fps))
         guard chunkFrames >= 1 else { throw ValidationError("--chunk-frames must be >= 1") }
         guard !paths.isEmpty || stale else { throw ValidationError("give video files or folders to index, or --stale") }
     }
@@ -39,8 +36,8 @@ struct IndexCommand: AsyncParsableCommand {
         config.fps = fps
         config.n = n
         config.p = p
-        config.strategy = ReductionStrategy(rawValue: strategy)!
-        config.codec = FeatureCodec(rawValue: codec)!
+        config.strategy = strategy
+        config.codec = codec
         config.chunkFrames = chunkFrames
         config.strict = strict
         config.waitForLeases = !noWait
@@ -85,7 +82,7 @@ struct IndexCommand: AsyncParsableCommand {
             print(String(format: "%d indexed, %d unchanged, %d skipped, %d failed; %d I-frames encoded in %.1f s; store %@",
                          summary.indexed, summary.files.filter { $0.outcome == .unchanged }.count,
                          summary.files.filter { $0.outcome == .skipped }.count, summary.failed,
-                         summary.framesEncoded, summary.seconds, lib.store.path))
+                         summary.framesEncoded, summary.seconds, lib.storePath))
         }
         if summary.failed > 0 { throw ExitCode(1) }
     }

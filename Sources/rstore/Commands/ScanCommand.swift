@@ -1,6 +1,8 @@
 import ArgumentParser
 import CLIP
 import Foundation
+import ResidualStore
+import Tensor
 import Video
 
 /// `rstore scan`: the store-less path — sample videos, encode every sampled frame with the
@@ -18,33 +20,27 @@ struct ScanCommand: AsyncParsableCommand {
     @Option(help: "Images per forward pass.") var batch = 16
 
     func validate() throws {
-        guard fps > 0, fps <= 60 else { throw ValidationError("--fps must be in (0, 60]") }
+        try checkSampling(SamplingLimits.problem(fps: fps))
         guard k >= 1 else { throw ValidationError("-k must be at least 1") }
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw ValidationError("--text is empty") }
     }
 
     func run() async throws {
         let clip = try model.load()
-        let dim = clip.config.embedDim, size = clip.config.imageSize
-        let query = normalized(Array(try clip.encodeTexts([text]).embeddings))
+        let query = VectorMath.normalized(try clip.encodeTexts([text]).embeddings)
         var hits: [(path: String, time: Double, score: Float)] = []
         for path in videos {
             let reader = try VideoReader(url: URL(fileURLWithPath: path))
-            var pixels: [Float] = [], times: [Double] = []
+            var crops: [RGBImage] = [], times: [Double] = []
             func flush() {
-                guard !times.isEmpty else { return }
-                let emb = clip.encodeImages(pixels: pixels, count: times.count)
-                for (i, t) in times.enumerated() {
-                    let v = normalized(Array(emb[i * dim..<(i + 1) * dim]))
-                    hits.append((path, t, zip(v, query).reduce(0) { $0 + $1.0 * $1.1 }))
-                }
-                pixels.removeAll(keepingCapacity: true)
+                for (t, e) in zip(times, clip.embed(crops: crops)) { hits.append((path, t, VectorMath.cosine(e, query))) }
+                crops.removeAll(keepingCapacity: true)
                 times.removeAll(keepingCapacity: true)
             }
             let start = Date()
             var count = 0
             for try await frame in reader.frames(fps: fps) {
-                pixels += CLIPPreprocessor.normalize(CLIPPreprocessor.resizeAndCrop(frame.image, size: size))
+                crops.append(clip.crop(frame.image))
                 times.append(frame.offset.time)
                 count += 1
                 if times.count == batch { flush() }
@@ -56,10 +52,5 @@ struct ScanCommand: AsyncParsableCommand {
         for h in hits.sorted(by: { $0.score > $1.score }).prefix(k) {
             print(String(format: "%.4f  %@  t=%.2fs", h.score, h.path, h.time))
         }
-    }
-
-    private func normalized(_ v: [Float]) -> [Float] {
-        let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        return n > 0 ? v.map { $0 / n } : v
     }
 }

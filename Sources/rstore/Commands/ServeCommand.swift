@@ -66,7 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
         let tokenNote = config.token == nil ? "none, loopback only, writes disabled" : "required"
         let app = server.makeApplication(logger: logger) { port in
             let shown = host.contains(":") ? "[\(host)]" : host
-            let line = "rstore serving \(lib.store.path) on http://\(shown):\(port)/ (token: \(tokenNote))\n"
+            let line = "rstore serving \(lib.storePath) on http://\(shown):\(port)/ (token: \(tokenNote))\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
         try await app.runService()

@@ -13,7 +13,7 @@ struct StatsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let lib = try library.open()
-        let s = try lib.store.stats()
+        let s = try lib.stats()
         let all = try lib.videos()
         let cache = lib.frameCache.stats
         let ready = all.filter { $0.status == .ready }
@@ -33,8 +33,8 @@ struct StatsCommand: AsyncParsableCommand {
                                                          bytes_per_hour: tierPerHour, hit_rate: $0.hitRate, hits: $0.hits, misses: $0.misses) }))
             return
         }
-        print("store        \(lib.store.path)")
-        print("model        \(lib.model.config.archName) (sha256 \(lib.model.weightsSHA256.prefix(12))…)")
+        print("store        \(lib.storePath)")
+        print("model        \(lib.modelName) (sha256 \(lib.weightsSHA256.prefix(12))…)")
         print(String(format: "videos       %d ready, %d indexing, %d failed", s.videos, all.filter { $0.status == .indexing }.count, all.filter { $0.status == .failed }.count))
         print(String(format: "duration     %.3f h; %d sampled frames, %d stored I-features", s.hours, s.frames, s.iFrames))
         print(String(format: "stored       %.1f KB (features %.1f KB, offsets %.1f KB)", Double(s.fileBytes) / 1e3, Double(s.featureBytes) / 1e3, Double(s.offsetBytes) / 1e3))

@@ -21,12 +21,12 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var model: ModelOption
-    @Argument(help: "Video files, or folders of them (.mp4 .mkv .mov .webm .avi .m4v).") var inputs: [String]
+    @Argument(help: "Video files, or folders of them (the extensions `rstore index` takes).") var inputs: [String]
     @Option(help: "Where to write A (safetensors).") var out: String
     @Option(help: "JSON Lines of {\"path\", \"start\", \"end\", \"text\"}: captions of time spans.") var captions: String?
     @Option(help: "P-frames per I-frame.") var n = 2
     @Option(help: "Token drop ratio of the P-frames, in [0, 1).") var p = 0.85
-    @Option(help: "Patch selection: random, uniform, center, motion.") var strategy = "motion"
+    @Option(help: "Patch selection: random, uniform, center, motion.") var strategy = ReductionStrategy.motion
     @Option(help: "Sampling rate in frames per second.") var fps = 2.0
     @Option(help: "Epochs (a resumed run continues up to this many).") var epochs = 5
     @Option(help: "P-frames per step.") var batch = 256
@@ -34,25 +34,16 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
     @Option(name: .customLong("weight-decay"), help: "AdamW decoupled weight decay on A's weight.") var weightDecay: Float = 0.01
     @Option(help: "Random seed (shuffles, split, random strategy).") var seed: UInt64 = 0
     @Option(help: "Fraction of P-frames held out for evaluation, in [0, 1).") var holdout = 0.2
-    @Option(help: "Held-out split: auto (by video with 5+ videos, else by time), video, time.") var split = "auto"
+    @Option(help: "Held-out split: auto (by video with 5+ videos, else by time), video, time.") var split = HoldoutSplit.auto
     @Option(name: .customLong("visual-loss"), help: "Loss without captions: cosine (1 - cos) or soft-ce (soft-target CE over the batch's teacher features).")
-    var visualLoss = "cosine"
+    var visualLoss = VisualLoss.cosine
     @Option(name: .customLong("anchor-codec"), help: "Round A's anchors as the store will: f16+lz4 (the index default), i8+lz4, f32+lz4.")
-    var anchorCodec = FeatureCodec.f16.rawValue
+    var anchorCodec = FeatureCodec.f16
     @Flag(help: "Continue from the state file written beside --out.") var resume = false
 
     func validate() throws {
-        guard n >= 1 else { throw ValidationError("--n must be >= 1 (N = \(n) \(n < 0 ? "is negative" : "has no P-frames to train on"))") }
-        guard p >= 0, p < 1 else { throw ValidationError("--p must be in [0, 1), got \(p)") }
-        guard ReductionStrategy(rawValue: strategy) != nil else {
-            throw ValidationError("--strategy must be one of \(ReductionStrategy.allCases.map(\.rawValue).joined(separator: ", ")), got \(strategy)")
-        }
-        guard HoldoutSplit(rawValue: split) != nil else { throw ValidationError("--split must be auto, video or time, got \(split)") }
-        guard FeatureCodec(rawValue: anchorCodec) != nil else {
-            throw ValidationError("--anchor-codec must be one of \(FeatureCodec.allCases.map(\.rawValue).joined(separator: ", ")), got \(anchorCodec)")
-        }
-        guard VisualLoss(rawValue: visualLoss) != nil else { throw ValidationError("--visual-loss must be cosine or soft-ce, got \(visualLoss)") }
-        guard fps > 0, fps <= 60 else { throw ValidationError("--fps must be in (0, 60]") }
+        // N = 0 has no P-frames to train on.
+        try checkSampling(SamplingLimits.problem(n: n, atLeast: 1) ?? SamplingLimits.problem(p: p) ?? SamplingLimits.problem(fps: fps))
         guard epochs >= 0 else { throw ValidationError("--epochs must be >= 0") }
         guard batch >= 1 else { throw ValidationError("--batch must be >= 1") }
         guard lr > 0 else { throw ValidationError("--lr must be > 0") }
@@ -62,11 +53,11 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
     func run() async throws {
         let clip = try model.load()
         var config = TokenizerTrainingConfig()
-        config.n = n; config.p = p; config.strategy = ReductionStrategy(rawValue: strategy)!
+        config.n = n; config.p = p; config.strategy = strategy
         config.epochs = epochs; config.batchSize = batch; config.learningRate = lr; config.weightDecay = weightDecay
-        config.seed = seed; config.holdout = holdout; config.split = HoldoutSplit(rawValue: split)!
-        config.visualLoss = VisualLoss(rawValue: visualLoss)!
-        config.anchor = .stored(FeatureCodec(rawValue: anchorCodec)!)
+        config.seed = seed; config.holdout = holdout; config.split = split
+        config.visualLoss = visualLoss
+        config.anchor = .stored(anchorCodec)
         let outURL = URL(fileURLWithPath: out)
         if resume, FileManager.default.fileExists(atPath: outURL.path) {
             _ = try ResidualTokenizer(contentsOf: outURL, for: clip)   // A for other weights: fail before decoding
@@ -74,13 +65,13 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
 
         let paths = try Self.videoFiles(inputs)
         let console = Console()
-        let size = clip.config.imageSize
+        defer { console.bar.finish() }
         var videos: [TrainingVideo] = []
         for path in paths {
             let reader = try VideoReader(url: URL(fileURLWithPath: path))
             var images: [RGBImage] = [], times: [Double] = []
             try reader.forEachFrame(fps: fps) { frame in
-                images.append(CLIPPreprocessor.resizeAndCrop(frame.image, size: size))   // uint8: 150 KB a frame
+                images.append(clip.crop(frame.image))   // uint8: 150 KB a frame
                 times.append(frame.offset.time)
             }
             console.line("\(path): \(images.count) frames at \(fps) fps (\(String(format: "%.1f", reader.info.duration)) s)")
@@ -93,7 +84,7 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
         if let captions { console.line("\(captions): \(captionList.count) captions") }
 
         let trainer = try TokenizerTrainer(model: clip, config: config, videos: videos, captions: captionList)
-        console.line("model \(clip.config.archName), N=\(n) p=\(p) strategy=\(strategy), loss: \(trainer.lossName)"
+        console.line("model \(clip.config.archName), N=\(n) p=\(p) strategy=\(strategy.rawValue), loss: \(trainer.lossName)"
                      + (captionList.isEmpty ? " (no captions)" : "") + ", anchors as \(config.anchor.name)")
         let a = try trainer.run(output: outURL, resume: resume) { event in
             switch event {
@@ -119,7 +110,7 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
 
     /// Files as given, and the video files inside given folders (sorted, not recursive).
     static func videoFiles(_ inputs: [String]) throws -> [String] {
-        let extensions: Set<String> = ["mp4", "mkv", "mov", "webm", "avi", "m4v"]
+        let extensions = Library.videoExtensions
         var out: [String] = []
         for input in inputs {
             var isDir: ObjCBool = false
@@ -141,26 +132,14 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
 
 private func fmt(_ x: Float) -> String { String(format: "%.4f", x) }
 
-/// Plain lines on stdout; a redrawn progress bar on stderr only when it is a terminal.
+/// Plain lines on stdout; the progress bar on stderr (drawn only on a terminal).
 private final class Console {
-    let tty = isatty(STDERR_FILENO) != 0
-    private var barShown = false
+    let bar = ProgressBar()
 
     func line(_ s: String) {
-        clearBar()
+        bar.finish()
         FileHandle.standardOutput.write(Data((s + "\n").utf8))   // unbuffered: lines appear as epochs end
     }
 
-    func progress(_ label: String, _ done: Int, _ total: Int) {
-        guard tty, total > 0 else { return }
-        let width = 30
-        let filled = min(width, width * done / total)
-        let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
-        FileHandle.standardError.write(Data("\r\u{1B}[K[\(bar)] \(done)/\(total) \(label)".utf8))
-        barShown = true
-    }
-
-    private func clearBar() {
-        if barShown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)); barShown = false }
-    }
+    func progress(_ label: String, _ done: Int, _ total: Int) { bar.update(label, done: done, total: total) }
 }

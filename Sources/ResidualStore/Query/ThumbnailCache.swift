@@ -1,26 +1,25 @@
 import Foundation
-import ResidualStore
 import Store
 import Support
 import Video
 
 /// JPEG thumbnails of sampled frames, keyed by the video's content hash and frame index, in a
 /// byte-bounded LRU (the JPEG bytes plus a small per-entry overhead count against the budget).
-final class ThumbnailCache: @unchecked Sendable {
+public final class ThumbnailCache: @unchecked Sendable {
     let lru: ByteBudgetLRU<String, Data>
     let encoder: JPEGEncoder
 
-    init(byteBudget: Int, maxDimension: Int) {
+    public init(byteBudget: Int, maxDimension: Int) {
         lru = ByteBudgetLRU(byteBudget: byteBudget)
         encoder = JPEGEncoder(quality: 5, maxDimension: maxDimension)
     }
 
     func key(_ v: VideoRecord, _ index: Int) -> String { "\(v.contentHash)@\(v.fps)#\(index)#\(encoder.maxDimension ?? 0)" }
 
-    func cached(_ v: VideoRecord, _ index: Int) -> Data? { lru.get(key(v, index)) }
+    public func cached(_ v: VideoRecord, _ index: Int) -> Data? { lru.get(key(v, index)) }
 
     /// Decodes the frame at its stored seek point and encodes it (blocking; run off the loop).
-    func make(_ library: Library, _ v: VideoRecord, _ index: Int) throws -> Data {
+    public func make(_ library: Library, _ v: VideoRecord, _ index: Int) throws -> Data {
         let k = key(v, index)
         if let d = lru.get(k) { return d }
         let image = try library.frameImage(v, index: index)
@@ -29,5 +28,5 @@ final class ThumbnailCache: @unchecked Sendable {
         return jpeg
     }
 
-    var stats: ByteBudgetLRU<String, Data>.Stats { lru.stats }
+    public var stats: ByteBudgetLRU<String, Data>.Stats { lru.stats }
 }

@@ -1,0 +1,16 @@
+import ArgumentParser
+import CLIP
+import ResidualStore
+import Store
+
+// Options parse straight into the engine's enums: a bad value is refused by the parser with
+// the list of valid ones, and no command converts strings with `rawValue:)!`.
+extension ReductionStrategy: ExpressibleByArgument {}
+extension FeatureCodec: ExpressibleByArgument {}
+extension HoldoutSplit: ExpressibleByArgument {}
+extension VisualLoss: ExpressibleByArgument {}
+
+/// Refuses a sampling setting outside `SamplingLimits` as a usage error naming the option.
+func checkSampling(_ problem: String?) throws {
+    if let problem { throw ValidationError("--" + problem) }
+}
