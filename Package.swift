@@ -31,6 +31,9 @@ let package = Package(
         // before/after benches are in docs/DESIGN.md ("Hostile bytes").
         .target(name: "Tensor", dependencies: ["CBLAS"]),
         .target(name: "CLIP", dependencies: ["Tensor", "Digest"]),
+        // Training of A (backward pass, losses, AdamW, trainer): only `rstore train-tokenizer`
+        // links it; the engine and the server run inference only.
+        .target(name: "CLIPTraining", dependencies: ["CLIP", "Tensor"]),
         .target(name: "Video", dependencies: ["CFFmpeg", "Support", "Digest"]),
         .target(name: "Store", dependencies: [
             "CLZ4", "Support", "Digest",
@@ -45,24 +48,29 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .executableTarget(name: "rstore", dependencies: [
-            "CLIP", "Video", "Tensor", "Store", "ResidualStore", "Server",
+            "CLIP", "CLIPTraining", "Video", "Tensor", "Store", "ResidualStore", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        .testTarget(name: "CLITests", dependencies: ["rstore", "CLIP", "Video", "Store"]),
+        // Setup shared by the test targets (tiny CLIP, temp folders, ffmpeg, sample videos, the
+        // rstore binary); checks stay in the tests.
+        .target(name: "TestSupport", dependencies: ["CLIP"], path: "Tests/TestSupport"),
+        .testTarget(name: "CLITests", dependencies: ["rstore", "CLIP", "Video", "Store", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Digest", "Support"]),
-        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Tensor"],
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "ResidualStoreTests", dependencies: ["ResidualStore", "CLIP", "Video"]),
+        .testTarget(name: "CLIPTrainingTests", dependencies: ["CLIPTraining", "CLIP", "Tensor", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "ResidualStoreTests", dependencies: ["ResidualStore", "CLIP", "Video", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "ResidualStore", "Store", "Video", "CLIP",
+            "Server", "ResidualStore", "Store", "Video", "CLIP", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
-        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         // Seeded mutation fuzzing of every decoder of untrusted bytes (Tools/fuzz.sh: long run).
-        .testTarget(name: "FuzzTests", dependencies: ["CLIP", "Store", "Support"]),
-        .testTarget(name: "VideoTests", dependencies: ["Video", "CLIP"],
+        .testTarget(name: "FuzzTests", dependencies: ["CLIP", "Store", "Support", "TestSupport"]),
+        .testTarget(name: "VideoTests", dependencies: ["Video", "CLIP", "TestSupport"],
                     resources: [.copy("Fixtures")]),
     ]
 )

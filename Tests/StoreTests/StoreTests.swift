@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 @testable import Store
 import Support
+import TestSupport
 import XCTest
 
 final class StoreTests: XCTestCase {
@@ -9,8 +10,7 @@ final class StoreTests: XCTestCase {
     var url: URL { dir.appendingPathComponent("lib.rstore") }
 
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dir = try TempDirectory.make("store")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
