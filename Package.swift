@@ -33,6 +33,9 @@ let package = Package(
         // before/after benches are in docs/DESIGN.md ("Hostile bytes").
         .target(name: "Tensor", dependencies: ["CBLAS"]),
         .target(name: "CLIP", dependencies: ["Tensor", "Digest", "Timeline"]),
+        // Training of A (backward pass, losses, AdamW, trainer): only `rstore train-tokenizer`
+        // links it; the engine and the server run inference only.
+        .target(name: "CLIPTraining", dependencies: ["CLIP", "Tensor", "Timeline"]),
         .target(name: "Video", dependencies: ["CFFmpeg", "Support", "Digest"]),
         .target(name: "Store", dependencies: [
             "CLZ4", "Support", "Digest", "Timeline",
@@ -48,24 +51,29 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .executableTarget(name: "rstore", dependencies: [
-            "CLIP", "Video", "Tensor", "Store", "ResidualStore", "Server", "Timeline",
+            "CLIP", "CLIPTraining", "Video", "Tensor", "Store", "ResidualStore", "Server", "Timeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        .testTarget(name: "CLITests", dependencies: ["rstore", "CLIP", "Video", "Store"]),
+        // Setup shared by the test targets (tiny CLIP, temp folders, ffmpeg, sample videos, the
+        // rstore binary); checks stay in the tests.
+        .target(name: "TestSupport", dependencies: ["CLIP"], path: "Tests/TestSupport"),
+        .testTarget(name: "CLITests", dependencies: ["rstore", "CLIP", "Video", "Store", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Digest", "Support"]),
-        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Tensor", "Timeline"],
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Tensor", "Timeline", "TestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "ResidualStoreTests", dependencies: ["ResidualStore", "CLIP", "Video", "Timeline"]),
+        .testTarget(name: "CLIPTrainingTests", dependencies: ["CLIPTraining", "CLIP", "Tensor", "Timeline", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "ResidualStoreTests", dependencies: ["ResidualStore", "CLIP", "Video", "Timeline", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "ResidualStore", "Store", "Video", "CLIP",
+            "Server", "ResidualStore", "Store", "Video", "CLIP", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Timeline"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Timeline", "TestSupport"]),
         // Seeded mutation fuzzing of every decoder of untrusted bytes (Tools/fuzz.sh: long run).
-        .testTarget(name: "FuzzTests", dependencies: ["CLIP", "Store", "Support"]),
-        .testTarget(name: "VideoTests", dependencies: ["Video", "CLIP"],
+        .testTarget(name: "FuzzTests", dependencies: ["CLIP", "Store", "Support", "TestSupport"]),
+        .testTarget(name: "VideoTests", dependencies: ["Video", "CLIP", "TestSupport"],
                     resources: [.copy("Fixtures")]),
     ]
 )

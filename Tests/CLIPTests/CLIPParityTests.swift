@@ -1,11 +1,12 @@
 import CLIP
 import Foundation
+import TestSupport
 import XCTest
 
 /// The Swift forward pass against transformers' CLIPModel on the tiny fixture
 /// (Tools/fixtures/make_clip_fixture.py): every output and every layer to 1e-4.
 final class CLIPParityTests: XCTestCase {
-    static let model = Result { try CLIPModel(directory: Fixtures.tinyModel) }
+    static let model = TinyCLIP.model
 
     func testConfigInferredFromShapesAndConfigJSON() throws {
         let c = try Self.model.get().config
@@ -25,7 +26,7 @@ final class CLIPParityTests: XCTestCase {
         let model = try Self.model.get()
         let ref = try Fixtures.referenceTensors()
         let cases = try Fixtures.cases()
-        let pixels = Fixtures.syntheticPixels(count: cases.n_images, size: cases.image_size)
+        let pixels = SyntheticPixels.make(count: cases.n_images, size: cases.image_size)
         let stride = 3 * cases.image_size * cases.image_size
         var hidden: [Int: [Float]] = [:]
         let tokens = model.vision.sequenceLength()
@@ -46,7 +47,7 @@ final class CLIPParityTests: XCTestCase {
         let model = try Self.model.get()
         let ref = try Fixtures.referenceTensors()
         let cases = try Fixtures.cases()
-        let pixels = Fixtures.syntheticPixels(count: 1, size: cases.image_size)
+        let pixels = SyntheticPixels.make(count: 1, size: cases.image_size)
         let extra = try ref.floats("reduced_extra")
         let emb = pixels.withUnsafeBufferPointer { p in
             model.vision.encode([.init(pixels: p.baseAddress!, keep: cases.keep, extraTokens: extra)])
@@ -56,7 +57,7 @@ final class CLIPParityTests: XCTestCase {
 
     func testBatchMixingSequenceLengthsEqualsOneByOne() throws {
         let model = try Self.model.get()
-        let pixels = Fixtures.syntheticPixels(count: 2, size: 224)
+        let pixels = SyntheticPixels.make(count: 2, size: 224)
         let stride = 3 * 224 * 224
         let extra = [Float](repeating: 0.3, count: model.vision.width)
         pixels.withUnsafeBufferPointer { p in

@@ -1,5 +1,6 @@
 @testable import CLIP
 import Foundation
+import TestSupport
 import XCTest
 
 /// Crafted safetensors headers and tokenizer files: checked arithmetic, typed errors naming the
@@ -110,9 +111,8 @@ final class HostileInputTests: XCTestCase {
     }
 
     func testTokenizerFilesAreBoundedAndUTF8() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-tok-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try TempDirectory.make("tok")
+        defer { TempDirectory.remove(dir) }
         let vocab = dir.appendingPathComponent("vocab.json"), mergesFile = dir.appendingPathComponent("merges.txt")
         try vocabulary().write(to: vocab)
         try merges.write(to: mergesFile)

@@ -1,17 +1,17 @@
 import CLIP
 import Foundation
+import TestSupport
 import Timeline
 import XCTest
 
 /// The residual encoder on the tiny fixture model, each part checked against an independent
 /// construction through the plain vision tower (itself checked against transformers).
 final class ResidualEncoderTests: XCTestCase {
-    static let model = Result { try CLIPModel(directory: Fixtures.tinyModel) }
+    static let model = TinyCLIP.model
     var dir: URL!
 
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-residual-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dir = try TempDirectory.make("residual")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
@@ -144,7 +144,7 @@ final class ResidualEncoderTests: XCTestCase {
         let model = try Self.model.get()
         let reduction = try TokenReduction(p: 0.85, strategy: .motion)
         let enc = try ResidualEncoder(model: model, tokenizer: .zero(for: model), n: 2, reduction: reduction)
-        let pixels = Fixtures.syntheticPixels(count: 3, size: 224)
+        let pixels = SyntheticPixels.make(count: 3, size: 224)
         let stride = 3 * 224 * 224
         let (features, kinds) = enc.encodeSequence(pixels: pixels, count: 3)
         XCTAssertEqual(kinds, [true, false, false])
@@ -166,7 +166,7 @@ final class ResidualEncoderTests: XCTestCase {
         let a = randomA(model)
         let reduction = try TokenReduction(p: 0.75, strategy: .uniform)
         let enc = try ResidualEncoder(model: model, tokenizer: a, n: 2, reduction: reduction)
-        let pixels = Fixtures.syntheticPixels(count: 3, size: 224)
+        let pixels = SyntheticPixels.make(count: 3, size: 224)
         let stride = 3 * 224 * 224, b = model.config.embedDim, d = model.config.vision.width
         let (features, _) = enc.encodeSequence(pixels: pixels, count: 3)
         pixels.withUnsafeBufferPointer { px in
@@ -194,7 +194,7 @@ final class ResidualEncoderTests: XCTestCase {
         let model = try Self.model.get()
         let enc = try ResidualEncoder(model: model, tokenizer: randomA(model), n: 2, reduction: TokenReduction(p: 0.75, strategy: .center))
         let coarse = AnchorQuantizer(name: "coarse") { rows, _ in rows.map { ($0 * 4).rounded() / 4 } }
-        let pixels = Fixtures.syntheticPixels(count: 3, size: 224)
+        let pixels = SyntheticPixels.make(count: 3, size: 224)
         let b = model.config.embedDim
         let float = enc.encodeSequence(pixels: pixels, count: 3).features
         let rounded = try enc.encodeSequence(pixels: pixels, count: 3, anchor: coarse).features
@@ -212,7 +212,7 @@ final class ResidualEncoderTests: XCTestCase {
     func testBatchedSequenceEqualsFrameByFrame() throws {
         let model = try Self.model.get()
         let enc = try ResidualEncoder(model: model, tokenizer: randomA(model), n: 1, reduction: TokenReduction(p: 0.5, strategy: .random, seed: 3))
-        let pixels = Fixtures.syntheticPixels(count: 3, size: 224) + Fixtures.syntheticPixels(count: 1, size: 224)
+        let pixels = SyntheticPixels.make(count: 3, size: 224) + SyntheticPixels.make(count: 1, size: 224)
         let stride = 3 * 224 * 224, b = model.config.embedDim
         let (all, kinds) = enc.encodeSequence(pixels: pixels, count: 4)
         XCTAssertEqual(kinds, [true, false, true, false])

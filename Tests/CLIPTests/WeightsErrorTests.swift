@@ -1,5 +1,6 @@
 import CLIP
 import Foundation
+import TestSupport
 import XCTest
 
 /// Bad checkpoints fail with typed errors naming the file and the tensor, never a crash.
@@ -7,8 +8,7 @@ final class WeightsErrorTests: XCTestCase {
     var dir: URL!
 
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-weights-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dir = try TempDirectory.make("weights")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }

@@ -1,5 +1,6 @@
 import CLIP
 import Foundation
+import TestSupport
 import XCTest
 
 /// The weights' SHA-256 is remembered by (path, inode, size, mtime): any change to the file
@@ -9,8 +10,7 @@ final class WeightsHashCacheTests: XCTestCase {
     var cache: URL { dir.appendingPathComponent("cache/weights-sha256") }
 
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-hashcache-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dir = try TempDirectory.make("hashcache")
     }
 
     override func tearDownWithError() throws {
@@ -50,7 +50,7 @@ final class WeightsHashCacheTests: XCTestCase {
 
     func testModelUsesTheCacheAndVerifyRehashes() throws {
         setenv("RSTORE_HASH_CACHE", cache.path, 1)
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/tiny-clip")
+        let fixture = TestPaths.tinyCLIP
         let model = dir.appendingPathComponent("model")
         try FileManager.default.copyItem(at: fixture, to: model)
         let weights = model.appendingPathComponent(CLIPModel.weightsFileName)

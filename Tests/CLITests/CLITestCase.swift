@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// A test case with its own temp folder (removed afterwards) and the ffmpeg CLI to make
@@ -10,17 +11,12 @@ class CLITestCase: XCTestCase {
     var tempPrefix: String { "cli" }
 
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-\(tempPrefix)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dir = try TempDirectory.make(tempPrefix)
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     func ffmpeg(_ args: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ffmpeg", "-v", "error", "-y"] + args
-        try p.run(); p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0)
+        try ExternalCommand.ffmpeg(args)
     }
 }

@@ -1,17 +1,9 @@
 import CLIP
 import Foundation
+import TestSupport
 import XCTest
 
-final class EncodeCommandTests: XCTestCase {
-    var dir: URL!
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
+final class EncodeCommandTests: CLITestCase {
     private func lines(_ s: String) throws -> [[String: Any]] {
         try s.split(separator: "\n").map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
     }
@@ -21,7 +13,7 @@ final class EncodeCommandTests: XCTestCase {
         XCTAssertEqual(out.status, 0, out.stderr)
         let rows = try lines(out.stdout)
         XCTAssertEqual(rows.map { $0["input"] as? String }, ["a dog", "a cat"])
-        let model = try CLIPModel(directory: RStoreProcess.tinyModel)
+        let model = try TinyCLIP.model.get()
         let expected = try model.encodeTexts(["a dog", "a cat"]).embeddings
         let got = rows.flatMap { ($0["embedding"] as! [Double]).map(Float.init) }
         XCTAssertEqual(got.count, expected.count)
@@ -30,11 +22,7 @@ final class EncodeCommandTests: XCTestCase {
 
     func testImageJSONNormalized() throws {
         let png = dir.appendingPathComponent("a.png")
-        let ff = Process()
-        ff.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        ff.arguments = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240", "-frames:v", "1", png.path]
-        try ff.run(); ff.waitUntilExit()
-        XCTAssertEqual(ff.terminationStatus, 0)
+        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240", "-frames:v", "1", png.path])
         let out = try RStoreProcess.run(["encode", "--model", RStoreProcess.tinyModel.path, "--image", png.path, "--normalize", "--json"])
         XCTAssertEqual(out.status, 0, out.stderr)
         let v = try XCTUnwrap(try lines(out.stdout).first?["embedding"] as? [Double])

@@ -1,23 +1,17 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `rstore eval fidelity` and `rstore eval grounding` as a user runs them (tiny CLIP, a
 /// generated clip): one JSON object per row, missing videos listed, bad input named.
-final class EvalCommandTests: XCTestCase {
-    var dir: URL!
+final class EvalCommandTests: CLITestCase {
+    override var tempPrefix: String { "evalcli" }
 
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-evalcli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "mandelbrot=size=160x120:rate=25", "-t", "4",
-                       "-c:v", "libx264", "-bf", "2", "-pix_fmt", "yuv420p", dir.appendingPathComponent("M1.mp4").path]
-        try p.run(); p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0)
+        try super.setUpWithError()
+        try ffmpeg(["-f", "lavfi", "-i", "mandelbrot=size=160x120:rate=25", "-t", "4",
+                    "-c:v", "libx264", "-bf", "2", "-pix_fmt", "yuv420p", dir.appendingPathComponent("M1.mp4").path])
     }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     func rows(_ stdout: String) throws -> [[String: Any]] {
         try stdout.split(separator: "\n").map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }

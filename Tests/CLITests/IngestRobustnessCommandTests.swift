@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Store
+import TestSupport
 import XCTest
 
 /// Ingest robustness through the real binary: reconstruction memory on 4K sources, several

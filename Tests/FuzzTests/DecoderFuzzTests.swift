@@ -2,14 +2,14 @@
 import Foundation
 @testable import Store
 import Support
+import TestSupport
 import XCTest
 
 /// One fuzz campaign per decoder of untrusted bytes: safetensors files, vocab.json, merges.txt,
 /// frame-offset blobs and feature blobs (this branch persists no stage-1 matrix file). Seeds are
 /// real inputs: the tiny test model's files and blobs made by the encoders.
 final class DecoderFuzzTests: XCTestCase {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../CLIPTests/Fixtures/tiny-clip").standardizedFileURL
+    static let fixtures = TestPaths.tinyCLIP
 
     static func bytes(_ name: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: fixtures.appendingPathComponent(name))) }
 

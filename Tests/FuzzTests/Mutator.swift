@@ -1,27 +1,22 @@
+import CLIP
+
 /// Deterministic input mutation for the fuzz harness (no libFuzzer needed): from a seed
 /// corpus of real, valid inputs, each case applies a few of bit flips, byte sets,
 /// "interesting" integers, token insertions (a per-target dictionary, e.g. JSON numbers),
 /// inserts, deletes, duplications, truncations and splices with another seed.
 struct Mutator {
-    private var state: UInt64
+    private var rng: SplitMix
     let dictionary: [[UInt8]]
     /// Mutations favour the first `hotBytes` bytes (headers), when set.
     var hotBytes: Int?
 
     init(seed: UInt64, dictionary: [String] = [], hotBytes: Int? = nil) {
-        state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        rng = SplitMix(seed: seed &* 0x9E37_79B9_7F4A_7C15 | 1)
         self.dictionary = dictionary.map { Array($0.utf8) }
         self.hotBytes = hotBytes
     }
 
-    /// SplitMix64.
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { rng.next() }
 
     mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
     mutating func chance(_ percent: Int) -> Bool { below(100) < percent }

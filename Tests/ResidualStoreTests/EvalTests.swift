@@ -1,6 +1,7 @@
 import CLIP
 import Foundation
 import ResidualStore
+import TestSupport
 import XCTest
 
 /// The grounding metrics on curves with known answers, the annotation formats, and both
@@ -68,9 +69,9 @@ final class EvalTests: XCTestCase {
     }
 
     func testVideosResolveInsideTheFolderOnly() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-resolve-\(UUID().uuidString)")
+        let dir = try TempDirectory.make("resolve")
+        defer { TempDirectory.remove(dir) }
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("videos/sub"), withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
         for f in ["videos/AO8RW.mp4", "videos/sub/clip.mkv", "outside.mp4"] {
             _ = FileManager.default.createFile(atPath: dir.appendingPathComponent(f).path, contents: Data([0]))
         }
@@ -84,7 +85,7 @@ final class EvalTests: XCTestCase {
     }
 
     func testFidelityKnownAnswers() async throws {
-        let model = try PipelineTests.model.get(), url = try PipelineTests.video.get()
+        let model = try TinyCLIP.model.get(), url = try PipelineTests.video.get()
         let zero = ResidualTokenizer.zero(for: model)
         let eval = try FidelityEvaluation(model: model, maxFrames: 12, batch: 5)
         let settings = [FidelityEvaluation.Setting(n: 2, p: 0, strategy: .uniform, tokenizerName: "A=0", tokenizer: zero)]
@@ -110,10 +111,9 @@ final class EvalTests: XCTestCase {
     }
 
     func testGroundingRunListsMissingVideosAndScoresTheRest() async throws {
-        let model = try PipelineTests.model.get(), url = try PipelineTests.video.get()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-ground-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = try TinyCLIP.model.get(), url = try PipelineTests.video.get()
+        let dir = try TempDirectory.make("ground")
+        defer { TempDirectory.remove(dir) }
         try FileManager.default.copyItem(at: url, to: dir.appendingPathComponent("CLIP1.mp4"))
         _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("BROKEN.mp4").path, contents: Data("not a video".utf8))
         let list = try GroundingAnnotations.parse("""

@@ -1,6 +1,7 @@
 import CLIP
 import Foundation
 @testable import ResidualStore
+import TestSupport
 import Timeline
 import XCTest
 
@@ -10,7 +11,7 @@ final class FrameTierTests: XCTestCase {
     var dir: URL!
 
     override func setUpWithError() throws {
-        dir = try SearchQualityTests.tempDir()
+        dir = try TempDirectory.make("tier")
     }
 
     override func tearDownWithError() throws {
@@ -20,7 +21,7 @@ final class FrameTierTests: XCTestCase {
     func library(_ name: String, tierBytes: Int = 2 << 30) throws -> Library {
         var config = Library.Configuration()
         config.frameTierBytes = tierBytes
-        return try Library(store: dir.appendingPathComponent(name), model: try SearchQualityTests.model.get(), configuration: config)
+        return try Library(store: dir.appendingPathComponent(name), model: try TinyCLIP.model.get(), configuration: config)
     }
 
     static func cosine(_ a: [Float], _ b: [Float]) -> Float {

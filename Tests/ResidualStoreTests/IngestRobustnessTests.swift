@@ -3,6 +3,7 @@ import Digest
 import Foundation
 @testable import ResidualStore
 import Store
+import TestSupport
 import Timeline
 import Video
 import XCTest
@@ -15,24 +16,14 @@ final class IngestRobustnessTests: XCTestCase {
     var storeURL: URL { dir.appendingPathComponent("lib.rstore") }
 
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-robust-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dir = try TempDirectory.make("robust")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
-    func ffmpeg(_ args: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ffmpeg", "-v", "error", "-y"] + args
-        p.standardError = FileHandle.nullDevice
-        try p.run(); p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0)
-    }
-
     func make(_ name: String, source: String = "testsrc2=size=160x120:rate=25", seconds: Int = 4, extra: [String] = []) throws -> URL {
         let url = dir.appendingPathComponent(name)
-        try ffmpeg(["-f", "lavfi", "-i", source, "-t", "\(seconds)", "-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-bf", "2",
+        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", source, "-t", "\(seconds)", "-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-bf", "2",
                     "-pix_fmt", "yuv420p"] + extra + [url.path])
         return url
     }
@@ -42,7 +33,7 @@ final class IngestRobustnessTests: XCTestCase {
         config.strict = strict
         config.waitForLeases = wait
         config.strategy = .uniform
-        return try Library(store: storeURL, model: try PipelineTests.model.get(), configuration: config)
+        return try Library(store: storeURL, model: try TinyCLIP.model.get(), configuration: config)
     }
 
     func isStale(_ e: any Error) -> Bool {

@@ -1,6 +1,7 @@
 import CLIP
 import Foundation
 import ResidualStore
+import TestSupport
 import Timeline
 import Video
 import XCTest
@@ -9,10 +10,9 @@ import XCTest
 /// cache keys carry the sampling rate.
 final class MaskSeedTests: XCTestCase {
     func testReconstructionUsesTheVideosStoredMaskSeed() async throws {
-        let model = try PipelineTests.model.get(), url = try PipelineTests.video.get()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-seed-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = try TinyCLIP.model.get(), url = try PipelineTests.video.get()
+        let dir = try TempDirectory.make("seed")
+        defer { TempDirectory.remove(dir) }
         var config = Library.Configuration()
         config.strategy = .random
         // Pixels straight from the source: the decoded-frame tier's JPEG patches add an error of

@@ -1,16 +1,17 @@
 import Foundation
 @testable import ResidualStore
+import TestSupport
 import XCTest
 
 /// The persisted stage-1 matrix: what a fresh process loads equals what the store holds, and
 /// a damaged, stale or foreign file is rebuilt, never used.
 final class MatrixFileTests: XCTestCase {
     func testFreshProcessesLoadTheSameMatrixAndDamageIsRebuilt() async throws {
-        let dir = try SearchQualityTests.tempDir()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try TempDirectory.make("matrix")
+        defer { TempDirectory.remove(dir) }
         let url = try SearchQualityTests.scenesVideo(in: dir)
         let storeURL = dir.appendingPathComponent("m.rstore")
-        let model = try SearchQualityTests.model.get()
+        let model = try TinyCLIP.model.get()
         func open() throws -> Library { try Library(store: storeURL, model: model) }
         let lib = try open()
         _ = try await lib.index([url])

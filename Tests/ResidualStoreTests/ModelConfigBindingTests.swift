@@ -2,17 +2,18 @@ import CLIP
 import Foundation
 import ResidualStore
 import Store
+import TestSupport
 import XCTest
 
 /// The library binds its store to the weights and to how they are read: the same
 /// model.safetensors with a config.json that changes the activation is another model.
 final class ModelConfigBindingTests: XCTestCase {
     func testSameWeightsWithAnotherActivationCannotOpenTheStore() throws {
-        let fixture = PipelineTests.root.appendingPathComponent("Tests/CLIPTests/Fixtures/tiny-clip")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-binding-\(UUID().uuidString)")
+        let fixture = TestPaths.tinyCLIP
+        let dir = try TempDirectory.make("binding")
+        defer { TempDirectory.remove(dir) }
         let other = dir.appendingPathComponent("tiny-quick")
         try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
         for name in ["model.safetensors", "vocab.json", "merges.txt"] {
             try FileManager.default.copyItem(at: fixture.appendingPathComponent(name), to: other.appendingPathComponent(name))
         }
@@ -22,7 +23,7 @@ final class ModelConfigBindingTests: XCTestCase {
             .write(to: other.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
 
         let store = dir.appendingPathComponent("lib.rstore")
-        let model = try PipelineTests.model.get(), quick = try CLIPModel(directory: other)
+        let model = try TinyCLIP.model.get(), quick = try CLIPModel(directory: other)
         XCTAssertEqual(model.weightsSHA256, quick.weightsSHA256, "the same weights")
         _ = try Library(store: store, model: model)
         XCTAssertThrowsError(try Library(store: store, model: quick)) { e in

@@ -1,23 +1,18 @@
 import CLIP
 import Foundation
 import ResidualStore
+import TestSupport
 import Timeline
 import Video
 import XCTest
 
 /// Ingest pipeline and lazy reconstruction on a real generated video and the tiny CLIP.
 final class PipelineTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
-    static let model = Result { try CLIPModel(directory: root.appendingPathComponent("Tests/CLIPTests/Fixtures/tiny-clip")) }
     static let video = Result { () throws -> URL in
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-pipeline-\(getpid()).mp4")
         if !FileManager.default.fileExists(atPath: url.path) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "6",
-                           "-c:v", "libx264", "-g", "40", "-bf", "2", "-pix_fmt", "yuv420p", url.path]
-            try p.run(); p.waitUntilExit()
-            guard p.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+            try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "6",
+                                        "-c:v", "libx264", "-g", "40", "-bf", "2", "-pix_fmt", "yuv420p", url.path])
         }
         return url
     }
@@ -33,7 +28,7 @@ final class PipelineTests: XCTestCase {
     }
 
     func testChunksCoverEveryFrameAndIFeaturesAreFullCLIP() async throws {
-        let model = try Self.model.get(), url = try Self.video.get()
+        let model = try TinyCLIP.model.get(), url = try Self.video.get()
         let (offsets, pixels) = try sequentialPixels(url, size: 224)
         XCTAssertEqual(offsets.count, 12)
         let pipeline = try IngestPipeline(model: model, settings: .init(fps: 2, n: 2, chunkFrames: 4, batch: 3))
@@ -55,7 +50,7 @@ final class PipelineTests: XCTestCase {
     }
 
     func testReconstructedPFeaturesEqualInterleavedEncoding() throws {
-        let model = try Self.model.get(), url = try Self.video.get()
+        let model = try TinyCLIP.model.get(), url = try Self.video.get()
         let (offsets, pixels) = try sequentialPixels(url, size: 224)
         var rng = SplitMix(seed: 5)
         let d = model.config.vision.width, b = model.config.embedDim

@@ -1,41 +1,28 @@
 import CLIP
 import Foundation
 import ResidualStore
+import TestSupport
 import XCTest
 
 /// Search must answer like grounding: on a one-video library, the best moment of
 /// `search(text, k: 1)` is the moment `ground(video, text)` ranks first.
 final class SearchQualityTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
-    static let model = Result { try CLIPModel(directory: root.appendingPathComponent("Tests/CLIPTests/Fixtures/tiny-clip")) }
-
     /// 36 s of three visibly different scenes (GOP 10 s), so the similarity curve has structure.
     static func scenesVideo(in dir: URL) throws -> URL {
         let url = dir.appendingPathComponent("scenes.mp4")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ffmpeg", "-v", "error", "-y",
-                       "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=12",
-                       "-f", "lavfi", "-i", "mandelbrot=size=320x240:rate=25,trim=duration=12",
-                       "-f", "lavfi", "-i", "smptebars=size=320x240:rate=25:duration=12",
-                       "-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0,format=yuv420p",
-                       "-c:v", "libx264", "-g", "250", "-bf", "2", url.path]
-        try p.run(); p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=12",
+                                    "-f", "lavfi", "-i", "mandelbrot=size=320x240:rate=25,trim=duration=12",
+                                    "-f", "lavfi", "-i", "smptebars=size=320x240:rate=25:duration=12",
+                                    "-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0,format=yuv420p",
+                                    "-c:v", "libx264", "-g", "250", "-bf", "2", url.path])
         return url
     }
 
-    static func tempDir() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-quality-\(getpid())-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
-
     func testSearchAndGroundReturnTheSameMomentInAOneVideoLibrary() async throws {
-        let dir = try Self.tempDir()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try TempDirectory.make("quality")
+        defer { TempDirectory.remove(dir) }
         let url = try Self.scenesVideo(in: dir)
-        let lib = try Library(store: dir.appendingPathComponent("lib.rstore"), model: try Self.model.get())
+        let lib = try Library(store: dir.appendingPathComponent("lib.rstore"), model: try TinyCLIP.model.get())
         let summary = try await lib.index([url])
         XCTAssertEqual(summary.failed, 0)
         let v = try XCTUnwrap(try lib.videos().first)
@@ -49,10 +36,10 @@ final class SearchQualityTests: XCTestCase {
     }
 
     func testStage2IsBoundedByTheBudgetAndFlagsCoarseMomentsInsteadOfFailing() async throws {
-        let dir = try Self.tempDir()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try TempDirectory.make("quality")
+        defer { TempDirectory.remove(dir) }
         let url = try Self.scenesVideo(in: dir)
-        let lib = try Library(store: dir.appendingPathComponent("lib.rstore"), model: try Self.model.get())
+        let lib = try Library(store: dir.appendingPathComponent("lib.rstore"), model: try TinyCLIP.model.get())
         _ = try await lib.index([url])
         let v = try XCTUnwrap(try lib.videos().first)
         let text = "a colourful test pattern"

@@ -2,6 +2,7 @@ import CLIP
 import Foundation
 import ResidualStore
 import Store
+import TestSupport
 import Timeline
 import Video
 import XCTest
@@ -11,10 +12,9 @@ import XCTest
 /// I-feature as i8 storage returns it.
 final class StoredAnchorTests: XCTestCase {
     func testLibraryFeedsATheStoredQuantisedAnchor() async throws {
-        let model = try PipelineTests.model.get(), url = try PipelineTests.video.get()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-anchor-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = try TinyCLIP.model.get(), url = try PipelineTests.video.get()
+        let dir = try TempDirectory.make("anchor")
+        defer { TempDirectory.remove(dir) }
         var rng = SplitMix(seed: 11)
         let d = model.config.vision.width, b = model.config.embedDim
         let a = ResidualTokenizer(weight: (0..<(d * b)).map { _ in rng.normal() * 0.5 }, bias: [Float](repeating: 0.02, count: d),

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Server
+import TestSupport
 import XCTest
 
 /// The spellings of library paths that must never get past authentication: the router
@@ -150,9 +151,8 @@ final class AuthTests: XCTestCase {
     }
 
     func testTokenSources() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-token-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try TempDirectory.make("token")
+        defer { TempDirectory.remove(dir) }
         let file = dir.appendingPathComponent("token")
         try "0123456789abcdef\n".write(to: file, atomically: true, encoding: .utf8)
         let env = ["RSTORE_TOKEN": "from-the-environment"]

@@ -1,31 +1,13 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// The API against its own OpenAPI document: `Tools/schemathesis.sh` starts `rstore serve` on a
 /// small store and runs schemathesis (checks: no 5xx, every response matches the schema).
 /// Skipped when schemathesis is not installed, except in CI (`CI=true`), where that fails.
 final class SchemathesisTests: XCTestCase {
-    static var repoRoot: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL }
-
-    /// The built `rstore` beside the test bundle (`swift build --build-tests` builds it).
-    static var rstore: URL? {
-        var dir = Bundle.main.bundleURL
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("rstore")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            dir.deleteLastPathComponent()
-        }
-        return nil
-    }
-
-    static func onPath(_ tool: String) -> Bool {
-        (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").contains {
-            FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)")
-        }
-    }
-
     func testAPIConformsToItsOpenAPIDocument() throws {
-        guard Self.onPath("schemathesis") else {
+        guard ExternalCommand.find("schemathesis") != nil else {
             if ProcessInfo.processInfo.environment["CI"] == "true" {
                 XCTFail("schemathesis is not installed (pip install schemathesis); .ci/run installs it")
                 return
@@ -33,9 +15,9 @@ final class SchemathesisTests: XCTestCase {
             throw XCTSkip("schemathesis is not installed (pip install schemathesis)")
         }
         let p = Process()
-        p.executableURL = Self.repoRoot.appendingPathComponent("Tools/schemathesis.sh")
+        p.executableURL = TestPaths.packageRoot.appendingPathComponent("Tools/schemathesis.sh")
         var env = ProcessInfo.processInfo.environment
-        if let bin = Self.rstore { env["RSTORE"] = bin.path }
+        if let bin = RStoreProcess.builtBinary { env["RSTORE"] = bin.path }
         env["NO_COLOR"] = "1"
         p.environment = env
         let out = Pipe()

@@ -1,33 +1,22 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `rstore serve`'s token options, through the built binary: the failures it must refuse
 /// before anything listens, and the warning for a token in argv.
 final class ServeCommandTests: XCTestCase {
     func serve(_ args: [String], env: [String: String] = [:]) throws -> (status: Int32, stderr: String) {
-        guard let bin = SchemathesisTests.rstore else { throw XCTSkip("rstore is not built beside the tests") }
-        let p = Process()
-        p.executableURL = bin
+        guard RStoreProcess.builtBinary != nil else { throw XCTSkip("rstore is not built beside the tests") }
         // --port 70000 makes every run that gets past the token stop at validation.
-        p.arguments = ["serve", "--model", SchemathesisTests.repoRoot.appendingPathComponent("Tests/CLIPTests/Fixtures/tiny-clip").path,
-                       "--store", FileManager.default.temporaryDirectory.appendingPathComponent("rstore-serve-\(getpid()).rstore").path] + args
-        var e = ProcessInfo.processInfo.environment
-        e["RSTORE_TOKEN"] = nil
-        for (k, v) in env { e[k] = v }
-        p.environment = e
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = Pipe()
-        try p.run()
-        let data = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let out = try RStoreProcess.run(["serve", "--model", TestPaths.tinyCLIP.path,
+                                         "--store", FileManager.default.temporaryDirectory.appendingPathComponent("rstore-serve-\(getpid()).rstore").path] + args,
+                                        environment: env)
+        return (out.status, out.stderr)
     }
 
     func testTokenOptions() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-serve-tok-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try TempDirectory.make("serve-tok")
+        defer { TempDirectory.remove(dir) }
         let file = dir.appendingPathComponent("token")
         try "0123456789abcdef\n".write(to: file, atomically: true, encoding: .utf8)
 

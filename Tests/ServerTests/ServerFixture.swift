@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import ResidualStore
 import Server
+import TestSupport
 import XCTest
 
 /// One library shared by every server test: short generated videos in a temp "library root",
@@ -19,30 +20,21 @@ final class ServerFixture: Sendable {
 
     static let shared = Task { try await ServerFixture() }
 
-    static func ffmpeg(_ args: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ffmpeg", "-v", "error", "-y"] + args
-        try p.run(); p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
-    }
-
     init() async throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-server-\(getpid())-\(UUID().uuidString.prefix(8))")
+        dir = try TempDirectory.make("server")
         root = dir.appendingPathComponent("lib")
         outside = dir.appendingPathComponent("outside")
         let fm = FileManager.default
         try fm.createDirectory(at: root.appendingPathComponent("later"), withIntermediateDirectories: true)
         try fm.createDirectory(at: outside, withIntermediateDirectories: true)
         let enc = ["-c:v", "libx264", "-g", "10", "-pix_fmt", "yuv420p"]
-        try Self.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "4"] + enc + [root.appendingPathComponent("a.mp4").path])
-        try Self.ffmpeg(["-f", "lavfi", "-i", "smptebars=size=160x120:rate=10", "-t", "3"] + enc + [root.appendingPathComponent("b.mp4").path])
-        try Self.ffmpeg(["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "2"] + enc + [root.appendingPathComponent("later/c.mp4").path])
-        try Self.ffmpeg(["-f", "lavfi", "-i", "rgbtestsrc=size=160x120:rate=10", "-t", "2"] + enc + [outside.appendingPathComponent("secret.mp4").path])
+        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "4"] + enc + [root.appendingPathComponent("a.mp4").path])
+        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "smptebars=size=160x120:rate=10", "-t", "3"] + enc + [root.appendingPathComponent("b.mp4").path])
+        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "2"] + enc + [root.appendingPathComponent("later/c.mp4").path])
+        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "rgbtestsrc=size=160x120:rate=10", "-t", "2"] + enc + [outside.appendingPathComponent("secret.mp4").path])
         try fm.createSymbolicLink(at: root.appendingPathComponent("escape.mp4"), withDestinationURL: outside.appendingPathComponent("secret.mp4"))
 
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
-        let model = try CLIPModel(directory: repo.appendingPathComponent("Tests/CLIPTests/Fixtures/tiny-clip"))
+        let model = try TinyCLIP.model.get()
         var config = Library.Configuration()
         config.frameCacheBytes = 32 << 20
         library = try Library(store: dir.appendingPathComponent("store.rstore"), model: model, configuration: config)

@@ -4,24 +4,23 @@ import Hummingbird
 import HummingbirdTesting
 import ResidualStore
 import Server
+import TestSupport
 import XCTest
 
 /// A file replaced after indexing: its media, thumbnails and embeddings are refused (409
 /// `stale`), and the video's JSON shows damage concealed at ingest.
 final class StaleMediaTests: XCTestCase {
     func testReplacedFileIsRefusedAndDamageIsShown() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-stale-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try TempDirectory.make("stale")
+        defer { TempDirectory.remove(dir) }
         let video = dir.appendingPathComponent("a.mp4"), cut = dir.appendingPathComponent("cut.mp4")
         for url in [video, cut] {
-            try ServerFixture.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "4", "-c:v", "libx264", "-g", "10",
+            try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "4", "-c:v", "libx264", "-g", "10",
                                       "-movflags", "+faststart", "-pix_fmt", "yuv420p", url.path])
         }
         let whole = try Data(contentsOf: cut)
         try whole.prefix(whole.count / 2).write(to: cut)
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
-        let model = try CLIPModel(directory: repo.appendingPathComponent("Tests/CLIPTests/Fixtures/tiny-clip"))
+        let model = try TinyCLIP.model.get()
         let library = try Library(store: dir.appendingPathComponent("store.rstore"), model: model)
         let summary = try await library.index([video, cut])
         XCTAssertEqual(summary.indexed, 2)

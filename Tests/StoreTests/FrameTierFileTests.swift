@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import TestSupport
 import XCTest
 
 /// The decoded-frame tier's file: bounded, checked, shared, and never trusted when damaged or foreign.
@@ -7,8 +8,7 @@ final class FrameTierFileTests: XCTestCase {
     var dir: URL!
 
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-tierfile-\(getpid())-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dir = try TempDirectory.make("tierfile")
     }
 
     override func tearDownWithError() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 @testable import Store
+import TestSupport
 import XCTest
 
 /// Leases on `indexing` rows: one writer per video, takeover after expiry, and nobody deletes
@@ -10,8 +11,7 @@ final class LeaseTests: XCTestCase {
     var url: URL { dir.appendingPathComponent("lib.rstore") }
 
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-lease-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dir = try TempDirectory.make("lease")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }

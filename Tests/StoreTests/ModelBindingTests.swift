@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 @testable import Store
+import TestSupport
 import XCTest
 
 /// A store is bound to its model's weights *and* to how they are read (the normalised config).
@@ -9,8 +10,7 @@ final class ModelBindingTests: XCTestCase {
     var url: URL { dir.appendingPathComponent("lib.rstore") }
 
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-binding-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dir = try TempDirectory.make("binding")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }

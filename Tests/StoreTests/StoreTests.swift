@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 @testable import Store
 import Support
+import TestSupport
 import Timeline
 import XCTest
 
@@ -10,8 +11,7 @@ final class StoreTests: XCTestCase {
     var url: URL { dir.appendingPathComponent("lib.rstore") }
 
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dir = try TempDirectory.make("store")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }

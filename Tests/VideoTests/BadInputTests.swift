@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Video
 
@@ -8,7 +9,7 @@ final class BadInputTests: XCTestCase {
     var dir: URL!
 
     override func setUpWithError() throws {
-        dir = try DecodeTestSupport.makeTempDir("bad")
+        dir = try TempDirectory.make("bad")
     }
 
     override func tearDownWithError() throws {
@@ -51,14 +52,14 @@ final class BadInputTests: XCTestCase {
 
     func testAudioOnlyFile() throws {
         let url = dir.appendingPathComponent("tone.m4a")
-        try DecodeTestSupport.ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440", "-t", "1", url.path])
+        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440", "-t", "1", url.path])
         expectError(url) { if case .noVideoStream = $0 { true } else { false } }
     }
 
     func testUnsupportedCodec() throws {
         // A Matroska file whose video track's codec id libav does not know.
         let mkv = dir.appendingPathComponent("ok.mkv")
-        try DecodeTestSupport.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-t", "1", "-c:v", "libx264", mkv.path])
+        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-t", "1", "-c:v", "libx264", mkv.path])
         var data = try Data(contentsOf: mkv)
         let id = Data("V_MPEG4/ISO/AVC".utf8), fake = Data("V_RSTORE/NOPE/X".utf8)
         let r = try XCTUnwrap(data.range(of: id))

@@ -1,5 +1,6 @@
 import CLIP
 import Foundation
+import TestSupport
 import XCTest
 @testable import Video
 
@@ -8,7 +9,7 @@ import XCTest
 final class DamageTests: XCTestCase {
     var dir: URL!
 
-    override func setUpWithError() throws { dir = try DecodeTestSupport.makeTempDir("damage") }
+    override func setUpWithError() throws { dir = try TempDirectory.make("damage") }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     /// An H.264 MPEG-TS with 6 KB of its middle overwritten (deterministic pattern).

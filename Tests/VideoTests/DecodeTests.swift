@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Video
 
@@ -9,7 +10,7 @@ final class DecodeTests: XCTestCase {
     static var generated: [String] { TestVideos.generated }
 
     func testProbeSampleVideos() throws {
-        let samples = try DecodeTestSupport.sampleVideos()
+        let samples = try SampleVideos.all()
         let bbb = try XCTUnwrap(samples.first { $0.lastPathComponent == "bigbuckbunny.mp4" })
         let info = try VideoReader(url: bbb).info
         XCTAssertEqual(info.codecName, "h264")
@@ -37,7 +38,7 @@ final class DecodeTests: XCTestCase {
     /// The sampled pts follow the previous-frame rule, computed independently from ffprobe's
     /// frame list, for every kind of video; times, indices and seek points are consistent.
     func testSamplingRule() throws {
-        var files = try DecodeTestSupport.sampleVideos()
+        var files = try SampleVideos.all()
         files += try Self.generated.map { try Self.video($0) }
         for url in files {
             let reader = try VideoReader(url: url)
@@ -107,7 +108,7 @@ final class DecodeTests: XCTestCase {
 
     /// Skipping non-reference frames never changes the sampled frames, and does skip some.
     func testSkippingNonReferenceFramesIsExact() throws {
-        var files = try DecodeTestSupport.sampleVideos()
+        var files = try SampleVideos.all()
         files += try ["bframes.mp4", "vfr.mp4", "start.ts", "offset.mkv", "mpeg4.avi", "hevc.mp4", "25fps.mp4"].map { try Self.video($0) }
         var skippedSomewhere = 0
         for url in files {
@@ -202,7 +203,7 @@ final class DecodeTests: XCTestCase {
         var seen: Set<Int> = []
         for tag in [90, 180, 270] {
             let url = Self.dir.appendingPathComponent("rot\(tag).mp4")
-            try DecodeTestSupport.ffmpeg(["-i", base.path, "-c", "copy", "-metadata:s:v:0", "rotate=\(tag)", url.path])
+            try ExternalCommand.ffmpeg(["-i", base.path, "-c", "copy", "-metadata:s:v:0", "rotate=\(tag)", url.path])
             let reader = try VideoReader(url: url)
             let deg = reader.info.rotation
             seen.insert(deg)

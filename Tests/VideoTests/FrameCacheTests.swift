@@ -1,3 +1,4 @@
+import CLIP
 import Foundation
 import XCTest
 @testable import Video
@@ -5,7 +6,7 @@ import XCTest
 final class FrameCacheTests: XCTestCase {
     /// A deterministic image per key: smooth (LZ4-compressible) or noise (incompressible).
     static func image(_ key: FrameKey, width: Int = 16, height: Int = 16, noise: Bool = false) -> RGBImage {
-        var rng = SplitMix64(seed: UInt64(key.index) &* 7919 &+ UInt64(key.videoHash.utf8.count))
+        var rng = SplitMix(seed: UInt64(key.index) &* 7919 &+ UInt64(key.videoHash.utf8.count))
         var px = [UInt8](repeating: 0, count: width * height * 3)
         for i in 0..<px.count {
             px[i] = noise ? UInt8(truncatingIfNeeded: rng.next()) : UInt8(truncatingIfNeeded: (i / 48 + key.index) & 0xFF)
@@ -69,7 +70,7 @@ final class FrameCacheTests: XCTestCase {
     func testByteBudgetNeverExceeded() {
         let budget = 40_000
         let cache = FrameCache(byteBudget: budget)
-        var rng = SplitMix64(seed: 3)
+        var rng = SplitMix(seed: 3)
         var evictionsSeen = 0
         var expectedEvictions = 0
         var live: [FrameKey: Int] = [:]  // key -> cost, mirrored LRU (oldest first)
@@ -171,7 +172,7 @@ final class FrameCacheTests: XCTestCase {
             let gets = Counter(), found = Counter(), wrong = Counter()
             let threads = 8, opsPerThread = 3000
             DispatchQueue.concurrentPerform(iterations: threads) { t in
-                var rng = SplitMix64(seed: UInt64(t) + 100)
+                var rng = SplitMix(seed: UInt64(t) + 100)
                 for _ in 0..<opsPerThread {
                     let i = Int(rng.next() % 64)
                     switch rng.next() % 10 {

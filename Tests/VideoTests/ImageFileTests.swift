@@ -1,13 +1,14 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Video
 
 final class ImageFileTests: XCTestCase {
     func testPNGIsLosslessRGB() throws {
-        let dir = try DecodeTestSupport.makeTempDir("img")
+        let dir = try TempDirectory.make("img")
         defer { try? FileManager.default.removeItem(at: dir) }
         let png = dir.appendingPathComponent("a.png")
-        try DecodeTestSupport.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1",
+        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1",
                                       "-pix_fmt", "rgb24", png.path])
         let img = try ImageFile.load(png)
         XCTAssertEqual(img.width, 64)
@@ -17,13 +18,13 @@ final class ImageFileTests: XCTestCase {
     }
 
     func testPNGWithAlphaAndGray() throws {
-        let dir = try DecodeTestSupport.makeTempDir("img")
+        let dir = try TempDirectory.make("img")
         defer { try? FileManager.default.removeItem(at: dir) }
         let rgba = dir.appendingPathComponent("rgba.png")
-        try DecodeTestSupport.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=32x16", "-frames:v", "1",
+        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=32x16", "-frames:v", "1",
                                       "-pix_fmt", "rgba", rgba.path])
         let gray = dir.appendingPathComponent("gray.png")
-        try DecodeTestSupport.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=32x16", "-frames:v", "1",
+        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=32x16", "-frames:v", "1",
                                       "-pix_fmt", "gray", gray.path])
         let a = try ImageFile.load(rgba)
         XCTAssertEqual(a.pixels.count, 32 * 16 * 3)
@@ -36,10 +37,10 @@ final class ImageFileTests: XCTestCase {
     }
 
     func testJPEGMatchesFFmpegConversion() throws {
-        let dir = try DecodeTestSupport.makeTempDir("img")
+        let dir = try TempDirectory.make("img")
         defer { try? FileManager.default.removeItem(at: dir) }
         let jpg = dir.appendingPathComponent("a file with % and spaces.jpg")
-        try DecodeTestSupport.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64", "-frames:v", "1",
+        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64", "-frames:v", "1",
                                       "-q:v", "2", jpg.path])
         let img = try ImageFile.load(jpg)
         XCTAssertEqual(img.width, 96)
@@ -52,7 +53,7 @@ final class ImageFileTests: XCTestCase {
     }
 
     func testImageErrors() throws {
-        let dir = try DecodeTestSupport.makeTempDir("img")
+        let dir = try TempDirectory.make("img")
         defer { try? FileManager.default.removeItem(at: dir) }
         XCTAssertThrowsError(try ImageFile.load(dir.appendingPathComponent("missing.png"))) { e in
             guard case VideoError.fileNotFound = e else { return XCTFail("\(e)") }

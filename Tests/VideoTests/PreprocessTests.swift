@@ -1,6 +1,7 @@
-import Foundation
-import XCTest
 import CLIP
+import Foundation
+import TestSupport
+import XCTest
 @testable import Video
 
 /// CLIP preprocessing against the Hugging Face / Pillow reference made by
@@ -205,7 +206,7 @@ final class PreprocessTests: XCTestCase {
     }
 
     func testCroppedResizeEqualsResizeThenCrop() {
-        var rng = SplitMix64(seed: 42)
+        var rng = SplitMix(seed: 42)
         for i in 0..<60 {
             let w = Int(rng.next() % 90) + 1, h = Int(rng.next() % 90) + 1
             let ow = Int(rng.next() % 120) + 1, oh = Int(rng.next() % 120) + 1
@@ -315,25 +316,11 @@ enum SyntheticImage {
     }
 }
 
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Preprocessing + CLIP end to end: our pixels through our tiny CLIP against the reference
 /// processor's pixel_values through transformers (Tools/fixtures/make_preprocess_embeddings.py).
 final class PreprocessEmbeddingTests: XCTestCase {
     func testEmbeddingsOfPreprocessedInputsMatchReference() throws {
-        let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../CLIPTests/Fixtures/tiny-clip").standardizedFileURL
-        let model = try CLIPModel(directory: tiny)
+        let model = try TinyCLIP.model.get()
         let reference = try JSONDecoder().decode([String: [Float]].self,
             from: Data(contentsOf: PreprocessTests.dir.appendingPathComponent("tiny_clip_embeddings.json")))
         let cases = try PreprocessTests.manifest().cases

@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Video
 
 /// Random access: frames decoded from stored offsets are byte-identical to the sequential pass.
 final class SeekTests: XCTestCase {
     func allVideos() throws -> [URL] {
-        var files = try DecodeTestSupport.sampleVideos()
+        var files = try SampleVideos.all()
         files += try (TestVideos.generated + ["rawh264.h264"]).map { try TestVideos.video($0) }
         return files
     }

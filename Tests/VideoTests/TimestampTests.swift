@@ -1,5 +1,6 @@
 import CFFmpeg
 import Foundation
+import TestSupport
 import XCTest
 @testable import Video
 
@@ -8,14 +9,14 @@ import XCTest
 final class TimestampTests: XCTestCase {
     var dir: URL!
 
-    override func setUpWithError() throws { dir = try DecodeTestSupport.makeTempDir("timestamps") }
+    override func setUpWithError() throws { dir = try TempDirectory.make("timestamps") }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     /// 2 s of 10 fps MJPEG in Matroska (ms time base) whose frames from the 11th on are moved `jump` s later.
     func jumpingVideo(_ name: String, jump: Int) throws -> URL {
         // The source's own duration, not -t: an output -t would cut the frames after the jump.
         let url = dir.appendingPathComponent(name)
-        try DecodeTestSupport.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10:duration=2", "-c:v", "mjpeg",
+        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10:duration=2", "-c:v", "mjpeg",
                                       "-vf", "setpts='if(gte(N,10),PTS+\(jump)/TB,PTS)'", "-fps_mode", "passthrough", url.path])
         return url
     }

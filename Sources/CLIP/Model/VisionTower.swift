@@ -100,8 +100,9 @@ public struct VisionTower: Sendable {
     }
 
     /// Writes [CLS]+pos0, the extra tokens, and the kept patches (each + its own positional
-    /// embedding) for every image into the packed stream.
-    func embed(_ requests: [Request], packing: Attention.Packing, into h: UnsafeMutablePointer<Float>) {
+    /// embedding) for every image into the packed stream. `package`: the training target's
+    /// recorded forward pass (CLIPTraining) embeds exactly as inference does.
+    package func embed(_ requests: [Request], packing: Attention.Packing, into h: UnsafeMutablePointer<Float>) {
         let d = width, p = config.patchSize, s = config.imageSize, g = config.gridSize
         let k = patchDim
         let totalPatches = requests.reduce(0) { $0 + ($1.keep?.count ?? config.patchCount) }

@@ -1,6 +1,7 @@
 import CLIP
 import Foundation
 import Store
+import Tensor
 import Video
 
 /// How close ResidualViT's P-features come to full CLIP on real videos, and what they cost.
@@ -121,7 +122,7 @@ public struct FidelityEvaluation: Sendable {
         t.frames += count
         t.iSeconds += clip.fullSeconds / Double(count) * Double(count - pIndices.count)
         t.pSeconds += pSeconds
-        let cosines = DistillationLosses.rowCosines(pIndices.flatMap { dense[$0 * b..<($0 + 1) * b] },
+        let cosines = Similarity.rowCosines(pIndices.flatMap { dense[$0 * b..<($0 + 1) * b] },
                                                     pIndices.flatMap { clip.reference[$0 * b..<($0 + 1) * b] }, dim: b)
         for c in cosines.map(Double.init) {
             t.cosineSum += c

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLIPTraining
 import Foundation
 import ResidualStore
 import Store

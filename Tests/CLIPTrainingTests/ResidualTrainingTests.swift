@@ -1,17 +1,18 @@
 import CLIP
+import CLIPTraining
 import Foundation
 import Tensor
+import TestSupport
 import XCTest
 
 /// Training A end to end on synthetic videos with the tiny model: it must beat A = 0 on
 /// held-out P-frames, resume exactly, and reject bad captions and mismatched state.
 final class ResidualTrainingTests: XCTestCase {
-    static let model = Result { try CLIPModel(directory: Fixtures.tinyModel) }
+    static let model = TinyCLIP.model
     var dir: URL!
 
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-train-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dir = try TempDirectory.make("train")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }

@@ -1,3 +1,4 @@
+import CLIP
 import Tensor
 
 /// The activations of one recorded forward pass of the frozen image tower, kept so the

@@ -1,12 +1,14 @@
 import CLIP
+import CLIPTraining
 import Foundation
 import Tensor
+import TestSupport
 import XCTest
 
 /// The hand-written backward pass through the frozen ViT to A, checked against torch
 /// autograd (Tools/fixtures/make_residual_fixture.py) and against finite differences.
 final class ResidualTrainingBackwardTests: XCTestCase {
-    static let model = Result { try CLIPModel(directory: Fixtures.tinyModel) }
+    static let model = TinyCLIP.model
 
     struct Cases: Decodable {
         let keeps: [[Int]]
@@ -27,14 +29,14 @@ final class ResidualTrainingBackwardTests: XCTestCase {
 
     static func reference() throws -> Reference {
         let model = try model.get()
-        let dir = Fixtures.root.appendingPathComponent("residual-reference")
+        let dir = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("residual-reference")
         let cases = try JSONDecoder().decode(Cases.self, from: Data(contentsOf: dir.appendingPathComponent("cases.json")))
         let f = try SafeTensorsFile(url: dir.appendingPathComponent("reference.safetensors"))
         let d = model.config.vision.width, b = model.config.embedDim
         let a = ResidualTokenizer(weight: try f.floats("weight", shape: [d, b]), bias: try f.floats("bias", shape: [d]),
                                   embedDim: b, width: d, clipSHA256: model.weightsSHA256)
         return Reference(cases: cases, file: f,
-                         pixels: Fixtures.syntheticPixels(count: cases.keeps.count, size: model.config.imageSize),
+                         pixels: SyntheticPixels.make(count: cases.keeps.count, size: model.config.imageSize),
                          tokenizer: a, teacher: try f.floats("teacher"), anchors: try f.floats("anchors"), texts: try f.floats("texts"))
     }
 
@@ -122,7 +124,7 @@ final class ResidualTrainingBackwardTests: XCTestCase {
         let model = CLIPModel(randomWith: config, seed: 3)
         let d = config.vision.width, b = config.embedDim
         let stride = 3 * config.imageSize * config.imageSize
-        let pixels = Fixtures.syntheticPixels(count: 2, size: config.imageSize)
+        let pixels = SyntheticPixels.make(count: 2, size: config.imageSize)
         var rng = SplitMix(seed: 11)
         let a = ResidualTokenizer(weight: (0..<(d * b)).map { _ in rng.normal() * 0.1 }, bias: (0..<d).map { _ in rng.normal() * 0.1 },
                                   embedDim: b, width: d, clipSHA256: model.weightsSHA256)

@@ -1,3 +1,4 @@
+import CLIP
 import Foundation
 
 /// The resumable state of a training run, saved beside A after every epoch as

@@ -1,3 +1,4 @@
+import CLIP
 import Tensor
 
 extension VisionTower {

@@ -1,3 +1,4 @@
+import CLIP
 import Foundation
 
 /// Settings of a run that trains the residual tokenizer A.

@@ -1,3 +1,4 @@
+import CLIP
 import Foundation
 import Tensor
 import Timeline
@@ -129,7 +130,7 @@ public final class TokenizerTrainer {
                 state.tokenizer.weight = params[0]
                 state.tokenizer.bias = params[1]
                 lossSum += Double(loss.value) * Double(ids.count)
-                cosSum += DistillationLosses.rowCosines(pass.features, targets, dim: b).reduce(0.0) { $0 + Double($1) }
+                cosSum += Similarity.rowCosines(pass.features, targets, dim: b).reduce(0.0) { $0 + Double($1) }
                 progress(.batch(epoch: epoch + 1, index: batch + 1, of: batches, loss: loss.value))
             }
             epoch += 1
@@ -170,7 +171,7 @@ public final class TokenizerTrainer {
                                     extraTokens: tokens.isEmpty ? [] : Array(tokens[j * d..<(j + 1) * d]))
             }
             let features = model.vision.encode(requests)
-            sum += DistillationLosses.rowCosines(features, targets, dim: b).reduce(0.0) { $0 + Double($1) }
+            sum += Similarity.rowCosines(features, targets, dim: b).reduce(0.0) { $0 + Double($1) }
         }
         return Float(sum / Double(ids.count))
     }

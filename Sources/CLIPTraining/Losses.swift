@@ -97,19 +97,6 @@ public enum DistillationLosses {
         return LossResult(value: Float(value), gradient: normalizationBackward(fs, norms: norms, df: df, dim: b))
     }
 
-    /// Cosine similarity of each row pair, for reporting.
-    public static func rowCosines(_ a: [Float], _ b: [Float], dim: Int) -> [Float] {
-        precondition(a.count == b.count)
-        return (0..<(dim == 0 ? 0 : a.count / dim)).map { i in
-            var ab = 0.0, aa = 0.0, bb = 0.0
-            for k in 0..<dim {
-                let x = Double(a[i * dim + k]), y = Double(b[i * dim + k])
-                ab += x * y; aa += x * x; bb += y * y
-            }
-            return aa > 0 && bb > 0 ? Float(ab / (aa * bb).squareRoot()) : 0
-        }
-    }
-
     // MARK: Helpers
 
     static func normalized(_ x: [Float], dim: Int) -> ([Double], [Double]) {

@@ -1,3 +1,4 @@
+import CLIP
 import Tensor
 
 /// Gradient of a loss with respect to the residual tokenizer's parameters.

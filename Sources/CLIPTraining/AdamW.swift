@@ -1,3 +1,4 @@
+import CLIP
 import Foundation
 
 /// AdamW (Loshchilov & Hutter; PyTorch's `torch.optim.AdamW` semantics): decoupled weight
