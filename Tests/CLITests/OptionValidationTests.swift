@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Typed options and the shared sampling limits, through the real binary: a bad value is

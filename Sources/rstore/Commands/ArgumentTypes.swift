@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLIPTraining
 import ResidualStore
 import Store
 
