@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 import XCTest
 
 /// Runs the built `rstore` binary, as a user would.
@@ -20,8 +21,14 @@ struct RStoreProcess {
     static var repoRoot: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL }
     static var tinyModel: URL { repoRoot.appendingPathComponent("Tests/CLIPTests/Fixtures/tiny-clip") }
 
+    /// For tests that compare the CLI's numbers with in-process ones at ~1e-6: the child runs
+    /// the OpenBLAS kernels of this test process (rstore would otherwise pick faster ones,
+    /// whose float sums differ in the last bits).
+    static var sameBLASKernels: [String: String] { ["OPENBLAS_CORETYPE": BLAS.coreName] }
+
+    /// Runs rstore with `environment` over this process's (a nil value removes the variable).
     @discardableResult
-    static func run(_ args: [String], environment: [String: String] = [:]) throws -> Output {
+    static func run(_ args: [String], environment: [String: String?] = [:]) throws -> Output {
         let p = Process()
         p.executableURL = binary
         p.arguments = args
