@@ -58,7 +58,7 @@ let package = Package(
 
         // Setup shared by the test targets (tiny CLIP, temp folders, ffmpeg, sample videos, the
         // rstore binary); checks stay in the tests.
-        .target(name: "TestSupport", dependencies: ["CLIP"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["CLIP", "Tensor"], path: "Tests/TestSupport"),
         .testTarget(name: "CLITests", dependencies: ["rstore", "CLIP", "Video", "Store", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Digest", "Support"]),
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Tensor", "Timeline", "TestSupport"],

@@ -13,7 +13,9 @@ import Support
 ///   payload bytes are under the budget.
 /// - WAL with a busy timeout, so a server reading and a CLI ingest writing share it safely.
 public final class FrameTierFile: @unchecked Sendable {
-    public static let format = "rstore-frame-tier/1"
+    /// /2: P-frame patches as 4:4:4 JPEG (/1 held 4:2:0 ones); a file of /1 is started afresh
+    /// rather than left to hold stale payloads until eviction.
+    public static let format = "rstore-frame-tier/2"
     public let url: URL
     public let owner: String
     public let byteBudget: Int

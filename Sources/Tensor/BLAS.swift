@@ -38,4 +38,7 @@ public enum BLAS {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
+
+    /// The kernel family OpenBLAS chose when it loaded (e.g. "SkylakeX", "Prescott").
+    public static var coreName: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
 }

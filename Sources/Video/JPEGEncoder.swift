@@ -2,8 +2,8 @@ import CFFmpeg
 import Foundation
 
 /// Encodes packed RGB24 pictures as baseline JPEG with libavcodec's MJPEG encoder:
-/// RGB24 -> YUVJ420P (full range, BT.601, as JFIF expects) through swscale, optionally
-/// downscaled (bicubic) so the longer side fits `maxDimension`, then one MJPEG packet.
+/// RGB24 -> YUVJ420P or YUVJ444P (full range, BT.601, as JFIF expects) through swscale,
+/// optionally downscaled (bicubic) so the longer side fits `maxDimension`, then one MJPEG packet.
 ///
 /// Each call opens its own codec context (a few hundred microseconds), so an encoder can be
 /// shared between threads.
@@ -12,10 +12,20 @@ public struct JPEGEncoder: Sendable {
     public var quality: Int
     /// The longer side of the output, or nil for the picture's own size.
     public var maxDimension: Int?
+    public var chroma: Chroma
 
-    public init(quality: Int = 5, maxDimension: Int? = nil) {
+    /// Colour resolution: half in both directions (4:2:0, the usual, for pictures people look
+    /// at) or full (4:4:4, for pixels a model reads: fine coloured detail survives).
+    public enum Chroma: Sendable, Equatable {
+        case subsampled420, full444
+
+        var pixelFormat: AVPixelFormat { self == .full444 ? AV_PIX_FMT_YUVJ444P : AV_PIX_FMT_YUVJ420P }
+    }
+
+    public init(quality: Int = 5, maxDimension: Int? = nil, chroma: Chroma = .subsampled420) {
         self.quality = min(31, max(2, quality))
         self.maxDimension = maxDimension
+        self.chroma = chroma
     }
 
     /// Output size for an input of `width` x `height` (even sizes, at least 2x2, aspect kept).
@@ -27,6 +37,7 @@ public struct JPEGEncoder: Sendable {
             h = Int((Double(h) * s).rounded())
         }
         // 4:2:0 chroma wants even sizes.
+        guard chroma == .subsampled420 else { return (max(1, w), max(1, h)) }
         return (max(2, w & ~1), max(2, h & ~1))
     }
 
@@ -40,7 +51,7 @@ public struct JPEGEncoder: Sendable {
         guard let ctx = ctxBox else { throw JPEGEncodingError(reason: "out of memory") }
         ctx.pointee.width = Int32(ow)
         ctx.pointee.height = Int32(oh)
-        ctx.pointee.pix_fmt = AV_PIX_FMT_YUVJ420P
+        ctx.pointee.pix_fmt = chroma.pixelFormat
         ctx.pointee.color_range = AVCOL_RANGE_JPEG
         ctx.pointee.time_base = AVRational(num: 1, den: 25)
         ctx.pointee.flags |= AV_CODEC_FLAG_QSCALE
@@ -54,7 +65,7 @@ public struct JPEGEncoder: Sendable {
         guard let frame = frameBox else { throw JPEGEncodingError(reason: "out of memory") }
         frame.pointee.width = Int32(ow)
         frame.pointee.height = Int32(oh)
-        frame.pointee.format = AV_PIX_FMT_YUVJ420P.rawValue
+        frame.pointee.format = chroma.pixelFormat.rawValue
         frame.pointee.color_range = AVCOL_RANGE_JPEG
         frame.pointee.quality = Int32(quality) * FF_QP2LAMBDA
         frame.pointee.pts = 0
@@ -62,7 +73,7 @@ public struct JPEGEncoder: Sendable {
         guard ret >= 0 else { throw JPEGEncodingError(reason: "av_frame_get_buffer: \(LibAV.errorString(ret))") }
 
         guard let sws = sws_getContext(Int32(image.width), Int32(image.height), AV_PIX_FMT_RGB24,
-                                       Int32(ow), Int32(oh), AV_PIX_FMT_YUVJ420P,
+                                       Int32(ow), Int32(oh), chroma.pixelFormat,
                                        SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nil, nil, nil)
         else { throw JPEGEncodingError(reason: "sws_getContext failed for \(image.width)x\(image.height) -> \(ow)x\(oh)") }
         defer { sws_freeContext(sws) }

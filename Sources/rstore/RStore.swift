@@ -23,4 +23,10 @@ struct RStore: AsyncParsableCommand {
             ServeCommand.self,
         ]
     )
+
+    /// Picks OpenBLAS's kernels for this CPU (may re-exec once) before anything else runs.
+    static func main() async {
+        BLASCore.adoptMachineKernels()
+        await main(nil)
+    }
 }

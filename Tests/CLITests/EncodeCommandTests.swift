@@ -9,7 +9,8 @@ final class EncodeCommandTests: CLITestCase {
     }
 
     func testTextJSONMatchesTheLibrary() throws {
-        let out = try RStoreProcess.run(["encode", "--model", RStoreProcess.tinyModel.path, "--text", "a dog", "--text", "a cat", "--json"])
+        let out = try RStoreProcess.run(["encode", "--model", RStoreProcess.tinyModel.path, "--text", "a dog", "--text", "a cat", "--json"],
+                                        environment: RStoreProcess.sameBLASKernels)
         XCTAssertEqual(out.status, 0, out.stderr)
         let rows = try lines(out.stdout)
         XCTAssertEqual(rows.map { $0["input"] as? String }, ["a dog", "a cat"])

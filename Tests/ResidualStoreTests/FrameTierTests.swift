@@ -63,6 +63,30 @@ final class FrameTierTests: XCTestCase {
         }
     }
 
+    func testPayloadsOfAnOlderRecipeAreNeverServedAndAreRebuilt() async throws {
+        let url = try SearchQualityTests.scenesVideo(in: dir)
+        let lib = try library("r.rstore")
+        _ = try await lib.index([url])
+        let v = try XCTUnwrap(try lib.videos().first)
+        XCTAssertEqual(FrameTier.codecTag, "jpeg444")
+        // Relabel every payload as written by the previous (4:2:0) recipe.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["sqlite3", dir.appendingPathComponent("r.rstore.frames").path,
+                       "UPDATE payloads SET recipe = replace(recipe, 'jpeg444', 'jpeg420')"]
+        try p.run(); p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        let control = QueryControl()
+        _ = try library("r.rstore").embeddings(v, from: 0, to: 10, control: control)
+        XCTAssertEqual(control.frameSources.tierHits, 0, "no payload of the old recipe is served")
+        XCTAssertGreaterThan(control.frameSources.decoded, 0)
+        // Rebuilt under the current recipe by that read: the next process is served from the tier.
+        let control2 = QueryControl()
+        _ = try library("r.rstore").embeddings(v, from: 0, to: 10, control: control2)
+        XCTAssertGreaterThan(control2.frameSources.tierHits, 0)
+        XCTAssertEqual(control2.frameSources.decoded, 0)
+    }
+
     func testDamagedPayloadIsAMissAndIsRefilledFromTheOriginal() async throws {
         let url = try SearchQualityTests.scenesVideo(in: dir)
         let lib = try library("c.rstore")

@@ -38,6 +38,23 @@ final class FrameTierFileTests: XCTestCase {
         XCTAssertEqual(tier.get(video: "v", recipe: "r", frames: [6]), [6: Data("y".utf8)])
     }
 
+    func testATierOfTheOldFormatIsStartedAfresh() throws {
+        let url = dir.appendingPathComponent("old.frames")
+        _ = try FrameTierFile(url: url, owner: "o", byteBudget: 1 << 20)
+        // As the previous recipe (4:2:0 payloads) left it: same schema, older format row.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["sqlite3", url.path, "UPDATE meta SET value = 'rstore-frame-tier/1' WHERE key = 'format'; "
+                       + "INSERT INTO payloads VALUES ('v', 'r', 1, X'00', 1, 0);"]
+        try p.run(); p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertNotEqual(FrameTierFile.format, "rstore-frame-tier/1")
+        let tier = try FrameTierFile(url: url, owner: "o", byteBudget: 1 << 20)
+        XCTAssertEqual(try tier.stats().entries, 0, "nothing of the old file is kept")
+        try tier.put(video: "v", recipe: "r", payloads: [(1, Data("new".utf8))])
+        XCTAssertEqual(tier.get(video: "v", recipe: "r", frames: [1]), [1: Data("new".utf8)])
+    }
+
     func testEvictionKeepsTheTierUnderItsBudgetDroppingLeastRecentlyUsed() throws {
         let tier = try FrameTierFile(url: dir.appendingPathComponent("e.frames"), owner: "o", byteBudget: 10_000)
         let blob = Data(repeating: 7, count: 992)   // 1000 bytes with the 8-byte header

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// Runs the built `rstore` binary, as a user would.
 public enum RStoreProcess {
@@ -23,10 +24,15 @@ public enum RStoreProcess {
     /// The model the CLI tests pass to `--model`.
     public static var tinyModel: URL { TestPaths.tinyCLIP }
 
-    /// Runs `rstore args` with the caller's environment plus `environment`, minus the
-    /// variables that would change which model or token it uses.
+    /// For tests that compare the CLI's numbers with in-process ones at ~1e-6: the child runs
+    /// the OpenBLAS kernels of this test process (rstore would otherwise pick faster ones,
+    /// whose float sums differ in the last bits).
+    public static var sameBLASKernels: [String: String?] { ["OPENBLAS_CORETYPE": BLAS.coreName] }
+
+    /// Runs `rstore args` with the caller's environment plus `environment` (a nil value removes
+    /// the variable), minus the variables that would change which model or token it uses.
     @discardableResult
-    public static func run(_ args: [String], environment: [String: String] = [:]) throws -> Output {
+    public static func run(_ args: [String], environment: [String: String?] = [:]) throws -> Output {
         var env = ProcessInfo.processInfo.environment
         env["RSTORE_MODEL"] = nil
         env["RSTORE_TOKEN"] = nil

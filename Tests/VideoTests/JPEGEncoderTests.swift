@@ -74,6 +74,21 @@ final class JPEGEncoderTests: XCTestCase {
         XCTAssertLessThan(try JPEGEncoder(quality: 20).encode(img).count, try JPEGEncoder(quality: 2).encode(img).count)
     }
 
+    func testFullChromaKeepsFineColouredDetail() throws {
+        // One-pixel red/green stripes: 4:2:0 averages them to brown, 4:4:4 keeps them.
+        var px = [UInt8](repeating: 0, count: 64 * 64 * 3)
+        for i in 0..<(64 * 64) { px[i * 3 + (i % 2 == 0 ? 0 : 1)] = 220 }
+        let img = RGBImage(width: 64, height: 64, pixels: px)
+        let full = try roundTrip(try JPEGEncoder(quality: 2, chroma: .full444).encode(img))
+        let sub = try roundTrip(try JPEGEncoder(quality: 2).encode(img))
+        XCTAssertLessThan(meanAbsError(img, full), 10)
+        XCTAssertGreaterThan(meanAbsError(img, sub), 2 * meanAbsError(img, full))
+        // Odd sizes are kept as they are (no even rounding without subsampling).
+        let odd = try roundTrip(try JPEGEncoder(chroma: .full444).encode(pattern(width: 17, height: 9)))
+        XCTAssertEqual(odd.width, 17)
+        XCTAssertEqual(odd.height, 9)
+    }
+
     func testOddAndTinySizes() throws {
         for (w, h) in [(1, 1), (3, 5), (17, 9)] {
             let jpeg = try JPEGEncoder().encode(pattern(width: w, height: h))

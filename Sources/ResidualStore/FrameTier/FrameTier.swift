@@ -18,7 +18,11 @@ public final class FrameTier: @unchecked Sendable {
     public let file: FrameTierFile
     /// JPEG quality (libavcodec qscale, 2 = best). Chosen by measurement (docs/DESIGN.md).
     public let quality: Int
-    static let codecTag = "jpeg420"
+    /// Full chroma: 4:2:0 lost fine coloured detail (tier-vs-source P-feature cosine min 0.919
+    /// on the bench library; docs/DESIGN.md has the figures). Part of the recipe, so payloads
+    /// of another codec are never served.
+    static let chroma = JPEGEncoder.Chroma.full444
+    static var codecTag: String { chroma == .full444 ? "jpeg444" : "jpeg420" }
     static let patchesPerRow = 8
 
     public init(file: FrameTierFile, quality: Int = 2) {
@@ -93,7 +97,7 @@ public final class FrameTier: @unchecked Sendable {
         for v in [Int64(index), pts, anchorPTS] { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         withUnsafeBytes(of: UInt16(keep.count).littleEndian) { out.append(contentsOf: $0) }
         for p in keep { withUnsafeBytes(of: UInt16(p).littleEndian) { out.append(contentsOf: $0) } }
-        out.append(try JPEGEncoder(quality: quality).encode(RGBImage(width: w, height: h, pixels: mosaic)))
+        out.append(try JPEGEncoder(quality: quality, chroma: Self.chroma).encode(RGBImage(width: w, height: h, pixels: mosaic)))
         return out
     }
 

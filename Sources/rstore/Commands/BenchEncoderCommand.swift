@@ -40,14 +40,14 @@ struct BenchEncoderCommand: AsyncParsableCommand {
         let gflops = imagesPerSecond * model.vision.flops() / 1e9
         let result = Result(arch: config.archName.replacingOccurrences(of: "ViT-", with: ""), batch: batch,
                             images_per_s: imagesPerSecond, gflops: gflops, sgemm_gflops: sgemm,
-                            roofline_ratio: gflops / sgemm)
+                            roofline_ratio: gflops / sgemm, blas_core: BLASCore.summary)
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]
             print(String(decoding: try enc.encode(result), as: UTF8.self))
         } else {
-            print(String(format: "%@ batch %d: %.2f images/s, %.1f GFLOP/s (%.2f GFLOP/image); sgemm %.1f GFLOP/s; ratio %.2f (threads %d)",
-                         config.archName, batch, imagesPerSecond, gflops, model.vision.flops() / 1e9, sgemm, gflops / sgemm, BLAS.threads))
+            print(String(format: "%@ batch %d: %.2f images/s, %.1f GFLOP/s (%.2f GFLOP/image); sgemm %.1f GFLOP/s; ratio %.2f (threads %d, kernels %@)",
+                         config.archName, batch, imagesPerSecond, gflops, model.vision.flops() / 1e9, sgemm, gflops / sgemm, BLAS.threads, BLASCore.summary))
         }
     }
 
@@ -58,6 +58,7 @@ struct BenchEncoderCommand: AsyncParsableCommand {
         let gflops: Double
         let sgemm_gflops: Double
         let roofline_ratio: Double
+        let blas_core: String
     }
 }
 

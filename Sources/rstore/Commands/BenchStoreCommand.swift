@@ -23,7 +23,7 @@ struct BenchStoreCommand: AsyncParsableCommand {
         var ingest_full_seconds = 0.0, ingest_interleaved_seconds = 0.0, ingest_speedup = 0.0
         var search_rows = 0, search_p50_ms = 0.0, search_p95_ms = 0.0, search_scan_p50_ms = 0.0
         var window_frames = 0, window_cold_ms = 0.0, window_warm_ms = 0.0, window_lower_bound_ms = 0.0
-        var sgemm_gflops = 0.0
+        var sgemm_gflops = 0.0, blas_core = BLASCore.summary
     }
 
     func run() async throws {
@@ -34,6 +34,7 @@ struct BenchStoreCommand: AsyncParsableCommand {
         var r = Result()
         r.sgemm_gflops = Roofline.sgemmGFLOPs(seconds: 1)
         let log = { (s: String) in FileHandle.standardError.write(Data((s + "\n").utf8)) }
+        log(String(format: "sgemm %.1f GFLOP/s, OpenBLAS kernels %@", r.sgemm_gflops, r.blas_core))
 
         // 1. Bytes per video-hour: one synthetic hour (2 fps, N = 2) per codec, whole file counted.
         for codec in [FeatureCodec.f16, .i8] {
@@ -94,18 +95,9 @@ struct BenchStoreCommand: AsyncParsableCommand {
                    r.window_cold_ms, r.window_warm_ms, r.window_lower_bound_ms))
 
         // 4. Stage-1 search over a synthetic library of `hours` video-hours of I-features.
-        let perHour = 7200 / 3, dim = config.embedDim
-        let rows = Int(hours * Double(perHour))
-        var matrix = ResidualStore.IFeatureMatrix(dim: dim)
-        matrix.reserve(rows: rows)
-        var shape: [Int64: (n: Int, frames: Int)] = [:]
-        var vec = [Float](repeating: 0, count: dim)
-        for i in 0..<rows {
-            let video = Int64(i / perHour)
-            if i % perHour == 0 { shape[video] = (2, 7200); for j in 0..<dim { vec[j] = rng.normal() } }
-            for _ in 0..<4 { vec[Int(rng.next() % UInt64(dim))] += rng.normal() * 0.3 }   // a slowly drifting scene
-            matrix.append(.init(video: video, frame: (i % perHour) * 3), vec)
-        }
+        let dim = config.embedDim
+        let (matrix, shape) = Self.syntheticMatrix(hours: hours, dim: dim, rng: &rng)
+        let rows = matrix.rows.count
         let search = MomentSearch()
         var times: [Double] = [], scans: [Double] = []
         for _ in 0..<queries {
@@ -139,6 +131,24 @@ struct BenchStoreCommand: AsyncParsableCommand {
         }
     }
 
+    /// Stage 1's view of `hours` video-hours: one-hour videos at 2 fps with N = 2 (2,400
+    /// I-features an hour), each a random scene drifting slowly.
+    static func syntheticMatrix(hours: Double, dim: Int, rng: inout SplitMix) -> (matrix: ResidualStore.IFeatureMatrix, shape: [Int64: (n: Int, frames: Int)]) {
+        let perHour = 7200 / 3
+        let rows = Int(hours * Double(perHour))
+        var matrix = ResidualStore.IFeatureMatrix(dim: dim)
+        matrix.reserve(rows: rows)
+        var shape: [Int64: (n: Int, frames: Int)] = [:]
+        var vec = [Float](repeating: 0, count: dim)
+        for i in 0..<rows {
+            let video = Int64(i / perHour)
+            if i % perHour == 0 { shape[video] = (2, 7200); for j in 0..<dim { vec[j] = rng.normal() } }
+            for _ in 0..<4 { vec[Int(rng.next() % UInt64(dim))] += rng.normal() * 0.3 }   // a slowly drifting scene
+            matrix.append(.init(video: video, frame: (i % perHour) * 3), vec)
+        }
+        return (matrix, shape)
+    }
+
     /// Writes one synthetic hour (7200 frames, N = 2) and returns the store's bytes per hour.
     static func syntheticHour(store s: FeatureStore, codec: FeatureCodec, dim: Int) throws -> Double {
         let m = try s.bindModel(name: "bench", config: "{}", weightsSha256: "bench", tokenizerSha256: "", embedDim: dim)
@@ -152,7 +162,9 @@ struct BenchStoreCommand: AsyncParsableCommand {
             for k in stride(from: first, to: first + 240, by: 3) {
                 // Independent unit vectors: the worst case for compression (I-frames are
                 // seconds apart, their features are far from identical).
-                feats.append((k, VectorMath.normalized((0..<dim).map { _ in rng.normal() })))
+                let vec = (0..<dim).map { _ in rng.normal() }
+                let n = vec.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                feats.append((k, vec.map { $0 / n }))
             }
             try s.append(video: row.id!, offsets: offsets, iFeatures: feats)
         }
