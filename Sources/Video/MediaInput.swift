@@ -60,7 +60,9 @@ final class MediaInput {
     private var defaultFrameStep: Int64 = 1
 
     /// Opens `url`, picks the best video stream and opens its decoder.
-    init(url: URL, threads: Int = 0, requireVideo: Bool = true) throws {
+    /// With `exportMotionVectors`, every decoded frame carries the codec's motion vectors as side
+    /// data (`AV_FRAME_DATA_MOTION_VECTORS`), for the codecs that export them.
+    init(url: URL, threads: Int = 0, requireVideo: Bool = true, exportMotionVectors: Bool = false) throws {
         LibAV.configureLogging()
         let path = url.path
         self.path = path
@@ -142,6 +144,13 @@ final class MediaInput {
         cc.pointee.pkt_timebase = st.pointee.time_base
         cc.pointee.thread_count = Int32(threads)
         cc.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
+        if exportMotionVectors {
+            rstore_export_motion_vectors(cc)
+            // With frame threads a frame's vectors can be exported before another thread has
+            // finished writing them (measured: different scores from run to run); slice
+            // threads finish every picture before it is output, so the scores are exact.
+            cc.pointee.thread_type = FF_THREAD_SLICE
+        }
         r = avcodec_open2(cc, decoder, nil)
         if r < 0 {
             throw VideoError.unsupportedCodec(path: path, codec: LibAV.codecName(par.pointee.codec_id) + " (\(LibAV.errorString(r)))")

@@ -9,8 +9,11 @@ public enum ReductionStrategy: String, CaseIterable, Sendable, Codable {
     case uniform
     /// The patches nearest the image centre.
     case center
-    /// The patches whose pixels changed most since the anchor I-frame (mean absolute
-    /// difference of normalized pixels); the codec's motion vectors are not used.
+    /// The patches that moved most since the anchor I-frame, as the paper's authors rank them:
+    /// by the codec's motion vectors accumulated from the anchor to the frame (a per-patch
+    /// score the caller measures: this module knows no codec). Where there is no such score
+    /// (intra-only codecs, images, damaged spans), by the mean absolute difference of the
+    /// normalized pixels to the anchor's.
     case motion
 }
 
@@ -38,10 +41,12 @@ public struct TokenReduction: Sendable, Equatable {
 
     public func keepCount(patches: Int) -> Int { max(1, min(patches, Int(((1 - p) * Double(patches)).rounded()))) }
 
-    /// Kept patch indices (ascending, row-major grid order) for one frame.
-    /// `frame` and `anchor` are normalized CHW pixels; only `.motion` reads them.
+    /// Kept patch indices (ascending, row-major grid order) for one frame. Only `.motion` reads
+    /// the rest: `motion`, a per-patch score (grid x grid, row-major, higher = more motion),
+    /// first; else `frame` and `anchor`, normalized CHW pixels; else it keeps the centre.
     public func select(grid: Int, patchSize: Int, frameIndex: Int,
-                       frame: UnsafePointer<Float>? = nil, anchor: UnsafePointer<Float>? = nil) -> [Int] {
+                       frame: UnsafePointer<Float>? = nil, anchor: UnsafePointer<Float>? = nil,
+                       motion: [Float]? = nil) -> [Int] {
         let n = grid * grid
         let k = keepCount(patches: n)
         let chosen: [Int]
@@ -61,14 +66,22 @@ public struct TokenReduction: Sendable, Equatable {
                 return a != b ? a < b : $0 < $1
             }.prefix(k))
         case .motion:
+            if let motion, motion.count == n {
+                chosen = Self.highest(motion, count: k)
+                break
+            }
             guard let frame, let anchor else {
                 // No anchor pixels (e.g. an I-frame itself): fall back to the centre.
                 return (try! TokenReduction(p: p, strategy: .center, seed: seed)).select(grid: grid, patchSize: patchSize, frameIndex: frameIndex)
             }
-            let score = Self.patchDifferences(grid: grid, patchSize: patchSize, frame: frame, anchor: anchor)
-            chosen = Array((0..<n).sorted { score[$0] != score[$1] ? score[$0] > score[$1] : $0 < $1 }.prefix(k))
+            chosen = Self.highest(Self.patchDifferences(grid: grid, patchSize: patchSize, frame: frame, anchor: anchor), count: k)
         }
         return chosen.sorted()
+    }
+
+    /// The `count` highest-scoring patches (ties to the lower index, so the choice is total).
+    static func highest(_ score: [Float], count k: Int) -> [Int] {
+        Array(score.indices.sorted { score[$0] != score[$1] ? score[$0] > score[$1] : $0 < $1 }.prefix(k))
     }
 
     /// `count` patches of a `grid` x `grid` layout on an even 2-D grid: r ~ sqrt(count) rows

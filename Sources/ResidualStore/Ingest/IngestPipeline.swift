@@ -50,11 +50,14 @@ public struct IngestPipeline: Sendable {
     /// Returns the damage concealed over the whole file (nil when not concealing).
     ///
     /// `pFrameInput`, when given, receives every P-frame's model input with its anchor's (the
-    /// decoded-frame tier keeps what it needs of them); P-frames are then converted too.
+    /// decoded-frame tier keeps what it needs of them); P-frames are then converted too. With
+    /// `motion`, it also gets the P-frame's codec motion from its anchor on that grid (nil
+    /// where the span has no usable vectors), as reconstruction measures it later.
     @discardableResult
     public func run(url: URL, resumeFrom: Int = 0, commit: (Chunk) throws -> Void,
                     progress: ((Int) -> Void)? = nil,
-                    pFrameInput: ((_ frame: FrameOffset, _ image: RGBImage, _ anchor: FrameOffset, _ anchorImage: RGBImage) throws -> Void)? = nil) async throws -> DamageReport? {
+                    pFrameInput: ((_ frame: FrameOffset, _ image: RGBImage, _ anchor: FrameOffset, _ anchorImage: RGBImage, _ motion: [Float]?) throws -> Void)? = nil,
+                    motion: MotionGrid? = nil) async throws -> DamageReport? {
         let reader = try VideoReader(url: url, concealDamage: settings.concealDamage)
         let size = model.config.imageSize, b = model.config.embedDim
         let stride = 3 * size * size
@@ -80,12 +83,16 @@ public struct IngestPipeline: Sendable {
         let n = settings.n
         let keepP = pFrameInput != nil
         var anchorCrop: (offset: FrameOffset, image: RGBImage)?
-        for try await frame in reader.frames(fps: settings.fps, convertIf: { $0 >= resumeFrom && (keepP || ResidualEncoder.isIFrame($0, n: n)) }) {
+        var sinceAnchor: [PatchMotion] = []   // motion deltas of the samples after the anchor
+        for try await frame in reader.frames(fps: settings.fps, convertIf: { $0 >= resumeFrom && (keepP || ResidualEncoder.isIFrame($0, n: n)) },
+                                             motion: keepP ? motion : nil) {
             let k = frame.offset.index
+            if ResidualEncoder.isIFrame(k, n: n) { sinceAnchor.removeAll() } else if let m = frame.motion { sinceAnchor.append(m) }
             guard k >= resumeFrom else { continue }
             chunk.offsets.append(frame.offset)
             if let pFrameInput, !ResidualEncoder.isIFrame(k, n: n), let anchorCrop {
-                try pFrameInput(frame.offset, CLIPPreprocessor.resizeAndCrop(frame.image, size: size), anchorCrop.offset, anchorCrop.image)
+                try pFrameInput(frame.offset, CLIPPreprocessor.resizeAndCrop(frame.image, size: size), anchorCrop.offset, anchorCrop.image,
+                                PatchMotion.span(sinceAnchor))
             }
             if ResidualEncoder.isIFrame(k, n: n) {
                 let crop = CLIPPreprocessor.resizeAndCrop(frame.image, size: size)

@@ -78,16 +78,22 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
         var videos: [TrainingVideo] = []
         for path in paths {
             let reader = try VideoReader(url: URL(fileURLWithPath: path))
-            var images: [RGBImage] = [], times: [Double] = []
-            try reader.forEachFrame(fps: fps) { frame in
+            var images: [RGBImage] = [], times: [Double] = [], deltas: [PatchMotion] = []
+            // The motion strategy ranks by codec motion where the codec has it, as the library.
+            let vectors = config.strategy == .motion && reader.exportsMotionVectors
+            try reader.forEachFrame(fps: fps, motion: vectors ? MotionGrid(imageSize: size, grid: clip.config.gridSize) : nil) { frame in
                 images.append(CLIPPreprocessor.resizeAndCrop(frame.image, size: size))   // uint8: 150 KB a frame
                 times.append(frame.offset.time)
+                if let m = frame.motion { deltas.append(m) }
             }
             console.line("\(path): \(images.count) frames at \(fps) fps (\(String(format: "%.1f", reader.info.duration)) s)")
-            let frames = images
-            videos.append(TrainingVideo(name: path, times: times, duration: reader.info.duration) { k, into in
+            let frames = images, n = config.n
+            let motion = deltas.count == images.count
+                ? (0..<images.count).map { k in ResidualEncoder.isIFrame(k, n: n) ? nil : PatchMotion.span(deltas[(ResidualEncoder.anchor(of: k, n: n) + 1)...k]) }
+                : []
+            videos.append(TrainingVideo(name: path, times: times, duration: reader.info.duration, pixels: { k, into in
                 CLIPPreprocessor.normalize(frames[k], into: into)
-            })
+            }, motion: { k in motion.isEmpty ? nil : motion[k] }))
         }
         let captionList = try captions.map { try CaptionFile.load(URL(fileURLWithPath: $0), videos: videos) } ?? []
         if let captions { console.line("\(captions): \(captionList.count) captions") }
