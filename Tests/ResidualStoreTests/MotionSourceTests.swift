@@ -122,7 +122,7 @@ final class MotionSourceTests: XCTestCase {
         // A store written before migration 0005: the column is NULL.
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["sqlite3", store.path, "UPDATE videos SET motion_source = NULL"]
+        p.arguments = ["sqlite3", "-cmd", ".timeout 20000", store.path, "UPDATE videos SET motion_source = NULL"]   // waits out a lock
         try p.run(); p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)
         let library = try library("old.rstore")
