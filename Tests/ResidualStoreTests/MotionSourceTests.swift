@@ -71,13 +71,15 @@ final class MotionSourceTests: XCTestCase {
         var differFromPixels = 0
         for k in crops.indices where k % (n + 1) != 0 {
             let scores = try XCTUnwrap(motion[k], "frame \(k) has codec motion")
-            let keep = reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, motion: scores)
+            let a = k - k % (n + 1)
+            let (keep, byPixels) = crops[k].withUnsafeBufferPointer { f in
+                crops[a].withUnsafeBufferPointer {
+                    (reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: f.baseAddress, anchor: $0.baseAddress, motion: scores),
+                     reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: f.baseAddress, anchor: $0.baseAddress))
+                }
+            }
             let expected = feature(model, crops[k], keep: keep)
             XCTAssertLessThan(zip(dense[k].vector, expected).map { abs($0 - $1) }.max()!, 1e-5, "P-frame \(k): the ingest-order patches")
-            let a = k - k % (n + 1)
-            let byPixels = crops[k].withUnsafeBufferPointer { f in
-                crops[a].withUnsafeBufferPointer { reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: f.baseAddress, anchor: $0.baseAddress) }
-            }
             if byPixels != keep { differFromPixels += 1 }
         }
         XCTAssertGreaterThan(differFromPixels, 0, "codec motion keeps other patches than the pixel difference")
@@ -98,9 +100,15 @@ final class MotionSourceTests: XCTestCase {
         let scores = try rec.motionScores(of: src, frames: pFrames)
         XCTAssertEqual(scores.count, pFrames.count)
         let c = rec.encoder.model.config
+        let (crops, _) = try inputs(url, grid: c.gridSize, n: v.n)
         for k in pFrames {
-            XCTAssertEqual(entries[k]?.keep, rec.encoder.reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, motion: scores[k]),
-                           "P-frame \(k): seek-and-decode picks the patches ingest stored")
+            let a = ResidualEncoder.anchor(of: k, n: v.n)
+            let keep = crops[k].withUnsafeBufferPointer { f in
+                crops[a].withUnsafeBufferPointer {
+                    rec.encoder.reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: f.baseAddress, anchor: $0.baseAddress, motion: scores[k])
+                }
+            }
+            XCTAssertEqual(entries[k]?.keep, keep, "P-frame \(k): seek-and-decode picks the patches ingest stored")
         }
         // The recipe names the source: tiers written for the pixel difference are not served.
         XCTAssertNotEqual(tier.recipe(rec.encoder, motionSource: .vectors), tier.recipe(rec.encoder, motionSource: .pixels))

@@ -126,6 +126,10 @@ final class MotionVectorTests: XCTestCase {
                                Array(8..<16), "codec motion first")
                 XCTAssertTrue(r.select(grid: g, patchSize: ps, frameIndex: 1, frame: f.baseAddress, anchor: a.baseAddress).contains(0),
                               "pixel difference without motion")
+                let still = [Float](repeating: 0, count: 16)
+                XCTAssertTrue(r.select(grid: g, patchSize: ps, frameIndex: 1, frame: f.baseAddress, anchor: a.baseAddress, motion: still).contains(0),
+                              "ties of codec motion (a still scene) go to the pixel difference, not to the first rows")
+                XCTAssertEqual(r.select(grid: g, patchSize: ps, frameIndex: 1, motion: still), Array(0..<8), "then to the index")
                 XCTAssertEqual(r.select(grid: g, patchSize: ps, frameIndex: 1, frame: f.baseAddress, anchor: a.baseAddress, motion: [1, 2]),
                                r.select(grid: g, patchSize: ps, frameIndex: 1, frame: f.baseAddress, anchor: a.baseAddress),
                                "a score of the wrong size is ignored")

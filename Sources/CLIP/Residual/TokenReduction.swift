@@ -11,9 +11,9 @@ public enum ReductionStrategy: String, CaseIterable, Sendable, Codable {
     case center
     /// The patches that moved most since the anchor I-frame, as the paper's authors rank them:
     /// by the codec's motion vectors accumulated from the anchor to the frame (a per-patch
-    /// score the caller measures: this module knows no codec). Where there is no such score
-    /// (intra-only codecs, images, damaged spans), by the mean absolute difference of the
-    /// normalized pixels to the anchor's.
+    /// score the caller measures: this module knows no codec), ties by the pixel difference.
+    /// Where there is no such score (intra-only codecs, images, damaged spans), by the mean
+    /// absolute difference of the normalized pixels to the anchor's.
     case motion
 }
 
@@ -43,7 +43,9 @@ public struct TokenReduction: Sendable, Equatable {
 
     /// Kept patch indices (ascending, row-major grid order) for one frame. Only `.motion` reads
     /// the rest: `motion`, a per-patch score (grid x grid, row-major, higher = more motion),
-    /// first; else `frame` and `anchor`, normalized CHW pixels; else it keeps the centre.
+    /// first, ties (e.g. the many zero-motion patches of a still scene) broken by the pixel
+    /// difference of `frame` to `anchor` (normalized CHW pixels) when given, then by index;
+    /// without `motion`, the pixel difference alone; without pixels either, the centre.
     public func select(grid: Int, patchSize: Int, frameIndex: Int,
                        frame: UnsafePointer<Float>? = nil, anchor: UnsafePointer<Float>? = nil,
                        motion: [Float]? = nil) -> [Int] {
@@ -66,22 +68,28 @@ public struct TokenReduction: Sendable, Equatable {
                 return a != b ? a < b : $0 < $1
             }.prefix(k))
         case .motion:
+            let pixels = frame.flatMap { f in anchor.map { Self.patchDifferences(grid: grid, patchSize: patchSize, frame: f, anchor: $0) } }
             if let motion, motion.count == n {
-                chosen = Self.highest(motion, count: k)
+                chosen = Self.highest(motion, then: pixels, count: k)
                 break
             }
-            guard let frame, let anchor else {
+            guard let pixels else {
                 // No anchor pixels (e.g. an I-frame itself): fall back to the centre.
                 return (try! TokenReduction(p: p, strategy: .center, seed: seed)).select(grid: grid, patchSize: patchSize, frameIndex: frameIndex)
             }
-            chosen = Self.highest(Self.patchDifferences(grid: grid, patchSize: patchSize, frame: frame, anchor: anchor), count: k)
+            chosen = Self.highest(pixels, count: k)
         }
         return chosen.sorted()
     }
 
-    /// The `count` highest-scoring patches (ties to the lower index, so the choice is total).
-    static func highest(_ score: [Float], count k: Int) -> [Int] {
-        Array(score.indices.sorted { score[$0] != score[$1] ? score[$0] > score[$1] : $0 < $1 }.prefix(k))
+    /// The `count` highest-scoring patches; ties go to the higher `then` score, then to the
+    /// lower index, so the choice is total.
+    static func highest(_ score: [Float], then second: [Float]? = nil, count k: Int) -> [Int] {
+        Array(score.indices.sorted {
+            if score[$0] != score[$1] { return score[$0] > score[$1] }
+            if let second, second[$0] != second[$1] { return second[$0] > second[$1] }
+            return $0 < $1
+        }.prefix(k))
     }
 
     /// `count` patches of a `grid` x `grid` layout on an even 2-D grid: r ~ sqrt(count) rows

@@ -33,7 +33,7 @@ final class TierIngestSink {
     func add(_ frame: FrameOffset, _ image: RGBImage, _ anchor: FrameOffset, _ anchorImage: RGBImage, _ vectors: [Float]?) throws {
         let c = encoder.model.config
         let scores = motionSource == .vectors ? vectors : nil
-        let motion = encoder.reduction.strategy == .motion && scores == nil
+        let motion = encoder.reduction.strategy == .motion   // pixels: the fallback, and the tie-break of vectors
         let pixels = motion ? CLIPPreprocessor.normalize(image) : []
         if motion, anchorPixels?.index != anchor.index { anchorPixels = (anchor.index, CLIPPreprocessor.normalize(anchorImage)) }
         let keep = pixels.withUnsafeBufferPointer { f in
