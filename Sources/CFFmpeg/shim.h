@@ -47,6 +47,16 @@ static inline const int32_t *rstore_stream_display_matrix(const AVStream *st) {
 #endif
 }
 
+/* Motion vectors: ask the decoder to export them (before avcodec_open2), and read a frame's
+   (NULL and 0 when the frame has none: intra pictures, codecs that do not export them). */
+static inline void rstore_export_motion_vectors(AVCodecContext *c) { c->flags2 |= AV_CODEC_FLAG2_EXPORT_MVS; }
+static inline const AVMotionVector *rstore_frame_motion_vectors(const AVFrame *f, int *count) {
+    const AVFrameSideData *sd = av_frame_get_side_data(f, AV_FRAME_DATA_MOTION_VECTORS);
+    if (!sd || !sd->data) { *count = 0; return NULL; }
+    *count = (int)(sd->size / sizeof(AVMotionVector));
+    return (const AVMotionVector *)sd->data;
+}
+
 /* Silence libav's own logging below the given level (AV_LOG_* values). */
 static inline void rstore_set_log_level(int level) { av_log_set_level(level); }
 #endif

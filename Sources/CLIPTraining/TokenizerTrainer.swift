@@ -204,7 +204,7 @@ public final class TokenizerTrainer {
                         anchorPixels.update(from: px, count: stride)
                     } else {
                         let keep = reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k,
-                                                    frame: px, anchor: anchorPixels)
+                                                    frame: px, anchor: anchorPixels, motion: video.motion(k))
                         samples.append(Sample(video: v, frame: k, anchor: layout.anchor(of: k),
                                               keep: keep, heldOut: false, texts: []))
                     }

@@ -10,11 +10,17 @@ public struct TrainingVideo: Sendable {
     public let duration: Double
     /// Writes frame k's normalized CHW pixels ([3, S, S], CLIP mean/std) into the buffer.
     public let pixels: @Sendable (Int, UnsafeMutablePointer<Float>) -> Void
+    /// P-frame k's per-patch motion from its anchor (codec motion vectors, as the library
+    /// measures them), or nil: the motion strategy then ranks by the pixel difference, as the
+    /// library does where the codec gives none.
+    public let motion: @Sendable (Int) -> [Float]?
 
     public var frameCount: Int { times.count }
 
     public init(name: String, times: [Double], duration: Double,
-                pixels: @escaping @Sendable (Int, UnsafeMutablePointer<Float>) -> Void) {
+                pixels: @escaping @Sendable (Int, UnsafeMutablePointer<Float>) -> Void,
+                motion: @escaping @Sendable (Int) -> [Float]? = { _ in nil }) {
+        self.motion = motion
         self.name = name
         self.times = times
         self.duration = duration

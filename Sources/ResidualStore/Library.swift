@@ -176,6 +176,7 @@ public final class Library: @unchecked Sendable {
             return f
         }, checkFile: { [weak self] in try self?.checkFresh(v) })
         source.damaged = v.damage != nil
+        source.motionSource = MotionSource(stored: v.motionSource)
         return source
     }
 

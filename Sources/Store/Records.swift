@@ -48,6 +48,9 @@ public struct VideoRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
     public var info: String
     /// Seed of the random strategy's masks (migration 0004; 0 for rows indexed before it).
     public var maskSeed: Int64 = 0
+    /// Where the motion strategy's scores come from: "vectors" or "pixels" (migration 0005;
+    /// nil for rows indexed before it, which used the pixel difference). The engine owns the values.
+    public var motionSource: String? = nil
     public var createdAt: Double
     public var updatedAt: Double
     /// SHA-256 (hex) of the file's first and last MiB and its size at indexing time ('' when

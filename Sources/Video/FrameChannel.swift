@@ -109,11 +109,14 @@ final class FrameChannel: @unchecked Sendable {
 final class RawSample: @unchecked Sendable {
     let frame: UnsafeMutablePointer<AVFrame>
     let offsets: [FrameOffset]
+    /// Each sample's motion since the previous one (when measured).
+    let motion: [PatchMotion]?
 
-    init?(frame: UnsafeMutablePointer<AVFrame>, offsets: [FrameOffset]) {
+    init?(frame: UnsafeMutablePointer<AVFrame>, offsets: [FrameOffset], motion: [PatchMotion]? = nil) {
         guard let f = av_frame_clone(frame) else { return nil }
         self.frame = f
         self.offsets = offsets
+        self.motion = motion
     }
 
     deinit {

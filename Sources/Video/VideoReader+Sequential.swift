@@ -16,11 +16,12 @@ extension VideoReader {
     ///
     /// - Parameter skipNonReference: let the decoder drop non-reference frames that cannot be
     ///   sampled (same output as a full decode; only for codecs where this is known to hold).
+    /// - Parameter motion: also measure codec motion on this patch grid (`SampledFrame.motion`).
     /// - Throws: `VideoError` (after `body` got every frame decoded before the failure), or
     ///   whatever `body` throws.
-    public func forEachFrame(fps: Double = 2, skipNonReference: Bool = true,
+    public func forEachFrame(fps: Double = 2, skipNonReference: Bool = true, motion: MotionGrid? = nil,
                              _ body: (SampledFrame) throws -> Void) throws {
-        _ = try sequentialPass(fps: fps, skipNonReference: skipNonReference) { try body($0); return true }
+        _ = try sequentialPass(fps: fps, skipNonReference: skipNonReference, motion: motion) { try body($0); return true }
     }
 
     /// The sampled frames' offsets only (decodes everything needed, converts nothing).
@@ -33,7 +34,7 @@ extension VideoReader {
     /// Calls `body` with each sampled frame's offset, in order (no pixel conversion). On a
     /// failure, `body` has seen every offset before it.
     public func forEachOffset(fps: Double = 2, _ body: (FrameOffset) throws -> Void) throws {
-        try samplingPass(fps: fps, skipNonReference: true) { _, offsets in
+        try samplingPass(fps: fps, skipNonReference: true) { _, offsets, _ in
             for o in offsets { try body(o) }
             return true
         }
@@ -48,9 +49,11 @@ extension VideoReader {
     }
 
     /// Like `frames(fps:)`; with `convertIf`, frames whose samples all fail the predicate come
-    /// with an empty image (no RGB conversion): ingest needs pixels of I-frames only.
+    /// with an empty image (no RGB conversion): ingest needs pixels of I-frames only. With
+    /// `motion`, every frame comes with its codec motion since the previous sample on that
+    /// patch grid (`SampledFrame.motion`), and no frame is skipped.
     public func frames(fps: Double, bufferSize: Int = 8, skipNonReference: Bool = true,
-                       convertIf: (@Sendable (Int) -> Bool)? = nil)
+                       convertIf: (@Sendable (Int) -> Bool)? = nil, motion: MotionGrid? = nil)
         -> AsyncThrowingStream<SampledFrame, Error> {
         // Two threads: decode (demux + decode + sampling) -> raw frames (refcounted, no copy) ->
         // convert (swscale to RGB24 + rotation) -> bounded channel -> consumer. Conversion thus
@@ -61,8 +64,8 @@ extension VideoReader {
         let decoder = Thread { [self] in
             do {
                 // samplingPass opens its own demuxer/decoder: independent of random access.
-                try self.samplingPass(fps: fps, skipNonReference: skipNonReference) { frame, offsets in
-                    guard let sample = RawSample(frame: frame, offsets: offsets) else {
+                try self.samplingPass(fps: fps, skipNonReference: skipNonReference, motion: motion) { frame, offsets, deltas in
+                    guard let sample = RawSample(frame: frame, offsets: offsets, motion: deltas) else {
                         throw VideoError.decodeFailed(path: url.path, time: offsets.first?.time, reason: "out of memory")
                     }
                     return raw.put(sample)
@@ -79,8 +82,8 @@ extension VideoReader {
                     let wanted = convertIf.map { want in sample.offsets.contains { want($0.index) } } ?? true
                     let image = wanted ? try rgb.convert(sample.frame, rotation: rotation, path: url.path)
                                        : RGBImage(width: 0, height: 0, pixels: [])
-                    for o in sample.offsets {
-                        if !channel.put(SampledFrame(offset: o, image: image)) {
+                    for (i, o) in sample.offsets.enumerated() {
+                        if !channel.put(SampledFrame(offset: o, image: image, motion: sample.motion?[i])) {
                             raw.cancel()
                             break converting
                         }
@@ -105,12 +108,12 @@ extension VideoReader {
 
     /// The sequential pass with conversion on the calling thread. `emit` returns false to stop.
     @discardableResult
-    func sequentialPass(fps: Double, skipNonReference: Bool, convert: Bool = true,
+    func sequentialPass(fps: Double, skipNonReference: Bool, convert: Bool = true, motion: MotionGrid? = nil,
                         _ emit: (SampledFrame) throws -> Bool) throws -> PassStats {
         let converter = RGBConverter()
         let rotation = info.rotation
         var conversions = 0
-        var stats = try samplingPass(fps: fps, skipNonReference: skipNonReference) { frame, offsets in
+        var stats = try samplingPass(fps: fps, skipNonReference: skipNonReference, motion: motion) { frame, offsets, deltas in
             let image: RGBImage
             if convert {
                 image = try converter.convert(frame, rotation: rotation, path: url.path)
@@ -118,8 +121,8 @@ extension VideoReader {
             } else {
                 image = RGBImage(width: 0, height: 0, pixels: [])
             }
-            for o in offsets {
-                if try !emit(SampledFrame(offset: o, image: image)) { return false }
+            for (i, o) in offsets.enumerated() {
+                if try !emit(SampledFrame(offset: o, image: image, motion: deltas?[i])) { return false }
             }
             return true
         }
@@ -141,12 +144,17 @@ extension VideoReader {
 
     /// The sampling pass: decodes, applies the sampling rule and hands each sampled decoded frame
     /// (valid only during the call) with the offsets of the samples it covers to `emit`, which
-    /// returns false to stop early.
+    /// returns false to stop early. With `motion`, `emit` also gets each sample's motion since
+    /// the previous sample (the first covering sample gets the frames since the last emitted
+    /// one, the others nothing: their interval is empty), and non-reference frames are never
+    /// skipped (their vectors count).
     @discardableResult
-    func samplingPass(fps: Double, skipNonReference: Bool,
-                      _ emit: (UnsafeMutablePointer<AVFrame>, [FrameOffset]) throws -> Bool) throws -> PassStats {
+    func samplingPass(fps: Double, skipNonReference: Bool, motion: MotionGrid? = nil,
+                      _ emit: (UnsafeMutablePointer<AVFrame>, [FrameOffset], [PatchMotion]?) throws -> Bool) throws -> PassStats {
         try checkFPS(fps)
-        let input = try MediaInput(url: url, threads: threads)
+        let input = try MediaInput(url: url, threads: threads, exportMotionVectors: motion != nil)
+        let field = motion.map { MotionField(grid: $0, rotation: info.rotation) }
+        var moved = motion.map { PatchMotion(grid: $0.grid) }   // since the last emitted sample
         input.damage = damage
         var stats = PassStats()
         func finalStats() -> PassStats {
@@ -159,7 +167,7 @@ extension VideoReader {
         var clock: SamplingClock? = nil
         func makeClock(_ start: Int64) -> SamplingClock {
             let c = SamplingClock(start: start, timeBase: input.timeBase, fps: fps)
-            if skipNonReference { input.skipPolicy = .sampling(c) }
+            if skipNonReference && motion == nil { input.skipPolicy = .sampling(c) }
             return c
         }
         if input.streamStart != LibAV.nopts { clock = makeClock(input.streamStart) }
@@ -185,7 +193,12 @@ extension VideoReader {
             }
             nextK = end
             stats.samples += offsets.count
-            return try emit(pending, offsets)
+            var deltas: [PatchMotion]? = nil
+            if let motion, let m = moved {
+                deltas = [m] + (1..<offsets.count).map { _ in PatchMotion(grid: motion.grid) }
+                moved = PatchMotion(grid: motion.grid)
+            }
+            return try emit(pending, offsets, deltas)
         }
 
         var failure: Error? = nil
@@ -209,6 +222,7 @@ extension VideoReader {
                 let end = clock!.ceilIndex(ts)
                 if try !flushPending(until: end) { return finalStats() }
             }
+            if let field { moved?.add(field.motion(of: frame)) }
             av_frame_unref(pending)
             av_frame_move_ref(pending, frame)
             hasPending = true

@@ -49,9 +49,14 @@ public struct ResidualEncoder: Sendable {
         /// Kept patches chosen earlier (e.g. at ingest, stored with the patches); nil: the
         /// reduction selects them now.
         public var keep: [Int]?
+        /// Per-patch motion from the anchor to this frame (codec motion vectors), for the
+        /// motion strategy; nil: the pixel difference to `anchorPixels`.
+        public var motion: [Float]?
 
-        public init(index: Int, pixels: UnsafePointer<Float>, anchorPixels: UnsafePointer<Float>?, anchorFeature: ArraySlice<Float>, keep: [Int]? = nil) {
+        public init(index: Int, pixels: UnsafePointer<Float>, anchorPixels: UnsafePointer<Float>?, anchorFeature: ArraySlice<Float>,
+                    keep: [Int]? = nil, motion: [Float]? = nil) {
             self.keep = keep
+            self.motion = motion
             self.index = index
             self.pixels = pixels
             self.anchorPixels = anchorPixels
@@ -66,7 +71,7 @@ public struct ResidualEncoder: Sendable {
         let d = c.vision.width
         return frames.enumerated().map { i, f in
             let keep = f.keep ?? reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: f.index,
-                                        frame: f.pixels, anchor: f.anchorPixels)
+                                        frame: f.pixels, anchor: f.anchorPixels, motion: f.motion)
             return VisionTower.Request(pixels: f.pixels, keep: keep,
                                        extraTokens: tokens.isEmpty ? [] : Array(tokens[i * d..<(i + 1) * d]))
         }

@@ -9,8 +9,11 @@ public enum ReductionStrategy: String, CaseIterable, Sendable, Codable {
     case uniform
     /// The patches nearest the image centre.
     case center
-    /// The patches whose pixels changed most since the anchor I-frame (mean absolute
-    /// difference of normalized pixels); the codec's motion vectors are not used.
+    /// The patches that moved most since the anchor I-frame, as the paper's authors rank them:
+    /// by the codec's motion vectors accumulated from the anchor to the frame (a per-patch
+    /// score the caller measures: this module knows no codec), ties by the pixel difference.
+    /// Where there is no such score (intra-only codecs, images, damaged spans), by the mean
+    /// absolute difference of the normalized pixels to the anchor's.
     case motion
 }
 
@@ -38,10 +41,14 @@ public struct TokenReduction: Sendable, Equatable {
 
     public func keepCount(patches: Int) -> Int { max(1, min(patches, Int(((1 - p) * Double(patches)).rounded()))) }
 
-    /// Kept patch indices (ascending, row-major grid order) for one frame.
-    /// `frame` and `anchor` are normalized CHW pixels; only `.motion` reads them.
+    /// Kept patch indices (ascending, row-major grid order) for one frame. Only `.motion` reads
+    /// the rest: `motion`, a per-patch score (grid x grid, row-major, higher = more motion),
+    /// first, ties (e.g. the many zero-motion patches of a still scene) broken by the pixel
+    /// difference of `frame` to `anchor` (normalized CHW pixels) when given, then by index;
+    /// without `motion`, the pixel difference alone; without pixels either, the centre.
     public func select(grid: Int, patchSize: Int, frameIndex: Int,
-                       frame: UnsafePointer<Float>? = nil, anchor: UnsafePointer<Float>? = nil) -> [Int] {
+                       frame: UnsafePointer<Float>? = nil, anchor: UnsafePointer<Float>? = nil,
+                       motion: [Float]? = nil) -> [Int] {
         let n = grid * grid
         let k = keepCount(patches: n)
         let chosen: [Int]
@@ -61,14 +68,28 @@ public struct TokenReduction: Sendable, Equatable {
                 return a != b ? a < b : $0 < $1
             }.prefix(k))
         case .motion:
-            guard let frame, let anchor else {
+            let pixels = frame.flatMap { f in anchor.map { Self.patchDifferences(grid: grid, patchSize: patchSize, frame: f, anchor: $0) } }
+            if let motion, motion.count == n {
+                chosen = Self.highest(motion, then: pixels, count: k)
+                break
+            }
+            guard let pixels else {
                 // No anchor pixels (e.g. an I-frame itself): fall back to the centre.
                 return (try! TokenReduction(p: p, strategy: .center, seed: seed)).select(grid: grid, patchSize: patchSize, frameIndex: frameIndex)
             }
-            let score = Self.patchDifferences(grid: grid, patchSize: patchSize, frame: frame, anchor: anchor)
-            chosen = Array((0..<n).sorted { score[$0] != score[$1] ? score[$0] > score[$1] : $0 < $1 }.prefix(k))
+            chosen = Self.highest(pixels, count: k)
         }
         return chosen.sorted()
+    }
+
+    /// The `count` highest-scoring patches; ties go to the higher `then` score, then to the
+    /// lower index, so the choice is total.
+    static func highest(_ score: [Float], then second: [Float]? = nil, count k: Int) -> [Int] {
+        Array(score.indices.sorted {
+            if score[$0] != score[$1] { return score[$0] > score[$1] }
+            if let second, second[$0] != second[$1] { return second[$0] > second[$1] }
+            return $0 < $1
+        }.prefix(k))
     }
 
     /// `count` patches of a `grid` x `grid` layout on an even 2-D grid: r ~ sqrt(count) rows

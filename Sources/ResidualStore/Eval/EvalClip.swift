@@ -15,6 +15,10 @@ struct EvalClip {
     let reference: [Float]
     /// Seconds the reference encode took (encode only).
     let fullSeconds: Double
+    /// Codec motion of every sample since the previous one, on the model's patch grid, and
+    /// whether the codec exports vectors at all (the video's `MotionSource` in a library).
+    let motion: [PatchMotion]
+    let exportsVectors: Bool
 
     /// What the clip holds at most: the caller decides whether to cut or refuse.
     enum Limit {
@@ -28,19 +32,24 @@ struct EvalClip {
     }
 
     static func load(_ url: URL, model: CLIPModel, fps: Double, limit: Limit, batch: Int) async throws -> EvalClip {
-        var crops: [RGBImage] = [], times: [Double] = []
+        let size = model.config.imageSize
+        var crops: [RGBImage] = [], times: [Double] = [], motion: [PatchMotion] = []
         let reader = try VideoReader(url: url)
-        for try await frame in reader.frames(fps: fps) {
+        let exportsVectors = reader.exportsMotionVectors
+        let grid = MotionGrid(imageSize: size, grid: model.config.gridSize)
+        for try await frame in reader.frames(fps: fps, motion: exportsVectors ? grid : nil) {
             if crops.count == limit.frames {
                 if case .refuse(let m) = limit { throw TooLong(path: url.path, limit: m) }
                 break
             }
             crops.append(model.crop(frame.image))
             times.append(frame.offset.time)
+            if let m = frame.motion { motion.append(m) }
         }
         guard !crops.isEmpty else { throw VideoError.noFrames(path: url.path) }
         let (reference, seconds) = encodeFull(crops, model: model, batch: batch)
-        return EvalClip(crops: crops, times: times, duration: max(reader.info.duration, times.last! + 1 / fps), reference: reference, fullSeconds: seconds)
+        return EvalClip(crops: crops, times: times, duration: max(reader.info.duration, times.last! + 1 / fps), reference: reference, fullSeconds: seconds,
+                        motion: motion, exportsVectors: exportsVectors)
     }
 
     private static func encodeFull(_ crops: [RGBImage], model: CLIPModel, batch: Int) -> ([Float], Double) {
@@ -58,8 +67,12 @@ struct EvalClip {
     /// Dense features as the library returns them for `encoder`'s N, p, strategy and A:
     /// I-frames the reference rounded by `codec`, P-frames encoded from the crops with that
     /// rounded anchor. P-frames run in batches of whole I/P groups (every anchor's pixels are at
-    /// hand for the motion strategy); `pSeconds` is their encode time.
-    func dense(_ encoder: ResidualEncoder, codec: FeatureCodec, batch: Int) throws -> (features: [Float], pSeconds: Double) {
+    /// hand for the motion strategy); `pSeconds` is their encode time. The motion strategy
+    /// ranks by codec motion from the anchor when `motionSource` is `.vectors` and the span
+    /// has usable vectors, as the library does, else by the pixel difference;
+    /// `pixelFallbacks` counts its P-frames ranked by pixels.
+    func dense(_ encoder: ResidualEncoder, codec: FeatureCodec, batch: Int, motionSource: MotionSource = .vectors)
+        throws -> (features: [Float], pSeconds: Double, pixelFallbacks: Int) {
         let model = encoder.model, layout = encoder.layout, b = model.config.embedDim
         let stride = 3 * model.config.imageSize * model.config.imageSize
         let anchors = layout.iFrames(in: 0..<crops.count)
@@ -67,7 +80,8 @@ struct EvalClip {
         let stored = try AnchorQuantizer.stored(codec)(anchors.flatMap { reference[$0 * b..<($0 + 1) * b] }, dim: b)
         var out = [Float](repeating: 0, count: crops.count * b)
         for (i, a) in anchors.enumerated() { out.replaceSubrange(a * b..<(a + 1) * b, with: stored[i * b..<(i + 1) * b]) }
-        var seconds = 0.0
+        var seconds = 0.0, pixelFallbacks = 0
+        let byVectors = encoder.reduction.strategy == .motion && motionSource == .vectors && motion.count == crops.count
         let groupsPerBatch = max(1, batch / max(1, layout.maxSpacing - 1))
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: min(anchors.count, groupsPerBatch) * layout.maxSpacing * stride)
         defer { buffer.deallocate() }
@@ -77,8 +91,10 @@ struct EvalClip {
             for k in first..<end { CLIPPreprocessor.normalize(crops[k], into: buffer + (k - first) * stride) }
             let pFrames = (first..<end).filter { !layout.isIFrame($0) }.map { k in
                 let a = layout.anchor(of: k), i = rank[a]!
+                let vectors = byVectors ? PatchMotion.span(motion[(a + 1)...k]) : nil
+                if encoder.reduction.strategy == .motion && vectors == nil { pixelFallbacks += 1 }
                 return ResidualEncoder.PFrame(index: k, pixels: buffer + (k - first) * stride, anchorPixels: buffer + (a - first) * stride,
-                                              anchorFeature: stored[i * b..<(i + 1) * b])
+                                              anchorFeature: stored[i * b..<(i + 1) * b], motion: vectors)
             }
             guard !pFrames.isEmpty else { continue }
             let t0 = Date()
@@ -86,6 +102,6 @@ struct EvalClip {
             seconds += Date().timeIntervalSince(t0)
             for (j, f) in pFrames.enumerated() { out.replaceSubrange(f.index * b..<(f.index + 1) * b, with: features[j * b..<(j + 1) * b]) }
         }
-        return (out, seconds)
+        return (out, seconds, pixelFallbacks)
     }
 }

@@ -19,8 +19,14 @@ public struct FidelityEvaluation: Sendable {
         /// Shown in the report: "A=0" or the file A came from.
         public var tokenizerName: String
         public var tokenizer: ResidualTokenizer
+        /// The motion strategy's signal: `.vectors` as the library (codec motion vectors where
+        /// a video's codec has them, the pixel difference elsewhere), `.pixels` always the
+        /// pixel difference (for comparison).
+        public var motionSource: MotionSource
 
-        public init(n: Int, p: Double, strategy: ReductionStrategy, tokenizerName: String, tokenizer: ResidualTokenizer) {
+        public init(n: Int, p: Double, strategy: ReductionStrategy, tokenizerName: String, tokenizer: ResidualTokenizer,
+                    motionSource: MotionSource = .vectors) {
+            self.motionSource = motionSource
             self.n = n
             self.p = p
             self.strategy = strategy
@@ -48,6 +54,10 @@ public struct FidelityEvaluation: Sendable {
         public var ms_per_frame: Double
         public var gflops_p_frame: Double?
         public var ms_p_frame: Double?
+        /// Motion strategy only: "vectors" when every P-frame was ranked by codec motion,
+        /// "pixels" when none was, "vectors+pixels" when some fell back (counted next).
+        public var motion_source: String? = nil
+        public var pixel_fallback_p_frames: Int? = nil
     }
 
     public let model: CLIPModel
@@ -90,7 +100,7 @@ public struct FidelityEvaluation: Sendable {
             full.frames += clip.crops.count
             full.iSeconds += clip.fullSeconds
             for (s, encoder) in encoders.enumerated() {
-                try evaluate(encoder, clip: clip, into: &tallies[s])
+                try evaluate(encoder, motionSource: settings[s].motionSource, clip: clip, into: &tallies[s])
                 progress(.setting(video: v + 1, done: s + 1, of: settings.count))
             }
         }
@@ -99,11 +109,16 @@ public struct FidelityEvaluation: Sendable {
                           ms_per_frame: 1000 * full.iSeconds / Double(full.frames), gflops_p_frame: nil, ms_p_frame: nil)
         return [fullRow] + zip(settings, zip(encoders, tallies)).map { s, pair in
             let (e, t) = pair
-            return Row(strategy: s.strategy.rawValue, n: s.n, p: s.p, tokenizer: s.tokenizerName, anchor_codec: codec.rawValue,
+            var row = Row(strategy: s.strategy.rawValue, n: s.n, p: s.p, tokenizer: s.tokenizerName, anchor_codec: codec.rawValue,
                        videos: videos.count, frames: t.frames, p_frames: t.pFrames,
                        mean_cosine: t.pFrames > 0 ? t.cosineSum / Double(t.pFrames) : nil, min_cosine: t.pFrames > 0 ? t.minCosine : nil,
                        gflops_per_frame: e.flopsAverage / 1e9, ms_per_frame: 1000 * (t.iSeconds + t.pSeconds) / Double(max(1, t.frames)),
                        gflops_p_frame: e.flopsP / 1e9, ms_p_frame: t.pFrames > 0 ? 1000 * t.pSeconds / Double(t.pFrames) : nil)
+            if s.strategy == .motion {
+                row.motion_source = t.pixelFallbacks == 0 ? "vectors" : t.pixelFallbacks == t.pFrames ? "pixels" : "vectors+pixels"
+                row.pixel_fallback_p_frames = t.pixelFallbacks
+            }
+            return row
         }
     }
 
@@ -111,13 +126,15 @@ public struct FidelityEvaluation: Sendable {
         var frames = 0, pFrames = 0
         var cosineSum = 0.0, minCosine = Double.infinity
         var iSeconds = 0.0, pSeconds = 0.0
+        var pixelFallbacks = 0
     }
 
     /// One setting on one video: cosines of its P-frames to the reference; I-frames are charged
     /// the reference's measured time per frame.
-    func evaluate(_ encoder: ResidualEncoder, clip: EvalClip, into t: inout Tally) throws {
+    func evaluate(_ encoder: ResidualEncoder, motionSource: MotionSource, clip: EvalClip, into t: inout Tally) throws {
         let layout = encoder.layout, b = model.config.embedDim, count = clip.crops.count
-        let (dense, pSeconds) = try clip.dense(encoder, codec: codec, batch: batch)
+        let (dense, pSeconds, pixelFallbacks) = try clip.dense(encoder, codec: codec, batch: batch, motionSource: motionSource)
+        t.pixelFallbacks += pixelFallbacks
         let pIndices = (0..<count).filter { !layout.isIFrame($0) }
         t.frames += count
         t.iSeconds += clip.fullSeconds / Double(count) * Double(count - pIndices.count)

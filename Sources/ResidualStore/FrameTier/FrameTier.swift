@@ -41,12 +41,17 @@ public final class FrameTier: @unchecked Sendable {
     private var recipes: [String: String] = [:]
 
     /// The key part that fixes which patches are kept and how they are coded (computed once
-    /// per setting: the fingerprint runs the reduction on two full-size images).
-    public func recipe(_ encoder: ResidualEncoder) -> String {
+    /// per setting: the fingerprint runs the reduction on two full-size images). The motion
+    /// strategy's recipe names the video's motion source (codec vectors keep other patches
+    /// than the pixel difference); for the pixel difference it is what it was before sources
+    /// were recorded, so tiers of those videos stay valid.
+    public func recipe(_ encoder: ResidualEncoder, motionSource: MotionSource = .pixels) -> String {
         let c = encoder.model.config, r = encoder.reduction
-        let setting = "n\(encoder.n)/p\(r.p)/\(r.strategy.rawValue)/seed\(r.seed)/s\(c.imageSize)/ps\(c.patchSize)"
+        let vectors = r.strategy == .motion && motionSource == .vectors
+        let strategy = r.strategy.rawValue + (vectors ? "+mv" : "")
+        let setting = "n\(encoder.n)/p\(r.p)/\(strategy)/seed\(r.seed)/s\(c.imageSize)/ps\(c.patchSize)"
         if let known = recipeLock.withLock({ recipes[setting] }) { return known }
-        let recipe = "n\(encoder.n)/p\(r.p)/\(r.strategy.rawValue)@\(Self.fingerprint(r, grid: c.gridSize, patch: c.patchSize))/s\(c.imageSize)/ps\(c.patchSize)/\(Self.codecTag)q\(quality)"
+        let recipe = "n\(encoder.n)/p\(r.p)/\(strategy)@\(Self.fingerprint(r, grid: c.gridSize, patch: c.patchSize, vectors: vectors))/s\(c.imageSize)/ps\(c.patchSize)/\(Self.codecTag)q\(quality)"
         recipeLock.withLock { recipes[setting] = recipe }
         return recipe
     }
@@ -54,18 +59,21 @@ public final class FrameTier: @unchecked Sendable {
     /// A digest of what the reduction selects on fixed inputs: a change of the selection rule
     /// (a fixed strategy, a new motion signal) changes the recipe, so old patches are never
     /// served for a new rule.
-    static func fingerprint(_ r: TokenReduction, grid: Int, patch: Int) -> String {
+    static func fingerprint(_ r: TokenReduction, grid: Int, patch: Int, vectors: Bool = false) -> String {
         let s = grid * patch, count = 3 * s * s
         var frame = [Float](repeating: 0, count: count), anchor = [Float](repeating: 0, count: count)
         for i in 0..<count {
             frame[i] = Float((i &* 2_654_435_761) % 1000) / 500 - 1
             anchor[i] = Float((i &* 40503) % 997) / 500 - 1
         }
+        // Codec motion: a fixed per-patch score, so a change of how scores are used shows too.
+        let motion = vectors ? (0..<grid * grid).map { Float(($0 &* 7919) % 101) } : nil
         var text = ""
         frame.withUnsafeBufferPointer { f in
             anchor.withUnsafeBufferPointer { a in
                 for k in 1...6 {
-                    text += r.select(grid: grid, patchSize: patch, frameIndex: k, frame: f.baseAddress, anchor: a.baseAddress).map(String.init).joined(separator: ",") + ";"
+                    text += r.select(grid: grid, patchSize: patch, frameIndex: k, frame: f.baseAddress, anchor: a.baseAddress, motion: motion)
+                        .map(String.init).joined(separator: ",") + ";"
                 }
             }
         }
@@ -127,7 +135,7 @@ public final class FrameTier: @unchecked Sendable {
     /// Entries of the P-frames `frames` of `source` that the tier holds for `encoder`'s recipe.
     public func read(_ source: Reconstructor.Source, frames: [Int], encoder: ResidualEncoder) -> [Int: Entry] {
         let c = encoder.model.config
-        let recipe = recipe(encoder)
+        let recipe = recipe(encoder, motionSource: source.motionSource)
         let keepCount = encoder.reduction.keepCount(patches: c.patchCount)
         let recomputable = encoder.reduction.strategy != .motion
         var out: [Int: Entry] = [:]
@@ -165,9 +173,9 @@ public final class FrameTier: @unchecked Sendable {
 
     /// Like `write`, for callers to whom the tier is only a cache: a failure is reported once
     /// on stderr and otherwise ignored (the next query decodes the original instead).
-    public func refill(video: String, _ inputs: [Input], encoder: ResidualEncoder) {
+    public func refill(video: String, _ inputs: [Input], encoder: ResidualEncoder, motionSource: MotionSource = .pixels) {
         do {
-            try write(video: video, inputs, encoder: encoder)
+            try write(video: video, inputs, encoder: encoder, motionSource: motionSource)
         } catch {
             let first = warnOnce.withLock { () -> Bool in defer { warned = true }; return !warned }
             if first { FileHandle.standardError.write(Data("warning: decoded-frame tier \(file.url.path) not written: \(error)\n".utf8)) }
@@ -175,10 +183,10 @@ public final class FrameTier: @unchecked Sendable {
     }
 
     /// Stores P-frame inputs of the video with content hash `video`.
-    public func write(video: String, _ inputs: [Input], encoder: ResidualEncoder) throws {
+    public func write(video: String, _ inputs: [Input], encoder: ResidualEncoder, motionSource: MotionSource = .pixels) throws {
         let patch = encoder.model.config.patchSize
         let payloads = try inputs.map { ($0.index, try payload($0.image, keep: $0.keep, index: $0.index, pts: $0.pts, anchorPTS: $0.anchorPTS, patch: patch)) }
-        try file.put(video: video, recipe: recipe(encoder), payloads: payloads)
+        try file.put(video: video, recipe: recipe(encoder, motionSource: motionSource), payloads: payloads)
     }
 }
 

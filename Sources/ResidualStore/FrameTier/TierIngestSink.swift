@@ -9,27 +9,37 @@ final class TierIngestSink {
     let tier: FrameTier
     let encoder: ResidualEncoder
     let video: String
+    /// The video's motion source (decides the motion strategy's patches and the tier recipe).
+    let motionSource: MotionSource
     private var pending: [FrameTier.Input] = []
     private var anchorPixels: (index: Int, normalized: [Float])?
     static let group = 64
 
-    init(tier: FrameTier, encoder: ResidualEncoder, video: String) {
+    init(tier: FrameTier, encoder: ResidualEncoder, video: String, motionSource: MotionSource = .pixels) {
         self.tier = tier
         self.encoder = encoder
         self.video = video
+        self.motionSource = motionSource
     }
 
-    /// Takes one P-frame (its model input) and its anchor I-frame's; chooses the kept patches
-    /// as the residual encoder would.
-    func add(_ frame: FrameOffset, _ image: RGBImage, _ anchor: FrameOffset, _ anchorImage: RGBImage) throws {
+    /// The grid ingest measures codec motion on, when the kept patches depend on it.
+    var motionGrid: MotionGrid? {
         let c = encoder.model.config
-        let motion = encoder.reduction.strategy == .motion
+        return encoder.reduction.strategy == .motion && motionSource == .vectors ? MotionGrid(imageSize: c.imageSize, grid: c.gridSize) : nil
+    }
+
+    /// Takes one P-frame (its model input), its anchor I-frame's and its codec motion since
+    /// the anchor (nil: none usable); chooses the kept patches as the residual encoder would.
+    func add(_ frame: FrameOffset, _ image: RGBImage, _ anchor: FrameOffset, _ anchorImage: RGBImage, _ vectors: [Float]?) throws {
+        let c = encoder.model.config
+        let scores = motionSource == .vectors ? vectors : nil
+        let motion = encoder.reduction.strategy == .motion   // pixels: the fallback, and the tie-break of vectors
         let pixels = motion ? CLIPPreprocessor.normalize(image) : []
         if motion, anchorPixels?.index != anchor.index { anchorPixels = (anchor.index, CLIPPreprocessor.normalize(anchorImage)) }
         let keep = pixels.withUnsafeBufferPointer { f in
             (anchorPixels?.normalized ?? []).withUnsafeBufferPointer { a in
                 encoder.reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: frame.index,
-                                         frame: motion ? f.baseAddress : nil, anchor: motion ? a.baseAddress : nil)
+                                         frame: motion ? f.baseAddress : nil, anchor: motion ? a.baseAddress : nil, motion: scores)
             }
         }
         pending.append(FrameTier.Input(index: frame.index, pts: frame.pts, anchorPTS: anchor.pts, image: image, keep: keep))
@@ -38,7 +48,7 @@ final class TierIngestSink {
 
     func flush() {
         guard !pending.isEmpty else { return }
-        tier.refill(video: video, pending, encoder: encoder)
+        tier.refill(video: video, pending, encoder: encoder, motionSource: motionSource)
         pending.removeAll(keepingCapacity: true)
     }
 }

@@ -114,6 +114,7 @@ extension Library {
                             codec: configuration.codec, info: String(decoding: try JSONEncoder().encode(info), as: UTF8.self),
                             fingerprint: fingerprint.hash)
         v.maskSeed = Self.maskSeed(contentHash: hash)
+        v.motionSource = MotionSource.of(reader).rawValue
         return Prepared(record: v, fingerprint: fingerprint, duration: info.duration)
     }
 
@@ -148,7 +149,8 @@ extension Library {
             let heartbeat = Heartbeat(store: store, video: r.id!, lease: lease)
             defer { heartbeat.stop() }
             var frames = r.frameCount
-            let sink = try frameTier.map { TierIngestSink(tier: $0, encoder: try reconstructor(for: r).encoder.withMaskSeed(UInt64(bitPattern: r.maskSeed)), video: r.contentHash) }
+            let sink = try frameTier.map { TierIngestSink(tier: $0, encoder: try reconstructor(for: r).encoder.withMaskSeed(UInt64(bitPattern: r.maskSeed)),
+                                                          video: r.contentHash, motionSource: MotionSource(stored: r.motionSource)) }
             defer { sink?.flush() }
             let damage = try await pipeline.run(url: url, resumeFrom: r.frameCount, commit: { chunk in
                 try store.append(video: r.id!, offsets: chunk.offsets.map(FrameOffsetRecord.init),
@@ -156,7 +158,7 @@ extension Library {
                 frames = chunk.offsets.last!.index + 1
                 encoded.add(chunk.iFeatures.count)
             }, progress: { done in progress?(.progress(file: i, of: total, path: url.path, done: done, frames: estimate)) },
-               pFrameInput: sink?.add)
+               pFrameInput: sink?.add, motion: sink?.motionGrid)
             guard frames > 0 else { throw VideoError.noFrames(path: url.path) }
             // The pixels read must be those of the file that was hashed.
             let after = try FileFingerprint.of(url)

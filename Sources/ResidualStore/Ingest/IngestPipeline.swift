@@ -50,11 +50,14 @@ public struct IngestPipeline: Sendable {
     /// Returns the damage concealed over the whole file (nil when not concealing).
     ///
     /// `pFrameInput`, when given, receives every P-frame's model input with its anchor's (the
-    /// decoded-frame tier keeps what it needs of them); P-frames are then converted too.
+    /// decoded-frame tier keeps what it needs of them); P-frames are then converted too. With
+    /// `motion`, it also gets the P-frame's codec motion from its anchor on that grid (nil
+    /// where the span has no usable vectors), as reconstruction measures it later.
     @discardableResult
     public func run(url: URL, resumeFrom: Int = 0, commit: (Chunk) throws -> Void,
                     progress: ((Int) -> Void)? = nil,
-                    pFrameInput: ((_ frame: FrameOffset, _ image: RGBImage, _ anchor: FrameOffset, _ anchorImage: RGBImage) throws -> Void)? = nil) async throws -> DamageReport? {
+                    pFrameInput: ((_ frame: FrameOffset, _ image: RGBImage, _ anchor: FrameOffset, _ anchorImage: RGBImage, _ motion: [Float]?) throws -> Void)? = nil,
+                    motion: MotionGrid? = nil) async throws -> DamageReport? {
         let reader = try VideoReader(url: url, concealDamage: settings.concealDamage)
         var chunk = Chunk()
         var pending: [(index: Int, crop: RGBImage)] = []   // I-frames waiting for a full batch
@@ -74,12 +77,16 @@ public struct IngestPipeline: Sendable {
         let layout = FrameLayout(n: settings.n)
         let keepP = pFrameInput != nil
         var anchorCrop: (offset: FrameOffset, image: RGBImage)?
-        for try await frame in reader.frames(fps: settings.fps, convertIf: { $0 >= resumeFrom && (keepP || layout.isIFrame($0)) }) {
+        var sinceAnchor: [PatchMotion] = []   // motion deltas of the samples after the anchor
+        for try await frame in reader.frames(fps: settings.fps, convertIf: { $0 >= resumeFrom && (keepP || layout.isIFrame($0)) },
+                                             motion: keepP ? motion : nil) {
             let k = frame.offset.index
+            if layout.isIFrame(k) { sinceAnchor.removeAll() } else if let m = frame.motion { sinceAnchor.append(m) }
             guard k >= resumeFrom else { continue }
             chunk.offsets.append(frame.offset)
             if let pFrameInput, !layout.isIFrame(k), let anchorCrop {
-                try pFrameInput(frame.offset, model.crop(frame.image), anchorCrop.offset, anchorCrop.image)
+                try pFrameInput(frame.offset, model.crop(frame.image), anchorCrop.offset, anchorCrop.image,
+                                PatchMotion.span(sinceAnchor))
             }
             if layout.isIFrame(k) {
                 let crop = model.crop(frame.image)

@@ -57,6 +57,7 @@ extension Reconstructor {
         var slot: [[Int: Int]] = []
         var known: [[Int: [Int]]] = []
         var decodedFrames: [[Int]] = []
+        var vectors: [[Int: [Float]]] = []
         // The random strategy's masks follow each video's stored seed.
         let encoders = parts.map { encoder.withMaskSeed($0.source.maskSeed) }
         for (s, part) in parts.enumerated() {
@@ -76,6 +77,10 @@ extension Reconstructor {
             } else {
                 control?.noteFrameSources(tierHits: hits.count, decoded: 0)
             }
+            // Codec motion of the P-frames whose patches are still to choose.
+            let unchosen = part.frames.filter { keep[$0] == nil }
+            vectors.append(motion && part.source.motionSource == .vectors && !unchosen.isEmpty
+                           ? try motionScores(of: part.source, frames: unchosen) : [:])
             slot.append(map)
             known.append(keep)
             decodedFrames.append(missing)
@@ -102,7 +107,7 @@ extension Reconstructor {
                     if keep == nil {
                         // Chosen here as the encoder would, so the tier can store it with the patches.
                         keep = encoders[s].reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: px,
-                                                        anchor: motion ? base + slot[s][a]! * stride : nil)
+                                                        anchor: motion ? base + slot[s][a]! * stride : nil, motion: vectors[s][k])
                         refill[s].append((k, keep!))
                     }
                     pFrames.append(ResidualEncoder.PFrame(index: k, pixels: px, anchorPixels: nil, anchorFeature: anchorFeature[s][a]![...], keep: keep))
@@ -117,7 +122,7 @@ extension Reconstructor {
                     FrameTier.Input(index: k, pts: offsets[k].pts, anchorPTS: offsets[layout.anchor(of: k)].pts,
                                     image: images[slot[s][k]!], keep: keep)
                 }
-                tier.refill(video: part.source.contentHash, inputs, encoder: encoders[s])
+                tier.refill(video: part.source.contentHash, inputs, encoder: encoders[s], motionSource: part.source.motionSource)
             }
         }
         var out: [[[Float]]] = []

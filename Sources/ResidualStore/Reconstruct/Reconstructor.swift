@@ -37,6 +37,8 @@ public final class Reconstructor: @unchecked Sendable {
         /// Damage was concealed when the file was indexed: decode on one thread, where the
         /// decoder's concealment is deterministic (with frame threads it depends on timing).
         public var damaged = false
+        /// Where the motion strategy's scores come from, as recorded at ingest.
+        public var motionSource: MotionSource = .pixels
 
         public init(url: URL, contentHash: String, fps: Double, maskSeed: UInt64 = 0, offsets: [FrameOffset],
                     iFeature: @escaping @Sendable (Int) throws -> [Float],

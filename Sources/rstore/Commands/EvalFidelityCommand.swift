@@ -3,6 +3,7 @@ import CLIP
 import Foundation
 import ResidualStore
 import Store
+import Video
 
 /// `rstore eval fidelity VIDEO...`: mean and min cosine of P-features to full CLIP, GFLOPs and
 /// measured ms per frame, for each strategy (and N, p), with A = 0 and with a trained A.
@@ -28,11 +29,15 @@ struct EvalFidelityCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-frames"), help: "Sampled frames per video at most (memory: 150 KB each).") var maxFrames = 600
     @Option(help: "Frames per forward pass.") var batch = 64
     @Option(help: "Seed of the random strategy.") var seed: UInt64 = 0
+    @Option(name: .customLong("motion-source"), help: "The motion strategy's signal: vectors (codec motion vectors where the codec has them, as the library) or pixels (pixel difference, for comparison).")
+    var motionSource = MotionSource.vectors.rawValue
     @Flag(help: "One JSON object per row.") var json = false
 
     func run() async throws {
         let clip = try model.load()
+        guard let source = MotionSource(rawValue: motionSource) else { throw ValidationError("--motion-source must be vectors or pixels") }
         let settings = try FidelitySettings(n: n, p: p, strategy: strategy, tokenizer: tokenizer).settings(for: clip)
+            .map { var s = $0; s.motionSource = source; return s }
         let eval = try FidelityEvaluation(model: clip, fps: fps, codec: codec, maxFrames: maxFrames, batch: batch, seed: seed)
         let bar = ProgressBar()
         var decoded = 0
@@ -48,9 +53,9 @@ struct EvalFidelityCommand: AsyncParsableCommand {
         bar.finish()
         if json { return try printJSONLines(rows) }
         print("\(clip.config.archName), \(videos.count) video(s), \(rows[0].frames) frames; anchors as \(codec.rawValue); GFLOPs = 2 x MAC")
-        print("strategy  N  p     A                 P-frames  mean cos  min cos  GFLOPs/frame  ms/frame  ms/P-frame")
+        print("strategy  motion          N  p     A                 P-frames  mean cos  min cos  GFLOPs/frame  ms/frame  ms/P-frame")
         for r in rows {
-            let cells = [pad(r.strategy, 8), pad(r.n == 0 ? "-" : String(r.n), 1), pad(r.strategy == "full" ? "-" : String(format: "%.2f", r.p), 4),
+            let cells = [pad(r.strategy, 8), pad(r.motion_source ?? "-", 14), pad(r.n == 0 ? "-" : String(r.n), 1), pad(r.strategy == "full" ? "-" : String(format: "%.2f", r.p), 4),
                          pad(String((r.tokenizer as NSString).lastPathComponent.suffix(16)), 16), pad(String(r.p_frames), 8, right: true),
                          pad(r.mean_cosine.map { String(format: "%.4f", $0) } ?? "-", 8, right: true),
                          pad(r.min_cosine.map { String(format: "%.4f", $0) } ?? "-", 7, right: true),

@@ -4,6 +4,7 @@ import CLIPTraining
 import Foundation
 import ResidualStore
 import Store
+import Timeline
 import Video
 
 /// `rstore train-tokenizer`: trains ResidualViT's residual tokenizer A on videos with the
@@ -70,16 +71,22 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
         var videos: [TrainingVideo] = []
         for path in paths {
             let reader = try VideoReader(url: URL(fileURLWithPath: path))
-            var images: [RGBImage] = [], times: [Double] = []
-            try reader.forEachFrame(fps: fps) { frame in
+            var images: [RGBImage] = [], times: [Double] = [], deltas: [PatchMotion] = []
+            // The motion strategy ranks by codec motion where the codec has it, as the library.
+            let vectors = config.strategy == .motion && reader.exportsMotionVectors
+            try reader.forEachFrame(fps: fps, motion: vectors ? MotionGrid(imageSize: clip.config.imageSize, grid: clip.config.gridSize) : nil) { frame in
                 images.append(clip.crop(frame.image))   // uint8: 150 KB a frame
                 times.append(frame.offset.time)
+                if let m = frame.motion { deltas.append(m) }
             }
             console.line("\(path): \(images.count) frames at \(fps) fps (\(String(format: "%.1f", reader.info.duration)) s)")
-            let frames = images
-            videos.append(TrainingVideo(name: path, times: times, duration: reader.info.duration) { k, into in
+            let frames = images, layout = FrameLayout(n: config.n)
+            let motion = deltas.count == images.count
+                ? (0..<images.count).map { k in layout.isIFrame(k) ? nil : PatchMotion.span(deltas[(layout.anchor(of: k) + 1)...k]) }
+                : []
+            videos.append(TrainingVideo(name: path, times: times, duration: reader.info.duration, pixels: { k, into in
                 CLIPPreprocessor.normalize(frames[k], into: into)
-            })
+            }, motion: { k in motion.isEmpty ? nil : motion[k] }))
         }
         let captionList = try captions.map { try CaptionFile.load(URL(fileURLWithPath: $0), videos: videos) } ?? []
         if let captions { console.line("\(captions): \(captionList.count) captions") }
