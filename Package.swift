@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat",
@@ -39,18 +40,23 @@ let package = Package(
         // Migrations/*.sql compiled into the Store module (the installed binary needs no files).
         .executableTarget(name: "embed-migrations", path: "Plugins/EmbedMigrationsTool"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
+        // The PostgreSQL backend of the store protocol (a shared library for many machines).
+        .target(name: "StorePostgres", dependencies: [
+            "Store", "Digest", .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], plugins: ["EmbedMigrations"]),
         .target(name: "ResidualStore", dependencies: ["CLIP", "Video", "Tensor", "Support", "Store", "Digest", "CKernels"]),
         .target(name: "Server", dependencies: [
             "ResidualStore", "Store", "Video", "CLIP", "Support",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .executableTarget(name: "rstore", dependencies: [
-            "CLIP", "Video", "Tensor", "Store", "ResidualStore", "Server",
+            "CLIP", "Video", "Tensor", "Store", "StorePostgres", "ResidualStore", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        .testTarget(name: "CLITests", dependencies: ["rstore", "CLIP", "Video", "Store"]),
+        .testTarget(name: "CLITests", dependencies: ["rstore", "CLIP", "Video", "Store", "StorePostgres", "PostgresTestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Digest", "Support"]),
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Tensor"],
                     resources: [.copy("Fixtures")]),
@@ -60,6 +66,10 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        // One conformance suite over both store backends (PostgreSQL in a throwaway cluster).
+        .testTarget(name: "StoreConformanceTests", dependencies: ["Store", "StorePostgres", "PostgresTestSupport"]),
+        // The throwaway PostgreSQL cluster the tests start (Tools/pg-cluster.sh).
+        .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport"),
         // Seeded mutation fuzzing of every decoder of untrusted bytes (Tools/fuzz.sh: long run).
         .testTarget(name: "FuzzTests", dependencies: ["CLIP", "Store", "Support"]),
         .testTarget(name: "VideoTests", dependencies: ["Video", "CLIP"],

@@ -30,7 +30,7 @@ public final class Library: @unchecked Sendable {
         public init() {}
     }
 
-    public let store: FeatureStore
+    public let store: any FeatureStoring
     public let model: CLIPModel
     public let configuration: Configuration
     /// The residual tokenizer A in use (A = 0 when none was given).
@@ -49,7 +49,13 @@ public final class Library: @unchecked Sendable {
 
     /// Opens (or creates) the store at `storeURL` for `model`; `tokenizer` is the residual
     /// tokenizer A (nil: A = 0, token reduction only).
-    public init(store storeURL: URL, model: CLIPModel, tokenizer: ResidualTokenizer? = nil, configuration: Configuration = .init()) throws {
+    public convenience init(store storeURL: URL, model: CLIPModel, tokenizer: ResidualTokenizer? = nil, configuration: Configuration = .init()) throws {
+        try self.init(opening: { try FeatureStore(url: storeURL) }, model: model, tokenizer: tokenizer, configuration: configuration)
+    }
+
+    /// Opens the store `open` gives (SQLite, PostgreSQL: any `FeatureStoring`) for `model`,
+    /// after the settings are validated; side files go beside `store.localBase`.
+    public init(opening open: () throws -> any FeatureStoring, model: CLIPModel, tokenizer: ResidualTokenizer? = nil, configuration: Configuration = .init()) throws {
         let a = tokenizer ?? .zero(for: model)
         self.model = model
         self.configuration = configuration
@@ -57,12 +63,12 @@ public final class Library: @unchecked Sendable {
         // Validates N, p and A against the model before anything is opened.
         _ = try ResidualEncoder(model: model, tokenizer: a, n: configuration.n,
                                 reduction: TokenReduction(p: configuration.p, strategy: configuration.strategy))
-        store = try FeatureStore(url: storeURL)
+        store = try open()
         let config = String(decoding: try JSONEncoder().encode(model.config), as: UTF8.self)
         modelRecord = try store.bindModel(name: model.config.archName, config: config, weightsSha256: model.weightsSHA256,
                                           tokenizerSha256: a.isZero ? "" : Self.sha(of: a), embedDim: model.config.embedDim)
         frameCache = FrameCache(byteBudget: configuration.frameCacheBytes, compress: true)
-        frameTier = Self.openFrameTier(store: storeURL, model: model, bytes: configuration.frameTierBytes)
+        frameTier = Self.openFrameTier(store: URL(fileURLWithPath: store.localBase), model: model, bytes: configuration.frameTierBytes)
     }
 
     /// The reconstructor for a video's own N, p and strategy (videos may be indexed with
