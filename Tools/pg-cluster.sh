@@ -39,8 +39,11 @@ start)
     # caught by pg_ctl failing, and we try again).
     for attempt in 1 2 3 4 5; do
         port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-        if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-             -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" start >/dev/null 2>&1; then
+        # The server must not inherit our caller's descriptors (a test runner watches a socket
+        # of its child to learn that the child exited: a daemon holding it would hide the exit).
+        if ( for f in /proc/$BASHPID/fd/*; do fd=${f##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
+             as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+               -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" start >/dev/null 2>&1 ); then
             echo "$port" > "$dir/port"
             echo "postgres://rstore:$password@127.0.0.1:$port/postgres"
             exit 0

@@ -117,7 +117,7 @@ final class PostgresPool: @unchecked Sendable {
         lock.lock()
         if closed {
             lock.unlock()
-            _ = c.close() as EventLoopFuture<Void>
+            try? (c.close() as EventLoopFuture<Void>).wait()
             return
         }
         idle.append(c)
@@ -126,7 +126,7 @@ final class PostgresPool: @unchecked Sendable {
     }
 
     private func discard(_ c: PostgresConnection) {
-        _ = c.close() as EventLoopFuture<Void>
+        try? (c.close() as EventLoopFuture<Void>).wait()
         lock.lock()
         open -= 1
         lock.signal()
@@ -166,11 +166,19 @@ final class PostgresSession {
 
     func exec(_ sql: String) throws { try query(PostgresQuery(unsafeSQL: sql)) }
 
-    /// Several statements in one string (a migration file), through the simple-query protocol.
+    /// A migration file: its statements one by one (PostgresNIO speaks the extended protocol,
+    /// one statement per message). Statements end with ';' at the end of a line; whole-line
+    /// `--` comments are dropped (Migrations/postgres files keep to that: no dollar-quoted bodies).
     func script(_ sql: String) throws {
-        do { _ = try connection.simpleQuery(sql).wait() } catch {
-            if connection.isClosed { broken = true }
-            throw error
+        let lines = sql.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }
+        var statement = ""
+        for line in lines {
+            statement += line + "\n"
+            if line.trimmingCharacters(in: .whitespaces).hasSuffix(";") {
+                try exec(statement)
+                statement = ""
+            }
         }
+        if !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { try exec(statement) }
     }
 }
