@@ -25,6 +25,8 @@ struct BenchWorkersCommand: AsyncParsableCommand {
     @Option(help: "Videos per worker in each run.") var videosPerWorker = 3
     @Option(help: "A folder of videos to ingest for real into SQLite and PostgreSQL (needs --model).") var videos: String?
     @Option(help: "The CLIP model for --videos.") var model: String?
+    @Option(help: "A second scratch PostgreSQL database for --videos (a store holds one model; the synthetic runs bind their own).")
+    var ingestStore: String?
     @Flag(help: "Print one JSON object.") var json = false
 
     struct Result: Encodable {
@@ -80,7 +82,9 @@ struct BenchWorkersCommand: AsyncParsableCommand {
                        w, fps, r.scaling.last!, r.claims_per_s.last!, r.commit_p50_ms.last!, r.commit_p99_ms.last!))
         }
         if let videos {
-            guard let model else { throw ValidationError("--videos needs --model") }
+            guard let model, let ingestStore, PostgresLocation.isPostgres(ingestStore) else {
+                throw ValidationError("--videos needs --model and --ingest-store postgres://.../scratch2")
+            }
             let clip = try CLIPModel(directory: URL(fileURLWithPath: model))
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-bench-workers-\(getpid())")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -90,7 +94,7 @@ struct BenchWorkersCommand: AsyncParsableCommand {
             let files = [URL(fileURLWithPath: videos)]
             let local = try Library(store: dir.appendingPathComponent("bench.rstore"), model: clip, configuration: c)
             r.sqlite_seconds = try await Self.timedIngest(local, files)
-            let shared = try Library(opening: { try PostgresStore(url: url, localCache: dir) }, model: clip, configuration: c)
+            let shared = try Library(opening: { try PostgresStore(url: ingestStore, localCache: dir) }, model: clip, configuration: c)
             r.postgres_seconds = try await Self.timedIngest(shared, files)
             log(String(format: "real ingest: SQLite %.2f s, PostgreSQL %.2f s (%.1f%%)", r.sqlite_seconds!, r.postgres_seconds!,
                        100 * (r.postgres_seconds! / r.sqlite_seconds! - 1)))
