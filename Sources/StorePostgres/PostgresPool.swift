@@ -28,7 +28,7 @@ final class PostgresPool: @unchecked Sendable {
     init(location: PostgresLocation, maxConnections: Int = 8, connectTimeout: Double = 10) {
         self.location = location
         self.maxConnections = max(1, maxConnections)
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: min(2, System.coreCount))
         var c = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.user,
                                                  password: location.password, database: location.database, tls: .disable)
         c.options.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))

@@ -80,8 +80,16 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
         try s.rows("SELECT extract(epoch FROM clock_timestamp())::float8 AS now")[0]["now"].decode(Double.self)
     }
 
-    func lockedRow(_ s: PostgresSession, _ id: Int64) throws -> VideoRecord? {
-        try s.rows("SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE id = \(id) FOR UPDATE").first.map(PostgresRows.video)
+    /// A video row locked for this transaction, with its model's dimension and the server's
+    /// clock, in one round trip (a chunk commit is latency-bound).
+    struct Locked { var video: VideoRecord; var dim: Int; var now: Double }
+
+    func lockedRow(_ s: PostgresSession, _ id: Int64) throws -> Locked? {
+        try s.rows("""
+            SELECT \(unescaped: PostgresRows.videoColumns), (SELECT embed_dim FROM models m WHERE m.id = videos.model_id) AS embed_dim,
+                   extract(epoch FROM clock_timestamp())::float8 AS now
+            FROM videos WHERE id = \(id) FOR UPDATE
+            """).first.map { Locked(video: try PostgresRows.video($0), dim: try $0["embed_dim"].decode(Int?.self) ?? 0, now: try $0["now"].decode(Double.self)) }
     }
 
     public func begin(_ video: VideoRecord, model: ModelRecord, lease: Lease?) throws -> FeatureStore.Plan {
@@ -144,8 +152,7 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
 
     /// Throws `leaseLost` unless the caller may write row `v` (it holds the lease; or, without
     /// one, nobody else holds a live one), then renews a held lease.
-    func claimWrite(_ s: PostgresSession, _ v: VideoRecord, lease: Lease?) throws {
-        let now = try now(s)
+    func claimWrite(_ s: PostgresSession, _ v: VideoRecord, lease: Lease?, now: Double) throws {
         if let lease {
             guard v.leaseOwner == lease.owner else { throw StoreError.leaseLost(path: path, video: v.path, holder: v.leaseOwner) }
             try s.query("UPDATE videos SET lease_heartbeat_at = \(now), lease_expires_at = \(now + lease.seconds) WHERE id = \(v.id!)")
@@ -172,14 +179,14 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     /// renewed), the chunk `make` builds inserted and the frame count advanced, all or nothing.
     func commit(video id: Int64, during what: String, lease: Lease?, _ make: (VideoRecord, Int) throws -> RawChunk) throws {
         try pool.transaction(what) { s in
-            guard let v = try lockedRow(s, id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+            guard let row = try lockedRow(s, id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+            let v = row.video
             guard v.status == .indexing else {
                 if lease != nil { throw StoreError.leaseLost(path: path, video: v.path, holder: nil) }
                 throw StoreError.invalidArgument("\(path): \(StoreRules.name(v)) is \(v.status.rawValue), not indexing")
             }
-            try claimWrite(s, v, lease: lease)
-            let dim = try s.rows("SELECT embed_dim FROM models WHERE id = \(v.modelId)").first?["embed_dim"].decode(Int.self) ?? 0
-            let c = try make(v, dim)
+            try claimWrite(s, v, lease: lease, now: row.now)
+            let c = try make(v, row.dim)
             try insert(s, video: id, c)
             try s.query("UPDATE videos SET frame_count = \(c.firstFrame + c.frameCount), updated_at = \(Date().timeIntervalSince1970) WHERE id = \(id)")
         }
@@ -196,10 +203,10 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
         try pool.transaction("finishing video \(id)") { s in
             guard let found = try s.rows("SELECT path FROM videos WHERE id = \(id)").first else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
             let now = try lockPath(s, try found["path"].decode(String.self))
-            guard let v = try lockedRow(s, id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+            guard let v = try lockedRow(s, id)?.video else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
             if v.status == .ready { return }
             guard v.status == .indexing else { throw StoreError.invalidArgument("\(path): \(StoreRules.name(v)) is \(v.status.rawValue); it cannot be finished") }
-            try claimWrite(s, v, lease: lease)
+            try claimWrite(s, v, lease: lease, now: now)
             if let expectedFrames, expectedFrames != v.frameCount {
                 throw StoreError.invalidArgument("\(path): \(StoreRules.name(v)): \(v.frameCount) frames committed, \(expectedFrames) expected")
             }
@@ -219,8 +226,8 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
 
     public func fail(video id: Int64, error: String, lease: Lease?) throws {
         try pool.transaction("failing video \(id)") { s in
-            guard let v = try lockedRow(s, id), v.status == .indexing else { return }
-            let now = try now(s)
+            guard let row = try lockedRow(s, id), row.video.status == .indexing else { return }
+            let (v, now) = (row.video, row.now)
             if lease.map({ v.leaseOwner != $0.owner }) ?? v.isLeasedByOther(than: nil, at: now) { return }
             try s.query("DELETE FROM chunks WHERE video_id = \(id)")
             try s.query("""
