@@ -67,7 +67,7 @@ let package = Package(
         ]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         // One conformance suite over both store backends (PostgreSQL in a throwaway cluster).
-        .testTarget(name: "StoreConformanceTests", dependencies: ["Store", "StorePostgres", "PostgresTestSupport"]),
+        .testTarget(name: "StoreConformanceTests", dependencies: ["Store", "StorePostgres", "PostgresTestSupport", "ResidualStore", "CLIP"]),
         // The throwaway PostgreSQL cluster the tests start (Tools/pg-cluster.sh).
         .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport"),
         // Seeded mutation fuzzing of every decoder of untrusted bytes (Tools/fuzz.sh: long run).
