@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat",
@@ -44,6 +45,11 @@ let package = Package(
         // Migrations/*.sql compiled into the Store module (the installed binary needs no files).
         .executableTarget(name: "embed-migrations", path: "Plugins/EmbedMigrationsTool"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
+        // The PostgreSQL backend of the store protocol (a shared library for many machines).
+        .target(name: "StorePostgres", dependencies: [
+            "Store", "Digest", .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], plugins: ["EmbedMigrations"]),
         .target(name: "ResidualStore", dependencies: ["CLIP", "Video", "Tensor", "Support", "Store", "Digest", "CKernels", "Timeline"]),
         // The HTTP front end sees the engine and Hummingbird only (see docs/DESIGN.md).
         .target(name: "Server", dependencies: [
@@ -51,7 +57,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .executableTarget(name: "rstore", dependencies: [
-            "CLIP", "CLIPTraining", "Video", "Tensor", "Store", "ResidualStore", "Server", "Timeline",
+            "CLIP", "CLIPTraining", "Video", "Tensor", "Store", "StorePostgres", "ResidualStore", "Server", "Timeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -59,7 +65,7 @@ let package = Package(
         // Setup shared by the test targets (tiny CLIP, temp folders, ffmpeg, sample videos, the
         // rstore binary); checks stay in the tests.
         .target(name: "TestSupport", dependencies: ["CLIP", "Tensor"], path: "Tests/TestSupport"),
-        .testTarget(name: "CLITests", dependencies: ["rstore", "CLIP", "Video", "Store", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["rstore", "CLIP", "Video", "Store", "StorePostgres", "TestSupport", "PostgresTestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Digest", "Support"]),
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Tensor", "Timeline", "TestSupport"],
                     resources: [.copy("Fixtures")]),
@@ -71,6 +77,10 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Timeline", "TestSupport"]),
+        // One conformance suite over both store backends (PostgreSQL in a throwaway cluster).
+        .testTarget(name: "StoreConformanceTests", dependencies: ["Store", "StorePostgres", "PostgresTestSupport", "ResidualStore", "CLIP", "Timeline"]),
+        // The throwaway PostgreSQL cluster the tests start (Tools/pg-cluster.sh).
+        .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport"),
         // Seeded mutation fuzzing of every decoder of untrusted bytes (Tools/fuzz.sh: long run).
         .testTarget(name: "FuzzTests", dependencies: ["CLIP", "Store", "Support", "TestSupport"]),
         .testTarget(name: "VideoTests", dependencies: ["Video", "CLIP", "TestSupport"],

@@ -1,8 +1,9 @@
 import Foundation
 
-// embed-migrations OUTPUT.swift Migrations/   (or: OUTPUT.swift Migrations/0001_a.sql [Migrations/0002_b.sql ...])
+// embed-migrations [--type NAME] OUTPUT.swift Migrations/   (or: OUTPUT.swift Migrations/0001_a.sql [Migrations/0002_b.sql ...])
 //
-// Writes a Swift source defining `Migration.embedded`: every migration, in version order, with
+// Writes a Swift source defining `Migration.embedded` (`NAME.embedded` with --type, for another
+// dialect's migrations; NAME has the same `init(version:name:sql:)`): every migration, in version order, with
 // its SQL as an escaped string literal (byte-exact, whatever the file's line endings). Refuses
 // misnamed files and duplicate versions, so a bad migration fails the build, not a user's store.
 
@@ -27,8 +28,14 @@ func literal(_ s: String) -> String {
     return out + "\""
 }
 
-let args = Array(CommandLine.arguments.dropFirst())
-guard args.count >= 2 else { fail("usage: embed-migrations OUTPUT.swift (MIGRATIONS-DIR | FILE.sql...)") }
+var args = Array(CommandLine.arguments.dropFirst())
+var typeName = "Migration"
+if args.first == "--type", args.count >= 2 {
+    typeName = args[1]
+    guard typeName.allSatisfy({ $0.isLetter || $0.isNumber }), typeName.first?.isLetter == true else { fail("--type \(typeName): not a Swift type name") }
+    args.removeFirst(2)
+}
+guard args.count >= 2 else { fail("usage: embed-migrations [--type NAME] OUTPUT.swift (MIGRATIONS-DIR | FILE.sql...)") }
 let output = args[0]
 var paths = Array(args.dropFirst())
 var isDir: ObjCBool = false
@@ -59,13 +66,13 @@ for (a, b) in zip(entries, entries.dropFirst()) where a.version == b.version {
 var swift = """
     // Generated at build time by the EmbedMigrations plugin from Migrations/*.sql. Do not edit.
 
-    extension Migration {
+    extension \(typeName) {
         /// Every migration, in the order they are applied.
-        static let embedded: [Migration] = [
+        static let embedded: [\(typeName)] = [
 
     """
 for e in entries {
-    swift += "        Migration(version: \(e.version), name: \(literal(e.name)),\n                  sql: \(literal(e.sql))),\n"
+    swift += "        \(typeName)(version: \(e.version), name: \(literal(e.name)),\n                  sql: \(literal(e.sql))),\n"
 }
 swift += "    ]\n}\n"
 do {

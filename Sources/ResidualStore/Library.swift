@@ -34,7 +34,8 @@ public final class Library: @unchecked Sendable {
 
     // The store and the model are the engine's own: front ends (CLI, server) go through the
     // methods below, so every rule (readiness, freshness, layout, limits) is applied once.
-    let store: FeatureStore
+    // The store is any backend behind the one protocol (SQLite, PostgreSQL).
+    let store: any FeatureStoring
     let model: CLIPModel
     public let configuration: Configuration
     /// The residual tokenizer A in use (A = 0 when none was given).
@@ -53,7 +54,13 @@ public final class Library: @unchecked Sendable {
 
     /// Opens (or creates) the store at `storeURL` for `model`; `tokenizer` is the residual
     /// tokenizer A (nil: A = 0, token reduction only).
-    public init(store storeURL: URL, model: CLIPModel, tokenizer: ResidualTokenizer? = nil, configuration: Configuration = .init()) throws {
+    public convenience init(store storeURL: URL, model: CLIPModel, tokenizer: ResidualTokenizer? = nil, configuration: Configuration = .init()) throws {
+        try self.init(opening: { try FeatureStore(url: storeURL) }, model: model, tokenizer: tokenizer, configuration: configuration)
+    }
+
+    /// Opens the store `open` gives (SQLite, PostgreSQL: any `FeatureStoring`) for `model`,
+    /// after the settings are validated; side files go beside `store.localBase`.
+    public init(opening open: () throws -> any FeatureStoring, model: CLIPModel, tokenizer: ResidualTokenizer? = nil, configuration: Configuration = .init()) throws {
         let a = tokenizer ?? .zero(for: model)
         self.model = model
         self.configuration = configuration
@@ -61,12 +68,12 @@ public final class Library: @unchecked Sendable {
         // Validates N, p and A against the model before anything is opened.
         _ = try ResidualEncoder(model: model, tokenizer: a, n: configuration.n,
                                 reduction: TokenReduction(p: configuration.p, strategy: configuration.strategy))
-        store = try FeatureStore(url: storeURL)
+        store = try open()
         let config = String(decoding: try JSONEncoder().encode(model.config), as: UTF8.self)
         modelRecord = try store.bindModel(name: model.config.archName, config: config, weightsSha256: model.weightsSHA256,
                                           tokenizerSha256: a.isZero ? "" : Self.sha(of: a), embedDim: model.config.embedDim)
         frameCache = FrameCache(byteBudget: configuration.frameCacheBytes, compress: true)
-        frameTier = Self.openFrameTier(store: storeURL, model: model, bytes: configuration.frameTierBytes)
+        frameTier = Self.openFrameTier(store: URL(fileURLWithPath: store.localBase), model: model, bytes: configuration.frameTierBytes)
     }
 
     /// The reconstructor for a video's own N, p and strategy (videos may be indexed with
@@ -113,6 +120,10 @@ public final class Library: @unchecked Sendable {
 
     /// Where the store lives (for messages).
     public var storePath: String { store.path }
+
+    /// A number that changes whenever the set of ready videos changes (another process finished
+    /// or replaced one): a long-running front end compares it to know when to look again.
+    public func generation() throws -> Int64 { try store.generation() }
     /// The CLIP architecture name, its embedding width and its weights' SHA-256.
     public var modelName: String { model.config.archName }
     public var embedDim: Int { model.config.embedDim }

@@ -105,6 +105,10 @@ public final class FeatureStore: Sendable {
 
     // MARK: Model
 
+    /// The model this store's features come from (nil while empty): part of the store protocol,
+    /// which the worker and `store copy` use to bind a second store to the same weights.
+    public func model() throws -> ModelRecord? { try read { try ModelRecord.fetchOne($0) } }
+
     /// Registers the CLIP weights the caller encodes with, or checks they are the store's: a
     /// store holds the features of one model, and using it with other weights is an error naming
     /// both hashes. The binding covers `config` too (JSON, normalised: how the weights are read,
@@ -322,7 +326,7 @@ public final class FeatureStore: Sendable {
 
     /// The queryable (ready) version of `path`, else its most recent attempt (indexing or
     /// failed), else nil.
-    func video(path p: String) throws -> VideoRecord? {
+    public func video(path p: String) throws -> VideoRecord? {
         try read { db in
             let versions = try VideoRecord.filter(Column("path") == p).order(Column("id").desc).fetchAll(db)
             return versions.first { $0.status == .ready } ?? versions.first

@@ -21,6 +21,9 @@ struct RStore: AsyncParsableCommand {
             TrainTokenizerCommand.self,
             EvalCommand.self,
             ServeCommand.self,
+            EnqueueCommand.self,
+            WorkerCommand.self,
+            StoreCommand.self,
         ]
     )
 

@@ -189,7 +189,7 @@ final class Heartbeat: @unchecked Sendable {
     private let stopped = NSCondition()
     private var done = false
 
-    init(store: FeatureStore, video: Int64, lease: Lease) {
+    init(store: any FeatureStoring, video: Int64, lease: Lease) {
         let interval = lease.seconds / 3
         let thread = Thread { [self] in
             stopped.lock()

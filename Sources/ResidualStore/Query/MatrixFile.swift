@@ -130,7 +130,7 @@ extension Library {
     /// unchanged, else from the persisted file, reading from the store only videos the file
     /// does not hold at their current generation (and rewriting the file then).
     func persistedMatrix(ready: [VideoRecord]) throws -> IFeatureMatrix {
-        let url = URL(fileURLWithPath: store.path + ".matrix")
+        let url = URL(fileURLWithPath: store.localBase + ".matrix")
         let dim = model.config.embedDim, modelHash = model.weightsSHA256
         let old = MatrixFile.read(url, dim: dim, model: modelHash)
         var byVideo: [Int64: (MatrixFile.Segment, Int)] = [:]

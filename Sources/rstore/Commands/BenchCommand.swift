@@ -12,6 +12,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchDecodeCommand.self,
             BenchSearchCommand.self,
             BenchBLASCommand.self,
+            BenchWorkersCommand.self,
         ]
     )
 }

@@ -3,12 +3,13 @@ import CLIP
 import Foundation
 import ResidualStore
 import Store
+import StorePostgres
 
 /// `--store` and the model/tokenizer a library is opened with.
 struct LibraryOptions: ParsableArguments {
     @OptionGroup var model: ModelOption
 
-    @Option(help: "The store file. Default: $RSTORE_STORE, then ~/.local/share/rstore/library.rstore.")
+    @Option(help: "The store: a file (SQLite), or postgres://user@host:port/db for a library shared by many machines (password from the URL, PGPASSWORD or ~/.pgpass). Default: $RSTORE_STORE, then ~/.local/share/rstore/library.rstore.")
     var store: String?
 
     @Option(name: .customLong("tokenizer"), help: "Residual tokenizer A (safetensors from `rstore train-tokenizer`). Default: $RSTORE_TOKENIZER, else none (A = 0: token reduction only).")
@@ -23,13 +24,33 @@ struct LibraryOptions: ParsableArguments {
         return ModelLocations.root.deletingLastPathComponent().appendingPathComponent("library.rstore")
     }
 
-    func open(_ configuration: Library.Configuration = .init()) throws -> Library {
+    /// The store when it is a PostgreSQL URL (`--store`, else $RSTORE_STORE), nil for a file.
+    var postgresURL: String? {
+        let given = store ?? ProcessInfo.processInfo.environment["RSTORE_STORE"]
+        return given.flatMap { PostgresLocation.isPostgres($0) ? $0 : nil }
+    }
+
+    /// The library over a shared PostgreSQL store, and that store (its job queue is not the
+    /// engine's business: `rstore worker` claims jobs there and indexes them through the library).
+    func openShared(_ configuration: Library.Configuration = .init()) throws -> (Library, PostgresStore) {
+        guard let url = postgresURL else { throw ValidationError("this command needs a PostgreSQL store: --store postgres://user@host:port/db") }
+        let pg = try PostgresStore(url: url)
+        return (try open(configuration, store: pg), pg)
+    }
+
+    func open(_ configuration: Library.Configuration = .init(), store opened: (any FeatureStoring)? = nil) throws -> Library {
         let clip = try model.load()
         let aPath = tokenizerPath ?? ProcessInfo.processInfo.environment["RSTORE_TOKENIZER"].flatMap { $0.isEmpty ? nil : $0 }
         let a = try aPath.map { try ResidualTokenizer(contentsOf: URL(fileURLWithPath: $0), for: clip) }
-        try FileManager.default.createDirectory(at: storeURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if postgresURL == nil { try FileManager.default.createDirectory(at: storeURL.deletingLastPathComponent(), withIntermediateDirectories: true) }
         var configuration = configuration
         configuration.frameTierBytes = max(0, frameTierMB) << 20
+        if let opened {
+            return try Library(opening: { opened }, model: clip, tokenizer: a, configuration: configuration)
+        }
+        if let url = postgresURL {
+            return try Library(opening: { try PostgresStore(url: url) }, model: clip, tokenizer: a, configuration: configuration)
+        }
         return try Library(store: storeURL, model: clip, tokenizer: a, configuration: configuration)
     }
 }

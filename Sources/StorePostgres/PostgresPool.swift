@@ -1,0 +1,184 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A few connections to one database, lent to one synchronous caller at a time.
+///
+/// Why synchronous: the engine's store API is synchronous (SQLite's is), and the engine calls it
+/// from its own threads (ingest, the lease heartbeat, the server's work queue). PostgresNIO is
+/// asynchronous; the bridge is that every connection lives on this pool's *own* event loop
+/// group, and a caller blocks on `EventLoopFuture.wait()` for each statement. The waiting
+/// thread is never an event-loop thread: the group is private (nothing else runs on it) and no
+/// store code runs inside a future's callback, so no event loop is ever blocked and the I/O
+/// always has a free loop to complete on. Blocking the caller is what SQLite does too (disk
+/// I/O); unlike bridging through a `Task` and a semaphore, this cannot starve Swift's
+/// cooperative pool (2 threads here) into a deadlock when the caller is itself on it.
+final class PostgresPool: @unchecked Sendable {
+    let location: PostgresLocation
+    private let group: MultiThreadedEventLoopGroup
+    private let configuration: PostgresConnection.Configuration
+    private let logger: Logger
+    private let lock = NSCondition()
+    private var idle: [PostgresConnection] = []
+    private var open = 0
+    private var nextID = 0
+    private var closed = false
+    let maxConnections: Int
+
+    init(location: PostgresLocation, maxConnections: Int = 8, connectTimeout: Double = 10) {
+        self.location = location
+        self.maxConnections = max(1, maxConnections)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: min(2, System.coreCount))
+        var c = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.user,
+                                                 password: location.password, database: location.database, tls: .disable)
+        c.options.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
+        configuration = c
+        logger = Logger(label: "rstore.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+    }
+
+    deinit { close() }
+
+    func close() {
+        lock.lock()
+        closed = true
+        let conns = idle
+        idle = []
+        lock.unlock()
+        for c in conns { try? (c.close() as EventLoopFuture<Void>).wait() }
+        try? group.syncShutdownGracefully()
+    }
+
+    /// Runs `body` with a connection of its own; a connection that broke is dropped, not
+    /// returned to the pool.
+    func withConnection<T>(during what: String, _ body: (PostgresSession) throws -> T) throws -> T {
+        let conn = try checkout(during: what)
+        let session = PostgresSession(connection: conn, store: location.description, logger: logger)
+        do {
+            let value = try body(session)
+            checkin(conn)
+            return value
+        } catch {
+            if conn.isClosed || session.broken { discard(conn) } else { checkin(conn) }
+            throw PostgresStoreError.from(error, store: location.description, during: what)
+        }
+    }
+
+    /// `body` in one transaction (`BEGIN` ... `COMMIT`, rolled back on any error). A
+    /// connection lost before the commit leaves nothing: the server rolls the transaction back.
+    /// `retry`: the body only reads (or is idempotent), so one connection loss is retried once
+    /// on a fresh connection.
+    @discardableResult
+    func transaction<T>(_ what: String, readOnly: Bool = false, retry: Bool = false, _ body: (PostgresSession) throws -> T) throws -> T {
+        do {
+            return try withConnection(during: what) { s in
+                try s.exec(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN")
+                do {
+                    let value = try body(s)
+                    try s.exec("COMMIT")
+                    return value
+                } catch {
+                    if !s.broken { try? s.exec("ROLLBACK") }
+                    throw error
+                }
+            }
+        } catch let e as PostgresStoreError where retry && e.isConnectionLoss {
+            return try transaction(what, readOnly: readOnly, retry: false, body)
+        }
+    }
+
+    private func checkout(during what: String) throws -> PostgresConnection {
+        lock.lock()
+        while true {
+            if closed { lock.unlock(); throw PostgresStoreError.connectionLost(store: location.description, during: "\(what) (store closed)") }
+            if let c = idle.popLast() {
+                lock.unlock()
+                if c.isClosed { discard(c); lock.lock(); continue }
+                return c
+            }
+            if open < maxConnections { break }
+            lock.wait()
+        }
+        open += 1
+        nextID += 1
+        let id = nextID
+        lock.unlock()
+        do {
+            return try PostgresConnection.connect(on: group.next(), configuration: configuration, id: id, logger: logger).wait()
+        } catch {
+            lock.lock()
+            open -= 1
+            lock.signal()
+            lock.unlock()
+            throw PostgresStoreError.from(error, store: location.description, during: "connecting")
+        }
+    }
+
+    private func checkin(_ c: PostgresConnection) {
+        lock.lock()
+        if closed {
+            lock.unlock()
+            try? (c.close() as EventLoopFuture<Void>).wait()
+            return
+        }
+        idle.append(c)
+        lock.signal()
+        lock.unlock()
+    }
+
+    private func discard(_ c: PostgresConnection) {
+        try? (c.close() as EventLoopFuture<Void>).wait()
+        lock.lock()
+        open -= 1
+        lock.signal()
+        lock.unlock()
+    }
+}
+
+/// One borrowed connection: statements run one at a time, each waited for (see `PostgresPool`).
+final class PostgresSession {
+    let connection: PostgresConnection
+    let store: String
+    let logger: Logger
+    /// Set when a statement failed because the connection broke: the pool drops it.
+    private(set) var broken = false
+
+    init(connection: PostgresConnection, store: String, logger: Logger) {
+        self.connection = connection
+        self.store = store
+        self.logger = logger
+    }
+
+    /// Runs one statement; returns its rows (random-access) and the number of rows it changed.
+    @discardableResult
+    func query(_ q: PostgresQuery) throws -> (rows: [PostgresRandomAccessRow], affected: Int) {
+        do {
+            let result = try connection.query(q, logger: logger).wait()
+            return (result.rows.map { $0.makeRandomAccess() }, result.metadata.rows ?? 0)
+        } catch {
+            if connection.isClosed { broken = true }
+            if let e = error as? PSQLError, [.serverClosedConnection, .clientClosedConnection, .uncleanShutdown].contains(e.code) { broken = true }
+            if let e = error as? PSQLError, let state = e.serverInfo?[.sqlState], state.hasPrefix("57P") || state.hasPrefix("08") { broken = true }
+            throw error
+        }
+    }
+
+    func rows(_ q: PostgresQuery) throws -> [PostgresRandomAccessRow] { try query(q).rows }
+
+    func exec(_ sql: String) throws { try query(PostgresQuery(unsafeSQL: sql)) }
+
+    /// A migration file: its statements one by one (PostgresNIO speaks the extended protocol,
+    /// one statement per message). Statements end with ';' at the end of a line; whole-line
+    /// `--` comments are dropped (Migrations/postgres files keep to that: no dollar-quoted bodies).
+    func script(_ sql: String) throws {
+        let lines = sql.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }
+        var statement = ""
+        for line in lines {
+            statement += line + "\n"
+            if line.trimmingCharacters(in: .whitespaces).hasSuffix(";") {
+                try exec(statement)
+                statement = ""
+            }
+        }
+        if !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { try exec(statement) }
+    }
+}

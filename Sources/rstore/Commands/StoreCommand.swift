@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import Store
+import StorePostgres
+
+/// `rstore store ...`: operations on a store as a whole.
+struct StoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store", abstract: "Operations on a whole store.", subcommands: [StoreCopyCommand.self])
+}
+
+/// `rstore store copy FROM TO`: SQLite <-> PostgreSQL (or any pair); check with `rstore verify --store TO`.
+struct StoreCopyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copy",
+        abstract: "Copy a store's model and ready videos to another store (a file or postgres://...), blobs byte for byte; resumable.")
+
+    @Argument(help: "The store to copy: a file or postgres://user@host:port/db.") var from: String
+    @Argument(help: "The store to copy into (created or extended; its model must be the same).") var to: String
+    @Flag(help: "Print a JSON summary.") var json = false
+
+    func run() throws {
+        let source = try openStore(from, readOnly: true)
+        let target = try openStore(to, readOnly: false)
+        let summary = try StoreCopy.copy(from: source, to: target) { v in
+            FileHandle.standardError.write(Data("copying \(v.path) (\(v.frameCount) frames)\n".utf8))
+        }
+        if json {
+            try printJSON(summary)
+        } else {
+            print("\(summary.copied) videos copied (\(summary.frames) frames, \(summary.chunks) chunks), \(summary.unchanged) already there; \(source.path) -> \(target.path)")
+        }
+    }
+}
+
+/// A store by its argument: postgres://... or a file (which must exist when only read).
+func openStore(_ s: String, readOnly: Bool) throws -> any FeatureStoring {
+    if PostgresLocation.isPostgres(s) { return try PostgresStore(url: s) }
+    let url = URL(fileURLWithPath: s)
+    return readOnly ? try FeatureStore.openReadOnly(url: url) : try FeatureStore(url: url)
+}

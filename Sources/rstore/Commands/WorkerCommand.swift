@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import ResidualStore
+import Store
+import StorePostgres
+
+/// `rstore worker --store postgres://... --root archive=/mnt/videos`: claims queued files and
+/// indexes them until stopped. Any number of workers, on any machines, serve one queue: a
+/// claim is a lease (renewed while indexing); a worker killed mid-video loses it, and the next
+/// claim of the job resumes the video from its last committed chunk.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Serve the index queue of a PostgreSQL library (`rstore enqueue`) until stopped.")
+
+    @OptionGroup var library: LibraryOptions
+    @OptionGroup var root: LibraryRootOption
+    @Option(help: "Sampling rate, frames per second.") var fps = 2.0
+    @Option(help: "Frames per committed chunk (the unit of crash-safe resume).") var chunkFrames = 240
+    @Option(help: "Exit after the queue has been empty this many seconds (default: serve until stopped).") var idleExit: Double?
+    @Option(help: "Seconds between polls of an empty queue.") var poll = 1.0
+
+    func validate() throws {
+        guard fps > 0 && fps <= 120 else { throw ValidationError("--fps must be in (0, 120]") }
+        guard chunkFrames >= 1 else { throw ValidationError("--chunk-frames must be >= 1") }
+        guard poll > 0 && poll <= 60 else { throw ValidationError("--poll must be in (0, 60]") }
+    }
+
+    func run() async throws {
+        let roots = try root.roots()
+        guard !roots.isEmpty else { throw ValidationError("give the library roots mounted here: --root NAME=PATH") }
+        _ = try sharedStoreURL(library.store)
+        var config = Library.Configuration()
+        config.fps = fps
+        config.chunkFrames = chunkFrames
+        let (lib, pg) = try library.openShared(config)
+        let me = Lease.make()
+        log("worker \(me.owner) serving \(pg.path), roots \(roots.keys.sorted().joined(separator: ", "))")
+        var idleSince = Date()
+        while true {
+            let lease = Lease(owner: me.owner, seconds: config.leaseSeconds)
+            guard let job = try pg.claimJob(lease: lease, roots: Array(roots.keys)) else {
+                if let idleExit, Date().timeIntervalSince(idleSince) >= idleExit { break }
+                try await Task.sleep(nanoseconds: UInt64(poll * 1e9))
+                continue
+            }
+            guard let url = LibraryRootOption.resolve(root: job.root, path: job.path, roots: roots) else {
+                try pg.completeJob(job.id, lease: lease, error: "\(job.root):\(job.path): the path leaves its root")
+                continue
+            }
+            let renewer = Renewer(every: lease.seconds / 3) { (try? pg.renewJob(job.id, lease: lease)) ?? true }
+            let summary = try await lib.index([url])
+            renewer.stop()
+            let r = summary.files.first
+            let error = r.flatMap { $0.outcome == Library.FileResult.Outcome.failed ? ($0.error ?? "failed") : nil }
+            try pg.completeJob(job.id, lease: lease, error: error)
+            log("\(r?.outcome.rawValue ?? "?"): \(job.root):\(job.path)" + (error.map { " (\($0))" } ?? "") + (r.map { String(format: ", %d frames in %.1f s", $0.frames, $0.seconds) } ?? ""))
+            idleSince = Date()
+        }
+        log("queue empty for \(idleExit ?? 0) s; worker exits")
+    }
+
+    func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+}
+
+/// Calls `renew` every `interval` seconds on its own thread until stopped or `renew` says the
+/// lease is gone (the ingest's own commits renew the video's lease; this keeps the job's).
+final class Renewer: @unchecked Sendable {
+    private let cond = NSCondition()
+    private var done = false
+
+    init(every interval: Double, _ renew: @escaping @Sendable () -> Bool) {
+        let thread = Thread { [self] in
+            cond.lock()
+            defer { cond.unlock() }
+            while !done {
+                if cond.wait(until: Date().addingTimeInterval(interval)) || done { continue }
+                cond.unlock()
+                let alive = renew()
+                cond.lock()
+                if !alive { break }
+            }
+        }
+        thread.start()
+    }
+
+    func stop() {
+        cond.lock()
+        done = true
+        cond.signal()
+        cond.unlock()
+    }
+}
