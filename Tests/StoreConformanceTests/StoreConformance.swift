@@ -200,12 +200,17 @@ enum StoreConformance {
             var seen = 0
             while !stop.value {
                 do {
-                    let matrix = try readyIFeatures(reader)
-                    if ![10, 7].contains(matrix.rows.count) || Set(matrix.rows.map(\.video)).count != 1 { errors.set() }
-                    seen += 1
+                    let ready = try reader.videos(status: .ready)
+                    guard ready.count == 1 else { errors.set(); continue }
+                    let features = try reader.iFeatures(of: ready[0])
+                    if [10, 7].contains(features.count) {
+                        seen += 1
+                    } else if (try? reader.video(id: ready[0].id!)) != nil {
+                        errors.set()   // still there, yet not whole: a torn read
+                    }
+                    // Else replaced between the two reads: the engine reads the list again.
                 } catch StoreError.unknownVideo, StoreError.notReady {
-                    // Replaced between listing the ready videos and reading one: the engine reads
-                    // the list again; never a torn version.
+                    // Replaced between the two reads, as above.
                 } catch { errors.set() }
             }
         }
