@@ -11,6 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchStoreCommand.self,
             BenchDecodeCommand.self,
             BenchSearchCommand.self,
+            BenchCutsCommand.self,
         ]
     )
 }
