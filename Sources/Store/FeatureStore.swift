@@ -227,11 +227,13 @@ public final class FeatureStore: Sendable {
     /// I-features among them (exactly those frames `FrameLayout` calls I, each of the model's
     /// dimension), in one transaction. With `lease`, only while this ingest still holds the
     /// row (checked and renewed in the same transaction); without, only while nobody else does.
+    /// `shotStarts`: frames of this chunk that start a new shot (adaptive videos only), which
+    /// join the video's layout in the same transaction, before the chunk's I-frames are checked.
     public func append(video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])],
-                       lease: Lease? = nil) throws {
+                       shotStarts: [Int] = [], lease: Lease? = nil) throws {
         guard let first = offsets.first?.index else { return }
         try write { db in
-            guard let v = try VideoRecord.fetchOne(db, key: id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+            guard var v = try VideoRecord.fetchOne(db, key: id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
             guard v.status == .indexing else {
                 if lease != nil { throw StoreError.leaseLost(path: path, video: v.path, holder: nil) }
                 throw StoreError.invalidArgument("\(path): \(name(v)) is \(v.status.rawValue), not indexing")
@@ -239,6 +241,16 @@ public final class FeatureStore: Sendable {
             try claimWrite(db, v, lease: lease)
             guard first == v.frameCount else {
                 throw StoreError.invalidArgument("\(path): \(name(v)): chunk starts at frame \(first) but \(v.frameCount) frames are committed")
+            }
+            if !shotStarts.isEmpty {
+                guard v.iframes == IFramePlacement.adaptive.rawValue else {
+                    throw StoreError.invalidArgument("\(path): \(name(v)) has fixed I-frames; shot starts \(shotStarts.prefix(4)) are not accepted")
+                }
+                guard shotStarts.allSatisfy({ $0 >= first && $0 < first + offsets.count }),
+                      let grown = try? ShotStarts(v.shotStarts.frames + shotStarts) else {
+                    throw StoreError.invalidArgument("\(path): \(name(v)): shot starts \(shotStarts.prefix(8)) must be ascending frames inside the chunk \(first)..<\(first + offsets.count)")
+                }
+                v.shotStarts = grown
             }
             let expected = offsets.map(\.index).filter(v.layout.isIFrame)
             guard iFeatures.map(\.index) == expected else {
@@ -257,8 +269,8 @@ public final class FeatureStore: Sendable {
                 throw StoreError.invalidArgument("\(path): \(name(v)) chunk at frame \(first): \(error)")
             }
             try ChunkRecord(videoId: id, firstFrame: first, frameCount: offsets.count, offsets: offsetBlob, features: featureBlob).insert(db)
-            try db.execute(sql: "UPDATE videos SET frame_count = ?, updated_at = ? WHERE id = ?",
-                           arguments: [first + offsets.count, Date().timeIntervalSince1970, id])
+            try db.execute(sql: "UPDATE videos SET frame_count = ?, shot_starts = ?, updated_at = ? WHERE id = ?",
+                           arguments: [first + offsets.count, v.shotStarts, Date().timeIntervalSince1970, id])
         }
     }
 

@@ -4,6 +4,7 @@ import Foundation
 import ResidualStore
 import Store
 import Tensor
+import Timeline
 import Video
 
 /// `rstore bench store`: the store's headline figures on generated data, in one run.
@@ -98,11 +99,11 @@ struct BenchStoreCommand: AsyncParsableCommand {
         let rows = Int(hours * Double(perHour))
         var matrix = ResidualStore.IFeatureMatrix(dim: dim)
         matrix.reserve(rows: rows)
-        var shape: [Int64: (n: Int, frames: Int)] = [:]
+        var shape: [Int64: (layout: FrameLayout, frames: Int)] = [:]
         var vec = [Float](repeating: 0, count: dim)
         for i in 0..<rows {
             let video = Int64(i / perHour)
-            if i % perHour == 0 { shape[video] = (2, 7200); for j in 0..<dim { vec[j] = rng.normal() } }
+            if i % perHour == 0 { shape[video] = (FrameLayout(n: 2), 7200); for j in 0..<dim { vec[j] = rng.normal() } }
             for _ in 0..<4 { vec[Int(rng.next() % UInt64(dim))] += rng.normal() * 0.3 }   // a slowly drifting scene
             matrix.append(.init(video: video, frame: (i % perHour) * 3), vec)
         }
