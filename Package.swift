@@ -47,7 +47,7 @@ let package = Package(
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
         // The PostgreSQL backend of the store protocol (a shared library for many machines).
         .target(name: "StorePostgres", dependencies: [
-            "Store", "Digest", .product(name: "PostgresNIO", package: "postgres-nio"),
+            "Store", "Digest", "Timeline", .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], plugins: ["EmbedMigrations"]),
         .target(name: "ResidualStore", dependencies: ["CLIP", "Video", "Tensor", "Support", "Store", "Digest", "CKernels", "Timeline"]),

@@ -15,6 +15,8 @@ public final class Library: @unchecked Sendable {
         public var n: Int = 2
         public var p: Double = 0.85
         public var strategy: ReductionStrategy = .motion
+        /// I-frames every N+1 sampled frames (the paper), or also at every shot cut.
+        public var iframes: IFramePlacement = .fixed
         public var codec: FeatureCodec = .f16
         public var frameCacheBytes = 512 << 20
         /// Byte budget of the on-disk decoded-frame tier beside the store (0: no tier).
@@ -182,7 +184,7 @@ public final class Library: @unchecked Sendable {
         let features = Dictionary(uniqueKeysWithValues: try store.iFeatures(of: v).map { ($0.index, $0.vector) })
         let path = store.path, name = v.path
         var source = Reconstructor.Source(url: URL(fileURLWithPath: v.path), contentHash: v.contentHash, fps: v.fps,
-                                          maskSeed: UInt64(bitPattern: v.maskSeed), offsets: offsets, iFeature: { k in
+                                          maskSeed: UInt64(bitPattern: v.maskSeed), offsets: offsets, layout: v.layout, iFeature: { k in
             guard let f = features[k] else { throw StoreError.corruptBlob(path: path, video: name, frame: k, reason: "no stored I-feature") }
             return f
         }, checkFile: { [weak self] in try self?.checkFresh(v) })
@@ -241,7 +243,7 @@ public final class Library: @unchecked Sendable {
         let dense = try embeddings(v, from: 0, to: v.duration + 1, control: control)
         guard !dense.isEmpty else { return [] }
         let curve = dense.map { VectorMath.cosine($0.vector, query) }
-        let ctx = MomentSearch.VideoContext(id: v.id!, path: v.path, times: dense.map(\.time), fps: v.fps, n: v.n)
+        let ctx = MomentSearch.VideoContext(id: v.id!, path: v.path, times: dense.map(\.time), fps: v.fps, layout: v.layout)
         return Grounding.proposals(curve: curve).map { MomentSearch().moment(ctx, first: $0.first, last: $0.last, score: $0.score) }
     }
 }

@@ -231,11 +231,13 @@ public final class FeatureStore: Sendable {
     /// I-features among them (exactly those frames `FrameLayout` calls I, each of the model's
     /// dimension), in one transaction. With `lease`, only while this ingest still holds the
     /// row (checked and renewed in the same transaction); without, only while nobody else does.
+    /// `shotStarts`: frames of this chunk that start a new shot (adaptive videos only), which
+    /// join the video's layout in the same transaction, before the chunk's I-frames are checked.
     public func append(video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])],
-                       lease: Lease? = nil) throws {
+                       shotStarts: [Int] = [], lease: Lease? = nil) throws {
         guard let first = offsets.first?.index else { return }
         try write { db in
-            guard let v = try VideoRecord.fetchOne(db, key: id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+            guard var v = try VideoRecord.fetchOne(db, key: id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
             guard v.status == .indexing else {
                 if lease != nil { throw StoreError.leaseLost(path: path, video: v.path, holder: nil) }
                 throw StoreError.invalidArgument("\(path): \(name(v)) is \(v.status.rawValue), not indexing")
@@ -244,25 +246,12 @@ public final class FeatureStore: Sendable {
             guard first == v.frameCount else {
                 throw StoreError.invalidArgument("\(path): \(name(v)): chunk starts at frame \(first) but \(v.frameCount) frames are committed")
             }
-            let expected = offsets.map(\.index).filter(v.layout.isIFrame)
-            guard iFeatures.map(\.index) == expected else {
-                throw StoreError.invalidArgument("\(path): \(name(v)): chunk at frame \(first) needs I-features for frames \(expected), got \(iFeatures.map(\.index))")
-            }
-            guard let codec = FeatureCodec(rawValue: v.codec) else { throw StoreError.invalidArgument("unknown codec \(v.codec)") }
+            v = try StoreRules.adding(shotStarts: shotStarts, to: v, chunk: first..<(first + offsets.count), store: path)
             let dim = try ModelRecord.fetchOne(db, key: v.modelId)?.embedDim ?? 0
-            if let bad = iFeatures.first(where: { $0.vector.count != dim }) {
-                throw StoreError.invalidArgument("\(path): \(name(v)) frame \(bad.index): feature has \(bad.vector.count) dimensions, the model \(dim)")
-            }
-            let offsetBlob: Data, featureBlob: Data
-            do {
-                offsetBlob = try OffsetCodec.encode(offsets)
-                featureBlob = try codec.encode(iFeatures.flatMap(\.vector), dim: dim)
-            } catch {
-                throw StoreError.invalidArgument("\(path): \(name(v)) chunk at frame \(first): \(error)")
-            }
-            try ChunkRecord(videoId: id, firstFrame: first, frameCount: offsets.count, offsets: offsetBlob, features: featureBlob).insert(db)
-            try db.execute(sql: "UPDATE videos SET frame_count = ?, updated_at = ? WHERE id = ?",
-                           arguments: [first + offsets.count, Date().timeIntervalSince1970, id])
+            let c = try StoreRules.encodeChunk(store: path, v, dim: dim, offsets: offsets, iFeatures: iFeatures)
+            try ChunkRecord(videoId: id, firstFrame: first, frameCount: offsets.count, offsets: c.offsets, features: c.features).insert(db)
+            try db.execute(sql: "UPDATE videos SET frame_count = ?, shot_starts = ?, updated_at = ? WHERE id = ?",
+                           arguments: [first + offsets.count, v.shotStarts, Date().timeIntervalSince1970, id])
         }
     }
 

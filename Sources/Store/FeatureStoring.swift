@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Timeline
 
 /// The boundary between the engine and a store backend: exactly what ingest, queries and
 /// maintenance need. `FeatureStore` (SQLite, embedded, the default) and `PostgresStore` (a
@@ -35,7 +36,9 @@ public protocol FeatureStoring: AnyObject, Sendable {
     // Ingest
     func begin(_ video: VideoRecord, model: ModelRecord, lease: Lease?) throws -> FeatureStore.Plan
     func refreshFileFacts(video id: Int64, size: Int64, mtime: Double, fingerprint: String) throws
-    func append(video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])], lease: Lease?) throws
+    /// `shotStarts`: frames of this chunk that start a shot (adaptive videos), joining the
+    /// video's layout in the same transaction.
+    func append(video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])], shotStarts: [Int], lease: Lease?) throws
     func finish(video id: Int64, expectedFrames: Int?, lease: Lease?, damage: String?) throws
     func fail(video id: Int64, error: String, lease: Lease?) throws
     /// Extends `lease`; false when it is no longer ours.
@@ -71,11 +74,14 @@ public struct RawChunk: Sendable, Equatable {
     public var frameCount: Int
     public var offsets: Data
     public var features: Data
-    public init(firstFrame: Int, frameCount: Int, offsets: Data, features: Data) {
+    /// Frames of the chunk that start a shot (the video's layout, adaptive videos only).
+    public var shotStarts: [Int]
+    public init(firstFrame: Int, frameCount: Int, offsets: Data, features: Data, shotStarts: [Int] = []) {
         self.firstFrame = firstFrame
         self.frameCount = frameCount
         self.offsets = offsets
         self.features = features
+        self.shotStarts = shotStarts
     }
 }
 
@@ -100,8 +106,9 @@ extension FeatureStoring {
     public func videos() throws -> [VideoRecord] { try videos(status: nil) }
     public func stats() throws -> FeatureStore.Stats { try stats(tableSizes: true) }
     public func begin(_ video: VideoRecord, model: ModelRecord) throws -> FeatureStore.Plan { try begin(video, model: model, lease: nil) }
-    public func append(video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])]) throws {
-        try append(video: id, offsets: offsets, iFeatures: iFeatures, lease: nil)
+    /// A chunk of a fixed-layout video (no shot starts).
+    public func append(video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])], lease: Lease?) throws {
+        try append(video: id, offsets: offsets, iFeatures: iFeatures, shotStarts: [], lease: lease)
     }
     public func finish(video id: Int64, lease: Lease? = nil, damage: String? = nil) throws {
         try finish(video: id, expectedFrames: nil, lease: lease, damage: damage)
@@ -127,18 +134,24 @@ extension FeatureStore: FeatureStoring {
     }
 
     public func rawChunks(of v: VideoRecord) throws -> [RawChunk] {
-        try read { db in try chunks(db, of: v).map { RawChunk(firstFrame: $0.firstFrame, frameCount: $0.frameCount, offsets: $0.offsets, features: $0.features) } }
+        try read { db in
+            try chunks(db, of: v).map {
+                RawChunk(firstFrame: $0.firstFrame, frameCount: $0.frameCount, offsets: $0.offsets, features: $0.features,
+                         shotStarts: StoreRules.shotStarts(of: v, in: $0.firstFrame..<($0.firstFrame + $0.frameCount)))
+            }
+        }
     }
 
     public func appendRaw(video id: Int64, chunk c: RawChunk) throws {
         try write { db in
-            guard let v = try VideoRecord.fetchOne(db, key: id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+            guard var v = try VideoRecord.fetchOne(db, key: id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
             guard v.status == .indexing else { throw StoreError.invalidArgument("\(path): \(name(v)) is \(v.status.rawValue), not indexing") }
             try claimWrite(db, v, lease: nil)
+            v = try StoreRules.adding(shotStarts: c.shotStarts, to: v, chunk: c.firstFrame..<(c.firstFrame + c.frameCount), store: path)
             try StoreRules.checkRaw(store: path, v, c, dim: try ModelRecord.fetchOne(db, key: v.modelId)?.embedDim ?? 0)
             try ChunkRecord(videoId: id, firstFrame: c.firstFrame, frameCount: c.frameCount, offsets: c.offsets, features: c.features).insert(db)
-            try db.execute(sql: "UPDATE videos SET frame_count = ?, updated_at = ? WHERE id = ?",
-                           arguments: [c.firstFrame + c.frameCount, Date().timeIntervalSince1970, id])
+            try db.execute(sql: "UPDATE videos SET frame_count = ?, shot_starts = ?, updated_at = ? WHERE id = ?",
+                           arguments: [c.firstFrame + c.frameCount, v.shotStarts, Date().timeIntervalSince1970, id])
         }
     }
 }

@@ -64,14 +64,21 @@ public struct VideoRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
     public var leaseHeartbeatAt: Double? = nil
     public var leaseExpiresAt: Double? = nil
 
+    /// How I-frames were placed: "fixed" or "adaptive" (`IFramePlacement`; migration 0006,
+    /// "fixed" for rows indexed before it).
+    public var iframes: String = IFramePlacement.fixed.rawValue
+    /// Frames that start a new shot (adaptive placement), grown with each committed chunk.
+    public var shotStarts: ShotStarts = .none
+
     /// The I/P layout of this video's sampled frames.
-    public var layout: FrameLayout { FrameLayout(n: n) }
+    public var layout: FrameLayout { FrameLayout(n: n, shotStarts: shotStarts) }
 
     /// A new row; `id`, `status`, counts and dates are set by the store.
     public init(path: String, contentHash: String, size: Int64, mtime: Double, duration: Double,
                 timeBaseNum: Int, timeBaseDen: Int, fps: Double, n: Int, p: Double, strategy: String,
-                codec: FeatureCodec, info: String, fingerprint: String = "") {
+                codec: FeatureCodec, info: String, fingerprint: String = "", iframes: IFramePlacement = .fixed) {
         self.id = nil
+        self.iframes = iframes.rawValue
         self.path = path
         self.contentHash = contentHash
         self.size = size
@@ -96,7 +103,7 @@ public struct VideoRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
 
     /// Same file and same sampling/encoding settings: a stored version can be reused or resumed.
     func sameIndexing(as other: VideoRecord) -> Bool {
-        contentHash == other.contentHash && fps == other.fps && n == other.n && p == other.p
+        contentHash == other.contentHash && fps == other.fps && n == other.n && p == other.p && iframes == other.iframes
             && strategy == other.strategy && codec == other.codec && modelId == other.modelId
     }
 }

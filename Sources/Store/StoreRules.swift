@@ -1,4 +1,5 @@
 import Foundation
+import Timeline
 
 /// The checks and blob rules a store backend applies outside SQLite (PostgreSQL), phrased
 /// exactly as `FeatureStore`'s so both backends refuse the same input with the same message.
@@ -51,6 +52,38 @@ public enum StoreRules {
 
     /// Checks a chunk against the row it extends (consecutive frames from `frameCount`, exactly
     /// the I-features the layout asks for, each of dimension `dim`) and encodes its two blobs.
+    /// `v` with a chunk's shot starts joined to its layout: only for adaptive videos, only
+    /// frames inside the chunk (its first one included: a chunk may begin on a cut), after
+    /// the ones stored. Checked before the chunk's I-frames are, which they decide.
+    public static func adding(shotStarts: [Int], to v: VideoRecord, chunk: Range<Int>, store: String) throws -> VideoRecord {
+        guard !shotStarts.isEmpty else { return v }
+        guard v.iframes == IFramePlacement.adaptive.rawValue else {
+            throw StoreError.invalidArgument("\(store): \(name(v)) has fixed I-frames; shot starts \(shotStarts.prefix(4)) are not accepted")
+        }
+        guard shotStarts.allSatisfy(chunk.contains), let grown = try? ShotStarts(v.shotStarts.frames + shotStarts) else {
+            throw StoreError.invalidArgument("\(store): \(name(v)): shot starts \(shotStarts.prefix(8)) must be ascending frames inside the chunk \(chunk.lowerBound)..<\(chunk.upperBound)")
+        }
+        var v = v
+        v.shotStarts = grown
+        return v
+    }
+
+    /// Shot starts as both backends store them (nil for none): varint gaps, see `ShotStarts.decode`.
+    public static func encode(_ starts: ShotStarts) -> Data? {
+        guard !starts.frames.isEmpty else { return nil }
+        var out: [UInt8] = [], last = 0
+        for f in starts.frames {
+            OffsetCodec.varint(UInt64(f - last), &out)
+            last = f
+        }
+        return Data(out)
+    }
+
+    /// The shot starts of `v` inside `range` (what a copied chunk carries).
+    public static func shotStarts(of v: VideoRecord, in range: Range<Int>) -> [Int] {
+        v.shotStarts.frames.filter(range.contains)
+    }
+
     public static func encodeChunk(store: String, _ v: VideoRecord, dim: Int, offsets: [FrameOffsetRecord],
                                    iFeatures: [(index: Int, vector: [Float])]) throws -> RawChunk {
         let first = offsets.first?.index ?? v.frameCount

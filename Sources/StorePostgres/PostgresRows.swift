@@ -1,13 +1,14 @@
 import Foundation
 import PostgresNIO
 import Store
+import Timeline
 
 /// Columns and row decoding of the PostgreSQL schema (Migrations/postgres), by column name.
 enum PostgresRows {
     static let videoColumns = """
         id, path, content_hash, size, mtime, duration, time_base_num, time_base_den, fps, n, p, strategy, codec, model_id, \
         status, error, frame_count, info, mask_seed, created_at, updated_at, fingerprint, damage, lease_owner, \
-        lease_heartbeat_at, lease_expires_at
+        lease_heartbeat_at, lease_expires_at, motion_source, iframes, shot_starts
         """
     static let modelColumns = "id, name, config, weights_sha256, tokenizer_sha256, embed_dim, created_at, config_sha256"
 
@@ -35,6 +36,9 @@ enum PostgresRows {
         v.leaseOwner = try r["lease_owner"].decode(String?.self)
         v.leaseHeartbeatAt = try r["lease_heartbeat_at"].decode(Double?.self)
         v.leaseExpiresAt = try r["lease_expires_at"].decode(Double?.self)
+        v.motionSource = try r["motion_source"].decode(String?.self)
+        v.iframes = try r["iframes"].decode(String.self)
+        v.shotStarts = try (r["shot_starts"].decode(Data?.self)).map(ShotStarts.decode) ?? .none
         return v
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import Store
+import Timeline
 
 /// The store of a library shared by many machines: the same rows and byte-identical blobs as
 /// the SQLite `FeatureStore`, in PostgreSQL, with the same semantics (see `FeatureStoring`).
@@ -134,10 +135,11 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
             v.id = try s.rows("""
                 INSERT INTO videos (path, content_hash, size, mtime, duration, time_base_num, time_base_den, fps, n, p, strategy, codec,
                     model_id, status, error, frame_count, info, mask_seed, created_at, updated_at, fingerprint, damage,
-                    lease_owner, lease_heartbeat_at, lease_expires_at)
+                    lease_owner, lease_heartbeat_at, lease_expires_at, motion_source, iframes)
                 VALUES (\(v.path), \(v.contentHash), \(v.size), \(v.mtime), \(v.duration), \(v.timeBaseNum), \(v.timeBaseDen), \(v.fps),
                     \(v.n), \(v.p), \(v.strategy), \(v.codec), \(v.modelId), 'indexing', NULL, 0, \(v.info), \(v.maskSeed),
-                    \(v.createdAt), \(v.updatedAt), \(v.fingerprint), \(v.damage), \(v.leaseOwner), \(v.leaseHeartbeatAt), \(v.leaseExpiresAt))
+                    \(v.createdAt), \(v.updatedAt), \(v.fingerprint), \(v.damage), \(v.leaseOwner), \(v.leaseHeartbeatAt), \(v.leaseExpiresAt),
+                    \(v.motionSource), \(v.iframes))
                 RETURNING id
                 """)[0]["id"].decode(Int64.self)
             return .resume(v)
@@ -161,23 +163,27 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
         }
     }
 
-    public func append(video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])], lease: Lease?) throws {
+    public func append(video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])],
+                       shotStarts: [Int], lease: Lease?) throws {
         guard let first = offsets.first?.index else { return }
         try commit(video: id, during: "committing the chunk at frame \(first) of video \(id)", lease: lease) { v, dim in
-            try StoreRules.encodeChunk(store: path, v, dim: dim, offsets: offsets, iFeatures: iFeatures)
+            let v = try StoreRules.adding(shotStarts: shotStarts, to: v, chunk: first..<(first + offsets.count), store: path)
+            return (try StoreRules.encodeChunk(store: path, v, dim: dim, offsets: offsets, iFeatures: iFeatures), v.shotStarts)
         }
     }
 
     public func appendRaw(video id: Int64, chunk c: RawChunk) throws {
         try commit(video: id, during: "copying the chunk at frame \(c.firstFrame) of video \(id)", lease: nil) { v, dim in
+            let v = try StoreRules.adding(shotStarts: c.shotStarts, to: v, chunk: c.firstFrame..<(c.firstFrame + c.frameCount), store: path)
             try StoreRules.checkRaw(store: path, v, c, dim: dim)
-            return c
+            return (c, v.shotStarts)
         }
     }
 
     /// One chunk commit: the row locked, the caller's right to write it checked (and its lease
     /// renewed), the chunk `make` builds inserted and the frame count advanced, all or nothing.
-    func commit(video id: Int64, during what: String, lease: Lease?, _ make: (VideoRecord, Int) throws -> RawChunk) throws {
+    /// `make` returns the chunk and the video's shot starts with the chunk's joined.
+    func commit(video id: Int64, during what: String, lease: Lease?, _ make: (VideoRecord, Int) throws -> (RawChunk, ShotStarts)) throws {
         try pool.transaction(what) { s in
             guard let row = try lockedRow(s, id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
             let v = row.video
@@ -186,9 +192,12 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
                 throw StoreError.invalidArgument("\(path): \(StoreRules.name(v)) is \(v.status.rawValue), not indexing")
             }
             try claimWrite(s, v, lease: lease, now: row.now)
-            let c = try make(v, row.dim)
+            let (c, starts) = try make(v, row.dim)
             try insert(s, video: id, c)
-            try s.query("UPDATE videos SET frame_count = \(c.firstFrame + c.frameCount), updated_at = \(Date().timeIntervalSince1970) WHERE id = \(id)")
+            try s.query("""
+                UPDATE videos SET frame_count = \(c.firstFrame + c.frameCount), shot_starts = \(StoreRules.encode(starts)),
+                    updated_at = \(Date().timeIntervalSince1970) WHERE id = \(id)
+                """)
         }
     }
 
@@ -292,7 +301,13 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     }
 
     public func rawChunks(of v: VideoRecord) throws -> [RawChunk] {
-        try read("reading the chunks of \(v.path)") { try chunks($0, of: v.id!) }
+        try read("reading the chunks of \(v.path)") { s in
+            try chunks(s, of: v.id!).map { c in
+                var c = c
+                c.shotStarts = StoreRules.shotStarts(of: v, in: c.firstFrame..<(c.firstFrame + c.frameCount))
+                return c
+            }
+        }
     }
 
     public func offsets(of v: VideoRecord) throws -> [FrameOffsetRecord] {

@@ -61,7 +61,7 @@ final class PipelineTests: XCTestCase {
         let iFeatures = Dictionary(uniqueKeysWithValues: kinds.indices.filter { kinds[$0] }.map { ($0, Array(reference[$0 * b..<($0 + 1) * b])) })
         let cache = FrameCache(byteBudget: 1 << 20)   // small: forces evictions and re-decodes
         let recon = Reconstructor(encoder: encoder, frameCache: cache, featureBudget: 1 << 20, batch: 3)
-        let source = Reconstructor.Source(url: url, contentHash: "h", fps: 2, offsets: offsets) { iFeatures[$0]! }
+        let source = Reconstructor.Source(url: url, contentHash: "h", fps: 2, offsets: offsets, layout: encoder.layout) { iFeatures[$0]! }
         let dense = try recon.features(of: source, range: 2..<11)
         assertNear(dense.flatMap { $0 }, Array(reference[2 * b..<11 * b]), 1e-4)
         // Second call: P-features come from the feature cache.
@@ -83,11 +83,11 @@ final class PipelineTests: XCTestCase {
         var matrix = IFeatureMatrix(dim: dim)
         var videos: [Int64: MomentSearch.VideoContext] = [:]
         for id: Int64 in [3, 7] {
-            videos[id] = .init(id: id, path: "/v\(id).mp4", times: (0..<60).map { Double($0) / 2 }, fps: 2, n: 2)
+            videos[id] = .init(id: id, path: "/v\(id).mp4", times: (0..<60).map { Double($0) / 2 }, fps: 2, layout: FrameLayout(n: 2))
             for k in stride(from: 0, to: 60, by: 3) { matrix.append(.init(video: id, frame: k), feature(id, k)) }
         }
         let search = MomentSearch()
-        let coarse = search.coarse(matrix: matrix, query: query, shape: videos.mapValues { ($0.n, $0.times.count) })
+        let coarse = search.coarse(matrix: matrix, query: query, shape: videos.mapValues { ($0.layout, $0.times.count) })
         XCTAssertEqual(coarse.first?.videoID, 7)
         var denseCalls = 0
         let top = try search.refine(coarse, query: query, k: 1, context: { videos[$0]! }) { requests in

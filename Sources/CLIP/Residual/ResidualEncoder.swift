@@ -90,14 +90,17 @@ public struct ResidualEncoder: Sendable {
     }
 
     /// As above, with the I-features rounded by `anchor` (the store's codec) before they are
-    /// returned and fed to A: exactly what the library stores and reconstructs from.
-    public func encodeSequence(pixels: [Float], count: Int, first: Int = 0,
+    /// returned and fed to A: exactly what the library stores and reconstructs from. `layout`:
+    /// the video's own (adaptive videos have I-frames at shot starts too); nil: this encoder's
+    /// fixed one.
+    public func encodeSequence(pixels: [Float], count: Int, first: Int = 0, layout: FrameLayout? = nil,
                                anchor: AnchorQuantizer) throws -> (features: [Float], isIFrame: [Bool]) {
+        let layout = layout ?? self.layout
+        precondition(layout.n == n, "the layout's N must be the encoder's")
         precondition(layout.isIFrame(first), "a sequence must start on an I-frame")
         let c = model.config
         let stride = 3 * c.imageSize * c.imageSize, b = c.embedDim
         precondition(pixels.count == count * stride)
-        let layout = layout
         let kinds = (0..<count).map { layout.isIFrame(first + $0) }
         var out = [Float](repeating: 0, count: count * b)
         try pixels.withUnsafeBufferPointer { px in

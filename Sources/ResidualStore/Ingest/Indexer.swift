@@ -1,6 +1,7 @@
 import CLIP
 import Digest
 import Foundation
+import Timeline
 import Store
 import Video
 
@@ -112,7 +113,7 @@ extension Library {
                             timeBaseNum: Int(info.timeBase.num), timeBaseDen: Int(info.timeBase.den), fps: configuration.fps,
                             n: configuration.n, p: configuration.p, strategy: configuration.strategy.rawValue,
                             codec: configuration.codec, info: String(decoding: try JSONEncoder().encode(info), as: UTF8.self),
-                            fingerprint: fingerprint.hash)
+                            fingerprint: fingerprint.hash, iframes: configuration.iframes)
         v.maskSeed = Self.maskSeed(contentHash: hash)
         v.motionSource = MotionSource.of(reader).rawValue
         return Prepared(record: v, fingerprint: fingerprint, duration: info.duration)
@@ -145,7 +146,7 @@ extension Library {
             progress?(.started(file: i, of: total, path: url.path, frames: estimate))
             let pipeline = try IngestPipeline(model: model, settings: .init(fps: configuration.fps, n: configuration.n,
                                                                            chunkFrames: configuration.chunkFrames, batch: configuration.batch,
-                                                                           concealDamage: !configuration.strict))
+                                                                           concealDamage: !configuration.strict, iframes: configuration.iframes))
             let heartbeat = Heartbeat(store: store, video: r.id!, lease: lease)
             defer { heartbeat.stop() }
             var frames = r.frameCount
@@ -154,7 +155,7 @@ extension Library {
             defer { sink?.flush() }
             let damage = try await pipeline.run(url: url, resumeFrom: r.frameCount, commit: { chunk in
                 try store.append(video: r.id!, offsets: chunk.offsets.map(FrameOffsetRecord.init),
-                                 iFeatures: chunk.iFeatures, lease: lease)
+                                 iFeatures: chunk.iFeatures, shotStarts: chunk.shotStarts, lease: lease)
                 frames = chunk.offsets.last!.index + 1
                 encoded.add(chunk.iFeatures.count)
             }, progress: { done in progress?(.progress(file: i, of: total, path: url.path, done: done, frames: estimate)) },

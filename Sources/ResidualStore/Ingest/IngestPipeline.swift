@@ -17,10 +17,14 @@ public struct IngestPipeline: Sendable {
         /// Conceal damaged packets and pictures and index a truncated file up to its end,
         /// reporting what was found (`run`'s result); false: the first damage throws.
         public var concealDamage = true
+        /// Where I-frames go: every N+1 sampled frames, or also at every detected shot cut.
+        public var iframes: IFramePlacement = .fixed
 
-        public init(fps: Double = 2, n: Int = 2, chunkFrames: Int = 240, batch: Int = 16, concealDamage: Bool = true) {
+        public init(fps: Double = 2, n: Int = 2, chunkFrames: Int = 240, batch: Int = 16, concealDamage: Bool = true,
+                    iframes: IFramePlacement = .fixed) {
             self.fps = fps
             self.n = n
+            self.iframes = iframes
             self.chunkFrames = chunkFrames
             self.batch = batch
             self.concealDamage = concealDamage
@@ -32,6 +36,8 @@ public struct IngestPipeline: Sendable {
         public var offsets: [FrameOffset] = []
         /// (frame index, projected embedding) of every I-frame in `offsets`.
         public var iFeatures: [(index: Int, vector: [Float])] = []
+        /// Frames in `offsets` that start a new shot (adaptive placement only).
+        public var shotStarts: [Int] = []
     }
 
     public let model: CLIPModel
@@ -74,31 +80,63 @@ public struct IngestPipeline: Sendable {
             chunk = Chunk()
         }
 
-        let layout = FrameLayout(n: settings.n)
+        let n = settings.n
         let keepP = pFrameInput != nil
+        // Adaptive placement decides a frame's kind only once the shot-cut detector has seen
+        // the frames after it (`window` of them, about a second): frames wait in `held`.
+        var detector = settings.iframes == .adaptive ? ShotCutDetector(settings: .init(minShotFrames: n + 1)) : nil
+        var held: [(frame: SampledFrame, crop: RGBImage)] = []
+        // The last shot start: a resumed ingest starts on an I-frame, so the run restarts there.
+        var shotStart = resumeFrom
         var anchorCrop: (offset: FrameOffset, image: RGBImage)?
         var sinceAnchor: [PatchMotion] = []   // motion deltas of the samples after the anchor
-        for try await frame in reader.frames(fps: settings.fps, convertIf: { $0 >= resumeFrom && (keepP || layout.isIFrame($0)) },
-                                             motion: keepP ? motion : nil) {
+
+        func process(_ frame: SampledFrame, crop: RGBImage?, startsShot: Bool) throws {
             let k = frame.offset.index
-            if layout.isIFrame(k) { sinceAnchor.removeAll() } else if let m = frame.motion { sinceAnchor.append(m) }
-            guard k >= resumeFrom else { continue }
+            if startsShot { shotStart = k }
+            let isI = (k - shotStart) % (n + 1) == 0
+            if isI { sinceAnchor.removeAll() } else if let m = frame.motion { sinceAnchor.append(m) }
+            // Chunks end just before an I-frame so a resumed ingest starts on an anchor.
+            if isI, chunk.offsets.count >= settings.chunkFrames { try flush() }
             chunk.offsets.append(frame.offset)
-            if let pFrameInput, !layout.isIFrame(k), let anchorCrop {
-                try pFrameInput(frame.offset, model.crop(frame.image), anchorCrop.offset, anchorCrop.image,
-                                PatchMotion.span(sinceAnchor))
-            }
-            if layout.isIFrame(k) {
-                let crop = model.crop(frame.image)
+            if startsShot { chunk.shotStarts.append(k) }
+            if isI {
+                let crop = crop ?? model.crop(frame.image)
                 if keepP { anchorCrop = (frame.offset, crop) }
                 pending.append((k, crop))
                 if pending.count == settings.batch { encodePending() }
+            } else if let pFrameInput, let anchorCrop {
+                try pFrameInput(frame.offset, crop ?? model.crop(frame.image), anchorCrop.offset, anchorCrop.image,
+                                PatchMotion.span(sinceAnchor))
             }
             progress?(k + 1)
-            // Chunks end just before an I-frame so a resumed ingest starts on an anchor.
-            if chunk.offsets.count >= settings.chunkFrames, layout.isIFrame(k + 1) { try flush() }
+        }
+
+        let fixed = FrameLayout(n: n), everyFrame = detector != nil || keepP
+        let convert: @Sendable (Int) -> Bool = { k in k >= resumeFrom && (everyFrame || fixed.isIFrame(k)) }
+        for try await frame in reader.frames(fps: settings.fps, convertIf: convert, motion: keepP ? motion : nil) {
+            guard frame.offset.index >= resumeFrom else { continue }
+            guard detector != nil else { try process(frame, crop: nil, startsShot: false); continue }
+            let crop = model.crop(frame.image)
+            held.append((frame, crop))
+            for startsShot in detector!.push(crop, damaged: Self.isDamaged(frame.offset.time, reader.damage?.report)) {
+                let (f, c) = held.removeFirst()
+                try process(f, crop: c, startsShot: startsShot)
+            }
+        }
+        if detector != nil {
+            for startsShot in detector!.finish() {
+                let (f, c) = held.removeFirst()
+                try process(f, crop: c, startsShot: startsShot)
+            }
         }
         try flush()
         return reader.damage?.report
+    }
+
+    /// Whether the sampled frame at `time` lies in a span where damage was concealed (its
+    /// picture may be a smear: it must not decide a shot cut).
+    static func isDamaged(_ time: Double, _ report: DamageReport?) -> Bool {
+        report?.spans.contains { time >= $0.start - 0.5 && time <= $0.end + 0.5 } ?? false
     }
 }

@@ -20,14 +20,15 @@ public struct MomentSearch: Sendable {
         /// Time of every sampled frame, index order.
         public var times: [Double]
         public var fps: Double
-        public var n: Int
+        /// Which frames are I and each P-frame's anchor (the video's own, shot starts included).
+        public var layout: FrameLayout
 
-        public init(id: Int64, path: String, times: [Double], fps: Double, n: Int) {
+        public init(id: Int64, path: String, times: [Double], fps: Double, layout: FrameLayout) {
             self.id = id
             self.path = path
             self.times = times
             self.fps = fps
-            self.n = n
+            self.layout = layout
         }
     }
 
@@ -53,8 +54,8 @@ public struct MomentSearch: Sendable {
     }
 
     /// Coarse candidates: proposals on each video's I-frame curve, best first. `shape` gives a
-    /// video's N and frame count; the matrix's rows must be grouped by video in frame order.
-    public func coarse(matrix: IFeatureMatrix, query: [Float], shape: [Int64: (n: Int, frames: Int)]) -> [Candidate] {
+    /// video's frame layout and count; the matrix's rows must be grouped by video in frame order.
+    public func coarse(matrix: IFeatureMatrix, query: [Float], shape: [Int64: (layout: FrameLayout, frames: Int)]) -> [Candidate] {
         let scores = matrix.scores(query)
         let rows = matrix.rows
         var out: [Candidate] = []
@@ -66,7 +67,7 @@ public struct MomentSearch: Sendable {
             defer { start = end }
             let id = rows[start].video
             guard let s = shape[id] else { continue }
-            let layout = FrameLayout(n: s.n)
+            let layout = s.layout
             let w = max(1, window / layout.maxSpacing)
             let curve = Array(scores[start..<end])
             let smoothed = Grounding.smooth(curve, window: w)
@@ -85,10 +86,10 @@ public struct MomentSearch: Sendable {
 
     /// The P-frames of `c` whose features can move its boundaries or its peak: the ones
     /// between each edge I-frame and its outer neighbour, and on both sides of the peak.
-    public func decisiveFrames(_ c: Candidate, n: Int, frames: Int) -> [Int] {
+    public func decisiveFrames(_ c: Candidate, layout: FrameLayout, frames: Int) -> [Int] {
+        let n = layout.n
         guard n > 0 else { return [] }
         var out = Set<Int>()
-        let layout = FrameLayout(n: n)
         let lastI = layout.anchor(of: c.lastFrame)
         for k in (c.firstFrame - n)..<c.firstFrame { out.insert(k) }
         for k in (lastI + 1)...layout.lastFrame(anchoredOn: lastI) { out.insert(k) }
@@ -98,8 +99,8 @@ public struct MomentSearch: Sendable {
 
     /// The frame window stage 2 looks at for `c`: its neighbouring I-frames plus half a
     /// smoothing window, so every smoothed value that decides a boundary sees a full window.
-    func span(_ c: Candidate, n: Int, frames: Int) -> Range<Int> {
-        let margin = FrameLayout(n: n).maxSpacing + window / 2
+    func span(_ c: Candidate, layout: FrameLayout, frames: Int) -> Range<Int> {
+        let margin = layout.maxSpacing + window / 2
         return max(0, c.firstFrame - margin)..<min(frames, c.lastFrame + 1 + margin)
     }
 
@@ -122,14 +123,14 @@ public struct MomentSearch: Sendable {
         for c in chosen {
             let v = try context(c.videoID)
             contexts[v.id] = v
-            let span = span(c, n: v.n, frames: v.times.count)
+            let span = span(c, layout: v.layout, frames: v.times.count)
             guard !span.isEmpty else { continue }
-            let p = decisiveFrames(c, n: v.n, frames: v.times.count).filter { !(wanted[v.id]?.contains($0) ?? false) }
+            let p = decisiveFrames(c, layout: v.layout, frames: v.times.count).filter { !(wanted[v.id]?.contains($0) ?? false) }
             let refined = p.count <= budget
             if refined { budget -= p.count }
-            let iFrames = span.filter(FrameLayout(n: v.n).isIFrame)
+            let iFrames = span.filter(v.layout.isIFrame)
             wanted[v.id, default: []].formUnion(iFrames + (refined ? p : []))
-            plans.append((c, v, span, refined ? decisiveFrames(c, n: v.n, frames: v.times.count) : [], refined))
+            plans.append((c, v, span, refined ? decisiveFrames(c, layout: v.layout, frames: v.times.count) : [], refined))
         }
         let ids = wanted.keys.sorted()
         let requests = ids.map { (video: contexts[$0]!, frames: wanted[$0]!.sorted()) }
@@ -141,7 +142,7 @@ public struct MomentSearch: Sendable {
         var refined: [Moment] = []
         for plan in plans {
             let known = score[plan.v.id] ?? [:]
-            let usable = Set(plan.span.filter(FrameLayout(n: plan.v.n).isIFrame) + plan.pFrames)
+            let usable = Set(plan.span.filter(plan.v.layout.isIFrame) + plan.pFrames)
             let curve = Self.interpolated(span: plan.span, known: known.filter { usable.contains($0.key) })
             var m = best(in: curve, span: plan.span, candidate: plan.c, video: plan.v)
             m.refined = plan.refined

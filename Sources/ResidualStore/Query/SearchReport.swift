@@ -35,7 +35,7 @@ extension Library {
         let m = try matrix()
         let ready = Dictionary(uniqueKeysWithValues: try store.videos(status: .ready).map { ($0.id!, $0) })
         let search = MomentSearch()
-        let candidates = search.coarse(matrix: m, query: query, shape: ready.mapValues { ($0.n, $0.frameCount) })
+        let candidates = search.coarse(matrix: m, query: query, shape: ready.mapValues { ($0.layout, $0.frameCount) })
         let t1 = DispatchTime.now().uptimeNanoseconds
         let before = control.usage, hitsBefore = control.frameSources
         var sources: [Int64: Reconstructor.Source] = [:]
@@ -43,7 +43,7 @@ extension Library {
             let v = ready[id]!
             let src = try source(v)
             sources[id] = src
-            return MomentSearch.VideoContext(id: id, path: v.path, times: src.offsets.map(\.time), fps: v.fps, n: v.n)
+            return MomentSearch.VideoContext(id: id, path: v.path, times: src.offsets.map(\.time), fps: v.fps, layout: v.layout)
         }, dense: { requests in
             // One batched pass per reconstructor (videos indexed with the same N, p, strategy share one).
             var out = [[[Float]]](repeating: [], count: requests.count)

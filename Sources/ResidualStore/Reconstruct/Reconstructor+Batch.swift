@@ -8,12 +8,11 @@ extension Reconstructor {
     /// encoder together, `batch` at a time, so a search's stage 2 is one batched pass however
     /// many videos it touches. Charged to `control` before any work.
     public func features(of requests: [(source: Source, frames: [Int])], control: QueryControl = QueryControl()) throws -> [[[Float]]] {
-        let layout = encoder.layout
         var out = requests.map { [[Float]?](repeating: nil, count: $0.frames.count) }
         var missing: [(request: Int, slot: Int, frame: Int)] = []
         for (r, req) in requests.enumerated() {
             for (i, k) in req.frames.enumerated() {
-                if layout.isIFrame(k) {
+                if req.source.layout.isIFrame(k) {
                     out[r][i] = try req.source.iFeature(k)
                 } else if let cached = features.get(req.source.featureKey(k)) {
                     out[r][i] = cached
@@ -49,7 +48,7 @@ extension Reconstructor {
     /// from the decoded-frame tier when it holds them, else from `pixels` (memory cache, then
     /// the original file); what had to be decoded is written back to the tier.
     func reconstruct(_ parts: [(source: Source, frames: [Int])], control: QueryControl? = nil) throws -> [[[Float]]] {
-        let layout = encoder.layout, c = encoder.model.config
+        let c = encoder.model.config
         let motion = encoder.reduction.strategy == .motion
         let stride = 3 * c.imageSize * c.imageSize, b = c.embedDim
         // Every distinct (source, frame) image involved, and the kept patches already known.
@@ -69,7 +68,7 @@ extension Reconstructor {
             for (k, e) in hits.sorted(by: { $0.key < $1.key }) { map[k] = images.count; images.append(e.image); keep[k] = e.keep }
             let missing = part.frames.filter { hits[$0] == nil }
             if !missing.isEmpty {
-                let wanted = missing + (motion ? missing.map { layout.anchor(of: $0) } : [])
+                let wanted = missing + (motion ? missing.map { part.source.layout.anchor(of: $0) } : [])
                 let fromSource = Set(wanted).filter { !frames.contains(part.source.frameKey($0)) }.count
                 let px = try pixels(of: part.source, frames: wanted, control: control ?? QueryControl())
                 for k in px.keys.sorted() where map[k] == nil { map[k] = images.count; images.append(px[k]!) }
@@ -92,7 +91,7 @@ extension Reconstructor {
         var anchorFeature: [[Int: [Float]]] = []
         for part in parts {
             var m: [Int: [Float]] = [:]
-            for a in Set(part.frames.map { layout.anchor(of: $0) }) { m[a] = try part.source.iFeature(a) }
+            for a in Set(part.frames.map { part.source.layout.anchor(of: $0) }) { m[a] = try part.source.iFeature(a) }
             anchorFeature.append(m)
         }
         var refill: [[(Int, [Int])]] = parts.map { _ in [] }
@@ -101,7 +100,7 @@ extension Reconstructor {
             var pFrames: [ResidualEncoder.PFrame] = []
             for (s, part) in parts.enumerated() {
                 for k in part.frames {
-                    let a = layout.anchor(of: k)
+                    let a = part.source.layout.anchor(of: k)
                     let px = base + slot[s][k]! * stride
                     var keep = known[s][k]
                     if keep == nil {
@@ -119,7 +118,7 @@ extension Reconstructor {
             for (s, part) in parts.enumerated() where !refill[s].isEmpty {
                 let offsets = part.source.offsets
                 let inputs = refill[s].map { k, keep in
-                    FrameTier.Input(index: k, pts: offsets[k].pts, anchorPTS: offsets[layout.anchor(of: k)].pts,
+                    FrameTier.Input(index: k, pts: offsets[k].pts, anchorPTS: offsets[part.source.layout.anchor(of: k)].pts,
                                     image: images[slot[s][k]!], keep: keep)
                 }
                 tier.refill(video: part.source.contentHash, inputs, encoder: encoders[s], motionSource: part.source.motionSource)

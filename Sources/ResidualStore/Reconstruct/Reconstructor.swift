@@ -1,5 +1,6 @@
 import CLIP
 import Foundation
+import Timeline
 import Support
 import Video
 
@@ -30,6 +31,8 @@ public final class Reconstructor: @unchecked Sendable {
         public var maskSeed: UInt64
         /// Offsets of every sampled frame, index order (offsets[k].index == k).
         public var offsets: [FrameOffset]
+        /// Which frames are I and each P-frame's anchor: the video's own (shot starts included).
+        public var layout: FrameLayout
         public var iFeature: @Sendable (Int) throws -> [Float]
         /// Called before any pixel is read from `url`: throws if the file is no longer the one
         /// that was indexed (pixels of a changed file would not match the stored I-features).
@@ -40,7 +43,7 @@ public final class Reconstructor: @unchecked Sendable {
         /// Where the motion strategy's scores come from, as recorded at ingest.
         public var motionSource: MotionSource = .pixels
 
-        public init(url: URL, contentHash: String, fps: Double, maskSeed: UInt64 = 0, offsets: [FrameOffset],
+        public init(url: URL, contentHash: String, fps: Double, maskSeed: UInt64 = 0, offsets: [FrameOffset], layout: FrameLayout,
                     iFeature: @escaping @Sendable (Int) throws -> [Float],
                     checkFile: @escaping @Sendable () throws -> Void = {}) {
             self.url = url
@@ -48,6 +51,7 @@ public final class Reconstructor: @unchecked Sendable {
             self.fps = fps
             self.maskSeed = maskSeed
             self.offsets = offsets
+            self.layout = layout
             self.iFeature = iFeature
             self.checkFile = checkFile
         }
@@ -111,9 +115,11 @@ public final class Reconstructor: @unchecked Sendable {
 public struct PFeatureKey: Hashable, Sendable {
     public var frame: FrameKey
     public var maskSeed: UInt64
+    /// The I-frame it was rebuilt from: fixed and adaptive layouts of one file differ here.
+    public var anchor: Int
 }
 
 extension Reconstructor.Source {
     func frameKey(_ k: Int) -> FrameKey { FrameKey(videoHash: contentHash, fps: fps, index: k) }
-    func featureKey(_ k: Int) -> PFeatureKey { PFeatureKey(frame: frameKey(k), maskSeed: maskSeed) }
+    func featureKey(_ k: Int) -> PFeatureKey { PFeatureKey(frame: frameKey(k), maskSeed: maskSeed, anchor: layout.anchor(of: k)) }
 }

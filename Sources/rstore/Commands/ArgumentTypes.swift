@@ -3,6 +3,7 @@ import CLIP
 import CLIPTraining
 import ResidualStore
 import Store
+import Timeline
 
 // Options parse straight into the engine's enums: a bad value is refused by the parser with
 // the list of valid ones, and no command converts strings with `rawValue:)!`.
@@ -10,6 +11,7 @@ extension ReductionStrategy: ExpressibleByArgument {}
 extension FeatureCodec: ExpressibleByArgument {}
 extension HoldoutSplit: ExpressibleByArgument {}
 extension VisualLoss: ExpressibleByArgument {}
+extension IFramePlacement: ExpressibleByArgument {}
 
 /// Refuses a sampling setting outside `SamplingLimits` as a usage error naming the option.
 func checkSampling(_ problem: String?) throws {

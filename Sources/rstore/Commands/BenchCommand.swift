@@ -13,6 +13,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchSearchCommand.self,
             BenchBLASCommand.self,
             BenchWorkersCommand.self,
+            BenchCutsCommand.self,
         ]
     )
 }

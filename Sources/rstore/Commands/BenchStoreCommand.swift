@@ -4,6 +4,7 @@ import Foundation
 import ResidualStore
 import Store
 import Tensor
+import Timeline
 import Video
 
 /// `rstore bench store`: the store's headline figures on generated data, in one run.
@@ -133,16 +134,16 @@ struct BenchStoreCommand: AsyncParsableCommand {
 
     /// Stage 1's view of `hours` video-hours: one-hour videos at 2 fps with N = 2 (2,400
     /// I-features an hour), each a random scene drifting slowly.
-    static func syntheticMatrix(hours: Double, dim: Int, rng: inout SplitMix) -> (matrix: ResidualStore.IFeatureMatrix, shape: [Int64: (n: Int, frames: Int)]) {
+    static func syntheticMatrix(hours: Double, dim: Int, rng: inout SplitMix) -> (matrix: ResidualStore.IFeatureMatrix, shape: [Int64: (layout: FrameLayout, frames: Int)]) {
         let perHour = 7200 / 3
         let rows = Int(hours * Double(perHour))
         var matrix = ResidualStore.IFeatureMatrix(dim: dim)
         matrix.reserve(rows: rows)
-        var shape: [Int64: (n: Int, frames: Int)] = [:]
+        var shape: [Int64: (layout: FrameLayout, frames: Int)] = [:]
         var vec = [Float](repeating: 0, count: dim)
         for i in 0..<rows {
             let video = Int64(i / perHour)
-            if i % perHour == 0 { shape[video] = (2, 7200); for j in 0..<dim { vec[j] = rng.normal() } }
+            if i % perHour == 0 { shape[video] = (FrameLayout(n: 2), 7200); for j in 0..<dim { vec[j] = rng.normal() } }
             for _ in 0..<4 { vec[Int(rng.next() % UInt64(dim))] += rng.normal() * 0.3 }   // a slowly drifting scene
             matrix.append(.init(video: video, frame: (i % perHour) * 3), vec)
         }

@@ -1,0 +1,153 @@
+/// Finds shot cuts between consecutive sampled frames from the pixels ingest decodes anyway,
+/// so an I-frame can be placed at the start of every shot (a P-frame rebuilt from an anchor in
+/// another scene gets both its residual token and its motion ranking from the wrong picture).
+///
+/// The signal is a colour histogram per quadrant (4 levels per RGB channel, 64 bins, 2 x 2
+/// quadrants), compared as half the L1 distance, averaged over the quadrants: 0 for the same
+/// colour layout, 1 for disjoint colours. Histograms ignore where things move inside a quadrant,
+/// which is most of what changes between two frames of one shot 0.5 s apart (pans, people,
+/// water); pixel differences fire on that motion. The quadrants keep enough layout to tell two
+/// shots of similar palette apart.
+///
+/// The decision looks `window` frames ahead (ingest holds that many frames back, about a
+/// second): a frame starts a shot when its distance to the previous frame is large in absolute
+/// terms and large against the quieter side of its neighbourhood, the mean distance of the
+/// `window` frames before it (within the current shot) or of the `window` after it, or very
+/// large whatever the neighbours. A cut is a jump between two stretches of which at least one
+/// is steady; motion inside a shot (a passer-by filling the frame, a pan) raises the distances
+/// on both sides. Guards against storms: damaged frames (concealment smears) neither start a
+/// shot nor serve as the frame before one, and shots are at least `minShotFrames` long, which
+/// bounds the extra I-frames (see `ShotCutDetector.Settings`).
+public struct ShotCutDetector: Sendable {
+    public struct Settings: Sendable, Equatable, Codable {
+        /// Distance a cut must reach at least.
+        public var minDistance: Double = 0.30
+        /// Distance that is a cut whatever the recent distances were.
+        public var hardDistance: Double = 0.60
+        /// A cut's distance over the quieter side's mean distance.
+        public var ratio: Double = 3.0
+        /// Frames on each side of a candidate whose distances it is compared with; also the
+        /// number of frames a decision lags behind the input.
+        public var window: Int = 2
+        /// Fewest sampled frames between two cuts. With the fixed spacing N + 1 restarted at
+        /// every cut, a shot of L >= N + 1 frames costs at most one I-frame more than L / (N + 1):
+        /// callers pass N + 1, so adaptive placement at most doubles the I-frames.
+        public var minShotFrames: Int = 3
+
+        public init(minDistance: Double = 0.30, hardDistance: Double = 0.60, ratio: Double = 3.0,
+                    window: Int = 2, minShotFrames: Int = 3) {
+            self.minDistance = minDistance
+            self.hardDistance = hardDistance
+            self.ratio = ratio
+            self.window = window
+            self.minShotFrames = minShotFrames
+        }
+    }
+
+    /// A frame's colour layout: 4 quadrants x 64 bins, each quadrant's counts summing to 1.
+    public struct Signature: Sendable, Equatable {
+        static let levels = 4, bins = 64, quadrants = 4
+        public var histogram: [Float]
+
+        /// Every second pixel in each direction is enough for a histogram and quarters the cost.
+        public init(_ image: RGBImage) {
+            var h = [Float](repeating: 0, count: Self.quadrants * Self.bins)
+            let w = image.width, ht = image.height
+            guard w >= 2, ht >= 2 else { histogram = h; return }
+            var counts = [Int](repeating: 0, count: Self.quadrants)
+            image.pixels.withUnsafeBufferPointer { px in
+                for y in stride(from: 0, to: ht, by: 2) {
+                    let qy = y < ht / 2 ? 0 : 2
+                    for x in stride(from: 0, to: w, by: 2) {
+                        let q = qy + (x < w / 2 ? 0 : 1)
+                        let i = (y * w + x) * 3
+                        // 256 / 4 = 64 values per level: the top two bits of each channel.
+                        let bin = Int(px[i] >> 6) << 4 | Int(px[i + 1] >> 6) << 2 | Int(px[i + 2] >> 6)
+                        h[q * Self.bins + bin] += 1
+                        counts[q] += 1
+                    }
+                }
+            }
+            for q in 0..<Self.quadrants where counts[q] > 0 {
+                let s = 1 / Float(counts[q])
+                for b in 0..<Self.bins { h[q * Self.bins + b] *= s }
+            }
+            histogram = h
+        }
+
+        /// Half the L1 distance per quadrant, averaged: in [0, 1].
+        public func distance(to other: Signature) -> Double {
+            var total: Float = 0
+            for i in 0..<histogram.count { total += abs(histogram[i] - other.histogram[i]) }
+            return Double(total) / 2 / Double(Self.quadrants)
+        }
+    }
+
+    public let settings: Settings
+    private var previous: Signature?
+    private var previousDamaged = false
+    /// Frames pushed but not yet decided: distance to the frame before (nil for the very
+    /// first), and whether either frame was damaged.
+    private var pending: [(distance: Double?, damaged: Bool)] = []
+    /// Distances of the last decided frames of the current shot (at most `window`).
+    private var before: [Double] = []
+    private var sinceCut = 0
+    private var decided = 0
+
+    public init(settings: Settings = Settings()) {
+        precondition(settings.window >= 1 && settings.minShotFrames >= 1, "ShotCutDetector: window and minShotFrames must be >= 1")
+        self.settings = settings
+    }
+
+    /// Every decided frame's distance to the frame before it, in order (nil for the first
+    /// frame): for reports and tuning.
+    public private(set) var distances: [Double?] = []
+
+    /// Feeds the next sampled frame. Returns the decisions that became final, in frame order:
+    /// true for a frame that starts a new shot. Decisions lag `settings.window` frames behind;
+    /// `finish()` returns the rest. The first frame of a video starts the first shot but is not
+    /// reported as a cut (it is an I-frame in every layout).
+    public mutating func push(_ image: RGBImage, damaged: Bool = false) -> [Bool] {
+        push(Signature(image), damaged: damaged)
+    }
+
+    public mutating func push(_ signature: Signature, damaged: Bool = false) -> [Bool] {
+        pending.append((previous.map { signature.distance(to: $0) }, damaged || previousDamaged))
+        previous = signature
+        previousDamaged = damaged
+        var out: [Bool] = []
+        while pending.count > settings.window { out.append(decideFirst()) }
+        return out
+    }
+
+    /// Decisions for the frames still held back (the neighbourhood after them is cut short).
+    public mutating func finish() -> [Bool] {
+        var out: [Bool] = []
+        while !pending.isEmpty { out.append(decideFirst()) }
+        return out
+    }
+
+    private mutating func decideFirst() -> Bool {
+        let (distance, damaged) = pending.removeFirst()
+        decided += 1
+        distances.append(distance)
+        guard let d = distance else { sinceCut = 0; return false }
+        sinceCut += 1
+        let after = pending.prefix(settings.window).compactMap(\.distance)
+        let quiet = min(Self.mean(before) ?? .infinity, Self.mean(after) ?? .infinity)
+        let baseline = quiet.isFinite ? quiet : 0
+        let jump = d >= settings.hardDistance || (d >= settings.minDistance && d >= settings.ratio * (baseline + 0.02))
+        if jump, !damaged, sinceCut >= settings.minShotFrames {
+            before.removeAll(keepingCapacity: true)
+            sinceCut = 0
+            return true
+        }
+        before.append(d)
+        if before.count > settings.window { before.removeFirst() }
+        return false
+    }
+
+    private static func mean(_ xs: some Collection<Double>) -> Double? {
+        xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count)
+    }
+}

