@@ -1,6 +1,7 @@
 import CLIP
 import Foundation
 import Store
+import Timeline
 import Video
 
 /// One video as the evaluations use it: its sampled frames decoded once (uint8 model-sized
@@ -15,6 +16,18 @@ struct EvalClip {
     let reference: [Float]
     /// Seconds the reference encode took (encode only).
     let fullSeconds: Double
+
+    /// Frames that start a shot, as adaptive ingest's detector finds them in these crops for N.
+    func shotStarts(n: Int) -> [Int] {
+        var detector = ShotCutDetector(settings: .init(minShotFrames: n + 1))
+        let decisions = crops.flatMap { detector.push($0) } + detector.finish()
+        return decisions.indices.filter { decisions[$0] }
+    }
+
+    /// The layout ingest would store for this clip with `placement`.
+    func layout(n: Int, _ placement: IFramePlacement) throws -> FrameLayout {
+        placement == .fixed ? FrameLayout(n: n) : FrameLayout(n: n, shotStarts: try ShotStarts(shotStarts(n: n)))
+    }
 
     /// What the clip holds at most: the caller decides whether to cut or refuse.
     enum Limit {
@@ -59,8 +72,8 @@ struct EvalClip {
     /// I-frames the reference rounded by `codec`, P-frames encoded from the crops with that
     /// rounded anchor. P-frames run in batches of whole I/P groups (every anchor's pixels are at
     /// hand for the motion strategy); `pSeconds` is their encode time.
-    func dense(_ encoder: ResidualEncoder, codec: FeatureCodec, batch: Int) throws -> (features: [Float], pSeconds: Double) {
-        let model = encoder.model, layout = encoder.layout, b = model.config.embedDim
+    func dense(_ encoder: ResidualEncoder, layout: FrameLayout? = nil, codec: FeatureCodec, batch: Int) throws -> (features: [Float], pSeconds: Double) {
+        let model = encoder.model, layout = layout ?? encoder.layout, b = model.config.embedDim
         let stride = 3 * model.config.imageSize * model.config.imageSize
         let anchors = layout.iFrames(in: 0..<crops.count)
         let rank = Dictionary(uniqueKeysWithValues: anchors.enumerated().map { ($1, $0) })

@@ -1,6 +1,7 @@
 import CLIP
 import Foundation
 import Store
+import Timeline
 import Video
 
 /// How close ResidualViT's P-features come to full CLIP on real videos, and what they cost.
@@ -18,8 +19,12 @@ public struct FidelityEvaluation: Sendable {
         /// Shown in the report: "A=0" or the file A came from.
         public var tokenizerName: String
         public var tokenizer: ResidualTokenizer
+        /// Fixed I-frames, or also at the shot cuts the ingest detector finds in the clip.
+        public var iframes: IFramePlacement
 
-        public init(n: Int, p: Double, strategy: ReductionStrategy, tokenizerName: String, tokenizer: ResidualTokenizer) {
+        public init(n: Int, p: Double, strategy: ReductionStrategy, tokenizerName: String, tokenizer: ResidualTokenizer,
+                    iframes: IFramePlacement = .fixed) {
+            self.iframes = iframes
             self.n = n
             self.p = p
             self.strategy = strategy
@@ -35,6 +40,8 @@ public struct FidelityEvaluation: Sendable {
         public var n: Int
         public var p: Double
         public var tokenizer: String
+        /// "fixed" or "adaptive" ("-" for the full-CLIP row).
+        public var iframes: String
         public var anchor_codec: String
         public var videos: Int
         public var frames: Int
@@ -47,6 +54,14 @@ public struct FidelityEvaluation: Sendable {
         public var ms_per_frame: Double
         public var gflops_p_frame: Double?
         public var ms_p_frame: Double?
+        /// Shot cuts the detector found over all videos (the same for every row).
+        public var cuts: Int
+        /// Mean cosine to full CLIP of the frames within N after each cut (I-frames included
+        /// at their stored feature): what a query sees right after a cut.
+        public var mean_cosine_after_cuts: Double?
+        /// I-frames beyond the fixed layout's, per hour of video, and the stored bytes they cost.
+        public var extra_iframes_per_hour: Double
+        public var extra_bytes_per_hour: Double
     }
 
     public let model: CLIPModel
@@ -88,21 +103,28 @@ public struct FidelityEvaluation: Sendable {
             progress(.decoded(video: v + 1, of: videos.count, path: url.path, frames: clip.crops.count))
             full.frames += clip.crops.count
             full.iSeconds += clip.fullSeconds
+            full.seconds += clip.duration
+            full.cuts += clip.shotStarts(n: settings.first?.n ?? 2).count
             for (s, encoder) in encoders.enumerated() {
-                try evaluate(encoder, clip: clip, into: &tallies[s])
+                try evaluate(encoder, layout: clip.layout(n: settings[s].n, settings[s].iframes), clip: clip, into: &tallies[s])
                 progress(.setting(video: v + 1, done: s + 1, of: settings.count))
             }
         }
-        let fullRow = Row(strategy: "full", n: 0, p: 0, tokenizer: "-", anchor_codec: "-", videos: videos.count, frames: full.frames,
+        let fullRow = Row(strategy: "full", n: 0, p: 0, tokenizer: "-", iframes: "-", anchor_codec: "-", videos: videos.count, frames: full.frames,
                           p_frames: 0, mean_cosine: nil, min_cosine: nil, gflops_per_frame: model.vision.flops() / 1e9,
-                          ms_per_frame: 1000 * full.iSeconds / Double(full.frames), gflops_p_frame: nil, ms_p_frame: nil)
+                          ms_per_frame: 1000 * full.iSeconds / Double(full.frames), gflops_p_frame: nil, ms_p_frame: nil,
+                          cuts: full.cuts, mean_cosine_after_cuts: nil, extra_iframes_per_hour: 0, extra_bytes_per_hour: 0)
+        let hours = max(full.seconds, 1e-9) / 3600, featureBytes = Double(codec.rawBytes(dim: model.config.embedDim))   // before LZ4, which gains little on features
         return [fullRow] + zip(settings, zip(encoders, tallies)).map { s, pair in
             let (e, t) = pair
-            return Row(strategy: s.strategy.rawValue, n: s.n, p: s.p, tokenizer: s.tokenizerName, anchor_codec: codec.rawValue,
+            let extra = Double(t.extraIFrames) / hours
+            return Row(strategy: s.strategy.rawValue, n: s.n, p: s.p, tokenizer: s.tokenizerName, iframes: s.iframes.rawValue, anchor_codec: codec.rawValue,
                        videos: videos.count, frames: t.frames, p_frames: t.pFrames,
                        mean_cosine: t.pFrames > 0 ? t.cosineSum / Double(t.pFrames) : nil, min_cosine: t.pFrames > 0 ? t.minCosine : nil,
                        gflops_per_frame: e.flopsAverage / 1e9, ms_per_frame: 1000 * (t.iSeconds + t.pSeconds) / Double(max(1, t.frames)),
-                       gflops_p_frame: e.flopsP / 1e9, ms_p_frame: t.pFrames > 0 ? 1000 * t.pSeconds / Double(t.pFrames) : nil)
+                       gflops_p_frame: e.flopsP / 1e9, ms_p_frame: t.pFrames > 0 ? 1000 * t.pSeconds / Double(t.pFrames) : nil,
+                       cuts: full.cuts, mean_cosine_after_cuts: t.afterCuts > 0 ? t.afterCutSum / Double(t.afterCuts) : nil,
+                       extra_iframes_per_hour: extra, extra_bytes_per_hour: extra * featureBytes)
         }
     }
 
@@ -110,14 +132,23 @@ public struct FidelityEvaluation: Sendable {
         var frames = 0, pFrames = 0
         var cosineSum = 0.0, minCosine = Double.infinity
         var iSeconds = 0.0, pSeconds = 0.0
+        var seconds = 0.0, cuts = 0, extraIFrames = 0
+        var afterCutSum = 0.0, afterCuts = 0
     }
 
     /// One setting on one video: cosines of its P-frames to the reference; I-frames are charged
     /// the reference's measured time per frame.
-    func evaluate(_ encoder: ResidualEncoder, clip: EvalClip, into t: inout Tally) throws {
-        let layout = encoder.layout, b = model.config.embedDim, count = clip.crops.count
-        let (dense, pSeconds) = try clip.dense(encoder, codec: codec, batch: batch)
+    func evaluate(_ encoder: ResidualEncoder, layout: FrameLayout, clip: EvalClip, into t: inout Tally) throws {
+        let b = model.config.embedDim, count = clip.crops.count
+        let (dense, pSeconds) = try clip.dense(encoder, layout: layout, codec: codec, batch: batch)
         let pIndices = (0..<count).filter { !layout.isIFrame($0) }
+        t.extraIFrames += (count - pIndices.count) - FrameLayout(n: layout.n).iFrameCount(frames: count)
+        let afterCuts = Set(clip.shotStarts(n: layout.n).flatMap { c in (c...(c + layout.n)).filter { $0 < count } }).sorted()
+        for c in DistillationLosses.rowCosines(afterCuts.flatMap { dense[$0 * b..<($0 + 1) * b] },
+                                       afterCuts.flatMap { clip.reference[$0 * b..<($0 + 1) * b] }, dim: b) {
+            t.afterCutSum += Double(c)
+            t.afterCuts += 1
+        }
         t.frames += count
         t.iSeconds += clip.fullSeconds / Double(count) * Double(count - pIndices.count)
         t.pSeconds += pSeconds
