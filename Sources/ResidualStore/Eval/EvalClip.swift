@@ -1,6 +1,7 @@
 import CLIP
 import Foundation
 import Store
+import Timeline
 import Video
 
 /// One video as the evaluations use it: its sampled frames decoded once (uint8 model-sized
@@ -19,6 +20,18 @@ struct EvalClip {
     /// whether the codec exports vectors at all (the video's `MotionSource` in a library).
     let motion: [PatchMotion]
     let exportsVectors: Bool
+
+    /// Frames that start a shot, as adaptive ingest's detector finds them in these crops for N.
+    func shotStarts(n: Int) -> [Int] {
+        var detector = ShotCutDetector(settings: .init(minShotFrames: n + 1))
+        let decisions = crops.flatMap { detector.push($0) } + detector.finish()
+        return decisions.indices.filter { decisions[$0] }
+    }
+
+    /// The layout ingest would store for this clip with `placement`.
+    func layout(n: Int, _ placement: IFramePlacement) throws -> FrameLayout {
+        placement == .fixed ? FrameLayout(n: n) : FrameLayout(n: n, shotStarts: try ShotStarts(shotStarts(n: n)))
+    }
 
     /// What the clip holds at most: the caller decides whether to cut or refuse.
     enum Limit {
@@ -70,10 +83,11 @@ struct EvalClip {
     /// hand for the motion strategy); `pSeconds` is their encode time. The motion strategy
     /// ranks by codec motion from the anchor when `motionSource` is `.vectors` and the span
     /// has usable vectors, as the library does, else by the pixel difference;
-    /// `pixelFallbacks` counts its P-frames ranked by pixels.
-    func dense(_ encoder: ResidualEncoder, codec: FeatureCodec, batch: Int, motionSource: MotionSource = .vectors)
+    /// `pixelFallbacks` counts its P-frames ranked by pixels. `layout`: the clip's (adaptive
+    /// placement adds I-frames at shot starts); nil: the encoder's fixed one.
+    func dense(_ encoder: ResidualEncoder, layout: FrameLayout? = nil, codec: FeatureCodec, batch: Int, motionSource: MotionSource = .vectors)
         throws -> (features: [Float], pSeconds: Double, pixelFallbacks: Int) {
-        let model = encoder.model, layout = encoder.layout, b = model.config.embedDim
+        let model = encoder.model, layout = layout ?? encoder.layout, b = model.config.embedDim
         let stride = 3 * model.config.imageSize * model.config.imageSize
         let anchors = layout.iFrames(in: 0..<crops.count)
         let rank = Dictionary(uniqueKeysWithValues: anchors.enumerated().map { ($1, $0) })

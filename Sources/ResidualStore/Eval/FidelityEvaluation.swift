@@ -2,6 +2,7 @@ import CLIP
 import Foundation
 import Store
 import Tensor
+import Timeline
 import Video
 
 /// How close ResidualViT's P-features come to full CLIP on real videos, and what they cost.
@@ -23,10 +24,13 @@ public struct FidelityEvaluation: Sendable {
         /// a video's codec has them, the pixel difference elsewhere), `.pixels` always the
         /// pixel difference (for comparison).
         public var motionSource: MotionSource
+        /// Fixed I-frames, or also at the shot cuts the ingest detector finds in the clip.
+        public var iframes: IFramePlacement
 
         public init(n: Int, p: Double, strategy: ReductionStrategy, tokenizerName: String, tokenizer: ResidualTokenizer,
-                    motionSource: MotionSource = .vectors) {
+                    motionSource: MotionSource = .vectors, iframes: IFramePlacement = .fixed) {
             self.motionSource = motionSource
+            self.iframes = iframes
             self.n = n
             self.p = p
             self.strategy = strategy
@@ -42,6 +46,8 @@ public struct FidelityEvaluation: Sendable {
         public var n: Int
         public var p: Double
         public var tokenizer: String
+        /// "fixed" or "adaptive" ("-" for the full-CLIP row).
+        public var iframes: String
         public var anchor_codec: String
         public var videos: Int
         public var frames: Int
@@ -58,6 +64,14 @@ public struct FidelityEvaluation: Sendable {
         /// "pixels" when none was, "vectors+pixels" when some fell back (counted next).
         public var motion_source: String? = nil
         public var pixel_fallback_p_frames: Int? = nil
+        /// Shot cuts the detector found over all videos (the same for every row).
+        public var cuts: Int
+        /// Mean cosine to full CLIP of the frames within N after each cut (I-frames included
+        /// at their stored feature): what a query sees right after a cut.
+        public var mean_cosine_after_cuts: Double?
+        /// I-frames beyond the fixed layout's, per hour of video, and the stored bytes they cost.
+        public var extra_iframes_per_hour: Double
+        public var extra_bytes_per_hour: Double
     }
 
     public let model: CLIPModel
@@ -99,21 +113,29 @@ public struct FidelityEvaluation: Sendable {
             progress(.decoded(video: v + 1, of: videos.count, path: url.path, frames: clip.crops.count))
             full.frames += clip.crops.count
             full.iSeconds += clip.fullSeconds
+            full.seconds += clip.duration
+            full.cuts += clip.shotStarts(n: settings.first?.n ?? 2).count
             for (s, encoder) in encoders.enumerated() {
-                try evaluate(encoder, motionSource: settings[s].motionSource, clip: clip, into: &tallies[s])
+                try evaluate(encoder, motionSource: settings[s].motionSource, layout: clip.layout(n: settings[s].n, settings[s].iframes),
+                             clip: clip, into: &tallies[s])
                 progress(.setting(video: v + 1, done: s + 1, of: settings.count))
             }
         }
-        let fullRow = Row(strategy: "full", n: 0, p: 0, tokenizer: "-", anchor_codec: "-", videos: videos.count, frames: full.frames,
+        let fullRow = Row(strategy: "full", n: 0, p: 0, tokenizer: "-", iframes: "-", anchor_codec: "-", videos: videos.count, frames: full.frames,
                           p_frames: 0, mean_cosine: nil, min_cosine: nil, gflops_per_frame: model.vision.flops() / 1e9,
-                          ms_per_frame: 1000 * full.iSeconds / Double(full.frames), gflops_p_frame: nil, ms_p_frame: nil)
+                          ms_per_frame: 1000 * full.iSeconds / Double(full.frames), gflops_p_frame: nil, ms_p_frame: nil,
+                          cuts: full.cuts, mean_cosine_after_cuts: nil, extra_iframes_per_hour: 0, extra_bytes_per_hour: 0)
+        let hours = max(full.seconds, 1e-9) / 3600, featureBytes = Double(codec.rawBytes(dim: model.config.embedDim))   // before LZ4, which gains little on features
         return [fullRow] + zip(settings, zip(encoders, tallies)).map { s, pair in
             let (e, t) = pair
-            var row = Row(strategy: s.strategy.rawValue, n: s.n, p: s.p, tokenizer: s.tokenizerName, anchor_codec: codec.rawValue,
+            let extra = Double(t.extraIFrames) / hours
+            var row = Row(strategy: s.strategy.rawValue, n: s.n, p: s.p, tokenizer: s.tokenizerName, iframes: s.iframes.rawValue, anchor_codec: codec.rawValue,
                        videos: videos.count, frames: t.frames, p_frames: t.pFrames,
                        mean_cosine: t.pFrames > 0 ? t.cosineSum / Double(t.pFrames) : nil, min_cosine: t.pFrames > 0 ? t.minCosine : nil,
                        gflops_per_frame: e.flopsAverage / 1e9, ms_per_frame: 1000 * (t.iSeconds + t.pSeconds) / Double(max(1, t.frames)),
-                       gflops_p_frame: e.flopsP / 1e9, ms_p_frame: t.pFrames > 0 ? 1000 * t.pSeconds / Double(t.pFrames) : nil)
+                       gflops_p_frame: e.flopsP / 1e9, ms_p_frame: t.pFrames > 0 ? 1000 * t.pSeconds / Double(t.pFrames) : nil,
+                       cuts: full.cuts, mean_cosine_after_cuts: t.afterCuts > 0 ? t.afterCutSum / Double(t.afterCuts) : nil,
+                       extra_iframes_per_hour: extra, extra_bytes_per_hour: extra * featureBytes)
             if s.strategy == .motion {
                 row.motion_source = t.pixelFallbacks == 0 ? "vectors" : t.pixelFallbacks == t.pFrames ? "pixels" : "vectors+pixels"
                 row.pixel_fallback_p_frames = t.pixelFallbacks
@@ -127,15 +149,25 @@ public struct FidelityEvaluation: Sendable {
         var cosineSum = 0.0, minCosine = Double.infinity
         var iSeconds = 0.0, pSeconds = 0.0
         var pixelFallbacks = 0
+        var seconds = 0.0, cuts = 0, extraIFrames = 0
+        var afterCutSum = 0.0, afterCuts = 0
     }
 
     /// One setting on one video: cosines of its P-frames to the reference; I-frames are charged
     /// the reference's measured time per frame.
-    func evaluate(_ encoder: ResidualEncoder, motionSource: MotionSource, clip: EvalClip, into t: inout Tally) throws {
-        let layout = encoder.layout, b = model.config.embedDim, count = clip.crops.count
-        let (dense, pSeconds, pixelFallbacks) = try clip.dense(encoder, codec: codec, batch: batch, motionSource: motionSource)
+    func evaluate(_ encoder: ResidualEncoder, motionSource: MotionSource, layout: FrameLayout, clip: EvalClip, into t: inout Tally) throws {
+        let b = model.config.embedDim, count = clip.crops.count
+        let (dense, pSeconds, pixelFallbacks) = try clip.dense(encoder, layout: layout, codec: codec, batch: batch, motionSource: motionSource)
         t.pixelFallbacks += pixelFallbacks
         let pIndices = (0..<count).filter { !layout.isIFrame($0) }
+        t.extraIFrames += (count - pIndices.count) - FrameLayout(n: layout.n).iFrameCount(frames: count)
+        let afterCuts = Set(clip.shotStarts(n: layout.n).flatMap { c in (c...(c + layout.n)).filter { $0 < count } }).sorted()
+        let afterDense: [Float] = afterCuts.flatMap { dense[$0 * b..<($0 + 1) * b] }
+        let afterReference: [Float] = afterCuts.flatMap { clip.reference[$0 * b..<($0 + 1) * b] }
+        for c in Similarity.rowCosines(afterDense, afterReference, dim: b) {
+            t.afterCutSum += Double(c)
+            t.afterCuts += 1
+        }
         t.frames += count
         t.iSeconds += clip.fullSeconds / Double(count) * Double(count - pIndices.count)
         t.pSeconds += pSeconds

@@ -2,6 +2,7 @@ import ArgumentParser
 import CLIP
 import Foundation
 import ResidualStore
+import Timeline
 
 /// `rstore eval ...`: how faithful ResidualViT is to full CLIP, measured on real videos.
 struct EvalCommand: AsyncParsableCommand {
@@ -39,6 +40,7 @@ func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
 /// with the trained A.
 struct FidelitySettings {
     var n: String, p: String, strategy: String, tokenizer: String?
+    var iframes = "fixed"
 
     func settings(for clip: CLIPModel) throws -> [FidelityEvaluation.Setting] {
         let ns = try parseList(n, option: "n") { Int($0).flatMap { $0 >= 1 ? $0 : nil } }
@@ -46,10 +48,11 @@ struct FidelitySettings {
         let strategies = strategy == "all" ? ReductionStrategy.allCases : try parseList(strategy, option: "strategy") { ReductionStrategy(rawValue: $0) }
         var tokenizers = [("A=0", ResidualTokenizer.zero(for: clip))]
         if let tokenizer { tokenizers.append((tokenizer, try ResidualTokenizer(contentsOf: URL(fileURLWithPath: tokenizer), for: clip))) }
+        let placements = try parseList(iframes, option: "iframes") { IFramePlacement(rawValue: $0) }
         var out: [FidelityEvaluation.Setting] = []
-        for n in ns { for p in ps { for s in strategies { for (name, a) in tokenizers {
-            out.append(.init(n: n, p: p, strategy: s, tokenizerName: name, tokenizer: a))
-        } } } }
+        for n in ns { for p in ps { for s in strategies { for (name, a) in tokenizers { for placement in placements {
+            out.append(.init(n: n, p: p, strategy: s, tokenizerName: name, tokenizer: a, iframes: placement))
+        } } } } }
         return out
     }
 }
