@@ -375,31 +375,13 @@ public final class FeatureStore: Sendable {
             .order(Column("first_frame")).fetchAll(db)
     }
 
+    // One copy of the blob checks for both backends (StoreRules).
     func decodeOffsets(_ c: ChunkRecord, _ v: VideoRecord) throws -> [FrameOffsetRecord] {
-        do {
-            let o = try OffsetCodec.decode(c.offsets)
-            guard o.count == c.frameCount, o.first?.index == c.firstFrame else {
-                throw BlobError("offsets blob holds \(o.count) frames from \(o.first?.index ?? -1), the row says \(c.frameCount) from \(c.firstFrame)")
-            }
-            return o
-        } catch {
-            throw StoreError.corruptBlob(path: path, video: name(v), frame: c.firstFrame,
-                                         reason: "frame offsets: \(error) (chunk of frames \(c.firstFrame)..<\(c.firstFrame + c.frameCount))")
-        }
+        try StoreRules.decodeOffsets(store: path, c.raw, v)
     }
 
     func decodeFeatures(_ c: ChunkRecord, _ v: VideoRecord) throws -> [(index: Int, vector: [Float])] {
-        let indices = v.layout.iFrames(in: c.firstFrame..<(c.firstFrame + c.frameCount))
-        do {
-            let (dim, values) = try FeatureCodec.decode(c.features)
-            guard values.count == indices.count * dim else {
-                throw BlobError("features blob holds \(values.count / max(1, dim)) vectors, the chunk has \(indices.count) I-frames")
-            }
-            return indices.enumerated().map { ($1, Array(values[$0 * dim..<($0 + 1) * dim])) }
-        } catch {
-            throw StoreError.corruptBlob(path: path, video: name(v), frame: indices.first ?? c.firstFrame,
-                                         reason: "I-features: \(error) (chunk of frames \(c.firstFrame)..<\(c.firstFrame + c.frameCount))")
-        }
+        try StoreRules.decodeFeatures(store: path, c.raw, v)
     }
 
     // MARK: Maintenance

@@ -119,4 +119,6 @@ struct ChunkRecord: Codable, FetchableRecord, PersistableRecord {
     var frameCount: Int
     var offsets: Data
     var features: Data
+
+    var raw: RawChunk { RawChunk(firstFrame: firstFrame, frameCount: frameCount, offsets: offsets, features: features) }
 }
