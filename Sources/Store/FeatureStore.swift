@@ -202,14 +202,7 @@ public final class FeatureStore: Sendable {
                 return .resume(partial)
             }
             for old in versions where old.status != .ready && !old.leasedByOther(than: lease?.owner, at: now) { try old.delete(db) }
-            v.status = .indexing
-            v.leaseOwner = lease?.owner
-            v.leaseHeartbeatAt = lease.map { _ in now }
-            v.leaseExpiresAt = lease.map { now + $0.seconds }
-            v.frameCount = 0
-            v.error = nil
-            v.createdAt = now
-            v.updatedAt = now
+            v = v.startingIngest(lease: lease, now: now)
             try v.insert(db)
             v.id = db.lastInsertedRowID
             return .resume(v)
@@ -393,23 +386,8 @@ public final class FeatureStore: Sendable {
         try read { db in
             let dim = try ModelRecord.fetchOne(db)?.embedDim
             for v in try VideoRecord.filter(Column("status") != "failed").order(Column("id")).fetchAll(db) {
-                var next = 0
                 let cursor = try ChunkRecord.filter(Column("video_id") == v.id).order(Column("first_frame")).fetchCursor(db)
-                while let c = try cursor.next() {
-                    do {
-                        _ = try decodeOffsets(c, v)
-                        if let dim, let h = try? FeatureCodec.header(c.features), h.dim != dim || h.codec.rawValue != v.codec {
-                            problems.append("\(path): \(name(v)) frame \(c.firstFrame): features are \(h.codec.rawValue) x \(h.dim), the video says \(v.codec) x \(dim)")
-                        }
-                        _ = try decodeFeatures(c, v)
-                    } catch { problems.append("\(error)") }
-                    if c.firstFrame != next {
-                        problems.append(c.firstFrame > next ? "\(path): \(name(v)): frames \(next)..<\(c.firstFrame) missing"
-                                                            : "\(path): \(name(v)): frames \(c.firstFrame)..<\(next) stored twice")
-                    }
-                    next = c.firstFrame + c.frameCount
-                }
-                if next != v.frameCount { problems.append("\(path): \(name(v)): \(v.frameCount) frames recorded, \(next) stored") }
+                problems += try StoreRules.verify(store: path, v, dim: dim, next: { try cursor.next()?.raw })
             }
         }
         return problems

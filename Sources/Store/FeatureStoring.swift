@@ -157,6 +157,21 @@ extension FeatureStore: FeatureStoring {
 }
 
 extension VideoRecord {
+    /// This row as a new ingest writes it at `now`: indexing, nothing committed, held by
+    /// `lease` (none: unleased). Both backends' `begin` insert exactly this.
+    public func startingIngest(lease: Lease?, now: Double) -> VideoRecord {
+        var v = self
+        v.status = .indexing
+        v.leaseOwner = lease?.owner
+        v.leaseHeartbeatAt = lease.map { _ in now }
+        v.leaseExpiresAt = lease.map { now + $0.seconds }
+        v.frameCount = 0
+        v.error = nil
+        v.createdAt = now
+        v.updatedAt = now
+        return v
+    }
+
     /// Public form of the lease rule both backends apply: held by someone other than `owner`,
     /// unexpired at `now`, by a process that may still be alive.
     public func isLeasedByOther(than owner: String?, at now: Double) -> Bool { leasedByOther(than: owner, at: now) }

@@ -150,9 +150,16 @@ public enum StoreRules {
     /// Problems of one video's chunks: undecodable blobs, a codec or dimension other than the
     /// row's, frames missing or stored twice, a frame count that is not what is stored.
     public static func verify(store: String, _ v: VideoRecord, chunks: [RawChunk], dim: Int?) -> [String] {
+        var it = chunks.makeIterator()
+        return (try? verify(store: store, v, dim: dim, next: { it.next() })) ?? []
+    }
+
+    /// As above, chunks in frame order from `next` (nil at the end), one at a time: a store can
+    /// stream them from a cursor instead of holding a whole video's blobs.
+    public static func verify(store: String, _ v: VideoRecord, dim: Int?, next nextChunk: () throws -> RawChunk?) throws -> [String] {
         var problems: [String] = []
         var next = 0
-        for c in chunks {
+        while let c = try nextChunk() {
             do {
                 _ = try decodeOffsets(store: store, c, v)
                 if let dim, let h = try? FeatureCodec.header(c.features), h.dim != dim || h.codec.rawValue != v.codec {

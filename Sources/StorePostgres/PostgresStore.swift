@@ -124,14 +124,7 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
             for old in versions where old.status != .ready && !old.isLeasedByOther(than: lease?.owner, at: now) {
                 try s.query("DELETE FROM videos WHERE id = \(old.id!)")
             }
-            v.status = .indexing
-            v.leaseOwner = lease?.owner
-            v.leaseHeartbeatAt = lease.map { _ in now }
-            v.leaseExpiresAt = lease.map { now + $0.seconds }
-            v.frameCount = 0
-            v.error = nil
-            v.createdAt = now
-            v.updatedAt = now
+            v = v.startingIngest(lease: lease, now: now)
             v.id = try s.rows("""
                 INSERT INTO videos (path, content_hash, size, mtime, duration, time_base_num, time_base_den, fps, n, p, strategy, codec,
                     model_id, status, error, frame_count, info, mask_seed, created_at, updated_at, fingerprint, damage,
