@@ -150,8 +150,9 @@ public final class Library: @unchecked Sendable {
     func offsets(of v: VideoRecord) throws -> [FrameOffset] { try store.offsets(of: v).map(FrameOffset.init) }
 
     /// Fails with `StoreError.notReady` unless `v` is ready: the one readiness check of every
-    /// query (embeddings, curves, grounding).
-    func requireReady(_ v: VideoRecord) throws {
+    /// query (embeddings, curves, grounding). Public so front ends can say "not ready" before
+    /// weighing a request's size (a range over budget of a video still indexing is not ready first).
+    public func requireReady(_ v: VideoRecord) throws {
         guard v.status == .ready else { throw StoreError.notReady(path: store.path, video: v.path, status: v.status.rawValue) }
     }
 
