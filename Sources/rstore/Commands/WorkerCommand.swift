@@ -47,6 +47,7 @@ struct WorkerCommand: AsyncParsableCommand {
             let url: URL
             do { url = try roots.file(for: StoredPath.rooted(root: job.root, path: job.path).stored) } catch {
                 try pg.completeJob(job.id, lease: lease, error: "\(error)")
+                log("failed: \(job.root):\(job.path) (\(error))")
                 continue
             }
             let renewer = Renewer(every: lease.seconds / 3) { (try? pg.renewJob(job.id, lease: lease)) ?? true }
