@@ -21,7 +21,7 @@ public struct LibraryRoots: Sendable {
 
     /// Whether `real` (already resolved) lies inside a root.
     public func contains(realPath real: String) -> Bool {
-        roots.contains { root in real == root || real.hasPrefix(root.hasSuffix("/") ? root : root + "/") }
+        roots.contains { RootMounts.relative(real, to: $0) != nil }
     }
 
     /// Resolves a client path to a real path inside a root, or throws a 400/403/404 `APIError`.

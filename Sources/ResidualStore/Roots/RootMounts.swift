@@ -34,9 +34,7 @@ public struct RootMounts: Sendable, Equatable {
         let f = file.standardizedFileURL.path
         for (name, base) in folders.sorted(by: { ($0.value.path.count, $1.key) > ($1.value.path.count, $0.key) }) {
             for b in Set([base.path, Self.realPath(base.path) ?? base.path]) {
-                let prefix = b.hasSuffix("/") ? b : b + "/"
-                guard f.hasPrefix(prefix) else { continue }
-                let rel = String(f.dropFirst(prefix.count))
+                guard let rel = Self.relative(f, to: b), !rel.isEmpty else { continue }
                 _ = try resolve(root: name, relative: rel)
                 return StoredPath.rooted(root: name, path: rel).stored
             }
@@ -80,8 +78,7 @@ public struct RootMounts: Sendable, Equatable {
         // A missing file is left to the reader (it fails with "missing"); an existing one must
         // really be inside the root.
         if let real = Self.realPath(joined.path) {
-            let root = Self.realPath(base.path) ?? base.path
-            guard real == root || real.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
+            guard Self.relative(real, to: Self.realPath(base.path) ?? base.path) != nil else {
                 throw RootError.leavesRoot(root: name, path: rel)
             }
         }
@@ -96,6 +93,14 @@ public struct RootMounts: Sendable, Equatable {
         if path.contains("\0") { throw RootError.badPath(path: path.replacingOccurrences(of: "\0", with: "\\0"), reason: .nul) }
         if path.split(separator: "/", omittingEmptySubsequences: true).contains("..") { throw RootError.badPath(path: path, reason: .traversal) }
         if !allowAbsolute && path.hasPrefix("/") { throw RootError.badPath(path: path, reason: .absolute) }
+    }
+
+    /// `path` relative to `folder` ("" for the folder itself), nil when it is not inside it.
+    /// Both are taken as given (standardized or real paths, not mixed).
+    public static func relative(_ path: String, to folder: String) -> String? {
+        if path == folder { return "" }
+        let prefix = folder.hasSuffix("/") ? folder : folder + "/"
+        return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : nil
     }
 
     /// realpath(3), nil when the path does not exist.
