@@ -44,7 +44,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         // The named roots are library roots too: POST /v1/index may read them, media may come from them.
-        let named = try library.root.roots().folders.values.sorted { $0.path < $1.path }
+        let mounts = try library.root.roots()
+        for (name, folder) in mounts.folders where !((try? folder.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) ?? false) {
+            throw ValidationError("--root \(name)=\(folder.path): not a folder")
+        }
+        let named = mounts.folders.values.sorted { $0.path < $1.path }
         let resolved = try TokenSource.resolve(argument: token, file: tokenFile, environment: ProcessInfo.processInfo.environment)
         if let w = resolved.warning { FileHandle.standardError.write(Data(w.utf8)) }
         var config = ServerConfiguration(host: host, port: port, token: resolved.token,
