@@ -89,6 +89,23 @@ final class RootedPathsTests: XCTestCase {
         }
     }
 
+    func testAStoreIndexedWithoutRootsKeepsWorkingWhenRootsAreGiven() async throws {
+        let folder = dir.appendingPathComponent("videos")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let file = folder.appendingPathComponent("a.mp4")
+        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=3", "-pix_fmt", "yuv420p", file.path])
+        let old = try library(roots: [:])
+        let indexed = try await old.index([file])
+        XCTAssertEqual(indexed.indexed, 1)
+        let v = try XCTUnwrap(try old.videos().first)
+        XCTAssertEqual(v.path, file.standardizedFileURL.path, "no roots: the absolute path, as before")
+        let dense = try old.embeddings(v, from: 0, to: v.duration)
+
+        let rooted = try library(roots: ["archive": folder])
+        XCTAssertEqual(try rooted.video(file.path).id, v.id, "found under its absolute name")
+        XCTAssertEqual(try rooted.embeddings(v, from: 0, to: v.duration).map(\.vector), dense.map(\.vector))
+    }
+
     func testHostileStoredPathsAndSymlinksLeavingTheRootAreRefused() async throws {
         let root = dir.appendingPathComponent("root"), outside = dir.appendingPathComponent("outside")
         for d in [root, outside] { try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true) }
