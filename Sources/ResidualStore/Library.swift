@@ -15,8 +15,14 @@ public final class Library: @unchecked Sendable {
         public var n: Int = 2
         public var p: Double = 0.85
         public var strategy: ReductionStrategy = .motion
-        /// I-frames every N+1 sampled frames (the paper), or also at every shot cut.
-        public var iframes: IFramePlacement = .fixed
+        /// I-frames every N+1 sampled frames (the paper), or also at every shot cut. nil (the
+        /// default): adaptive for files not indexed yet, while an indexed, unchanged file keeps
+        /// the placement it has, so a library indexed before adaptive became the default is not
+        /// re-encoded by the next `index`. Set explicitly, it re-indexes the other placement.
+        public var iframes: IFramePlacement? = nil
+        /// The placement a new file gets when `iframes` is nil: adaptive measured better after
+        /// cuts with a trained A and costs nothing on video without cuts (docs/DESIGN.md).
+        public static let defaultIFrames = IFramePlacement.adaptive
         public var codec: FeatureCodec = .f16
         public var frameCacheBytes = 512 << 20
         /// Byte budget of the on-disk decoded-frame tier beside the store (0: no tier).

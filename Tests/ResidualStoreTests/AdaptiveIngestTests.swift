@@ -100,17 +100,39 @@ final class AdaptiveIngestTests: XCTestCase {
         XCTAssertGreaterThan(movedAnchors, 0, "some P-frames' anchors moved to a cut (else the test shows nothing)")
     }
 
-    /// The default stays the paper's fixed layout, with nothing stored for it.
-    func testFixedIsTheDefaultAndStoresNoShotStarts() async throws {
+    /// Fixed placement, asked for, is the paper's layout with nothing stored for it; the default
+    /// is adaptive for new files, but a file already indexed fixed keeps its placement (no
+    /// re-encode on upgrade) until a placement is asked for explicitly.
+    func testDefaultIsAdaptiveForNewFilesAndKeepsAnIndexedPlacement() async throws {
         let model = try TinyCLIP.model.get(), url = try Self.bikes()
         let dir = try TempDirectory.make("fixed")
         defer { TempDirectory.remove(dir) }
-        var config = Library.Configuration()
-        config.frameTierBytes = 0
-        let library = try Library(store: dir.appendingPathComponent("s.sqlite"), model: model, configuration: config)
-        _ = try await library.index([url])
-        let v = try library.video(url.path)
+        func library(_ iframes: IFramePlacement?, store: String = "s.sqlite") throws -> Library {
+            var config = Library.Configuration()
+            config.frameTierBytes = 0
+            config.iframes = iframes
+            return try Library(store: dir.appendingPathComponent(store), model: model, configuration: config)
+        }
+        let fixed = try library(.fixed)
+        _ = try await fixed.index([url])
+        let v = try fixed.video(url.path)
         XCTAssertEqual(v.iframes, "fixed")
         XCTAssertEqual(v.layout, FrameLayout(n: 2))
+
+        // The default leaves the indexed version alone.
+        let again = try await library(nil).index([url])
+        XCTAssertEqual(again.files.map(\.outcome), [.unchanged])
+        XCTAssertEqual(try fixed.video(url.path).id, v.id)
+        // Asked for explicitly, adaptive re-indexes it.
+        let explicit = try await library(.adaptive).index([url])
+        XCTAssertEqual(explicit.indexed, 1)
+        XCTAssertEqual(try fixed.video(url.path).iframes, "adaptive")
+
+        // A new file under the default is adaptive.
+        let fresh = try library(nil, store: "new.sqlite")
+        _ = try await fresh.index([url])
+        let w = try fresh.video(url.path)
+        XCTAssertEqual(w.iframes, "adaptive")
+        XCTAssertFalse(w.layout.shotStarts.isEmpty, "bikes.mp4 has cuts")
     }
 }

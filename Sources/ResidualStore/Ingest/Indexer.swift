@@ -114,10 +114,20 @@ extension Library {
                             timeBaseNum: Int(info.timeBase.num), timeBaseDen: Int(info.timeBase.den), fps: configuration.fps,
                             n: configuration.n, p: configuration.p, strategy: configuration.strategy.rawValue,
                             codec: configuration.codec, info: String(decoding: try JSONEncoder().encode(info), as: UTF8.self),
-                            fingerprint: fingerprint.hash, iframes: configuration.iframes)
+                            fingerprint: fingerprint.hash, iframes: placement(stored: stored, contentHash: hash))
         v.maskSeed = Self.maskSeed(contentHash: hash)
         v.motionSource = MotionSource.of(reader).rawValue
         return Prepared(record: v, fingerprint: fingerprint, duration: info.duration)
+    }
+
+    /// The placement for a file: the configured one, else the one its stored version of the
+    /// same content has, ready or still indexing (so a crashed ingest resumes instead of starting
+    /// over; see `Library.Configuration.iframes`), else the default for new files.
+    private func placement(stored path: String, contentHash: String) -> IFramePlacement {
+        if let chosen = configuration.iframes { return chosen }
+        if let known = try? store.video(path: path), known.status != .failed, known.contentHash == contentHash,
+           let kept = IFramePlacement(rawValue: known.iframes) { return kept }
+        return Library.Configuration.defaultIFrames
     }
 
     /// One try at one file: unchanged, busy (leased by another live ingest), or indexed under
@@ -147,7 +157,7 @@ extension Library {
             progress?(.started(file: i, of: total, path: url.path, frames: estimate))
             let pipeline = try IngestPipeline(model: model, settings: .init(fps: configuration.fps, n: configuration.n,
                                                                            chunkFrames: configuration.chunkFrames, batch: configuration.batch,
-                                                                           concealDamage: !configuration.strict, iframes: configuration.iframes))
+                                                                           concealDamage: !configuration.strict, iframes: try r.iframePlacement()))
             let heartbeat = Heartbeat(store: store, video: r.id!, lease: lease)
             defer { heartbeat.stop() }
             var frames = r.frameCount

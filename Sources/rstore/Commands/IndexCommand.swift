@@ -18,8 +18,8 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(help: "P-frames per I-frame (N).") var n = 2
     @Option(help: "Fraction of patch tokens dropped on P-frames (p).") var p = 0.85
     @Option(help: "Token reduction: motion, random, uniform, center.") var strategy = ReductionStrategy.motion
-    @Option(help: "I-frame placement: fixed (every N+1 sampled frames, as the paper) or adaptive (also at every detected shot cut; at most twice the I-frames).")
-    var iframes = IFramePlacement.fixed
+    @Option(help: "I-frame placement: fixed (every N+1 sampled frames, as the paper) or adaptive (also at every detected shot cut; at most twice the I-frames). Default: adaptive for new files, and an indexed, unchanged file keeps its placement; given, files indexed with the other placement are re-indexed.")
+    var iframes: IFramePlacement?
     @Option(help: "Feature codec: f16+lz4 or i8+lz4.") var codec = FeatureCodec.f16
     @Option(help: "Frames per committed chunk (the unit of crash-safe resume).") var chunkFrames = 240
     @Flag(help: "Fail damaged or truncated files instead of indexing what decodes (damage is concealed and recorded by default).")

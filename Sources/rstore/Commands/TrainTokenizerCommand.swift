@@ -31,7 +31,7 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
     @Option(help: "Patch selection: random, uniform, center, motion.") var strategy = ReductionStrategy.motion
     @Option(help: "Sampling rate in frames per second.") var fps = 2.0
     @Option(help: "I-frame placement, as `rstore index --iframes`: fixed (every N+1 samples) or adaptive (also at each shot cut, so no training pair's anchor is in another shot).")
-    var iframes = Library.Configuration().iframes
+    var iframes = Library.Configuration.defaultIFrames
     @Option(help: "Epochs (a resumed run continues up to this many).") var epochs = 5
     @Option(help: "P-frames per step.") var batch = 256
     @Option(help: "AdamW learning rate.") var lr: Float = 5e-4
