@@ -37,8 +37,19 @@ struct BenchWorkersCommand: AsyncParsableCommand {
         var commit_p50_ms: [Double] = []
         var commit_p99_ms: [Double] = []
         var frames_per_s: [Double] = []
+        /// Mean seconds a statement waited for its answer (one round trip), milliseconds.
+        var round_trip_ms: [Double] = []
+        /// Round trips per synthetic video (claim, begin, chunk commits, finish, close).
+        var round_trips_per_video: [Double] = []
+        /// Checkouts that waited for a free connection.
+        var pool_waits: [Int] = []
+        /// CPU used by this process and by the local PostgreSQL server, fractions of all cores.
+        var client_cpu: [Double] = []
+        var postgres_cpu: [Double] = []
         var sqlite_seconds: Double?
         var postgres_seconds: Double?
+        /// postgres_seconds / sqlite_seconds (target <= 1.10).
+        var postgres_over_sqlite: Double?
     }
 
     func run() async throws {
@@ -57,6 +68,7 @@ struct BenchWorkersCommand: AsyncParsableCommand {
             let root = "bench-\(run)-\(w)"
             try pg.enqueue(root: root, paths: (0..<(w * videosPerWorker)).map { "v\($0).mp4" })
             let stats = WorkerStats()
+            let (pool0, cpu0) = (pg.poolCounters, BenchCPUShare.now())
             let t0 = Date()
             // One thread per worker (they block on sleeps and the server, as real workers do;
             // Swift's cooperative pool has only as many threads as cores).
@@ -68,6 +80,7 @@ struct BenchWorkersCommand: AsyncParsableCommand {
             }
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in done.notify(queue: .global()) { c.resume() } }
             let dt = Date().timeIntervalSince(t0)
+            let (pool1, cpu) = (pg.poolCounters, cpu0.share(until: BenchCPUShare.now(), wall: dt))
             if let e = stats.error { throw e }
             let fps = Double(stats.frames) / dt
             if w == counts.first! { single = fps / Double(w) }
@@ -78,8 +91,17 @@ struct BenchWorkersCommand: AsyncParsableCommand {
             r.claims_per_s.append(Double(stats.claims) / dt)
             r.commit_p50_ms.append(lat.isEmpty ? 0 : lat[lat.count / 2] * 1000)
             r.commit_p99_ms.append(lat.isEmpty ? 0 : lat[min(lat.count - 1, lat.count * 99 / 100)] * 1000)
-            log(String(format: "%2d workers: %.0f frames/s, scaling %.2f of linear, %.1f claims/s, commit p50 %.2f ms p99 %.2f ms",
-                       w, fps, r.scaling.last!, r.claims_per_s.last!, r.commit_p50_ms.last!, r.commit_p99_ms.last!))
+            let trips = pool1.statements - pool0.statements
+            r.round_trip_ms.append(trips > 0 ? (pool1.statementSeconds - pool0.statementSeconds) / Double(trips) * 1000 : 0)
+            r.round_trips_per_video.append(Double(trips) / Double(max(1, w * videosPerWorker)))
+            r.pool_waits.append(pool1.waits - pool0.waits)
+            r.client_cpu.append(cpu.own)
+            r.postgres_cpu.append(cpu.postgres)
+            log(String(format: "%2d workers: %.0f frames/s, scaling %.2f of linear, %.1f claims/s, commit p50 %.2f ms p99 %.2f ms; "
+                       + "%.1f round trips/video of %.2f ms, %d pool waits; CPU: rstore %.0f%%, postgres %.0f%% of %d cores",
+                       w, fps, r.scaling.last!, r.claims_per_s.last!, r.commit_p50_ms.last!, r.commit_p99_ms.last!,
+                       r.round_trips_per_video.last!, r.round_trip_ms.last!, r.pool_waits.last!, 100 * cpu.own, 100 * cpu.postgres,
+                       ProcessInfo.processInfo.activeProcessorCount))
         }
         if let videos {
             guard let model, let ingestStore, PostgresLocation.isPostgres(ingestStore) else {
@@ -96,8 +118,9 @@ struct BenchWorkersCommand: AsyncParsableCommand {
             r.sqlite_seconds = try await Self.timedIngest(local, files)
             let shared = try Library(opening: { try PostgresStore(url: ingestStore, localCache: dir) }, model: clip, configuration: c)
             r.postgres_seconds = try await Self.timedIngest(shared, files)
-            log(String(format: "real ingest: SQLite %.2f s, PostgreSQL %.2f s (%.1f%%)", r.sqlite_seconds!, r.postgres_seconds!,
-                       100 * (r.postgres_seconds! / r.sqlite_seconds! - 1)))
+            r.postgres_over_sqlite = r.postgres_seconds! / r.sqlite_seconds!
+            log(String(format: "real ingest: SQLite %.2f s, PostgreSQL %.2f s: ratio %.3f (target <= 1.10)", r.sqlite_seconds!, r.postgres_seconds!,
+                       r.postgres_over_sqlite!))
         }
         if json { try printJSON(r) }
     }
