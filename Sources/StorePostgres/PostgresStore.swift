@@ -77,9 +77,14 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
 
     // MARK: Ingest
 
-    /// The server's clock, after taking the path's advisory lock for this transaction.
-    func lockPath(_ s: PostgresSession, _ p: String) throws -> Double {
-        try s.rows("SELECT extract(epoch FROM clock_timestamp())::float8 AS now FROM (SELECT pg_advisory_xact_lock(hashtextextended(\(p), 0))) l")[0]["now"].decode(Double.self)
+    /// Model row `id` and the server's clock, after taking path `p`'s advisory lock for this
+    /// transaction, in one round trip; nil when there is no such model.
+    func lockPath(_ s: PostgresSession, _ p: String, model id: Int64) throws -> (model: ModelRecord, now: Double)? {
+        try s.rows("""
+            SELECT \(unescaped: PostgresRows.modelColumns), l.now FROM models,
+                (SELECT extract(epoch FROM clock_timestamp())::float8 AS now FROM (SELECT pg_advisory_xact_lock(hashtextextended(\(p), 0))) x OFFSET 0) l
+            WHERE models.id = \(id)
+            """).first.map { (try PostgresRows.model($0), try $0["now"].decode(Double.self)) }
     }
 
     func now(_ s: PostgresSession) throws -> Double {
@@ -102,7 +107,7 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
         guard let modelId = model.id else { throw StoreError.invalidArgument("model is not registered") }
         try StoreRules.checkNew(video)
         return try pool.transaction("starting \(video.path)") { s in
-            guard let stored = try s.rows("SELECT \(unescaped: PostgresRows.modelColumns) FROM models WHERE id = \(modelId)").first.map(PostgresRows.model) else {
+            guard let (stored, now) = try lockPath(s, video.path, model: modelId) else {
                 throw StoreError.invalidArgument("\(path): model \(modelId) is not registered in this store")
             }
             guard stored.weightsSha256 == model.weightsSha256 else {
@@ -110,7 +115,6 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
             }
             var v = video
             v.modelId = modelId
-            let now = try lockPath(s, v.path)
             let versions = try s.rows("SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE path = \(v.path) ORDER BY id").map(PostgresRows.video)
             if let ready = versions.first(where: { $0.status == .ready && $0.hasSameIndexing(as: v) }) { return .unchanged(ready) }
             if var partial = versions.first(where: { $0.status == .indexing && $0.hasSameIndexing(as: v) }) {
@@ -124,7 +128,7 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
                         WHERE id = \(partial.id!)
                         """)
                 }
-                writing.set(partial, dim: stored.embedDim)
+                if lease != nil { writing.set(partial, dim: stored.embedDim) }
                 return .resume(partial)
             }
             for old in versions where old.status != .ready && !old.isLeasedByOther(than: lease?.owner, at: now) {
@@ -142,7 +146,7 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
                 RETURNING id
                 """)[0]["id"].decode(Int64.self)
             v.shotStarts = .none
-            writing.set(v, dim: stored.embedDim)
+            if lease != nil { writing.set(v, dim: stored.embedDim) }
             return .resume(v)
         }
     }
