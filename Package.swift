@@ -73,7 +73,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ResidualStoreTests", dependencies: ["ResidualStore", "CLIP", "Video", "Timeline", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "ResidualStore", "Store", "Video", "CLIP", "TestSupport",
+            "Server", "ResidualStore", "Store", "Video", "CLIP", "TestSupport", "StorePostgres", "PostgresTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Timeline", "TestSupport"]),

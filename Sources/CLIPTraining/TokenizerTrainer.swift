@@ -8,7 +8,8 @@ import Timeline
 /// Teacher features (full ViT) of every sampled frame are computed once; they are the targets
 /// of the P-frames, and those of the I-frames, rounded by `config.anchor` (the store's codec),
 /// are the anchors A is fed: the vectors reconstruction reads back from the store. Samples are the
-/// (P-frame, anchor) pairs of frame k, anchor k - k % (N+1), with the kept patches chosen
+/// (P-frame, anchor) pairs of each video's frame layout (anchor k - k % (N+1), restarted at
+/// every shot start with adaptive I-frames, so no anchor lies in another shot), with the kept patches chosen
 /// once by the reduction strategy. Each step runs the student on a minibatch, carries the
 /// loss gradient back through the frozen ViT to the residual token, and updates A with AdamW.
 ///
@@ -184,7 +185,6 @@ public final class TokenizerTrainer {
         guard samples.isEmpty else { return }
         let c = model.config, b = c.embedDim
         let stride = 3 * c.imageSize * c.imageSize
-        let layout = FrameLayout(n: config.n)
         let total = videos.reduce(0) { $0 + $1.frameCount }
         let chunk = max(1, min(config.batchSize, 64))
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * stride)
@@ -193,6 +193,7 @@ public final class TokenizerTrainer {
         var done = 0
         progress(.teacher(done: 0, total: total))
         for (v, video) in videos.enumerated() {
+            let layout = layout(of: v)
             var features = [Float]()
             features.reserveCapacity(video.frameCount * b)
             for start in Swift.stride(from: 0, to: video.frameCount, by: chunk) {
@@ -229,8 +230,19 @@ public final class TokenizerTrainer {
 
     /// The anchor A is fed for a sample: its I-frame's feature as stored.
     private func anchorFeature(_ s: Sample) -> ArraySlice<Float> {
-        let b = model.config.embedDim, i = FrameLayout(n: config.n).iFrameCount(frames: s.anchor)   // the anchor's rank among I-frames
+        let b = model.config.embedDim, i = layout(of: s.video).iFrameCount(frames: s.anchor)   // the anchor's rank among I-frames
         return anchorRows[s.video][i * b..<(i + 1) * b]
+    }
+
+    /// Video `v`'s frame layout for this run's N and I-frame placement.
+    func layout(of v: Int) -> FrameLayout {
+        FrameLayout(n: config.n, shotStarts: config.iframes == .adaptive ? videos[v].shotStarts : .none)
+    }
+
+    /// The (P-frame, anchor) pairs trained on, per video, in frame order.
+    func trainingPairs() throws -> [(video: Int, frame: Int, anchor: Int)] {
+        try prepare(reduction: TokenReduction(p: config.p, strategy: config.strategy, seed: config.seed)) { _ in }
+        return samples.map { ($0.video, $0.frame, $0.anchor) }
     }
 
     private func assignSplit() {
@@ -246,8 +258,8 @@ public final class TokenizerTrainer {
             for i in samples.indices { samples[i].heldOut = held.contains(samples[i].video) }
         } else {
             splitName = "time"
-            let layout = FrameLayout(n: config.n)
             for (v, video) in videos.enumerated() {
+                let layout = layout(of: v)
                 let groups = layout.iFrameCount(frames: video.frameCount)
                 guard groups >= 2 else { continue }
                 let held = min(groups - 1, max(1, Int((config.holdout * Double(groups)).rounded())))

@@ -1,5 +1,6 @@
 import CLIP
 import Foundation
+import Timeline
 
 /// Settings of a run that trains the residual tokenizer A.
 public struct TokenizerTrainingConfig: Sendable, Equatable {
@@ -8,6 +9,9 @@ public struct TokenizerTrainingConfig: Sendable, Equatable {
     /// Token drop ratio of the P-frames.
     public var p = 0.85
     public var strategy: ReductionStrategy = .motion
+    /// Where the I-frames are: fixed every N+1 samples, or also at each video's shot starts
+    /// (`TrainingVideo.shotStarts`), so A learns from anchors of the P-frame's own shot.
+    public var iframes: IFramePlacement = .fixed
     public var epochs = 5
     public var batchSize = 256
     public var learningRate: Float = 5e-4

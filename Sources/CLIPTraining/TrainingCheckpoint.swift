@@ -1,5 +1,6 @@
 import CLIP
 import Foundation
+import Timeline
 
 /// The resumable state of a training run, saved beside A after every epoch as
 /// `<A name>.state.safetensors`: A's parameters, AdamW's moments and step, the epochs done,
@@ -16,7 +17,8 @@ struct TrainingCheckpoint {
     /// Settings that must match for a resume (name -> value as text).
     static func dataSettings(_ c: TokenizerTrainingConfig, loss: String) -> [String: String] {
         ["n": String(c.n), "p": String(c.p), "strategy": c.strategy.rawValue, "seed": String(c.seed),
-         "holdout": String(c.holdout), "split": c.split.rawValue, "loss": loss, "anchor_codec": c.anchor.name]
+         "holdout": String(c.holdout), "split": c.split.rawValue, "loss": loss, "anchor_codec": c.anchor.name,
+         "iframes": c.iframes.rawValue]
     }
 
     func save(to url: URL, config: TokenizerTrainingConfig, loss: String) throws {
@@ -44,9 +46,11 @@ struct TrainingCheckpoint {
         guard sha == model.weightsSHA256 else {
             throw ResidualError.wrongWeights(path: url.path, trainedFor: sha, loaded: model.weightsSHA256)
         }
-        for (k, v) in dataSettings(config, loss: loss).sorted(by: { $0.key < $1.key }) where f.metadata[k] != v {
+        // State files from before adaptive I-frames were trained on fixed layouts.
+        let recorded = f.metadata.merging(["iframes": IFramePlacement.fixed.rawValue]) { stored, _ in stored }
+        for (k, v) in dataSettings(config, loss: loss).sorted(by: { $0.key < $1.key }) where recorded[k] != v {
             throw TrainingError.cannotResume(path: url.path,
-                reason: "it was trained with \(k) = \(f.metadata[k] ?? "?"), this run has \(k) = \(v)")
+                reason: "it was trained with \(k) = \(recorded[k] ?? "?"), this run has \(k) = \(v)")
         }
         let d = model.config.vision.width, b = model.config.embedDim
         do {

@@ -1,3 +1,5 @@
+import Timeline
+
 /// One video's sampled frames as training input. The pixels come from a closure so the
 /// caller decides how they are held (e.g. uint8 224x224 RGB, 150 KB a frame, normalized on
 /// the fly) — the CLIP module knows nothing of video decoding.
@@ -14,13 +16,18 @@ public struct TrainingVideo: Sendable {
     /// measures them), or nil: the motion strategy then ranks by the pixel difference, as the
     /// library does where the codec gives none.
     public let motion: @Sendable (Int) -> [Float]?
+    /// Sampled frames that start a shot (adaptive I-frames): with `TokenizerTrainingConfig.iframes`
+    /// adaptive, each is an I-frame and no training pair's anchor lies before a cut, as in a
+    /// library indexed adaptively. Ignored for fixed placement.
+    public let shotStarts: ShotStarts
 
     public var frameCount: Int { times.count }
 
     public init(name: String, times: [Double], duration: Double,
                 pixels: @escaping @Sendable (Int, UnsafeMutablePointer<Float>) -> Void,
-                motion: @escaping @Sendable (Int) -> [Float]? = { _ in nil }) {
+                motion: @escaping @Sendable (Int) -> [Float]? = { _ in nil }, shotStarts: ShotStarts = .none) {
         self.motion = motion
+        self.shotStarts = shotStarts
         self.name = name
         self.times = times
         self.duration = duration

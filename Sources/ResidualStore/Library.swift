@@ -30,6 +30,9 @@ public final class Library: @unchecked Sendable {
         public var waitForLeases = true
         /// Lease lifetime without a heartbeat (see `Lease`).
         public var leaseSeconds = Lease.defaultSeconds
+        /// Named library roots mounted here: files under one are stored root-relative, and
+        /// stored root-relative paths become files through them (see `RootMounts`).
+        public var roots = RootMounts()
 
         public init() {}
     }
@@ -103,7 +106,12 @@ public final class Library: @unchecked Sendable {
     /// A stored video by id ("42") or path.
     public func video(_ ref: String) throws -> VideoRecord {
         if let id = Int64(ref) { return try store.video(id: id) }
-        return try store.readyVideo(path: URL(fileURLWithPath: ref).standardizedFileURL.path)
+        if case .rooted = StoredPath(ref) { return try store.readyVideo(path: ref) }
+        let url = URL(fileURLWithPath: ref).standardizedFileURL
+        let stored = try configuration.roots.storedPath(for: url)
+        do { return try store.readyVideo(path: stored) } catch StoreError.unknownVideo where stored != url.path {
+            return try store.readyVideo(path: url.path)   // indexed before the root was named
+        }
     }
 
     /// A stored video (one indexed version of a file) as front ends see it; the store's row.
@@ -150,8 +158,9 @@ public final class Library: @unchecked Sendable {
     func offsets(of v: VideoRecord) throws -> [FrameOffset] { try store.offsets(of: v).map(FrameOffset.init) }
 
     /// Fails with `StoreError.notReady` unless `v` is ready: the one readiness check of every
-    /// query (embeddings, curves, grounding).
-    func requireReady(_ v: VideoRecord) throws {
+    /// query (embeddings, curves, grounding). Public so front ends can say "not ready" before
+    /// weighing a request's size (a range over budget of a video still indexing is not ready first).
+    public func requireReady(_ v: VideoRecord) throws {
         guard v.status == .ready else { throw StoreError.notReady(path: store.path, video: v.path, status: v.status.rawValue) }
     }
 
@@ -183,7 +192,10 @@ public final class Library: @unchecked Sendable {
         let offsets = try offsets(of: v)
         let features = Dictionary(uniqueKeysWithValues: try store.iFeatures(of: v).map { ($0.index, $0.vector) })
         let path = store.path, name = v.path
-        var source = Reconstructor.Source(url: URL(fileURLWithPath: v.path), contentHash: v.contentHash, fps: v.fps,
+        // A root not mounted here leaves the stored name: `checkFile` (before any pixel is read)
+        // then answers `RootError.notMounted`.
+        let url = (try? file(of: v)) ?? URL(fileURLWithPath: v.path)
+        var source = Reconstructor.Source(url: url, contentHash: v.contentHash, fps: v.fps,
                                           maskSeed: UInt64(bitPattern: v.maskSeed), offsets: offsets, layout: v.layout, iFeature: { k in
             guard let f = features[k] else { throw StoreError.corruptBlob(path: path, video: name, frame: k, reason: "no stored I-feature") }
             return f
@@ -242,6 +254,8 @@ public enum LibraryError: Error, CustomStringConvertible, Equatable {
     case badRange(video: String, from: Double, to: Double, duration: Double)
     case settingsMismatch(video: String, stored: String, current: String)   // unknown strategy name
     case notAVideo(path: String)
+    /// Queueing needs a store shared with workers (PostgreSQL).
+    case notShared(store: String)
 
     public var description: String {
         switch self {
@@ -251,6 +265,7 @@ public enum LibraryError: Error, CustomStringConvertible, Equatable {
             return String(format: "%@: time range %.3f-%.3f s is outside the video (0-%.3f s) or reversed", v, f, t, d)
         case .settingsMismatch(let v, let s, let c): return "\(v) was indexed with \(s), but this library uses \(c)"
         case .notAVideo(let p): return "\(p): not a file or folder"
+        case .notShared(let s): return "\(s) has no ingest queue: queueing needs a shared (PostgreSQL) store"
         }
     }
 }

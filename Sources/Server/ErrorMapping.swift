@@ -24,6 +24,16 @@ extension APIError {
             case .emptyQuery, .badK, .badRange: return .badParameter(e.description)
             case .notAVideo: return APIError(.badRequest, "not_a_video", e.description)
             case .settingsMismatch: return APIError(.conflict, "settings_mismatch", e.description)
+            case .notShared: return APIError(.conflict, "not_shared", e.description)
+            }
+        case let e as RootError:
+            switch e {
+            // Another server behind the same balancer may mount it: the store is fine, this host is not.
+            case .notMounted: return APIError(.serviceUnavailable, "root_not_mounted", e.description)
+            case .badPath(_, .traversal): return APIError(.badRequest, "path_traversal", e.description)
+            case .badPath, .badName: return .badParameter(e.description)
+            case .leavesRoot: return APIError(.forbidden, "outside_library_roots", e.description)
+            case .underNoRoot: return APIError(.forbidden, "outside_named_roots", e.description)
             }
         case let e as FreshnessError:
             switch e {

@@ -1,4 +1,5 @@
 import Foundation
+import ResidualStore
 
 /// Confines client-supplied paths to the library roots.
 ///
@@ -16,15 +17,11 @@ public struct LibraryRoots: Sendable {
 
     public var isEmpty: Bool { roots.isEmpty }
 
-    static func realPath(_ p: String) -> String? {
-        guard let r = realpath(p, nil) else { return nil }
-        defer { free(r) }
-        return String(cString: r)
-    }
+    static func realPath(_ p: String) -> String? { RootMounts.realPath(p) }
 
     /// Whether `real` (already resolved) lies inside a root.
     public func contains(realPath real: String) -> Bool {
-        roots.contains { root in real == root || real.hasPrefix(root.hasSuffix("/") ? root : root + "/") }
+        roots.contains { RootMounts.relative(real, to: $0) != nil }
     }
 
     /// Resolves a client path to a real path inside a root, or throws a 400/403/404 `APIError`.
@@ -32,13 +29,7 @@ public struct LibraryRoots: Sendable {
         guard !roots.isEmpty else {
             throw APIError(.forbidden, "no_library_roots", "this server has no library roots: start `rstore serve` with --library-root DIR to index over HTTP")
         }
-        guard !raw.isEmpty else { throw APIError.badParameter("path is empty") }
-        guard raw.utf8.count <= 4096 else { throw APIError.badParameter("path is longer than 4096 bytes") }
-        guard !raw.contains("\0") else { throw APIError.badParameter("path contains a NUL byte") }
-        let components = raw.split(separator: "/", omittingEmptySubsequences: true)
-        guard !components.contains("..") else {
-            throw APIError(.badRequest, "path_traversal", "path \(raw) contains `..`; give a path inside a library root")
-        }
+        do { try RootMounts.checkRelative(raw, allowAbsolute: true) } catch { throw APIError.from(error) }
         let candidates: [String]
         if raw.hasPrefix("/") {
             candidates = [raw]

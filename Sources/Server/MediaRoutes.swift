@@ -22,8 +22,9 @@ extension RStoreServer {
             let v = try videoRecord(context)
             try checkServable(v)
             try library.checkFresh(v)   // a replaced file is not the indexed video
+            let path = try library.file(of: v).path
             let attrs: [FileAttributeKey: Any]
-            do { attrs = try FileManager.default.attributesOfItem(atPath: v.path) } catch {
+            do { attrs = try FileManager.default.attributesOfItem(atPath: path) } catch {
                 throw APIError(.notFound, "file_missing", "\(v.path): the file was moved or deleted since it was indexed")
             }
             let size = (attrs[.size] as? NSNumber)?.intValue ?? 0
@@ -40,14 +41,14 @@ extension RStoreServer {
             case .whole:
                 guard size > 0 else { return Response(status: .ok, headers: headers) }
                 headers[.contentLength] = String(size)
-                let body = try await fileIO.loadFile(path: v.path, range: 0...(size - 1), context: context)
+                let body = try await fileIO.loadFile(path: path, range: 0...(size - 1), context: context)
                 return Response(status: .ok, headers: headers, body: body)
             case .partial(let r):
                 // Cap one reply; players ask again from where it ended.
                 let end = min(r.upperBound, r.lowerBound + configuration.limits.maxMediaChunk - 1)
                 headers[.contentRange] = "bytes \(r.lowerBound)-\(end)/\(size)"
                 headers[.contentLength] = String(end - r.lowerBound + 1)
-                let body = try await fileIO.loadFile(path: v.path, range: r.lowerBound...end, context: context)
+                let body = try await fileIO.loadFile(path: path, range: r.lowerBound...end, context: context)
                 return Response(status: .partialContent, headers: headers, body: body)
             }
         }

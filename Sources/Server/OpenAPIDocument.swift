@@ -19,7 +19,8 @@ public enum OpenAPIDocument {
     nonisolated(unsafe) static let err: J = ["$ref": "#/components/responses/Error"]
 
     /// An operation. Every one may answer 421 (a `Host` that is not this server's); heavy ones
-    /// (`heavy`) also 400 `over_limit` and 503 `busy` (with Retry-After) from the bounded work line.
+    /// (`heavy`) also 400 `over_limit` and 503 `busy` (with Retry-After) from the bounded work line,
+    /// or 503 `root_not_mounted` when the video's library root is not mounted on this server.
     static func op(_ summary: String, _ operationID: String, params: [J] = [], responses: J, heavy: Bool = false, extra: J = [:]) -> J {
         var r = responses
         r["421"] = err
@@ -58,7 +59,7 @@ public enum OpenAPIDocument {
             params: [id, param("Range", "header", "string", "e.g. bytes=0-1023")],
             responses: ["200": ["description": "The whole file", "content": ["video/*": ["schema": ["type": "string", "format": "binary"]]]],
                         "206": ["description": "Part of the file", "content": ["video/*": ["schema": ["type": "string", "format": "binary"]]]],
-                        "400": err, "401": err, "403": err, "404": err, "416": err])],
+                        "400": err, "401": err, "403": err, "404": err, "416": err, "503": err])],
         "/v1/videos/{id}/ground": ["get": op("Zero-shot temporal grounding of a text in one video (ranked proposals; the last is the whole video).", "ground",
             params: [id, q, param("k", "query", "integer", "Proposals to return (1-100, default 5).", extra: ["minimum": 1, "maximum": 100])],
             responses: ["200": ok("Ground"), "400": err, "401": err, "404": err, "409": err], heavy: true)],
@@ -69,14 +70,18 @@ public enum OpenAPIDocument {
         "/v1/search": ["get": op("Text-to-moment search over the library. Stage 2 refines candidates within the request's P-frame budget (--max-p-frames).", "search",
             params: [q, param("k", "query", "integer", "Moments to return (1-100, default 10).", extra: ["minimum": 1, "maximum": 100])],
             responses: ["200": ok("Search"), "400": err, "401": err], heavy: true)],
-        "/v1/index": ["post": op("Queue an index job over files or folders inside the library roots (needs the bearer token).", "index",
-            responses: ["202": ok("Job", "Queued; Location names the job"), "400": err, "401": err, "403": err, "404": err, "413": err, "429": err],
+        "/v1/index": ["post": op("Index files or folders inside the library roots (needs the bearer token). On a SQLite store this server runs an index job (a Job; Location names it). On a shared PostgreSQL store the files go onto the queue of the `rstore worker`s, stored relative to the server's named library roots (a Queued; Location is GET /v1/queue).", "index",
+            responses: ["202": ["description": "Accepted: a Job (this server indexes) or a Queued (the workers of a shared store index)",
+                                "content": ["application/json": ["schema": ["oneOf": [["$ref": "#/components/schemas/Job"], ["$ref": "#/components/schemas/Queued"]]]]]],
+                        "400": err, "401": err, "403": err, "404": err, "413": err, "429": err],
             extra: ["requestBody": ["required": true, "content": json("IndexRequest")]])],
         "/v1/session": ["post": op("Trade the bearer token (Authorization header) for a session cookie `rstore_session` (HttpOnly, SameSite=Strict, Path=/): how the search page authenticates its reads, <img> and <video> included. The cookie never authenticates writes.", "createSession",
             responses: ["200": ["description": "Session created; Set-Cookie carries it",
                                 "headers": ["Set-Cookie": ["description": "rstore_session=...; Path=/; HttpOnly; SameSite=Strict; Max-Age=...", "schema": ["type": "string"]]],
                                 "content": json("Session")],
                         "401": err, "403": err])],
+        "/v1/queue": ["get": op("The shared store's ingest queue by status: how files queued by POST /v1/index progress. 404 `no_queue` on a store that is not shared.", "getQueue",
+            responses: ["200": ok("QueueCounts"), "401": err, "404": err])],
         "/v1/jobs/{id}": ["get": op("Progress of an index job.", "getJob",
             params: [param("id", "path", "string", "Job id returned by POST /v1/index.")],
             responses: ["200": ok("Job"), "401": err, "404": err])],
@@ -109,6 +114,8 @@ public enum OpenAPIDocument {
                     "filesTotal": int, "filesDone": int, "currentFile": str, "currentFrames": int, "currentFramesDone": int, "progress": num,
                     "createdAt": num, "startedAt": num, "finishedAt": num, "error": str, "results": ["type": "array", "items": ["type": "object"]]],
                    required: ["id", "state", "paths", "filesTotal", "filesDone", "currentFrames", "currentFramesDone", "progress", "createdAt", "results"]),
+        "QueueCounts": all(["queued": int, "claimed": int, "done": int, "failed": int]),
+        "Queued": all(["shared": ["type": "boolean"], "files": int, "queued": int, "already_queued": int, "queue": ["$ref": "#/components/schemas/QueueCounts"]]),
         "Session": all(["expiresInSeconds": int]),
         "Health": all(["status": str, "uptimeSeconds": num, "videos": int, "readyVideos": int, "model": str, "embedDim": int,
                        "thumbnailCache": cache, "frameCache": cache,

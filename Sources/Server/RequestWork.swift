@@ -34,7 +34,9 @@ extension RStoreServer {
     /// Refuses a range of `v` whose frames exceed the per-request limits before any work,
     /// counting from the stored frame count and sampling rate: `frames` sampled frames lie in
     /// [from, to], of which all but the I-frames must be reconstructed (and decoded).
+    /// A video that is not ready answers 409 first: its frame count is still growing.
     func checkFrameBudget(_ v: Library.StoredVideo, from: Double, to: Double, what: String) throws {
+        try library.requireReady(v)
         let span = max(0, min(to, v.duration) - max(0, from))
         let byTime = v.fps > 0 && v.fps.isFinite ? Int(min(Double(Int32.max), (span * v.fps).rounded(.down))) + 1 : v.frameCount
         let frames = max(0, min(v.frameCount, byTime))

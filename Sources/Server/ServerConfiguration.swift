@@ -48,6 +48,8 @@ public struct ServerConfiguration: Sendable {
         public var maxMediaChunk = 8 << 20
         /// Paths in one index request.
         public var maxIndexPaths = 64
+        /// Video files one index request may name, folders walked.
+        public var maxIndexFiles = 10_000
         /// Index jobs waiting or running at once.
         public var maxPendingJobs = 8
         public init() {}

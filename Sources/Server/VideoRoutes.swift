@@ -91,8 +91,9 @@ extension RStoreServer {
     /// Media and frames are only served from files inside the library roots (when roots are
     /// configured); the store's own record is the only way a file is named.
     func checkServable(_ v: Library.StoredVideo) throws {
+        let file = try library.file(of: v).path
         guard !roots.isEmpty else { return }
-        guard let real = LibraryRoots.realPath(v.path) else {
+        guard let real = LibraryRoots.realPath(file) else {
             throw APIError(.notFound, "file_missing", "\(v.path): the file was moved or deleted since it was indexed")
         }
         guard roots.contains(realPath: real) else {

@@ -12,17 +12,13 @@ public struct IndexJob: Sendable, Equatable {
     public var attempts: Int
 }
 
-/// Queue counts by status.
-public struct QueueCounts: Sendable, Equatable, Codable {
-    public var queued = 0, claimed = 0, done = 0, failed = 0
-}
 
 /// The work queue of `rstore enqueue` / `rstore worker`. A worker claims the oldest job nobody
 /// holds with `FOR UPDATE SKIP LOCKED` (workers never wait on each other's claims), under a
 /// lease it renews while indexing; a job whose lease expired (the worker died) is claimed again.
 /// The video rows have leases of their own, so a re-claimed job resumes the video from its last
 /// committed chunk.
-extension PostgresStore {
+extension PostgresStore: IndexQueueing {
     /// A job is failed for good after this many claims.
     public static let maxAttempts = 5
 

@@ -147,6 +147,15 @@ public struct ShotCutDetector: Sendable {
         return false
     }
 
+    /// The frames of a whole sequence that start a shot (frame 0 is never reported), for
+    /// callers that hold every frame already (training, evaluation). Ingest feeds `push` as it
+    /// decodes instead.
+    public static func shotStarts(_ images: some Sequence<RGBImage>, settings: Settings) -> [Int] {
+        var detector = ShotCutDetector(settings: settings)
+        let decisions = images.flatMap { detector.push($0) } + detector.finish()
+        return decisions.indices.filter { decisions[$0] }
+    }
+
     private static func mean(_ xs: some Collection<Double>) -> Double? {
         xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count)
     }

@@ -27,18 +27,20 @@ final class SharedLibraryCommandTests: CLITestCase {
         var moments: [M]
     }
 
+    /// Searches with the archive mounted (`--root`): stage 2 reads the files.
     func search(_ store: String, _ text: String) throws -> [SearchOut.M] {
-        let out = try RStoreProcess.run(["search", "--model", model, "--store", store, "--frame-tier-mb", "0", text, "-k", "5", "--json"],
+        let out = try RStoreProcess.run(["search", "--model", model, "--store", store, "--root", root, "--frame-tier-mb", "0", text, "-k", "5", "--json"],
                                         environment: ["HOME": dir.path])
         XCTAssertEqual(out.status, 0, out.stderr)
         return try JSONDecoder().decode(SearchOut.self, from: Data(out.stdout.utf8)).moments
     }
 
+    var root: String { "lib=\(dir.appendingPathComponent("archive").path)" }
+
     func testThreeWorkersOneKilledEveryVideoOnceSameSearchAsSQLite() throws {
         let cluster = try PostgresCluster.shared()
         let url = try cluster.createDatabase("workers")
         let videos = try makeVideos()
-        let root = "lib=\(dir.appendingPathComponent("archive").path)"
         let env = ["HOME": dir.path, "RSTORE_LEASE_SECONDS": "2"]
         let settings = ["--fps", "4", "--chunk-frames", "3", "--frame-tier-mb", "0"]
 
@@ -93,6 +95,7 @@ final class SharedLibraryCommandTests: CLITestCase {
         XCTAssertEqual(all.count, 6, "\(all.map { "\($0.path) \($0.status)" })")
         XCTAssertTrue(all.allSatisfy { $0.status == .ready })
         XCTAssertEqual(Set(all.map(\.path)).count, 6)
+        XCTAssertTrue(all.allSatisfy { $0.path.hasPrefix("lib:clips/v") }, "stored relative to the root: \(all.map(\.path))")
         XCTAssertEqual(try watcher.verifyBlobs(), [])
         for v in all { XCTAssertEqual(try watcher.offsets(of: v).map(\.index), Array(0..<v.frameCount), v.path) }
         let counts = try watcher.queueCounts()
@@ -100,7 +103,7 @@ final class SharedLibraryCommandTests: CLITestCase {
 
         // The same videos in a SQLite store answer searches the same.
         let sqlite = dir.appendingPathComponent("local.rstore").path
-        let indexed = try RStoreProcess.run(["index", "--model", model, "--store", sqlite] + settings + [videos.path], environment: env)
+        let indexed = try RStoreProcess.run(["index", "--model", model, "--store", sqlite, "--root", root] + settings + [videos.path], environment: env)
         XCTAssertEqual(indexed.status, 0, indexed.stderr)
         for text in ["colour bars", "a fractal"] {
             let a = try search(url, text), b = try search(sqlite, text)
@@ -115,7 +118,7 @@ final class SharedLibraryCommandTests: CLITestCase {
         XCTAssertEqual(copy.status, 0, copy.stderr)
         XCTAssertTrue(copy.stdout.contains("\"copied\":6"), copy.stdout)
         XCTAssertFalse(copy.stdout.contains(cluster.password) || copy.stderr.contains(cluster.password), "the password is never printed")
-        let verify = try RStoreProcess.run(["verify", "--model", model, "--store", copyTarget, "--frame-tier-mb", "0"], environment: env)
+        let verify = try RStoreProcess.run(["verify", "--model", model, "--store", copyTarget, "--root", root, "--frame-tier-mb", "0"], environment: env)
         XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
         XCTAssertEqual(try search(copyTarget, "colour bars"), try search(sqlite, "colour bars"))
     }

@@ -61,6 +61,45 @@ final class AdaptiveIngestTests: XCTestCase {
         }
     }
 
+    /// The motion strategy on an adaptive video: codec motion is accumulated from each P-frame's
+    /// own anchor (the last I-frame of its shot), not from the fixed layout's anchor across a cut.
+    func testAdaptiveMotionSpansStartAtTheShotsAnchor() async throws {
+        let model = try TinyCLIP.model.get(), url = try Self.bikes()
+        let dir = try TempDirectory.make("adaptive-motion")
+        defer { TempDirectory.remove(dir) }
+        var config = Library.Configuration()
+        config.iframes = .adaptive
+        config.strategy = .motion
+        config.frameTierBytes = 0
+        let library = try Library(store: dir.appendingPathComponent("s.sqlite"), model: model, configuration: config)
+        _ = try await library.index([url])
+        let v = try library.video(url.path)
+        XCTAssertEqual(v.motionSource, "vectors")
+        let layout = v.layout, c = model.config
+        var crops: [[Float]] = [], deltas: [PatchMotion] = []
+        try VideoReader(url: url).forEachFrame(fps: 2, motion: MotionGrid(imageSize: c.imageSize, grid: c.gridSize)) { f in
+            crops.append(CLIPPreprocessor.normalize(CLIPPreprocessor.resizeAndCrop(f.image, size: c.imageSize)))
+            deltas.append(f.motion!)
+        }
+        let dense = try library.embeddings(v, from: 0, to: v.duration)
+        XCTAssertEqual(dense.count, crops.count)
+        let reduction = try TokenReduction(p: v.p, strategy: .motion)
+        var movedAnchors = 0
+        for k in crops.indices where !layout.isIFrame(k) {
+            let a = layout.anchor(of: k)
+            if a != k - k % (v.n + 1) { movedAnchors += 1 }
+            let keep = crops[k].withUnsafeBufferPointer { f in
+                crops[a].withUnsafeBufferPointer {
+                    reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: f.baseAddress, anchor: $0.baseAddress,
+                                     motion: PatchMotion.span(deltas[(a + 1)...k]))
+                }
+            }
+            let expected = crops[k].withUnsafeBufferPointer { model.vision.encode([.init(pixels: $0.baseAddress!, keep: keep)]) }
+            XCTAssertLessThan(zip(dense[k].vector, expected).map { abs($0 - $1) }.max()!, 1e-5, "P-frame \(k), anchor \(a)")
+        }
+        XCTAssertGreaterThan(movedAnchors, 0, "some P-frames' anchors moved to a cut (else the test shows nothing)")
+    }
+
     /// The default stays the paper's fixed layout, with nothing stored for it.
     func testFixedIsTheDefaultAndStoresNoShotStarts() async throws {
         let model = try TinyCLIP.model.get(), url = try Self.bikes()

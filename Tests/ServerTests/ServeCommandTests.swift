@@ -45,5 +45,11 @@ final class ServeCommandTests: XCTestCase {
 
         let badHost = try serve(["--allow-host", "http://x/"])
         XCTAssertTrue(badHost.stderr.contains("--allow-host"), badHost.stderr)
+
+        let noFolder = try serve(["--root", "archive=\(dir.appendingPathComponent("absent").path)"])
+        XCTAssertNotEqual(noFolder.status, 0)
+        XCTAssertTrue(noFolder.stderr.contains("--root archive=\(dir.appendingPathComponent("absent").path): not a folder"), noFolder.stderr)
+        let badName = try serve(["--root", "a/b=\(dir.path)"])
+        XCTAssertTrue(badName.stderr.contains("expected NAME=PATH"), badName.stderr)
     }
 }

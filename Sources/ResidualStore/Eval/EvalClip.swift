@@ -23,9 +23,7 @@ struct EvalClip {
 
     /// Frames that start a shot, as adaptive ingest's detector finds them in these crops for N.
     func shotStarts(n: Int) -> [Int] {
-        var detector = ShotCutDetector(settings: .init(minShotFrames: n + 1))
-        let decisions = crops.flatMap { detector.push($0) } + detector.finish()
-        return decisions.indices.filter { decisions[$0] }
+        ShotCutDetector.shotStarts(crops, settings: .init(minShotFrames: n + 1))
     }
 
     /// The layout ingest would store for this clip with `placement`.

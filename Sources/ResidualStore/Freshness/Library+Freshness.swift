@@ -27,7 +27,7 @@ extension Library {
     /// this process and whenever size or mtime changed. A file only touched (same fingerprint)
     /// is accepted. Called before any pixel of a stored video is read.
     public func checkFresh(_ v: VideoRecord) throws {
-        let url = URL(fileURLWithPath: v.path)
+        let url = try file(of: v)
         let (size, mtime) = try FileFingerprint.stat(url)
         if freshness.verified(v, size: size, mtime: mtime) { return }
         if size != v.size {

@@ -105,11 +105,12 @@ extension Library {
     enum Attempt { case done(FileResult), busy(VideoRecord) }
 
     private func prepare(_ url: URL) throws -> Prepared {
+        let stored = try configuration.roots.storedPath(for: url)   // a file leaving its root is not opened
         let reader = try VideoReader(url: url)   // typed errors for missing/unreadable files first
         let info = reader.info
         let fingerprint = try FileFingerprint.of(url)
         let hash = try SHA256.hex(fileAt: url)
-        var v = VideoRecord(path: url.path, contentHash: hash, size: fingerprint.size, mtime: fingerprint.mtime, duration: info.duration,
+        var v = VideoRecord(path: stored, contentHash: hash, size: fingerprint.size, mtime: fingerprint.mtime, duration: info.duration,
                             timeBaseNum: Int(info.timeBase.num), timeBaseDen: Int(info.timeBase.den), fps: configuration.fps,
                             n: configuration.n, p: configuration.p, strategy: configuration.strategy.rawValue,
                             codec: configuration.codec, info: String(decoding: try JSONEncoder().encode(info), as: UTF8.self),

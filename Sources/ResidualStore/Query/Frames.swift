@@ -12,7 +12,7 @@ extension Library {
             throw StoreError.invalidArgument("frame \(index) is outside \(v.path) (frames 0..<\(offsets.count))")
         }
         try checkFresh(v)
-        let reader = try VideoReader(url: URL(fileURLWithPath: v.path), threads: 1, concealDamage: true)
+        let reader = try VideoReader(url: try file(of: v), threads: 1, concealDamage: true)
         return try reader.decode(offsets[index])
     }
 }

@@ -22,6 +22,9 @@ public struct MomentSearch: Sendable {
         public var fps: Double
         /// Which frames are I and each P-frame's anchor (the video's own, shot starts included).
         public var layout: FrameLayout
+        /// False when the video's file cannot be read here (its library root is not mounted):
+        /// its candidates keep their coarse, I-frame-only boundaries.
+        public var refinable = true
 
         public init(id: Int64, path: String, times: [Double], fps: Double, layout: FrameLayout) {
             self.id = id
@@ -126,7 +129,7 @@ public struct MomentSearch: Sendable {
             let span = span(c, layout: v.layout, frames: v.times.count)
             guard !span.isEmpty else { continue }
             let p = decisiveFrames(c, layout: v.layout, frames: v.times.count).filter { !(wanted[v.id]?.contains($0) ?? false) }
-            let refined = p.count <= budget
+            let refined = v.refinable && p.count <= budget
             if refined { budget -= p.count }
             let iFrames = span.filter(v.layout.isIFrame)
             wanted[v.id, default: []].formUnion(iFrames + (refined ? p : []))

@@ -43,7 +43,9 @@ extension Library {
             let v = ready[id]!
             let src = try source(v)
             sources[id] = src
-            return MomentSearch.VideoContext(id: id, path: v.path, times: src.offsets.map(\.time), fps: v.fps, layout: v.layout)
+            var ctx = MomentSearch.VideoContext(id: id, path: v.path, times: src.offsets.map(\.time), fps: v.fps, layout: v.layout)
+            ctx.refinable = isMounted(v)
+            return ctx
         }, dense: { requests in
             // One batched pass per reconstructor (videos indexed with the same N, p, strategy share one).
             var out = [[[Float]]](repeating: [], count: requests.count)

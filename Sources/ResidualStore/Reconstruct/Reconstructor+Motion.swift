@@ -11,7 +11,7 @@ extension Reconstructor {
     /// `VideoReader.motionDeltas`). Frames whose span has no usable vectors are left out: they
     /// fall back to the pixel difference, as at ingest.
     func motionScores(of source: Source, frames: [Int]) throws -> [Int: [Float]] {
-        let layout = encoder.layout
+        let layout = source.layout      // the video's own (adaptive layouts restart at cuts), not the encoder's fixed N+1
         let byAnchor = Dictionary(grouping: frames.filter { !layout.isIFrame($0) }) { layout.anchor(of: $0) }
         guard !byAnchor.isEmpty else { return [:] }
         try source.checkFile()

@@ -29,7 +29,7 @@ extension Library {
             }
             do {
                 // Damage concealed at ingest is concealed the same way here.
-                let reader = try VideoReader(url: URL(fileURLWithPath: v.path), threads: v.damage != nil ? 1 : 0, concealDamage: v.damage != nil)
+                let reader = try VideoReader(url: try file(of: v), threads: v.damage != nil ? 1 : 0, concealDamage: v.damage != nil)
                 let fresh = model.embed(images: try reader.decode(offsets: picks.map { offsets[$0.index] }))
                 for (p, f) in zip(picks, fresh) {
                     let cos = VectorMath.cosine(p.vector, f)

@@ -1,5 +1,8 @@
 import ArgumentParser
+import CLIP
 import Foundation
+import ResidualStore
+import Timeline
 import Video
 
 /// `rstore bench cuts`: how well shot cuts are found from sampled frames, on a generated edited
@@ -11,6 +14,10 @@ struct BenchCutsCommand: AsyncParsableCommand {
     @Option(help: "Seed of the clip sequence.") var seed: UInt64 = 1
     @Option(help: "Sampling rate, frames per second.") var fps = 2.0
     @Option(help: "Where generated videos are kept between runs.") var cache = ".build/bench-cuts"
+    @OptionGroup var model: ModelOption
+    @Option(help: "A trained residual tokenizer A (safetensors): also measure the P-features' cosine to full CLIP after each cut, fixed vs adaptive I-frames, with this A and with A = 0 (N = 2, p = 0.85).")
+    var tokenizer: String?
+    @Option(help: "Patch selection of the fidelity rows (with --tokenizer).") var strategy = ReductionStrategy.motion
     @Flag(help: "Print one JSON object.") var json = false
 
     struct Result: Encodable {
@@ -23,6 +30,12 @@ struct BenchCutsCommand: AsyncParsableCommand {
         var uncut_seconds = 0.0, false_cuts_per_hour_uncut = 0.0
         var extra_iframes_per_hour = 0.0
         var detector_us_per_frame = 0.0
+        /// With --tokenizer: mean cosine of the P-frames within N after a cut to full CLIP, per
+        /// A and placement, and the gain adaptive placement brings with the trained A.
+        var after_cuts_fixed_a0: Double?, after_cuts_adaptive_a0: Double?
+        var after_cuts_fixed_trained: Double?, after_cuts_adaptive_trained: Double?
+        var after_cut_gain_trained: Double?, after_cut_gain_a0: Double?
+        var all_p_fixed_trained: Double?, all_p_adaptive_trained: Double?
     }
 
     func run() async throws {
@@ -69,6 +82,8 @@ struct BenchCutsCommand: AsyncParsableCommand {
         let falseCuts = control.cuts.count - Self.pairs(detected: control.cuts, truth: uncut.cuts, tolerance: 1 / fps).matched
         r.false_cuts_per_hour_uncut = Double(falseCuts) / uncut.duration * 3600
 
+        if let tokenizer { try await afterCutFidelity(editedURL, tokenizer: tokenizer, into: &r) }
+
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]
@@ -81,7 +96,34 @@ struct BenchCutsCommand: AsyncParsableCommand {
             print(String(format: "distance at cuts %.3f, within shots %.3f", r.mean_distance_at_cuts, r.mean_distance_within_shots))
             print(String(format: "uncut control (%.0f s, fast-changing scenes): %.1f false cuts per hour", r.uncut_seconds, r.false_cuts_per_hour_uncut))
             print(String(format: "extra I-frames: %.0f per hour of edited video; detector %.0f µs a frame", r.extra_iframes_per_hour, r.detector_us_per_frame))
+            if let f0 = r.after_cuts_fixed_a0, let a0 = r.after_cuts_adaptive_a0, let ft = r.after_cuts_fixed_trained, let at = r.after_cuts_adaptive_trained {
+                print(String(format: "P-frames after cuts, cos to full CLIP (%@): A = 0 fixed %.4f adaptive %.4f; trained A fixed %.4f adaptive %.4f: gain %+.4f",
+                             strategy.rawValue, f0, a0, ft, at, at - ft))
+            }
         }
+    }
+
+    /// Fidelity after cuts on the edited video through the evaluation the library's `eval
+    /// fidelity` runs: the same decoding, detector, layouts and stored-anchor rounding.
+    func afterCutFidelity(_ url: URL, tokenizer path: String, into r: inout Result) async throws {
+        let clip = try model.load()
+        let a = try ResidualTokenizer(contentsOf: URL(fileURLWithPath: path), for: clip)
+        var settings: [FidelityEvaluation.Setting] = []
+        for (name, t) in [("A=0", ResidualTokenizer.zero(for: clip)), (path, a)] {
+            for placement in [IFramePlacement.fixed, .adaptive] {
+                settings.append(.init(n: 2, p: 0.85, strategy: strategy, tokenizerName: name, tokenizer: t, iframes: placement))
+            }
+        }
+        let eval = try FidelityEvaluation(model: clip, fps: fps, maxFrames: Int(seconds * fps) + 16)
+        let rows = try await eval.run(videos: [url], settings: settings).dropFirst().map { $0 }   // the full-CLIP row first
+        r.after_cuts_fixed_a0 = rows[0].mean_cosine_after_cuts
+        r.after_cuts_adaptive_a0 = rows[1].mean_cosine_after_cuts
+        r.after_cuts_fixed_trained = rows[2].mean_cosine_after_cuts
+        r.after_cuts_adaptive_trained = rows[3].mean_cosine_after_cuts
+        r.all_p_fixed_trained = rows[2].mean_cosine
+        r.all_p_adaptive_trained = rows[3].mean_cosine
+        if let f = r.after_cuts_fixed_trained, let ad = r.after_cuts_adaptive_trained { r.after_cut_gain_trained = ad - f }
+        if let f = r.after_cuts_fixed_a0, let ad = r.after_cuts_adaptive_a0 { r.after_cut_gain_a0 = ad - f }
     }
 
     struct Run {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ResidualStore
+import Store
 import StorePostgres
 
 /// `rstore enqueue --store postgres://... --root archive=/mnt/videos PATH...`: queue files for
@@ -21,21 +22,14 @@ struct EnqueueCommand: ParsableCommand {
         defer { pg.close() }
         let roots = try root.roots()
         guard !roots.isEmpty else { throw ValidationError("give the library root the paths are under: --root NAME=PATH") }
-        var byRoot: [String: [String]] = [:]
-        for file in Library.expand(paths.map { URL(fileURLWithPath: $0) }) {
-            guard let (name, rel) = LibraryRootOption.relative(file, roots: roots) else {
-                throw ValidationError("\(file.path) is under none of the roots \(roots.map { "\($0.key)=\($0.value.path)" }.sorted().joined(separator: ", "))")
-            }
-            byRoot[name, default: []].append(rel)
-        }
-        var added = 0
-        for (name, rels) in byRoot.sorted(by: { $0.key < $1.key }) { added += try pg.enqueue(root: name, paths: rels) }
+        let entries = try roots.queueEntries(Library.expand(paths.map { URL(fileURLWithPath: $0) }))
+        let added = try pg.enqueue(entries)
         let counts = try pg.queueCounts()
         if json {
             struct Out: Encodable { var added: Int; var queue: QueueCounts }
             try printJSON(Out(added: added, queue: counts))
         } else {
-            print("\(added) queued (\(byRoot.values.reduce(0) { $0 + $1.count } - added) already queued); queue: \(counts.queued) queued, \(counts.claimed) claimed, \(counts.done) done, \(counts.failed) failed")
+            print("\(added) queued (\(entries.reduce(0) { $0 + $1.paths.count } - added) already queued); queue: \(counts.queued) queued, \(counts.claimed) claimed, \(counts.done) done, \(counts.failed) failed")
         }
     }
 }

@@ -55,7 +55,7 @@ struct IndexCommand: AsyncParsableCommand {
                 guard v.status == .ready, case .stale? = lib.staleness(v) else { return false }
                 return true
             }
-            urls += changed.map { URL(fileURLWithPath: $0.path) }
+            urls += try changed.map { try lib.file(of: $0) }
         }
         let summary = try await lib.index(urls) { event in
             switch event {

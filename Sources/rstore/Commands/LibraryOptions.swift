@@ -8,6 +8,7 @@ import StorePostgres
 /// `--store` and the model/tokenizer a library is opened with.
 struct LibraryOptions: ParsableArguments {
     @OptionGroup var model: ModelOption
+    @OptionGroup var root: LibraryRootOption
 
     @Option(help: "The store: a file (SQLite), or postgres://user@host:port/db for a library shared by many machines (password from the URL, PGPASSWORD or ~/.pgpass). Default: $RSTORE_STORE, then ~/.local/share/rstore/library.rstore.")
     var store: String?
@@ -45,6 +46,7 @@ struct LibraryOptions: ParsableArguments {
         if postgresURL == nil { try FileManager.default.createDirectory(at: storeURL.deletingLastPathComponent(), withIntermediateDirectories: true) }
         var configuration = configuration
         configuration.frameTierBytes = max(0, frameTierMB) << 20
+        configuration.roots = try root.roots()
         if let opened {
             return try Library(opening: { opened }, model: clip, tokenizer: a, configuration: configuration)
         }

@@ -13,9 +13,11 @@ struct ServeCommand: AsyncParsableCommand {
         Binds 127.0.0.1 unless --host says otherwise; a non-loopback host needs a token \
         (--token-file FILE or RSTORE_TOKEN; --token T works but shows in `ps`), and every /v1 \
         request then needs `Authorization: Bearer T` (the page trades it for an HttpOnly session \
-        cookie). Write endpoints (POST /v1/index) always need the token and a --library-root; \
-        without a token they are refused. Paths given to POST /v1/index must lie inside a library \
-        root. Requests whose Host is not the bound address, localhost or an --allow-host name get \
+        cookie). Write endpoints (POST /v1/index) always need the token and a --library-root or \
+        --root; without a token they are refused. Paths given to POST /v1/index must lie inside a \
+        library root. On a PostgreSQL store, POST /v1/index queues the files for `rstore worker`s \
+        (root-relative: they must lie under a --root NAME=PATH) instead of indexing here; GET \
+        /v1/queue shows the queue. Requests whose Host is not the bound address, localhost or an --allow-host name get \
         421 (DNS rebinding). Each request may reconstruct at most --max-p-frames P-features and \
         decode at most --max-decoded-frames frames; at most --max-concurrent-work heavy requests \
         run and --max-queued-work wait, the rest get 503 with Retry-After.
@@ -41,10 +43,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Frame cache budget (decoded frames for P-feature reconstruction) in MiB.") var frameCacheMB = 512
 
     func run() async throws {
+        // The named roots are library roots too: POST /v1/index may read them, media may come from them.
+        let mounts = try library.root.roots()
+        for (name, folder) in mounts.folders where !((try? folder.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) ?? false) {
+            throw ValidationError("--root \(name)=\(folder.path): not a folder")
+        }
+        let named = mounts.folders.values.sorted { $0.path < $1.path }
         let resolved = try TokenSource.resolve(argument: token, file: tokenFile, environment: ProcessInfo.processInfo.environment)
         if let w = resolved.warning { FileHandle.standardError.write(Data(w.utf8)) }
         var config = ServerConfiguration(host: host, port: port, token: resolved.token,
-                                         libraryRoots: libraryRoots.map { URL(fileURLWithPath: $0) })
+                                         libraryRoots: libraryRoots.map { URL(fileURLWithPath: $0) } + named)
         config.thumbnailCacheBytes = max(0, thumbnailCacheMB) << 20
         config.allowedHosts = allowHosts
         config.limits.maxPFrames = maxPFrames

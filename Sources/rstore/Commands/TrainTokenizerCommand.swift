@@ -30,6 +30,8 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
     @Option(help: "Token drop ratio of the P-frames, in [0, 1).") var p = 0.85
     @Option(help: "Patch selection: random, uniform, center, motion.") var strategy = ReductionStrategy.motion
     @Option(help: "Sampling rate in frames per second.") var fps = 2.0
+    @Option(help: "I-frame placement, as `rstore index --iframes`: fixed (every N+1 samples) or adaptive (also at each shot cut, so no training pair's anchor is in another shot).")
+    var iframes = Library.Configuration().iframes
     @Option(help: "Epochs (a resumed run continues up to this many).") var epochs = 5
     @Option(help: "P-frames per step.") var batch = 256
     @Option(help: "AdamW learning rate.") var lr: Float = 5e-4
@@ -59,6 +61,7 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
         config.epochs = epochs; config.batchSize = batch; config.learningRate = lr; config.weightDecay = weightDecay
         config.seed = seed; config.holdout = holdout; config.split = split
         config.visualLoss = visualLoss
+        config.iframes = iframes
         config.anchor = .stored(anchorCodec)
         let outURL = URL(fileURLWithPath: out)
         if resume, FileManager.default.fileExists(atPath: outURL.path) {
@@ -79,20 +82,24 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
                 times.append(frame.offset.time)
                 if let m = frame.motion { deltas.append(m) }
             }
-            console.line("\(path): \(images.count) frames at \(fps) fps (\(String(format: "%.1f", reader.info.duration)) s)")
-            let frames = images, layout = FrameLayout(n: config.n)
+            // The same detector, on the same crops and with the same minimum shot, as adaptive ingest.
+            let cuts = iframes == .adaptive ? ShotCutDetector.shotStarts(images, settings: .init(minShotFrames: n + 1)) : []
+            let shotStarts = try ShotStarts(cuts)
+            console.line("\(path): \(images.count) frames at \(fps) fps (\(String(format: "%.1f", reader.info.duration)) s)"
+                         + (iframes == .adaptive ? ", \(cuts.count) shot cuts" : ""))
+            let frames = images, layout = FrameLayout(n: config.n, shotStarts: shotStarts)
             let motion = deltas.count == images.count
                 ? (0..<images.count).map { k in layout.isIFrame(k) ? nil : PatchMotion.span(deltas[(layout.anchor(of: k) + 1)...k]) }
                 : []
             videos.append(TrainingVideo(name: path, times: times, duration: reader.info.duration, pixels: { k, into in
                 CLIPPreprocessor.normalize(frames[k], into: into)
-            }, motion: { k in motion.isEmpty ? nil : motion[k] }))
+            }, motion: { k in motion.isEmpty ? nil : motion[k] }, shotStarts: shotStarts))
         }
         let captionList = try captions.map { try CaptionFile.load(URL(fileURLWithPath: $0), videos: videos) } ?? []
         if let captions { console.line("\(captions): \(captionList.count) captions") }
 
         let trainer = try TokenizerTrainer(model: clip, config: config, videos: videos, captions: captionList)
-        console.line("model \(clip.config.archName), N=\(n) p=\(p) strategy=\(strategy.rawValue), loss: \(trainer.lossName)"
+        console.line("model \(clip.config.archName), N=\(n) p=\(p) strategy=\(strategy.rawValue) iframes=\(iframes.rawValue), loss: \(trainer.lossName)"
                      + (captionList.isEmpty ? " (no captions)" : "") + ", anchors as \(config.anchor.name)")
         let a = try trainer.run(output: outURL, resume: resume) { event in
             switch event {

@@ -14,7 +14,6 @@ struct WorkerCommand: AsyncParsableCommand {
         abstract: "Serve the index queue of a PostgreSQL library (`rstore enqueue`) until stopped.")
 
     @OptionGroup var library: LibraryOptions
-    @OptionGroup var root: LibraryRootOption
     @Option(help: "Sampling rate, frames per second.") var fps = 2.0
     @Option(help: "Frames per committed chunk (the unit of crash-safe resume).") var chunkFrames = 240
     @Option(help: "Exit after the queue has been empty this many seconds (default: serve until stopped).") var idleExit: Double?
@@ -27,7 +26,7 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let roots = try root.roots()
+        let roots = try library.root.roots()
         guard !roots.isEmpty else { throw ValidationError("give the library roots mounted here: --root NAME=PATH") }
         _ = try sharedStoreURL(library.store)
         var config = Library.Configuration()
@@ -35,17 +34,20 @@ struct WorkerCommand: AsyncParsableCommand {
         config.chunkFrames = chunkFrames
         let (lib, pg) = try library.openShared(config)
         let me = Lease.make()
-        log("worker \(me.owner) serving \(pg.path), roots \(roots.keys.sorted().joined(separator: ", "))")
+        log("worker \(me.owner) serving \(pg.path), roots \(roots.names.joined(separator: ", "))")
         var idleSince = Date()
         while true {
             let lease = Lease(owner: me.owner, seconds: config.leaseSeconds)
-            guard let job = try pg.claimJob(lease: lease, roots: Array(roots.keys)) else {
+            guard let job = try pg.claimJob(lease: lease, roots: roots.names) else {
                 if let idleExit, Date().timeIntervalSince(idleSince) >= idleExit { break }
                 try await Task.sleep(nanoseconds: UInt64(poll * 1e9))
                 continue
             }
-            guard let url = LibraryRootOption.resolve(root: job.root, path: job.path, roots: roots) else {
-                try pg.completeJob(job.id, lease: lease, error: "\(job.root):\(job.path): the path leaves its root")
+            // Queue rows are input from other machines: the roots' checks refuse a path that leaves its root.
+            let url: URL
+            do { url = try roots.file(for: StoredPath.rooted(root: job.root, path: job.path).stored) } catch {
+                try pg.completeJob(job.id, lease: lease, error: "\(error)")
+                log("failed: \(job.root):\(job.path) (\(error))")
                 continue
             }
             let renewer = Renewer(every: lease.seconds / 3) { (try? pg.renewJob(job.id, lease: lease)) ?? true }
