@@ -220,8 +220,10 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     /// The row lock the UPDATE takes serialises concurrent writers of the row, as `FOR UPDATE` does.
     func commitFast(video id: Int64, during what: String, lease: Lease, _ make: (VideoRecord, Int) throws -> (RawChunk, ShotStarts)) throws -> Bool {
         guard let (v, dim) = writing.get(id) else { return false }
-        // A chunk the remembered row refuses: let `commit` refuse it against the stored row.
-        guard let (c, starts) = try? make(v, dim) else { writing.remove(id); return false }
+        // Forgotten until this commit is known to be written: after a refused chunk (`commit`
+        // refuses it against the stored row) or a lost answer, the next commit reads the row.
+        writing.remove(id)
+        guard let (c, starts) = try? make(v, dim) else { return false }
         let written = try pool.statement(what) { s in
             try s.rows("""
                 WITH v AS (
@@ -239,7 +241,7 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
                 SELECT count(*)::int8 AS n FROM c
                 """)[0]["n"].decode(Int.self) == 1
         }
-        if written { writing.set(v.advanced(by: c, shotStarts: starts), dim: dim) } else { writing.remove(id) }
+        if written { writing.set(v.advanced(by: c, shotStarts: starts), dim: dim) }
         return written
     }
 
