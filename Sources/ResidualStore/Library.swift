@@ -58,8 +58,8 @@ public final class Library: @unchecked Sendable {
     let modelRecord: ModelRecord
     private let reconstructorLock = NSLock()
     private var reconstructors: [String: Reconstructor] = [:]
-    private let matrixLock = NSLock()
-    private var matrixCache: (version: String, matrix: IFeatureMatrix)?
+    /// Stage 1's matrix and ready videos, following the store's generation.
+    let stage1 = Stage1Cache()
     /// Files found unchanged since indexing, in this process (see `checkFresh`).
     let freshness = FreshnessCache()
 
@@ -235,19 +235,6 @@ public final class Library: @unchecked Sendable {
         let unit = VectorMath.normalized(try model.encodeTexts([trimmed]).embeddings)
         queries.put(trimmed, unit, cost: unit.count * 4 + trimmed.utf8.count + 64)
         return unit
-    }
-
-    /// Stage-1 matrix of every ready I-feature, rebuilt only when the set of ready videos changes
-    /// (in memory; across processes from `<store>.matrix`, see `MatrixFile`).
-    func matrix() throws -> IFeatureMatrix {
-        let ready = try store.videos(status: .ready)
-        let version = ready.map { "\($0.id!):\($0.updatedAt)" }.joined(separator: ",")
-        matrixLock.lock()
-        defer { matrixLock.unlock() }
-        if let m = matrixCache, m.version == version { return m.matrix }
-        let m = try persistedMatrix(ready: ready)
-        matrixCache = (version, m)
-        return m
     }
 
     /// Text-to-moment search over the library (two stages, see `MomentSearch`).

@@ -42,13 +42,13 @@ extension PostgresStore: IndexQueueing {
     /// Claims the oldest queued job under one of `roots` (those mounted on this machine), or
     /// one whose lease expired; nil when there is none.
     public func claimJob(lease: Lease, roots: [String]) throws -> IndexJob? {
-        try pool.transaction("claiming a job") { s in
-            let now = try now(s)
+        try pool.statement("claiming a job") { s in   // one round trip: the claim is one statement
             guard let r = try s.rows("""
-                UPDATE index_queue SET status = 'claimed', lease_owner = \(lease.owner), lease_expires_at = \(now + lease.seconds),
-                    attempts = attempts + 1, updated_at = \(now)
+                UPDATE index_queue SET status = 'claimed', lease_owner = \(lease.owner),
+                    lease_expires_at = extract(epoch FROM clock_timestamp()) + \(lease.seconds),
+                    attempts = attempts + 1, updated_at = extract(epoch FROM clock_timestamp())
                 WHERE id = (SELECT id FROM index_queue
-                            WHERE root = ANY(\(roots)) AND (status = 'queued' OR (status = 'claimed' AND lease_expires_at < \(now)))
+                            WHERE root = ANY(\(roots)) AND (status = 'queued' OR (status = 'claimed' AND lease_expires_at < extract(epoch FROM clock_timestamp())))
                             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
                 RETURNING id, root, path, attempts
                 """).first else { return nil }
@@ -78,7 +78,7 @@ extension PostgresStore: IndexQueueing {
 
     /// Closes a job this worker holds: done, or failed with `error`.
     public func completeJob(_ id: Int64, lease: Lease, error: String?) throws {
-        try pool.transaction("closing job \(id)") { s in
+        try pool.statement("closing job \(id)") { s in
             try s.query("""
                 UPDATE index_queue SET status = \(error == nil ? "done" : "failed"), error = \(error), lease_owner = NULL,
                     lease_expires_at = NULL, updated_at = \(Date().timeIntervalSince1970)

@@ -52,7 +52,7 @@ final class PostgresPool: @unchecked Sendable {
     /// returned to the pool.
     func withConnection<T>(during what: String, _ body: (PostgresSession) throws -> T) throws -> T {
         let conn = try checkout(during: what)
-        let session = PostgresSession(connection: conn, store: location.description, logger: logger)
+        let session = PostgresSession(connection: conn, store: location.description, logger: logger, pool: self)
         do {
             let value = try body(session)
             checkin(conn)
@@ -69,8 +69,8 @@ final class PostgresPool: @unchecked Sendable {
     /// on a fresh connection.
     @discardableResult
     func transaction<T>(_ what: String, readOnly: Bool = false, retry: Bool = false, _ body: (PostgresSession) throws -> T) throws -> T {
-        do {
-            return try withConnection(during: what) { s in
+        try retrying(retry) {
+            try withConnection(during: what) { s in
                 try s.exec(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN")
                 do {
                     let value = try body(s)
@@ -81,13 +81,42 @@ final class PostgresPool: @unchecked Sendable {
                     throw error
                 }
             }
-        } catch let e as PostgresStoreError where retry && e.isConnectionLoss {
-            return try transaction(what, readOnly: readOnly, retry: false, body)
         }
+    }
+
+    /// `body` runs ONE statement, which PostgreSQL runs as its own transaction: one round trip
+    /// instead of three (`BEGIN`, the statement, `COMMIT`). For writes that fit in one
+    /// statement (a CTE can update, insert and check at once), where latency is the cost.
+    @discardableResult
+    func statement<T>(_ what: String, retry: Bool = false, _ body: (PostgresSession) throws -> T) throws -> T {
+        try retrying(retry) { try withConnection(during: what, body) }
+    }
+
+    /// `run`, and once more on a fresh connection if `retry` and the connection was lost.
+    private func retrying<T>(_ retry: Bool, _ run: () throws -> T) throws -> T {
+        do {
+            return try run()
+        } catch let e as PostgresStoreError where retry && e.isConnectionLoss {
+            return try run()
+        }
+    }
+
+    private var counters = PostgresPoolCounters()
+    var stats: PostgresPoolCounters { lock.lock(); defer { lock.unlock() }; return counters }
+
+    func count(statementSeconds dt: Double) {
+        lock.lock()
+        counters.statements += 1
+        counters.statementSeconds += dt
+        lock.unlock()
     }
 
     private func checkout(during what: String) throws -> PostgresConnection {
         lock.lock()
+        var waitedSince: Date?
+        defer {
+            if let t = waitedSince { lock.lock(); counters.waits += 1; counters.waitSeconds += Date().timeIntervalSince(t); lock.unlock() }
+        }
         while true {
             if closed { lock.unlock(); throw PostgresStoreError.connectionLost(store: location.description, during: "\(what) (store closed)") }
             if let c = idle.popLast() {
@@ -96,9 +125,11 @@ final class PostgresPool: @unchecked Sendable {
                 return c
             }
             if open < maxConnections { break }
+            if waitedSince == nil { waitedSince = Date() }
             lock.wait()
         }
         open += 1
+        counters.connects += 1
         nextID += 1
         let id = nextID
         lock.unlock()
@@ -134,6 +165,16 @@ final class PostgresPool: @unchecked Sendable {
     }
 }
 
+/// What a store's connections have done so far: where a caller's time goes (`rstore bench workers`).
+public struct PostgresPoolCounters: Sendable {
+    /// Statements run and the seconds callers waited for their answers (round trips).
+    public var statements = 0, statementSeconds = 0.0
+    /// Checkouts that found no idle connection and waited for one, and the seconds waited.
+    public var waits = 0, waitSeconds = 0.0
+    /// Connections opened.
+    public var connects = 0
+}
+
 /// One borrowed connection: statements run one at a time, each waited for (see `PostgresPool`).
 final class PostgresSession {
     let connection: PostgresConnection
@@ -141,16 +182,20 @@ final class PostgresSession {
     let logger: Logger
     /// Set when a statement failed because the connection broke: the pool drops it.
     private(set) var broken = false
+    private unowned let pool: PostgresPool
 
-    init(connection: PostgresConnection, store: String, logger: Logger) {
+    init(connection: PostgresConnection, store: String, logger: Logger, pool: PostgresPool) {
         self.connection = connection
         self.store = store
         self.logger = logger
+        self.pool = pool
     }
 
     /// Runs one statement; returns its rows (random-access) and the number of rows it changed.
     @discardableResult
     func query(_ q: PostgresQuery) throws -> (rows: [PostgresRandomAccessRow], affected: Int) {
+        let t0 = Date()
+        defer { pool.count(statementSeconds: Date().timeIntervalSince(t0)) }
         do {
             let result = try connection.query(q, logger: logger).wait()
             return (result.rows.map { $0.makeRandomAccess() }, result.metadata.rows ?? 0)

@@ -18,6 +18,8 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     public let isReadOnly = false
     public let schemaWarnings: [String]
     let pool: PostgresPool
+    /// The rows this process is writing, as its last write left them (see `commitFast`).
+    let writing = WritingRows()
 
     /// Connects (checking the server, the credentials and the database) and migrates.
     /// `localCache`: the folder for this machine's side files of the store.
@@ -41,6 +43,9 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
 
     /// Closes the connections (also done when the store is released).
     public func close() { pool.close() }
+
+    /// Round trips and pool waits so far.
+    public var poolCounters: PostgresPoolCounters { pool.stats }
 
     // MARK: Model
 
@@ -72,9 +77,14 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
 
     // MARK: Ingest
 
-    /// The server's clock, after taking the path's advisory lock for this transaction.
-    func lockPath(_ s: PostgresSession, _ p: String) throws -> Double {
-        try s.rows("SELECT extract(epoch FROM clock_timestamp())::float8 AS now FROM (SELECT pg_advisory_xact_lock(hashtextextended(\(p), 0))) l")[0]["now"].decode(Double.self)
+    /// Model row `id` and the server's clock, after taking path `p`'s advisory lock for this
+    /// transaction, in one round trip; nil when there is no such model.
+    func lockPath(_ s: PostgresSession, _ p: String, model id: Int64) throws -> (model: ModelRecord, now: Double)? {
+        try s.rows("""
+            SELECT \(unescaped: PostgresRows.modelColumns), l.now FROM models,
+                (SELECT extract(epoch FROM clock_timestamp())::float8 AS now FROM (SELECT pg_advisory_xact_lock(hashtextextended(\(p), 0))) x OFFSET 0) l
+            WHERE models.id = \(id)
+            """).first.map { (try PostgresRows.model($0), try $0["now"].decode(Double.self)) }
     }
 
     func now(_ s: PostgresSession) throws -> Double {
@@ -97,7 +107,7 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
         guard let modelId = model.id else { throw StoreError.invalidArgument("model is not registered") }
         try StoreRules.checkNew(video)
         return try pool.transaction("starting \(video.path)") { s in
-            guard let stored = try s.rows("SELECT \(unescaped: PostgresRows.modelColumns) FROM models WHERE id = \(modelId)").first.map(PostgresRows.model) else {
+            guard let (stored, now) = try lockPath(s, video.path, model: modelId) else {
                 throw StoreError.invalidArgument("\(path): model \(modelId) is not registered in this store")
             }
             guard stored.weightsSha256 == model.weightsSha256 else {
@@ -105,7 +115,6 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
             }
             var v = video
             v.modelId = modelId
-            let now = try lockPath(s, v.path)
             let versions = try s.rows("SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE path = \(v.path) ORDER BY id").map(PostgresRows.video)
             if let ready = versions.first(where: { $0.status == .ready && $0.hasSameIndexing(as: v) }) { return .unchanged(ready) }
             if var partial = versions.first(where: { $0.status == .indexing && $0.hasSameIndexing(as: v) }) {
@@ -119,6 +128,7 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
                         WHERE id = \(partial.id!)
                         """)
                 }
+                if lease != nil { writing.set(partial, dim: stored.embedDim) }
                 return .resume(partial)
             }
             for old in versions where old.status != .ready && !old.isLeasedByOther(than: lease?.owner, at: now) {
@@ -135,6 +145,8 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
                     \(v.motionSource), \(v.iframes))
                 RETURNING id
                 """)[0]["id"].decode(Int64.self)
+            v.shotStarts = .none
+            if lease != nil { writing.set(v, dim: stored.embedDim) }
             return .resume(v)
         }
     }
@@ -146,10 +158,12 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     }
 
     /// Throws `leaseLost` unless the caller may write row `v` (it holds the lease; or, without
-    /// one, nobody else holds a live one), then renews a held lease.
-    func claimWrite(_ s: PostgresSession, _ v: VideoRecord, lease: Lease?, now: Double) throws {
+    /// one, nobody else holds a live one), then renews a held lease (unless `renew` is false:
+    /// the write ends the lease anyway).
+    func claimWrite(_ s: PostgresSession, _ v: VideoRecord, lease: Lease?, now: Double, renew: Bool = true) throws {
         if let lease {
             guard v.leaseOwner == lease.owner else { throw StoreError.leaseLost(path: path, video: v.path, holder: v.leaseOwner) }
+            guard renew else { return }
             try s.query("UPDATE videos SET lease_heartbeat_at = \(now), lease_expires_at = \(now + lease.seconds) WHERE id = \(v.id!)")
         } else if v.isLeasedByOther(than: nil, at: now) {
             throw StoreError.leaseLost(path: path, video: v.path, holder: v.leaseOwner)
@@ -159,10 +173,13 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     public func append(video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])],
                        shotStarts: [Int], lease: Lease?) throws {
         guard let first = offsets.first?.index else { return }
-        try commit(video: id, during: "committing the chunk at frame \(first) of video \(id)", lease: lease) { v, dim in
-            let v = try StoreRules.adding(shotStarts: shotStarts, to: v, chunk: first..<(first + offsets.count), store: path)
-            return (try StoreRules.encodeChunk(store: path, v, dim: dim, offsets: offsets, iFeatures: iFeatures), v.shotStarts)
+        let what = "committing the chunk at frame \(first) of video \(id)"
+        let make = { (v: VideoRecord, dim: Int) throws -> (RawChunk, ShotStarts) in
+            let v = try StoreRules.adding(shotStarts: shotStarts, to: v, chunk: first..<(first + offsets.count), store: self.path)
+            return (try StoreRules.encodeChunk(store: self.path, v, dim: dim, offsets: offsets, iFeatures: iFeatures), v.shotStarts)
         }
+        if let lease, try commitFast(video: id, during: what, lease: lease, make) { return }
+        try commit(video: id, during: what, lease: lease, make)
     }
 
     public func appendRaw(video id: Int64, chunk c: RawChunk) throws {
@@ -191,7 +208,41 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
                 UPDATE videos SET frame_count = \(c.firstFrame + c.frameCount), shot_starts = \(StoreRules.encode(starts)),
                     updated_at = \(Date().timeIntervalSince1970) WHERE id = \(id)
                 """)
+            if lease != nil { writing.set(v.advanced(by: c, shotStarts: starts), dim: row.dim) }
         }
+    }
+
+    /// A chunk commit in ONE round trip: the chunk is built from the row as this process last
+    /// wrote it, and one statement (so one transaction) advances the row, renews the lease and
+    /// inserts the chunk only if the row is still exactly that (indexing, our lease, the same
+    /// frame count and shot starts). False (nothing written) when there is no remembered row
+    /// or it went stale: `commit` then reads the row and decides, with its precise errors.
+    /// The row lock the UPDATE takes serialises concurrent writers of the row, as `FOR UPDATE` does.
+    func commitFast(video id: Int64, during what: String, lease: Lease, _ make: (VideoRecord, Int) throws -> (RawChunk, ShotStarts)) throws -> Bool {
+        guard let (v, dim) = writing.get(id) else { return false }
+        // Forgotten until this commit is known to be written: after a refused chunk (`commit`
+        // refuses it against the stored row) or a lost answer, the next commit reads the row.
+        writing.remove(id)
+        guard let (c, starts) = try? make(v, dim) else { return false }
+        let written = try pool.statement(what) { s in
+            try s.rows("""
+                WITH v AS (
+                    UPDATE videos SET frame_count = \(c.firstFrame + c.frameCount), shot_starts = \(StoreRules.encode(starts)),
+                        updated_at = \(Date().timeIntervalSince1970),
+                        lease_heartbeat_at = extract(epoch FROM clock_timestamp()),
+                        lease_expires_at = extract(epoch FROM clock_timestamp()) + \(lease.seconds)
+                    WHERE id = \(id) AND status = 'indexing' AND lease_owner = \(lease.owner) AND frame_count = \(v.frameCount)
+                      AND shot_starts IS NOT DISTINCT FROM \(StoreRules.encode(v.shotStarts))
+                    RETURNING id),
+                c AS (
+                    INSERT INTO chunks (video_id, first_frame, frame_count, offsets, features)
+                    SELECT id, \(c.firstFrame), \(c.frameCount), \(c.offsets), \(c.features) FROM v
+                    RETURNING 1)
+                SELECT count(*)::int8 AS n FROM c
+                """)[0]["n"].decode(Int.self) == 1
+        }
+        if written { writing.set(v.advanced(by: c, shotStarts: starts), dim: dim) }
+        return written
     }
 
     func insert(_ s: PostgresSession, video id: Int64, _ c: RawChunk) throws {
@@ -202,31 +253,40 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     }
 
     public func finish(video id: Int64, expectedFrames: Int?, lease: Lease?, damage: String?) throws {
+        writing.remove(id)
+        // Five round trips: BEGIN, the path's lock, every version of the path locked, one
+        // statement that swaps them and bumps the generation, COMMIT.
         try pool.transaction("finishing video \(id)") { s in
-            guard let found = try s.rows("SELECT path FROM videos WHERE id = \(id)").first else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
-            let now = try lockPath(s, try found["path"].decode(String.self))
-            guard let v = try lockedRow(s, id)?.video else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+            guard let locked = try s.rows("""
+                SELECT extract(epoch FROM clock_timestamp())::float8 AS now
+                FROM (SELECT pg_advisory_xact_lock(hashtextextended(path, 0)) FROM videos WHERE id = \(id) OFFSET 0) l
+                """).first else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+            let now = try locked["now"].decode(Double.self)
+            let versions = try s.rows("""
+                SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE path = (SELECT path FROM videos WHERE id = \(id)) ORDER BY id FOR UPDATE
+                """).map(PostgresRows.video)
+            guard let v = versions.first(where: { $0.id == id }) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
             if v.status == .ready { return }
             guard v.status == .indexing else { throw StoreError.invalidArgument("\(path): \(StoreRules.name(v)) is \(v.status.rawValue); it cannot be finished") }
-            try claimWrite(s, v, lease: lease, now: now)
+            try claimWrite(s, v, lease: lease, now: now, renew: false)
             if let expectedFrames, expectedFrames != v.frameCount {
                 throw StoreError.invalidArgument("\(path): \(StoreRules.name(v)): \(v.frameCount) frames committed, \(expectedFrames) expected")
             }
-            let others = try s.rows("SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE path = \(v.path) AND id <> \(id)").map(PostgresRows.video)
-            for other in others where !other.isLeasedByOther(than: lease?.owner, at: now) {
-                try s.query("DELETE FROM videos WHERE id = \(other.id!)")
-            }
+            let replaced = versions.filter { $0.id != id && !$0.isLeasedByOther(than: lease?.owner, at: now) }.map { $0.id! }
             try s.query("""
-                UPDATE videos SET status = 'ready', damage = \(damage), lease_owner = NULL, lease_heartbeat_at = NULL,
-                    lease_expires_at = NULL, error = NULL, updated_at = \(Date().timeIntervalSince1970)
-                WHERE id = \(id)
+                WITH gone AS (DELETE FROM videos WHERE id = ANY(\(replaced)) RETURNING id),
+                ready AS (
+                    UPDATE videos SET status = 'ready', damage = \(damage), lease_owner = NULL, lease_heartbeat_at = NULL,
+                        lease_expires_at = NULL, error = NULL, updated_at = \(Date().timeIntervalSince1970)
+                    WHERE id = \(id) RETURNING id),
+                g AS (UPDATE library_state SET generation = generation + 1 WHERE id = 1 RETURNING generation)
+                SELECT pg_notify('rstore_library', (SELECT generation FROM g)::text), (SELECT count(*) FROM gone), (SELECT count(*) FROM ready)
                 """)
-            try s.exec("UPDATE library_state SET generation = generation + 1 WHERE id = 1")
-            try s.exec("NOTIFY rstore_library")
         }
     }
 
     public func fail(video id: Int64, error: String, lease: Lease?) throws {
+        writing.remove(id)
         try pool.transaction("failing video \(id)") { s in
             guard let row = try lockedRow(s, id), row.video.status == .indexing else { return }
             let (v, now) = (row.video, row.now)
@@ -241,10 +301,10 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     }
 
     public func heartbeat(video id: Int64, lease: Lease) throws -> Bool {
-        try pool.transaction("renewing the lease of video \(id)", retry: true) { s in
-            let now = try now(s)
-            return try s.query("""
-                UPDATE videos SET lease_heartbeat_at = \(now), lease_expires_at = \(now + lease.seconds)
+        try pool.statement("renewing the lease of video \(id)", retry: true) { s in
+            try s.query("""
+                UPDATE videos SET lease_heartbeat_at = extract(epoch FROM clock_timestamp()),
+                    lease_expires_at = extract(epoch FROM clock_timestamp()) + \(lease.seconds)
                 WHERE id = \(id) AND lease_owner = \(lease.owner) AND status = 'indexing'
                 """).affected > 0
         }

@@ -17,6 +17,7 @@ final class SQLiteConformanceTests: XCTestCase {
     func testIngestAndRead() throws { try StoreConformance.ingestAndRead(backend) }
     func testBadChunksWriteNothing() throws { try StoreConformance.badChunksWriteNothing(backend) }
     func testResumeAfterCrash() throws { try StoreConformance.resumeAfterCrash(backend) }
+    func testChunksUnderLeaseSeeOtherWriters() throws { try StoreConformance.chunksUnderLeaseSeeOtherWriters(backend) }
     func testAtomicReindexAndFail() throws { try StoreConformance.atomicReindexAndFail(backend) }
     func testReadersConsistentWhileWritersCommit() throws { try StoreConformance.readersConsistentWhileWritersCommit(backend) }
 }
@@ -38,6 +39,7 @@ final class PostgresConformanceTests: XCTestCase {
     func testIngestAndRead() throws { try StoreConformance.ingestAndRead(backend) }
     func testBadChunksWriteNothing() throws { try StoreConformance.badChunksWriteNothing(backend) }
     func testResumeAfterCrash() throws { try StoreConformance.resumeAfterCrash(backend) }
+    func testChunksUnderLeaseSeeOtherWriters() throws { try StoreConformance.chunksUnderLeaseSeeOtherWriters(backend) }
     func testAtomicReindexAndFail() throws { try StoreConformance.atomicReindexAndFail(backend) }
     func testReadersConsistentWhileWritersCommit() throws { try StoreConformance.readersConsistentWhileWritersCommit(backend) }
 }

@@ -115,6 +115,39 @@ enum StoreConformance {
         XCTAssertEqual(try s.video(id: v.id!).status, .indexing)
     }
 
+    /// Under a lease (the worker's path: PostgreSQL commits a chunk in one statement built from
+    /// the row as this process last wrote it), bad chunks still write nothing and a row changed
+    /// through another connection is read again, never overwritten.
+    static func chunksUnderLeaseSeeOtherWriters(_ b: Backend) throws {
+        let (s, reopen) = try b.make()
+        let m = try bind(s)
+        let lease = Lease(owner: "thishost:3:3", seconds: 30)
+        let v = try resumeRow(try s.begin(record("/v/l.mp4"), model: m, lease: lease))
+        let (o, f) = chunk(0..<4)
+        XCTAssertThrowsError(try s.append(video: v.id!, offsets: o, iFeatures: [f[0]], lease: lease), "an I-feature missing") { e in
+            XCTAssertTrue("\(e)".contains("needs I-features"), "\(e)")
+        }
+        XCTAssertThrowsError(try s.append(video: v.id!, offsets: Array(o.dropFirst()), iFeatures: Array(f.dropFirst()), lease: lease), "not at the resume point")
+        try s.append(video: v.id!, offsets: o, iFeatures: f, lease: lease)
+        // The same lease commits frames 4..<8 through another connection (another store object).
+        let other = try reopen()
+        let (o2, f2) = chunk(4..<8)
+        try other.append(video: v.id!, offsets: o2, iFeatures: f2, lease: lease)
+        XCTAssertThrowsError(try s.append(video: v.id!, offsets: o2, iFeatures: f2, lease: lease), "frames 4..<8 are committed already") { e in
+            XCTAssertTrue("\(e)".contains("8 frames are committed"), "\(e)")
+        }
+        let (o3, f3) = chunk(8..<12)
+        try s.append(video: v.id!, offsets: o3, iFeatures: f3, lease: lease)
+        // Another lease took the row: ours can no longer write it.
+        let thief = Lease(owner: "thishost:4:4", seconds: 30)
+        XCTAssertThrowsError(try s.append(video: v.id!, offsets: chunk(12..<16).0, iFeatures: chunk(12..<16).1, lease: thief)) { e in
+            guard case StoreError.leaseLost? = e as? StoreError else { return XCTFail("\(e)") }
+        }
+        try s.finish(video: v.id!, expectedFrames: 12, lease: lease, damage: nil)
+        XCTAssertEqual(try s.offsets(of: try s.video(id: v.id!)).map(\.index), Array(0..<12), "every frame once")
+        XCTAssertEqual(try s.verifyBlobs(), [])
+    }
+
     static func resumeAfterCrash(_ b: Backend) throws {
         let (s, reopen) = try b.make()
         let m = try bind(s)

@@ -126,13 +126,17 @@ extension Data {
 }
 
 extension Library {
-    /// Stage-1 matrix of every ready I-feature: from memory when the set of ready videos is
-    /// unchanged, else from the persisted file, reading from the store only videos the file
-    /// does not hold at their current generation (and rewriting the file then).
-    func persistedMatrix(ready: [VideoRecord]) throws -> IFeatureMatrix {
+    /// The stage-1 matrix of `ready`: each video's rows from `previous` (the last snapshot in
+    /// memory; nil: the persisted file) when they are there at the video's current generation,
+    /// else read from the store. The file is rewritten when it was the source and changed
+    /// (a running server that follows a library keeps its matrix in memory; its next start
+    /// reads the file and only what changed since).
+    func stage1Matrix(ready: [VideoRecord], previous: (segments: [MatrixFile.Segment], matrix: IFeatureMatrix)?,
+                      counters: inout Stage1Counters) throws -> (segments: [MatrixFile.Segment], matrix: IFeatureMatrix) {
         let url = URL(fileURLWithPath: store.localBase + ".matrix")
         let dim = model.config.embedDim, modelHash = model.weightsSHA256
-        let old = MatrixFile.read(url, dim: dim, model: modelHash)
+        let fromFile = previous == nil
+        let old = previous ?? MatrixFile.read(url, dim: dim, model: modelHash)
         var byVideo: [Int64: (MatrixFile.Segment, Int)] = [:]
         if let old {
             var start = 0
@@ -147,14 +151,16 @@ extension Library {
             if let old, let hit = byVideo[id], hit.0.generation == v.updatedAt {
                 m.append(rowsOf: old.matrix, range: hit.1..<(hit.1 + hit.0.rows))
                 segments.append(hit.0)
+                counters.videosReused += 1
                 continue
             }
             changed = true
             let before = m.rows.count
             for f in try store.iFeatures(of: v) { m.append(.init(video: id, frame: f.index), f.vector) }
             segments.append(.init(video: id, generation: v.updatedAt, rows: m.rows.count - before))
+            counters.videosLoaded += 1
         }
-        if changed { MatrixFile.write(url, segments: segments, matrix: m, model: modelHash) }
-        return m
+        if changed && fromFile { MatrixFile.write(url, segments: segments, matrix: m, model: modelHash) }
+        return (segments, m)
     }
 }

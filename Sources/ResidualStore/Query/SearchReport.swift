@@ -32,8 +32,8 @@ extension Library {
         guard (1...1000).contains(k) else { throw LibraryError.badK(k) }
         let t0 = DispatchTime.now().uptimeNanoseconds
         let query = try textQuery(text)
-        let m = try matrix()
-        let ready = Dictionary(uniqueKeysWithValues: try store.videos(status: .ready).map { ($0.id!, $0) })
+        let stage1 = try stage1Snapshot()
+        let (m, ready) = (stage1.matrix, stage1.ready)
         let search = MomentSearch()
         let candidates = search.coarse(matrix: m, query: query, shape: ready.mapValues { ($0.layout, $0.frameCount) })
         let t1 = DispatchTime.now().uptimeNanoseconds

@@ -1,0 +1,76 @@
+import Foundation
+import Store
+
+/// Stage 1's view of a library: the ready videos and the matrix of their I-features, as of
+/// one store generation.
+///
+/// Why: a search server follows a library other machines write (`rstore serve --store
+/// postgres://...`). Each query first reads the store's generation (one row on PostgreSQL,
+/// bumped by every `finish`); unchanged, it reuses this snapshot without listing a video. A
+/// new generation lists the ready videos (their rows, no features) and reads the I-features
+/// only of videos that are new or re-indexed since (a re-index is a new row id, a re-finish a
+/// new `updatedAt`); every other video's rows are copied from the previous matrix in memory,
+/// or, on a process's first query, from the persisted `<store>.matrix` (`MatrixFile`).
+struct Stage1Snapshot: Sendable {
+    var generation: Int64
+    var ready: [Int64: VideoRecord]
+    var segments: [MatrixFile.Segment]
+    var matrix: IFeatureMatrix
+}
+
+/// How often stage 1 went to the store: what shows a server followed the library without
+/// reloading it (tests, logs).
+public struct Stage1Counters: Sendable, Equatable {
+    /// Generation reads (one per query).
+    public var generationChecks = 0
+    /// Listings of the ready videos (one per generation change).
+    public var listings = 0
+    /// Videos whose I-features were read from the store (new or re-indexed ones).
+    public var videosLoaded = 0
+    /// Videos whose matrix rows were reused (from memory or the persisted file).
+    public var videosReused = 0
+}
+
+/// The current snapshot, replaced as the generation moves; one refresh at a time.
+final class Stage1Cache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Stage1Snapshot?
+    private var counted = Stage1Counters()
+
+    var counters: Stage1Counters { lock.withLock { counted } }
+
+    /// The snapshot for the store's generation now. `build` makes the matrix of `ready` from a
+    /// previous snapshot's segments and matrix (nil: none in memory), counting what it read.
+    func snapshot(generation: () throws -> Int64, listReady: () throws -> [VideoRecord],
+                  build: ([VideoRecord], (segments: [MatrixFile.Segment], matrix: IFeatureMatrix)?, inout Stage1Counters) throws
+                      -> (segments: [MatrixFile.Segment], matrix: IFeatureMatrix)) throws -> Stage1Snapshot {
+        lock.lock()
+        defer { lock.unlock() }
+        // The generation is read before the listing: a video finished in between is in the
+        // listing under the older number, and the next query refreshes again (never misses it).
+        let g = try generation()
+        counted.generationChecks += 1
+        if let s = current, s.generation == g { return s }
+        let ready = try listReady()
+        counted.listings += 1
+        let built = try build(ready, current.map { ($0.segments, $0.matrix) }, &counted)
+        let s = Stage1Snapshot(generation: g, ready: Dictionary(uniqueKeysWithValues: ready.map { ($0.id!, $0) }),
+                               segments: built.segments, matrix: built.matrix)
+        current = s
+        return s
+    }
+}
+
+extension Library {
+    /// Stage 1's snapshot as of the store's generation now (see `Stage1Snapshot`).
+    func stage1Snapshot() throws -> Stage1Snapshot {
+        try stage1.snapshot(generation: { try store.generation() }, listReady: { try store.videos(status: .ready) },
+                            build: { ready, previous, counters in try stage1Matrix(ready: ready, previous: previous, counters: &counters) })
+    }
+
+    /// Stage-1 matrix of every ready I-feature (see `Stage1Snapshot`).
+    func matrix() throws -> IFeatureMatrix { try stage1Snapshot().matrix }
+
+    /// What stage 1 has read from the store so far in this process.
+    public var stage1Counters: Stage1Counters { stage1.counters }
+}
