@@ -182,30 +182,24 @@ public final class FeatureStore: Sendable {
             guard stored.weightsSha256 == model.weightsSha256 else {
                 throw StoreError.modelMismatch(path: path, expected: stored.weightsSha256, found: model.weightsSha256)
             }
-            guard FeatureCodec(rawValue: video.codec) != nil else { throw StoreError.invalidArgument("unknown feature codec \(video.codec)") }
-            guard video.n >= 0, video.fps > 0, video.timeBaseNum > 0, video.timeBaseDen > 0 else {
-                throw StoreError.invalidArgument("\(video.path): invalid sampling (N \(video.n), fps \(video.fps), time base \(video.timeBaseNum)/\(video.timeBaseDen))")
-            }
+            try StoreRules.checkNew(video)
             var v = video
             v.modelId = modelId
-            let versions = try VideoRecord.filter(Column("path") == v.path).fetchAll(db)
-            let now = Date().timeIntervalSince1970
-            if let ready = versions.first(where: { $0.status == .ready && $0.sameIndexing(as: v) }) { return .unchanged(ready) }
-            if var partial = versions.first(where: { $0.status == .indexing && $0.sameIndexing(as: v) }) {
-                if partial.leasedByOther(than: lease?.owner, at: now) { return .busy(partial) }
-                if let lease {
-                    partial.leaseOwner = lease.owner
-                    partial.leaseHeartbeatAt = now
-                    partial.leaseExpiresAt = now + lease.seconds
-                    try partial.update(db)
-                }
+            let versions = try VideoRecord.filter(Column("path") == v.path).order(Column("id")).fetchAll(db)
+            switch StoreRules.begin(v, versions: versions, lease: lease, now: Date().timeIntervalSince1970) {
+            case .unchanged(let ready):
+                return .unchanged(ready)
+            case .busy(let holder):
+                return .busy(holder)
+            case .resume(let partial):
+                if lease != nil { try partial.update(db) }
                 return .resume(partial)
+            case .start(var new, let dropping):
+                for old in dropping { try old.delete(db) }
+                try new.insert(db)
+                new.id = db.lastInsertedRowID
+                return .resume(new)
             }
-            for old in versions where old.status != .ready && !old.leasedByOther(than: lease?.owner, at: now) { try old.delete(db) }
-            v = v.startingIngest(lease: lease, now: now)
-            try v.insert(db)
-            v.id = db.lastInsertedRowID
-            return .resume(v)
         }
     }
 

@@ -175,9 +175,6 @@ extension VideoRecord {
     /// Public form of the lease rule both backends apply: held by someone other than `owner`,
     /// unexpired at `now`, by a process that may still be alive.
     public func isLeasedByOther(than owner: String?, at now: Double) -> Bool { leasedByOther(than: owner, at: now) }
-
-    /// Public form of "same file, same settings": a stored version can be reused or resumed.
-    public func hasSameIndexing(as other: VideoRecord) -> Bool { sameIndexing(as: other) }
 }
 
 extension ModelRecord {

@@ -42,6 +42,35 @@ public enum StoreRules {
         return (m, false, update)
     }
 
+    /// What `begin` does with the stored versions of a path (see `FeatureStore.begin`).
+    public enum BeginStep {
+        /// A ready version with these settings: nothing to do.
+        case unchanged(VideoRecord)
+        /// A resumable version under another live lease.
+        case busy(VideoRecord)
+        /// Resume this version; with a lease its lease columns are set here, for the backend to write.
+        case resume(VideoRecord)
+        /// Delete `dropping` (earlier attempts nobody holds) and insert `video` (already `startingIngest`).
+        case start(VideoRecord, dropping: [VideoRecord])
+    }
+
+    /// The one decision both backends make in `begin`, from `video` (its `modelId` set) and
+    /// every stored version of its path, at the store's `now`.
+    public static func begin(_ video: VideoRecord, versions: [VideoRecord], lease: Lease?, now: Double) -> BeginStep {
+        if let ready = versions.first(where: { $0.status == .ready && $0.sameIndexing(as: video) }) { return .unchanged(ready) }
+        if var partial = versions.first(where: { $0.status == .indexing && $0.sameIndexing(as: video) }) {
+            if partial.leasedByOther(than: lease?.owner, at: now) { return .busy(partial) }
+            if let lease {
+                partial.leaseOwner = lease.owner
+                partial.leaseHeartbeatAt = now
+                partial.leaseExpiresAt = now + lease.seconds
+            }
+            return .resume(partial)
+        }
+        return .start(video.startingIngest(lease: lease, now: now),
+                      dropping: versions.filter { $0.status != .ready && !$0.leasedByOther(than: lease?.owner, at: now) })
+    }
+
     /// A new version's settings, checked before any row is written.
     public static func checkNew(_ video: VideoRecord) throws {
         guard FeatureCodec(rawValue: video.codec) != nil else { throw StoreError.invalidArgument("unknown feature codec \(video.codec)") }

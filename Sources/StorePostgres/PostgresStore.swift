@@ -116,25 +116,26 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
             var v = video
             v.modelId = modelId
             let versions = try s.rows("SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE path = \(v.path) ORDER BY id").map(PostgresRows.video)
-            if let ready = versions.first(where: { $0.status == .ready && $0.hasSameIndexing(as: v) }) { return .unchanged(ready) }
-            if var partial = versions.first(where: { $0.status == .indexing && $0.hasSameIndexing(as: v) }) {
-                if partial.isLeasedByOther(than: lease?.owner, at: now) { return .busy(partial) }
+            let dropping: [VideoRecord]
+            switch StoreRules.begin(v, versions: versions, lease: lease, now: now) {
+            case .unchanged(let ready):
+                return .unchanged(ready)
+            case .busy(let holder):
+                return .busy(holder)
+            case .resume(let partial):
                 if let lease {
-                    partial.leaseOwner = lease.owner
-                    partial.leaseHeartbeatAt = now
-                    partial.leaseExpiresAt = now + lease.seconds
                     try s.query("""
                         UPDATE videos SET lease_owner = \(lease.owner), lease_heartbeat_at = \(now), lease_expires_at = \(now + lease.seconds)
                         WHERE id = \(partial.id!)
                         """)
+                    writing.set(partial, dim: stored.embedDim)
                 }
-                if lease != nil { writing.set(partial, dim: stored.embedDim) }
                 return .resume(partial)
+            case .start(let new, let old):
+                v = new
+                dropping = old
             }
-            for old in versions where old.status != .ready && !old.isLeasedByOther(than: lease?.owner, at: now) {
-                try s.query("DELETE FROM videos WHERE id = \(old.id!)")
-            }
-            v = v.startingIngest(lease: lease, now: now)
+            for old in dropping { try s.query("DELETE FROM videos WHERE id = \(old.id!)") }
             v.id = try s.rows("""
                 INSERT INTO videos (path, content_hash, size, mtime, duration, time_base_num, time_base_den, fps, n, p, strategy, codec,
                     model_id, status, error, frame_count, info, mask_seed, created_at, updated_at, fingerprint, damage,
