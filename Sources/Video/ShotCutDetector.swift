@@ -34,6 +34,10 @@ public struct ShotCutDetector: Sendable {
         /// callers pass N + 1, so adaptive placement at most doubles the I-frames.
         public var minShotFrames: Int = 3
 
+        /// The settings adaptive I-frame placement runs with for N: shots of at least N + 1
+        /// frames, the bound on extra I-frames (ingest, training and eval all use these).
+        public static func adaptivePlacement(n: Int) -> Settings { Settings(minShotFrames: n + 1) }
+
         public init(minDistance: Double = 0.30, hardDistance: Double = 0.60, ratio: Double = 3.0,
                     window: Int = 2, minShotFrames: Int = 3) {
             self.minDistance = minDistance

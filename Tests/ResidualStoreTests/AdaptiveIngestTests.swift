@@ -22,10 +22,8 @@ final class AdaptiveIngestTests: XCTestCase {
         let model = try TinyCLIP.model.get(), url = try Self.bikes()
         let dir = try TempDirectory.make("adaptive")
         defer { TempDirectory.remove(dir) }
-        var rng = SplitMix(seed: 3)
-        let d = model.config.vision.width, b = model.config.embedDim
-        let a = ResidualTokenizer(weight: (0..<(d * b)).map { _ in rng.normal() * 0.3 }, bias: [Float](repeating: 0.01, count: d),
-                                  embedDim: b, width: d, clipSHA256: model.weightsSHA256)
+        let a = TinyCLIP.randomTokenizer(for: model, seed: 3, scale: 0.3, bias: 0.01)
+        let b = model.config.embedDim
         var config = Library.Configuration()
         config.iframes = .adaptive
         config.strategy = .uniform

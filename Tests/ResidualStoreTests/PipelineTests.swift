@@ -52,10 +52,8 @@ final class PipelineTests: XCTestCase {
     func testReconstructedPFeaturesEqualInterleavedEncoding() throws {
         let model = try TinyCLIP.model.get(), url = try Self.video.get()
         let (offsets, pixels) = try sequentialPixels(url, size: 224)
-        var rng = SplitMix(seed: 5)
-        let d = model.config.vision.width, b = model.config.embedDim
-        let a = ResidualTokenizer(weight: (0..<(d * b)).map { _ in rng.normal() * 0.2 }, bias: [Float](repeating: 0.01, count: d),
-                                  embedDim: b, width: d, clipSHA256: model.weightsSHA256)
+        let a = TinyCLIP.randomTokenizer(for: model, seed: 5, scale: 0.2, bias: 0.01)
+        let b = model.config.embedDim
         let encoder = try ResidualEncoder(model: model, tokenizer: a, n: 2, reduction: TokenReduction(p: 0.75, strategy: .motion))
         let (reference, kinds) = encoder.encodeSequence(pixels: pixels, count: offsets.count)
         let iFeatures = Dictionary(uniqueKeysWithValues: kinds.indices.filter { kinds[$0] }.map { ($0, Array(reference[$0 * b..<($0 + 1) * b])) })

@@ -15,10 +15,8 @@ final class StoredAnchorTests: XCTestCase {
         let model = try TinyCLIP.model.get(), url = try PipelineTests.video.get()
         let dir = try TempDirectory.make("anchor")
         defer { TempDirectory.remove(dir) }
-        var rng = SplitMix(seed: 11)
+        let a = TinyCLIP.randomTokenizer(for: model, seed: 11, scale: 0.5, bias: 0.02)
         let d = model.config.vision.width, b = model.config.embedDim
-        let a = ResidualTokenizer(weight: (0..<(d * b)).map { _ in rng.normal() * 0.5 }, bias: [Float](repeating: 0.02, count: d),
-                                  embedDim: b, width: d, clipSHA256: model.weightsSHA256)
         var config = Library.Configuration()
         config.codec = .i8
         config.strategy = .uniform

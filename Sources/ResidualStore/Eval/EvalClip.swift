@@ -23,7 +23,7 @@ struct EvalClip {
 
     /// Frames that start a shot, as adaptive ingest's detector finds them in these crops for N.
     func shotStarts(n: Int) -> [Int] {
-        ShotCutDetector.shotStarts(crops, settings: .init(minShotFrames: n + 1))
+        ShotCutDetector.shotStarts(crops, settings: .adaptivePlacement(n: n))
     }
 
     /// The layout ingest would store for this clip with `placement`.

@@ -84,7 +84,7 @@ public struct IngestPipeline: Sendable {
         let keepP = pFrameInput != nil
         // Adaptive placement decides a frame's kind only once the shot-cut detector has seen
         // the frames after it (`window` of them, about a second): frames wait in `held`.
-        var detector = settings.iframes == .adaptive ? ShotCutDetector(settings: .init(minShotFrames: n + 1)) : nil
+        var detector = settings.iframes == .adaptive ? ShotCutDetector(settings: .adaptivePlacement(n: n)) : nil
         var held: [(frame: SampledFrame, crop: RGBImage)] = []
         // The last shot start: a resumed ingest starts on an I-frame, so the run restarts there.
         var shotStart = resumeFrom

@@ -82,8 +82,8 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
                 times.append(frame.offset.time)
                 if let m = frame.motion { deltas.append(m) }
             }
-            // The same detector, on the same crops and with the same minimum shot, as adaptive ingest.
-            let cuts = iframes == .adaptive ? ShotCutDetector.shotStarts(images, settings: .init(minShotFrames: n + 1)) : []
+            // The same detector, on the same crops and with the same settings, as adaptive ingest.
+            let cuts = iframes == .adaptive ? ShotCutDetector.shotStarts(images, settings: .adaptivePlacement(n: n)) : []
             let shotStarts = try ShotStarts(cuts)
             console.line("\(path): \(images.count) frames at \(fps) fps (\(String(format: "%.1f", reader.info.duration)) s)"
                          + (iframes == .adaptive ? ", \(cuts.count) shot cuts" : ""))
