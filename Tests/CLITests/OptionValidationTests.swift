@@ -24,6 +24,10 @@ final class OptionValidationTests: XCTestCase {
         XCTAssertTrue(split.contains("sideways") && split.contains("--split") && split.contains("video"), split)
         let loss = try refused(["train-tokenizer", "--model", model, "--out", "/nonexistent/a.safetensors", "--visual-loss", "l2", "a.mp4"])
         XCTAssertTrue(loss.contains("l2") && loss.contains("soft-ce"), loss)
+        for command in [["index", "--model", model, "--store", "/nonexistent/x.rstore"], ["train-tokenizer", "--model", model, "--out", "/nonexistent/a.safetensors"]] {
+            let iframes = try refused(command + ["--iframes", "sometimes", "a.mp4"])
+            XCTAssertTrue(iframes.contains("sometimes") && iframes.contains("--iframes") && iframes.contains("fixed") && iframes.contains("adaptive"), iframes)
+        }
     }
 
     /// fps, N and p have one set of bounds: every command refuses the same values with the
