@@ -95,7 +95,8 @@ public struct MomentSearch: Sendable {
         var out = Set<Int>()
         let lastI = layout.anchor(of: c.lastFrame)
         for k in (c.firstFrame - n)..<c.firstFrame { out.insert(k) }
-        for k in (lastI + 1)...layout.lastFrame(anchoredOn: lastI) { out.insert(k) }
+        // Half-open: an I-frame right before a shot start has no P-frames (adaptive layouts).
+        for k in (lastI + 1)..<(layout.lastFrame(anchoredOn: lastI) + 1) { out.insert(k) }
         for k in (c.peakFrame - n)...(c.peakFrame + n) where k != c.peakFrame { out.insert(k) }
         return out.filter { $0 >= 0 && $0 < frames && !layout.isIFrame($0) }.sorted()
     }
