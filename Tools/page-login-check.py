@@ -66,6 +66,7 @@ def main():
         token = secrets.token_hex(24)
         with open(os.path.join(tmp, "token"), "w") as f:
             f.write(token + "\n")
+        os.chmod(os.path.join(tmp, "token"), 0o600)  # rstore serve refuses a token file others may read
         log = open(os.path.join(tmp, "serve.log"), "w+")
         server = subprocess.Popen([a.rstore, "serve", "--model", model, "--store", store, "--port", "0",
                                    "--token-file", os.path.join(tmp, "token"), "--library-root", lib], stdout=log, stderr=log)
@@ -105,11 +106,11 @@ def main():
         checks = {
             "library listed": cdp.eval("document.querySelectorAll('#library a').length") >= 1,
             "results shown": cdp.eval("document.querySelectorAll('.card').length") >= 1,
-            "cookie invisible to script (HttpOnly)": "rstore_session" not in (cdp.eval("document.cookie") or ""),
+            "cookie invisible to script (HttpOnly)": "rstore_session_" not in (cdp.eval("document.cookie") or ""),
             "token not kept by the page": token not in (cdp.eval("JSON.stringify(localStorage) + JSON.stringify(sessionStorage) + document.documentElement.outerHTML") or ""),
         }
         cookies = cdp.call("Network.getAllCookies").get("cookies", [])
-        session = [c for c in cookies if c["name"] == "rstore_session"]
+        session = [c for c in cookies if c["name"].startswith("rstore_session_")]
         checks["session cookie HttpOnly + SameSite=Strict"] = bool(session) and session[0]["httpOnly"] and session[0].get("sameSite") == "Strict"
         rebound = url.replace("127.0.0.1", "rebound.localhost")  # *.localhost resolves to loopback in Chromium
         cdp.call("Page.navigate", url=rebound + "healthz")

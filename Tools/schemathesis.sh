@@ -30,6 +30,7 @@ model="Tests/CLIPTests/Fixtures/tiny-clip"
 "$RSTORE" index --model "$model" --store "$tmp/store.rstore" "$tmp/lib/a.mp4" >/dev/null
 token="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 printf '%s\n' "$token" > "$tmp/token"
+chmod 600 "$tmp/token"   # rstore serve refuses a token file others may read
 
 "$RSTORE" serve --model "$model" --store "$tmp/store.rstore" --port 0 --token-file "$tmp/token" \
     --library-root "$tmp/lib" --max-p-frames 64 --max-decoded-frames 64 > "$tmp/serve.log" 2>&1 &

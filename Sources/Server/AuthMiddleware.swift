@@ -26,7 +26,7 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         if let presented = Self.bearer(request), Self.constantTimeEqual(presented, token) {
             return try await next(request, context)
         }
-        if isRead, let c = Self.cookie(request, SessionStore.cookieName), sessions.isValid(c) {
+        if isRead, let c = Self.cookie(request, sessions.cookieName), sessions.isValid(c) {
             guard HostGuard<Context>.originMatches(request) else { throw HostGuard<Context>.badOrigin(request) }
             return try await next(request, context)
         }

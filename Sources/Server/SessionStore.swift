@@ -5,8 +5,15 @@ import Foundation
 /// its `<img>`/`<video>` elements can load thumbnails and media. A session is a random
 /// 256-bit id, not derived from the token (a leaked cookie reveals nothing and dies with the
 /// process); ids live `lifetime` seconds, at most `capacity` at once (the oldest go first).
+///
+/// Browsers send a cookie to every port of its host, so the name carries a per-server id
+/// (`rstore_session_<16 hex>`): two servers on one host (or a restart) never overwrite or read
+/// each other's session; another local service still receives it, which is why the value is
+/// a random id worth nothing outside this process.
 final class SessionStore: @unchecked Sendable {
-    static let cookieName = "rstore_session"
+    static let cookiePrefix = "rstore_session_"
+    /// This server's cookie name.
+    let cookieName: String
 
     private let lock = NSLock()
     private var expiry: [String: Date] = [:]
@@ -17,6 +24,8 @@ final class SessionStore: @unchecked Sendable {
     init(lifetime: TimeInterval = 12 * 3600, capacity: Int = 256) {
         self.lifetime = lifetime
         self.capacity = max(1, capacity)
+        var rng = SystemRandomNumberGenerator()
+        cookieName = Self.cookiePrefix + String(format: "%016llx", rng.next() as UInt64)
     }
 
     /// A new session id (64 hex digits).
@@ -42,6 +51,6 @@ final class SessionStore: @unchecked Sendable {
 
     /// The `Set-Cookie` value for `id`.
     func cookie(_ id: String) -> String {
-        "\(Self.cookieName)=\(id); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(lifetime))"
+        "\(cookieName)=\(id); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(lifetime))"
     }
 }

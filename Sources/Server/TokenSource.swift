@@ -23,6 +23,7 @@ public enum TokenSource {
             throw ServerSetupError.badToken("give either --token or --token-file, not both")
         }
         if let file {
+            try checkPrivate(file)
             let data: Data
             do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
                 throw ServerSetupError.badToken("--token-file \(file): cannot read it (\((error as NSError).localizedDescription))")
@@ -40,6 +41,18 @@ public enum TokenSource {
             return Resolved(token: try check(env, from: "RSTORE_TOKEN"))
         }
         return Resolved(token: nil)
+    }
+
+    /// Refuses a token file that group or others may read or write, as ssh refuses such a key:
+    /// anyone who can read it can use the server as its owner. (An unreadable or missing file
+    /// is left to the read below, which names it.)
+    static func checkPrivate(_ file: String) throws {
+        var st = stat()
+        guard stat(file, &st) == 0 else { return }
+        let mode = st.st_mode & 0o777
+        if mode & 0o077 != 0 {
+            throw ServerSetupError.badToken("--token-file \(file): permissions \(String(format: "%04o", mode)) are too open: the token must not be readable by group or others (run `chmod 600 \(file)`)")
+        }
     }
 
     /// A token is 8...maxLength visible ASCII characters (it must fit an HTTP header as is).

@@ -54,6 +54,8 @@ final class AuthTests: XCTestCase {
             for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] { XCTAssertTrue(set.contains(attr), set) }
             XCTAssertFalse(set.contains(token), "the cookie is not the token")
             let pair = String(set.split(separator: ";")[0])
+            let cookieName = String(pair.split(separator: "=")[0])
+            XCTAssertTrue(cookieName.hasPrefix("rstore_session_") && cookieName.count == "rstore_session_".count + 16, cookieName)
             var cookie = HTTPFields()
             cookie[.cookie] = "other=1; \(pair)"
             do { let r = try await client.execute(uri: "/v1/videos/\(f.videoA)/frames/0.jpg", method: .get, headers: cookie); XCTAssertEqual(r.status, .ok, r.text) }
@@ -68,8 +70,32 @@ final class AuthTests: XCTestCase {
             assertError(try await client.execute(uri: "/v1/session", method: .post, headers: cookie), 401)
             // A made-up session of the right shape is refused.
             var forged = HTTPFields()
-            forged[.cookie] = "rstore_session=" + String(repeating: "ab", count: 32)
+            forged[.cookie] = "\(cookieName)=" + String(repeating: "ab", count: 32)
             assertError(try await client.execute(uri: "/v1/videos", method: .get, headers: forged), 401)
+        }
+    }
+
+    /// Browsers send a host's cookies to every port: two servers on one host name their
+    /// cookies apart, so neither overwrites (or accepts) the other's session.
+    func testSessionCookieNamePerServer() async throws {
+        let f = try await ServerFixture.shared.value
+        let token = ServerFixture.token
+        let (one, two) = (try f.server(token: token), try f.server(token: token))
+        func session(_ s: RStoreServer) async throws -> String {
+            try await withClient(s) { client in
+                let r = try await client.execute(uri: "/v1/session", method: .post, headers: bearer(token))
+                return String(try XCTUnwrap(r.headers[.setCookie]).split(separator: ";")[0])
+            }
+        }
+        let (a, b) = (try await session(one), try await session(two))
+        XCTAssertNotEqual(a.split(separator: "=")[0], b.split(separator: "=")[0], "one cookie name per server")
+        try await withClient(one) { client in
+            var both = HTTPFields()
+            both[.cookie] = "\(b); \(a)"
+            do { let r = try await client.execute(uri: "/v1/videos", method: .get, headers: both); XCTAssertEqual(r.status, .ok, r.text) }
+            var other = HTTPFields()
+            other[.cookie] = b
+            assertError(try await client.execute(uri: "/v1/videos", method: .get, headers: other), 401)
         }
     }
 
@@ -154,7 +180,12 @@ final class AuthTests: XCTestCase {
         let dir = try TempDirectory.make("token")
         defer { TempDirectory.remove(dir) }
         let file = dir.appendingPathComponent("token")
-        try "0123456789abcdef\n".write(to: file, atomically: true, encoding: .utf8)
+        /// A token file only its owner may read (rstore refuses others, see below).
+        func write(_ data: Data) throws {
+            try data.write(to: file)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
+        }
+        try write(Data("0123456789abcdef\n".utf8))
         let env = ["RSTORE_TOKEN": "from-the-environment"]
 
         let fromFile = try TokenSource.resolve(argument: nil, file: file.path, environment: env)
@@ -172,11 +203,17 @@ final class AuthTests: XCTestCase {
         }
         refuses("an-argv-token", file.path, "not both")
         refuses(nil, dir.appendingPathComponent("missing").path, "missing")
-        try "short".write(to: file, atomically: true, encoding: .utf8)
+        // Readable (or writable) by group or others: refused as ssh refuses such a key.
+        for mode in [0o644, 0o604, 0o640, 0o620, 0o602] {
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: file.path)
+            refuses(nil, file.path, "permissions \(String(format: "%04o", mode)) are too open")
+            refuses(nil, file.path, "chmod 600 \(file.path)")
+        }
+        try write(Data("short".utf8))
         refuses(nil, file.path, "shorter than 8")
-        try "has a space inside".write(to: file, atomically: true, encoding: .utf8)
+        try write(Data("has a space inside".utf8))
         refuses(nil, file.path, "visible ASCII")
-        try Data(repeating: 0x41, count: 5000).write(to: file)
+        try write(Data(repeating: 0x41, count: 5000))
         refuses(nil, file.path, "1024")
     }
 }

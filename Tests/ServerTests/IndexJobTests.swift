@@ -66,6 +66,14 @@ final class IndexJobTests: XCTestCase {
             assertError(try await post(#"{"path": "/etc/passwd"}"#), 403, "outside_library_roots")
             assertError(try await post(#"{"path": "escape.mp4"}"#), 403, "outside_library_roots")
             assertError(try await post(#"{"path": "missing.mp4"}"#), 404, "no_such_path")
+            // An existing absolute path outside the roots and a missing one read the same.
+            for (p, missing) in [("/etc/passwd", "/etc/no-such-file-\(getpid())"), (f.outside.path, f.outside.path + "/nope.mp4")] {
+                let a = try await post("{\"path\": \"\(p)\"}"), b = try await post("{\"path\": \"\(missing)\"}")
+                assertError(a, 403, "outside_library_roots")
+                assertError(b, 403, "outside_library_roots")
+                XCTAssertEqual(a.errorMessage, "path \(p): not inside a library root")
+                XCTAssertEqual(b.errorMessage?.replacingOccurrences(of: missing, with: p), a.errorMessage)
+            }
             // Oversize body: 413 by Content-Length, before it is read.
             let big = "{\"path\": \"" + String(repeating: "x", count: 70_000) + "\"}"
             assertError(try await post(big), 413, "body_too_large")

@@ -19,6 +19,7 @@ final class ServeCommandTests: XCTestCase {
         defer { TempDirectory.remove(dir) }
         let file = dir.appendingPathComponent("token")
         try "0123456789abcdef\n".write(to: file, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
 
         let argv = try serve(["--token", "0123456789abcdef", "--port", "70000"])
         XCTAssertNotEqual(argv.status, 0)
@@ -28,6 +29,18 @@ final class ServeCommandTests: XCTestCase {
         let fromFile = try serve(["--token-file", file.path, "--port", "70000"])
         XCTAssertFalse(fromFile.stderr.contains("warning"), fromFile.stderr)
         XCTAssertTrue(fromFile.stderr.contains("--port 70000"), fromFile.stderr)
+
+        // A token file others may read is refused, as ssh refuses such a key.
+        for mode in [0o644, 0o640, 0o604, 0o660] {
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: file.path)
+            let open = try serve(["--token-file", file.path, "--port", "70000"])
+            XCTAssertNotEqual(open.status, 0)
+            XCTAssertTrue(open.stderr.contains("--token-file \(file.path): permissions \(String(format: "%04o", mode)) are too open"), open.stderr)
+            XCTAssertTrue(open.stderr.contains("chmod 600"), open.stderr)
+            XCTAssertFalse(open.stderr.contains("--port 70000"), "refused before validation: \(open.stderr)")
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o400], ofItemAtPath: file.path)
+        XCTAssertTrue(try serve(["--token-file", file.path, "--port", "70000"]).stderr.contains("--port 70000"))
 
         let missing = try serve(["--token-file", dir.appendingPathComponent("nope").path])
         XCTAssertNotEqual(missing.status, 0)
