@@ -155,10 +155,7 @@ public final class Library: @unchecked Sendable {
     }
 
     /// The sampled-frame timeline of a stored video (no decoding, no features).
-    public func timeline(_ v: VideoRecord) throws -> [TimelineFrame] {
-        let layout = v.layout
-        return try store.offsets(of: v).map { TimelineFrame(index: $0.index, time: $0.time, kind: layout.kind(of: $0.index), anchor: layout.anchor(of: $0.index)) }
-    }
+    public func timeline(_ v: VideoRecord) throws -> [TimelineFrame] { try timeline(v, frames: 0..<Int.max) }
 
     /// The stored sample points of `v` as the video layer seeks them.
     func offsets(of v: VideoRecord) throws -> [FrameOffset] { try store.offsets(of: v).map(FrameOffset.init) }

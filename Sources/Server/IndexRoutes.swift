@@ -32,10 +32,11 @@ extension RStoreServer {
                 throw APIError.badParameter("body must be JSON like {\"paths\": [\"videos/a.mp4\"]}")
             }
             let requested = (req.paths ?? []) + (req.path.map { [$0] } ?? [])
-            let files = try indexableFiles(requested)
+            let files = try await blocking("finding the files to index") { try self.indexableFiles(requested) }
             var headers = HTTPFields()
             if library.hasIndexQueue {
-                let q = try library.enqueue(files)
+                let library = self.library
+                let q = try await blocking("queueing \(files.count) files") { try library.enqueue(files) }
                 headers[.location] = "/v1/queue"
                 return try JSONResponse.make(QueuedBody(files: files.count, queued: q.queued, alreadyQueued: q.alreadyQueued, queue: q.queue),
                                              status: .accepted, headers: headers)
@@ -54,7 +55,8 @@ extension RStoreServer {
 
         // GET /v1/queue: the shared store's ingest queue, by status (how POST /v1/index progresses there).
         t.get("/v1/queue") { [self] _, _ in
-            guard let counts = try library.queueCounts() else {
+            let library = self.library
+            guard let counts = try await blocking("reading the queue", { try library.queueCounts() }) else {
                 throw APIError(.notFound, "no_queue", "this store is not shared: POST /v1/index runs jobs in this server (GET /v1/jobs/{id})")
             }
             return try JSONResponse.make(counts)

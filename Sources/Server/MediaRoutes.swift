@@ -19,15 +19,18 @@ extension RStoreServer {
     func registerMediaRoutes(_ t: inout RouteTable) {
         // GET /v1/videos/{id}/media: the video file, with single-range Range support.
         t.get("/v1/videos/{id}/media") { [self] request, context in
-            let v = try videoRecord(context)
-            try checkServable(v)
-            try library.checkFresh(v)   // a replaced file is not the indexed video
-            let path = try library.file(of: v).path
-            let attrs: [FileAttributeKey: Any]
-            do { attrs = try FileManager.default.attributesOfItem(atPath: path) } catch {
-                throw APIError(.notFound, "file_missing", "\(v.path): the file was moved or deleted since it was indexed")
+            let v = try await videoRecord(context)
+            let library = self.library
+            let (path, size) = try await blocking("checking the file of video \(v.id ?? -1)") {
+                try self.checkServable(v)
+                try library.checkFresh(v)   // a replaced file is not the indexed video
+                let path = try library.file(of: v).path
+                let attrs: [FileAttributeKey: Any]
+                do { attrs = try FileManager.default.attributesOfItem(atPath: path) } catch {
+                    throw APIError(.notFound, "file_missing", "\(v.path): the file was moved or deleted since it was indexed")
+                }
+                return (path, (attrs[.size] as? NSNumber)?.intValue ?? 0)
             }
-            let size = (attrs[.size] as? NSNumber)?.intValue ?? 0
             var headers = HTTPFields()
             headers[.contentType] = Self.mediaType(v.path)
             headers[.acceptRanges] = "bytes"

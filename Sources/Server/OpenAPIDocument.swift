@@ -12,19 +12,23 @@ public enum OpenAPIDocument {
     }
 
     nonisolated(unsafe) static let id = param("id", "path", "integer", "Video id (see GET /v1/videos).", extra: ["minimum": 0])
+    nonisolated(unsafe) static let cursor = param("cursor", "query", "string", "`nextCursor` of the previous page; absent for the first page.", extra: ["pattern": "^[0-9]{1,18}$"])
     nonisolated(unsafe) static let q = param("q", "query", "string", "Query text, 1-500 characters.", required: true, extra: ["maxLength": 500])
 
     static func json(_ ref: String) -> J { ["application/json": ["schema": ["$ref": "#/components/schemas/\(ref)"]]] }
     static func ok(_ ref: String, _ description: String = "OK") -> J { ["description": description, "content": json(ref)] }
     nonisolated(unsafe) static let err: J = ["$ref": "#/components/responses/Error"]
 
-    /// An operation. Every one may answer 421 (a `Host` that is not this server's); heavy ones
-    /// (`heavy`) also 400 `over_limit` and 503 `busy` (with Retry-After) from the bounded work line,
-    /// or 503 `root_not_mounted` when the video's library root is not mounted on this server.
+    /// An operation. Every one may answer 421 (a `Host` that is not this server's) and 503
+    /// (`store_timeout`/`store_unavailable` when the store does not answer, `busy` when the
+    /// line of store calls is full, with Retry-After); heavy ones (`heavy`) also 400
+    /// `over_limit` and 503 `busy` from the bounded work line, or 503 `root_not_mounted` when
+    /// the video's library root is not mounted on this server.
     static func op(_ summary: String, _ operationID: String, params: [J] = [], responses: J, heavy: Bool = false, extra: J = [:]) -> J {
         var r = responses
         r["421"] = err
-        if heavy { r["400"] = err; r["503"] = err }
+        r["503"] = err
+        if heavy { r["400"] = err }
         var o: J = ["summary": summary, "operationId": operationID, "parameters": params, "responses": r]
         for (k, v) in extra { o[k] = v }
         return o
@@ -33,15 +37,17 @@ public enum OpenAPIDocument {
     nonisolated(unsafe) static let paths: J = [
         "/": ["get": op("The search page (HTML, no build step).", "page", responses: [
             "200": ["description": "HTML", "content": ["text/html": ["schema": ["type": "string"]]]]], extra: ["security": []])],
-        "/healthz": ["get": op("Liveness and cache figures.", "health", responses: ["200": ok("Health")], extra: ["security": []])],
+        "/healthz": ["get": op("Liveness and cache figures, from memory: the video counts are refreshed in the background (countsAgeSeconds old); status `degraded` with storeError when the last refresh failed.", "health", responses: ["200": ok("Health")], extra: ["security": []])],
         "/openapi.json": ["get": op("This document.", "openapi", responses: [
             "200": ["description": "OpenAPI 3.1", "content": ["application/json": ["schema": ["type": "object"]]]]], extra: ["security": []])],
-        "/v1/videos": ["get": op("Stored videos with their indexing status.", "listVideos",
-            params: [param("status", "query", "string", "Only videos with this status.", extra: ["enum": ["indexing", "ready", "failed"]])],
+        "/v1/videos": ["get": op("Stored videos with their indexing status, by id, one page at a time: at most `limit` (default and most 1000); when more follow, `nextCursor` is the `cursor` of the next page (a client that ignores it sees the first 1000).", "listVideos",
+            params: [param("status", "query", "string", "Only videos with this status.", extra: ["enum": ["indexing", "ready", "failed"]]),
+                     param("limit", "query", "integer", "Videos per page (default 1000).", extra: ["minimum": 1, "maximum": 1000]), cursor],
             responses: ["200": ok("VideoList"), "400": err, "401": err])],
         "/v1/videos/{id}": ["get": op("One video's metadata and status.", "getVideo", params: [id],
             responses: ["200": ok("Video"), "400": err, "401": err, "404": err])],
-        "/v1/videos/{id}/frames": ["get": op("The sampled-frame timeline: index, time, kind (I stored / P reconstructed), anchor.", "listFrames", params: [id],
+        "/v1/videos/{id}/frames": ["get": op("The sampled-frame timeline: index, time, kind (I stored / P reconstructed), anchor; one page at a time: at most `limit` frames (default and most 10000) and, when more follow, `nextCursor`, the `cursor` of the next page.", "listFrames",
+            params: [id, param("limit", "query", "integer", "Frames per page (default 10000).", extra: ["minimum": 1, "maximum": 10000]), cursor],
             responses: ["200": ok("FrameList"), "400": err, "401": err, "404": err])],
         "/v1/videos/{id}/embeddings": ["get": op(
             "Dense embeddings of frames with time in [from, to] (I stored, P reconstructed lazily). JSON by default; with `Accept: application/octet-stream` a little-endian binary: magic `RSE1`, uint32 count, uint32 dims, uint32 0, count float64 times, count uint32 frame indices, count uint8 kinds ('I'/'P') zero-padded to a multiple of 4, then count x dims float32 rows. Headers X-RStore-Count and X-RStore-Dims repeat count and dims.",
@@ -75,9 +81,9 @@ public enum OpenAPIDocument {
                                 "content": ["application/json": ["schema": ["oneOf": [["$ref": "#/components/schemas/Job"], ["$ref": "#/components/schemas/Queued"]]]]]],
                         "400": err, "401": err, "403": err, "404": err, "413": err, "429": err],
             extra: ["requestBody": ["required": true, "content": json("IndexRequest")]])],
-        "/v1/session": ["post": op("Trade the bearer token (Authorization header) for a session cookie `rstore_session` (HttpOnly, SameSite=Strict, Path=/): how the search page authenticates its reads, <img> and <video> included. The cookie never authenticates writes.", "createSession",
+        "/v1/session": ["post": op("Trade the bearer token (Authorization header) for a session cookie `rstore_session_<server id>` (a name per server process, so servers on one host keep apart; HttpOnly, SameSite=Strict, Path=/): how the search page authenticates its reads, <img> and <video> included. The cookie never authenticates writes.", "createSession",
             responses: ["200": ["description": "Session created; Set-Cookie carries it",
-                                "headers": ["Set-Cookie": ["description": "rstore_session=...; Path=/; HttpOnly; SameSite=Strict; Max-Age=...", "schema": ["type": "string"]]],
+                                "headers": ["Set-Cookie": ["description": "rstore_session_<server id>=...; Path=/; HttpOnly; SameSite=Strict; Max-Age=...", "schema": ["type": "string"]]],
                                 "content": json("Session")],
                         "401": err, "403": err])],
         "/v1/queue": ["get": op("The shared store's ingest queue by status: how files queued by POST /v1/index progress. 404 `no_queue` on a store that is not shared.", "getQueue",
@@ -101,8 +107,9 @@ public enum OpenAPIDocument {
                       "strategy": str, "codec": str, "width": int, "height": int, "videoCodec": str, "frameRate": num,
                       "sizeBytes": int, "indexedAt": num],
                      required: ["id", "path", "name", "status", "duration", "frames", "iFrames", "fps", "n", "p", "strategy", "codec", "sizeBytes", "indexedAt"]),
-        "VideoList": all(["videos": ["type": "array", "items": ["$ref": "#/components/schemas/Video"]]]),
-        "FrameList": all(["video": int, "frames": ["type": "array", "items": all(["index": int, "time": num, "kind": ["type": "string", "enum": ["I", "P"]], "anchor": int])]]),
+        "VideoList": obj(["videos": ["type": "array", "items": ["$ref": "#/components/schemas/Video"]], "nextCursor": str], required: ["videos"]),
+        "FrameList": obj(["video": int, "frames": ["type": "array", "items": all(["index": int, "time": num, "kind": ["type": "string", "enum": ["I", "P"]], "anchor": int])],
+                          "nextCursor": str], required: ["video", "frames"]),
         "Embeddings": all(["video": int, "from": num, "to": num, "dims": int, "frames": ["type": "array", "items": all([
             "index": int, "time": num, "kind": ["type": "string", "enum": ["I", "P"]], "anchor": int, "vector": ["type": "array", "items": num]])]]),
         "Moment": moment,
@@ -117,10 +124,14 @@ public enum OpenAPIDocument {
         "QueueCounts": all(["queued": int, "claimed": int, "done": int, "failed": int]),
         "Queued": all(["shared": ["type": "boolean"], "files": int, "queued": int, "already_queued": int, "queue": ["$ref": "#/components/schemas/QueueCounts"]]),
         "Session": all(["expiresInSeconds": int]),
-        "Health": all(["status": str, "uptimeSeconds": num, "videos": int, "readyVideos": int, "model": str, "embedDim": int,
+        "Health": obj(["status": ["type": "string", "enum": ["ok", "degraded"]], "uptimeSeconds": num, "videos": int, "readyVideos": int,
+                       "countsAgeSeconds": num, "storeError": str, "model": str, "embedDim": int,
                        "thumbnailCache": cache, "frameCache": cache,
                        "work": all(["running": int, "queued": int, "limit": int, "queueLimit": int, "rejected": int, "cancelled": int]),
-                       "authRequired": ["type": "boolean"], "writesEnabled": ["type": "boolean"]]),
+                       "storeCalls": all(["running": int, "queued": int, "limit": int, "queueLimit": int, "rejected": int, "cancelled": int]),
+                       "authRequired": ["type": "boolean"], "writesEnabled": ["type": "boolean"]],
+                      required: ["status", "uptimeSeconds", "videos", "readyVideos", "model", "embedDim", "thumbnailCache", "frameCache",
+                                 "work", "storeCalls", "authRequired", "writesEnabled"]),
     ]
 
     nonisolated(unsafe) static let document: J = [

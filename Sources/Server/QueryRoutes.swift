@@ -84,7 +84,7 @@ extension RStoreServer {
 
         // GET /v1/videos/{id}/ground?q=TEXT&k=5: zero-shot grounding in one video.
         t.get("/v1/videos/{id}/ground") { [self] request, context in
-            let v = try videoRecord(context)
+            let v = try await videoRecord(context)
             let params = QueryParameters(request)
             let q = try params.text("q", maxLength: configuration.limits.maxQueryLength)
             let k = try params.int("k", default: 5, range: 1...configuration.limits.maxK)
@@ -98,7 +98,7 @@ extension RStoreServer {
 
         // GET /v1/videos/{id}/curve?q=TEXT&dense=false: per-frame similarity to a text.
         t.get("/v1/videos/{id}/curve") { [self] request, context in
-            let v = try videoRecord(context)
+            let v = try await videoRecord(context)
             let params = QueryParameters(request)
             let q = try params.text("q", maxLength: configuration.limits.maxQueryLength)
             let dense = try params.bool("dense", default: false)

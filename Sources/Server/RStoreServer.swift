@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ResidualStore
 
@@ -15,6 +16,9 @@ public final class RStoreServer: Sendable {
     let jobs: IndexJobs
     let thumbnails: ThumbnailCache
     let work: WorkLimiter
+    /// The handlers' store and file calls (`blocking`): off the event loops and Swift's pool.
+    let storeCalls: WorkLimiter
+    let counts: VideoCounts
     let sessions = SessionStore()
     let startedAt = Date()
 
@@ -26,6 +30,9 @@ public final class RStoreServer: Sendable {
         jobs = IndexJobs(library: library, maxPending: configuration.limits.maxPendingJobs)
         thumbnails = ThumbnailCache(byteBudget: configuration.thumbnailCacheBytes, maxDimension: configuration.thumbnailMaxDimension)
         work = WorkLimiter(limit: configuration.maxConcurrentWork, queueLimit: configuration.maxQueuedWork)
+        storeCalls = WorkLimiter(limit: configuration.storeThreads, queueLimit: configuration.maxQueuedStoreCalls, what: "store calls")
+        counts = VideoCounts(library: library, maxAge: configuration.countsRefresh)
+        counts.load()
     }
 
     /// The router with every route, and the (method, path) pairs registered, in order.
@@ -45,12 +52,18 @@ public final class RStoreServer: Sendable {
     }
 
     /// The application listening on the configured host and port, with a `ConnectionWatcher`
-    /// on every connection (so work stops when its client goes away).
+    /// on every connection (so work stops when its client goes away), at most
+    /// `maxConnections` connections, each closed after `idleTimeout` seconds without a
+    /// complete request head, and after `bodyTimeout` seconds of a body still arriving.
     public func makeApplication(logger: Logger? = nil, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let (router, _) = makeRouter()
+        let c = configuration
+        let http = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionWatcher(), BodyDeadline(seconds: c.bodyTimeout)],
+                                              idleTimeout: .milliseconds(Int64(c.idleTimeout * 1000)))
         return Application(router: router,
-                           server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionWatcher()])),
-                           configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rstore"),
+                           server: .http1(configuration: http),
+                           configuration: .init(address: .hostname(c.host, port: c.port), serverName: "rstore",
+                                                availableConnectionsDelegate: MaximumAvailableConnections(c.maxConnections)),
                            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
                            logger: logger)
     }

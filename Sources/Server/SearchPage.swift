@@ -187,8 +187,13 @@ async function openVideo(id, moment) {
   $("vtitle").textContent = v.name;
   $("vinfo").innerHTML = '<span>' + fmt(v.duration) + ' · ' + v.frames + ' frames at ' + v.fps + ' fps · N=' + v.n +
     ' (' + v.iFrames + ' I / ' + (v.frames - v.iFrames) + ' P) · ' + esc(v.status) + '</span>';
-  const fr = await api("/v1/videos/" + id + "/frames");
+  // The timeline comes in pages (nextCursor); a few suffice to draw it.
+  let fr = await api("/v1/videos/" + id + "/frames");
   current.frames = fr.frames;
+  for (let pages = 1; fr.nextCursor && pages < 10; pages++) {
+    fr = await api("/v1/videos/" + id + "/frames?cursor=" + encodeURIComponent(fr.nextCursor));
+    current.frames = current.frames.concat(fr.frames);
+  }
   current.curve = [];
   if (current.query) {
     try { current.curve = (await api("/v1/videos/" + id + "/curve?q=" + encodeURIComponent(current.query))).points; } catch (e) {}

@@ -23,6 +23,24 @@ public struct ServerConfiguration: Sendable {
     /// Heavy requests waiting for a slot; beyond this the server answers 503 + Retry-After.
     public var maxQueuedWork = 64
 
+    // Starvation bounds: a client cannot hold the server's sockets, threads or store.
+    /// Open connections at most; further clients wait in the listen backlog until one closes.
+    public var maxConnections = 512
+    /// Seconds a connection may stay without a complete request head: idle between requests,
+    /// or sending a head too slowly (a half-sent head counts as idle).
+    public var idleTimeout = 30.0
+    /// Seconds a request's body may take to arrive after its head.
+    public var bodyTimeout = 30.0
+    /// Threads that run the handlers' store and file calls (`RStoreServer.blocking`) and how
+    /// many calls may wait for one; beyond, 503 `busy`.
+    public var storeThreads = 8
+    public var maxQueuedStoreCalls = 256
+    /// Seconds a request waits for one store or file call before it gets 503 `store_timeout`.
+    public var storeTimeout = 10.0
+    /// Seconds `/healthz`'s video counts (held in memory) may age before they are refreshed
+    /// in the background.
+    public var countsRefresh = 5.0
+
     public init(host: String = "127.0.0.1", port: Int = 8080, token: String? = nil, libraryRoots: [URL] = []) {
         self.host = host
         self.port = port
@@ -52,6 +70,9 @@ public struct ServerConfiguration: Sendable {
         public var maxIndexFiles = 10_000
         /// Index jobs waiting or running at once.
         public var maxPendingJobs = 8
+        /// Items of one page of a list (`?limit=`, also its default; see `PageRequest`).
+        public var maxPageVideos = 1000
+        public var maxPageFrames = 10_000
         public init() {}
     }
 
@@ -68,6 +89,13 @@ public struct ServerConfiguration: Sendable {
         guard limits.maxPFrames >= 1 else { throw ServerSetupError.badOption("--max-p-frames \(limits.maxPFrames): must be at least 1") }
         guard limits.maxDecodedFrames >= 1 else { throw ServerSetupError.badOption("--max-decoded-frames \(limits.maxDecodedFrames): must be at least 1") }
         guard maxConcurrentWork >= 1 else { throw ServerSetupError.badOption("--max-concurrent-work \(maxConcurrentWork): must be at least 1") }
+        guard maxConnections >= 1 else { throw ServerSetupError.badOption("--max-connections \(maxConnections): must be at least 1") }
+        for (name, v) in [("--idle-timeout", idleTimeout), ("--body-timeout", bodyTimeout), ("--store-timeout", storeTimeout)] where !(v > 0 && v <= 86_400) {
+            throw ServerSetupError.badOption("\(name) \(v): must be more than 0 and at most 86400 seconds")
+        }
+        guard storeThreads >= 1, maxQueuedStoreCalls >= 0 else {
+            throw ServerSetupError.badOption("store threads \(storeThreads) / queued store calls \(maxQueuedStoreCalls): need at least 1 thread and a line of >= 0")
+        }
         guard maxQueuedWork >= 0 else { throw ServerSetupError.badOption("--max-queued-work \(maxQueuedWork): must be >= 0") }
         for h in allowedHosts where h.isEmpty || h.contains(where: { $0 == "/" || $0 == " " || $0 == "," }) {
             throw ServerSetupError.badOption("--allow-host \"\(h)\": give a host name, without scheme or path")

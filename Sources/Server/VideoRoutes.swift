@@ -3,10 +3,12 @@ import Hummingbird
 import ResidualStore
 
 extension RStoreServer {
-    /// The stored video named by the `{id}` path parameter (400 if not an integer, 404 if unknown).
-    func videoRecord(_ context: Context) throws -> Library.StoredVideo {
+    /// The stored video named by the `{id}` path parameter (400 if not an integer, 404 if
+    /// unknown), read off the event loops (`blocking`).
+    func videoRecord(_ context: Context) async throws -> Library.StoredVideo {
         let id = try context.integerParameter("id", what: "video id")
-        return try library.video(id: id)
+        let library = self.library
+        return try await blocking("reading video \(id)") { try library.video(id: id) }
     }
 
     func registerVideoRoutes(_ t: inout RouteTable) {
@@ -21,25 +23,34 @@ extension RStoreServer {
                 }
                 status = st
             }
-            let videos = try library.videos(status: status).map(VideoSummary.init)
-            return try JSONResponse.make(VideosBody(videos: videos))
+            let page = try PageRequest(params, maxLimit: configuration.limits.maxPageVideos)
+            let (library, wanted) = (self.library, status)
+            let all = try await blocking("listing the videos") { try library.videos(status: wanted) }.sorted { ($0.id ?? -1) < ($1.id ?? -1) }
+            let (videos, next) = page.page(all) { $0.id ?? -1 }
+            return try JSONResponse.make(VideosBody(videos: videos.map(VideoSummary.init), nextCursor: next))
         }
 
         // GET /v1/videos/{id}: one video.
         t.get("/v1/videos/{id}") { [self] _, context in
-            try JSONResponse.make(VideoSummary(try videoRecord(context)))
+            try JSONResponse.make(VideoSummary(try await videoRecord(context)))
         }
 
-        // GET /v1/videos/{id}/frames: the sampled-frame timeline (index, time, I/P, anchor).
-        t.get("/v1/videos/{id}/frames") { [self] _, context in
-            let v = try videoRecord(context)
-            let frames = try library.timeline(v)
-            return try JSONResponse.make(FramesBody(video: v.id ?? -1, frames: frames))
+        // GET /v1/videos/{id}/frames?limit=N&cursor=C: a page of the sampled-frame timeline
+        // (index, time, I/P, anchor), read from the chunks it overlaps only.
+        t.get("/v1/videos/{id}/frames") { [self] request, context in
+            let page = try PageRequest(QueryParameters(request), maxLimit: configuration.limits.maxPageFrames)
+            let v = try await videoRecord(context)
+            let first = Int(min(Int64(Int32.max), page.cursor.map { $0 + 1 } ?? 0))
+            let range = first..<max(first, min(v.frameCount, first + page.limit))
+            let library = self.library
+            let frames = try await blocking("reading the timeline of video \(v.id ?? -1)") { try library.timeline(v, frames: range) }
+            let next = range.upperBound < v.frameCount ? String(range.upperBound - 1) : nil
+            return try JSONResponse.make(FramesBody(video: v.id ?? -1, frames: frames, nextCursor: next))
         }
 
         // GET /v1/videos/{id}/embeddings?from=S&to=S: dense features, JSON or binary.
         t.get("/v1/videos/{id}/embeddings") { [self] request, context in
-            let v = try videoRecord(context)
+            let v = try await videoRecord(context)
             let params = QueryParameters(request)
             let from = try params.double("from") ?? 0
             let to = try params.double("to") ?? v.duration
@@ -62,19 +73,19 @@ extension RStoreServer {
 
         // GET /v1/videos/{id}/frames/{index}.jpg: a sampled frame as a JPEG thumbnail.
         t.get("/v1/videos/{id}/frames/{index}.jpg") { [self] _, context in
-            let v = try videoRecord(context)
+            let v = try await videoRecord(context)
             let index = try context.integerParameter("index", what: "frame index")
             guard index < v.frameCount else {
                 throw APIError(.notFound, "unknown_frame", "frame \(index) is outside video \(v.id ?? -1) (frames 0..<\(v.frameCount))")
             }
             let k = Int(index)
-            try library.checkFresh(v)   // a replaced file is not the indexed video
+            let (library, thumbnails) = (self.library, self.thumbnails)
+            try await blocking("checking the file of video \(v.id ?? -1)") { try library.checkFresh(v) }   // a replaced file is not the indexed video
             let jpeg: Data
             if let hit = thumbnails.cached(v, k) {
                 jpeg = hit
             } else {
-                try checkServable(v)
-                let (library, thumbnails) = (self.library, self.thumbnails)
+                try await blocking("checking the file of video \(v.id ?? -1)") { try self.checkServable(v) }
                 jpeg = try await heavy(context) { control in
                     try control.charge(decodedFrames: 1)
                     return try thumbnails.make(library, v, k)
@@ -105,6 +116,8 @@ extension RStoreServer {
 struct FramesBody: Encodable {
     var video: Int64
     var frames: [Library.TimelineFrame]
+    /// Present when more frames follow: the `cursor` of the next page.
+    var nextCursor: String?
 }
 
 struct EmbeddingsBody: Encodable {
@@ -117,4 +130,6 @@ struct EmbeddingsBody: Encodable {
 
 struct VideosBody: Encodable {
     var videos: [VideoSummary]
+    /// Present when more videos follow: the `cursor` of the next page.
+    var nextCursor: String?
 }

@@ -63,4 +63,38 @@ enum RawHTTP {
         let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? -1
         return Reply(status: status, head: head, body: parts.dropFirst().joined(separator: "\r\n\r\n"))
     }
+
+    /// Opens a connection and sends `partial` (a request that never ends): a slow client.
+    static func slowClient(port: Int, _ partial: String = "GET /v1/videos HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ") throws -> Int32 {
+        let fd = try connect(port: port)
+        send(fd, partial)
+        return fd
+    }
+
+    /// Whether the server closes `fd` within `seconds` (end of stream or reset).
+    static func isClosed(_ fd: Int32, within seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        var tv = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var buf = [UInt8](repeating: 0, count: 4096)
+        repeat {
+            let n = recv(fd, &buf, buf.count, 0)
+            if n == 0 { return true }
+            if n < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR { return true }
+        } while Date() < deadline
+        return false
+    }
+
+    /// `request` on a Dispatch thread: the server under test runs in this process on Swift's
+    /// cooperative pool, which blocking clients must not occupy.
+    static func requestOffPool(port: Int, _ method: String, _ target: String, headers: [String: String] = [:]) async throws -> Reply {
+        try await offPool { try request(port: port, method, target, headers: headers) }
+    }
+
+    /// Runs blocking client code on a Dispatch thread (see `requestOffPool`).
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { c in
+            DispatchQueue.global().async { c.resume(with: Result { try body() }) }
+        }
+    }
 }

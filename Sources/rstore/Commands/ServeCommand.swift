@@ -20,7 +20,11 @@ struct ServeCommand: AsyncParsableCommand {
         /v1/queue shows the queue. Requests whose Host is not the bound address, localhost or an --allow-host name get \
         421 (DNS rebinding). Each request may reconstruct at most --max-p-frames P-features and \
         decode at most --max-decoded-frames frames; at most --max-concurrent-work heavy requests \
-        run and --max-queued-work wait, the rest get 503 with Retry-After.
+        run and --max-queued-work wait, the rest get 503 with Retry-After. At most --max-connections \
+        connections are open; one without a complete request head for --idle-timeout seconds, or \
+        whose body takes longer than --body-timeout, is closed. Store and file calls run on a \
+        bounded thread pool, never on the event loops; a request whose call takes longer than \
+        --store-timeout gets 503 store_timeout (GET /healthz answers from memory meanwhile).
         """)
 
     @OptionGroup var library: LibraryOptions
@@ -39,6 +43,14 @@ struct ServeCommand: AsyncParsableCommand {
     var maxConcurrentWork = ServerConfiguration().maxConcurrentWork
     @Option(name: .customLong("max-queued-work"), help: "Heavy requests waiting for a slot; more get 503 + Retry-After.")
     var maxQueuedWork = ServerConfiguration().maxQueuedWork
+    @Option(name: .customLong("max-connections"), help: "Open connections at most; more clients wait in the listen backlog.")
+    var maxConnections = ServerConfiguration().maxConnections
+    @Option(name: .customLong("idle-timeout"), help: "Seconds a connection may go without a complete request head (idle, or a head sent too slowly).")
+    var idleTimeout = ServerConfiguration().idleTimeout
+    @Option(name: .customLong("body-timeout"), help: "Seconds a request body may take to arrive after its head.")
+    var bodyTimeout = ServerConfiguration().bodyTimeout
+    @Option(name: .customLong("store-timeout"), help: "Seconds a request waits for one store or file call before 503 store_timeout.")
+    var storeTimeout = ServerConfiguration().storeTimeout
     @Option(help: "Thumbnail cache budget in MiB.") var thumbnailCacheMB = 64
     @Option(help: "Frame cache budget (decoded frames for P-feature reconstruction) in MiB.") var frameCacheMB = 512
 
@@ -59,6 +71,10 @@ struct ServeCommand: AsyncParsableCommand {
         config.limits.maxDecodedFrames = maxDecodedFrames
         config.maxConcurrentWork = maxConcurrentWork
         config.maxQueuedWork = maxQueuedWork
+        config.maxConnections = maxConnections
+        config.idleTimeout = idleTimeout
+        config.bodyTimeout = bodyTimeout
+        config.storeTimeout = storeTimeout
         try config.validate()   // before the model loads: a refused bind fails fast
         var libConfig = Library.Configuration()
         libConfig.frameCacheBytes = max(0, frameCacheMB) << 20

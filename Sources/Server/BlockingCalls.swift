@@ -1,0 +1,23 @@
+import Foundation
+import Hummingbird
+import ResidualStore
+
+/// Store and file calls of a handler (a video's record, a listing, a stat of its file) block:
+/// on a stopped database until its timeout, on a hung disk for ever. Run on Swift's
+/// cooperative pool (2 threads here) a few of them would freeze every request, `GET /`
+/// included; so they run on the server's own bounded line (`RStoreServer.storeCalls`, at most
+/// `storeThreads` at once), and the request gets 503 `store_timeout` after `storeTimeout`
+/// seconds whatever the call does.
+extension RStoreServer {
+    func blocking<T: Sendable>(_ what: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        let control = QueryControl(limits: QueryControl.Limits(maxPFrames: 0, maxDecodedFrames: 0))
+        let seconds = configuration.storeTimeout
+        return try await storeCalls.run(control, timeout: seconds, timedOut: { Self.storeTimeout(what, seconds) }, body)
+    }
+
+    static func storeTimeout(_ what: String, _ seconds: Double) -> APIError {
+        var e = APIError(.serviceUnavailable, "store_timeout", "\(what): the store or the disk did not answer within \(seconds) s; retry later")
+        e.headers[.retryAfter] = "5"
+        return e
+    }
+}
