@@ -29,6 +29,8 @@ public struct LayerFailure: Sendable, Equatable {
             case .invalidArgument: self.init(.badInput, "bad_parameter", e.description)
             default: self.init(.internalError, "video_error", e.description)
             }
+        case let e as any StoreOutage where e.isOutage:
+            self.init(.unavailable, "store_unavailable", e.description)
         case let e as JPEGEncodingError:
             self.init(.internalError, "jpeg_error", e.description)
         default:

@@ -13,6 +13,12 @@ import PostgresNIO
 /// always has a free loop to complete on. Blocking the caller is what SQLite does too (disk
 /// I/O); unlike bridging through a `Task` and a semaphore, this cannot starve Swift's
 /// cooperative pool (2 threads here) into a deadlock when the caller is itself on it.
+///
+/// Every wait has a deadline (`Deadline`), so a server that stops answering (crashed host,
+/// `kill -STOP`, a dropped network) costs a caller seconds, not forever: connecting (TCP,
+/// TLS, authentication) `connectTimeout`; waiting for a free connection the same; a statement
+/// `statementTimeout` on the server (statement_timeout, cancelled there with an error) and
+/// a few seconds more on the client, after which the connection is dropped as broken.
 final class PostgresPool: @unchecked Sendable {
     let location: PostgresLocation
     private let group: MultiThreadedEventLoopGroup
@@ -25,15 +31,41 @@ final class PostgresPool: @unchecked Sendable {
     private var closed = false
     let maxConnections: Int
 
-    init(location: PostgresLocation, maxConnections: Int = 8, connectTimeout: Double = 10) {
+    /// Seconds the client waits beyond the server's statement_timeout before it gives up on
+    /// a server that does not answer at all.
+    var clientGrace: Double { max(1, min(5, location.statementTimeout)) }
+
+    init(location: PostgresLocation, maxConnections: Int = 8) throws {
         self.location = location
         self.maxConnections = max(1, maxConnections)
-        group = MultiThreadedEventLoopGroup(numberOfThreads: min(2, System.coreCount))
         var c = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.user,
-                                                 password: location.password, database: location.database, tls: .disable)
-        c.options.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
+                                                 password: location.password, database: location.database, tls: try location.tls())
+        c.options.connectTimeout = .milliseconds(Int64(location.connectTimeout * 1000))
+        c.options.additionalStartupParameters = [("statement_timeout", "\(Int64(location.statementTimeout * 1000))")]
         configuration = c
+        group = MultiThreadedEventLoopGroup(numberOfThreads: min(2, System.coreCount))
         logger = Logger(label: "rstore.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+    }
+
+    /// Waits for `future` at most `seconds`; past that, throws `timedOut` (the future may still
+    /// complete later: `onLate` gets its value then, to release what it holds).
+    func wait<T: Sendable>(_ future: EventLoopFuture<T>, seconds: Double, during what: String, onLate: (@Sendable (T) -> Void)? = nil) throws -> T {
+        let promise = future.eventLoop.makePromise(of: T.self)
+        let store = location.description
+        let timer = future.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
+            promise.fail(PostgresStoreError.timedOut(store: store, during: what, seconds: seconds))
+        }
+        future.whenComplete { result in
+            timer.cancel()
+            switch result {
+            case .success(let v):
+                promise.succeed(v)
+                // Completing an already failed promise does nothing: the value came too late.
+                promise.futureResult.whenFailure { _ in onLate?(v) }
+            case .failure(let e): promise.fail(e)
+            }
+        }
+        return try promise.futureResult.wait()
     }
 
     deinit { close() }
@@ -117,6 +149,7 @@ final class PostgresPool: @unchecked Sendable {
         defer {
             if let t = waitedSince { lock.lock(); counters.waits += 1; counters.waitSeconds += Date().timeIntervalSince(t); lock.unlock() }
         }
+        let deadline = Date().addingTimeInterval(location.connectTimeout)
         while true {
             if closed { lock.unlock(); throw PostgresStoreError.connectionLost(store: location.description, during: "\(what) (store closed)") }
             if let c = idle.popLast() {
@@ -126,7 +159,11 @@ final class PostgresPool: @unchecked Sendable {
             }
             if open < maxConnections { break }
             if waitedSince == nil { waitedSince = Date() }
-            lock.wait()
+            // Every connection busy (each stuck on a silent server, say): wait at most connectTimeout.
+            if !lock.wait(until: deadline) {
+                lock.unlock()
+                throw PostgresStoreError.timedOut(store: location.description, during: "\(what) (waiting for one of \(maxConnections) busy connections)", seconds: location.connectTimeout)
+            }
         }
         open += 1
         counters.connects += 1
@@ -134,7 +171,8 @@ final class PostgresPool: @unchecked Sendable {
         let id = nextID
         lock.unlock()
         do {
-            return try PostgresConnection.connect(on: group.next(), configuration: configuration, id: id, logger: logger).wait()
+            let connecting = PostgresConnection.connect(on: group.next(), configuration: configuration, id: id, logger: logger)
+            return try wait(connecting, seconds: location.connectTimeout, during: "connecting", onLate: { c in _ = c.close() as EventLoopFuture<Void> })
         } catch {
             lock.lock()
             open -= 1
@@ -156,6 +194,7 @@ final class PostgresPool: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Drops a connection (closing is local: it does not wait for a server that may not answer).
     private func discard(_ c: PostgresConnection) {
         try? (c.close() as EventLoopFuture<Void>).wait()
         lock.lock()
@@ -197,10 +236,11 @@ final class PostgresSession {
         let t0 = Date()
         defer { pool.count(statementSeconds: Date().timeIntervalSince(t0)) }
         do {
-            let result = try connection.query(q, logger: logger).wait()
+            let result = try pool.wait(connection.query(q, logger: logger), seconds: pool.location.statementTimeout + pool.clientGrace, during: "a statement")
             return (result.rows.map { $0.makeRandomAccess() }, result.metadata.rows ?? 0)
         } catch {
             if connection.isClosed { broken = true }
+            if case PostgresStoreError.timedOut? = error as? PostgresStoreError { broken = true }
             if let e = error as? PSQLError, [.serverClosedConnection, .clientClosedConnection, .uncleanShutdown].contains(e.code) { broken = true }
             if let e = error as? PSQLError, let state = e.serverInfo?[.sqlState], state.hasPrefix("57P") || state.hasPrefix("08") { broken = true }
             throw error

@@ -28,7 +28,7 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
         let cache = localCache ?? URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".cache/rstore")
         try? FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
         localBase = cache.appendingPathComponent(location.cacheName).path
-        pool = PostgresPool(location: location, maxConnections: maxConnections)
+        pool = try PostgresPool(location: location, maxConnections: maxConnections)
         do {
             schemaWarnings = try pool.transaction("opening the store") { try PostgresMigration.migrate($0) }
         } catch {

@@ -1,4 +1,6 @@
+import Foundation
 import ArgumentParser
+import StorePostgres
 
 /// The `rstore` command-line tool: a thin layer over the library targets.
 @main
@@ -30,6 +32,7 @@ struct RStore: AsyncParsableCommand {
     /// Picks OpenBLAS's kernels for this CPU (may re-exec once) before anything else runs.
     static func main() async {
         BLASCore.adoptMachineKernels()
+        if let w = PostgresLocation.argvPasswordWarning(CommandLine.arguments) { FileHandle.standardError.write(Data(w.utf8)) }
         await main(nil)
     }
 }

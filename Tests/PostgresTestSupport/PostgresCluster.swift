@@ -16,6 +16,7 @@ public final class PostgresCluster: NSObject, XCTestObservation, @unchecked Send
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var started: Result<PostgresCluster, Error>?
+    nonisolated(unsafe) private static var startedTLS: Result<PostgresCluster, Error>?
 
     public struct Unavailable: Error, CustomStringConvertible { public let description: String }
     public struct StartFailed: Error, CustomStringConvertible {
@@ -25,19 +26,38 @@ public final class PostgresCluster: NSObject, XCTestObservation, @unchecked Send
 
     /// The cluster, or an XCTSkip naming why there is none.
     public static func shared() throws -> PostgresCluster {
-        lock.lock()
-        defer { lock.unlock() }
-        if started == nil { started = Result { try PostgresCluster.start() } }
-        switch started! {
+        try lock.withLock { try unwrap(&started, tls: false) }
+    }
+
+    /// A second cluster that also speaks TLS, with a self-signed certificate for 127.0.0.1
+    /// (`rootCertificate`; `otherCertificate` signs nothing of it). Its own, so the plaintext
+    /// cluster above stays plaintext-only.
+    public static func sharedTLS() throws -> PostgresCluster {
+        try lock.withLock { try unwrap(&startedTLS, tls: true) }
+    }
+
+    public var rootCertificate: String { dir.appendingPathComponent("server.crt").path }
+    public var otherCertificate: String { dir.appendingPathComponent("other.crt").path }
+
+    private static func unwrap(_ slot: inout Result<PostgresCluster, Error>?, tls: Bool) throws -> PostgresCluster {
+        if slot == nil { slot = Result { try PostgresCluster.start(tls: tls) } }
+        switch slot! {
         case .success(let c): return c
         case .failure(let e as Unavailable): throw XCTSkip(e.description)
         case .failure(let e): throw e
         }
     }
 
-    private static func start() throws -> PostgresCluster {
-        let dir = packageRoot.appendingPathComponent(".build/pg-test-\(getpid())")
-        let (status, out, err) = run([script, "start", dir.path])
+    /// Stops (`"STOP"`) or resumes (`"CONT"`) every process of the cluster: a database that
+    /// stops answering without closing its connections.
+    public func signal(_ name: String) throws {
+        let (status, _, err) = Self.run([Self.script, "signal", dir.path, name])
+        guard status == 0 else { throw StartFailed(description: "signal \(name): \(err)") }
+    }
+
+    private static func start(tls: Bool) throws -> PostgresCluster {
+        let dir = packageRoot.appendingPathComponent(".build/pg-test-\(getpid())\(tls ? "-tls" : "")")
+        let (status, out, err) = run([script, "start", dir.path] + (tls ? ["tls"] : []))
         if status == 3 { throw Unavailable(description: "PostgreSQL binaries absent (\(err.trimmingCharacters(in: .whitespacesAndNewlines))): PostgreSQL tests skipped") }
         guard status == 0, let url = out.split(separator: "\n").last.map(String.init), let c = URLComponents(string: url), let port = c.port, let password = c.password else {
             throw StartFailed(description: "could not start a PostgreSQL cluster in \(dir.path): \(err)")

@@ -48,7 +48,7 @@ final class PostgresFailureTests: XCTestCase {
         XCTAssertFalse(try PostgresLocation(url: bare, environment: ["HOME": "/nonexistent"]).hasPassword)
         XCTAssertEqual(PostgresLocation.redacted("postgres://u:pw@h:1/d"), "postgres://u:***@h:1/d")
         XCTAssertThrowsError(try PostgresLocation(url: "postgres://u:pw@h:99999/d")) { e in XCTAssertFalse("\(e)".contains(":pw@"), "\(e)") }
-        XCTAssertThrowsError(try PostgresLocation(url: "postgres://u@h/d?sslmode=require"))
+        XCTAssertThrowsError(try PostgresLocation(url: "postgres://u@h/d?sslmode=requir")) { e in XCTAssertTrue("\(e)".contains("verify-full"), "\(e)") }
     }
 
     func testForeignDatabaseAndNewerSchemaAreRefused() throws {
