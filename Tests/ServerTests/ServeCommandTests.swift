@@ -14,6 +14,19 @@ final class ServeCommandTests: XCTestCase {
         return (out.status, out.stderr)
     }
 
+    /// A password in a store URL on the command line is visible in `ps`: warned about, as --token is.
+    func testPasswordInStoreURLIsWarnedAbout() throws {
+        guard RStoreProcess.builtBinary != nil else { throw XCTSkip("rstore is not built beside the tests") }
+        // Port 1 refuses at once; the warning comes before anything connects.
+        let out = try RStoreProcess.run(["serve", "--model", TestPaths.tinyCLIP.path, "--store", "postgres://u:sekrit99@127.0.0.1:1/x", "--port", "70000"])
+        XCTAssertNotEqual(out.status, 0)
+        XCTAssertTrue(out.stderr.contains("warning: the store URL on the command line holds a password"), out.stderr)
+        XCTAssertFalse(out.stderr.contains("sekrit99"), out.stderr)
+        let none = try RStoreProcess.run(["serve", "--model", TestPaths.tinyCLIP.path, "--store", "postgres://u@127.0.0.1:1/x", "--port", "70000"],
+                                         environment: ["PGPASSWORD": "sekrit99"])
+        XCTAssertFalse(none.stderr.contains("warning"), none.stderr)
+    }
+
     func testTokenOptions() throws {
         let dir = try TempDirectory.make("serve-tok")
         defer { TempDirectory.remove(dir) }
