@@ -9,10 +9,21 @@ import ResidualStore
 /// `storeThreads` at once), and the request gets 503 `store_timeout` after `storeTimeout`
 /// seconds whatever the call does.
 extension RStoreServer {
-    func blocking<T: Sendable>(_ what: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    /// `store`: whether `body` calls the store (false: files only), which alone tells whether
+    /// the store is down.
+    func blocking<T: Sendable>(_ what: String, store: Bool = true, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         let control = QueryControl(limits: QueryControl.Limits(maxPFrames: 0, maxDecodedFrames: 0))
-        let seconds = configuration.storeTimeout
-        return try await storeCalls.run(control, timeout: seconds, timedOut: { Self.storeTimeout(what, seconds) }, body)
+        // A store known down gets a short wait (see `RecordCache`): answers from memory come
+        // quickly and calls do not pile up; the first call that answers clears it.
+        let seconds = store && records.storeDown ? min(configuration.storeTimeout, records.downTimeout) : configuration.storeTimeout
+        do {
+            let value = try await storeCalls.run(control, timeout: seconds, timedOut: { Self.storeTimeout(what, seconds) }, body)
+            if store { records.storeAnswered() }
+            return value
+        } catch {
+            if store { APIError.from(error).status == .serviceUnavailable ? records.storeFailed() : records.storeAnswered() }
+            throw error
+        }
     }
 
     static func storeTimeout(_ what: String, _ seconds: Double) -> APIError {

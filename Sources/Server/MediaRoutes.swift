@@ -21,7 +21,7 @@ extension RStoreServer {
         t.get("/v1/videos/{id}/media") { [self] request, context in
             let v = try await videoRecord(context)
             let library = self.library
-            let (path, size) = try await blocking("checking the file of video \(v.id ?? -1)") {
+            let (path, size) = try await blocking("checking the file of video \(v.id ?? -1)", store: false) {
                 try self.checkServable(v)
                 try library.checkFresh(v)   // a replaced file is not the indexed video
                 let path = try library.file(of: v).path

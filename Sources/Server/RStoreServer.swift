@@ -18,6 +18,8 @@ public final class RStoreServer: Sendable {
     let work: WorkLimiter
     /// The handlers' store and file calls (`blocking`): off the event loops and Swift's pool.
     let storeCalls: WorkLimiter
+    /// Records read last, answered when the store does not (see `RecordCache`).
+    let records = RecordCache()
     let counts: VideoCounts
     let sessions = SessionStore()
     let startedAt = Date()

@@ -4,11 +4,19 @@ import ResidualStore
 
 extension RStoreServer {
     /// The stored video named by the `{id}` path parameter (400 if not an integer, 404 if
-    /// unknown), read off the event loops (`blocking`).
+    /// unknown), read off the event loops (`blocking`); when the store does not answer (503),
+    /// the record this server read last, if any (`RecordCache`).
     func videoRecord(_ context: Context) async throws -> Library.StoredVideo {
         let id = try context.integerParameter("id", what: "video id")
         let library = self.library
-        return try await blocking("reading video \(id)") { try library.video(id: id) }
+        do {
+            let v = try await blocking("reading video \(id)") { try library.video(id: id) }
+            records.remember(v)
+            return v
+        } catch {
+            if APIError.from(error).status == .serviceUnavailable, let known = records.record(id) { return known }
+            throw error
+        }
     }
 
     func registerVideoRoutes(_ t: inout RouteTable) {
@@ -80,12 +88,12 @@ extension RStoreServer {
             }
             let k = Int(index)
             let (library, thumbnails) = (self.library, self.thumbnails)
-            try await blocking("checking the file of video \(v.id ?? -1)") { try library.checkFresh(v) }   // a replaced file is not the indexed video
+            try await blocking("checking the file of video \(v.id ?? -1)", store: false) { try library.checkFresh(v) }   // a replaced file is not the indexed video
             let jpeg: Data
             if let hit = thumbnails.cached(v, k) {
                 jpeg = hit
             } else {
-                try await blocking("checking the file of video \(v.id ?? -1)") { try self.checkServable(v) }
+                try await blocking("checking the file of video \(v.id ?? -1)", store: false) { try self.checkServable(v) }
                 jpeg = try await heavy(context) { control in
                     try control.charge(decodedFrames: 1)
                     return try thumbnails.make(library, v, k)

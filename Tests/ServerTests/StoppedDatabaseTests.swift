@@ -9,9 +9,10 @@ import TestSupport
 import XCTest
 
 /// The database stops answering (SIGSTOP: its sockets stay open, nothing comes back). The
-/// server keeps answering what it holds in memory (the page, /openapi.json, /healthz) at once;
-/// requests that need the store get 503 within --store-timeout, never hang, and never take
-/// more threads than the store line has; once the database resumes, everything answers again.
+/// server keeps answering what it holds in memory (the page, /openapi.json, /healthz, the
+/// records and thumbnails of videos it has served); requests that need the store get 503
+/// within --store-timeout, never hang, and never take more threads than the store line has;
+/// once the database resumes, everything answers again.
 final class StoppedDatabaseTests: XCTestCase {
     func testStoppedDatabase() async throws {
         let cluster = try PostgresCluster.shared()
@@ -38,15 +39,17 @@ final class StoppedDatabaseTests: XCTestCase {
         try await server.makeApplication().test(.live) { client in
             let port = try XCTUnwrap(client.port)
             func get(_ uri: String) async throws -> RawHTTP.Reply { try await RawHTTP.requestOffPool(port: port, "GET", uri) }
-            let before = try await get("/v1/videos")
-            XCTAssertEqual(before.status, 200)
+            for uri in ["/v1/videos", "/v1/videos/\(id)", "/v1/videos/\(id)/frames/0.jpg"] {
+                let before = try await get(uri)
+                XCTAssertEqual(before.status, 200, uri)
+            }
 
             try cluster.signal("STOP")
             var resumed = false
             defer { if !resumed { try? cluster.signal("CONT") } }
             // Store calls, more than the line holds: each answers 503, none hangs.
             let stuck = try await withThrowingTaskGroup(of: RawHTTP.Reply.self) { group in
-                for uri in ["/v1/videos", "/v1/videos/\(id)", "/v1/videos/\(id)/frames", "/v1/videos/\(id)/media", "/v1/search?q=x"] + Array(repeating: "/v1/videos/\(id)", count: 7) {
+                for uri in ["/v1/videos", "/v1/videos/\(id)/frames", "/v1/search?q=x", "/v1/videos/424242"] + (1...8).map({ "/v1/videos?limit=\($0)" }) {
                     group.addTask { try await get(uri) }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -56,8 +59,9 @@ final class StoppedDatabaseTests: XCTestCase {
                 XCTAssertTrue(["store_timeout", "busy", "store_unavailable"].contains { r.body.contains($0) }, r.body)
             }
             // Memory-only routes answer meanwhile, /healthz included (it reports the outage
-            // once its background refresh gives up, never waiting for it).
-            for uri in ["/healthz", "/", "/openapi.json", "/healthz"] {
+            // once its background refresh gives up, never waiting for it), and so do the
+            // record, thumbnail and file of a video served before.
+            for uri in ["/healthz", "/", "/openapi.json", "/healthz", "/v1/videos/\(id)", "/v1/videos/\(id)/frames/0.jpg", "/v1/videos/\(id)/media"] {
                 let r = try await get(uri)
                 XCTAssertEqual(r.status, 200, uri)
             }
