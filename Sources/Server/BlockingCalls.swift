@@ -5,9 +5,10 @@ import ResidualStore
 /// Store and file calls of a handler (a video's record, a listing, a stat of its file) block:
 /// on a stopped database until its timeout, on a hung disk for ever. Run on Swift's
 /// cooperative pool (2 threads here) a few of them would freeze every request, `GET /`
-/// included; so they run on the server's own bounded line (`RStoreServer.storeCalls`, at most
-/// `storeThreads` at once), and the request gets 503 `store_timeout` after `storeTimeout`
-/// seconds whatever the call does.
+/// included; so they run on the server's own bounded lines (`RStoreServer.storeCalls`, and
+/// `fileCalls` for calls that touch files only, so a stopped database does not hold up a
+/// stat; each at most `storeThreads` at once), and the request gets 503 `store_timeout` after
+/// `storeTimeout` seconds whatever the call does.
 extension RStoreServer {
     /// `store`: whether `body` calls the store (false: files only), which alone tells whether
     /// the store is down.
@@ -17,7 +18,7 @@ extension RStoreServer {
         // quickly and calls do not pile up; the first call that answers clears it.
         let seconds = store && records.storeDown ? min(configuration.storeTimeout, records.downTimeout) : configuration.storeTimeout
         do {
-            let value = try await storeCalls.run(control, timeout: seconds, timedOut: { Self.storeTimeout(what, seconds) }, body)
+            let value = try await (store ? storeCalls : fileCalls).run(control, timeout: seconds, timedOut: { Self.storeTimeout(what, seconds) }, body)
             if store { records.storeAnswered() }
             return value
         } catch {

@@ -18,6 +18,8 @@ public final class RStoreServer: Sendable {
     let work: WorkLimiter
     /// The handlers' store and file calls (`blocking`): off the event loops and Swift's pool.
     let storeCalls: WorkLimiter
+    /// The handlers' calls that touch files only (`blocking(store: false)`).
+    let fileCalls: WorkLimiter
     /// Records read last, answered when the store does not (see `RecordCache`).
     let records = RecordCache()
     let counts: VideoCounts
@@ -33,6 +35,7 @@ public final class RStoreServer: Sendable {
         thumbnails = ThumbnailCache(byteBudget: configuration.thumbnailCacheBytes, maxDimension: configuration.thumbnailMaxDimension)
         work = WorkLimiter(limit: configuration.maxConcurrentWork, queueLimit: configuration.maxQueuedWork)
         storeCalls = WorkLimiter(limit: configuration.storeThreads, queueLimit: configuration.maxQueuedStoreCalls, what: "store calls")
+        fileCalls = WorkLimiter(limit: configuration.storeThreads, queueLimit: configuration.maxQueuedStoreCalls, what: "file calls")
         counts = VideoCounts(library: library, maxAge: configuration.countsRefresh)
         counts.load()
     }

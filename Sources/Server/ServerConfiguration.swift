@@ -31,8 +31,8 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeout = 30.0
     /// Seconds a request's body may take to arrive after its head.
     public var bodyTimeout = 30.0
-    /// Threads that run the handlers' store and file calls (`RStoreServer.blocking`) and how
-    /// many calls may wait for one; beyond, 503 `busy`.
+    /// Threads that run the handlers' store calls (`RStoreServer.blocking`) and how many calls
+    /// may wait for one, beyond which 503 `busy`; as many again for calls on files only.
     public var storeThreads = 8
     public var maxQueuedStoreCalls = 256
     /// Seconds a request waits for one store or file call before it gets 503 `store_timeout`.

@@ -24,7 +24,6 @@ final class VideoCounts: @unchecked Sendable {
     private var refreshing = false
     private var lastGeneration: Int64?
     private var lastListing: Date?
-    private let queue = DispatchQueue(label: "rstore.server.counts")
 
     init(library: Library, maxAge: TimeInterval) {
         self.library = library
@@ -47,7 +46,9 @@ final class VideoCounts: @unchecked Sendable {
             refreshing = true
             return true
         }
-        if start { queue.async { [weak self] in self?.refresh() } }
+        // A thread of its own (one at a time): a refresh stuck on a stopped database must not
+        // hold one of libdispatch's few worker threads.
+        if start { Thread.detachNewThread { [weak self] in self?.refresh() } }
     }
 
     private func refresh() {

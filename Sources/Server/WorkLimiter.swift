@@ -1,7 +1,7 @@
 import Foundation
 import ResidualStore
 
-/// Runs blocking work on Dispatch threads, at most `limit` at once, so Swift concurrency's
+/// Runs blocking work on threads of its own (`WorkerThreads`), at most `limit` at once, so Swift concurrency's
 /// cooperative threads and the NIO event loops stay free to accept and answer other requests.
 /// The server has two: CPU-heavy work (CLIP text encoding, P-feature reconstruction,
 /// decoding, JPEG encoding) and short store and file calls (`RStoreServer.blocking`).
@@ -36,7 +36,9 @@ final class WorkLimiter: @unchecked Sendable {
     let queueLimit: Int
     /// Seconds a refused client is told to wait.
     let retryAfter: Int
-    private let queue = DispatchQueue(label: "rstore.server.work", qos: .userInitiated, attributes: .concurrent)
+    private let threads: WorkerThreads
+    /// Fires deadlines (a serial queue: its blocks are short).
+    private let timers = DispatchQueue(label: "rstore.server.deadlines")
 
     /// A continuation resumed by whichever comes first: the work's result or its timeout.
     private final class ResumeOnce<T: Sendable>: @unchecked Sendable {
@@ -65,6 +67,7 @@ final class WorkLimiter: @unchecked Sendable {
     init(limit: Int, queueLimit: Int, retryAfter: Int = 2, what: String = "heavy requests") {
         self.what = what
         self.limit = max(1, limit)
+        threads = WorkerThreads(count: self.limit, name: "rstore.\(what.replacingOccurrences(of: " ", with: "-"))")
         self.queueLimit = max(0, queueLimit)
         self.retryAfter = retryAfter
     }
@@ -86,20 +89,20 @@ final class WorkLimiter: @unchecked Sendable {
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
             once.set(c)
             if let timeout {
-                queue.asyncAfter(deadline: .now() + timeout) { [weak self] in
+                timers.asyncAfter(deadline: .now() + timeout) { [weak self] in
                     guard once.resume(with: .failure(timedOut())) else { return }
                     control.cancel()
                     self?.leaveLine(control)
                 }
             }
-            acquire(control) { [queue] admitted in
+            acquire(control) { [threads] admitted in
                 if case .failure(let e) = admitted { once.resume(with: .failure(e)); return }
                 guard !control.isCancelled, !once.isDone else {
                     self.release()
                     once.resume(with: .failure(QueryError.cancelled))
                     return
                 }
-                queue.async {
+                threads.submit {
                     let result = Result { try body() }
                     self.release()
                     once.resume(with: result)
