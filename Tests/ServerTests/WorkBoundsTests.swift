@@ -136,4 +136,29 @@ final class ManagedAtomicCounter: @unchecked Sendable {
     private var n = 0
     func increment() { lock.withLock { n += 1 } }
     var value: Int { lock.withLock { n } }
+
+    /// A call stuck past its deadline answers its request (the timeout error) but keeps its
+    /// thread: the line never runs more than its limit, and the next call waits for the slot.
+    func testStuckCallAnswersAtItsDeadlineAndKeepsItsSlot() async throws {
+        let line = WorkLimiter(limit: 1, queueLimit: 4, what: "store calls")
+        let gate = DispatchSemaphore(value: 0)
+        struct Late: Error {}
+        let t0 = Date()
+        do {
+            _ = try await line.run(QueryControl(), timeout: 0.3, timedOut: { Late() }) { gate.wait() }
+            XCTFail("the stuck call should time out")
+        } catch is Late {}
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 5, "answered at the deadline, not when the call ended")
+        XCTAssertEqual(line.stats.running, 1, "the stuck call still holds its slot")
+        // The next call waits in line and times out too: no second thread runs.
+        do {
+            _ = try await line.run(QueryControl(), timeout: 0.3, timedOut: { Late() }) { 42 }
+            XCTFail("the slot is still taken")
+        } catch is Late {}
+        XCTAssertEqual(line.stats.queued, 0, "a timed-out waiter leaves the line")
+        gate.signal()
+        try await waitUntil("the stuck call returns its slot") { line.stats.running == 0 }
+        let value = try await line.run(QueryControl(), timeout: 5, timedOut: { Late() }) { 42 }
+        XCTAssertEqual(value, 42)
+    }
 }
