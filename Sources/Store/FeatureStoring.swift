@@ -144,7 +144,9 @@ extension FeatureStore: FeatureStoring {
 
     public func appendRaw(video id: Int64, chunk c: RawChunk) throws {
         try write { db in
-            guard var v = try VideoRecord.fetchOne(db, key: id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+            guard var v = try fetchVideo(db, id: id) else {
+                throw StoreError.unknownVideo(path: path, video: "id \(id)")
+            }
             guard v.status == .indexing else { throw StoreError.invalidArgument("\(path): \(name(v)) is \(v.status.rawValue), not indexing") }
             try claimWrite(db, v, lease: nil)
             v = try StoreRules.adding(shotStarts: c.shotStarts, to: v, chunk: c.firstFrame..<(c.firstFrame + c.frameCount), store: path)
