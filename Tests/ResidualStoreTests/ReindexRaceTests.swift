@@ -58,6 +58,20 @@ final class ReindexRaceTests: XCTestCase {
         XCTAssertFalse(try reader.embeddings(reader.video(a.path), from: 0, to: 8).isEmpty)
     }
 
+    func testASearchOverAReplacedFileKeepsItsCoarseMoments() async throws {
+        // Replaced on disk, not yet re-indexed: its stored moments still answer, unrefined.
+        let a = try clip("a.mp4", "testsrc2")
+        let store = dir.appendingPathComponent("r.rstore")
+        let lib = try Library(store: store, model: TinyCLIP.model.get())
+        _ = try await lib.index([a])
+        let other = try clip("other/x.mp4", "mandelbrot")
+        try FileManager.default.removeItem(at: a)
+        try FileManager.default.copyItem(at: other, to: a)
+        let moments = try Library(store: store, model: TinyCLIP.model.get()).search("a test pattern", k: 3)
+        XCTAssertFalse(moments.isEmpty)
+        XCTAssertTrue(moments.allSatisfy { !$0.refined && $0.path == a.path }, "\(moments)")
+    }
+
     func testSearchesWhileAVideoIsReindexedNeverCrash() async throws {
         let a = try clip("a.mp4", "testsrc2")
         let b = try clip("b.mp4", "smptebars")

@@ -54,7 +54,9 @@ extension Library {
             }
             sources[id] = src
             var ctx = MomentSearch.VideoContext(id: id, path: v.path, times: src.offsets.map(\.time), fps: v.fps, layout: v.layout)
-            ctx.refinable = isMounted(v)
+            // A file not mounted here, or changed since it was indexed (and not yet re-indexed),
+            // keeps its coarse moments: one stale file must not fail every search.
+            ctx.refinable = isMounted(v) && staleness(v) == nil
             return ctx
         }, dense: { requests in
             // One batched pass per reconstructor (videos indexed with the same N, p, strategy share one).
