@@ -288,6 +288,19 @@ public final class FeatureStore: Sendable {
         }
     }
 
+    public func delete(video id: Int64) throws -> Bool {
+        try write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT path, status, lease_owner, lease_expires_at FROM videos WHERE id = ?",
+                                             arguments: [id]) else { return false }
+            try StoreRules.checkDeletable(store: path, id: id, path: row["path"] ?? "?", status: row["status"] ?? "",
+                                          leaseOwner: row["lease_owner"], leaseExpiresAt: row["lease_expires_at"],
+                                          now: Date().timeIntervalSince1970)
+            try db.execute(sql: "DELETE FROM chunks WHERE video_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM videos WHERE id = ?", arguments: [id])
+            return true
+        }
+    }
+
     // MARK: Queries
 
     /// Videos ordered by path, optionally of one status.

@@ -43,6 +43,11 @@ public protocol FeatureStoring: AnyObject, Sendable {
     func fail(video id: Int64, error: String, lease: Lease?) throws
     /// Extends `lease`; false when it is no longer ours.
     func heartbeat(video id: Int64, lease: Lease) throws -> Bool
+    /// Removes one stored version (its row and chunks) in one transaction and moves the
+    /// generation, so readers following the store drop it; false when there is no such row.
+    /// A row too damaged to decode can be deleted; an `indexing` row another live ingest holds
+    /// cannot (`leaseLost`, naming the holder).
+    func delete(video id: Int64) throws -> Bool
 
     // Queries
     func videos(status: VideoRecord.Status?) throws -> [VideoRecord]
