@@ -89,8 +89,16 @@ public final class FeatureStore: Sendable {
         case .SQLITE_BUSY, .SQLITE_LOCKED: return StoreError.locked(path: path)
         case .SQLITE_CORRUPT, .SQLITE_NOTADB: return StoreError.notAStore(path: path, reason: e.message ?? "\(e)")
         case .SQLITE_READONLY: return StoreError.invalidArgument("\(path): the store is read-only (\(e.message ?? "\(e)"))")
+        // SQLite rolls the transaction back: what was committed before stays as it was.
+        case .SQLITE_FULL, .SQLITE_IOERR: return StoreError.storageFull(path: path, freeBytes: freeBytes(near: path), reason: e.message ?? "\(e)")
         default: return error
         }
+    }
+
+    /// Bytes free on the file system holding `path` (nil when it cannot be asked).
+    static func freeBytes(near path: String) -> Int64? {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return (try? FileManager.default.attributesOfFileSystem(forPath: folder))?[.systemFreeSize].flatMap { ($0 as? NSNumber)?.int64Value }
     }
 
     func write<T>(_ body: (Database) throws -> T) throws -> T {
