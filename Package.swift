@@ -71,7 +71,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CLIPTrainingTests", dependencies: ["CLIPTraining", "CLIP", "Tensor", "Timeline", "TestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "ResidualStoreTests", dependencies: ["ResidualStore", "CLIP", "Video", "Timeline", "TestSupport"]),
+        .testTarget(name: "ResidualStoreTests", dependencies: ["ResidualStore", "CLIP", "Video", "Timeline", "Store", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: [
             "Server", "ResidualStore", "Store", "Video", "CLIP", "TestSupport", "StorePostgres", "PostgresTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -57,6 +57,40 @@ static inline const AVMotionVector *rstore_frame_motion_vectors(const AVFrame *f
     return (const AVMotionVector *)sd->data;
 }
 
+/* Which demuxer a file would get, found the way avformat_open_input finds it (the same probe
+   functions, the same file name, the default probe size) but reading only through the file
+   protocol and without running the demuxer, so the choice can be checked before any demuxer
+   opens further files (playlists, concat lists). Returns >= 0 and sets *fmt, or an AVERROR. */
+static inline int rstore_probe_container(const char *url, const AVInputFormat **fmt) {
+    *fmt = NULL;
+    AVProbeData byName = { url, NULL, 0, NULL };
+    int score = AVPROBE_SCORE_RETRY;
+    const AVInputFormat *named = av_probe_input_format2(&byName, 0, &score);
+    if (named) { *fmt = named; return score; }
+    AVDictionary *opts = NULL;
+    av_dict_set(&opts, "protocol_whitelist", "file", 0);
+    AVIOContext *pb = NULL;
+    int r = avio_open2(&pb, url, AVIO_FLAG_READ, NULL, &opts);
+    av_dict_free(&opts);
+    if (r < 0) return r;
+    r = av_probe_input_buffer2(pb, fmt, url, NULL, 0, 0);
+    avio_closep(&pb);
+    return r;
+}
+
+/* Opens `url` with the demuxer already chosen and checked, reading only local files and
+   allowing no other demuxer to take over (defence in depth behind the allow-list). */
+static inline int rstore_open_input(AVFormatContext **ctx, const char *url, const AVInputFormat *fmt,
+                                    const char *formatWhitelist) {
+    AVDictionary *opts = NULL;
+    av_dict_set(&opts, "protocol_whitelist", "file", 0);
+    av_dict_set(&opts, "format_whitelist", formatWhitelist, 0);
+    av_dict_set(&opts, "pattern_type", "none", 0);   /* image2: the name is one file, never a sequence */
+    int r = avformat_open_input(ctx, url, fmt, &opts);
+    av_dict_free(&opts);
+    return r;
+}
+
 /* Silence libav's own logging below the given level (AV_LOG_* values). */
 static inline void rstore_set_log_level(int level) { av_log_set_level(level); }
 #endif

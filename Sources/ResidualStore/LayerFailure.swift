@@ -20,13 +20,15 @@ public struct LayerFailure: Sendable, Equatable {
             case .notReady: self.init(.conflict, "not_ready", e.description)
             case .invalidArgument: self.init(.badInput, "bad_parameter", e.description)
             case .locked: self.init(.unavailable, "store_locked", e.description)
-            case .corruptBlob: self.init(.internalError, "corrupt_store", e.description)
+            case .storageFull: self.init(.unavailable, "storage_full", e.description)
+            case .corruptBlob, .corruptRow: self.init(.internalError, "corrupt_store", e.description)
             default: self.init(.internalError, "store_error", e.description)
             }
         case let e as VideoError:
             switch e {
             case .fileNotFound: self.init(.notFound, "file_missing", "\(e.description) (the file was moved or deleted since it was indexed)")
             case .invalidArgument: self.init(.badInput, "bad_parameter", e.description)
+            case .containerNotAllowed: self.init(.badInput, "container_not_allowed", e.description)
             default: self.init(.internalError, "video_error", e.description)
             }
         case let e as any StoreOutage where e.isOutage:

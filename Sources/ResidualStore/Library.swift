@@ -193,7 +193,9 @@ public final class Library: @unchecked Sendable {
 
     private func loadSource(_ v: VideoRecord) throws -> Reconstructor.Source {
         let offsets = try offsets(of: v)
-        let features = Dictionary(uniqueKeysWithValues: try store.iFeatures(of: v).map { ($0.index, $0.vector) })
+        let stored = try store.iFeatures(of: v)
+        try checkConsistent(v, offsets: offsets, iFeatures: stored)
+        let features = Dictionary(uniqueKeysWithValues: stored.map { ($0.index, $0.vector) })
         let path = store.path, name = v.path
         // A root not mounted here leaves the stored name: `checkFile` (before any pixel is read)
         // then answers `RootError.notMounted`.
@@ -206,6 +208,29 @@ public final class Library: @unchecked Sendable {
         source.damaged = v.damage != nil
         source.motionSource = MotionSource(stored: v.motionSource)
         return source
+    }
+
+    /// What was read of `v` is the whole of one version: every frame's offset in order and every
+    /// I-feature at the model's width. Otherwise either the row was re-indexed or removed while
+    /// it was being read (its chunks went with it: `notReady`, a clean 409, never a trap on a
+    /// short list) or its bytes are damaged (`corruptBlob`, naming the video).
+    private func checkConsistent(_ v: VideoRecord, offsets: [FrameOffset], iFeatures: [(index: Int, vector: [Float])]) throws {
+        let dim = model.config.embedDim
+        let offsetsWhole = offsets.count == v.frameCount && offsets.enumerated().allSatisfy { $0.offset == $0.element.index }
+        let featuresWhole = iFeatures.map(\.index) == v.layout.iFrames(in: 0..<v.frameCount)
+        if offsetsWhole && featuresWhole {
+            if let bad = iFeatures.first(where: { $0.vector.count != dim }) {
+                throw StoreError.corruptBlob(path: store.path, video: v.path, frame: bad.index,
+                                             reason: "I-feature of \(bad.vector.count) values, the model's have \(dim)")
+            }
+            return
+        }
+        let now = try? store.video(id: v.id ?? -1)
+        if now == nil || now!.updatedAt != v.updatedAt || now!.status != .ready {
+            throw StoreError.notReady(path: store.path, video: v.path, status: "re-indexed or removed while this query read it")
+        }
+        throw StoreError.corruptBlob(path: store.path, video: v.path, frame: min(offsets.count, iFeatures.count),
+                                     reason: "\(offsets.count) frame offsets and \(iFeatures.count) I-features stored, the row says \(v.frameCount) frames")
     }
 
     /// Dense embeddings of frames whose time lies in [from, to]: I-features from the store,

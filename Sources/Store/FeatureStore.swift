@@ -89,8 +89,16 @@ public final class FeatureStore: Sendable {
         case .SQLITE_BUSY, .SQLITE_LOCKED: return StoreError.locked(path: path)
         case .SQLITE_CORRUPT, .SQLITE_NOTADB: return StoreError.notAStore(path: path, reason: e.message ?? "\(e)")
         case .SQLITE_READONLY: return StoreError.invalidArgument("\(path): the store is read-only (\(e.message ?? "\(e)"))")
+        // SQLite rolls the transaction back: what was committed before stays as it was.
+        case .SQLITE_FULL, .SQLITE_IOERR: return StoreError.storageFull(path: path, freeBytes: freeBytes(near: path), reason: e.message ?? "\(e)")
         default: return error
         }
+    }
+
+    /// Bytes free on the file system holding `path` (nil when it cannot be asked).
+    static func freeBytes(near path: String) -> Int64? {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return (try? FileManager.default.attributesOfFileSystem(forPath: folder))?[.systemFreeSize].flatMap { ($0 as? NSNumber)?.int64Value }
     }
 
     func write<T>(_ body: (Database) throws -> T) throws -> T {
@@ -224,7 +232,9 @@ public final class FeatureStore: Sendable {
                        shotStarts: [Int] = [], lease: Lease? = nil) throws {
         guard let first = offsets.first?.index else { return }
         try write { db in
-            guard var v = try VideoRecord.fetchOne(db, key: id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+            guard var v = try fetchVideo(db, id: id) else {
+                throw StoreError.unknownVideo(path: path, video: "id \(id)")
+            }
             guard v.status == .indexing else {
                 if lease != nil { throw StoreError.leaseLost(path: path, video: v.path, holder: nil) }
                 throw StoreError.invalidArgument("\(path): \(name(v)) is \(v.status.rawValue), not indexing")
@@ -247,7 +257,9 @@ public final class FeatureStore: Sendable {
     /// `damage` (JSON, the engine's damage report) is recorded with it; the lease is released.
     public func finish(video id: Int64, expectedFrames: Int? = nil, lease: Lease? = nil, damage: String? = nil) throws {
         try write { db in
-            guard var v = try VideoRecord.fetchOne(db, key: id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+            guard var v = try fetchVideo(db, id: id) else {
+                throw StoreError.unknownVideo(path: path, video: "id \(id)")
+            }
             if v.status == .ready { return }
             guard v.status == .indexing else { throw StoreError.invalidArgument("\(path): \(name(v)) is \(v.status.rawValue); it cannot be finished") }
             try claimWrite(db, v, lease: lease)
@@ -284,6 +296,19 @@ public final class FeatureStore: Sendable {
         }
     }
 
+    public func delete(video id: Int64) throws -> Bool {
+        try write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT path, status, lease_owner, lease_expires_at FROM videos WHERE id = ?",
+                                             arguments: [id]) else { return false }
+            try StoreRules.checkDeletable(store: path, id: id, path: row["path"] ?? "?", status: row["status"] ?? "",
+                                          leaseOwner: row["lease_owner"], leaseExpiresAt: row["lease_expires_at"],
+                                          now: Date().timeIntervalSince1970)
+            try db.execute(sql: "DELETE FROM chunks WHERE video_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM videos WHERE id = ?", arguments: [id])
+            return true
+        }
+    }
+
     // MARK: Queries
 
     /// Videos ordered by path, optionally of one status.
@@ -291,12 +316,14 @@ public final class FeatureStore: Sendable {
         try read { db in
             var q = VideoRecord.order(Column("path"), Column("id"))
             if let status { q = q.filter(Column("status") == status.rawValue) }
-            return try q.fetchAll(db)
+            // Row by row: a row whose columns do not even decode (a damaged shot-starts blob) is
+            // left out like any other unusable row, not the whole listing.
+            return StoreRules.usable(try Row.fetchAll(db, q).compactMap { try? VideoRecord(row: $0) })
         }
     }
 
     public func video(id: Int64) throws -> VideoRecord {
-        guard let v = try read({ try VideoRecord.fetchOne($0, key: id) }) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+        guard let v = try read({ try fetchVideo($0, id: id) }) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
         return v
     }
 
@@ -304,8 +331,9 @@ public final class FeatureStore: Sendable {
     /// failed), else nil.
     public func video(path p: String) throws -> VideoRecord? {
         try read { db in
-            let versions = try VideoRecord.filter(Column("path") == p).order(Column("id").desc).fetchAll(db)
-            return versions.first { $0.status == .ready } ?? versions.first
+            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM videos WHERE path = ? ORDER BY status = 'ready' DESC, id DESC LIMIT 1",
+                                         arguments: [p])
+            return try ids.first.flatMap { try fetchVideo(db, id: $0) }
         }
     }
 
@@ -344,9 +372,20 @@ public final class FeatureStore: Sendable {
     }
 
     func readyVideo(_ db: Database, _ id: Int64) throws -> VideoRecord {
-        guard let v = try VideoRecord.fetchOne(db, key: id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+        guard let v = try fetchVideo(db, id: id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
         guard v.status == .ready else { throw StoreError.notReady(path: path, video: v.path, status: v.status.rawValue) }
         return v
+    }
+
+    /// The row `id` (nil if there is none), decoded and checked: a row whose columns do not
+    /// decode or cannot describe an index is `corruptRow`, naming it, never a trap later.
+    func fetchVideo(_ db: Database, id: Int64) throws -> VideoRecord? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM videos WHERE id = ?", arguments: [id]) else { return nil }
+        let v: VideoRecord
+        do { v = try VideoRecord(row: row) } catch {
+            throw StoreError.corruptRow(path: path, video: "video \(id) (\(row["path"] as String? ?? "?"))", reason: "the row does not decode: \(error)")
+        }
+        return try StoreRules.checked(v, store: path)
     }
 
     func chunks(_ db: Database, of v: VideoRecord) throws -> [ChunkRecord] {
@@ -379,7 +418,13 @@ public final class FeatureStore: Sendable {
         var problems = schemaWarnings
         try read { db in
             let dim = try ModelRecord.fetchOne(db)?.embedDim
-            for v in try VideoRecord.filter(Column("status") != "failed").order(Column("id")).fetchAll(db) {
+            for row in try Row.fetchAll(db, VideoRecord.filter(Column("status") != "failed").order(Column("id"))) {
+                let v: VideoRecord
+                do { v = try VideoRecord(row: row) } catch {
+                    problems.append(StoreError.corruptRow(path: path, video: "video \(row["id"] as Int64? ?? -1) (\(row["path"] as String? ?? "?"))",
+                                                          reason: "the row does not decode: \(error)").description)
+                    continue
+                }
                 let cursor = try ChunkRecord.filter(Column("video_id") == v.id).order(Column("first_frame")).fetchCursor(db)
                 problems += try StoreRules.verify(store: path, v, dim: dim, next: { try cursor.next()?.raw })
             }
@@ -414,7 +459,7 @@ public final class FeatureStore: Sendable {
     public func stats(tableSizes: Bool = true) throws -> Stats {
         try read { db in
             let all = try VideoRecord.fetchAll(db)
-            let ready = all.filter { $0.status == .ready }
+            let ready = StoreRules.usable(all).filter { $0.status == .ready }
             let hours = ready.reduce(0) { $0 + $1.duration } / 3600
             let frames = ready.reduce(0) { $0 + $1.frameCount }
             let iFrames = ready.reduce(0) { $0 + $1.layout.iFrameCount(frames: $1.frameCount) }

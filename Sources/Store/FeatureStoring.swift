@@ -43,6 +43,11 @@ public protocol FeatureStoring: AnyObject, Sendable {
     func fail(video id: Int64, error: String, lease: Lease?) throws
     /// Extends `lease`; false when it is no longer ours.
     func heartbeat(video id: Int64, lease: Lease) throws -> Bool
+    /// Removes one stored version (its row and chunks) in one transaction and moves the
+    /// generation, so readers following the store drop it; false when there is no such row.
+    /// A row too damaged to decode can be deleted; an `indexing` row another live ingest holds
+    /// cannot (`leaseLost`, naming the holder).
+    func delete(video id: Int64) throws -> Bool
 
     // Queries
     func videos(status: VideoRecord.Status?) throws -> [VideoRecord]
@@ -144,7 +149,9 @@ extension FeatureStore: FeatureStoring {
 
     public func appendRaw(video id: Int64, chunk c: RawChunk) throws {
         try write { db in
-            guard var v = try VideoRecord.fetchOne(db, key: id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+            guard var v = try fetchVideo(db, id: id) else {
+                throw StoreError.unknownVideo(path: path, video: "id \(id)")
+            }
             guard v.status == .indexing else { throw StoreError.invalidArgument("\(path): \(name(v)) is \(v.status.rawValue), not indexing") }
             try claimWrite(db, v, lease: nil)
             v = try StoreRules.adding(shotStarts: c.shotStarts, to: v, chunk: c.firstFrame..<(c.firstFrame + c.frameCount), store: path)

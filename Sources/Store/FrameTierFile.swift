@@ -172,6 +172,11 @@ public final class FrameTierFile: @unchecked Sendable {
         } }
     }
 
+    /// Drops every payload of one video (its content hash), whatever the recipe.
+    public func remove(video: String) throws {
+        try withPool { pool in try pool.write { db in try db.execute(sql: "DELETE FROM payloads WHERE video = ?", arguments: [video]) } }
+    }
+
     /// Payload bytes stored for one video.
     public func bytes(video: String) throws -> Int {
         try withPool { pool in try pool.read { db in try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(bytes), 0) FROM payloads WHERE video = ?", arguments: [video]) ?? 0 } }

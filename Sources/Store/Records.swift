@@ -70,8 +70,25 @@ public struct VideoRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
     /// Frames that start a new shot (adaptive placement), grown with each committed chunk.
     public var shotStarts: ShotStarts = .none
 
-    /// The I/P layout of this video's sampled frames.
+    /// The I/P layout of this video's sampled frames (ask only of a row whose `columnProblem`
+    /// is nil: the stores hand out no other).
     public var layout: FrameLayout { FrameLayout(n: n, shotStarts: shotStarts) }
+
+    /// Why this row's columns cannot describe an index this or any rstore wrote (a damaged or
+    /// hand-edited row: a negative N divides by zero, a NaN fps samples forever), or nil. The
+    /// stores check it on every row they read, so no caller computes with such values.
+    public var columnProblem: String? {
+        if n < 0 || n > 10_000 { return "N = \(n) is outside 0...10000" }
+        if !(fps.isFinite && fps > 0 && fps <= 1_000) { return "fps = \(fps) is outside (0, 1000]" }
+        if !(p.isFinite && p >= 0 && p <= 1) { return "p = \(p) is outside [0, 1]" }
+        if frameCount < 0 { return "frame count \(frameCount) is negative" }
+        if !(duration.isFinite && duration >= 0) { return "duration \(duration) is not a length of time" }
+        if timeBaseNum <= 0 || timeBaseDen <= 0 { return "time base \(timeBaseNum)/\(timeBaseDen) is not positive" }
+        if let last = shotStarts.frames.last, status == .ready, last >= frameCount {
+            return "shot start \(last) lies beyond its \(frameCount) frames"
+        }
+        return nil
+    }
 
     /// A new row; `id`, `status`, counts and dates are set by the store.
     public init(path: String, contentHash: String, size: Int64, mtime: Double, duration: Double,

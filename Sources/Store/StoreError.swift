@@ -12,6 +12,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     /// lists each differing field as "key: stored -> loaded".
     case configMismatch(path: String, weights: String, stored: String, loaded: String, differences: [String])
     case corruptBlob(path: String, video: String, frame: Int, reason: String)
+    /// The disk holding the store is full (or failed a write): the transaction was rolled back.
+    case storageFull(path: String, freeBytes: Int64?, reason: String)
+    /// A video row whose columns no ingest writes (`VideoRecord.columnProblem`).
+    case corruptRow(path: String, video: String, reason: String)
     case unknownVideo(path: String, video: String)
     case notReady(path: String, video: String, status: String)
     case invalidArgument(String)
@@ -36,6 +40,11 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             return "\(p): store holds features of CLIP weights \(w) read with config \(s), but the loaded model reads them with config \(l) "
                 + "(\(d.joined(separator: "; "))); features of different models are never mixed"
         case .corruptBlob(let p, let v, let f, let r): return "\(p): corrupt data for \(v) at frame \(f): \(r)"
+        case .storageFull(let p, let free, let r):
+            let left = free.map { String(format: " (%.1f MB free)", Double($0) / 1e6) } ?? ""
+            return "\(p): cannot write the store: the disk is full or failed\(left): \(r); nothing of this step was written, "
+                + "what was committed before is intact; free space and run again (an interrupted ingest resumes)"
+        case .corruptRow(let p, let v, let r): return "\(p): corrupt row for \(v): \(r); re-index the file (`rstore index --stale`)"
         case .unknownVideo(let p, let v): return "\(p): no video \(v) in the store"
         case .notReady(let p, let v, let s): return "\(p): video \(v) is not queryable yet (status \(s)); run `rstore index` to finish it"
         case .invalidArgument(let m): return m

@@ -7,6 +7,17 @@ import Timeline
 public enum StoreRules {
     public static func name(_ v: VideoRecord) -> String { "video \(v.id ?? -1) (\(v.path))" }
 
+    /// `v` when its columns are sound (`VideoRecord.columnProblem`), else `corruptRow`: every
+    /// row a store hands out for use passes here, so no reader computes with a damaged N or fps.
+    public static func checked(_ v: VideoRecord, store: String) throws -> VideoRecord {
+        if let problem = v.columnProblem { throw StoreError.corruptRow(path: store, video: name(v), reason: problem) }
+        return v
+    }
+
+    /// The rows of a listing that can be used; damaged ones are left to `verify`, which names them,
+    /// so one bad row does not take a whole library's search down.
+    public static func usable(_ rows: [VideoRecord]) -> [VideoRecord] { rows.filter { $0.columnProblem == nil } }
+
     /// The model binding rule (see `FeatureStore.bindModel`): returns the record to keep, and
     /// whether it must be inserted (no model yet) or updated (config hash filled in, tokenizer
     /// changed); throws when the store holds another model.
@@ -186,6 +197,7 @@ public enum StoreRules {
     /// As above, chunks in frame order from `next` (nil at the end), one at a time: a store can
     /// stream them from a cursor instead of holding a whole video's blobs.
     public static func verify(store: String, _ v: VideoRecord, dim: Int?, next nextChunk: () throws -> RawChunk?) throws -> [String] {
+        if let problem = v.columnProblem { return [StoreError.corruptRow(path: store, video: name(v), reason: problem).description] }
         var problems: [String] = []
         var next = 0
         while let c = try nextChunk() {

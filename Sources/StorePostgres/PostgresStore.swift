@@ -100,7 +100,7 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
             SELECT \(unescaped: PostgresRows.videoColumns), (SELECT embed_dim FROM models m WHERE m.id = videos.model_id) AS embed_dim,
                    extract(epoch FROM clock_timestamp())::float8 AS now
             FROM videos WHERE id = \(id) FOR UPDATE
-            """).first.map { Locked(video: try PostgresRows.video($0), dim: try $0["embed_dim"].decode(Int?.self) ?? 0, now: try $0["now"].decode(Double.self)) }
+            """).first.map { Locked(video: try StoreRules.checked(PostgresRows.video($0), store: path), dim: try $0["embed_dim"].decode(Int?.self) ?? 0, now: try $0["now"].decode(Double.self)) }
     }
 
     public func begin(_ video: VideoRecord, model: ModelRecord, lease: Lease?) throws -> FeatureStore.Plan {
@@ -319,25 +319,25 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     }
 
     public func videos(status: VideoRecord.Status?) throws -> [VideoRecord] {
-        try read("listing videos") { s in
+        StoreRules.usable(try read("listing videos") { s in
             try s.rows("""
                 SELECT \(unescaped: PostgresRows.videoColumns) FROM videos
                 WHERE \(status?.rawValue)::text IS NULL OR status = \(status?.rawValue) ORDER BY path, id
-                """).map(PostgresRows.video)
-        }
+                """).compactMap { try? PostgresRows.video($0) }   // a row that does not decode is left out
+        })
     }
 
     public func video(id: Int64) throws -> VideoRecord {
         guard let v = try read("reading video \(id)", { s in
             try s.rows("SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE id = \(id)").first.map(PostgresRows.video)
         }) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
-        return v
+        return try StoreRules.checked(v, store: path)
     }
 
     public func video(path p: String) throws -> VideoRecord? {
         try read("reading \(p)") { s in
             let versions = try s.rows("SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE path = \(p) ORDER BY id DESC").map(PostgresRows.video)
-            return versions.first { $0.status == .ready } ?? versions.first
+            return try (versions.first { $0.status == .ready } ?? versions.first).map { try StoreRules.checked($0, store: path) }
         }
     }
 
@@ -377,6 +377,7 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
             guard let v = try s.rows("SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE id = \(id)").first.map(PostgresRows.video) else {
                 throw StoreError.unknownVideo(path: path, video: "id \(id)")
             }
+            _ = try StoreRules.checked(v, store: path)
             guard v.status == .ready else { throw StoreError.notReady(path: path, video: v.path, status: v.status.rawValue) }
             return (v, try chunks(s, of: id, overlapping: range))
         }
@@ -404,7 +405,12 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
         try read("verifying the store") { s in
             let dim = try s.rows("SELECT embed_dim FROM models ORDER BY id LIMIT 1").first?["embed_dim"].decode(Int.self)
             var problems = schemaWarnings
-            for v in try s.rows("SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE status <> 'failed' ORDER BY id").map(PostgresRows.video) {
+            for row in try s.rows("SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE status <> 'failed' ORDER BY id") {
+                let v: VideoRecord
+                do { v = try PostgresRows.video(row) } catch {
+                    problems.append(StoreError.corruptRow(path: path, video: "a video row", reason: "the row does not decode: \(error)").description)
+                    continue
+                }
                 problems += StoreRules.verify(store: path, v, chunks: try chunks(s, of: v.id!), dim: dim)
             }
             return problems
@@ -415,7 +421,7 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     public func stats(tableSizes: Bool) throws -> FeatureStore.Stats {
         try read("reading store statistics") { s in
             let all = try s.rows("SELECT \(unescaped: PostgresRows.videoColumns) FROM videos").map(PostgresRows.video)
-            let ready = all.filter { $0.status == .ready }
+            let ready = StoreRules.usable(all).filter { $0.status == .ready }
             let hours = ready.reduce(0) { $0 + $1.duration } / 3600
             let frames = ready.reduce(0) { $0 + $1.frameCount }
             let iFrames = ready.reduce(0) { $0 + $1.layout.iFrameCount(frames: $1.frameCount) }

@@ -75,8 +75,9 @@ final class MediaInput {
             throw VideoError.emptyFile(path: path)
         }
 
+        let container = try ContainerPolicy.check(path: path)
         var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
-        var r = avformat_open_input(&ctx, path, nil, nil)
+        var r = rstore_open_input(&ctx, path, container, ContainerPolicy.whitelist)
         guard r >= 0, let ctx else {
             if r == rstore_averror_enoent() { throw VideoError.fileNotFound(path: path) }
             throw VideoError.cannotOpen(path: path, reason: LibAV.errorString(r))

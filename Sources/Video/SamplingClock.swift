@@ -17,6 +17,21 @@ struct SamplingClock {
     /// Longest forward jump between consecutive frames: one frame held for longer than an hour
     /// is damaged timestamps, not video (it would be sampled fps x 3600 times).
     static let maxGapSeconds = 3_600.0
+    /// The sample budget of a file: on average a frame may stand for at most this long, plus
+    /// `budgetSlackSeconds`. Samples are work (a CLIP pass each I-frame, bytes in the store and
+    /// in every server's matrix); a 53 KB file of frames an hour apart would otherwise buy a
+    /// month of samples. Gaps that spend more are damage, not hours of video.
+    static let maxMeanHoldSeconds = 30.0
+    static let budgetSlackSeconds = 3_600.0
+
+    /// Why emitting `adding` more samples after `samples` is over the budget that `packets`
+    /// demuxed packets earn, or nil. A slideshow of one picture every 30 s stays within it.
+    func checkBudget(samples: Int, adding: Int64, packets: Int) -> String? {
+        let budget = fps * (Self.maxMeanHoldSeconds * Double(max(1, packets)) + Self.budgetSlackSeconds)
+        guard Double(samples) + Double(adding) > budget else { return nil }
+        return "\(packets) frames would stand for \(samples + Int(clamping: adding)) samples at \(fps) fps "
+            + "(more than one per \(Int(Self.maxMeanHoldSeconds)) s of frame on average plus \(Int(Self.budgetSlackSeconds)) s): damaged timestamps"
+    }
 
     init(start: Int64, timeBase: AVRational, fps: Double) {
         let q = av_d2q(fps, 1_000_000)

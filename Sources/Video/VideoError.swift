@@ -7,6 +7,9 @@ public enum VideoError: Error, CustomStringConvertible, Sendable, Equatable {
     case emptyFile(path: String)
     /// libavformat cannot open the file (not a media file, unknown container, unreadable).
     case cannotOpen(path: String, reason: String)
+    /// The bytes are a container this library does not open (playlists and lists that open
+    /// other files, or formats no video archive holds); `format` is libavformat's name for it.
+    case containerNotAllowed(path: String, format: String, reason: String)
     /// The file has no video stream (e.g. audio only).
     case noVideoStream(path: String)
     /// The video stream's codec has no decoder in this libavcodec (or the decoder refused it).
@@ -30,6 +33,7 @@ public enum VideoError: Error, CustomStringConvertible, Sendable, Equatable {
             return p
         case .cannotOpen(let p, _), .unsupportedCodec(let p, _), .invalidArgument(let p, _):
             return p
+        case .containerNotAllowed(let p, _, _): return p
         case .absurdDimensions(let p, _, _), .readFailed(let p, _, _), .decodeFailed(let p, _, _),
              .frameNotFound(let p, _, _):
             return p
@@ -57,6 +61,9 @@ public enum VideoError: Error, CustomStringConvertible, Sendable, Equatable {
             return "\(p): file is empty (0 bytes)"
         case .cannotOpen(let p, let reason):
             return "\(p): cannot open as a video or image file: \(reason)"
+        case .containerNotAllowed(let p, let format, let reason):
+            return "\(p): refused: the bytes are a '\(format)' file (\(reason)); only video containers "
+                + "and single images are opened"
         case .noVideoStream(let p):
             return "\(p): no video stream (audio-only or data-only file)"
         case .unsupportedCodec(let p, let codec):

@@ -220,6 +220,11 @@ extension VideoReader {
             if rstore_frame_is_key(frame) != 0 { lastKeyTS = ts }
             if hasPending {
                 let end = clock!.ceilIndex(ts)
+                if let problem = clock!.checkBudget(samples: stats.samples, adding: end - nextK,
+                                                    packets: input.packetsSent + input.packetsSkipped) {
+                    failure = VideoError.readFailed(path: url.path, time: max(0, clock!.seconds(pendingTS)), reason: problem)
+                    break decoding
+                }
                 if try !flushPending(until: end) { return finalStats() }
             }
             if let field { moved?.add(field.motion(of: frame)) }

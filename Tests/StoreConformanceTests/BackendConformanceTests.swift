@@ -14,6 +14,7 @@ final class SQLiteConformanceTests: XCTestCase {
     }
 
     func testModelBinding() throws { try StoreConformance.modelBinding(backend) }
+    func testDeleteRemovesOneVersion() throws { try StoreConformance.deleteRemovesOneVersion(backend) }
     func testIngestAndRead() throws { try StoreConformance.ingestAndRead(backend) }
     func testBadChunksWriteNothing() throws { try StoreConformance.badChunksWriteNothing(backend) }
     func testResumeAfterCrash() throws { try StoreConformance.resumeAfterCrash(backend) }
@@ -36,6 +37,7 @@ final class PostgresConformanceTests: XCTestCase {
     }
 
     func testModelBinding() throws { try StoreConformance.modelBinding(backend) }
+    func testDeleteRemovesOneVersion() throws { try StoreConformance.deleteRemovesOneVersion(backend) }
     func testIngestAndRead() throws { try StoreConformance.ingestAndRead(backend) }
     func testBadChunksWriteNothing() throws { try StoreConformance.badChunksWriteNothing(backend) }
     func testResumeAfterCrash() throws { try StoreConformance.resumeAfterCrash(backend) }

@@ -52,6 +52,45 @@ enum StoreConformance {
 
     // MARK: The checks
 
+    static func deleteRemovesOneVersion(_ b: Backend) throws {
+        let (s, reopen) = try b.make()
+        let m = try bind(s)
+        let a = try ingest(s, m, "/v/a.mp4", frames: 20)
+        let other = try ingest(s, m, "/v/b.mp4", hash: "h2", frames: 13, salt: 1)
+        let before = (try s.offsets(of: other), try s.iFeatures(of: other))
+        let g0 = try s.generation()
+        XCTAssertTrue(try s.delete(video: a.id!))
+        XCTAssertNotEqual(try s.generation(), g0, "readers following the store see the delete")
+        XCTAssertFalse(try s.delete(video: a.id!), "already gone")
+        for view in [s, try reopen()] {
+            XCTAssertEqual(try view.videos().map(\.path), ["/v/b.mp4"])
+            XCTAssertThrowsError(try view.video(id: a.id!)) { e in
+                guard case StoreError.unknownVideo? = e as? StoreError else { return XCTFail("\(e)") }
+            }
+            XCTAssertNil(try view.video(path: "/v/a.mp4"))
+            XCTAssertTrue(try view.rawChunks(of: a).isEmpty, "its chunks went with it")
+        }
+        // The other video is untouched, row and blobs.
+        XCTAssertEqual(try s.video(id: other.id!), other)
+        XCTAssertEqual(try s.offsets(of: other), before.0)
+        XCTAssertEqual(try s.iFeatures(of: other).map(\.vector), before.1.map(\.vector))
+        XCTAssertEqual(try s.verifyBlobs(), s.schemaWarnings)
+
+        // An ingest in progress under a live lease is not deleted from under it.
+        let live = Lease(owner: "\(ProcessInfo.processInfo.hostName):\(getpid()):x", seconds: 30)
+        let c = try resumeRow(try s.begin(record("/v/c.mp4", hash: "h3"), model: m, lease: live))
+        let (o, f) = chunk(0..<7)
+        try s.append(video: c.id!, offsets: o, iFeatures: f, lease: live)
+        XCTAssertThrowsError(try s.delete(video: c.id!)) { e in
+            guard case StoreError.leaseLost(_, _, let holder)? = e as? StoreError else { return XCTFail("\(e)") }
+            XCTAssertEqual(holder, live.owner)
+        }
+        XCTAssertEqual(try s.rawChunks(of: try s.video(id: c.id!)).count, 1, "the ingest's chunk is still there")
+        try s.append(video: c.id!, offsets: chunk(7..<20).0, iFeatures: chunk(7..<20).1, lease: live)
+        try s.finish(video: c.id!, expectedFrames: 20, lease: live, damage: nil)
+        XCTAssertTrue(try s.delete(video: c.id!), "once finished, it can go")
+    }
+
     static func modelBinding(_ b: Backend) throws {
         let (s, reopen) = try b.make()
         let m = try bind(s)

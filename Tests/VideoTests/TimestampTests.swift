@@ -38,6 +38,28 @@ final class TimestampTests: XCTestCase {
         }
     }
 
+    func testSparseFramesSpendNoMoreThanTheSampleBudget() throws {
+        // 20 frames 20 min apart: each gap is under the one-hour limit, but together they would
+        // be 6.3 h of samples (45,600 at 2 fps) from 20 frames. The budget stops it as damage.
+        let url = dir.appendingPathComponent("sparse.mkv")
+        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=1:duration=20",
+                                    "-vf", "setpts=N*1200/TB", "-fps_mode", "passthrough", "-c:v", "mjpeg", url.path])
+        var seen = 0
+        XCTAssertThrowsError(try VideoReader(url: url).forEachOffset(fps: 2) { _ in seen += 1 }) { e in
+            guard case .readFailed(let p, _, let reason)? = e as? VideoError else { return XCTFail("\(e)") }
+            XCTAssertEqual(p, url.path)
+            XCTAssertTrue(reason.contains("damaged timestamps") && reason.contains("samples"), reason)
+        }
+        XCTAssertLessThanOrEqual(seen, Int(2 * (30 * 20 + 3600.0)), "within the budget")
+        XCTAssertGreaterThan(seen, 2400, "the frames before the budget ran out were sampled")
+
+        // A slideshow of one picture every 30 s is ordinary and stays within it.
+        let slides = dir.appendingPathComponent("slides.mkv")
+        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=1:duration=130",
+                                    "-vf", "setpts=N*30/TB", "-fps_mode", "passthrough", "-c:v", "mjpeg", slides.path])
+        XCTAssertEqual(try VideoReader(url: slides).sampleOffsets(fps: 2).count, 129 * 30 * 2 + 1)
+    }
+
     func testAFarStreamStartIsFine() throws {
         // Every pts ~1e12 (31 years of ms): times are relative to the stream start, nothing is refused.
         let url = try DecodeTestSupport.makeVideo(dir, "far.mkv", source: "testsrc2=size=64x64:rate=10", seconds: 2,

@@ -31,12 +31,16 @@ enum MatrixFile {
         guard let data = try? Data(contentsOf: url, options: .alwaysMapped), data.count >= headerSize else { return nil }
         var r = ByteReader(data)
         guard r.bytes(4) == magic, r.u32() == format, Int(r.u32()) == dim else { return nil }
-        let videos = Int(r.u32()), rows = Int(r.u64())
+        // Counts are bounded before any arithmetic: a damaged header must read as "rebuild",
+        // never overflow (which would trap on every start of the process).
+        let videoCount = r.u32(), rowCount = r.u64()
+        guard videoCount <= 10_000_000, rowCount <= 1 << 34, dim > 0, dim <= 1 << 16 else { return nil }
+        let videos = Int(videoCount), rows = Int(rowCount)
         let modelField = r.bytes(64)
         guard modelField == modelBytes(model) else { return nil }
         let crc = r.u32()
         let expected = videos * 20 + rows * (8 + dim)
-        guard videos <= 10_000_000, rows <= 1 << 34, data.count == headerSize + expected,
+        guard data.count == headerSize + expected,
               CRC32.checksum(data[(data.startIndex + headerSize)...]) == crc else { return nil }
         var segments: [Segment] = []
         var sum = 0
@@ -148,15 +152,31 @@ extension Library {
         var changed = old == nil || old!.segments.count != ready.count
         for v in ready {
             let id = v.id!
-            if let old, let hit = byVideo[id], hit.0.generation == v.updatedAt {
+            let expectedRows = v.layout.iFrames(in: 0..<v.frameCount)
+            if let old, let hit = byVideo[id], hit.0.generation == v.updatedAt,
+               old.matrix.rows[hit.1..<(hit.1 + hit.0.rows)].map(\.frame) == expectedRows {
                 m.append(rowsOf: old.matrix, range: hit.1..<(hit.1 + hit.0.rows))
                 segments.append(hit.0)
                 counters.videosReused += 1
                 continue
             }
             changed = true
+            let features: [(index: Int, vector: [Float])]
+            do {
+                features = try store.iFeatures(of: v)
+                if let bad = features.first(where: { $0.vector.count != dim }) {
+                    throw StoreError.corruptBlob(path: store.path, video: "video \(id) (\(v.path))", frame: bad.index,
+                                                 reason: "I-feature of \(bad.vector.count) values, the model's have \(dim)")
+                }
+            } catch let e as StoreError {
+                // One damaged video must not take the library's search down: it is left out
+                // (and named) until it is re-indexed; `rstore verify` reports it too.
+                guard case .corruptBlob = e else { throw e }
+                counters.skipped = Array((counters.skipped + [e.description]).suffix(100))
+                continue
+            }
             let before = m.rows.count
-            for f in try store.iFeatures(of: v) { m.append(.init(video: id, frame: f.index), f.vector) }
+            for f in features { m.append(.init(video: id, frame: f.index), f.vector) }
             segments.append(.init(video: id, generation: v.updatedAt, rows: m.rows.count - before))
             counters.videosLoaded += 1
         }

@@ -103,7 +103,9 @@ public struct MomentSearch: Sendable {
 
     /// The frame window stage 2 looks at for `c`: its neighbouring I-frames plus half a
     /// smoothing window, so every smoothed value that decides a boundary sees a full window.
+    /// Empty when the candidate does not lie within `frames` (the video changed since stage 1).
     func span(_ c: Candidate, layout: FrameLayout, frames: Int) -> Range<Int> {
+        guard c.firstFrame >= 0, c.firstFrame <= c.lastFrame, c.lastFrame < frames, c.peakFrame < frames else { return 0..<0 }
         let margin = layout.maxSpacing + window / 2
         return max(0, c.firstFrame - margin)..<min(frames, c.lastFrame + 1 + margin)
     }
@@ -116,7 +118,7 @@ public struct MomentSearch: Sendable {
     /// keep coarse boundaries (the same protocol over I-frames only) and are flagged
     /// `refined == false`.
     public func refine(_ candidates: [Candidate], query: [Float], k: Int, pFrameBudget: Int = .max,
-                       context: (Int64) throws -> VideoContext,
+                       context: (Int64) throws -> VideoContext?,
                        dense: ([(video: VideoContext, frames: [Int])]) throws -> [[[Float]]]) throws -> [Moment] {
         let chosen = Array(candidates.prefix(k * candidatesPerResult))
         // Plan: which frames each candidate needs, and which candidates the budget refines.
@@ -125,7 +127,8 @@ public struct MomentSearch: Sendable {
         var wanted: [Int64: Set<Int>] = [:]
         var contexts: [Int64: VideoContext] = [:]
         for c in chosen {
-            let v = try context(c.videoID)
+            // nil: the video is gone or changed since stage 1, so its candidates are dropped.
+            guard let v = try context(c.videoID) else { continue }
             contexts[v.id] = v
             let span = span(c, layout: v.layout, frames: v.times.count)
             guard !span.isEmpty else { continue }

@@ -41,10 +41,22 @@ extension Library {
         var sources: [Int64: Reconstructor.Source] = [:]
         let moments = try search.refine(candidates, query: query, k: k, pFrameBudget: control.remainingPFrames, context: { id in
             let v = ready[id]!
-            let src = try source(v)
+            let src: Reconstructor.Source
+            do {
+                src = try source(v)
+            } catch StoreError.notReady, StoreError.unknownVideo {
+                return nil   // re-indexed or removed since stage 1: its candidates are dropped
+            } catch let e as StoreError {
+                // Damaged stored bytes of one video: the others still answer; the video is named.
+                guard case .corruptBlob = e else { throw e }
+                self.stage1.noteSkipped(e.description)
+                return nil
+            }
             sources[id] = src
             var ctx = MomentSearch.VideoContext(id: id, path: v.path, times: src.offsets.map(\.time), fps: v.fps, layout: v.layout)
-            ctx.refinable = isMounted(v)
+            // A file not mounted here, or changed since it was indexed (and not yet re-indexed),
+            // keeps its coarse moments: one stale file must not fail every search.
+            ctx.refinable = isMounted(v) && staleness(v) == nil
             return ctx
         }, dense: { requests in
             // One batched pass per reconstructor (videos indexed with the same N, p, strategy share one).

@@ -29,6 +29,9 @@ public struct Stage1Counters: Sendable, Equatable {
     public var videosLoaded = 0
     /// Videos whose matrix rows were reused (from memory or the persisted file).
     public var videosReused = 0
+    /// Videos left out of stage 1 because their stored bytes are damaged, one message each
+    /// (naming the store, the video and the cause); retried when the library changes.
+    public var skipped: [String] = []
 }
 
 /// The current snapshot, replaced as the generation moves; one refresh at a time.
@@ -38,6 +41,11 @@ final class Stage1Cache: @unchecked Sendable {
     private var counted = Stage1Counters()
 
     var counters: Stage1Counters { lock.withLock { counted } }
+
+    /// Records a video left out of a query because its stored bytes are damaged.
+    func noteSkipped(_ message: String) {
+        lock.withLock { counted.skipped = Array((counted.skipped + [message]).suffix(100)) }
+    }
 
     /// The snapshot for the store's generation now. `build` makes the matrix of `ready` from a
     /// previous snapshot's segments and matrix (nil: none in memory), counting what it read.

@@ -18,8 +18,8 @@ extension Library {
         var report = VerifyReport(problems: try store.verifyBlobs())
         do { try model.verifyWeightsHash() } catch { report.problems.append("\(error)") }
         for v in try store.videos(status: .ready) {
-            let stored = try store.iFeatures(of: v)
-            guard !stored.isEmpty else { continue }
+            // Undecodable blobs are already among the problems (verifyBlobs names them).
+            guard let stored = try? store.iFeatures(of: v), !stored.isEmpty else { continue }
             let count = max(0, min(sample, stored.count))
             let picks = (0..<count).map { stored[$0 * stored.count / count] }
             let offsets = try offsets(of: v)
