@@ -32,7 +32,7 @@ extension RStoreServer {
                 throw APIError.badParameter("body must be JSON like {\"paths\": [\"videos/a.mp4\"]}")
             }
             let requested = (req.paths ?? []) + (req.path.map { [$0] } ?? [])
-            let files = try await blocking("finding the files to index") { try self.indexableFiles(requested) }
+            let files = try await blocking("finding the files to index", store: false) { try self.indexableFiles(requested) }
             var headers = HTTPFields()
             if library.hasIndexQueue {
                 let library = self.library
