@@ -20,6 +20,7 @@ public struct LayerFailure: Sendable, Equatable {
             case .notReady: self.init(.conflict, "not_ready", e.description)
             case .invalidArgument: self.init(.badInput, "bad_parameter", e.description)
             case .locked: self.init(.unavailable, "store_locked", e.description)
+            case .leaseLost: self.init(.conflict, "being_indexed", e.description)
             case .storageFull: self.init(.unavailable, "storage_full", e.description)
             case .corruptBlob, .corruptRow: self.init(.internalError, "corrupt_store", e.description)
             default: self.init(.internalError, "store_error", e.description)

@@ -41,4 +41,9 @@ public struct RouteTable {
         authenticated.post(RouterPath(path), use: handler)
         entries.append(Entry(method: "POST", path: path))
     }
+
+    mutating func delete(_ path: String, _ handler: @escaping Handler) {
+        authenticated.delete(RouterPath(path), use: handler)
+        entries.append(Entry(method: "DELETE", path: path))
+    }
 }

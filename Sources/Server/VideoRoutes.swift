@@ -43,6 +43,19 @@ extension RStoreServer {
             try JSONResponse.make(VideoSummary(try await videoRecord(context)))
         }
 
+        // DELETE /v1/videos/{id}: removes that stored version from the library (a write: the
+        // bearer token, never the cookie); the file itself stays. 204, or 404 when unknown,
+        // 409 while another process is still indexing it.
+        t.delete("/v1/videos/{id}") { [self] _, context in
+            let id = try context.integerParameter("id", what: "video id")
+            let library = self.library
+            guard try await blocking("deleting video \(id)", { try library.delete(videoID: id) }) else {
+                throw APIError(.notFound, "unknown_video", "no video \(id) in the library")
+            }
+            records.forget(id)
+            return Response(status: .noContent)
+        }
+
         // GET /v1/videos/{id}/frames?limit=N&cursor=C: a page of the sampled-frame timeline
         // (index, time, I/P, anchor), read from the chunks it overlaps only.
         t.get("/v1/videos/{id}/frames") { [self] request, context in
