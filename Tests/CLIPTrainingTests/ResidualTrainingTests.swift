@@ -152,7 +152,11 @@ final class ResidualTrainingTests: XCTestCase {
                                  ({ $0.p = -0.1 }, "[0, 1)"),
                                  ({ $0.n = -1 }, ">= 0"),
                                  ({ $0.n = 0 }, "no P-frames"),
-                                 ({ $0.batchSize = 0 }, "batch")] as [((inout TokenizerTrainingConfig) -> Void, String)] {
+                                 ({ $0.batchSize = 0 }, "batch"),
+                                 ({ $0.beta2 = 1 }, "betas"),
+                                 ({ $0.eps = 0 }, "eps"),
+                                 ({ $0.logitScale = .nan }, "logit scale"),
+                                 ({ $0.motionRandomShare = 1.5 }, "random share")] as [((inout TokenizerTrainingConfig) -> Void, String)] {
             var c = config(epochs: 1)
             mutate(&c)
             XCTAssertThrowsError(try TokenizerTrainer(model: model, config: c, videos: Self.videos)) { e in
