@@ -28,11 +28,17 @@ public struct PromptSet: Sendable, Equatable {
     /// executable (or the test bundle). Looked up by hand rather than through `Bundle.module`,
     /// whose accessor traps when the bundle is missing (a copied binary).
     public static func shipped() throws -> PromptSet {
-        let bundleName = "ResidualStore_CLIPTraining.resources"
         var dirs: [URL] = []
         if let exe = Bundle.main.executableURL?.resolvingSymlinksInPath() { dirs.append(exe.deletingLastPathComponent()) }
         dirs.append(Bundle.main.bundleURL)
         for b in Bundle.allBundles + Bundle.allFrameworks { dirs.append(b.bundleURL.deletingLastPathComponent()) }
+        return try shipped(searching: dirs)
+    }
+
+    static let bundleName = "ResidualStore_CLIPTraining.resources"
+
+    /// The shipped set from the first of `dirs` holding the resource bundle.
+    static func shipped(searching dirs: [URL]) throws -> PromptSet {
         for d in dirs {
             let url = d.appendingPathComponent(bundleName).appendingPathComponent(resourceName)
             if FileManager.default.fileExists(atPath: url.path) { return try load(url) }

@@ -104,6 +104,30 @@ final class TextDistillationTests: XCTestCase {
         XCTAssertThrowsError(try PromptSet.load(url)) { XCTAssertTrue("\($0)".contains(url.path), "\($0)") }
     }
 
+    /// A binary copied without its resource bundle: a typed error that names the way out, not
+    /// the trap `Bundle.module` would hit.
+    func testAMissingPromptSetIsAnErrorNamingTextSet() {
+        XCTAssertThrowsError(try PromptSet.shipped(searching: [dir])) { e in
+            guard case .badParameter(let m) = e as? TrainingError else { return XCTFail("\(e)") }
+            XCTAssertTrue(m.contains("--text-set") && m.contains(self.dir.path), m)
+        }
+    }
+
+    /// Text distillation needs the text tower; a model without one is refused up front with
+    /// the visual loss named, and trains with it.
+    func testTextLossNeedsATextTower() throws {
+        let visionOnly = CLIPModel(randomWith: try TinyCLIP.model.get().config, seed: 2)
+        XCTAssertNil(visionOnly.text)
+        XCTAssertThrowsError(try TokenizerTrainer(model: visionOnly, config: TokenizerTrainingConfig(), videos: ResidualTrainingTests.videos)) { e in
+            guard case .badParameter(let m) = e as? TrainingError else { return XCTFail("\(e)") }
+            XCTAssertTrue(m.contains("no text tower") && m.contains("--loss cosine"), m)
+        }
+        var c = TokenizerTrainingConfig()
+        c.loss = .cosine
+        c.textProxy = true   // asked for, but there is no text tower: no proxy, no error
+        XCTAssertNoThrow(try TokenizerTrainer(model: visionOnly, config: c, videos: ResidualTrainingTests.videos))
+    }
+
     /// Embedded once per (weights, text set): the second call reads the file; another set or a
     /// damaged file is computed again.
     func testTextBankCacheIsKeyedByWeightsAndTexts() throws {
