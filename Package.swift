@@ -36,7 +36,8 @@ let package = Package(
         .target(name: "CLIP", dependencies: ["Tensor", "Digest", "Timeline"]),
         // Training of A (backward pass, losses, AdamW, trainer): only `rstore train-tokenizer`
         // links it; the engine and the server run inference only.
-        .target(name: "CLIPTraining", dependencies: ["CLIP", "Tensor", "Timeline"]),
+        .target(name: "CLIPTraining", dependencies: ["CLIP", "Tensor", "Timeline", "Digest"],
+                resources: [.copy("Resources/prompts.txt")]),
         .target(name: "Video", dependencies: ["CFFmpeg", "Support", "Digest"]),
         .target(name: "Store", dependencies: [
             "CLZ4", "Support", "Digest", "Timeline",

@@ -58,6 +58,9 @@ public struct AdamW: Sendable, Equatable {
         }
         w.metadata["adamw.step"] = String(step)
         w.metadata["adamw.tensors"] = String(m.count)
+        for (k, v) in [("lr", learningRate), ("beta1", beta1), ("beta2", beta2), ("eps", eps), ("weight_decay", weightDecay)] {
+            w.metadata["adamw.\(k)"] = String(v)
+        }
     }
 
     /// Restores the moments and step saved by `save(into:)`; the hyperparameters are the

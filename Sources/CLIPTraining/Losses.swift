@@ -7,26 +7,47 @@ public struct LossResult: Sendable {
     public var gradient: [Float]
 }
 
-/// Which visual-only distillation runs when there are no captions.
+/// The visual-only losses `--visual-loss` named before text distillation was the default
+/// (kept as an alias of `DistillationLoss`).
 public enum VisualLoss: String, Sendable, Codable, CaseIterable {
-    /// Bidirectional soft-target cross-entropy over the batch's teacher features (the
-    /// caption loss with the teacher features standing in for the text embeddings).
     case softTarget = "soft-ce"
-    /// Mean of 1 - cos(student, teacher).
     case cosine
+
+    public var loss: DistillationLoss { self == .cosine ? .cosine : .visualSoftTarget }
+}
+
+/// What A is trained to preserve.
+public enum DistillationLoss: String, Sendable, Codable, CaseIterable {
+    /// The paper's: soft-target cross-entropy of the teacher's and the student's similarities
+    /// to a set of texts (the corpus's captions topped up from a fixed prompt set), so A keeps
+    /// what text queries see.
+    case text
+    /// Mean of 1 - cos(student, teacher): visual only, no text tower needed.
+    case cosine
+    /// Soft-target cross-entropy over the batch's teacher features (both directions).
+    case visualSoftTarget = "soft-ce"
+}
+
+/// Which softmaxes the text loss takes: over the texts for each frame (image -> text, the
+/// authors' training script), or also over the frames for each text.
+public enum TextDirections: String, Sendable, Codable, CaseIterable {
+    case imageToText = "image-to-text"
+    case both
 }
 
 /// The distillation losses for training A. Every loss compares L2-normalized features; the
 /// gradients include the normalization's backward, dx = (df - f (f . df)) / |x|.
 /// Computed in Double: the matrices are batch x batch (or batch x texts), so it is cheap.
 public enum DistillationLosses {
-    /// The paper's bidirectional soft-target cross-entropy through a bank of embeddings g_j
-    /// (the batch's text embeddings, or its teacher features for the visual-only variant):
-    ///   J_{L->V} = -1/B sum_i sum_j softmax_j(s g_j.f^V_i) log softmax_j(s g_j.f^S_i)
-    ///   J_{V->L} = -1/M sum_j sum_i softmax_i(s g_j.f^V_i) log softmax_i(s g_j.f^S_i)
-    /// and returns J_{L->V} + J_{V->L} (means rather than the paper's sums, so the scale does
-    /// not depend on the batch size). `scale` s is exp(logit_scale) of the checkpoint.
-    public static func softTarget(student: [Float], teacher: [Float], bank: [Float], dim: Int, scale: Float) -> LossResult {
+    /// The paper's soft-target cross-entropy through a bank of embeddings g_j (the step's text
+    /// embeddings, or the batch's teacher features for the visual-only variant):
+    ///   J_{I->T} = -1/B sum_i sum_j softmax_j(s g_j.f^V_i) log softmax_j(s g_j.f^S_i)
+    ///   J_{T->I} = -1/M sum_j sum_i softmax_i(s g_j.f^V_i) log softmax_i(s g_j.f^S_i)
+    /// and returns J_{I->T}, or J_{I->T} + J_{T->I} with `.both` (means rather than sums, so the
+    /// scale does not depend on the batch size). `scale` s multiplies the cosines (100 for text
+    /// distillation, CLIP's exp(logit_scale) for pretrained weights).
+    public static func softTarget(student: [Float], teacher: [Float], bank: [Float], dim: Int, scale: Float,
+                                  directions: TextDirections = .both) -> LossResult {
         let b = dim, n = student.count / dim, m = bank.count / dim
         precondition(teacher.count == student.count && n * b == student.count && m * b == bank.count)
         guard n > 0, m > 0 else { return LossResult(value: 0, gradient: [Float](repeating: 0, count: student.count)) }
@@ -46,7 +67,7 @@ public enum DistillationLosses {
         let ls = logits(fs), lv = logits(fv)
         var value = 0.0
         var dl = [Double](repeating: 0, count: n * m)   // dJ / d logits
-        // L->V: softmax over the bank (j) for each frame i.
+        // I->T: softmax over the bank (j) for each frame i.
         for i in 0..<n {
             let q = softmax(ls, start: i * m, count: m, stride: 1)
             let t = softmax(lv, start: i * m, count: m, stride: 1)
@@ -56,8 +77,8 @@ public enum DistillationLosses {
                 dl[i * m + j] += (q[j] - t[j]) / Double(n)
             }
         }
-        // V->L: softmax over the frames (i) for each bank entry j.
-        for j in 0..<m {
+        // T->I: softmax over the frames (i) for each bank entry j.
+        for j in 0..<m where directions == .both {
             let q = softmax(ls, start: j, count: n, stride: m)
             let t = softmax(lv, start: j, count: n, stride: m)
             let lq = logSoftmax(ls, start: j, count: n, stride: m)

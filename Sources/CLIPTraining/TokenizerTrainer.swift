@@ -9,9 +9,11 @@ import Timeline
 /// of the P-frames, and those of the I-frames, rounded by `config.anchor` (the store's codec),
 /// are the anchors A is fed: the vectors reconstruction reads back from the store. Samples are the
 /// (P-frame, anchor) pairs of each video's frame layout (anchor k - k % (N+1), restarted at
-/// every shot start with adaptive I-frames, so no anchor lies in another shot), with the kept patches chosen
-/// once by the reduction strategy. Each step runs the student on a minibatch, carries the
-/// loss gradient back through the frozen ViT to the residual token, and updates A with AdamW.
+/// every shot start with adaptive I-frames, so no anchor lies in another shot). The kept patches
+/// are drawn afresh at every step (`MaskSchedule`), or once by the reduction strategy. Each step
+/// runs the student on a minibatch, scores it with the loss (by default the paper's text
+/// distillation: the teacher's and the student's similarities to the step's texts), carries the
+/// gradient back through the frozen ViT to the residual token, and updates A with AdamW.
 ///
 /// A starts at zero (or from `initial`). The student always includes the residual token in
 /// training, even at A = 0 (see `StudentPass`); the reported A = 0 baseline is the encoder's
@@ -26,9 +28,11 @@ public final class TokenizerTrainer {
         var video: Int
         var frame: Int
         var anchor: Int
-        var keep: [Int]
+        var mask: MaskSource
         var heldOut: Bool
         var texts: [Int]
+        /// The mask inference picks (held-out frames, and every step with fixed masks).
+        var keep: [Int] { mask.inference }
     }
 
     private var teacher: [[Float]] = []
@@ -36,8 +40,13 @@ public final class TokenizerTrainer {
     /// k / (N+1)).
     private var anchorRows: [[Float]] = []
     private var samples: [Sample] = []
+    /// The text bank: the corpus's distinct captions first (`captionTexts` of them), then the
+    /// text set's sentences that are not captions.
     private var textEmbeddings: [Float] = []
+    /// The same rows at unit length, for the text-retrieval proxy.
+    private var unitBank: [Float] = []
     private var textCount = 0
+    private var captionTexts = 0
     private var splitName = "none"
 
     public init(model: CLIPModel, config: TokenizerTrainingConfig, videos: [TrainingVideo], captions: [Caption] = []) throws {
@@ -46,8 +55,12 @@ public final class TokenizerTrainer {
         for c in captions where !videos.indices.contains(c.video) {
             throw TrainingError.badCaption(path: "captions", line: c.line, reason: "refers to video #\(c.video), but there are \(videos.count)")
         }
-        if !captions.isEmpty && model.text == nil {
-            throw CLIPError.noTextTower(model.directory.path)
+        if config.loss == .text && model.text == nil {
+            throw TrainingError.badParameter("\(model.directory.path): the model has no text tower, which text distillation needs; "
+                                             + "train with the visual-only loss (--loss cosine)")
+        }
+        if !captions.isEmpty && config.loss != .text {
+            throw TrainingError.badParameter("captions are used by the text loss only; drop them or use --loss text (this run: \(config.loss.rawValue))")
         }
         self.model = model
         self.config = config
@@ -55,10 +68,32 @@ public final class TokenizerTrainer {
         self.captions = captions
     }
 
-    /// The loss that runs: the caption loss when there are captions, else the visual one.
+    /// The loss that runs, as recorded in the checkpoint: "text soft-ce (image-to-text)",
+    /// "text soft-ce (both)", "visual cosine" or "visual soft-ce" (the last two are the names
+    /// state files from before text distillation carry).
     public var lossName: String {
-        captions.isEmpty ? "visual \(config.visualLoss.rawValue)" : "caption soft-ce"
+        switch config.loss {
+        case .text: return "text soft-ce (\(config.textDirections.rawValue))"
+        case .cosine: return "visual cosine"
+        case .visualSoftTarget: return "visual soft-ce"
+        }
     }
+
+    /// How A was trained, saved in A's file and the state file (`training.*` / metadata).
+    public var recipe: [String: String] {
+        var r = ["loss": lossName, "masks": config.masks.rawValue, "lr": String(config.learningRate),
+                 "weight_decay": String(config.weightDecay), "beta1": String(config.beta1), "beta2": String(config.beta2),
+                 "eps": String(config.eps), "batch": String(config.batchSize)]
+        if config.masks == .fresh && config.strategy == .motion { r["motion_random_share"] = String(config.motionRandomShare) }
+        if config.loss == .text {
+            r["texts_per_step"] = String(config.textsPerStep)
+            r["logit_scale"] = String(config.logitScale)
+            r["text_set_sha256"] = textSetSHA ?? "-"
+            r["captions"] = String(captions.count)
+        }
+        return r
+    }
+    private var textSetSHA: String?
 
     /// Runs the whole training; writes A to `output` and the resumable state beside it after
     /// every epoch. With `resume`, continues from that state (same data settings required).
@@ -71,8 +106,8 @@ public final class TokenizerTrainer {
         }
         let reduction = try TokenReduction(p: config.p, strategy: config.strategy, seed: config.seed)
         var state = TrainingCheckpoint(tokenizer: initial ?? .zero(for: model),
-                                       optimizer: AdamW(sizes: [d * b, d], learningRate: config.learningRate,
-                                                        weightDecay: config.weightDecay),
+                                       optimizer: AdamW(sizes: [d * b, d], learningRate: config.learningRate, beta1: config.beta1,
+                                                        beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay),
                                        epochsDone: 0)
         let stateURL = TrainingCheckpoint.url(for: output)
         if resume {
@@ -82,15 +117,19 @@ public final class TokenizerTrainer {
         }
         state.tokenizer.anchorCodec = config.anchor.name
         try prepare(reduction: reduction, progress: progress)
+        state.tokenizer.training = recipe
+        let masks = TrainingMasks(schedule: config.masks, reduction: reduction, grid: model.config.gridSize,
+                                  patchSize: model.config.patchSize, randomShare: config.motionRandomShare, seed: config.seed)
         let train = samples.indices.filter { !samples[$0].heldOut }
         let held = samples.indices.filter { samples[$0].heldOut }
         let zero = ResidualTokenizer.zero(for: model)
+        let baseline = held.isEmpty ? nil : evaluate(held, tokenizer: zero)
         progress(.prepared(TrainingSetup(trainSamples: train.count, heldOutSamples: held.count, split: splitName, loss: lossName,
-                                         texts: textCount, baselineTrainCosine: meanCosine(train, tokenizer: zero),
-                                         baselineHeldOutCosine: held.isEmpty ? nil : meanCosine(held, tokenizer: zero))))
+                                         texts: textCount, captionTexts: captionTexts, baselineTrainCosine: meanCosine(train, tokenizer: zero),
+                                         baselineHeldOutCosine: baseline?.cosine, baselineHeldOutText: baseline?.text)))
         if resume { progress(.resumed(epochsDone: state.epochsDone)) }
 
-        let scale = Foundation.exp(model.logitScale)
+        let scale = config.logitScale
         let stride = 3 * model.config.imageSize * model.config.imageSize
         let batches = (train.count + config.batchSize - 1) / config.batchSize
         let pixels = UnsafeMutablePointer<Float>.allocate(capacity: min(config.batchSize, train.count) * stride)
@@ -113,16 +152,19 @@ public final class TokenizerTrainer {
                     anchors += anchorFeature(sm)
                     targets += teacher[sm.video][sm.frame * b..<(sm.frame + 1) * b]
                 }
+                let keeps = ids.map { masks.keep(samples[$0].mask, video: samples[$0].video, frame: samples[$0].frame, epoch: epoch) }
                 let pass = StudentPass(model: model, tokenizer: state.tokenizer,
                                        pixels: (0..<ids.count).map { UnsafePointer(pixels + $0 * stride) },
-                                       keeps: ids.map { samples[$0].keep }, anchors: anchors)
+                                       keeps: keeps, anchors: anchors)
                 let loss: LossResult
-                if !captions.isEmpty {
-                    loss = DistillationLosses.softTarget(student: pass.features, teacher: targets,
-                                                         bank: textBank(for: ids, rng: &rng), dim: b, scale: scale)
-                } else if config.visualLoss == .softTarget {
-                    loss = DistillationLosses.visualSoftTarget(student: pass.features, teacher: targets, dim: b, scale: scale)
-                } else {
+                switch config.loss {
+                case .text:
+                    loss = DistillationLosses.softTarget(student: pass.features, teacher: targets, bank: textBank(for: ids, rng: &rng),
+                                                         dim: b, scale: scale, directions: config.textDirections)
+                case .visualSoftTarget:
+                    loss = DistillationLosses.visualSoftTarget(student: pass.features, teacher: targets, dim: b,
+                                                               scale: Foundation.exp(model.logitScale))
+                case .cosine:
                     loss = DistillationLosses.cosine(student: pass.features, teacher: targets, dim: b)
                 }
                 let grad = pass.gradient(featureGradient: loss.gradient)
@@ -137,11 +179,12 @@ public final class TokenizerTrainer {
             epoch += 1
             state.epochsDone = epoch
             try state.tokenizer.save(to: output)
-            try state.save(to: stateURL, config: config, loss: lossName)
+            try state.save(to: stateURL, config: config, loss: lossName, recipe: recipe)
             let n = Double(max(1, train.count))
+            let seconds = Date().timeIntervalSince(t0)
+            let scored = held.isEmpty ? nil : evaluate(held, tokenizer: state.tokenizer)
             progress(.epoch(EpochReport(epoch: epoch, loss: Float(lossSum / n), trainCosine: Float(cosSum / n),
-                                        heldOutCosine: held.isEmpty ? nil : meanCosine(held, tokenizer: state.tokenizer),
-                                        seconds: Date().timeIntervalSince(t0))))
+                                        heldOutCosine: scored?.cosine, heldOutText: scored?.text, seconds: seconds)))
         }
         if !FileManager.default.fileExists(atPath: output.path) || config.epochs == 0 { try state.tokenizer.save(to: output) }
         return state.tokenizer
@@ -149,14 +192,19 @@ public final class TokenizerTrainer {
 
     /// Mean cosine(P-feature, full feature) over `ids`, encoded as `ResidualEncoder` does
     /// (no residual token when A is exactly zero).
-    public func meanCosine(_ ids: [Int], tokenizer: ResidualTokenizer) -> Float {
-        guard !ids.isEmpty else { return 0 }
+    public func meanCosine(_ ids: [Int], tokenizer: ResidualTokenizer) -> Float { evaluate(ids, tokenizer: tokenizer).cosine }
+
+    /// The mean cosine and, when there is a text bank, the text-retrieval proxy over `ids`,
+    /// with the masks inference uses.
+    public func evaluate(_ ids: [Int], tokenizer: ResidualTokenizer) -> (cosine: Float, text: TextRetrievalProxy?) {
+        guard !ids.isEmpty else { return (0, nil) }
         let b = model.config.embedDim, d = model.config.vision.width
         let stride = 3 * model.config.imageSize * model.config.imageSize
         let chunk = min(config.batchSize, 256)
         let pixels = UnsafeMutablePointer<Float>.allocate(capacity: min(chunk, ids.count) * stride)
         defer { pixels.deallocate() }
         var sum = 0.0
+        var proxy: TextRetrievalProxy? = unitBank.isEmpty ? nil : TextRetrievalProxy()
         for start in Swift.stride(from: 0, to: ids.count, by: chunk) {
             let part = Array(ids[start..<min(ids.count, start + chunk)])
             var anchors = [Float](), targets = [Float]()
@@ -173,8 +221,9 @@ public final class TokenizerTrainer {
             }
             let features = model.vision.encode(requests)
             sum += Similarity.rowCosines(features, targets, dim: b).reduce(0.0) { $0 + Double($1) }
+            proxy?.add(student: features, teacher: targets, unitBank: unitBank, dim: b)
         }
-        return Float(sum / Double(ids.count))
+        return (Float(sum / Double(ids.count)), proxy)
     }
 
     // MARK: Preparation
@@ -204,10 +253,17 @@ public final class TokenizerTrainer {
                     if layout.isIFrame(k) {
                         anchorPixels.update(from: px, count: stride)
                     } else {
+                        let motion = video.motion(k)
                         let keep = reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k,
-                                                    frame: px, anchor: anchorPixels, motion: video.motion(k))
+                                                    frame: px, anchor: anchorPixels, motion: motion)
+                        // Fresh motion masks re-rank by the same score each step (codec motion, else pixels).
+                        var score: [Float]?
+                        if config.masks == .fresh && config.strategy == .motion {
+                            score = motion?.count == c.patchCount ? motion
+                                : TokenReduction.patchDifferences(grid: c.gridSize, patchSize: c.patchSize, frame: px, anchor: anchorPixels)
+                        }
                         samples.append(Sample(video: v, frame: k, anchor: layout.anchor(of: k),
-                                              keep: keep, heldOut: false, texts: []))
+                                              mask: MaskSource(inference: keep, motion: score), heldOut: false, texts: []))
                     }
                 }
                 features += model.vision.encode((start..<end).map { VisionTower.Request(pixels: buffer + ($0 - start) * stride) })
@@ -225,7 +281,7 @@ public final class TokenizerTrainer {
         guard samples.contains(where: { !$0.heldOut }) else {
             throw TrainingError.noSamples("every P-frame is held out; lower --holdout")
         }
-        try embedCaptions()
+        try embedTexts()
     }
 
     /// The anchor A is fed for a sample: its I-frame's feature as stored.
@@ -271,8 +327,11 @@ public final class TokenizerTrainer {
         }
     }
 
-    private func embedCaptions() throws {
-        guard !captions.isEmpty else { return }
+    /// The text bank of the text loss: the captions' distinct texts, then the text set's
+    /// sentences (from the on-disk cache when this model embedded them before); and for each
+    /// sample, the captions covering its time.
+    private func embedTexts() throws {
+        guard config.loss == .text || (config.textProxy && model.text != nil) else { return }
         var index: [String: Int] = [:]
         var texts: [String] = []
         for c in captions where index[c.text] == nil { index[c.text] = texts.count; texts.append(c.text) }
@@ -280,8 +339,21 @@ public final class TokenizerTrainer {
         for start in stride(from: 0, to: texts.count, by: 256) {
             embeddings += try model.encodeTexts(Array(texts[start..<min(texts.count, start + 256)])).embeddings
         }
+        captionTexts = texts.count
+        let set = try config.textSet.map(PromptSet.load) ?? PromptSet.shipped()
+        textSetSHA = set.sha256
+        let b = model.config.embedDim
+        let prompts = try TextBankCache.embeddings(model: model, set: set, folder: config.textCache).embeddings
+        for (j, t) in set.texts.enumerated() where index[t] == nil {
+            index[t] = texts.count
+            texts.append(t)
+            embeddings += prompts[j * b..<(j + 1) * b]
+        }
         textEmbeddings = embeddings
         textCount = texts.count
+        unitBank = embeddings
+        VectorMath.normalizeRows(&unitBank, dim: b)
+        guard !captions.isEmpty else { return }
         for i in samples.indices {
             let s = samples[i]
             let time = videos[s.video].times[s.frame]
@@ -289,16 +361,21 @@ public final class TokenizerTrainer {
         }
     }
 
-    /// The text embeddings a batch's loss runs through: the captions of its P-frames, topped
-    /// up with random other captions to at least 8 (or all there are). Frames without a
-    /// caption still take part: the targets are the teacher's soft distribution, not labels.
+    /// The text embeddings a step's loss runs through: the captions of its P-frames, topped up
+    /// with other texts of the bank (captions and the text set, drawn at random) to
+    /// `textsPerStep`. Frames without a caption take part all the same: the targets are the
+    /// teacher's soft distribution over the texts, not labels.
     private func textBank(for ids: [Int], rng: inout SplitMix) -> [Float] {
         let b = model.config.embedDim
         var chosen = Set(ids.flatMap { samples[$0].texts })
-        let want = min(textCount, max(8, chosen.count))
-        var order = Array(0..<textCount)
-        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
-        for t in order where chosen.count < want { chosen.insert(t) }
+        let want = min(textCount, max(config.textsPerStep, chosen.count))
+        if want * 2 >= textCount {
+            var order = Array(0..<textCount)
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            for t in order where chosen.count < want { chosen.insert(t) }
+        } else {
+            while chosen.count < want { chosen.insert(Int(rng.next() % UInt64(textCount))) }   // few collisions: want <= half
+        }
         return chosen.sorted().flatMap { textEmbeddings[$0 * b..<($0 + 1) * b] }
     }
 }

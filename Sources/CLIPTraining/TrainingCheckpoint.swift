@@ -16,14 +16,24 @@ struct TrainingCheckpoint {
 
     /// Settings that must match for a resume (name -> value as text).
     static func dataSettings(_ c: TokenizerTrainingConfig, loss: String) -> [String: String] {
-        ["n": String(c.n), "p": String(c.p), "strategy": c.strategy.rawValue, "seed": String(c.seed),
-         "holdout": String(c.holdout), "split": c.split.rawValue, "loss": loss, "anchor_codec": c.anchor.name,
-         "iframes": c.iframes.rawValue]
+        var s = ["n": String(c.n), "p": String(c.p), "strategy": c.strategy.rawValue, "seed": String(c.seed),
+                 "holdout": String(c.holdout), "split": c.split.rawValue, "loss": loss, "anchor_codec": c.anchor.name,
+                 "iframes": c.iframes.rawValue, "masks": c.masks.rawValue]
+        if c.masks == .fresh && c.strategy == .motion { s["motion_random_share"] = String(c.motionRandomShare) }
+        if c.loss == .text { s["texts_per_step"] = String(c.textsPerStep) }
+        return s
     }
 
-    func save(to url: URL, config: TokenizerTrainingConfig, loss: String) throws {
+    /// What state files written before a setting existed were trained with: fixed I-frames
+    /// and one mask per P-frame for all epochs.
+    static let legacyDefaults = ["iframes": IFramePlacement.fixed.rawValue, "masks": MaskSchedule.fixed.rawValue]
+
+    /// `recipe`: how A was trained (the loss, optimiser and mask settings), recorded as
+    /// `recipe.<key>` for people and tools; only `dataSettings` are checked on resume.
+    func save(to url: URL, config: TokenizerTrainingConfig, loss: String, recipe: [String: String] = [:]) throws {
         var w = SafeTensorsWriter()
         w.metadata = Self.dataSettings(config, loss: loss)
+        for (k, v) in recipe { w.metadata["recipe.\(k)"] = v }
         w.metadata["clip_sha256"] = tokenizer.clipSHA256
         w.metadata["epochs_done"] = String(epochsDone)
         w.add("residual_tokenizer.weight", shape: [tokenizer.width, tokenizer.embedDim], values: tokenizer.weight)
@@ -46,8 +56,8 @@ struct TrainingCheckpoint {
         guard sha == model.weightsSHA256 else {
             throw ResidualError.wrongWeights(path: url.path, trainedFor: sha, loaded: model.weightsSHA256)
         }
-        // State files from before adaptive I-frames were trained on fixed layouts.
-        let recorded = f.metadata.merging(["iframes": IFramePlacement.fixed.rawValue]) { stored, _ in stored }
+        // State files from before a setting existed were trained as `legacyDefaults` says.
+        let recorded = f.metadata.merging(Self.legacyDefaults) { stored, _ in stored }
         for (k, v) in dataSettings(config, loss: loss).sorted(by: { $0.key < $1.key }) where recorded[k] != v {
             throw TrainingError.cannotResume(path: url.path,
                 reason: "it was trained with \(k) = \(recorded[k] ?? "?"), this run has \(k) = \(v)")

@@ -16,11 +16,16 @@ public struct TrainingSetup: Sendable {
     public var heldOutSamples: Int
     /// "video" or "time" (what `.auto` resolved to), or "none".
     public var split: String
-    /// "caption soft-ce", "visual soft-ce" or "visual cosine".
+    /// `TokenizerTrainer.lossName`: "text soft-ce (image-to-text)", "visual cosine", ...
     public var loss: String
+    /// Texts in the text loss's bank (captions and the text set; 0 for visual losses).
     public var texts: Int
+    /// Of them, the corpus's distinct captions.
+    public var captionTexts: Int
     public var baselineTrainCosine: Float
     public var baselineHeldOutCosine: Float?
+    /// The text-retrieval proxy on the held-out P-frames with A = 0 (nil without a text bank).
+    public var baselineHeldOutText: TextRetrievalProxy?
 }
 
 public struct EpochReport: Sendable {
@@ -31,6 +36,9 @@ public struct EpochReport: Sendable {
     /// Mean cosine(P-feature, full feature) on the held-out P-frames with the epoch's A,
     /// computed as `ResidualEncoder` does.
     public var heldOutCosine: Float?
+    /// The text-retrieval proxy on the held-out P-frames with the epoch's A.
+    public var heldOutText: TextRetrievalProxy?
+    /// Training time of the epoch (the held-out evaluation not included).
     public var seconds: Double
 }
 

@@ -9,8 +9,8 @@
 /// water); pixel differences fire on that motion. The quadrants keep enough layout to tell two
 /// shots of similar palette apart.
 ///
-/// The decision looks `window` frames ahead (ingest holds that many frames back, about a
-/// second): a frame starts a shot when its distance to the previous frame is large in absolute
+/// The decision looks `window` frames ahead (ingest holds frames back until they are decided,
+/// `lag` of them, under two seconds): a frame starts a shot when its distance to the previous frame is large in absolute
 /// terms and large against the quieter side of its neighbourhood, the mean distance of the
 /// `window` frames before it (within the current shot) or of the `window` after it, or very
 /// large whatever the neighbours. A cut is a jump between two stretches of which at least one
@@ -18,6 +18,12 @@
 /// on both sides. Guards against storms: damaged frames (concealment smears) neither start a
 /// shot nor serve as the frame before one, and shots are at least `minShotFrames` long, which
 /// bounds the extra I-frames (see `ShotCutDetector.Settings`).
+///
+/// Within those first `minShotFrames` frames of a shot a second jump cannot open another shot,
+/// but when it is stronger than the jump that opened this one, the shot start moves to it: a
+/// flash or whip pan one sample before a real cut must not keep the real cut's frames leaning
+/// on an anchor from the previous shot. So a cut is final only once `minShotFrames - 1` more
+/// frames are decided, and decisions lag `window + minShotFrames - 1` frames behind the input.
 public struct ShotCutDetector: Sendable {
     public struct Settings: Sendable, Equatable, Codable {
         /// Distance a cut must reach at least.
@@ -26,8 +32,8 @@ public struct ShotCutDetector: Sendable {
         public var hardDistance: Double = 0.60
         /// A cut's distance over the quieter side's mean distance.
         public var ratio: Double = 3.0
-        /// Frames on each side of a candidate whose distances it is compared with; also the
-        /// number of frames a decision lags behind the input.
+        /// Frames on each side of a candidate whose distances it is compared with (a decision
+        /// lags this many frames plus `minShotFrames - 1` behind the input).
         public var window: Int = 2
         /// Fewest sampled frames between two cuts. With the fixed spacing N + 1 restarted at
         /// every cut, a shot of L >= N + 1 frames costs at most one I-frame more than L / (N + 1):
@@ -97,6 +103,11 @@ public struct ShotCutDetector: Sendable {
     private var before: [Double] = []
     private var sinceCut = 0
     private var decided = 0
+    /// Decisions made but not yet returned: the last `minShotFrames - 1`, which a stronger cut
+    /// may still change. `openedBy` is the distance of the cut that opened the current shot,
+    /// while that cut is among them (nil once final, or for the video's first shot).
+    private var unconfirmed: [Bool] = []
+    private var openedBy: (index: Int, distance: Double)?
 
     public init(settings: Settings = Settings()) {
         precondition(settings.window >= 1 && settings.minShotFrames >= 1, "ShotCutDetector: window and minShotFrames must be >= 1")
@@ -108,9 +119,9 @@ public struct ShotCutDetector: Sendable {
     public private(set) var distances: [Double?] = []
 
     /// Feeds the next sampled frame. Returns the decisions that became final, in frame order:
-    /// true for a frame that starts a new shot. Decisions lag `settings.window` frames behind;
-    /// `finish()` returns the rest. The first frame of a video starts the first shot but is not
-    /// reported as a cut (it is an I-frame in every layout).
+    /// true for a frame that starts a new shot. Decisions lag `lag` frames behind; `finish()`
+    /// returns the rest. The first frame of a video starts the first shot but is not reported
+    /// as a cut (it is an I-frame in every layout).
     public mutating func push(_ image: RGBImage, damaged: Bool = false) -> [Bool] {
         push(Signature(image), damaged: damaged)
     }
@@ -119,36 +130,58 @@ public struct ShotCutDetector: Sendable {
         pending.append((previous.map { signature.distance(to: $0) }, damaged || previousDamaged))
         previous = signature
         previousDamaged = damaged
-        var out: [Bool] = []
-        while pending.count > settings.window { out.append(decideFirst()) }
-        return out
+        while pending.count > settings.window { decideFirst() }
+        return release(keeping: settings.minShotFrames - 1)
     }
 
     /// Decisions for the frames still held back (the neighbourhood after them is cut short).
     public mutating func finish() -> [Bool] {
-        var out: [Bool] = []
-        while !pending.isEmpty { out.append(decideFirst()) }
+        while !pending.isEmpty { decideFirst() }
+        return release(keeping: 0)
+    }
+
+    /// Frames a decision lags behind the frame pushed.
+    public var lag: Int { settings.window + settings.minShotFrames - 1 }
+
+    /// Returns the oldest unconfirmed decisions, keeping the last `count` (still changeable).
+    private mutating func release(keeping count: Int) -> [Bool] {
+        let n = max(0, unconfirmed.count - count)
+        let out = Array(unconfirmed.prefix(n))
+        unconfirmed.removeFirst(n)
+        if let o = openedBy { openedBy = o.index >= n ? (o.index - n, o.distance) : nil }
         return out
     }
 
-    private mutating func decideFirst() -> Bool {
+    private mutating func decideFirst() {
         let (distance, damaged) = pending.removeFirst()
         decided += 1
         distances.append(distance)
-        guard let d = distance else { sinceCut = 0; return false }
+        guard let d = distance else { sinceCut = 0; unconfirmed.append(false); return }
         sinceCut += 1
         let after = pending.prefix(settings.window).compactMap(\.distance)
         let quiet = min(Self.mean(before) ?? .infinity, Self.mean(after) ?? .infinity)
         let baseline = quiet.isFinite ? quiet : 0
-        let jump = d >= settings.hardDistance || (d >= settings.minDistance && d >= settings.ratio * (baseline + 0.02))
-        if jump, !damaged, sinceCut >= settings.minShotFrames {
-            before.removeAll(keepingCapacity: true)
-            sinceCut = 0
-            return true
+        let jump = !damaged && (d >= settings.hardDistance || (d >= settings.minDistance && d >= settings.ratio * (baseline + 0.02)))
+        if jump, sinceCut >= settings.minShotFrames {
+            startShot(distance: d)
+            return
+        }
+        if jump, let opener = openedBy, d > opener.distance {
+            // Too close to the cut that opened this shot, and stronger: the shot starts here.
+            unconfirmed[opener.index] = false
+            startShot(distance: d)
+            return
         }
         before.append(d)
         if before.count > settings.window { before.removeFirst() }
-        return false
+        unconfirmed.append(false)
+    }
+
+    private mutating func startShot(distance d: Double) {
+        before.removeAll(keepingCapacity: true)
+        sinceCut = 0
+        openedBy = (unconfirmed.count, d)
+        unconfirmed.append(true)
     }
 
     /// The frames of a whole sequence that start a shot (frame 0 is never reported), for

@@ -18,6 +18,7 @@ final class AdaptiveTrainingPairsTests: XCTestCase {
     func config(_ iframes: IFramePlacement) -> TokenizerTrainingConfig {
         var c = TokenizerTrainingConfig()
         c.epochs = 1; c.batchSize = 8; c.holdout = 0.34; c.split = .time; c.strategy = .uniform
+        c.loss = .cosine   // pairs, not the loss, are under test
         c.iframes = iframes
         return c
     }

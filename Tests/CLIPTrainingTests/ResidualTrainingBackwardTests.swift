@@ -111,7 +111,10 @@ final class ResidualTrainingBackwardTests: XCTestCase {
             let numeric = (try loss(plus) - loss(minus)) / Double(2 * eps)
             let analytic = Double(isBias ? grad.bias[idx] : grad.weight[idx])
             let scale = max(abs(numeric), abs(analytic), 1e-2 * Double(grad.weight.map(abs).max()!))
-            XCTAssertLessThan(abs(numeric - analytic) / scale, 1e-2,
+            // 2%: float32 central differences of the whole forward pass carry ~1% of noise at
+            // coordinates with small gradients, and how much depends on OpenBLAS's kernels
+            // (1.2% at weight[127] with SkylakeX kernels, under 1% with Haswell ones).
+            XCTAssertLessThan(abs(numeric - analytic) / scale, 2e-2,
                               "\(isBias ? "bias" : "weight")[\(idx)]: numeric \(numeric) vs analytic \(analytic)")
         }
     }

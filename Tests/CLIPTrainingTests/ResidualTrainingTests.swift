@@ -53,8 +53,15 @@ final class ResidualTrainingTests: XCTestCase {
         c.learningRate = 5e-3
         c.holdout = 0.34
         c.split = .time
+        // The visual loss: these tests are about the trainer's mechanics (held-out gain,
+        // resume, anchors); TextDistillationTests covers the default text loss.
+        c.loss = .cosine
+        c.textCache = Self.textCache
         return c
     }
+
+    /// One text-embedding cache for the test process (the shipped prompts embed once).
+    static let textCache = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-text-cache-\(getpid())")
 
     func testTrainingRaisesHeldOutCosineOverZero() throws {
         let model = try Self.model.get()
@@ -145,7 +152,11 @@ final class ResidualTrainingTests: XCTestCase {
                                  ({ $0.p = -0.1 }, "[0, 1)"),
                                  ({ $0.n = -1 }, ">= 0"),
                                  ({ $0.n = 0 }, "no P-frames"),
-                                 ({ $0.batchSize = 0 }, "batch")] as [((inout TokenizerTrainingConfig) -> Void, String)] {
+                                 ({ $0.batchSize = 0 }, "batch"),
+                                 ({ $0.beta2 = 1 }, "betas"),
+                                 ({ $0.eps = 0 }, "eps"),
+                                 ({ $0.logitScale = .nan }, "logit scale"),
+                                 ({ $0.motionRandomShare = 1.5 }, "random share")] as [((inout TokenizerTrainingConfig) -> Void, String)] {
             var c = config(epochs: 1)
             mutate(&c)
             XCTAssertThrowsError(try TokenizerTrainer(model: model, config: c, videos: Self.videos)) { e in
@@ -209,15 +220,18 @@ final class ResidualTrainingTests: XCTestCase {
             {"path": "/videos/a.mp4", "start": 5, "end": 9, "text": "a bright blob"}
             {"path": "/videos/b.mp4", "start": 0, "end": 9, "text": "a pattern moving left"}
             """, path: "caps", baseDirectory: nil, videos: Self.videos)
-        let trainer = try TokenizerTrainer(model: model, config: config(epochs: 2), videos: Self.videos, captions: captions)
-        XCTAssertEqual(trainer.lossName, "caption soft-ce")
+        var c = config(epochs: 2)
+        c.loss = .text
+        let trainer = try TokenizerTrainer(model: model, config: c, videos: Self.videos, captions: captions)
+        XCTAssertEqual(trainer.lossName, "text soft-ce (image-to-text)")
         var setup: TrainingSetup?
         var losses: [Float] = []
         let a = try trainer.run(output: dir.appendingPathComponent("c.safetensors")) { e in
             if case .prepared(let s) = e { setup = s }
             if case .epoch(let r) = e { losses.append(r.loss) }
         }
-        XCTAssertEqual(setup?.texts, 3)
+        XCTAssertEqual(setup?.captionTexts, 3, "the captions come first in the text bank")
+        XCTAssertEqual(setup?.texts, 3 + 4096, "topped up from the shipped prompts")
         XCTAssertEqual(losses.count, 2)
         XCTAssertTrue(losses.allSatisfy(\.isFinite))
         XCTAssertFalse(a.isZero)

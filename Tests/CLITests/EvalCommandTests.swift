@@ -50,6 +50,22 @@ final class EvalCommandTests: CLITestCase {
         for key in ["r1_iou03", "r1_iou05", "r1_iou07", "r5_iou03", "r5_iou05", "r5_iou07", "miou", "gflops_per_frame"] {
             XCTAssertNotNil(r[0][key] as? Double, key)
         }
+        XCTAssertEqual(r[0]["preset"] as? String, "library")
+        XCTAssertEqual(r[0]["fps"] as? Double, 2)
+
+        // A preset sets the protocol; a value given overrides it and renames it.
+        let sta = try RStoreProcess.run(["eval", "grounding", "--annotations", ann.path, "--videos", dir.path, "--preset", "activitynet",
+                                         "--fps", "3", "--model", RStoreProcess.tinyModel.path, "--strategy", "uniform", "--json"])
+        XCTAssertEqual(sta.status, 0, sta.stderr)
+        let s = try rows(sta.stdout)
+        XCTAssertEqual(s[0]["preset"] as? String, "activitynet+overrides")
+        XCTAssertEqual(s[0]["fps"] as? Double, 3)
+        XCTAssertEqual(s[0]["threshold_shift"] as? Double ?? 0, 0.95, accuracy: 1e-6)
+        let unknown = try RStoreProcess.run(["eval", "grounding", "--annotations", ann.path, "--videos", dir.path, "--preset", "mad",
+                                             "--model", RStoreProcess.tinyModel.path])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.stderr.contains("mad") && unknown.stderr.contains("charades-sta"), unknown.stderr)
+
         try "M1 0.0 2.0 no separator\n".write(to: ann, atomically: true, encoding: .utf8)
         let bad = try RStoreProcess.run(["eval", "grounding", "--annotations", ann.path, "--videos", dir.path,
                                          "--model", RStoreProcess.tinyModel.path])

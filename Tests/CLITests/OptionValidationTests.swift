@@ -22,8 +22,8 @@ final class OptionValidationTests: XCTestCase {
         XCTAssertTrue(f32.contains("--codec must be f16+lz4 or i8+lz4"), f32)
         let split = try refused(["train-tokenizer", "--model", model, "--out", "/nonexistent/a.safetensors", "--split", "sideways", "a.mp4"])
         XCTAssertTrue(split.contains("sideways") && split.contains("--split") && split.contains("video"), split)
-        let loss = try refused(["train-tokenizer", "--model", model, "--out", "/nonexistent/a.safetensors", "--visual-loss", "l2", "a.mp4"])
-        XCTAssertTrue(loss.contains("l2") && loss.contains("soft-ce"), loss)
+        let loss = try refused(["train-tokenizer", "--model", model, "--out", "/nonexistent/a.safetensors", "--loss", "l2", "a.mp4"])
+        XCTAssertTrue(loss.contains("l2") && loss.contains("--loss") && loss.contains("text") && loss.contains("soft-ce"), loss)
         for command in [["index", "--model", model, "--store", "/nonexistent/x.rstore"], ["train-tokenizer", "--model", model, "--out", "/nonexistent/a.safetensors"]] {
             let iframes = try refused(command + ["--iframes", "sometimes", "a.mp4"])
             XCTAssertTrue(iframes.contains("sometimes") && iframes.contains("--iframes") && iframes.contains("fixed") && iframes.contains("adaptive"), iframes)

@@ -12,23 +12,23 @@ final class EvalTests: XCTestCase {
     static let times = (0..<60).map { Double($0) / 2 }
 
     func testRankedSpansAreRunsInSecondsThenTheWholeVideo() {
-        let spans = Grounding.rankedSpans(curve: Self.curve, times: Self.times, fps: 2, duration: 30, window: 1)
+        let spans = GroundingProtocol(fps: 2, window: 1).rankedSpans(curve: Self.curve, times: Self.times, duration: 30)
         XCTAssertEqual(spans.map(\.0), [10, 0, 0])
         XCTAssertEqual(spans.map(\.1), [15, 5, 30])
     }
 
     func testRecallAndMeanIoUOnKnownAnswers() {
-        let spans = Grounding.rankedSpans(curve: Self.curve, times: Self.times, fps: 2, duration: 30, window: 1)
+        let spans = GroundingProtocol(fps: 2, window: 1).rankedSpans(curve: Self.curve, times: Self.times, duration: 30)
         var m = GroundingMetrics()
         m.add(ranked: spans, truth: (10, 15))   // top-1 exact: IoU 1
         m.add(ranked: spans, truth: (0, 5))     // second proposal exact, top-1 IoU 0
-        m.add(ranked: spans, truth: (10, 20))   // top-1 IoU 5/10 = 0.5 (counts at 0.5, not 0.7)
+        m.add(ranked: spans, truth: (10, 20))   // top-1 IoU 5/10 = 0.5: counts at 0.3 only (strictly above)
         XCTAssertEqual(m.queries, 3)
         XCTAssertEqual(m.recall(at: 1, 0), 200.0 / 3, accuracy: 1e-9)
-        XCTAssertEqual(m.recall(at: 1, 1), 200.0 / 3, accuracy: 1e-9)
+        XCTAssertEqual(m.recall(at: 1, 1), 100.0 / 3, accuracy: 1e-9)
         XCTAssertEqual(m.recall(at: 1, 2), 100.0 / 3, accuracy: 1e-9)
         XCTAssertEqual(m.recall(at: 5, 0), 100, accuracy: 1e-9)
-        XCTAssertEqual(m.recall(at: 5, 1), 100, accuracy: 1e-9)
+        XCTAssertEqual(m.recall(at: 5, 1), 200.0 / 3, accuracy: 1e-9)
         XCTAssertEqual(m.recall(at: 5, 2), 200.0 / 3, accuracy: 1e-9)
         XCTAssertEqual(m.mIoU, 50, accuracy: 1e-9)
         // Only the first five proposals count for R@5.

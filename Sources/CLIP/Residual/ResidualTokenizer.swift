@@ -18,6 +18,9 @@ public struct ResidualTokenizer: Sendable, Equatable {
     public let clipSHA256: String
     /// The store codec whose round trip the training anchors went through (nil: not recorded).
     public var anchorCodec: String?
+    /// How A was trained (loss, masks, optimiser...), saved as `training.<key>` metadata so a
+    /// user can tell which recipe an A file came from; empty for files written before.
+    public var training: [String: String] = [:]
 
     public init(weight: [Float], bias: [Float], embedDim: Int, width: Int, clipSHA256: String) {
         precondition(weight.count == width * embedDim && bias.count == width)
@@ -63,6 +66,7 @@ public struct ResidualTokenizer: Sendable, Equatable {
         var w = SafeTensorsWriter()
         w.metadata = ["clip_sha256": clipSHA256, "input": "unit-normalized projected I-feature", "position": "1"]
         if let anchorCodec { w.metadata["anchor_codec"] = anchorCodec }
+        for (k, v) in training { w.metadata["training.\(k)"] = v }
         w.add(Self.weightName, shape: [width, embedDim], values: weight)
         w.add(Self.biasName, shape: [width], values: bias)
         try w.write(to: url)
@@ -81,6 +85,7 @@ public struct ResidualTokenizer: Sendable, Equatable {
         self.init(weight: try f.floats(Self.weightName, shape: [d, b]), bias: try f.floats(Self.biasName, shape: [d]),
                   embedDim: b, width: d, clipSHA256: sha)
         anchorCodec = f.metadata["anchor_codec"]
+        for (k, v) in f.metadata where k.hasPrefix("training.") { training[String(k.dropFirst("training.".count))] = v }
     }
 }
 

@@ -83,8 +83,8 @@ public struct TokenReduction: Sendable, Equatable {
     }
 
     /// The `count` highest-scoring patches; ties go to the higher `then` score, then to the
-    /// lower index, so the choice is total.
-    static func highest(_ score: [Float], then second: [Float]? = nil, count k: Int) -> [Int] {
+    /// lower index, so the choice is total. (Public: training draws its tie-breaks at random.)
+    public static func highest(_ score: [Float], then second: [Float]? = nil, count k: Int) -> [Int] {
         Array(score.indices.sorted {
             if score[$0] != score[$1] { return score[$0] > score[$1] }
             if let second, second[$0] != second[$1] { return second[$0] > second[$1] }

@@ -6,7 +6,9 @@ import Video
 
 /// The paper's zero-shot grounding protocol over a dataset: for every annotation, the cosine of
 /// each sampled frame's feature with the sentence's text embedding, the moving-average /
-/// mean-threshold proposals of `Grounding`, and R@{1,5} at IoU {0.3, 0.5, 0.7} plus mIoU.
+/// shifted-mean-threshold proposals of `Grounding` (settings from `GroundingProtocol`), the
+/// ground truth clamped to the video's duration, and R@{1,5} at IoU {0.3, 0.5, 0.7} (strict)
+/// plus mIoU.
 /// Full CLIP and every ResidualViT setting run over the same decoded frames in one pass;
 /// ResidualViT's features are the library's (stored, rounded anchors; P-frames encoded).
 public struct GroundingEvaluation: Sendable {
@@ -23,6 +25,11 @@ public struct GroundingEvaluation: Sendable {
         public var miou: Double
         /// 2 x MAC, averaged over the interleaved I- and P-frames.
         public var gflops_per_frame: Double
+        /// The scoring protocol's name and values (`GroundingProtocol`).
+        public var preset: String
+        public var fps: Double
+        public var window: Int
+        public var threshold_shift: Double
     }
 
     public struct Report: Sendable {
@@ -40,20 +47,20 @@ public struct GroundingEvaluation: Sendable {
     }
 
     public let model: CLIPModel
-    public let fps: Double
-    public let window: Int
+    /// Sampling rate, smoothing window and threshold shift (a dataset preset or custom).
+    public let scoring: GroundingProtocol
+    public var fps: Double { scoring.fps }
     public let codec: FeatureCodec
     public let maxFrames: Int
     public let batch: Int
 
-    public init(model: CLIPModel, fps: Double = 2, window: Int = 15, codec: FeatureCodec = .f16, maxFrames: Int = 7200, batch: Int = 64) throws {
+    public init(model: CLIPModel, scoring: GroundingProtocol = .library, codec: FeatureCodec = .f16, maxFrames: Int = 7200,
+                batch: Int = 64) throws {
         guard model.text != nil else { throw CLIPError.noTextTower(model.directory.path) }
-        if let problem = SamplingLimits.problem(fps: fps) { throw ResidualError.badParameter(problem) }
-        guard window >= 1 else { throw ResidualError.badParameter("smoothing window must be >= 1, got \(window)") }
+        if let problem = scoring.problem { throw ResidualError.badParameter(problem) }
         guard maxFrames >= 1, batch >= 1 else { throw ResidualError.badParameter("max frames and batch must be >= 1") }
         self.model = model
-        self.fps = fps
-        self.window = window
+        self.scoring = scoring
         self.codec = codec
         self.maxFrames = maxFrames
         self.batch = batch
@@ -112,8 +119,8 @@ public struct GroundingEvaluation: Sendable {
                 for (q, a) in queries.enumerated() {
                     let text = Array(texts[q * b..<(q + 1) * b])
                     let curve = (0..<clip.crops.count).map { VectorMath.cosine(features[$0 * b..<($0 + 1) * b], text) }
-                    let spans = Grounding.rankedSpans(curve: curve, times: clip.times, fps: fps, duration: clip.duration, window: window)
-                    metrics[s].add(ranked: spans, truth: (a.start, a.end))
+                    let spans = scoring.rankedSpans(curve: curve, times: clip.times, duration: clip.duration)
+                    metrics[s].add(ranked: spans, truth: GroundingProtocol.clamped((a.start, a.end), duration: clip.duration))
                 }
             }
             evaluated += 1
@@ -144,6 +151,7 @@ public struct GroundingEvaluation: Sendable {
         Row(setting: setting, strategy: strategy, n: n, p: p, tokenizer: tokenizer, queries: m.queries, videos: videos,
             r1_iou03: m.recall(at: 1, 0), r1_iou05: m.recall(at: 1, 1), r1_iou07: m.recall(at: 1, 2),
             r5_iou03: m.recall(at: 5, 0), r5_iou05: m.recall(at: 5, 1), r5_iou07: m.recall(at: 5, 2),
-            miou: m.mIoU, gflops_per_frame: gflops)
+            miou: m.mIoU, gflops_per_frame: gflops, preset: scoring.name, fps: scoring.fps, window: scoring.window,
+            threshold_shift: Double(scoring.thresholdShift))
     }
 }

@@ -1,5 +1,6 @@
 /// The paper's grounding metrics: R@1 and R@5 at temporal IoU 0.3, 0.5 and 0.7 (a query counts
-/// when one of its top-k proposals reaches the IoU), and mIoU (mean IoU of the top proposal).
+/// when one of its top-k proposals has an IoU strictly above the threshold, as the authors'
+/// evaluation compares), and mIoU (mean IoU of the top proposal).
 public struct GroundingMetrics: Sendable, Codable, Equatable {
     public static let thresholds = [0.3, 0.5, 0.7]
 
@@ -17,8 +18,8 @@ public struct GroundingMetrics: Sendable, Codable, Equatable {
         let ious = ranked.prefix(5).map { Grounding.iou($0, truth) }
         iouSum += ious.first ?? 0
         for (i, t) in Self.thresholds.enumerated() {
-            if let top = ious.first, top >= t { hitsAt1[i] += 1 }
-            if ious.contains(where: { $0 >= t }) { hitsAt5[i] += 1 }
+            if let top = ious.first, top > t { hitsAt1[i] += 1 }
+            if ious.contains(where: { $0 > t }) { hitsAt5[i] += 1 }
         }
     }
 
@@ -29,14 +30,4 @@ public struct GroundingMetrics: Sendable, Codable, Equatable {
 
     /// Mean IoU of the top proposal, in percent.
     public var mIoU: Double { queries == 0 ? 0 : 100 * iouSum / Double(queries) }
-}
-
-extension Grounding {
-    /// Ranked proposals of a curve over frames at `times` as (start, end) seconds: a run ends
-    /// one sampling interval after its last frame's time, within the video.
-    public static func rankedSpans(curve: [Float], times: [Double], fps: Double, duration: Double, window: Int = 15) -> [(Double, Double)] {
-        proposals(curve: curve, window: window).map { p in
-            (times[p.first], min(duration, times[p.last] + 1 / fps))
-        }
-    }
 }

@@ -23,15 +23,18 @@ public enum Grounding {
         }
     }
 
-    /// Ranked proposals for one similarity curve (raw cosines, one per sampled frame).
-    public static func proposals(curve: [Float], window: Int = 15) -> [Proposal] {
+    /// Ranked proposals for one similarity curve (raw cosines, one per sampled frame). A frame
+    /// is above the threshold when its smoothed value exceeds `thresholdShift` x the smoothed
+    /// curve's mean (the evaluation presets' shift, e.g. 0.95 for ActivityNet; search and
+    /// `rstore ground` keep 1, the mean itself).
+    public static func proposals(curve: [Float], window: Int = 15, thresholdShift: Float = 1) -> [Proposal] {
         guard !curve.isEmpty else { return [] }
         let s = smooth(curve, window: window)
-        let mean = s.reduce(0, +) / Float(s.count)
+        let threshold = thresholdShift * s.reduce(0, +) / Float(s.count)
         var out: [Proposal] = []
         var start: Int?
         for i in 0...s.count {
-            let above = i < s.count && s[i] - mean > 1e-6   // float noise on a flat curve is not a run
+            let above = i < s.count && s[i] - threshold > 1e-6   // float noise on a flat curve is not a run
             if above, start == nil { start = i }
             if !above, let a = start {
                 out.append(Proposal(first: a, last: i - 1, score: s[a...(i - 1)].max()!))

@@ -11,6 +11,9 @@ extension ReductionStrategy: ExpressibleByArgument {}
 extension FeatureCodec: ExpressibleByArgument {}
 extension HoldoutSplit: ExpressibleByArgument {}
 extension VisualLoss: ExpressibleByArgument {}
+extension DistillationLoss: ExpressibleByArgument {}
+extension TextDirections: ExpressibleByArgument {}
+extension MaskSchedule: ExpressibleByArgument {}
 extension IFramePlacement: ExpressibleByArgument {}
 
 /// Refuses a sampling setting outside `SamplingLimits` as a usage error naming the option.

@@ -15,7 +15,11 @@ struct EvalGroundingCommand: AsyncParsableCommand {
             ({"video", "start", "end", "text"}). VIDEO is looked up in --videos as given or with a \
             video extension (e.g. AO8RW.mp4); videos not found are listed and skipped. Per query: \
             cosine of every sampled frame with the sentence, moving average over --window frames, \
-            runs above the curve's mean as proposals ranked by peak, the whole video last.
+            runs above --threshold-shift x the curve's mean as proposals ranked by peak, the whole \
+            video last; the ground truth is clamped to the video's duration and a proposal counts \
+            when its IoU is strictly above 0.3/0.5/0.7. --preset charades-sta (3 fps, shift 1.0) and \
+            activitynet (1 fps, shift 0.95) are the authors' settings; any value given overrides \
+            the preset's. Without a preset: 2 fps (the library's), window 15, shift 1.0.
             """)
 
     @OptionGroup var model: ModelOption
@@ -25,18 +29,38 @@ struct EvalGroundingCommand: AsyncParsableCommand {
     @Option(help: "Token drop ratios, comma-separated, each in [0, 1).") var p = "0.85"
     @Option(help: "Strategies, comma-separated, or all.") var strategy = "all"
     @Option(help: "A trained residual tokenizer A (safetensors); rows with A = 0 are always included.") var tokenizer: String?
-    @Option(help: "Sampling rate in frames per second.") var fps = 2.0
-    @Option(help: "Moving-average window in sampled frames.") var window = 15
+    @Option(help: "Scoring preset: charades-sta (3 fps, shift 1.0) or activitynet (1 fps, shift 0.95).") var preset: String?
+    @Option(help: "Sampling rate in frames per second (default: the preset's, else 2).") var fps: Double?
+    @Option(help: "Moving-average window in sampled frames (default: the preset's, else 15).") var window: Int?
+    @Option(name: .customLong("threshold-shift"), help: "Proposals are runs above this x the smoothed curve's mean (default: the preset's, else 1.0).")
+    var thresholdShift: Float?
     @Option(help: "Feature codec the anchors go through: f16+lz4, i8+lz4, f32+lz4.") var codec = FeatureCodec.f16
     @Option(name: .customLong("max-frames"), help: "Videos with more sampled frames are skipped (memory: 150 KB each).") var maxFrames = 7200
     @Option(help: "Frames per forward pass.") var batch = 64
     @Flag(help: "One JSON object per row.") var json = false
 
+    /// The preset (or the library's settings) with the values given on the command line.
+    func scoring() throws -> GroundingProtocol {
+        var base = GroundingProtocol.library
+        if let preset {
+            guard let p = GroundingProtocol.preset(named: preset) else {
+                throw ValidationError("--preset: unknown \"\(preset)\"; valid: \(GroundingProtocol.presets.map(\.name).joined(separator: ", "))")
+            }
+            base = p
+        }
+        let s = base.overriding(fps: fps, window: window, thresholdShift: thresholdShift)
+        if let problem = s.problem { throw ValidationError(problem) }
+        return s
+    }
+
+    func validate() throws { _ = try scoring() }
+
     func run() async throws {
+        let scoring = try scoring()
         let clip = try model.load()
         let settings = try FidelitySettings(n: n, p: p, strategy: strategy, tokenizer: tokenizer).settings(for: clip)
         let list = try GroundingAnnotations.load(URL(fileURLWithPath: annotations))
-        let eval = try GroundingEvaluation(model: clip, fps: fps, window: window, codec: codec, maxFrames: maxFrames, batch: batch)
+        let eval = try GroundingEvaluation(model: clip, scoring: scoring, codec: codec, maxFrames: maxFrames, batch: batch)
         let bar = ProgressBar()
         var frames = 0
         let report = try await eval.run(annotations: list, videos: URL(fileURLWithPath: videos), settings: settings,
@@ -57,7 +81,8 @@ struct EvalGroundingCommand: AsyncParsableCommand {
         for f in report.failed { bar.log("not evaluated: \(f.video): \(f.reason)") }
         if json { return try printJSONLines(report.rows) }
         print("\(clip.config.archName), \(report.rows[0].videos) videos, \(report.rows[0].queries) of \(report.annotations) queries; "
-              + "fps \(fps), window \(window); anchors as \(codec.rawValue)")
+              + "protocol \(scoring.name): fps \(scoring.fps), window \(scoring.window), threshold \(scoring.thresholdShift) x mean, "
+              + "IoU strictly above; anchors as \(codec.rawValue)")
         print("setting      strategy  N  p     A                 R1@0.3  R1@0.5  R1@0.7  R5@0.3  R5@0.5  R5@0.7   mIoU  GFLOPs/frame")
         for r in report.rows {
             let cells = [pad(r.setting, 11), pad(r.strategy, 8), pad(r.n == 0 ? "-" : String(r.n), 1),

@@ -16,10 +16,15 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
         discussion: """
             Every sampled frame is encoded once by the full ViT (the teacher, and the I-features). \
             P-frames (k % (N+1) != 0) are the samples: the student is the frozen ViT over [CLS], \
-            A(unit anchor I-feature) and the kept patches. With --captions the loss is the paper's \
-            bidirectional soft-target cross-entropy through the captions' text embeddings; \
-            otherwise a visual-only distillation (--visual-loss). A is written after every epoch, \
-            with a state file beside it (<out>.state.safetensors) that --resume continues from.
+            A(unit anchor I-feature) and the kept patches, drawn afresh every step (--masks). The \
+            default loss is the paper's text distillation: soft-target cross-entropy of the \
+            teacher's and the student's similarities (x --logit-scale) to --texts-per-step texts, \
+            the batch's --captions topped up from a fixed set of 4096 prompts shipped with rstore \
+            (or --text-set), embedded once per model and cached; image-to-text as the authors' \
+            script, or --text-directions both. --loss cosine is the visual-only 1 - cos. AdamW \
+            defaults are the authors' (weight decay 0, beta2 0.98, eps 1e-6). A is written after \
+            every epoch with the recipe in its metadata, and a state file beside it \
+            (<out>.state.safetensors) that --resume continues from.
             """)
 
     @OptionGroup var model: ModelOption
@@ -35,12 +40,25 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
     @Option(help: "Epochs (a resumed run continues up to this many).") var epochs = 5
     @Option(help: "P-frames per step.") var batch = 256
     @Option(help: "AdamW learning rate.") var lr: Float = 5e-4
-    @Option(name: .customLong("weight-decay"), help: "AdamW decoupled weight decay on A's weight.") var weightDecay: Float = 0.01
+    @Option(name: .customLong("weight-decay"), help: "AdamW decoupled weight decay on A's weight.") var weightDecay: Float = 0
+    @Option(help: "AdamW beta2.") var beta2: Float = 0.98
+    @Option(help: "AdamW eps.") var eps: Float = 1e-6
     @Option(help: "Random seed (shuffles, split, random strategy).") var seed: UInt64 = 0
     @Option(help: "Fraction of P-frames held out for evaluation, in [0, 1).") var holdout = 0.2
     @Option(help: "Held-out split: auto (by video with 5+ videos, else by time), video, time.") var split = HoldoutSplit.auto
-    @Option(name: .customLong("visual-loss"), help: "Loss without captions: cosine (1 - cos) or soft-ce (soft-target CE over the batch's teacher features).")
-    var visualLoss = VisualLoss.cosine
+    @Option(help: "Loss: text (distillation through texts), cosine (1 - cos to the teacher), soft-ce (over the batch's teacher features).")
+    var loss = DistillationLoss.text
+    @Option(name: .customLong("visual-loss"), help: ArgumentHelp("Old spelling of --loss cosine / --loss soft-ce.", visibility: .hidden))
+    var visualLoss: VisualLoss?
+    @Option(name: .customLong("text-directions"), help: "Text loss softmaxes: image-to-text (the authors') or both.")
+    var textDirections = TextDirections.imageToText
+    @Option(name: .customLong("texts-per-step"), help: "Texts each step scores against (captions first, then the text set).")
+    var textsPerStep = 512
+    @Option(name: .customLong("logit-scale"), help: "Multiplier of the cosines in the text loss.") var logitScale: Float = 100
+    @Option(name: .customLong("text-set"), help: "Text file, one sentence a line, instead of the shipped prompt set.") var textSet: String?
+    @Option(help: "Training masks: fresh (new every step) or fixed (one per P-frame, inference's).") var masks = MaskSchedule.fresh
+    @Option(name: .customLong("motion-random-share"), help: "With fresh masks and --strategy motion: share of samples given a random mask each step.")
+    var motionRandomShare = 0.5
     @Option(name: .customLong("anchor-codec"), help: "Round A's anchors as the store will: f16+lz4 (the index default), i8+lz4, f32+lz4.")
     var anchorCodec = FeatureCodec.f16
     @Flag(help: "Continue from the state file written beside --out.") var resume = false
@@ -59,8 +77,13 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
         var config = TokenizerTrainingConfig()
         config.n = n; config.p = p; config.strategy = strategy
         config.epochs = epochs; config.batchSize = batch; config.learningRate = lr; config.weightDecay = weightDecay
+        config.beta2 = beta2; config.eps = eps
         config.seed = seed; config.holdout = holdout; config.split = split
-        config.visualLoss = visualLoss
+        config.loss = visualLoss?.loss ?? loss
+        config.textDirections = textDirections; config.textsPerStep = textsPerStep; config.logitScale = logitScale
+        config.textSet = textSet.map { URL(fileURLWithPath: $0) }
+        config.masks = masks; config.motionRandomShare = motionRandomShare
+        config.textProxy = clip.text != nil
         config.iframes = iframes
         config.anchor = .stored(anchorCodec)
         let outURL = URL(fileURLWithPath: out)
@@ -100,23 +123,24 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
 
         let trainer = try TokenizerTrainer(model: clip, config: config, videos: videos, captions: captionList)
         console.line("model \(clip.config.archName), N=\(n) p=\(p) strategy=\(strategy.rawValue) iframes=\(iframes.rawValue), loss: \(trainer.lossName)"
-                     + (captionList.isEmpty ? " (no captions)" : "") + ", anchors as \(config.anchor.name)")
+                     + (config.loss == .text && captionList.isEmpty ? " (no captions: the text set only)" : "")
+                     + ", masks \(masks.rawValue), anchors as \(config.anchor.name)")
         let a = try trainer.run(output: outURL, resume: resume) { event in
             switch event {
             case .teacher(let done, let total):
                 console.progress("teacher features", done, total)
             case .prepared(let s):
                 console.line("split: \(s.split); \(s.trainSamples) train / \(s.heldOutSamples) held-out P-frames"
-                             + (s.texts > 0 ? "; \(s.texts) distinct caption texts" : ""))
+                             + (s.texts > 0 ? "; text bank \(s.texts) texts (\(s.captionTexts) captions), \(min(s.texts, textsPerStep)) a step" : ""))
                 console.line("A = 0 (no residual token): mean cos(P, full) train \(fmt(s.baselineTrainCosine))"
-                             + (s.baselineHeldOutCosine.map { ", held-out \(fmt($0))" } ?? ""))
+                             + (s.baselineHeldOutCosine.map { ", held-out \(fmt($0))" } ?? "") + textLine(s.baselineHeldOutText))
             case .resumed(let e):
                 console.line("resumed after epoch \(e)")
             case .batch(let epoch, let index, let of, let loss):
                 console.progress("epoch \(epoch)/\(epochs) loss \(String(format: "%.4f", loss))", index, of)
             case .epoch(let r):
                 console.line(String(format: "epoch %d/%d  loss %.5f  train cos %@  held-out cos %@  (%.1f s)", r.epoch, epochs,
-                                    r.loss, fmt(r.trainCosine), r.heldOutCosine.map(fmt) ?? "-", r.seconds))
+                                    r.loss, fmt(r.trainCosine), r.heldOutCosine.map(fmt) ?? "-", r.seconds) + textLine(r.heldOutText))
             }
         }
         console.line("wrote \(outURL.path) (A: \(a.embedDim) -> \(a.width), for CLIP \(clip.weightsSHA256.prefix(16))…); "
@@ -146,6 +170,12 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
 }
 
 private func fmt(_ x: Float) -> String { String(format: "%.4f", x) }
+
+/// The held-out text-retrieval proxy: rank, under the P-feature, of the text the full feature ranks first.
+private func textLine(_ t: TextRetrievalProxy?) -> String {
+    guard let t, t.frames > 0 else { return "" }
+    return String(format: "; text proxy over %d texts: R@1 %.1f%%, R@5 %.1f%%, mean rank %.2f", t.texts, t.r1, t.r5, t.meanRank)
+}
 
 /// Plain lines on stdout; the progress bar on stderr (drawn only on a terminal).
 private final class Console {
