@@ -45,7 +45,7 @@ struct TrainingMasks {
             guard let score = source.motion else { return source.inference }
             let noise = (0..<score.count).map { _ in rng.uniform() }
             return TokenReduction.highest(score, then: noise, count: reduction.keepCount(patches: grid * grid)).sorted()
-        case .uniform, .center:
+        case .uniform, .linspace, .center:
             return source.inference
         }
     }

@@ -103,6 +103,27 @@ final class ResidualEncoderTests: XCTestCase {
         XCTAssertEqual(kept, [3 * g + 7, 10 * g + 2])
     }
 
+    /// `linspace` is the authors' "uniform": torch.linspace(0, P - 1, K).long() over raster
+    /// order. Expected values from numpy float32 with torch's two-ended formula (see the type).
+    func testLinspaceIsTheAuthorsRasterSpacing() throws {
+        let r = try TokenReduction(p: 0.85, strategy: .linspace)
+        XCTAssertEqual(r.select(grid: 7, patchSize: 32, frameIndex: 1), [0, 8, 16, 24, 32, 40, 48], "B/32: the diagonal")
+        XCTAssertEqual(r.select(grid: 14, patchSize: 16, frameIndex: 5),
+                       [0, 6, 13, 20, 27, 34, 41, 48, 55, 62, 69, 76, 83, 90, 97, 104, 111, 118, 125, 132, 139, 146, 153, 160, 167, 174, 181, 188, 195])
+        XCTAssertEqual(r.select(grid: 16, patchSize: 14, frameIndex: 2),
+                       [0, 6, 13, 20, 27, 34, 41, 48, 55, 62, 68, 75, 82, 89, 96, 103, 110, 117, 124, 130, 137, 144, 151, 158,
+                        165, 172, 179, 186, 192, 199, 206, 213, 220, 227, 234, 241, 248, 255])
+        for g in 1...16 {
+            for k in 1...(g * g) {
+                let kept = TokenReduction.linspace(patches: g * g, count: k)
+                XCTAssertEqual(Set(kept).count, k, "g \(g) k \(k): distinct")
+                XCTAssertEqual(kept, kept.sorted())
+                XCTAssertEqual(kept.first, 0)
+                if k > 1 { XCTAssertEqual(kept.last, g * g - 1) }
+            }
+        }
+    }
+
     /// `uniform` at the paper's p = 0.85 on every architecture: a 2-D grid whose rows and
     /// columns spread over the image (raster-order spacing gave one column on B/32).
     func testUniformIsATwoDimensionalGridOnEveryArchitecture() throws {

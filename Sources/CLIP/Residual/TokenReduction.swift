@@ -7,6 +7,10 @@ public enum ReductionStrategy: String, CaseIterable, Sendable, Codable {
     /// A 2-D grid as even as the count allows: rows spread over the image, the kept patches
     /// of each row spread over its columns (see `TokenReduction.uniformGrid`).
     case uniform
+    /// The authors' "uniform": `linspace(0, patches - 1, kept)` over the raster order,
+    /// truncated as `.long()` does. On B/32 (7 of 49) that is the main diagonal, not a spread
+    /// over the image; offered to reproduce their ablation, `uniform` stays the lattice.
+    case linspace
     /// The patches nearest the image centre.
     case center
     /// The patches that moved most since the anchor I-frame, as the paper's authors rank them:
@@ -39,6 +43,18 @@ public struct TokenReduction: Sendable, Equatable {
         return copy
     }
 
+    /// `torch.linspace(0, patches - 1, count).long()`: evenly spaced raster indices, truncated.
+    /// Computed as torch does on the CPU, in float32 and from both ends (start + i*step for the
+    /// first half, end - (k-1-i)*step for the rest), so the truncation lands where theirs does.
+    public static func linspace(patches n: Int, count k: Int) -> [Int] {
+        guard k > 1 else { return [0] }
+        let end = Float(n - 1), step = end / Float(k - 1)
+        return (0..<k).map { i in
+            let v = i < k / 2 ? Float(i) * step : end - step * Float(k - 1 - i)
+            return max(0, min(n - 1, Int(v)))
+        }
+    }
+
     public func keepCount(patches: Int) -> Int { max(1, min(patches, Int(((1 - p) * Double(patches)).rounded()))) }
 
     /// Kept patch indices (ascending, row-major grid order) for one frame. Only `.motion` reads
@@ -60,6 +76,8 @@ public struct TokenReduction: Sendable, Equatable {
             chosen = Array(idx.prefix(k))
         case .uniform:
             chosen = Self.uniformGrid(grid: grid, count: k)
+        case .linspace:
+            chosen = Self.linspace(patches: n, count: k)
         case .center:
             let c = Double(grid - 1) / 2
             chosen = Array((0..<n).sorted {
