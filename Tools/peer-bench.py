@@ -18,6 +18,13 @@ def flops_per_image(width, layers, patch, embed, image=224):
     per_layer = 2 * t * width * 3 * width + 2 * 2 * t * t * width + 2 * t * width * width + 2 * 2 * t * width * 4 * width
     return 2 * (t - 1) * 3 * patch * patch * width + layers * per_layer + 2 * width * embed
 
+def vision_model(arch):
+    """CLIP's image tower with random weights, in eval mode (also used by peer-ingest.py)."""
+    w, l, p, e = ARCH[arch]
+    cfg = CLIPVisionConfig(hidden_size=w, intermediate_size=4 * w, num_hidden_layers=l, num_attention_heads=w // 64,
+                           patch_size=p, image_size=224, projection_dim=e, hidden_act="quick_gelu")
+    return CLIPVisionModelWithProjection(cfg).eval()
+
 def sgemm_gflops(seconds=1.5):
     a, b = torch.randn(1024, 768), torch.randn(768, 3072)
     best, end = 0.0, time.time() + seconds
@@ -35,9 +42,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     w, l, p, e = ARCH[a.arch]
-    cfg = CLIPVisionConfig(hidden_size=w, intermediate_size=4 * w, num_hidden_layers=l, num_attention_heads=w // 64,
-                           patch_size=p, image_size=224, projection_dim=e, hidden_act="quick_gelu")
-    model = CLIPVisionModelWithProjection(cfg).eval()
+    model = vision_model(a.arch)
     x = torch.randn(a.batch, 3, 224, 224)
     sg = sgemm_gflops()
     with torch.inference_mode():

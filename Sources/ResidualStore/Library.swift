@@ -24,6 +24,12 @@ public final class Library: @unchecked Sendable {
         /// cuts with a trained A and costs nothing on video without cuts (docs/DESIGN.md).
         public static let defaultIFrames = IFramePlacement.adaptive
         public var codec: FeatureCodec = .f16
+        /// What ranks patches for the motion strategy in files indexed from now on: codec
+        /// vectors (where the codec exports them; they need every frame decoded, on one
+        /// thread) or the pixel difference to the anchor (the sampled frames suffice). nil:
+        /// `defaultMotionSource`. A file keeps the source it was indexed with.
+        public var motionSource: MotionSource? = nil
+        public static let defaultMotionSource = MotionSource.vectors
         public var frameCacheBytes = 512 << 20
         /// Byte budget of the on-disk decoded-frame tier beside the store (0: no tier).
         public var frameTierBytes = 2 << 30

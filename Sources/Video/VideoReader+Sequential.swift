@@ -1,5 +1,6 @@
 import CFFmpeg
 import Foundation
+import Synchronization
 
 extension VideoReader {
     /// Statistics of one sequential pass.
@@ -52,8 +53,11 @@ extension VideoReader {
     /// with an empty image (no RGB conversion): ingest needs pixels of I-frames only. With
     /// `motion`, every frame comes with its codec motion since the previous sample on that
     /// patch grid (`SampledFrame.motion`), and no frame is skipped.
+    /// With `meter`, the decode thread (and the decoder's own threads), motion and colour
+    /// conversion charge their CPU and busy wall time to it, with the pass's frame counts.
     public func frames(fps: Double, bufferSize: Int = 8, skipNonReference: Bool = true,
-                       convertIf: (@Sendable (Int) -> Bool)? = nil, motion: MotionGrid? = nil)
+                       convertIf: (@Sendable (Int) -> Bool)? = nil, motion: MotionGrid? = nil,
+                       meter: CostMeter? = nil)
         -> AsyncThrowingStream<SampledFrame, Error> {
         // Two threads: decode (demux + decode + sampling) -> raw frames (refcounted, no copy) ->
         // convert (swscale to RGB24 + rotation) -> bounded channel -> consumer. Conversion thus
@@ -61,10 +65,14 @@ extension VideoReader {
         let channel = FrameChannel(capacity: max(1, bufferSize))
         let raw = BlockingQueue<RawSample>(capacity: 3)
         let url = self.url, rotation = info.rotation
+        // A name of its own per pass, given before the decoder opens: the decoder's threads
+        // inherit it, so the pass's decode CPU is that of the threads of this name (`ThreadCPU`).
+        let decodeName = Self.decodeThreadName()
         let decoder = Thread { [self] in
+            ThreadCPU.nameCurrent(decodeName)
             do {
                 // samplingPass opens its own demuxer/decoder: independent of random access.
-                try self.samplingPass(fps: fps, skipNonReference: skipNonReference, motion: motion) { frame, offsets, deltas in
+                try self.samplingPass(fps: fps, skipNonReference: skipNonReference, motion: motion, meter: meter) { frame, offsets, deltas in
                     guard let sample = RawSample(frame: frame, offsets: offsets, motion: deltas) else {
                         throw VideoError.decodeFailed(path: url.path, time: offsets.first?.time, reason: "out of memory")
                     }
@@ -76,12 +84,14 @@ extension VideoReader {
             }
         }
         let converter = Thread {
+            ThreadCPU.nameCurrent("rstore.convert")
             let rgb = RGBConverter()
             do {
                 converting: while let sample = try raw.take() {
                     let wanted = convertIf.map { want in sample.offsets.contains { want($0.index) } } ?? true
-                    let image = wanted ? try rgb.convert(sample.frame, rotation: rotation, path: url.path)
+                    let image = wanted ? try meter.measure(.convert) { try rgb.convert(sample.frame, rotation: rotation, path: url.path) }
                                        : RGBImage(width: 0, height: 0, pixels: [])
+                    if wanted { meter?.frames(decoded: 0, skipped: 0, sampled: 0, converted: 1) }
                     for (i, o) in sample.offsets.enumerated() {
                         if !channel.put(SampledFrame(offset: o, image: image, motion: sample.motion?[i])) {
                             raw.cancel()
@@ -95,7 +105,7 @@ extension VideoReader {
                 channel.finish(throwing: error)
             }
         }
-        for (t, name) in [(decoder, "rstore.decode"), (converter, "rstore.convert")] {
+        for (t, name) in [(decoder, decodeName), (converter, "rstore.convert")] {
             t.name = name
             t.stackSize = 4 << 20
             t.start()
@@ -104,6 +114,13 @@ extension VideoReader {
         return AsyncThrowingStream<SampledFrame, Error> {
             try await handle.next()
         }
+    }
+
+    private static let passCounter = Mutex(0)
+
+    /// "rstore.dec<n>", n counting passes (15 characters at most, the kernel's limit).
+    static func decodeThreadName() -> String {
+        "rstore.dec" + String(passCounter.withLock { n -> Int in n = (n + 1) % 100_000; return n })
     }
 
     /// The sequential pass with conversion on the calling thread. `emit` returns false to stop.
@@ -148,15 +165,32 @@ extension VideoReader {
     /// the previous sample (the first covering sample gets the frames since the last emitted
     /// one, the others nothing: their interval is empty), and non-reference frames are never
     /// skipped (their vectors count).
+    ///
+    /// With `meter`, decoding is charged the CPU of every thread named as the calling one
+    /// (the decoder's frame threads inherit its name: give the pass a thread of its own name)
+    /// and the calling thread's wall time outside `emit` and motion, which are charged apart.
     @discardableResult
-    func samplingPass(fps: Double, skipNonReference: Bool, motion: MotionGrid? = nil,
+    func samplingPass(fps: Double, skipNonReference: Bool, motion: MotionGrid? = nil, meter: CostMeter? = nil,
                       _ emit: (UnsafeMutablePointer<AVFrame>, [FrameOffset], [PatchMotion]?) throws -> Bool) throws -> PassStats {
         try checkFPS(fps)
+        let group = meter.map { _ in ThreadCPU.currentName() }
+        let groupCPU0 = group.map { ThreadCPU.seconds(named: $0) } ?? 0
+        let wall0 = Date()
+        var emitWall = 0.0, motionCPU = 0.0, motionWall = 0.0
         let input = try MediaInput(url: url, threads: threads, exportMotionVectors: motion != nil)
         let field = motion.map { MotionField(grid: $0, rotation: info.rotation) }
         var moved = motion.map { PatchMotion(grid: $0.grid) }   // since the last emitted sample
         input.damage = damage
         var stats = PassStats()
+        defer {
+            // Before `input` goes: its decoder's threads are still alive to be read.
+            if let meter, let group {
+                meter.add(.motion, cpu: motionCPU, wall: motionWall)
+                meter.add(.decode, cpu: max(0, ThreadCPU.seconds(named: group) - groupCPU0 - motionCPU),
+                          wall: max(0, Date().timeIntervalSince(wall0) - emitWall - motionWall))
+                meter.frames(decoded: input.framesOutput, skipped: max(0, input.packetsSent - input.framesOutput), sampled: stats.samples, converted: 0)
+            }
+        }
         func finalStats() -> PassStats {
             var s = stats
             s.framesDecoded = input.framesOutput
@@ -198,6 +232,8 @@ extension VideoReader {
                 deltas = [m] + (1..<offsets.count).map { _ in PatchMotion(grid: motion.grid) }
                 moved = PatchMotion(grid: motion.grid)
             }
+            let t0 = meter == nil ? nil : Date()
+            defer { if let t0 { emitWall += Date().timeIntervalSince(t0) } }
             return try emit(pending, offsets, deltas)
         }
 
@@ -227,7 +263,11 @@ extension VideoReader {
                 }
                 if try !flushPending(until: end) { return finalStats() }
             }
-            if let field { moved?.add(field.motion(of: frame)) }
+            if let field {
+                let c0 = meter == nil ? 0 : ThreadCPU.current(), t0 = meter == nil ? nil : Date()
+                moved?.add(field.motion(of: frame))
+                if let t0 { motionCPU += ThreadCPU.current() - c0; motionWall += Date().timeIntervalSince(t0) }
+            }
             av_frame_unref(pending)
             av_frame_move_ref(pending, frame)
             hasPending = true

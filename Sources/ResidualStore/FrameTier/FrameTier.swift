@@ -91,8 +91,13 @@ public final class FrameTier: @unchecked Sendable {
 
     // Payload: "RT1", index i64, pts i64, anchor pts i64, keep count u16, keep u16 x count, JPEG.
 
+    /// A JPEG encoder for this tier's mosaics, to keep across writes (one per ingest: opening
+    /// one per picture cost more than the picture).
+    public func makeJPEGSession() -> JPEGEncoderSession { JPEGEncoderSession(JPEGEncoder(quality: quality, chroma: Self.chroma)) }
+
     /// The payload of one P-frame: its kept patches of `image` (the model input).
-    func payload(_ image: RGBImage, keep: [Int], index: Int, pts: Int64, anchorPTS: Int64, patch: Int) throws -> Data {
+    func payload(_ image: RGBImage, keep: [Int], index: Int, pts: Int64, anchorPTS: Int64, patch: Int,
+                 jpeg: JPEGEncoderSession) throws -> Data {
         let perRow = min(Self.patchesPerRow, keep.count)
         let rows = (keep.count + perRow - 1) / perRow
         let w = perRow * patch, h = rows * patch, grid = image.width / patch
@@ -105,7 +110,7 @@ public final class FrameTier: @unchecked Sendable {
         for v in [Int64(index), pts, anchorPTS] { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         withUnsafeBytes(of: UInt16(keep.count).littleEndian) { out.append(contentsOf: $0) }
         for p in keep { withUnsafeBytes(of: UInt16(p).littleEndian) { out.append(contentsOf: $0) } }
-        out.append(try JPEGEncoder(quality: quality, chroma: Self.chroma).encode(RGBImage(width: w, height: h, pixels: mosaic)))
+        out.append(try jpeg.encode(RGBImage(width: w, height: h, pixels: mosaic)))
         return out
     }
 
@@ -173,19 +178,23 @@ public final class FrameTier: @unchecked Sendable {
 
     /// Like `write`, for callers to whom the tier is only a cache: a failure is reported once
     /// on stderr and otherwise ignored (the next query decodes the original instead).
-    public func refill(video: String, _ inputs: [Input], encoder: ResidualEncoder, motionSource: MotionSource = .pixels) {
+    public func refill(video: String, _ inputs: [Input], encoder: ResidualEncoder, motionSource: MotionSource = .pixels,
+                       jpeg: JPEGEncoderSession? = nil) {
         do {
-            try write(video: video, inputs, encoder: encoder, motionSource: motionSource)
+            try write(video: video, inputs, encoder: encoder, motionSource: motionSource, jpeg: jpeg)
         } catch {
             let first = warnOnce.withLock { () -> Bool in defer { warned = true }; return !warned }
             if first { FileHandle.standardError.write(Data("warning: decoded-frame tier \(file.url.path) not written: \(error)\n".utf8)) }
         }
     }
 
-    /// Stores P-frame inputs of the video with content hash `video`.
-    public func write(video: String, _ inputs: [Input], encoder: ResidualEncoder, motionSource: MotionSource = .pixels) throws {
+    /// Stores P-frame inputs of the video with content hash `video` (`jpeg`: an encoder kept
+    /// by the caller, else one for this call).
+    public func write(video: String, _ inputs: [Input], encoder: ResidualEncoder, motionSource: MotionSource = .pixels,
+                      jpeg: JPEGEncoderSession? = nil) throws {
         let patch = encoder.model.config.patchSize
-        let payloads = try inputs.map { ($0.index, try payload($0.image, keep: $0.keep, index: $0.index, pts: $0.pts, anchorPTS: $0.anchorPTS, patch: patch)) }
+        let jpeg = jpeg ?? makeJPEGSession()
+        let payloads = try inputs.map { ($0.index, try payload($0.image, keep: $0.keep, index: $0.index, pts: $0.pts, anchorPTS: $0.anchorPTS, patch: patch, jpeg: jpeg)) }
         try file.put(video: video, recipe: recipe(encoder, motionSource: motionSource), payloads: payloads)
     }
 }

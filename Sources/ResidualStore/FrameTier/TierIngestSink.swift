@@ -13,6 +13,8 @@ final class TierIngestSink {
     let motionSource: MotionSource
     private var pending: [FrameTier.Input] = []
     private var anchorPixels: (index: Int, normalized: [Float])?
+    /// One JPEG encoder for the whole ingest.
+    let jpeg: JPEGEncoderSession
     static let group = 64
 
     init(tier: FrameTier, encoder: ResidualEncoder, video: String, motionSource: MotionSource = .pixels) {
@@ -20,6 +22,7 @@ final class TierIngestSink {
         self.encoder = encoder
         self.video = video
         self.motionSource = motionSource
+        self.jpeg = tier.makeJPEGSession()
     }
 
     /// The grid ingest measures codec motion on, when the kept patches depend on it.
@@ -48,7 +51,7 @@ final class TierIngestSink {
 
     func flush() {
         guard !pending.isEmpty else { return }
-        tier.refill(video: video, pending, encoder: encoder, motionSource: motionSource)
+        tier.refill(video: video, pending, encoder: encoder, motionSource: motionSource, jpeg: jpeg)
         pending.removeAll(keepingCapacity: true)
     }
 }

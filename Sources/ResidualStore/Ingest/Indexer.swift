@@ -45,12 +45,16 @@ extension Library {
         public var error: String?
         /// What was concealed (damaged packets/pictures, truncation), nil for a clean file.
         public var damage: String?
+        /// Where the ingest's time went (indexed and resumed files).
+        public var cost: IngestCost?
     }
 
     public struct IndexSummary: Sendable, Codable {
         public var files: [FileResult]
         public var seconds: Double
         public var framesEncoded: Int
+        /// The files' costs added up (nil when nothing was indexed).
+        public var cost: IngestCost?
         public var indexed: Int { files.filter { $0.outcome == .indexed || $0.outcome == .resumed }.count }
         public var failed: Int { files.filter { $0.outcome == .failed }.count }
     }
@@ -92,7 +96,9 @@ extension Library {
             }
             progress?(.finished(results[i]!))
         }
-        return IndexSummary(files: results.map { $0! }, seconds: Date().timeIntervalSince(start), framesEncoded: encoded.value)
+        let costs = results.compactMap { $0?.cost }
+        let total = costs.isEmpty ? nil : costs.reduce(into: IngestCost()) { $0.add($1) }
+        return IndexSummary(files: results.map { $0! }, seconds: Date().timeIntervalSince(start), framesEncoded: encoded.value, cost: total)
     }
 
     /// A file's facts, read once however many attempts it takes.
@@ -116,7 +122,7 @@ extension Library {
                             codec: configuration.codec, info: String(decoding: try JSONEncoder().encode(info), as: UTF8.self),
                             fingerprint: fingerprint.hash, iframes: placement(stored: stored, contentHash: hash))
         v.maskSeed = Self.maskSeed(contentHash: hash)
-        v.motionSource = MotionSource.of(reader).rawValue
+        v.motionSource = MotionSource.of(reader, preferring: configuration.motionSource ?? Configuration.defaultMotionSource).rawValue
         return Prepared(record: v, fingerprint: fingerprint, duration: info.duration)
     }
 
@@ -136,9 +142,10 @@ extension Library {
                          progress: (@Sendable (IndexEvent) -> Void)?) async -> Attempt {
         let t0 = Date()
         let lease = Lease.make(seconds: configuration.leaseSeconds)
+        let meter = CostMeter()
         var record: VideoRecord?
         do {
-            if prepared == nil { prepared = try prepare(url) }
+            if prepared == nil { prepared = try meter.measure(.probe) { try prepare(url) } }
             let facts = prepared!
             switch try store.begin(facts.record, model: modelRecord, lease: lease) {
             case .unchanged(let ready):
@@ -170,7 +177,8 @@ extension Library {
                 frames = chunk.offsets.last!.index + 1
                 encoded.add(chunk.iFeatures.count)
             }, progress: { done in progress?(.progress(file: i, of: total, path: url.path, done: done, frames: estimate)) },
-               pFrameInput: sink?.add, motion: sink?.motionGrid)
+               pFrameInput: sink?.add, motion: sink?.motionGrid, meter: meter)
+            meter.measure(.tier) { sink?.flush() }
             guard frames > 0 else { throw VideoError.noFrames(path: url.path) }
             // The pixels read must be those of the file that was hashed.
             let after = try FileFingerprint.of(url)
@@ -178,9 +186,12 @@ extension Library {
                 throw FreshnessError.stale(path: url.path, what: "it changed while it was being indexed")
             }
             let report = damage.flatMap { $0.isClean ? nil : $0 }
-            try store.finish(video: r.id!, lease: lease, damage: try report.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) })
+            try meter.measure(.commit) { try store.finish(video: r.id!, lease: lease, damage: try report.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }) }
+            // Video seconds this run covered: the file's, less the part indexed before a resume.
+            let covered = facts.duration * Double(frames - r.frameCount) / Double(max(1, frames))
             return .done(FileResult(path: url.path, outcome: r.frameCount > 0 ? .resumed : .indexed, frames: frames,
-                                    seconds: Date().timeIntervalSince(t0), damage: report?.summary))
+                                    seconds: Date().timeIntervalSince(t0), damage: report?.summary,
+                                    cost: meter.finish(videoSeconds: covered)))
         } catch let e as StoreError {
             if case .leaseLost = e {
                 // Another ingest took the row over: its data is its own; ours stops here.

@@ -59,29 +59,33 @@ public struct IngestPipeline: Sendable {
     /// decoded-frame tier keeps what it needs of them); P-frames are then converted too. With
     /// `motion`, it also gets the P-frame's codec motion from its anchor on that grid (nil
     /// where the span has no usable vectors), as reconstruction measures it later.
+    /// With `meter`, every stage charges its CPU and wall time to it (`IngestCost`).
     @discardableResult
     public func run(url: URL, resumeFrom: Int = 0, commit: (Chunk) throws -> Void,
                     progress: ((Int) -> Void)? = nil,
                     pFrameInput: ((_ frame: FrameOffset, _ image: RGBImage, _ anchor: FrameOffset, _ anchorImage: RGBImage, _ motion: [Float]?) throws -> Void)? = nil,
-                    motion: MotionGrid? = nil) async throws -> DamageReport? {
+                    motion: MotionGrid? = nil, meter: CostMeter? = nil) async throws -> DamageReport? {
         let reader = try VideoReader(url: url, concealDamage: settings.concealDamage)
         var chunk = Chunk()
         var pending: [(index: Int, crop: RGBImage)] = []   // I-frames waiting for a full batch
 
         func encodePending() {
             guard !pending.isEmpty else { return }
-            for (p, e) in zip(pending, model.embed(crops: pending.map(\.crop))) { chunk.iFeatures.append((p.index, e)) }
+            let features = meter.measure(.encode, helpers: true) { model.embed(crops: pending.map(\.crop)) }
+            for (p, e) in zip(pending, features) { chunk.iFeatures.append((p.index, e)) }
             pending.removeAll(keepingCapacity: true)
         }
         func flush() throws {
             encodePending()
             guard !chunk.offsets.isEmpty else { return }
-            try commit(chunk)
+            try meter.measure(.commit) { try commit(chunk) }
             chunk = Chunk()
         }
 
         let n = settings.n
-        let keepP = pFrameInput != nil
+        // No P-frames (N = 0): nothing for the tier, and no motion to measure (vectors would
+        // force a full single-threaded decode for nothing).
+        let keepP = pFrameInput != nil && n > 0
         // Adaptive placement decides a frame's kind only once the shot-cut detector has seen
         // the frames after it (`window` of them, about a second): frames wait in `held`.
         var detector = settings.iframes == .adaptive ? ShotCutDetector(settings: .adaptivePlacement(n: n)) : nil
@@ -101,31 +105,34 @@ public struct IngestPipeline: Sendable {
             chunk.offsets.append(frame.offset)
             if startsShot { chunk.shotStarts.append(k) }
             if isI {
-                let crop = crop ?? model.crop(frame.image)
+                let crop = crop ?? meter.measure(.convert) { model.crop(frame.image) }
                 if keepP { anchorCrop = (frame.offset, crop) }
                 pending.append((k, crop))
                 if pending.count == settings.batch { encodePending() }
             } else if let pFrameInput, let anchorCrop {
-                try pFrameInput(frame.offset, crop ?? model.crop(frame.image), anchorCrop.offset, anchorCrop.image,
-                                PatchMotion.span(sinceAnchor))
+                let crop = crop ?? meter.measure(.convert) { model.crop(frame.image) }
+                try meter.measure(.tier) {
+                    try pFrameInput(frame.offset, crop, anchorCrop.offset, anchorCrop.image, PatchMotion.span(sinceAnchor))
+                }
             }
             progress?(k + 1)
         }
 
         let fixed = FrameLayout(n: n), everyFrame = detector != nil || keepP
         let convert: @Sendable (Int) -> Bool = { k in k >= resumeFrom && (everyFrame || fixed.isIFrame(k)) }
-        for try await frame in reader.frames(fps: settings.fps, convertIf: convert, motion: keepP ? motion : nil) {
+        for try await frame in reader.frames(fps: settings.fps, convertIf: convert, motion: keepP ? motion : nil, meter: meter) {
             guard frame.offset.index >= resumeFrom else { continue }
             guard detector != nil else { try process(frame, crop: nil, startsShot: false); continue }
-            let crop = model.crop(frame.image)
+            let crop = meter.measure(.convert) { model.crop(frame.image) }
             held.append((frame, crop))
-            for startsShot in detector!.push(crop, damaged: Self.isDamaged(frame.offset.time, reader.damage?.report)) {
+            let damaged = Self.isDamaged(frame.offset.time, reader.damage?.report)
+            for startsShot in meter.measure(.shotDetection, { detector!.push(crop, damaged: damaged) }) {
                 let (f, c) = held.removeFirst()
                 try process(f, crop: c, startsShot: startsShot)
             }
         }
         if detector != nil {
-            for startsShot in detector!.finish() {
+            for startsShot in meter.measure(.shotDetection, { detector!.finish() }) {
                 let (f, c) = held.removeFirst()
                 try process(f, crop: c, startsShot: startsShot)
             }

@@ -8,6 +8,9 @@ extension MotionSource {
         self = stored.flatMap(MotionSource.init(rawValue:)) ?? .pixels
     }
 
-    /// The source a new index of the file behind `reader` uses.
-    static func of(_ reader: VideoReader) -> MotionSource { reader.exportsMotionVectors ? .vectors : .pixels }
+    /// The source a new index of the file behind `reader` uses when `preferred` is wanted:
+    /// vectors only where its codec exports them.
+    static func of(_ reader: VideoReader, preferring preferred: MotionSource) -> MotionSource {
+        preferred == .vectors && reader.exportsMotionVectors ? .vectors : .pixels
+    }
 }

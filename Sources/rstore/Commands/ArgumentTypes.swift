@@ -4,6 +4,7 @@ import CLIPTraining
 import ResidualStore
 import Store
 import Timeline
+import Video
 
 // Options parse straight into the engine's enums: a bad value is refused by the parser with
 // the list of valid ones, and no command converts strings with `rawValue:)!`.
@@ -15,6 +16,7 @@ extension DistillationLoss: ExpressibleByArgument {}
 extension TextDirections: ExpressibleByArgument {}
 extension MaskSchedule: ExpressibleByArgument {}
 extension IFramePlacement: ExpressibleByArgument {}
+extension MotionSource: ExpressibleByArgument {}
 
 /// Refuses a sampling setting outside `SamplingLimits` as a usage error naming the option.
 func checkSampling(_ problem: String?) throws {

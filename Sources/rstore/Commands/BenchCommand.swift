@@ -14,6 +14,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchBLASCommand.self,
             BenchWorkersCommand.self,
             BenchCutsCommand.self,
+            BenchIngestCommand.self,
         ]
     )
 }

@@ -4,6 +4,7 @@ import Foundation
 import ResidualStore
 import Store
 import Timeline
+import Video
 
 /// `rstore index PATH...`: decode, encode I-frames, store; resumable and idempotent.
 struct IndexCommand: AsyncParsableCommand {
@@ -21,11 +22,13 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(help: "I-frame placement: fixed (every N+1 sampled frames, as the paper) or adaptive (also at every detected shot cut; at most twice the I-frames). Default: adaptive for new files, and an indexed, unchanged file keeps its placement; given, files indexed with the other placement are re-indexed.")
     var iframes: IFramePlacement?
     @Option(help: "Feature codec: f16+lz4 or i8+lz4.") var codec = FeatureCodec.f16
+    @Option(help: "What ranks patches for --strategy motion in newly indexed files: vectors (the codec's, where it exports them: every frame decoded on one thread) or pixels (difference to the anchor: only sampled frames decoded). Default: \(Library.Configuration.defaultMotionSource.rawValue). An indexed file keeps its source.")
+    var motionSource: MotionSource?
     @Option(help: "Frames per committed chunk (the unit of crash-safe resume).") var chunkFrames = 240
     @Flag(help: "Fail damaged or truncated files instead of indexing what decodes (damage is concealed and recorded by default).")
     var strict = false
     @Flag(help: "Skip files another rstore process is indexing instead of waiting for them.") var noWait = false
-    @Flag(help: "Print a JSON summary.") var json = false
+    @Flag(help: "Print a JSON summary (with `cost`: CPU and wall seconds by stage, frames decoded vs sampled).") var json = false
 
     func validate() throws {
         guard codec != .f32 else { throw ValidationError("--codec must be f16+lz4 or i8+lz4 (f32+lz4 is for evaluation only)") }
@@ -42,6 +45,7 @@ struct IndexCommand: AsyncParsableCommand {
         config.strategy = strategy
         config.iframes = iframes
         config.codec = codec
+        config.motionSource = motionSource
         config.chunkFrames = chunkFrames
         config.strict = strict
         config.waitForLeases = !noWait
