@@ -19,14 +19,7 @@ final class CorruptStoreRoutesTests: XCTestCase {
         let fixture = try await ServerFixture.shared.value
         let dir = try TempDirectory.make("corrupt-routes")
         defer { TempDirectory.remove(dir) }
-        for name in ["a.mp4", "b.mp4"] {
-            try FileManager.default.copyItem(at: fixture.root.appendingPathComponent(name), to: dir.appendingPathComponent(name))
-        }
-        let store = dir.appendingPathComponent("c.rstore")
-        let library = try Library(store: store, model: TinyCLIP.model.get())
-        _ = try await library.index([dir.appendingPathComponent("a.mp4"), dir.appendingPathComponent("b.mp4")])
-        let a = try library.video(dir.appendingPathComponent("a.mp4").path).id!
-        let b = try library.video(dir.appendingPathComponent("b.mp4").path).id!
+        let (library, store, a, b) = try await fixture.privateLibrary(in: dir)
         let server = try RStoreServer(library: library, configuration: ServerConfiguration(token: nil, libraryRoots: []))
         try await withClient(server) { client in
             // Warm: the server has both videos in its stage-1 matrix.

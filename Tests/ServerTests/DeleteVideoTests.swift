@@ -13,13 +13,7 @@ final class DeleteVideoTests: XCTestCase {
         let fixture = try await ServerFixture.shared.value
         let dir = try TempDirectory.make("delete")
         defer { TempDirectory.remove(dir) }
-        for name in ["a.mp4", "b.mp4"] {
-            try FileManager.default.copyItem(at: fixture.root.appendingPathComponent(name), to: dir.appendingPathComponent(name))
-        }
-        let library = try Library(store: dir.appendingPathComponent("d.rstore"), model: TinyCLIP.model.get())
-        _ = try await library.index([dir.appendingPathComponent("a.mp4"), dir.appendingPathComponent("b.mp4")])
-        let a = try library.video(dir.appendingPathComponent("a.mp4").path).id!
-        let b = try library.video(dir.appendingPathComponent("b.mp4").path).id!
+        let (library, _, a, b) = try await fixture.privateLibrary(in: dir)
         let token = ServerFixture.token
 
         // No token configured: writes are off.

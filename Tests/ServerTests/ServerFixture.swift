@@ -45,6 +45,19 @@ final class ServerFixture: Sendable {
         videoB = vs.first { $0.path.hasSuffix("/b.mp4") }!.id!
     }
 
+    /// A library of a test's own in `dir` (the fixture's a.mp4 and b.mp4 copied and indexed),
+    /// for tests that damage or delete what they serve.
+    func privateLibrary(in dir: URL) async throws -> (library: Library, store: URL, a: Int64, b: Int64) {
+        for name in ["a.mp4", "b.mp4"] {
+            try FileManager.default.copyItem(at: root.appendingPathComponent(name), to: dir.appendingPathComponent(name))
+        }
+        let store = dir.appendingPathComponent("private.rstore")
+        let library = try Library(store: store, model: TinyCLIP.model.get())
+        _ = try await library.index([dir.appendingPathComponent("a.mp4"), dir.appendingPathComponent("b.mp4")])
+        return (library, store, try library.video(dir.appendingPathComponent("a.mp4").path).id!,
+                try library.video(dir.appendingPathComponent("b.mp4").path).id!)
+    }
+
     func server(token: String? = nil, roots: Bool = true, configure: (inout ServerConfiguration) -> Void = { _ in }) throws -> RStoreServer {
         var c = ServerConfiguration(token: token, libraryRoots: roots ? [root] : [])
         c.thumbnailCacheBytes = 4 << 20
