@@ -318,7 +318,7 @@ public final class FeatureStore: Sendable {
             if let status { q = q.filter(Column("status") == status.rawValue) }
             // Row by row: a row whose columns do not even decode (a damaged shot-starts blob) is
             // left out like any other unusable row, not the whole listing.
-            return StoreRules.usable(try Row.fetchAll(db, q).compactMap { try? VideoRecord(row: $0) })
+            return StoreRules.usable(try Row.fetchAll(db, q).compactMap { try? decodeVideo($0) })
         }
     }
 
@@ -381,11 +381,16 @@ public final class FeatureStore: Sendable {
     /// decode or cannot describe an index is `corruptRow`, naming it, never a trap later.
     func fetchVideo(_ db: Database, id: Int64) throws -> VideoRecord? {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM videos WHERE id = ?", arguments: [id]) else { return nil }
-        let v: VideoRecord
-        do { v = try VideoRecord(row: row) } catch {
-            throw StoreError.corruptRow(path: path, video: "video \(id) (\(row["path"] as String? ?? "?"))", reason: "the row does not decode: \(error)")
+        return try StoreRules.checked(decodeVideo(row), store: path)
+    }
+
+    /// One `videos` row decoded; a row whose columns do not decode (a damaged shot-starts blob)
+    /// is `corruptRow`, naming it. Listings skip such rows, `verifyBlobs` reports them.
+    func decodeVideo(_ row: Row) throws -> VideoRecord {
+        do { return try VideoRecord(row: row) } catch {
+            throw StoreError.corruptRow(path: path, video: "video \(row["id"] as Int64? ?? -1) (\(row["path"] as String? ?? "?"))",
+                                        reason: "the row does not decode: \(error)")
         }
-        return try StoreRules.checked(v, store: path)
     }
 
     func chunks(_ db: Database, of v: VideoRecord) throws -> [ChunkRecord] {
@@ -420,9 +425,8 @@ public final class FeatureStore: Sendable {
             let dim = try ModelRecord.fetchOne(db)?.embedDim
             for row in try Row.fetchAll(db, VideoRecord.filter(Column("status") != "failed").order(Column("id"))) {
                 let v: VideoRecord
-                do { v = try VideoRecord(row: row) } catch {
-                    problems.append(StoreError.corruptRow(path: path, video: "video \(row["id"] as Int64? ?? -1) (\(row["path"] as String? ?? "?"))",
-                                                          reason: "the row does not decode: \(error)").description)
+                do { v = try decodeVideo(row) } catch {
+                    problems.append("\(error)")
                     continue
                 }
                 let cursor = try ChunkRecord.filter(Column("video_id") == v.id).order(Column("first_frame")).fetchCursor(db)
@@ -458,7 +462,7 @@ public final class FeatureStore: Sendable {
     /// page (a second or two per GB).
     public func stats(tableSizes: Bool = true) throws -> Stats {
         try read { db in
-            let all = try VideoRecord.fetchAll(db)
+            let all = try Row.fetchAll(db, VideoRecord.all()).compactMap { try? decodeVideo($0) }   // as listings do
             let ready = StoreRules.usable(all).filter { $0.status == .ready }
             let hours = ready.reduce(0) { $0 + $1.duration } / 3600
             let frames = ready.reduce(0) { $0 + $1.frameCount }

@@ -75,6 +75,7 @@ final class CorruptStoreTests: XCTestCase {
             let lib = try open()
             try assertSearchSurvives(lib)
             XCTAssertFalse(try lib.videos().contains { $0.id == id }, "\(column) = \(value): listed")
+            XCTAssertEqual(try lib.stats().videos, 1, "\(column) = \(value): stats count the sound video only")
             XCTAssertThrowsError(try lib.video(id: id), "\(column) = \(value)") { e in
                 XCTAssertEqual(LayerFailure(e)?.code, "corrupt_store", "\(column) = \(value): \(e)")
             }
