@@ -221,22 +221,24 @@ public final class Library: @unchecked Sendable {
     /// it was being read (its chunks went with it: `notReady`, a clean 409, never a trap on a
     /// short list) or its bytes are damaged (`corruptBlob`, naming the video).
     private func checkConsistent(_ v: VideoRecord, offsets: [FrameOffset], iFeatures: [(index: Int, vector: [Float])]) throws {
-        let dim = model.config.embedDim
         let offsetsWhole = offsets.count == v.frameCount && offsets.enumerated().allSatisfy { $0.offset == $0.element.index }
         let featuresWhole = iFeatures.map(\.index) == v.layout.iFrames(in: 0..<v.frameCount)
-        if offsetsWhole && featuresWhole {
-            if let bad = iFeatures.first(where: { $0.vector.count != dim }) {
-                throw StoreError.corruptBlob(path: store.path, video: v.path, frame: bad.index,
-                                             reason: "I-feature of \(bad.vector.count) values, the model's have \(dim)")
-            }
-            return
-        }
+        if offsetsWhole && featuresWhole { return try checkWidth(v, iFeatures) }
         let now = try? store.video(id: v.id ?? -1)
         if now == nil || now!.updatedAt != v.updatedAt || now!.status != .ready {
             throw StoreError.notReady(path: store.path, video: v.path, status: "re-indexed or removed while this query read it")
         }
         throw StoreError.corruptBlob(path: store.path, video: v.path, frame: min(offsets.count, iFeatures.count),
                                      reason: "\(offsets.count) frame offsets and \(iFeatures.count) I-features stored, the row says \(v.frameCount) frames")
+    }
+
+    /// Stored I-features of `v` have the model's width; else `corruptBlob` naming the video and
+    /// frame (a blob of another width decodes fine but would trap the matrix and the encoder).
+    func checkWidth(_ v: VideoRecord, _ iFeatures: [(index: Int, vector: [Float])]) throws {
+        let dim = model.config.embedDim
+        guard let bad = iFeatures.first(where: { $0.vector.count != dim }) else { return }
+        throw StoreError.corruptBlob(path: store.path, video: StoreRules.name(v), frame: bad.index,
+                                     reason: "I-feature of \(bad.vector.count) values, the model's have \(dim)")
     }
 
     /// Dense embeddings of frames whose time lies in [from, to]: I-features from the store,

@@ -164,15 +164,12 @@ extension Library {
             let features: [(index: Int, vector: [Float])]
             do {
                 features = try store.iFeatures(of: v)
-                if let bad = features.first(where: { $0.vector.count != dim }) {
-                    throw StoreError.corruptBlob(path: store.path, video: "video \(id) (\(v.path))", frame: bad.index,
-                                                 reason: "I-feature of \(bad.vector.count) values, the model's have \(dim)")
-                }
+                try checkWidth(v, features)
             } catch let e as StoreError {
                 // One damaged video must not take the library's search down: it is left out
                 // (and named) until it is re-indexed; `rstore verify` reports it too.
                 guard case .corruptBlob = e else { throw e }
-                counters.skipped = Array((counters.skipped + [e.description]).suffix(100))
+                counters.skip(e.description)
                 continue
             }
             let before = m.rows.count

@@ -32,6 +32,9 @@ public struct Stage1Counters: Sendable, Equatable {
     /// Videos left out of stage 1 because their stored bytes are damaged, one message each
     /// (naming the store, the video and the cause); retried when the library changes.
     public var skipped: [String] = []
+
+    /// Records a video left out (the last 100 messages are kept).
+    mutating func skip(_ message: String) { skipped = Array((skipped + [message]).suffix(100)) }
 }
 
 /// The current snapshot, replaced as the generation moves; one refresh at a time.
@@ -44,7 +47,7 @@ final class Stage1Cache: @unchecked Sendable {
 
     /// Records a video left out of a query because its stored bytes are damaged.
     func noteSkipped(_ message: String) {
-        lock.withLock { counted.skipped = Array((counted.skipped + [message]).suffix(100)) }
+        lock.withLock { counted.skip(message) }
     }
 
     /// The snapshot for the store's generation now. `build` makes the matrix of `ready` from a
