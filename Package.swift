@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        // /metrics: the server records through swift-metrics; swift-prometheus renders the text.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat",
@@ -25,6 +28,9 @@ let package = Package(
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
 
         .target(name: "Digest"),
+        // The version `rstore --version`, /healthz and /openapi.json report (package constant + git commit).
+        .target(name: "BuildInfo", plugins: ["GitDescribe"]),
+        .plugin(name: "GitDescribe", capability: .buildTool()),
         // Which sampled frames are I and which anchor each P leans on: shared by model, store and engine.
         .target(name: "Timeline"),
         .target(name: "Support", dependencies: ["CLZ4"]),
@@ -53,12 +59,15 @@ let package = Package(
         ], plugins: ["EmbedMigrations"]),
         .target(name: "ResidualStore", dependencies: ["CLIP", "Video", "Tensor", "Support", "Store", "Digest", "CKernels", "Timeline"]),
         // The HTTP front end sees the engine and Hummingbird only (see docs/DESIGN.md).
+        // The OpenAPI document is a checked-in file compiled into the binary (`PackageResources`).
         .target(name: "Server", dependencies: [
-            "ResidualStore",
+            "ResidualStore", "BuildInfo", "Timeline",
             .product(name: "Hummingbird", package: "hummingbird"),
-        ]),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ], resources: [.embedInCode("Resources/openapi.json")]),
         .executableTarget(name: "rstore", dependencies: [
-            "CLIP", "CLIPTraining", "Video", "Tensor", "Store", "StorePostgres", "ResidualStore", "Server", "Timeline",
+            "CLIP", "CLIPTraining", "Video", "Tensor", "Store", "StorePostgres", "ResidualStore", "Server", "Timeline", "BuildInfo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

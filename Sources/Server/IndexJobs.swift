@@ -36,8 +36,11 @@ final class IndexJobs: @unchecked Sendable {
             try c.encode(id, forKey: .id); try c.encode(state, forKey: .state); try c.encode(paths, forKey: .paths)
             try c.encode(filesTotal, forKey: .filesTotal); try c.encode(filesDone, forKey: .filesDone)
             try c.encodeIfPresent(currentFile, forKey: .currentFile); try c.encode(currentFrames, forKey: .currentFrames)
-            try c.encode(currentFramesDone, forKey: .currentFramesDone); try c.encode(createdAt, forKey: .createdAt)
-            try c.encodeIfPresent(startedAt, forKey: .startedAt); try c.encodeIfPresent(finishedAt, forKey: .finishedAt)
+            try c.encode(currentFramesDone, forKey: .currentFramesDone)
+            // Dates as ISO 8601 (the API's one date format).
+            try c.encode(ISODate.string(epochSeconds: createdAt), forKey: .createdAt)
+            try c.encodeIfPresent(startedAt.map { ISODate.string(epochSeconds: $0) }, forKey: .startedAt)
+            try c.encodeIfPresent(finishedAt.map { ISODate.string(epochSeconds: $0) }, forKey: .finishedAt)
             try c.encode(results, forKey: .results); try c.encodeIfPresent(error, forKey: .error)
             try c.encode(progress, forKey: .progress)
         }
@@ -49,10 +52,18 @@ final class IndexJobs: @unchecked Sendable {
     private var tail: Task<Void, Never>?
     private let library: Library
     private let maxPending: Int
+    private let metrics: ServerMetrics
 
-    init(library: Library, maxPending: Int) {
+    init(library: Library, maxPending: Int, metrics: ServerMetrics) {
         self.library = library
         self.maxPending = maxPending
+        self.metrics = metrics
+    }
+
+    /// Jobs queued or running (the index queue depth of a server over a local store).
+    var pending: Int {
+        lock.lock(); defer { lock.unlock() }
+        return jobs.values.filter { $0.state == .queued || $0.state == .running }.count
     }
 
     func job(_ id: String) -> Job? {
@@ -94,7 +105,11 @@ final class IndexJobs: @unchecked Sendable {
     private func run(id: String, files: [URL], library: Library) async {
         update(id) { $0.state = .running; $0.startedAt = Date().timeIntervalSince1970 }
         do {
+            let metrics = self.metrics
             let summary = try await library.index(files) { [weak self] event in
+                if case .finished(let r) = event, r.outcome == .indexed || r.outcome == .resumed {
+                    metrics.ingested(frames: r.frames, seconds: r.seconds)
+                }
                 self?.update(id) { j in
                     switch event {
                     case .started(_, _, let path, let frames):

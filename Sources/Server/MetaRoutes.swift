@@ -1,3 +1,4 @@
+import BuildInfo
 import Foundation
 import Hummingbird
 import ResidualStore
@@ -5,6 +6,9 @@ import ResidualStore
 struct HealthBody: Encodable {
     struct Cache: Encodable { var entries: Int; var bytes: Int; var budget: Int; var hits: Int; var misses: Int }
     var status: String
+    /// `BuildInfo.version` (as `rstore --version`) and the API's major version.
+    var version = BuildInfo.version
+    var apiVersion = BuildInfo.apiVersion
     var uptimeSeconds: Double
     /// Counts held in memory (see `VideoCounts`), `countsAgeSeconds` old (nil: not read yet);
     /// `storeError` says why the last refresh failed (the store is then down or slow).

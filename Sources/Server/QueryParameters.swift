@@ -6,6 +6,22 @@ import Hummingbird
 struct QueryParameters {
     private var values: [String: String] = [:]
 
+    /// Names of the parameters handlers read, collected while a test sets it (`ContractTests`
+    /// compares them with the document's parameters); nil, and free, otherwise.
+    @TaskLocal static var readNames: NameLog?
+
+    final class NameLog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var names: Set<String> = []
+        func add(_ name: String) { lock.withLock { _ = names.insert(name) } }
+        var all: Set<String> { lock.withLock { names } }
+    }
+
+    private func value(_ name: String) -> String? {
+        Self.readNames?.add(name)
+        return values[name]
+    }
+
     init(_ request: Request) {
         guard let q = request.uri.query else { return }
         for pair in q.split(separator: "&") {
@@ -21,11 +37,11 @@ struct QueryParameters {
         return spaced.removingPercentEncoding ?? spaced
     }
 
-    func string(_ name: String) -> String? { values[name] }
+    func string(_ name: String) -> String? { value(name) }
 
     /// A required text query, trimmed, 1...maxLength characters.
     func text(_ name: String, maxLength: Int) throws -> String {
-        guard let raw = values[name] else { throw APIError.badParameter("missing query parameter `\(name)`") }
+        guard let raw = value(name) else { throw APIError.badParameter("missing query parameter `\(name)`") }
         let t = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !t.isEmpty else { throw APIError.badParameter("query parameter `\(name)` is empty") }
         guard t.count <= maxLength else { throw APIError.badParameter("query parameter `\(name)` is \(t.count) characters; the limit is \(maxLength)") }
@@ -33,20 +49,20 @@ struct QueryParameters {
     }
 
     func int(_ name: String, default def: Int, range: ClosedRange<Int>) throws -> Int {
-        guard let raw = values[name], !raw.isEmpty else { return def }
+        guard let raw = value(name), !raw.isEmpty else { return def }
         guard let v = Int(raw) else { throw APIError.badParameter("`\(name)` must be an integer, got \"\(raw.prefix(40))\"") }
         guard range.contains(v) else { throw APIError.badParameter("`\(name)` must be in \(range.lowerBound)...\(range.upperBound), got \(v)") }
         return v
     }
 
     func double(_ name: String) throws -> Double? {
-        guard let raw = values[name], !raw.isEmpty else { return nil }
+        guard let raw = value(name), !raw.isEmpty else { return nil }
         guard let v = Double(raw), v.isFinite else { throw APIError.badParameter("`\(name)` must be a finite number of seconds, got \"\(raw.prefix(40))\"") }
         return v
     }
 
     func bool(_ name: String, default def: Bool) throws -> Bool {
-        guard let raw = values[name]?.lowercased(), !raw.isEmpty else { return def }
+        guard let raw = value(name)?.lowercased(), !raw.isEmpty else { return def }
         switch raw {
         case "1", "true", "yes": return true
         case "0", "false", "no": return false

@@ -77,6 +77,7 @@ extension RStoreServer {
             var limits = queryLimits
             if !refine { limits.maxPFrames = 0 }
             let r = try await heavy(context, limits: limits) { control in try library.searchReport(q, k: k, control: control) }
+            metrics.search(stage1Ms: r.stage1Ms, stage2Ms: r.stage2Ms, tierHits: r.frameCacheHits, decoded: r.decodedFrames)
             return try JSONResponse.make(SearchBody(query: q, k: k, seconds: Date().timeIntervalSince(t0), moments: r.moments.map(MomentBody.init),
                                                     stage1_ms: r.stage1Ms, stage2_ms: r.stage2Ms, p_frames: r.pFrames, decoded_frames: r.decodedFrames,
                                                     frame_cache_hits: r.frameCacheHits, refined: r.refined))

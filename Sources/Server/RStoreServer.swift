@@ -25,13 +25,23 @@ public final class RStoreServer: Sendable {
     let counts: VideoCounts
     let sessions = SessionStore()
     let startedAt = Date()
+    /// What `/metrics` shows; the access log feeds it.
+    let metrics = ServerMetrics()
+    /// Where the access log goes (one `info` line per request; see `AccessLog`).
+    let logger: Logger
 
-    public init(library: Library, configuration: ServerConfiguration) throws {
+    /// `logger` receives the access log at `info`; the default one prints warnings and worse only.
+    public init(library: Library, configuration: ServerConfiguration, logger: Logger? = nil) throws {
         try configuration.validate()
         self.library = library
         self.configuration = configuration
+        self.logger = logger ?? {
+            var l = Logger(label: "rstore.serve")
+            l.logLevel = .warning
+            return l
+        }()
         roots = LibraryRoots(configuration.libraryRoots)
-        jobs = IndexJobs(library: library, maxPending: configuration.limits.maxPendingJobs)
+        jobs = IndexJobs(library: library, maxPending: configuration.limits.maxPendingJobs, metrics: metrics)
         thumbnails = ThumbnailCache(byteBudget: configuration.thumbnailCacheBytes, maxDimension: configuration.thumbnailMaxDimension)
         work = WorkLimiter(limit: configuration.maxConcurrentWork, queueLimit: configuration.maxQueuedWork)
         storeCalls = WorkLimiter(limit: configuration.storeThreads, queueLimit: configuration.maxQueuedStoreCalls, what: "store calls")
@@ -43,6 +53,7 @@ public final class RStoreServer: Sendable {
     /// The router with every route, and the (method, path) pairs registered, in order.
     public func makeRouter() -> (router: Router<Context>, routes: [RouteTable.Entry]) {
         let router = Router(context: Context.self, options: .autoGenerateHeadEndpoints)
+        router.add(middleware: AccessLog<Context>(logger: logger, metrics: metrics))
         router.add(middleware: ErrorMiddleware<Context>())
         router.add(middleware: HostGuard<Context>(boundHost: configuration.host, extra: configuration.allowedHosts))
         router.add(middleware: BodyLimitMiddleware<Context>(maxBytes: configuration.limits.maxBodyBytes))
@@ -53,6 +64,7 @@ public final class RStoreServer: Sendable {
         registerMediaRoutes(&table)
         registerQueryRoutes(&table)
         registerIndexRoutes(&table)
+        registerMetricsRoute(&table)
         return (router, table.entries)
     }
 
@@ -60,7 +72,7 @@ public final class RStoreServer: Sendable {
     /// on every connection (so work stops when its client goes away), at most
     /// `maxConnections` connections, each closed after `idleTimeout` seconds without a
     /// complete request head, and after `bodyTimeout` seconds of a body still arriving.
-    public func makeApplication(logger: Logger? = nil, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    public func makeApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let (router, _) = makeRouter()
         let c = configuration
         let http = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionWatcher(), BodyDeadline(seconds: c.bodyTimeout)],

@@ -176,7 +176,7 @@ function showMoments(q, res, note) {
     card.addEventListener("click", () => { document.querySelectorAll(".card.active").forEach(c => c.classList.remove("active")); card.classList.add("active"); play(m); });
     box.appendChild(card);
     const canvas = card.querySelector("canvas");
-    Promise.all([api("/v1/videos/" + m.videoID + "/curve?q=" + encodeURIComponent(q)), videoInfo(m.videoID)])
+    Promise.all([api("/v1/videos/" + m.video_id + "/curve?q=" + encodeURIComponent(q)), videoInfo(m.video_id)])
       .then(([c, v]) => drawSpark(canvas, c.points, m, v.duration)).catch(() => {});
   });
 }
@@ -186,12 +186,12 @@ async function openVideo(id, moment) {
   current.video = v; current.moment = moment || null; current.dense = false;
   $("vtitle").textContent = v.name;
   $("vinfo").innerHTML = '<span>' + fmt(v.duration) + ' · ' + v.frames + ' frames at ' + v.fps + ' fps · N=' + v.n +
-    ' (' + v.iFrames + ' I / ' + (v.frames - v.iFrames) + ' P) · ' + esc(v.status) + '</span>';
-  // The timeline comes in pages (nextCursor); a few suffice to draw it.
+    ' (' + v.i_frames + ' I / ' + (v.frames - v.i_frames) + ' P) · ' + esc(v.status) + '</span>';
+  // The timeline comes in pages (next_cursor); a few suffice to draw it.
   let fr = await api("/v1/videos/" + id + "/frames");
   current.frames = fr.frames;
-  for (let pages = 1; fr.nextCursor && pages < 10; pages++) {
-    fr = await api("/v1/videos/" + id + "/frames?cursor=" + encodeURIComponent(fr.nextCursor));
+  for (let pages = 1; fr.next_cursor && pages < 10; pages++) {
+    fr = await api("/v1/videos/" + id + "/frames?cursor=" + encodeURIComponent(fr.next_cursor));
     current.frames = current.frames.concat(fr.frames);
   }
   current.curve = [];
@@ -206,7 +206,7 @@ async function openVideo(id, moment) {
 }
 
 async function play(m) {
-  await openVideo(m.videoID, m);
+  await openVideo(m.video_id, m);
   const player = $("player");
   const go = () => { player.currentTime = m.start; player.play().catch(() => {}); };
   if (player.readyState >= 1) go(); else player.addEventListener("loadedmetadata", go, { once: true });
@@ -264,7 +264,7 @@ async function loadLibrary() {
       '<a href="?video=' + v.id + '" data-id="' + v.id + '" title="' + esc(v.path) + '">' + esc(v.name) +
       ' <span class="st">' + fmt(v.duration) + ' · ' + esc(v.status) + '</span></a>').join("") || '<span class="st">empty store</span>';
     $("library").querySelectorAll("a").forEach(a => a.addEventListener("click", (e) => { e.preventDefault(); openVideo(+a.dataset.id); }));
-    $("stats").textContent = h.readyVideos + " videos · " + h.model + " · " + h.embedDim + "-d";
+    $("stats").textContent = h.ready_videos + " videos · " + h.model + " · " + h.embed_dim + "-d";
   } catch (e) { $("library").textContent = e.message; }
 }
 

@@ -14,6 +14,9 @@ public struct ServerConfiguration: Sendable {
     /// `127.0.0.1` and `[::1]`), e.g. the name a reverse proxy or LAN DNS uses.
     public var allowedHosts: [String] = []
     public var limits = Limits()
+    /// `GET /metrics` without credentials (for a scraper that cannot send the token); by
+    /// default it needs the bearer token like every other route with figures of the library.
+    public var metricsPublic = false
     /// Byte budget of the JPEG thumbnail cache.
     public var thumbnailCacheBytes = 64 << 20
     /// Longer side of a thumbnail, in pixels.

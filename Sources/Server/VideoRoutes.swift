@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import ResidualStore
+import Timeline
 
 extension RStoreServer {
     /// The stored video named by the `{id}` path parameter (400 if not an integer, 404 if
@@ -89,7 +90,7 @@ extension RStoreServer {
                 headers[HTTPFields.Element.Name("X-RStore-Dims")!] = String(dims)
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: EmbeddingsBinary.encode(rows, dims: dims))))
             }
-            return try JSONResponse.make(EmbeddingsBody(video: v.id ?? -1, from: from, to: to, dims: rows.first?.vector.count ?? library.embedDim, frames: rows))
+            return try JSONResponse.make(EmbeddingsBody(video: v.id ?? -1, from: from, to: to, dims: rows.first?.vector.count ?? library.embedDim, frames: rows.map(EmbeddingsBody.Frame.init)))
         }
 
         // GET /v1/videos/{id}/frames/{index}.jpg: a sampled frame as a JPEG thumbnail.
@@ -142,11 +143,21 @@ struct FramesBody: Encodable {
 }
 
 struct EmbeddingsBody: Encodable {
+    /// A frame's feature as the API shows it: `embedding`, the name the CLI prints too
+    /// (`rstore embed`), never `vector`.
+    struct Frame: Encodable {
+        var index: Int
+        var time: Double
+        var kind: FrameKind
+        var anchor: Int
+        var embedding: [Float]
+        init(_ f: Library.FrameEmbedding) { (index, time, kind, anchor, embedding) = (f.index, f.time, f.kind, f.anchor, f.vector) }
+    }
     var video: Int64
     var from: Double
     var to: Double
     var dims: Int
-    var frames: [Library.FrameEmbedding]
+    var frames: [Frame]
 }
 
 struct VideosBody: Encodable {

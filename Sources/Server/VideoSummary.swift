@@ -21,7 +21,8 @@ struct VideoSummary: Encodable {
     var videoCodec: String?
     var frameRate: Double?
     var sizeBytes: Int64
-    var indexedAt: Double
+    /// When this version was stored (ISO 8601).
+    var indexedAt: String
     /// Damage concealed while indexing (corrupt packets, damaged pictures, truncation), if any.
     var damage: Library.DamageReport?
 
@@ -40,7 +41,7 @@ struct VideoSummary: Encodable {
         strategy = v.strategy
         codec = v.codec
         sizeBytes = v.size
-        indexedAt = v.updatedAt
+        indexedAt = ISODate.string(epochSeconds: v.updatedAt)
         damage = v.damageReport
         if let info = v.streamInfo {
             width = info.width

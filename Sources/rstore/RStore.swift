@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import BuildInfo
 import StorePostgres
 
 /// The `rstore` command-line tool: a thin layer over the library targets.
@@ -8,27 +9,16 @@ struct RStore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rstore",
         abstract: "Index video archives into CLIP embeddings (ResidualViT) and query them.",
-        subcommands: [
-            IndexCommand.self,
-            SearchCommand.self,
-            EmbedCommand.self,
-            GroundCommand.self,
-            ListCommand.self,
-            RemoveCommand.self,
-            PruneCommand.self,
-            StatsCommand.self,
-            VerifyCommand.self,
-            EncodeCommand.self,
-            ModelCommand.self,
-            ScanCommand.self,
-            ProbeCommand.self,
-            BenchCommand.self,
-            TrainTokenizerCommand.self,
-            EvalCommand.self,
-            ServeCommand.self,
-            EnqueueCommand.self,
-            WorkerCommand.self,
-            StoreCommand.self,
+        version: BuildInfo.version,
+        groupedSubcommands: [
+            CommandGroup(name: "Library", subcommands: [
+                IndexCommand.self, ListCommand.self, RemoveCommand.self, PruneCommand.self, StatsCommand.self,
+                VerifyCommand.self, ServeCommand.self, EnqueueCommand.self, WorkerCommand.self, StoreCommand.self,
+            ]),
+            CommandGroup(name: "Query", subcommands: [SearchCommand.self, EmbedCommand.self, GroundCommand.self, ScanCommand.self]),
+            CommandGroup(name: "Model", subcommands: [ModelCommand.self, EncodeCommand.self, TrainTokenizerCommand.self, ProbeCommand.self]),
+            CommandGroup(name: "Evaluation", subcommands: [EvalCommand.self]),
+            CommandGroup(name: "Benchmarks", subcommands: [BenchCommand.self]),
         ]
     )
 
@@ -36,6 +26,11 @@ struct RStore: AsyncParsableCommand {
     static func main() async {
         BLASCore.adoptMachineKernels()
         if let w = PostgresLocation.argvPasswordWarning(CommandLine.arguments) { FileHandle.standardError.write(Data(w.utf8)) }
-        await main(nil)
+        // `serve` options from RSTORE_* variables (the command line wins): see ServeEnvironment.
+        var args = Array(CommandLine.arguments.dropFirst())
+        if args.first == "serve" {
+            args = ["serve"] + ServeEnvironment.arguments(Array(args.dropFirst()), environment: ProcessInfo.processInfo.environment)
+        }
+        await main(args)
     }
 }

@@ -161,7 +161,7 @@ final class IngestRobustnessCommandTests: CLITestCase {
         let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let damaged = try XCTUnwrap(obj["damaged"] as? [[String: Any]])
         XCTAssertEqual(damaged.first?["path"] as? String, cut.path)
-        XCTAssertNotNil((damaged.first?["damage"] as? [String: Any])?["truncatedAt"])
+        XCTAssertNotNil((damaged.first?["damage"] as? [String: Any])?["truncated_at"])
         XCTAssertEqual((obj["stale"] as? [[String: Any]])?.first?["path"] as? String, good.path)
 
         // Stale videos are refused, not read.

@@ -104,7 +104,7 @@ final class TierSharingCommandTests: CLITestCase {
             let rows = e.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
             XCTAssertEqual(rows.map { $0["index"] as? Int }, frames.map { $0["index"] as? Int })
             for (a, b) in zip(rows, frames) {
-                let x = try XCTUnwrap(a["embedding"] as? [Double]), y = try XCTUnwrap(b["vector"] as? [Double])
+                let x = try XCTUnwrap(a["embedding"] as? [Double]), y = try XCTUnwrap(b["embedding"] as? [Double])
                 XCTAssertGreaterThan(Self.cosine(x, y), 0.9999, "window at \(from) s, frame \(a["index"] ?? "?")")
             }
         }

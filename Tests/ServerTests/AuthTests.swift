@@ -153,8 +153,8 @@ final class AuthTests: XCTestCase {
             assertError(w, 403, "writes_disabled")
             assertError(try await client.execute(uri: "//v1/index", method: .post), 403, "writes_disabled")
             let health = try await client.execute(uri: "/healthz", method: .get)
-            XCTAssertEqual(health.json["authRequired"] as? Bool, false)
-            XCTAssertEqual(health.json["writesEnabled"] as? Bool, false)
+            XCTAssertEqual(health.json["auth_required"] as? Bool, false)
+            XCTAssertEqual(health.json["writes_enabled"] as? Bool, false)
         }
     }
 

@@ -25,13 +25,13 @@ final class HealthCountsTests: XCTestCase {
         try await withClient(server) { client in
             let first = try await client.execute(uri: "/healthz", method: .get)
             XCTAssertEqual(first.json["videos"] as? Int, 1)
-            XCTAssertEqual(first.json["readyVideos"] as? Int, 1)
-            XCTAssertNotNil(first.json["countsAgeSeconds"])
+            XCTAssertEqual(first.json["ready_videos"] as? Int, 1)
+            XCTAssertNotNil(first.json["counts_age_seconds"])
             _ = try await library.index([dir.appendingPathComponent("v1.mp4")])
             var ready = 0
             for _ in 0..<100 where ready != 2 {
                 try await Task.sleep(for: .milliseconds(100))
-                ready = try await client.execute(uri: "/healthz", method: .get).json["readyVideos"] as? Int ?? -1
+                ready = try await client.execute(uri: "/healthz", method: .get).json["ready_videos"] as? Int ?? -1
             }
             XCTAssertEqual(ready, 2, "the background refresh saw the new video")
         }

@@ -18,7 +18,7 @@ final class IndexJobTests: XCTestCase {
             XCTAssertEqual(r.status, .accepted, r.text)
             let id = try XCTUnwrap(r.json["id"] as? String)
             XCTAssertEqual(r.headers[.location], "/v1/jobs/\(id)")
-            XCTAssertEqual(r.json["filesTotal"] as? Int, 1)
+            XCTAssertEqual(r.json["files_total"] as? Int, 1)
 
             // Reads keep being answered while the job is queued or running.
             var sawUnfinished = false

@@ -17,7 +17,7 @@ final class PaginationTests: XCTestCase {
             XCTAssertLessThanOrEqual(page.count, limit)
             items += page
             pages += 1
-            cursor = r.json["nextCursor"] as? String
+            cursor = r.json["next_cursor"] as? String
             if cursor != nil { XCTAssertEqual(page.count, limit, "only the last page is short") }
         } while cursor != nil && pages < 100
         return (items, pages)
@@ -35,10 +35,10 @@ final class PaginationTests: XCTestCase {
             // Without limit: the default (and largest) page.
             let first = try await client.execute(uri: "/v1/videos/\(f.videoA)/frames", method: .get)
             XCTAssertEqual((first.json["frames"] as? [Any])?.count, 5)
-            XCTAssertEqual(first.json["nextCursor"] as? String, "4")
+            XCTAssertEqual(first.json["next_cursor"] as? String, "4")
             let last = try await client.execute(uri: "/v1/videos/\(f.videoA)/frames?cursor=4", method: .get)
             XCTAssertEqual((last.json["frames"] as? [[String: Any]])?.map { $0["index"] as? Int ?? -1 }, [5, 6, 7])
-            XCTAssertNil(last.json["nextCursor"])
+            XCTAssertNil(last.json["next_cursor"])
             let past = try await client.execute(uri: "/v1/videos/\(f.videoA)/frames?cursor=99", method: .get)
             XCTAssertEqual((past.json["frames"] as? [Any])?.count, 0)
             for bad in ["limit=0", "limit=6", "limit=x", "cursor=-1", "cursor=abc", "cursor=99999999999999999999"] {
@@ -49,7 +49,7 @@ final class PaginationTests: XCTestCase {
         try await withClient(try f.server()) { client in
             let r = try await client.execute(uri: "/v1/videos/\(f.videoA)/frames", method: .get)
             XCTAssertEqual((r.json["frames"] as? [Any])?.count, 8)
-            XCTAssertNil(r.json["nextCursor"])
+            XCTAssertNil(r.json["next_cursor"])
         }
     }
 
@@ -57,7 +57,7 @@ final class PaginationTests: XCTestCase {
         let f = try await ServerFixture.shared.value
         try await withClient(try f.server()) { client in
             let all = try await client.execute(uri: "/v1/videos", method: .get)
-            XCTAssertNil(all.json["nextCursor"], "a small library fits the default page")
+            XCTAssertNil(all.json["next_cursor"], "a small library fits the default page")
             let ids = (all.json["videos"] as? [[String: Any]] ?? []).map { $0["id"] as? Int ?? -1 }
             XCTAssertEqual(ids, ids.sorted(), "by id")
             let (paged, pages) = try await Self.walk(client, "/v1/videos?status=ready", "videos", limit: 1)

@@ -15,7 +15,7 @@ final class QueryRoutesTests: XCTestCase {
             XCTAssertFalse(moments.isEmpty)
             XCTAssertLessThanOrEqual(moments.count, 3)
             for m in moments {
-                let id = m["videoID"] as? Int ?? -1
+                let id = m["video_id"] as? Int ?? -1
                 let known = try f.library.videos().compactMap { $0.id.map(Int.init) }
                 XCTAssertTrue(known.contains(id))
                 XCTAssertLessThan(m["start"] as? Double ?? 1, m["end"] as? Double ?? 0)
@@ -54,7 +54,7 @@ final class QueryRoutesTests: XCTestCase {
             let proposals = r.json["proposals"] as? [[String: Any]] ?? []
             XCTAssertFalse(proposals.isEmpty)
             XCTAssertLessThanOrEqual(proposals.count, 2)
-            XCTAssertTrue(proposals.allSatisfy { $0["videoID"] as? Int == Int(f.videoA) })
+            XCTAssertTrue(proposals.allSatisfy { $0["video_id"] as? Int == Int(f.videoA) })
             assertError(try await client.execute(uri: "/v1/videos/\(f.videoA)/ground", method: .get), 400, "bad_parameter")
             assertError(try await client.execute(uri: "/v1/videos/\(f.videoA)/ground?q=x&k=-1", method: .get), 400, "bad_parameter")
             assertError(try await client.execute(uri: "/v1/videos/999999/ground?q=x", method: .get), 404, "unknown_video")

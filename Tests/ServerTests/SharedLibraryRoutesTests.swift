@@ -69,7 +69,7 @@ final class SharedLibraryRoutesTests: XCTestCase {
             XCTAssertEqual(frames.count, dense.count)
             XCTAssertTrue(frames.contains { $0["kind"] as? String == "P" })
             for (f, d) in zip(frames, dense) {
-                XCTAssertEqual((f["vector"] as? [Double] ?? []).map { Float($0) }, d.vector, "frame \(d.index): same features as machine A")
+                XCTAssertEqual((f["embedding"] as? [Double] ?? []).map { Float($0) }, d.vector, "frame \(d.index): same features as machine A")
             }
             let jpg = try await client.execute(uri: "/v1/videos/\(id)/frames/1.jpg", method: .get, headers: h)
             XCTAssertEqual(jpg.status, .ok, jpg.text)

@@ -31,7 +31,7 @@ final class StaleMediaTests: XCTestCase {
             XCTAssertEqual(before.status, .ok)
             let detail = try await client.execute(uri: "/v1/videos/\(cutID)", method: .get)
             let damage = (detail.json["video"] as? [String: Any] ?? detail.json)["damage"] as? [String: Any]
-            XCTAssertNotNil(damage?["truncatedAt"], detail.text)
+            XCTAssertNotNil(damage?["truncated_at"], detail.text)
 
             try Data("not the indexed video any more".utf8).write(to: video)
             assertError(try await client.execute(uri: "/v1/videos/\(id)/media", method: .get), 409, "stale")

@@ -22,7 +22,7 @@ final class VideoRoutesTests: XCTestCase {
             XCTAssertEqual(one.status, .ok)
             XCTAssertEqual(one.json["name"] as? String, "a.mp4")
             XCTAssertEqual(one.json["frames"] as? Int, 8)   // 4 s at 2 fps
-            XCTAssertEqual(one.json["iFrames"] as? Int, 3)
+            XCTAssertEqual(one.json["i_frames"] as? Int, 3)
             XCTAssertEqual(one.json["width"] as? Int, 160)
             assertError(try await client.execute(uri: "/v1/videos/987654", method: .get), 404, "unknown_video")
             assertError(try await client.execute(uri: "/v1/videos/abc", method: .get), 400, "bad_parameter")
@@ -64,7 +64,7 @@ final class VideoRoutesTests: XCTestCase {
             XCTAssertEqual(decoded.indices, [1, 2, 3, 4, 5])
             XCTAssertEqual(decoded.kinds, ["P", "P", "I", "P", "P"])
             for (row, fr) in zip(decoded.rows, frames) {
-                let v = (fr["vector"] as? [Double] ?? []).map(Float.init)
+                let v = (fr["embedding"] as? [Double] ?? []).map(Float.init)
                 XCTAssertEqual(row.count, dims)
                 for (x, y) in zip(row, v) { XCTAssertEqual(x, y, accuracy: 1e-6) }
             }
@@ -101,7 +101,7 @@ final class VideoRoutesTests: XCTestCase {
         let f = try await ServerFixture.shared.value
         let server = try f.server()
         try await withClient(server) { client in
-            let health0 = try await client.execute(uri: "/healthz", method: .get).json["thumbnailCache"] as? [String: Any]
+            let health0 = try await client.execute(uri: "/healthz", method: .get).json["thumbnail_cache"] as? [String: Any]
             let r = try await client.execute(uri: "/v1/videos/\(f.videoA)/frames/4.jpg", method: .get)
             XCTAssertEqual(r.status, .ok, r.text)
             XCTAssertEqual(r.headers[.contentType], "image/jpeg")
@@ -109,7 +109,7 @@ final class VideoRoutesTests: XCTestCase {
             XCTAssertEqual(Array(r.bytes.suffix(2)), [0xFF, 0xD9])
             let again = try await client.execute(uri: "/v1/videos/\(f.videoA)/frames/4.jpg", method: .get)
             XCTAssertEqual(again.bytes, r.bytes)
-            let health1 = try await client.execute(uri: "/healthz", method: .get).json["thumbnailCache"] as? [String: Any]
+            let health1 = try await client.execute(uri: "/healthz", method: .get).json["thumbnail_cache"] as? [String: Any]
             XCTAssertEqual((health1?["entries"] as? Int ?? 0) - (health0?["entries"] as? Int ?? 0), 1)
             XCTAssertGreaterThanOrEqual((health1?["hits"] as? Int ?? 0) - (health0?["hits"] as? Int ?? 0), 1)
             XCTAssertLessThanOrEqual(health1?["bytes"] as? Int ?? .max, 4 << 20)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLIP
 import CLIPTraining
+import Logging
 import ResidualStore
 import Store
 import Timeline
@@ -17,6 +18,7 @@ extension TextDirections: ExpressibleByArgument {}
 extension MaskSchedule: ExpressibleByArgument {}
 extension IFramePlacement: ExpressibleByArgument {}
 extension MotionSource: ExpressibleByArgument {}
+extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// Refuses a sampling setting outside `SamplingLimits` as a usage error naming the option.
 func checkSampling(_ problem: String?) throws {

@@ -13,8 +13,8 @@ struct EmbedCommand: AsyncParsableCommand {
 
     @OptionGroup var library: LibraryOptions
     @Argument(help: "A stored video: its path or id.") var video: String
-    @Option(help: "Start time, seconds.") var from = 0.0
-    @Option(help: "End time, seconds (default: the end).") var to: Double?
+    @Option(help: "Start time: seconds or HH:MM:SS.ms (e.g. 95.5 or 00:01:35.500).") var from = TimeArgument(seconds: 0)
+    @Option(help: "End time: seconds or HH:MM:SS.ms (default: the end).") var to: TimeArgument?
     @Option(help: "json (one object per frame) or npy (float32 [frames, dim] to --out).") var format = Format.json
     @Option(help: "Output file for npy.") var out: String?
 
@@ -25,7 +25,7 @@ struct EmbedCommand: AsyncParsableCommand {
     func run() async throws {
         let lib = try library.open()
         let v = try lib.video(video)
-        let frames = try lib.embeddings(v, from: from, to: to ?? v.duration)
+        let frames = try lib.embeddings(v, from: from.seconds, to: to?.seconds ?? v.duration)
         switch format {
         case .json:
             for f in frames {

@@ -23,10 +23,11 @@ func parseList<T>(_ text: String, option: String, _ parse: (String) -> T?) throw
     }
 }
 
-/// Prints `rows` as JSON Lines (one object per row, keys sorted).
+/// Prints `rows` as JSON Lines (one object per row, keys sorted, fields in snake_case).
 func printJSONLines<T: Encodable>(_ rows: [T]) throws {
     let enc = JSONEncoder()
     enc.outputFormatting = [.sortedKeys]
+    enc.keyEncodingStrategy = .convertToSnakeCase
     for r in rows { print(String(decoding: try enc.encode(r), as: UTF8.self)) }
 }
 

@@ -57,14 +57,11 @@ struct LibraryOptions: ParsableArguments {
     }
 }
 
-/// Prints an Encodable as one line of sorted-key JSON.
+/// Prints an Encodable as one line of sorted-key JSON, fields in snake_case as the HTTP API
+/// writes them (`video_id`, `stage1_ms`).
 func printJSON<T: Encodable>(_ value: T) throws {
     let enc = JSONEncoder()
     enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    enc.keyEncodingStrategy = .convertToSnakeCase
     print(String(decoding: try enc.encode(value), as: UTF8.self))
-}
-
-func formatTime(_ s: Double) -> String {
-    let t = max(0, s)
-    return String(format: "%d:%05.2f", Int(t) / 60, t.truncatingRemainder(dividingBy: 60))
 }

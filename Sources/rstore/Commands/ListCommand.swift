@@ -33,7 +33,7 @@ struct ListCommand: AsyncParsableCommand {
         }
         if json { return try printJSON(rows) }
         for r in rows {
-            let cols = [pad(String(r.id), 6, left: true), pad(r.status, 8), pad(formatTime(r.duration_s), 10, left: true),
+            let cols = [pad(String(r.id), 6, left: true), pad(r.status, 8), pad(formatTime(r.duration_s), 11, left: true),
                         pad("\(r.frames) frames", 13, left: true), r.path]
             print(cols.joined(separator: "  ") + (r.error.map { "  (\($0))" } ?? ""))
         }

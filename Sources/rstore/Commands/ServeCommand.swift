@@ -24,7 +24,12 @@ struct ServeCommand: AsyncParsableCommand {
         connections are open; one without a complete request head for --idle-timeout seconds, or \
         whose body takes longer than --body-timeout, is closed. Store and file calls run on a \
         bounded thread pool, never on the event loops; a request whose call takes longer than \
-        --store-timeout gets 503 store_timeout (GET /healthz answers from memory meanwhile).
+        --store-timeout gets 503 store_timeout (GET /healthz answers from memory meanwhile). \
+        One access-log line per request at info level on stderr (method, route pattern, status, \
+        ms; never the token or the query text). GET /metrics gives Prometheus text and needs the \
+        token like /v1 unless --metrics-public. Every option can come from the environment: \
+        RSTORE_ + its name in upper case with _ for - (RSTORE_PORT, RSTORE_TOKEN_FILE, \
+        RSTORE_MAX_P_FRAMES; repeatable ones separated by commas); the command line wins.
         """)
 
     @OptionGroup var library: LibraryOptions
@@ -53,6 +58,10 @@ struct ServeCommand: AsyncParsableCommand {
     var storeTimeout = ServerConfiguration().storeTimeout
     @Option(help: "Thumbnail cache budget in MiB.") var thumbnailCacheMB = 64
     @Option(help: "Frame cache budget (decoded frames for P-feature reconstruction) in MiB.") var frameCacheMB = 512
+    @Option(name: .customLong("log-level"), help: "trace, debug, info (one access-log line per request), notice, warning, error or critical. Default: $LOG_LEVEL, else info.")
+    var logLevel: Logger.Level = .info
+    @Flag(name: .customLong("metrics-public"), help: "Serve GET /metrics without the token (for a scraper on a trusted network).")
+    var metricsPublic = false
 
     func run() async throws {
         // The named roots are library roots too: POST /v1/index may read them, media may come from them.
@@ -75,20 +84,21 @@ struct ServeCommand: AsyncParsableCommand {
         config.idleTimeout = idleTimeout
         config.bodyTimeout = bodyTimeout
         config.storeTimeout = storeTimeout
+        config.metricsPublic = metricsPublic
         try config.validate()   // before the model loads: a refused bind fails fast
         var libConfig = Library.Configuration()
         libConfig.frameCacheBytes = max(0, frameCacheMB) << 20
         let lib = try library.open(libConfig)
-        let server = try RStoreServer(library: lib, configuration: config)
         var logger = Logger(label: "rstore.serve")
-        logger.logLevel = .warning
+        logger.logLevel = logLevel
+        let server = try RStoreServer(library: lib, configuration: config, logger: logger)
         let host = self.host
         if ["0.0.0.0", "::", "[::]"].contains(host), allowHosts.isEmpty {
             let note = "note: requests must name this server in Host: localhost or \(host); to browse it by a LAN name or address, add --allow-host NAME (others get 421)\n"
             FileHandle.standardError.write(Data(note.utf8))
         }
         let tokenNote = config.token == nil ? "none, loopback only, writes disabled" : "required"
-        let app = server.makeApplication(logger: logger) { port in
+        let app = server.makeApplication { port in
             let shown = host.contains(":") ? "[\(host)]" : host
             let line = "rstore serving \(lib.storePath) on http://\(shown):\(port)/ (token: \(tokenNote))\n"
             FileHandle.standardOutput.write(Data(line.utf8))
