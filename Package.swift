@@ -83,7 +83,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ResidualStoreTests", dependencies: ["ResidualStore", "CLIP", "Video", "Timeline", "Store", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "ResidualStore", "Store", "Video", "CLIP", "TestSupport", "StorePostgres", "PostgresTestSupport",
+            "Server", "ResidualStore", "Store", "Video", "CLIP", "TestSupport", "StorePostgres", "PostgresTestSupport", "BuildInfo",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Timeline", "TestSupport"]),
