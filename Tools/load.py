@@ -154,7 +154,7 @@ def main():
         "errors": sum(errors.values()),
         "by_kind": {k: {"ok": len(v), "errors": errors[k], "p50_ms": round(pct(v, 50) * 1000, 1), "p99_ms": round(pct(v, 99) * 1000, 1)} for k, v in lat.items()},
         "rss_start_mb": round(rss_start / 1024, 1), "rss_end_mb": round(rss_end / 1024, 1), "rss_max_mb": round(max(rss_samples + [rss_end]) / 1024, 1),
-        "thumbnail_cache": health.get("thumbnailCache"), "frame_cache": health.get("frameCache"),
+        "thumbnail_cache": health.get("thumbnail_cache"), "frame_cache": health.get("frame_cache"),
     }
     print(f"{a.clients} clients, {wall:.1f} s against {url} ({len(videos)} videos, model {health.get('model')})")
     print(f"requests: {out['requests']}  ({out['requests_per_s']} req/s)  errors: {out['errors']}")
@@ -162,7 +162,7 @@ def main():
     for k, v in out["by_kind"].items():
         print(f"  {k:10s} ok {v['ok']:6d}  errors {v['errors']:3d}  p50 {v['p50_ms']:8.1f} ms  p99 {v['p99_ms']:8.1f} ms")
     print(f"server RSS: start {out['rss_start_mb']} MB, end {out['rss_end_mb']} MB, max {out['rss_max_mb']} MB")
-    tc, fc = health.get("thumbnailCache", {}), health.get("frameCache", {})
+    tc, fc = health.get("thumbnail_cache", {}), health.get("frame_cache", {})
     print(f"thumbnail cache {tc.get('bytes')}/{tc.get('budget')} bytes ({tc.get('entries')} entries, {tc.get('hits')} hits); "
           f"frame cache {fc.get('bytes')}/{fc.get('budget')} bytes ({fc.get('entries')} entries)")
     for s in error_samples:
