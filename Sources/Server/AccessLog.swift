@@ -27,10 +27,16 @@ struct AccessLog<Context: RequestContext>: RouterMiddleware {
     private func record(_ request: Request, _ context: Context, _ status: Int, _ start: UInt64) {
         let ns = DispatchTime.now().uptimeNanoseconds &- start
         let route = Self.route(context.endpointPath)
-        let method = request.method.rawValue
+        let method = Self.method(request.method.rawValue)
         metrics.request(method: method, route: route, status: status, nanoseconds: ns)
         logger.info("\(method) \(route) \(status) \(String(format: "%.1f", Double(ns) / 1e6)) ms")
         logger.debug("\(method) \(request.uri.description) \(status)")
+    }
+
+    /// The method, or `other` for one outside HTTP's usual few: a client may send any token
+    /// as a method, and each would otherwise become a new series in `/metrics`.
+    static func method(_ raw: String) -> String {
+        ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].contains(raw) ? raw : "other"
     }
 
     /// The router's pattern for the request, or `unmatched` (a path no route has: its text is

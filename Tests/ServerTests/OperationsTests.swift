@@ -36,6 +36,9 @@ final class OperationsTests: XCTestCase {
         XCTAssertEqual(try RawHTTP.request(port: server.port, "GET", "/v1/search?q=zebrasecret+words&k=2", headers: auth).status, 200)
         XCTAssertEqual(try RawHTTP.request(port: server.port, "GET", "/v1/videos/987654", headers: auth).status, 404)
         XCTAssertEqual(try RawHTTP.request(port: server.port, "GET", "/metrics").status, 401, "metrics need the token by default")
+        // Methods and paths a client makes up do not become series of their own (bounded labels).
+        // (HTTP's parser refuses unknown method tokens with 400 before routing; these it knows.)
+        for (i, m) in ["PROPFIND", "MKCOL", "PURGE"].enumerated() { _ = try RawHTTP.request(port: server.port, m, "/made/up/\(i)", headers: auth) }
         let health = try RawHTTP.request(port: server.port, "GET", "/healthz")
         XCTAssertTrue(health.body.contains("\"version\":\"\(BuildInfo.version)\""), health.body)
         let metrics = try RawHTTP.request(port: server.port, "GET", "/metrics", headers: auth)
@@ -46,6 +49,7 @@ final class OperationsTests: XCTestCase {
                        #"rstore_http_requests_total{method="GET",route="/metrics",status="401"} 1"#,
                        #"rstore_http_request_duration_seconds_bucket{method="GET",route="/v1/search",status="200",le="+Inf"} 1"#,
                        "rstore_search_stage1_seconds_count 1", "rstore_search_stage2_seconds_count 1",
+                       #"rstore_http_requests_total{method="other",route="unmatched",status="404"} 3"#,
                        "rstore_index_queue_depth 0", "rstore_frame_tier_hit_ratio", "rstore_videos 1"] {
             XCTAssertTrue(metrics.body.contains(needle), "metrics lack \(needle):\n\(metrics.body.prefix(3000))")
         }
@@ -56,7 +60,7 @@ final class OperationsTests: XCTestCase {
         }
         XCTAssertFalse(log.contains("zebrasecret"), "no query text at info:\n\(log)")
         XCTAssertFalse(log.contains(token), "never the token")
-        XCTAssertFalse(log.contains("987654"), "the route pattern, not the raw path")
+        XCTAssertFalse(log.contains("987654") || log.contains("/made/up") || log.contains("PROPFIND"), "the route pattern, not the raw path:\n\(log)")
     }
 
     func testMetricsPublicAndTheCommandLineWins() throws {
