@@ -32,7 +32,7 @@ let package = Package(
         // No -Ounchecked anywhere: CLIP and the engine parse untrusted bytes (safetensors,
         // vocab, blobs, timestamps). The Tensor hot loops already work on unsafe pointers; the
         // before/after benches are in docs/DESIGN.md ("Hostile bytes").
-        .target(name: "Tensor", dependencies: ["CBLAS"]),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "CLIP", dependencies: ["Tensor", "Digest", "Timeline"]),
         // Training of A (backward pass, losses, AdamW, trainer): only `rstore train-tokenizer`
         // links it; the engine and the server run inference only.
