@@ -81,8 +81,10 @@ public final class Reconstructor: @unchecked Sendable {
         try features(of: [(source, Array(range))], control: control)[0]
     }
 
-    /// Preprocessed pixels of frames (cache first; one decode pass for all misses). Decoded
-    /// frames are charged to `control`; each becomes the model's input as soon as it is decoded,
+    /// Preprocessed pixels of frames (cache first; one decode pass for all misses). Every frame
+    /// the decoder outputs is charged to `control` as it comes (keyframe distance and resolution
+    /// included), so an over-budget decode stops mid-way; each wanted frame becomes the model's
+    /// input as soon as it is decoded,
     /// so memory follows the model's input size, not the source's resolution.
     public func pixels(of source: Source, frames wanted: [Int], control: QueryControl = QueryControl()) throws -> [Int: RGBImage] {
         let size = encoder.model.config.imageSize
@@ -93,12 +95,12 @@ public final class Reconstructor: @unchecked Sendable {
         }
         if !missing.isEmpty {
             missing.sort()
-            try control.charge(decodedFrames: missing.count)
+            try control.checkCancelled()
             try source.checkFile()
             // Concealing, as ingest did; one thread for damaged files, so a damaged span
             // decodes to the same pictures every time.
             let reader = try VideoReader(url: source.url, threads: source.damaged ? 1 : 0, concealDamage: true)
-            let decoded = try reader.decode(offsets: missing.map { source.offsets[$0] }) {
+            let decoded = try reader.decode(offsets: missing.map { source.offsets[$0] }, meter: control.decodeMeter) {
                 CLIPPreprocessor.resizeAndCrop($0, size: size)
             }
             for (k, crop) in zip(missing, decoded) {

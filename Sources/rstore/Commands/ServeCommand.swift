@@ -19,7 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
         (root-relative: they must lie under a --root NAME=PATH) instead of indexing here; GET \
         /v1/queue shows the queue. Requests whose Host is not the bound address, localhost or an --allow-host name get \
         421 (DNS rebinding). Each request may reconstruct at most --max-p-frames P-features and \
-        decode at most --max-decoded-frames frames; at most --max-concurrent-work heavy requests \
+        decode at most --max-decoded-frames 720p frames (each decoded frame weighted by its pixels); at most --max-concurrent-work heavy requests \
         run and --max-queued-work wait, the rest get 503 with Retry-After. At most --max-connections \
         connections are open; one without a complete request head for --idle-timeout seconds, or \
         whose body takes longer than --body-timeout, is closed. Store and file calls run on a \
@@ -38,7 +38,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("allow-host"), help: "A further name the Host header may carry, e.g. the LAN name (repeatable).")
     var allowHosts: [String] = []
     @Option(name: .customLong("max-p-frames"), help: "P-features one request may reconstruct.") var maxPFrames = ServerConfiguration.Limits().maxPFrames
-    @Option(name: .customLong("max-decoded-frames"), help: "Frames one request may decode.") var maxDecodedFrames = ServerConfiguration.Limits().maxDecodedFrames
+    @Option(name: .customLong("max-decoded-frames"), help: "Decoding one request may do, in 720p frames: every frame decoded (from the seek keyframe on) counts its pixels / 1280x720, at least 1/64.") var maxDecodedFrames = ServerConfiguration.Limits().maxDecodedFrames
     @Option(name: .customLong("max-concurrent-work"), help: "Heavy requests (search, reconstruction, decoding) running at once.")
     var maxConcurrentWork = ServerConfiguration().maxConcurrentWork
     @Option(name: .customLong("max-queued-work"), help: "Heavy requests waiting for a slot; more get 503 + Retry-After.")
