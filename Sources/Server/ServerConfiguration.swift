@@ -22,6 +22,15 @@ public struct ServerConfiguration: Sendable {
     public var maxConcurrentWork = max(2, ProcessInfo.processInfo.activeProcessorCount * 2)
     /// Heavy requests waiting for a slot; beyond this the server answers 503 + Retry-After.
     public var maxQueuedWork = 64
+    /// Index jobs (`POST /v1/index`) running at once; the rest wait their turn. 2: one long
+    /// job (a large folder, a file that decodes slowly) does not hold every other one back,
+    /// while on the 2-core machines this targets more would only split the same cores (an
+    /// ingest already keeps both busy: decode thread + GEMM threads) and slow the queries.
+    public var indexJobs = 2
+    /// Seconds one index job may run before it is cancelled and fails with "deadline passed".
+    /// 6 h: a day of 1080p video indexes in well under that here; a job past it is stuck or
+    /// was fed something hostile.
+    public var indexJobDeadline = 6 * 3600.0
 
     // Starvation bounds: a client cannot hold the server's sockets, threads or store.
     /// Open connections at most; further clients wait in the listen backlog until one closes.
@@ -96,6 +105,10 @@ public struct ServerConfiguration: Sendable {
             throw ServerSetupError.badOption("--max-decoded-frames \(limits.maxDecodedFrames): must be a number of 720p frames above 0")
         }
         guard maxConcurrentWork >= 1 else { throw ServerSetupError.badOption("--max-concurrent-work \(maxConcurrentWork): must be at least 1") }
+        guard (1...64).contains(indexJobs) else { throw ServerSetupError.badOption("--index-jobs \(indexJobs): must be in 1...64") }
+        guard indexJobDeadline > 0, indexJobDeadline <= 30 * 86_400 else {
+            throw ServerSetupError.badOption("--index-job-deadline \(indexJobDeadline): must be more than 0 and at most 2592000 seconds (30 days)")
+        }
         guard maxConnections >= 1 else { throw ServerSetupError.badOption("--max-connections \(maxConnections): must be at least 1") }
         for (name, v) in [("--idle-timeout", idleTimeout), ("--body-timeout", bodyTimeout), ("--store-timeout", storeTimeout)] where !(v > 0 && v <= 86_400) {
             throw ServerSetupError.badOption("\(name) \(v): must be more than 0 and at most 86400 seconds")

@@ -126,8 +126,10 @@ public enum QueryError: Error, CustomStringConvertible, Equatable {
         }
     }
 
-    /// A whole number as is, else two decimals (for messages).
+    /// A whole number as is, else at most two decimals (for messages).
     public static func figure(_ x: Double) -> String {
-        x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(format: "%.2f", x)
+        guard x.isFinite, abs(x) < 1e15 else { return "\(x)" }
+        let r = (x * 100).rounded() / 100
+        return r == r.rounded() ? String(Int(r)) : "\(r)"
     }
 }

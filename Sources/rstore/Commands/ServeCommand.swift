@@ -43,6 +43,10 @@ struct ServeCommand: AsyncParsableCommand {
     var maxConcurrentWork = ServerConfiguration().maxConcurrentWork
     @Option(name: .customLong("max-queued-work"), help: "Heavy requests waiting for a slot; more get 503 + Retry-After.")
     var maxQueuedWork = ServerConfiguration().maxQueuedWork
+    @Option(name: .customLong("index-jobs"), help: "Index jobs (POST /v1/index) running at once; the rest wait.")
+    var indexJobs = ServerConfiguration().indexJobs
+    @Option(name: .customLong("index-job-deadline"), help: "Seconds an index job may run before it is cancelled (the job fails with \"deadline passed\").")
+    var indexJobDeadline = ServerConfiguration().indexJobDeadline
     @Option(name: .customLong("max-connections"), help: "Open connections at most; more clients wait in the listen backlog.")
     var maxConnections = ServerConfiguration().maxConnections
     @Option(name: .customLong("idle-timeout"), help: "Seconds a connection may go without a complete request head (idle, or a head sent too slowly).")
@@ -72,6 +76,8 @@ struct ServeCommand: AsyncParsableCommand {
         config.maxConcurrentWork = maxConcurrentWork
         config.maxQueuedWork = maxQueuedWork
         config.maxConnections = maxConnections
+        config.indexJobs = indexJobs
+        config.indexJobDeadline = indexJobDeadline
         config.idleTimeout = idleTimeout
         config.bodyTimeout = bodyTimeout
         config.storeTimeout = storeTimeout
