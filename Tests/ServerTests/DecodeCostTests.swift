@@ -63,6 +63,21 @@ final class DecodeCostTests: XCTestCase {
         XCTAssertEqual(c.usage.decodedFrames, 60, "5 720p frames are 60 frames of 320x240; the 61st was refused")
     }
 
+    /// A search whose stage 2 would decode past the budget answers coarse moments (flagged),
+    /// as past the P-frame budget, instead of failing.
+    func testSearchPastTheDecodingBudgetStaysCoarse() async throws {
+        let f = try await Self.fixture.value
+        let tight = QueryControl(limits: .init(maxDecodedFrames: 0.5))
+        let coarse = try f.library.searchReport("a test pattern", k: 2, control: tight)
+        XCTAssertFalse(coarse.moments.isEmpty)
+        XCTAssertFalse(coarse.refined)
+        XCTAssertLessThanOrEqual(tight.usage.decodeCost, 0.5)
+        let full = QueryControl()
+        let refined = try f.library.searchReport("a test pattern", k: 2, control: full)
+        XCTAssertTrue(refined.refined)
+        XCTAssertGreaterThan(full.usage.decodeCost, 0.5, "refining needed that decoding")
+    }
+
     /// Thumbnails and ranges that were one sampled frame each are refused by what they decode,
     /// with the error naming the option; the same request on the small video, or nearer the
     /// keyframe on the large one, still answers.
