@@ -15,7 +15,8 @@ struct ServeCommand: AsyncParsableCommand {
         request then needs `Authorization: Bearer T` (the page trades it for an HttpOnly session \
         cookie). Write endpoints (POST /v1/index) always need the token and a --library-root or \
         --root; without a token they are refused. Paths given to POST /v1/index must lie inside a \
-        library root. On a PostgreSQL store, POST /v1/index queues the files for `rstore worker`s \
+        library root; index jobs run --index-jobs at a time (the rest wait), each cancelled past \
+        --index-job-deadline seconds. On a PostgreSQL store, POST /v1/index queues the files for `rstore worker`s \
         (root-relative: they must lie under a --root NAME=PATH) instead of indexing here; GET \
         /v1/queue shows the queue. Requests whose Host is not the bound address, localhost or an --allow-host name get \
         421 (DNS rebinding). Each request may reconstruct at most --max-p-frames P-features and \
