@@ -29,8 +29,12 @@ public final class Reconstructor: @unchecked Sendable {
         public var fps: Double
         /// Seed of the random strategy's masks, as stored for the video.
         public var maskSeed: UInt64
-        /// Offsets of every sampled frame, index order (offsets[k].index == k).
+        /// Offsets of consecutive sampled frames from `firstIndex` on, index order
+        /// (offsets[k - firstIndex].index == k): the whole video, or a window of it that holds
+        /// every frame a request reads and their anchors (`offset(_:)`).
         public var offsets: [FrameOffset]
+        /// Index of `offsets[0]` (0: the whole video).
+        public var firstIndex = 0
         /// Which frames are I and each P-frame's anchor: the video's own (shot starts included).
         public var layout: FrameLayout
         public var iFeature: @Sendable (Int) throws -> [Float]
@@ -100,7 +104,7 @@ public final class Reconstructor: @unchecked Sendable {
             // Concealing, as ingest did; one thread for damaged files, so a damaged span
             // decodes to the same pictures every time.
             let reader = try VideoReader(url: source.url, threads: source.damaged ? 1 : 0, concealDamage: true)
-            let decoded = try reader.decode(offsets: missing.map { source.offsets[$0] }, meter: control.decodeMeter) {
+            let decoded = try reader.decode(offsets: missing.map { source.offset($0) }, meter: control.decodeMeter) {
                 CLIPPreprocessor.resizeAndCrop($0, size: size)
             }
             for (k, crop) in zip(missing, decoded) {
@@ -122,6 +126,10 @@ public struct PFeatureKey: Hashable, Sendable {
 }
 
 extension Reconstructor.Source {
+    /// The offset of sampled frame `k` (which must lie in the window).
+    func offset(_ k: Int) -> FrameOffset { offsets[k - firstIndex] }
+    /// Whether the window holds sampled frame `k`.
+    func hasOffset(_ k: Int) -> Bool { k >= firstIndex && k - firstIndex < offsets.count }
     func frameKey(_ k: Int) -> FrameKey { FrameKey(videoHash: contentHash, fps: fps, index: k) }
     func featureKey(_ k: Int) -> PFeatureKey { PFeatureKey(frame: frameKey(k), maskSeed: maskSeed, anchor: layout.anchor(of: k)) }
 }
