@@ -44,7 +44,8 @@ extension APIError {
         case let e as QueryError:
             switch e {
             case .cancelled: return APIError(.serviceUnavailable, "cancelled", "the request was cancelled (its client went away or the server is stopping)")
-            case .overBudget: return APIError(.badRequest, "over_limit", "\(e.description) (the server's --max-p-frames / --max-decoded-frames)")
+            case .overBudget(let budget, _, _):
+                return APIError(.badRequest, "over_limit", "\(e.description) (the server's \(budget == .pFrames ? "--max-p-frames" : "--max-decoded-frames"))")
             }
         case let e as HTTPError:
             switch e.status {

@@ -26,8 +26,8 @@ public struct SearchReport: Sendable, Codable {
 
 extension Library {
     /// Text-to-moment search with its timings. Stage 2 refines at most
-    /// `control.remainingPFrames` P-frames; past that, moments keep coarse boundaries and are
-    /// flagged instead of the query failing.
+    /// `control.remainingPFrames` P-frames, and decodes within `control`'s decoding budget; past
+    /// either, moments keep coarse boundaries and are flagged instead of the query failing.
     public func searchReport(_ text: String, k: Int, control: QueryControl = QueryControl()) throws -> SearchReport {
         guard (1...1000).contains(k) else { throw LibraryError.badK(k) }
         let t0 = DispatchTime.now().uptimeNanoseconds
@@ -39,39 +39,49 @@ extension Library {
         let t1 = DispatchTime.now().uptimeNanoseconds
         let before = control.usage, hitsBefore = control.frameSources
         var sources: [Int64: Reconstructor.Source] = [:]
-        let moments = try search.refine(candidates, query: query, k: k, pFrameBudget: control.remainingPFrames, context: { id in
-            let v = ready[id]!
-            let src: Reconstructor.Source
-            do {
-                src = try source(v)
-            } catch StoreError.notReady, StoreError.unknownVideo {
-                return nil   // re-indexed or removed since stage 1: its candidates are dropped
-            } catch let e as StoreError {
-                // Damaged stored bytes of one video: the others still answer; the video is named.
-                guard case .corruptBlob = e else { throw e }
-                self.stage1.noteSkipped(e.description)
-                return nil
-            }
-            sources[id] = src
-            var ctx = MomentSearch.VideoContext(id: id, path: v.path, times: src.offsets.map(\.time), fps: v.fps, layout: v.layout)
-            // A file not mounted here, or changed since it was indexed (and not yet re-indexed),
-            // keeps its coarse moments: one stale file must not fail every search.
-            ctx.refinable = isMounted(v) && staleness(v) == nil
-            return ctx
-        }, dense: { requests in
-            // One batched pass per reconstructor (videos indexed with the same N, p, strategy share one).
-            var out = [[[Float]]](repeating: [], count: requests.count)
-            var groups: [ObjectIdentifier: (Reconstructor, [Int])] = [:]
-            for (i, r) in requests.enumerated() {
-                let rec = try reconstructor(for: ready[r.video.id]!)
-                groups[ObjectIdentifier(rec), default: (rec, [])].1.append(i)
-            }
-            for (rec, members) in groups.values {
-                let feats = try rec.features(of: members.map { (sources[requests[$0].video.id]!, requests[$0].frames) }, control: control)
-                for (i, f) in zip(members, feats) { out[i] = f }
-            }
-            return out
-        })
+        func refine(pFrameBudget: Int) throws -> [Moment] {
+            try search.refine(candidates, query: query, k: k, pFrameBudget: pFrameBudget, context: { id in
+                let v = ready[id]!
+                let src: Reconstructor.Source
+                do {
+                    src = try source(v)
+                } catch StoreError.notReady, StoreError.unknownVideo {
+                    return nil   // re-indexed or removed since stage 1: its candidates are dropped
+                } catch let e as StoreError {
+                    // Damaged stored bytes of one video: the others still answer; the video is named.
+                    guard case .corruptBlob = e else { throw e }
+                    self.stage1.noteSkipped(e.description)
+                    return nil
+                }
+                sources[id] = src
+                var ctx = MomentSearch.VideoContext(id: id, path: v.path, times: src.offsets.map(\.time), fps: v.fps, layout: v.layout)
+                // A file not mounted here, or changed since it was indexed (and not yet re-indexed),
+                // keeps its coarse moments: one stale file must not fail every search.
+                ctx.refinable = isMounted(v) && staleness(v) == nil
+                return ctx
+            }, dense: { requests in
+                // One batched pass per reconstructor (videos indexed with the same N, p, strategy share one).
+                var out = [[[Float]]](repeating: [], count: requests.count)
+                var groups: [ObjectIdentifier: (Reconstructor, [Int])] = [:]
+                for (i, r) in requests.enumerated() {
+                    let rec = try reconstructor(for: ready[r.video.id]!)
+                    groups[ObjectIdentifier(rec), default: (rec, [])].1.append(i)
+                }
+                for (rec, members) in groups.values {
+                    let feats = try rec.features(of: members.map { (sources[requests[$0].video.id]!, requests[$0].frames) }, control: control)
+                    for (i, f) in zip(members, feats) { out[i] = f }
+                }
+                return out
+            })
+        }
+        // Stage 2 decoding past the request's budget (long GOPs, large pictures): the moments
+        // keep their coarse boundaries, flagged, as past the P-frame budget.
+        let moments: [Moment]
+        do {
+            moments = try refine(pFrameBudget: control.remainingPFrames)
+        } catch QueryError.overBudget(.decoding, _, _) {
+            moments = try refine(pFrameBudget: 0)
+        }
         let t2 = DispatchTime.now().uptimeNanoseconds
         let after = control.usage, hitsAfter = control.frameSources
         return SearchReport(moments: moments, stage1Ms: Double(t1 - t0) / 1e6, stage2Ms: Double(t2 - t1) / 1e6,
