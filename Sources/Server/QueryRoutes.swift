@@ -46,6 +46,12 @@ struct SearchBody: Encodable {
     var frame_cache_hits: Int
     /// False when some moments kept coarse boundaries (refine=false, or the P-frame budget ran out).
     var refined: Bool
+    /// text, image, like or vector.
+    var query_kind = "text"
+    /// What stage 1 scored (a filter's part of the library) and which videos stage 2 read.
+    var stage1_videos = 0
+    var stage1_rows = 0
+    var stage2_videos: [Int64] = []
 }
 
 struct GroundBody: Encodable {
@@ -79,7 +85,8 @@ extension RStoreServer {
             let r = try await heavy(context, limits: limits) { control in try library.searchReport(q, k: k, control: control) }
             return try JSONResponse.make(SearchBody(query: q, k: k, seconds: Date().timeIntervalSince(t0), moments: r.moments.map(MomentBody.init),
                                                     stage1_ms: r.stage1Ms, stage2_ms: r.stage2Ms, p_frames: r.pFrames, decoded_frames: r.decodedFrames,
-                                                    frame_cache_hits: r.frameCacheHits, refined: r.refined))
+                                                    frame_cache_hits: r.frameCacheHits, refined: r.refined,
+                                                    stage1_videos: r.stage1Videos, stage1_rows: r.stage1Rows, stage2_videos: r.stage2Videos))
         }
 
         // GET /v1/videos/{id}/ground?q=TEXT&k=5: zero-shot grounding in one video.

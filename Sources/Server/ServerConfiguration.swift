@@ -62,6 +62,8 @@ public struct ServerConfiguration: Sendable {
         public var maxDecodedFrames = 3600
         /// Bytes of a request body.
         public var maxBodyBytes = 64 << 10
+        /// Pixels of an image uploaded to POST /v1/search, checked from its header before decoding.
+        public var maxImagePixels = 16 << 20
         /// Bytes of one media response (a Range reply is cut to this; players ask for the rest).
         public var maxMediaChunk = 8 << 20
         /// Paths in one index request.
