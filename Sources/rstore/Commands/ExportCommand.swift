@@ -10,7 +10,7 @@ struct ExportCommand: AsyncParsableCommand {
         commandName: "export",
         abstract: "Export features with their video, path, time, frame and kind (I stored; --dense adds reconstructed P).",
         discussion: """
-            --format npy writes a folder OUT: features.npy (float32, one row per frame, unit length as stored) and \
+            --format npy writes a folder OUT: features.npy (float32, one row per frame: CLIP image embeddings as stored, not normalised; normalise for cosine) and \
             meta.jsonl (line i describes row i: video_id, path, time, frame, kind). --format jsonl writes one JSON \
             object per frame (the same fields and "embedding") to OUT, or to standard output without --out.
             """)
