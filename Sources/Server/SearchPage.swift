@@ -94,9 +94,9 @@ function fmt(t) { t = Math.round(Math.max(0, t) * 10) / 10; const m = Math.floor
 
 // Reads authenticate with the HttpOnly session cookie (see the #auth form); the page never
 // keeps the token itself.
-async function api(path, body) {
-  const init = body === undefined ? { credentials: "same-origin" }
-    : { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
+async function api(path, payload) {
+  const init = payload === undefined ? { credentials: "same-origin" }
+    : { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) };
   const r = await fetch(path, init);
   let body = null;
   try { body = await r.json(); } catch (e) { body = null; }

@@ -89,6 +89,7 @@ public struct ServerConfiguration: Sendable {
         guard (0...65535).contains(port) else { throw ServerSetupError.badPort(port) }
         if token == nil && !Self.isLoopback(host) { throw ServerSetupError.tokenRequired(host: host) }
         guard limits.maxPFrames >= 1 else { throw ServerSetupError.badOption("--max-p-frames \(limits.maxPFrames): must be at least 1") }
+        guard limits.maxImagePixels >= 1 else { throw ServerSetupError.badOption("--max-image-pixels \(limits.maxImagePixels): must be at least 1") }
         guard limits.maxDecodedFrames >= 1 else { throw ServerSetupError.badOption("--max-decoded-frames \(limits.maxDecodedFrames): must be at least 1") }
         guard maxConcurrentWork >= 1 else { throw ServerSetupError.badOption("--max-concurrent-work \(maxConcurrentWork): must be at least 1") }
         guard maxConnections >= 1 else { throw ServerSetupError.badOption("--max-connections \(maxConnections): must be at least 1") }

@@ -58,6 +58,7 @@ final class DeleteRaceTests: XCTestCase {
 
             XCTAssertEqual(changes.deletes, [204])
             XCTAssertEqual(changes.reindexed, 1, "the ingest finished: a delete never cuts it short")
+            print("delete of the version being indexed answered \(changes.deleteDuringIngest)")
             XCTAssertTrue(changes.deleteDuringIngest.allSatisfy { [409, 204, 404].contains($0) }, "\(changes.deleteDuringIngest)")
             let newA = try XCTUnwrap(try library.videos(status: .ready).first { $0.path == fileA.path }?.id)
             XCTAssertNotEqual(newA, a)

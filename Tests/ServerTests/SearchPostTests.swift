@@ -122,6 +122,11 @@ final class SearchPostTests: XCTestCase {
 
     func testAQueryPostIsAReadForAuthentication() async throws {
         let fixture = try await ServerFixture.shared.value
+        // The page offers "more like this" on every moment, as a like-query.
+        try await withClient(try fixture.server()) { client in
+            let page = try await client.execute(uri: "/", method: .get)
+            XCTAssertTrue(page.text.contains("more like this") && page.text.contains("like: { video_id: m.videoID"), "page")
+        }
         // No token: reads are open, and POST /v1/search is a read (POST /v1/index stays refused).
         try await withClient(try fixture.server()) { client in
             let open = try await Self.post(client, #"{"text": "bars"}"#)
