@@ -110,6 +110,31 @@ final class QueryInputTests: XCTestCase {
         XCTAssertTrue(try lib.searchReport(.text(text), k: 4, filter: SearchFilter(roots: ["archive"])).moments.isEmpty)
     }
 
+    func testRootAndPrefixFiltersOnARootedLibrary() async throws {
+        var config = Library.Configuration()
+        config.roots = try RootMounts(["media": dir])
+        let rooted = try Library(store: dir.appendingPathComponent("rooted.rstore"), model: try TinyCLIP.model.get(), configuration: config)
+        _ = try await rooted.index([dir.appendingPathComponent("x/a.mp4"), dir.appendingPathComponent("b.mp4")])
+        let stored = try rooted.videos().map(\.path).sorted()
+        XCTAssertEqual(stored, ["media:b.mp4", "media:x/a.mp4"])
+        let aID = try rooted.videos().first { $0.path == "media:x/a.mp4" }!.id!
+        let text = "a colourful test pattern"
+        XCTAssertEqual(try rooted.searchReport(.text(text), k: 4, filter: SearchFilter(roots: ["media"])).stage1Videos, 2)
+        XCTAssertEqual(try rooted.searchReport(.text(text), k: 4, filter: SearchFilter(roots: ["other"])).stage1Videos, 0)
+        // By stored name or by the file here: the same video.
+        for prefix in ["media:x", "media:x/", dir.appendingPathComponent("x").path] {
+            let r = try rooted.searchReport(.text(text), k: 4, filter: SearchFilter(roots: ["media"], pathPrefix: prefix))
+            XCTAssertEqual(r.stage1Videos, 1, prefix)
+            XCTAssertTrue(!r.moments.isEmpty && r.moments.allSatisfy { $0.videoID == aID }, prefix)
+        }
+        var exported = 0
+        try rooted.export(filter: SearchFilter(pathPrefix: "media:x")) { rows in
+            XCTAssertTrue(rows.allSatisfy { $0.path == "media:x/a.mp4" })
+            exported += rows.count
+        }
+        XCTAssertGreaterThan(exported, 0)
+    }
+
     func testATimeSpanFilterKeepsEveryMomentAndEveryComputedFrameInsideIt() throws {
         let filter = SearchFilter(from: 1.5, to: 3.5)
         let r = try lib.searchReport(.text("bars of colour"), k: 6, filter: filter)
