@@ -34,6 +34,14 @@ public enum OpenAPIDocument {
         return o
     }
 
+    /// The filter of a search as query parameters (GET, and POST with an image body).
+    nonisolated(unsafe) static let filterParams: [J] = [
+        param("root", "query", "string", "Only videos under these named library roots (comma-separated)."),
+        param("video_id", "query", "string", "Only these video ids (comma-separated).", extra: ["pattern": "^[0-9]{1,18}(,[0-9]{1,18})*$"]),
+        param("path_prefix", "query", "string", "Only videos under this stored path prefix (folder-wise)."),
+        param("from", "query", "number", "Only frames from this time of each video (s).", extra: ["minimum": 0]),
+        param("to", "query", "number", "Only frames up to this time of each video (s).", extra: ["minimum": 0])]
+
     nonisolated(unsafe) static let paths: J = [
         "/": ["get": op("The search page (HTML, no build step).", "page", responses: [
             "200": ["description": "HTML", "content": ["text/html": ["schema": ["type": "string"]]]]], extra: ["security": []])],
@@ -75,17 +83,12 @@ public enum OpenAPIDocument {
             params: [id, q, param("dense", "query", "boolean", "Reconstruct P-frames too (default false)."),
                      param("from", "query", "number", "Start, seconds."), param("to", "query", "number", "End, seconds.")],
             responses: ["200": ok("Curve"), "400": err, "401": err, "404": err, "409": err], heavy: true)],
-        "/v1/search": ["get": op("Text-to-moment search over the library. Stage 2 refines candidates within the request's P-frame budget (--max-p-frames).", "search",
-            params: [q, param("k", "query", "integer", "Moments to return (1-100, default 10).", extra: ["minimum": 1, "maximum": 100])],
+        "/v1/search": ["get": op("Text-to-moment search over the library. Stage 2 refines candidates within the request's P-frame budget (--max-p-frames). Filters (root, video_id, path_prefix, from, to) restrict stage 1.", "search",
+            params: [q, param("k", "query", "integer", "Moments to return (1-100, default 10).", extra: ["minimum": 1, "maximum": 100])] + filterParams,
             responses: ["200": ok("Search"), "400": err, "401": err], heavy: true),
                        "post": op("Moment search by a text, a vector, a stored frame (\"more like this\") or an uploaded image, optionally within a filter (applied in stage 1: nothing outside it is scored, no P-frame outside it is computed). JSON body: exactly one of `text`, `vector` (the model's width, finite), `like` ({video_id, time}); `k`, `refine`, `filter`. Or an image: the raw body with Content-Type image/* (k, refine and the filter as query parameters: root, video_id comma-separated, path_prefix, from, to), or multipart/form-data with parts `image`, `k`, `refine`, `filter` (JSON). Bodies are bounded by the body limit (413 body_too_large), images by their declared pixels before decoding (413 image_too_large). Errors: 400 bad_parameter, bad_vector, bad_image, bad_filter, time_outside_video; 404 unknown_video; 409 not_ready; 415 unsupported_media_type.", "searchPost",
             params: [param("k", "query", "integer", "Moments (1-100, default 10); the JSON body's `k` wins.", extra: ["minimum": 1, "maximum": 100]),
-                     param("refine", "query", "boolean", "false: stage 1 only (default true)."),
-                     param("root", "query", "string", "Image uploads: only videos under these named roots (comma-separated)."),
-                     param("video_id", "query", "string", "Image uploads: only these video ids (comma-separated).", extra: ["pattern": "^[0-9]{1,18}(,[0-9]{1,18})*$"]),
-                     param("path_prefix", "query", "string", "Image uploads: only videos under this stored path prefix."),
-                     param("from", "query", "number", "Image uploads: only frames from this time of each video (s)."),
-                     param("to", "query", "number", "Image uploads: only frames up to this time of each video (s).")],
+                     param("refine", "query", "boolean", "false: stage 1 only (default true).")] + filterParams,
             responses: ["200": ok("Search"), "400": err, "401": err, "404": err, "409": err, "413": err, "415": err], heavy: true,
             extra: ["requestBody": ["required": true, "content": [
                 "application/json": ["schema": ["$ref": "#/components/schemas/SearchRequest"]],

@@ -48,6 +48,12 @@ final class SearchPostTests: XCTestCase {
             XCTAssertEqual(filtered.json["stage2_videos"] as? [Int], [Int(fixture.videoB)])
             XCTAssertTrue(Self.moments(filtered).allSatisfy { $0.hasPrefix("\(fixture.videoB)/") }, filtered.text)
 
+            // GET takes the same filter as query parameters.
+            let getFiltered = try await client.execute(uri: "/v1/search?q=colour+bars&k=4&video_id=\(fixture.videoB)&from=0.5&to=2.5", method: .get)
+            XCTAssertEqual(Self.moments(getFiltered), Self.moments(filtered))
+            assertError(try await client.execute(uri: "/v1/search?q=colour+bars&video_id=x", method: .get), 400, "bad_parameter")
+            assertError(try await client.execute(uri: "/v1/search?q=colour+bars&from=3&to=1", method: .get), 400, "bad_filter")
+
             // Hostile bodies: typed errors, never a 500.
             assertError(try await Self.post(client, "{\"vector\": [1, 2, 3]}"), 400, "bad_vector")
             assertError(try await Self.post(client, "{\"vector\": [\(Array(repeating: "0", count: dim).joined(separator: ","))]}"), 400, "bad_vector")
