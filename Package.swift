@@ -83,7 +83,7 @@ let package = Package(
         // The throwaway PostgreSQL cluster the tests start (Tools/pg-cluster.sh).
         .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport"),
         // Seeded mutation fuzzing of every decoder of untrusted bytes (Tools/fuzz.sh: long run).
-        .testTarget(name: "FuzzTests", dependencies: ["CLIP", "Store", "Support", "TestSupport"]),
+        .testTarget(name: "FuzzTests", dependencies: ["CLIP", "Store", "Support", "TestSupport", "ResidualStore"]),
         .testTarget(name: "VideoTests", dependencies: ["Video", "CLIP", "TestSupport"],
                     resources: [.copy("Fixtures")]),
     ]

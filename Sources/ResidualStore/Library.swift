@@ -316,6 +316,16 @@ public enum LibraryError: Error, CustomStringConvertible, Equatable {
     case notAVideo(path: String)
     /// Queueing needs a store shared with workers (PostgreSQL).
     case notShared(store: String)
+    /// A query vector the search cannot use (wrong width, NaN or infinite values, zero length).
+    case badVector(String)
+    /// A query image that does not decode (`path` names the file, `reason` says why).
+    case badImage(path: String, reason: String)
+    /// A query image larger than the pixel limit (known from its header, before decoding).
+    case imageTooLarge(path: String, width: Int, height: Int, limit: Int)
+    /// A "more like this" time outside the stored video.
+    case timeOutsideVideo(video: String, time: Double, duration: Double)
+    /// A search or export filter that cannot be applied.
+    case badFilter(String)
 
     public var description: String {
         switch self {
@@ -326,6 +336,13 @@ public enum LibraryError: Error, CustomStringConvertible, Equatable {
         case .settingsMismatch(let v, let s, let c): return "\(v) was indexed with \(s), but this library uses \(c)"
         case .notAVideo(let p): return "\(p): not a file or folder"
         case .notShared(let s): return "\(s) has no ingest queue: queueing needs a shared (PostgreSQL) store"
+        case .badVector(let why): return "the query vector cannot be used: \(why)"
+        case .badImage(let p, let why): return "\(p): not a usable query image: \(why)"
+        case .imageTooLarge(let p, let w, let h, let limit):
+            return "\(p): the query image is \(w)x\(h) = \(w * h) pixels, over the limit of \(limit) pixels"
+        case .timeOutsideVideo(let v, let t, let d):
+            return String(format: "%@: time %.3f s is outside the video (0-%.3f s)", v, t, d)
+        case .badFilter(let why): return "bad filter: \(why)"
         }
     }
 }

@@ -25,6 +25,11 @@ extension APIError {
             case .notAVideo: return APIError(.badRequest, "not_a_video", e.description)
             case .settingsMismatch: return APIError(.conflict, "settings_mismatch", e.description)
             case .notShared: return APIError(.conflict, "not_shared", e.description)
+            case .badVector: return APIError(.badRequest, "bad_vector", e.description)
+            case .badImage: return APIError(.badRequest, "bad_image", e.description)
+            case .imageTooLarge: return APIError(.contentTooLarge, "image_too_large", e.description)
+            case .timeOutsideVideo: return APIError(.badRequest, "time_outside_video", e.description)
+            case .badFilter: return APIError(.badRequest, "bad_filter", e.description)
             }
         case let e as RootError:
             switch e {

@@ -53,6 +53,7 @@ public final class RStoreServer: Sendable {
         registerVideoRoutes(&table)
         registerMediaRoutes(&table)
         registerQueryRoutes(&table)
+        registerSearchRequestRoutes(&table)
         registerIndexRoutes(&table)
         return (router, table.entries)
     }

@@ -76,6 +76,8 @@ public struct ServerConfiguration: Sendable {
         public var maxDecodedFrames = 54_000.0
         /// Bytes of a request body.
         public var maxBodyBytes = 64 << 10
+        /// Pixels of an image uploaded to POST /v1/search, checked from its header before decoding.
+        public var maxImagePixels = 16 << 20
         /// Bytes of one media response (a Range reply is cut to this; players ask for the rest).
         public var maxMediaChunk = 8 << 20
         /// Paths in one index request.
@@ -101,6 +103,7 @@ public struct ServerConfiguration: Sendable {
         guard (0...65535).contains(port) else { throw ServerSetupError.badPort(port) }
         if token == nil && !Self.isLoopback(host) { throw ServerSetupError.tokenRequired(host: host) }
         guard limits.maxPFrames >= 1 else { throw ServerSetupError.badOption("--max-p-frames \(limits.maxPFrames): must be at least 1") }
+        guard limits.maxImagePixels >= 1 else { throw ServerSetupError.badOption("--max-image-pixels \(limits.maxImagePixels): must be at least 1") }
         guard limits.maxDecodedFrames > 0, limits.maxDecodedFrames.isFinite else {
             throw ServerSetupError.badOption("--max-decoded-frames \(limits.maxDecodedFrames): must be a number of 720p frames above 0")
         }

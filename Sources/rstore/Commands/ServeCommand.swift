@@ -39,6 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("allow-host"), help: "A further name the Host header may carry, e.g. the LAN name (repeatable).")
     var allowHosts: [String] = []
     @Option(name: .customLong("max-p-frames"), help: "P-features one request may reconstruct.") var maxPFrames = ServerConfiguration.Limits().maxPFrames
+    @Option(name: .customLong("max-image-pixels"), help: "Pixels of an image uploaded to POST /v1/search, checked from its header before decoding.")
+    var maxImagePixels = ServerConfiguration.Limits().maxImagePixels
     @Option(name: .customLong("max-decoded-frames"), help: "Decoding one request may do, in 720p frames: every frame decoded (from the seek keyframe on) counts its pixels / 1280x720, at least 1/64.") var maxDecodedFrames = ServerConfiguration.Limits().maxDecodedFrames
     @Option(name: .customLong("max-concurrent-work"), help: "Heavy requests (search, reconstruction, decoding) running at once.")
     var maxConcurrentWork = ServerConfiguration().maxConcurrentWork
@@ -73,6 +75,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.thumbnailCacheBytes = max(0, thumbnailCacheMB) << 20
         config.allowedHosts = allowHosts
         config.limits.maxPFrames = maxPFrames
+        config.limits.maxImagePixels = maxImagePixels
         config.limits.maxDecodedFrames = maxDecodedFrames
         config.maxConcurrentWork = maxConcurrentWork
         config.maxQueuedWork = maxQueuedWork
