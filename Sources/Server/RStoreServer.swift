@@ -41,7 +41,8 @@ public final class RStoreServer: Sendable {
             return l
         }()
         roots = LibraryRoots(configuration.libraryRoots)
-        jobs = IndexJobs(library: library, maxPending: configuration.limits.maxPendingJobs, metrics: metrics)
+        jobs = IndexJobs(library: library, maxPending: configuration.limits.maxPendingJobs,
+                         maxRunning: configuration.indexJobs, deadline: configuration.indexJobDeadline, metrics: metrics)
         thumbnails = ThumbnailCache(byteBudget: configuration.thumbnailCacheBytes, maxDimension: configuration.thumbnailMaxDimension)
         work = WorkLimiter(limit: configuration.maxConcurrentWork, queueLimit: configuration.maxQueuedWork)
         storeCalls = WorkLimiter(limit: configuration.storeThreads, queueLimit: configuration.maxQueuedStoreCalls, what: "store calls")
@@ -63,6 +64,7 @@ public final class RStoreServer: Sendable {
         registerVideoRoutes(&table)
         registerMediaRoutes(&table)
         registerQueryRoutes(&table)
+        registerSearchRequestRoutes(&table)
         registerIndexRoutes(&table)
         registerMetricsRoute(&table)
         return (router, table.entries)

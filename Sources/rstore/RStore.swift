@@ -15,7 +15,7 @@ struct RStore: AsyncParsableCommand {
                 IndexCommand.self, ListCommand.self, RemoveCommand.self, PruneCommand.self, StatsCommand.self,
                 VerifyCommand.self, ServeCommand.self, EnqueueCommand.self, WorkerCommand.self, StoreCommand.self,
             ]),
-            CommandGroup(name: "Query", subcommands: [SearchCommand.self, EmbedCommand.self, GroundCommand.self, ScanCommand.self]),
+            CommandGroup(name: "Query", subcommands: [SearchCommand.self, EmbedCommand.self, GroundCommand.self, ExportCommand.self, ScanCommand.self]),
             CommandGroup(name: "Model", subcommands: [ModelCommand.self, EncodeCommand.self, TrainTokenizerCommand.self, ProbeCommand.self]),
             CommandGroup(name: "Evaluation", subcommands: [EvalCommand.self]),
             CommandGroup(name: "Benchmarks", subcommands: [BenchCommand.self]),

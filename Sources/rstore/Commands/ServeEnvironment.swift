@@ -18,7 +18,8 @@ enum ServeEnvironment {
     static let options: [(name: String, kind: Kind, extra: [String])] = [
         ("host", .value, []), ("port", .value, []), ("library-root", .repeated, []), ("root", .repeated, []),
         ("token-file", .value, []), ("allow-host", .repeated, []),
-        ("max-p-frames", .value, []), ("max-decoded-frames", .value, []), ("max-concurrent-work", .value, []),
+        ("max-p-frames", .value, []), ("max-decoded-frames", .value, []), ("max-image-pixels", .value, []),
+        ("index-jobs", .value, []), ("index-job-deadline", .value, []), ("max-concurrent-work", .value, []),
         ("max-queued-work", .value, []), ("max-connections", .value, []), ("idle-timeout", .value, []),
         ("body-timeout", .value, []), ("store-timeout", .value, []), ("thumbnail-cache-mb", .value, []),
         ("frame-cache-mb", .value, []), ("frame-tier-mb", .value, []), ("log-level", .value, ["LOG_LEVEL"]),
