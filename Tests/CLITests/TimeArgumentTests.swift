@@ -25,6 +25,16 @@ final class TimeArgumentTests: XCTestCase {
             XCTAssertNotEqual(r.status, 0, bad)
             XCTAssertTrue(r.stderr.contains("--from") && r.stderr.contains(bad), r.stderr)
         }
+        // The search filters and --like read clock times too.
+        let search = ["search", "--model", model, "--store", store, "--json"]
+        let likeSeconds = try RStoreProcess.run(search + ["--like", "\(video.path)@1.5", "--from", "1", "--to", "3"])
+        XCTAssertEqual(likeSeconds.status, 0, likeSeconds.stderr)
+        let likeClock = try RStoreProcess.run(search + ["--like", "\(video.path)@00:00:01.500", "--from", "0:01", "--to", "00:00:03"])
+        XCTAssertEqual(likeClock.status, 0, likeClock.stderr)
+        func moments(_ s: String) -> String { String(s[s.range(of: "\"moments\"")!.lowerBound...].prefix { $0 != "]" }) }
+        XCTAssertEqual(moments(likeClock.stdout), moments(likeSeconds.stdout))
+        XCTAssertNotEqual(try RStoreProcess.run(search + ["--like", "\(video.path)@1:75"]).status, 0)
+
         // Printed times read back: HH:MM:SS.ss.
         let ground = try RStoreProcess.run(["ground", "--model", model, "--store", store, video.path, "a test pattern"])
         XCTAssertEqual(ground.status, 0, ground.stderr)
