@@ -108,18 +108,7 @@ extension VideoReader {
                 while true {
                     slots.wait()
                     guard let i = cursor.take(below: segments.count) else { slots.signal(); return }
-                    let queue = queues[i]
-                    do {
-                        try self.samplingPass(fps: fps, skipNonReference: false, motion: motion, meter: meter, segment: segments[i]) { frame, offsets, deltas in
-                            guard let sample = RawSample(frame: frame, offsets: offsets, motion: deltas) else {
-                                throw VideoError.decodeFailed(path: url.path, time: offsets.first?.time, reason: "out of memory")
-                            }
-                            return queue.put(sample)
-                        }
-                        queue.finish(throwing: nil)
-                    } catch {
-                        queue.finish(throwing: error)
-                    }
+                    self.pass(into: queues[i], fps: fps, skipNonReference: false, motion: motion, meter: meter, segment: segments[i])
                 }
             }
             t.name = name + "w\(w)"
@@ -135,10 +124,7 @@ extension VideoReader {
             var emitted: Int64 = 0          // samples handed on so far
             /// Converts and hands on one decoded frame; false when the consumer is gone.
             func deliver(_ frame: UnsafeMutablePointer<AVFrame>, _ offsets: [FrameOffset], _ motion: [PatchMotion]?) throws -> Bool {
-                let wanted = convertIf.map { want in offsets.contains { want($0.index) } } ?? true
-                let image = wanted ? try meter.measure(.convert) { try rgb.convert(frame, rotation: rotation, path: url.path) }
-                                   : RGBImage(width: 0, height: 0, pixels: [])
-                if wanted { meter?.frames(decoded: 0, skipped: 0, sampled: 0, converted: 1) }
+                let image = try rgb.image(of: frame, covering: offsets, if: convertIf, rotation: rotation, path: url.path, meter: meter)
                 for (i, o) in offsets.enumerated() {
                     guard channel.put(SampledFrame(offset: o, image: image, motion: motion?[i])) else { return false }
                 }
@@ -231,5 +217,17 @@ extension MediaInput {
             }
         }
         return nil
+    }
+}
+
+extension RGBConverter {
+    /// The frame in RGB when `convertIf` wants one of the samples it covers (all when nil), else
+    /// an empty image (ingest converts I-frames only); charged to `meter`'s conversion.
+    func image(of frame: UnsafeMutablePointer<AVFrame>, covering offsets: [FrameOffset], if convertIf: (@Sendable (Int) -> Bool)?,
+               rotation: Int, path: String, meter: CostMeter?) throws -> RGBImage {
+        guard convertIf.map({ want in offsets.contains { want($0.index) } }) ?? true else { return RGBImage(width: 0, height: 0, pixels: []) }
+        let image = try meter.measure(.convert) { try convert(frame, rotation: rotation, path: path) }
+        meter?.frames(decoded: 0, skipped: 0, sampled: 0, converted: 1)
+        return image
     }
 }

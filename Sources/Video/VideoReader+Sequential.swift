@@ -79,28 +79,15 @@ extension VideoReader {
         let decodeName = Self.decodeThreadName()
         let decoder = Thread { [self] in
             ThreadCPU.nameCurrent(decodeName)
-            do {
-                // samplingPass opens its own demuxer/decoder: independent of random access.
-                try self.samplingPass(fps: fps, skipNonReference: skipNonReference, motion: motion, meter: meter) { frame, offsets, deltas in
-                    guard let sample = RawSample(frame: frame, offsets: offsets, motion: deltas) else {
-                        throw VideoError.decodeFailed(path: url.path, time: offsets.first?.time, reason: "out of memory")
-                    }
-                    return raw.put(sample)
-                }
-                raw.finish(throwing: nil)
-            } catch {
-                raw.finish(throwing: error)
-            }
+            // samplingPass opens its own demuxer/decoder: independent of random access.
+            self.pass(into: raw, fps: fps, skipNonReference: skipNonReference, motion: motion, meter: meter)
         }
         let converter = Thread {
             ThreadCPU.nameCurrent("rstore.convert")
             let rgb = RGBConverter()
             do {
                 converting: while let sample = try raw.take() {
-                    let wanted = convertIf.map { want in sample.offsets.contains { want($0.index) } } ?? true
-                    let image = wanted ? try meter.measure(.convert) { try rgb.convert(sample.frame, rotation: rotation, path: url.path) }
-                                       : RGBImage(width: 0, height: 0, pixels: [])
-                    if wanted { meter?.frames(decoded: 0, skipped: 0, sampled: 0, converted: 1) }
+                    let image = try rgb.image(of: sample.frame, covering: sample.offsets, if: convertIf, rotation: rotation, path: url.path, meter: meter)
                     for (i, o) in sample.offsets.enumerated() {
                         if !channel.put(SampledFrame(offset: o, image: image, motion: sample.motion?[i])) {
                             raw.cancel()
@@ -136,6 +123,23 @@ extension VideoReader {
     /// "rstore.dec<n>", n counting passes (15 characters at most, the kernel's limit).
     static func decodeThreadName() -> String {
         "rstore.dec" + String(passCounter.withLock { n -> Int in n = (n + 1) % 100_000; return n })
+    }
+
+    /// A sampling pass whose frames go to `queue` by reference (no pixel copy); the queue is
+    /// finished with the pass's error, if any.
+    func pass(into queue: BlockingQueue<RawSample>, fps: Double, skipNonReference: Bool, motion: MotionGrid?,
+              meter: CostMeter?, segment: PassSegment? = nil) {
+        do {
+            try samplingPass(fps: fps, skipNonReference: skipNonReference, motion: motion, meter: meter, segment: segment) { frame, offsets, deltas in
+                guard let sample = RawSample(frame: frame, offsets: offsets, motion: deltas) else {
+                    throw VideoError.decodeFailed(path: url.path, time: offsets.first?.time, reason: "out of memory")
+                }
+                return queue.put(sample)
+            }
+            queue.finish(throwing: nil)
+        } catch {
+            queue.finish(throwing: error)
+        }
     }
 
     /// The sequential pass with conversion on the calling thread. `emit` returns false to stop.
