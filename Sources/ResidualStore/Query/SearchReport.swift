@@ -4,7 +4,7 @@ import Store
 /// A search's moments with where its time went, for `--json` and `GET /v1/search`.
 public struct SearchReport: Sendable, Codable {
     public var moments: [Moment]
-    /// Stage 1 (text encoding, matrix scan, coarse proposals), milliseconds.
+    /// Stage 1 (text encoding, matrix scan or index search, coarse proposals), milliseconds.
     public var stage1Ms: Double
     /// Stage 2 (P-frame reconstruction and refined proposals), milliseconds.
     public var stage2Ms: Double
@@ -16,9 +16,14 @@ public struct SearchReport: Sendable, Codable {
     public var frameCacheHits: Int
     /// False when some moments kept coarse boundaries (the P-frame budget ran out).
     public var refined: Bool
+    /// Which search stage 1 ran (exact scan or approximate index) and over how many videos'
+    /// curves.
+    public var stage1: Stage1Mode = .exact
+    public var stage1Videos = 0
 
     enum CodingKeys: String, CodingKey {
-        case moments, refined
+        case moments, refined, stage1
+        case stage1Videos = "stage1_videos"
         case stage1Ms = "stage1_ms", stage2Ms = "stage2_ms", pFrames = "p_frames"
         case decodedFrames = "decoded_frames", frameCacheHits = "frame_cache_hits"
     }
@@ -32,10 +37,9 @@ extension Library {
         guard (1...1000).contains(k) else { throw LibraryError.badK(k) }
         let t0 = DispatchTime.now().uptimeNanoseconds
         let query = try textQuery(text)
-        let stage1 = try stage1Snapshot()
-        let (m, ready) = (stage1.matrix, stage1.ready)
+        let plan = try stage1Plan(query: query, k: k)
+        let (candidates, ready) = (plan.candidates, plan.ready)
         let search = MomentSearch()
-        let candidates = search.coarse(matrix: m, query: query, shape: ready.mapValues { ($0.layout, $0.frameCount) })
         let t1 = DispatchTime.now().uptimeNanoseconds
         let before = control.usage, hitsBefore = control.frameSources
         var sources: [Int64: Reconstructor.Source] = [:]
@@ -76,6 +80,7 @@ extension Library {
         let after = control.usage, hitsAfter = control.frameSources
         return SearchReport(moments: moments, stage1Ms: Double(t1 - t0) / 1e6, stage2Ms: Double(t2 - t1) / 1e6,
                             pFrames: after.pFrames - before.pFrames, decodedFrames: hitsAfter.decoded - hitsBefore.decoded,
-                            frameCacheHits: hitsAfter.tierHits - hitsBefore.tierHits, refined: moments.allSatisfy(\.refined))
+                            frameCacheHits: hitsAfter.tierHits - hitsBefore.tierHits, refined: moments.allSatisfy(\.refined),
+                            stage1: plan.mode, stage1Videos: plan.videosScored)
     }
 }

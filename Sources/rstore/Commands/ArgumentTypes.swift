@@ -17,6 +17,7 @@ extension TextDirections: ExpressibleByArgument {}
 extension MaskSchedule: ExpressibleByArgument {}
 extension IFramePlacement: ExpressibleByArgument {}
 extension MotionSource: ExpressibleByArgument {}
+extension Stage1Mode: ExpressibleByArgument {}
 
 /// Refuses a sampling setting outside `SamplingLimits` as a usage error naming the option.
 func checkSampling(_ problem: String?) throws {
