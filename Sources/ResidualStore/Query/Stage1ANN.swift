@@ -55,11 +55,24 @@ public struct Stage1Settings: Sendable {
 }
 
 /// Ids in the index: the video in the high bits, the frame in the low ones.
-enum Stage1ANNIDs {
-    static let shift = 26
-    static func id(video: Int64, frame: Int) -> Int64 { video << Int64(shift) | Int64(frame) }
-    static func video(_ id: Int64) -> Int64 { id >> Int64(shift) }
-    static func frame(_ id: Int64) -> Int { Int(id & ((1 << Int64(shift)) - 1)) }
+public enum Stage1ANNIDs {
+    public static let shift = 26
+    public static func id(video: Int64, frame: Int) -> Int64 { video << Int64(shift) | Int64(frame) }
+    public static func video(_ id: Int64) -> Int64 { id >> Int64(shift) }
+    public static func frame(_ id: Int64) -> Int { Int(id & ((1 << Int64(shift)) - 1)) }
+
+    /// The videos stage 1 builds curves for: those of the best hits, best first, at most
+    /// `limit`, only those `include` accepts (ready ones; a filter on videos applies here).
+    public static func candidateVideos(_ hits: [(id: Int64, score: Float)], limit: Int, include: (Int64) -> Bool) -> [Int64] {
+        var seen = Set<Int64>(), out: [Int64] = []
+        for h in hits {
+            let v = video(h.id)
+            guard seen.insert(v).inserted, include(v) else { continue }
+            out.append(v)
+            if out.count == limit { break }
+        }
+        return out
+    }
 }
 
 /// The approximate index and what it was built from, kept by one library and followed by
@@ -188,7 +201,7 @@ extension Library {
                 return Stage1Plan(candidates: [], ready: state.ready, mode: .ann, videosScored: 0)
             }
             let hits = try index.search(query, k: max(settings.minHits, k * settings.hitsPerResult), nprobe: settings.nprobe)
-            let videos = Self.candidateVideos(hits, ready: state.ready, limit: max(settings.minVideos, k * settings.videosPerResult))
+            let videos = Stage1ANNIDs.candidateVideos(hits, limit: max(settings.minVideos, k * settings.videosPerResult)) { state.ready[$0] != nil }
             var m = IFeatureMatrix(dim: model.config.embedDim)
             var scored: [Int64: VideoRecord] = [:]
             for id in videos {
@@ -199,19 +212,6 @@ extension Library {
             let candidates = MomentSearch().coarse(matrix: m, query: query, shape: scored.mapValues { ($0.layout, $0.frameCount) })
             return Stage1Plan(candidates: candidates, ready: state.ready, mode: .ann, videosScored: scored.count)
         }
-    }
-
-    /// The videos stage 1 builds curves for: those of the best hits, best first, at most
-    /// `limit`, ready ones only. (Where a filter on videos applies, it applies here.)
-    static func candidateVideos(_ hits: [(id: Int64, score: Float)], ready: [Int64: VideoRecord], limit: Int) -> [Int64] {
-        var seen = Set<Int64>(), out: [Int64] = []
-        for h in hits {
-            let v = Stage1ANNIDs.video(h.id)
-            guard ready[v] != nil, seen.insert(v).inserted else { continue }
-            out.append(v)
-            if out.count == limit { break }
-        }
-        return out
     }
 
     /// One candidate video's I-features as int8 rows (the exact path's quantisation, so its
