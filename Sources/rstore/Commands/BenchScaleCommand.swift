@@ -19,6 +19,7 @@ struct BenchScaleCommand: AsyncParsableCommand {
     @Option(help: "Moments per query (recall@k).") var k = 10
     @Option(help: "FAISS factory; default: the engine's choice by size (IVF~sqrt(rows),PQ32).") var factory: String?
     @Option(help: "Inverted lists probed.") var nprobe = Stage1Settings().nprobe
+    @Option(help: "I-features asked of the index per query (at least; the engine's minHits).") var minHits = Stage1Settings().minHits
     @Option(help: "Largest size whose exact int8 matrix is built and timed (1.2 GB per 1,000 h); above it the scan is extrapolated per row.") var exactMaxHours = 1000.0
     @Option(help: "Embedding width.") var dim = 512
     @Flag(help: "Print one JSON object.") var json = false
@@ -143,7 +144,7 @@ struct BenchScaleCommand: AsyncParsableCommand {
         var times: [Double] = [], searches: [Double] = [], recallM = 0.0, recallI = 0.0, videosSum = 0
         for (qi, q) in qs.enumerated() {
             let t0 = Date()
-            let hits = try index.search(q, k: max(settings.minHits, k * settings.hitsPerResult), nprobe: nprobe)
+            let hits = try index.search(q, k: max(minHits, k * settings.hitsPerResult), nprobe: nprobe)
             let cands = Stage1ANNIDs.candidateVideos(hits, limit: max(settings.minVideos, k * settings.videosPerResult)) { _ in true }
             let searchMs = Date().timeIntervalSince(t0) * 1000
             let rows = cands.map { Self.matrix(video: $0, archive.video(Int($0) - 1), dim: dim) }
