@@ -37,7 +37,7 @@ let package = Package(
         // No -Ounchecked anywhere: CLIP and the engine parse untrusted bytes (safetensors,
         // vocab, blobs, timestamps). The Tensor hot loops already work on unsafe pointers; the
         // before/after benches are in docs/DESIGN.md ("Hostile bytes").
-        .target(name: "Tensor", dependencies: ["CBLAS"]),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "CLIP", dependencies: ["Tensor", "Digest", "Timeline"]),
         // Training of A (backward pass, losses, AdamW, trainer): only `rstore train-tokenizer`
         // links it; the engine and the server run inference only.
@@ -88,7 +88,7 @@ let package = Package(
         // The throwaway PostgreSQL cluster the tests start (Tools/pg-cluster.sh).
         .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport"),
         // Seeded mutation fuzzing of every decoder of untrusted bytes (Tools/fuzz.sh: long run).
-        .testTarget(name: "FuzzTests", dependencies: ["CLIP", "Store", "Support", "TestSupport"]),
+        .testTarget(name: "FuzzTests", dependencies: ["CLIP", "Store", "Support", "TestSupport", "ResidualStore"]),
         .testTarget(name: "VideoTests", dependencies: ["Video", "CLIP", "TestSupport"],
                     resources: [.copy("Fixtures")]),
     ]

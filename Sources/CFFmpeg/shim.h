@@ -93,4 +93,13 @@ static inline int rstore_open_input(AVFormatContext **ctx, const char *url, cons
 
 /* Silence libav's own logging below the given level (AV_LOG_* values). */
 static inline void rstore_set_log_level(int level) { av_log_set_level(level); }
+
+/* Index entry i of the stream: its timestamp in *ts, and whether it is a keyframe (AVIndexEntry's
+   flags are a bitfield, out of Swift's reach). Returns -1 past the end. */
+static inline int rstore_index_entry(AVStream *st, int i, int64_t *ts) {
+    const AVIndexEntry *e = avformat_index_get_entry(st, i);
+    if (!e) return -1;
+    *ts = e->timestamp;
+    return (e->flags & AVINDEX_KEYFRAME) ? 1 : 0;
+}
 #endif

@@ -205,6 +205,25 @@ public final class Library: @unchecked Sendable {
         let offsets = try offsets(of: v)
         let stored = try store.iFeatures(of: v)
         try checkConsistent(v, offsets: offsets, iFeatures: stored)
+        return makeSource(v, offsets: offsets, iFeatures: stored)
+    }
+
+    /// The source of the sampled frames of `v` in `frames` and their anchors, read from the
+    /// chunks of that window only (a ranged request of a month-long file reads its range, not
+    /// millions of offsets); the whole video's source (cached) when the window is all of it.
+    func source(_ v: VideoRecord, frames: Range<Int>) throws -> Reconstructor.Source {
+        guard let id = v.id, !frames.isEmpty else { return try source(v) }
+        let window = v.layout.anchor(of: frames.lowerBound)..<frames.upperBound
+        if window.count >= v.frameCount { return try source(v) }
+        let offsets = try store.frameOffsets(video: id, range: window).map(FrameOffset.init)
+        let stored = try store.iFeatures(video: id, frames: window)
+        try checkConsistent(v, offsets: offsets, iFeatures: stored, window: window)
+        var src = makeSource(v, offsets: offsets, iFeatures: stored)
+        src.firstIndex = window.lowerBound
+        return src
+    }
+
+    private func makeSource(_ v: VideoRecord, offsets: [FrameOffset], iFeatures stored: [(index: Int, vector: [Float])]) -> Reconstructor.Source {
         let features = Dictionary(uniqueKeysWithValues: stored.map { ($0.index, $0.vector) })
         let path = store.path, name = v.path
         // A root not mounted here leaves the stored name: `checkFile` (before any pixel is read)
@@ -224,9 +243,11 @@ public final class Library: @unchecked Sendable {
     /// I-feature at the model's width. Otherwise either the row was re-indexed or removed while
     /// it was being read (its chunks went with it: `notReady`, a clean 409, never a trap on a
     /// short list) or its bytes are damaged (`corruptBlob`, naming the video).
-    private func checkConsistent(_ v: VideoRecord, offsets: [FrameOffset], iFeatures: [(index: Int, vector: [Float])]) throws {
-        let offsetsWhole = offsets.count == v.frameCount && offsets.enumerated().allSatisfy { $0.offset == $0.element.index }
-        let featuresWhole = iFeatures.map(\.index) == v.layout.iFrames(in: 0..<v.frameCount)
+    private func checkConsistent(_ v: VideoRecord, offsets: [FrameOffset], iFeatures: [(index: Int, vector: [Float])],
+                                 window: Range<Int>? = nil) throws {
+        let window = window ?? 0..<v.frameCount
+        let offsetsWhole = offsets.count == window.count && offsets.enumerated().allSatisfy { window.lowerBound + $0.offset == $0.element.index }
+        let featuresWhole = iFeatures.map(\.index) == v.layout.iFrames(in: window)
         if offsetsWhole && featuresWhole { return try checkWidth(v, iFeatures) }
         let now = try? store.video(id: v.id ?? -1)
         if now == nil || now!.updatedAt != v.updatedAt || now!.status != .ready {
@@ -246,17 +267,20 @@ public final class Library: @unchecked Sendable {
     }
 
     /// Dense embeddings of frames whose time lies in [from, to]: I-features from the store,
-    /// P-features reconstructed (batched, cached).
+    /// P-features reconstructed (batched, cached). Reads the range's chunks only.
     public func embeddings(_ v: VideoRecord, from: Double, to: Double, control: QueryControl = QueryControl()) throws -> [FrameEmbedding] {
         try requireReady(v)
         guard from.isFinite, to.isFinite, from <= to else { throw LibraryError.badRange(video: v.path, from: from, to: to, duration: v.duration) }
         guard from <= v.duration + 1e-6, to >= 0 else { throw LibraryError.badRange(video: v.path, from: from, to: to, duration: v.duration) }
-        let src = try source(v)
+        // Only the range's chunks are read (see `similarityCurve` for the window).
+        let window = Self.sampleWindow(v, from: from, to: to + 1)
+        guard !window.isEmpty else { return [] }
+        let src = try source(v, frames: window)
         let inRange = src.offsets.filter { $0.time >= from - 1e-9 && $0.time <= to + 1e-9 }.map(\.index)
         guard let lo = inRange.first, let hi = inRange.last else { return [] }
         let feats = try reconstructor(for: v).features(of: src, range: lo..<(hi + 1), control: control)
         return (lo...hi).map { k in
-            FrameEmbedding(index: k, time: src.offsets[k].time, kind: v.layout.kind(of: k), anchor: v.layout.anchor(of: k), vector: feats[k - lo])
+            FrameEmbedding(index: k, time: src.offset(k).time, kind: v.layout.kind(of: k), anchor: v.layout.anchor(of: k), vector: feats[k - lo])
         }
     }
 
@@ -296,6 +320,16 @@ public enum LibraryError: Error, CustomStringConvertible, Equatable {
     case notAVideo(path: String)
     /// Queueing needs a store shared with workers (PostgreSQL).
     case notShared(store: String)
+    /// A query vector the search cannot use (wrong width, NaN or infinite values, zero length).
+    case badVector(String)
+    /// A query image that does not decode (`path` names the file, `reason` says why).
+    case badImage(path: String, reason: String)
+    /// A query image larger than the pixel limit (known from its header, before decoding).
+    case imageTooLarge(path: String, width: Int, height: Int, limit: Int)
+    /// A "more like this" time outside the stored video.
+    case timeOutsideVideo(video: String, time: Double, duration: Double)
+    /// A search or export filter that cannot be applied.
+    case badFilter(String)
 
     public var description: String {
         switch self {
@@ -306,6 +340,13 @@ public enum LibraryError: Error, CustomStringConvertible, Equatable {
         case .settingsMismatch(let v, let s, let c): return "\(v) was indexed with \(s), but this library uses \(c)"
         case .notAVideo(let p): return "\(p): not a file or folder"
         case .notShared(let s): return "\(s) has no ingest queue: queueing needs a shared (PostgreSQL) store"
+        case .badVector(let why): return "the query vector cannot be used: \(why)"
+        case .badImage(let p, let why): return "\(p): not a usable query image: \(why)"
+        case .imageTooLarge(let p, let w, let h, let limit):
+            return "\(p): the query image is \(w)x\(h) = \(w * h) pixels, over the limit of \(limit) pixels"
+        case .timeOutsideVideo(let v, let t, let d):
+            return String(format: "%@: time %.3f s is outside the video (0-%.3f s)", v, t, d)
+        case .badFilter(let why): return "bad filter: \(why)"
         }
     }
 }

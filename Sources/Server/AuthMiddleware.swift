@@ -16,9 +16,12 @@ import Hummingbird
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String?
     let sessions: SessionStore
+    /// POST counts as a read: queries whose question is a body (`POST /v1/search`) change
+    /// nothing, so they pass as GETs do (see `RouteTable.queryPost`).
+    var postIsRead = false
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let isRead = request.method == .get || request.method == .head
+        let isRead = request.method == .get || request.method == .head || (postIsRead && request.method == .post)
         guard let token else {
             if isRead { return try await next(request, context) }
             throw APIError(.forbidden, "writes_disabled", "write endpoints need a token: start `rstore serve` with --token-file FILE (or RSTORE_TOKEN) and send `Authorization: Bearer T`")

@@ -25,6 +25,11 @@ extension APIError {
             case .notAVideo: return APIError(.badRequest, "not_a_video", e.description)
             case .settingsMismatch: return APIError(.conflict, "settings_mismatch", e.description)
             case .notShared: return APIError(.conflict, "not_shared", e.description)
+            case .badVector: return APIError(.badRequest, "bad_vector", e.description)
+            case .badImage: return APIError(.badRequest, "bad_image", e.description)
+            case .imageTooLarge: return APIError(.contentTooLarge, "image_too_large", e.description)
+            case .timeOutsideVideo: return APIError(.badRequest, "time_outside_video", e.description)
+            case .badFilter: return APIError(.badRequest, "bad_filter", e.description)
             }
         case let e as RootError:
             switch e {
@@ -44,7 +49,8 @@ extension APIError {
         case let e as QueryError:
             switch e {
             case .cancelled: return APIError(.serviceUnavailable, "cancelled", "the request was cancelled (its client went away or the server is stopping)")
-            case .overBudget: return APIError(.badRequest, "over_limit", "\(e.description) (the server's --max-p-frames / --max-decoded-frames)")
+            case .overBudget(let budget, _, _):
+                return APIError(.badRequest, "over_limit", "\(e.description) (the server's \(budget == .pFrames ? "--max-p-frames" : "--max-decoded-frames"))")
             }
         case let e as HTTPError:
             switch e.status {

@@ -1,9 +1,11 @@
 import Foundation
 import ResidualStore
 
-/// Index jobs started over HTTP. Jobs run one after another on a background task (the store
-/// has one writer); readers keep being served meanwhile. Finished jobs are kept (the newest
-/// 100) so clients can poll them.
+/// Index jobs started over HTTP. Up to `maxRunning` jobs run at once, each on a background
+/// task of its own, the rest wait in submission order; readers keep being served meanwhile.
+/// Each job has a deadline: past it the job's task is cancelled (the ingest stops within the
+/// frame it is on, its file's row marked failed) and the job fails with "deadline passed".
+/// Finished jobs are kept (the newest 100) so clients can poll them.
 final class IndexJobs: @unchecked Sendable {
     struct Job: Encodable, Sendable {
         enum State: String, Encodable, Sendable { case queued, running, succeeded, failed }
@@ -46,14 +48,25 @@ final class IndexJobs: @unchecked Sendable {
     private let lock = NSLock()
     private var jobs: [String: Job] = [:]
     private var order: [String] = []
-    private var tail: Task<Void, Never>?
+    /// Jobs submitted and not started, oldest first, with their files.
+    private var waiting: [(id: String, files: [URL])] = []
+    private var running = 0
     private let library: Library
     private let maxPending: Int
+    /// Jobs running at once.
+    let maxRunning: Int
+    /// Seconds a job may run before it is cancelled.
+    let deadline: Double
 
-    init(library: Library, maxPending: Int) {
+    init(library: Library, maxPending: Int, maxRunning: Int = 2, deadline: Double = 6 * 3600) {
         self.library = library
         self.maxPending = maxPending
+        self.maxRunning = max(1, maxRunning)
+        self.deadline = deadline
     }
+
+    /// Jobs running now (for tests and `/healthz`-style views).
+    var runningCount: Int { lock.withLock { running } }
 
     func job(_ id: String) -> Job? {
         lock.lock(); defer { lock.unlock() }
@@ -81,18 +94,53 @@ final class IndexJobs: @unchecked Sendable {
             order.removeFirst()
             jobs[oldest] = nil
         }
-        let previous = tail
-        let library = self.library
-        tail = Task.detached(priority: .utility) { [weak self] in
-            await previous?.value
-            await self?.run(id: id, files: files, library: library)
-        }
+        waiting.append((id, files))
+        let start = startable()
         lock.unlock()
+        start.forEach(launch)
         return job
     }
 
+    /// Takes the waiting jobs that fit under `maxRunning` (call with `lock` held).
+    private func startable() -> [(id: String, files: [URL])] {
+        var out: [(id: String, files: [URL])] = []
+        while running < maxRunning, !waiting.isEmpty {
+            out.append(waiting.removeFirst())
+            running += 1
+        }
+        return out
+    }
+
+    /// Runs one job on a task of its own, cancelled at its deadline; when it ends, the next
+    /// waiting job starts.
+    private func launch(_ next: (id: String, files: [URL])) {
+        let (library, deadline) = (self.library, self.deadline)
+        let work = Task.detached(priority: .utility) { [weak self] in
+            await self?.run(id: next.id, files: next.files, library: library)
+        }
+        let timer = Task.detached {
+            try await Task.sleep(nanoseconds: UInt64(min(deadline, 1e9) * 1e9))
+            work.cancel()
+        }
+        Task.detached { [weak self] in
+            await work.value
+            timer.cancel()
+            guard let self else { return }
+            let start = self.lock.withLock { () -> [(id: String, files: [URL])] in
+                self.running -= 1
+                return self.startable()
+            }
+            start.forEach(self.launch)
+        }
+    }
+
     private func run(id: String, files: [URL], library: Library) async {
-        update(id) { $0.state = .running; $0.startedAt = Date().timeIntervalSince1970 }
+        let started = Date()
+        update(id) { $0.state = .running; $0.startedAt = started.timeIntervalSince1970 }
+        // Past the deadline the task is cancelled; the job then says so, whatever the files did.
+        let overdue = { [deadline] () -> String? in
+            Task.isCancelled ? "deadline passed after \(QueryError.figure(deadline)) s (--index-job-deadline); ran \(String(format: "%.1f", Date().timeIntervalSince(started))) s, the files not finished are not indexed" : nil
+        }
         do {
             let summary = try await library.index(files) { [weak self] event in
                 self?.update(id) { j in
@@ -109,15 +157,18 @@ final class IndexJobs: @unchecked Sendable {
                     }
                 }
             }
+            let late = overdue()
             update(id) { j in
                 j.results = summary.files
                 j.filesDone = summary.files.count
                 j.state = summary.failed > 0 && summary.indexed == 0 && summary.files.allSatisfy({ $0.outcome == .failed }) ? .failed : .succeeded
                 if j.state == .failed { j.error = summary.files.compactMap(\.error).first }
+                if let late { j.state = .failed; j.error = late }
                 j.finishedAt = Date().timeIntervalSince1970
             }
         } catch {
-            update(id) { $0.state = .failed; $0.error = APIError.from(error).message; $0.finishedAt = Date().timeIntervalSince1970 }
+            let message = overdue() ?? APIError.from(error).message
+            update(id) { $0.state = .failed; $0.error = message; $0.finishedAt = Date().timeIntervalSince1970 }
         }
     }
 }

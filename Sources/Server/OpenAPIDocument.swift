@@ -34,6 +34,14 @@ public enum OpenAPIDocument {
         return o
     }
 
+    /// The filter of a search as query parameters (GET, and POST with an image body).
+    nonisolated(unsafe) static let filterParams: [J] = [
+        param("root", "query", "string", "Only videos under these named library roots (comma-separated)."),
+        param("video_id", "query", "string", "Only these video ids (comma-separated).", extra: ["pattern": "^[0-9]{1,18}(,[0-9]{1,18})*$"]),
+        param("path_prefix", "query", "string", "Only videos under this stored path prefix (folder-wise)."),
+        param("from", "query", "number", "Only frames from this time of each video (s).", extra: ["minimum": 0]),
+        param("to", "query", "number", "Only frames up to this time of each video (s).", extra: ["minimum": 0])]
+
     nonisolated(unsafe) static let paths: J = [
         "/": ["get": op("The search page (HTML, no build step).", "page", responses: [
             "200": ["description": "HTML", "content": ["text/html": ["schema": ["type": "string"]]]]], extra: ["security": []])],
@@ -75,9 +83,18 @@ public enum OpenAPIDocument {
             params: [id, q, param("dense", "query", "boolean", "Reconstruct P-frames too (default false)."),
                      param("from", "query", "number", "Start, seconds."), param("to", "query", "number", "End, seconds.")],
             responses: ["200": ok("Curve"), "400": err, "401": err, "404": err, "409": err], heavy: true)],
-        "/v1/search": ["get": op("Text-to-moment search over the library. Stage 2 refines candidates within the request's P-frame budget (--max-p-frames).", "search",
-            params: [q, param("k", "query", "integer", "Moments to return (1-100, default 10).", extra: ["minimum": 1, "maximum": 100])],
-            responses: ["200": ok("Search"), "400": err, "401": err], heavy: true)],
+        "/v1/search": ["get": op("Text-to-moment search over the library. Stage 2 refines candidates within the request's P-frame budget (--max-p-frames). Filters (root, video_id, path_prefix, from, to) restrict stage 1.", "search",
+            params: [q, param("k", "query", "integer", "Moments to return (1-100, default 10).", extra: ["minimum": 1, "maximum": 100])] + filterParams,
+            responses: ["200": ok("Search"), "400": err, "401": err], heavy: true),
+                       "post": op("Moment search by a text, a vector, a stored frame (\"more like this\") or an uploaded image, optionally within a filter (applied in stage 1: nothing outside it is scored, no P-frame outside it is computed). JSON body: exactly one of `text`, `vector` (the model's width, finite), `like` ({video_id, time}); `k`, `refine`, `filter`. Or an image: the raw body with Content-Type image/* (k, refine and the filter as query parameters: root, video_id comma-separated, path_prefix, from, to), or multipart/form-data with parts `image`, `k`, `refine`, `filter` (JSON). Bodies are bounded by the body limit (413 body_too_large), images by their declared pixels before decoding (413 image_too_large). Errors: 400 bad_parameter, bad_vector, bad_image, bad_filter, time_outside_video; 404 unknown_video; 409 not_ready; 415 unsupported_media_type.", "searchPost",
+            params: [param("k", "query", "integer", "Moments (1-100, default 10); the JSON body's `k` wins.", extra: ["minimum": 1, "maximum": 100]),
+                     param("refine", "query", "boolean", "false: stage 1 only (default true).")] + filterParams,
+            responses: ["200": ok("Search"), "400": err, "401": err, "404": err, "409": err, "413": err, "415": err], heavy: true,
+            extra: ["requestBody": ["required": true, "content": [
+                "application/json": ["schema": ["$ref": "#/components/schemas/SearchRequest"]],
+                "image/*": ["schema": ["type": "string", "format": "binary"]],
+                "multipart/form-data": ["schema": obj(["image": ["type": "string", "format": "binary"], "k": int, "refine": ["type": "boolean"],
+                                                       "filter": ["$ref": "#/components/schemas/SearchFilter"]], required: ["image"])]]]])],
         "/v1/index": ["post": op("Index files or folders inside the library roots (needs the bearer token). On a SQLite store this server runs an index job (a Job; Location names it). On a shared PostgreSQL store the files go onto the queue of the `rstore worker`s, stored relative to the server's named library roots (a Queued; Location is GET /v1/queue).", "index",
             responses: ["202": ["description": "Accepted: a Job (this server indexes) or a Queued (the workers of a shared store index)",
                                 "content": ["application/json": ["schema": ["oneOf": [["$ref": "#/components/schemas/Job"], ["$ref": "#/components/schemas/Queued"]]]]]],
@@ -115,7 +132,16 @@ public enum OpenAPIDocument {
         "Embeddings": all(["video": int, "from": num, "to": num, "dims": int, "frames": ["type": "array", "items": all([
             "index": int, "time": num, "kind": ["type": "string", "enum": ["I", "P"]], "anchor": int, "vector": ["type": "array", "items": num]])]]),
         "Moment": moment,
-        "Search": all(["query": str, "k": int, "seconds": num, "moments": ["type": "array", "items": ["$ref": "#/components/schemas/Moment"]]]),
+        "Search": all(["query": str, "k": int, "seconds": num, "moments": ["type": "array", "items": ["$ref": "#/components/schemas/Moment"]],
+                       "query_kind": ["type": "string", "enum": ["text", "image", "like", "vector"]],
+                       "stage1_videos": int, "stage1_rows": int, "stage2_videos": ["type": "array", "items": int]]),
+        "SearchFilter": obj(["roots": ["type": "array", "items": str, "maxItems": 1000], "path_prefix": ["type": "string", "maxLength": 4096],
+                             "video_ids": ["type": "array", "items": ["type": "integer", "minimum": 0], "maxItems": 1000],
+                             "from": ["type": "number", "minimum": 0], "to": ["type": "number", "minimum": 0]]),
+        "SearchRequest": obj(["text": ["type": "string", "maxLength": 500], "vector": ["type": "array", "items": num],
+                              "like": obj(["video_id": ["type": "integer", "minimum": 0], "time": ["type": "number", "minimum": 0]], required: ["video_id", "time"]),
+                              "k": ["type": "integer", "minimum": 1, "maximum": 100], "refine": ["type": "boolean"],
+                              "filter": ["$ref": "#/components/schemas/SearchFilter"]]),
         "Ground": all(["video": int, "query": str, "seconds": num, "proposals": ["type": "array", "items": ["$ref": "#/components/schemas/Moment"]]]),
         "Curve": all(["video": int, "query": str, "dense": ["type": "boolean"], "points": ["type": "array", "items": all(["index": int, "time": num, "kind": ["type": "string", "enum": ["I", "P"]], "score": num])]]),
         "IndexRequest": obj(["path": str, "paths": ["type": "array", "items": str, "maxItems": 64]]),

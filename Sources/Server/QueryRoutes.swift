@@ -46,6 +46,12 @@ struct SearchBody: Encodable {
     var frame_cache_hits: Int
     /// False when some moments kept coarse boundaries (refine=false, or the P-frame budget ran out).
     var refined: Bool
+    /// text, image, like or vector.
+    var query_kind = "text"
+    /// What stage 1 scored (a filter's part of the library) and which videos stage 2 read.
+    var stage1_videos = 0
+    var stage1_rows = 0
+    var stage2_videos: [Int64] = []
 }
 
 struct GroundBody: Encodable {
@@ -64,22 +70,25 @@ struct CurveBody: Encodable {
 
 extension RStoreServer {
     func registerQueryRoutes(_ t: inout RouteTable) {
-        // GET /v1/search?q=TEXT&k=10: text-to-moment search over the library.
+        // GET /v1/search?q=TEXT&k=10: text-to-moment search over the library (filters as
+        // query parameters: root, video_id, path_prefix, from, to).
         t.get("/v1/search") { [self] request, context in
             let params = QueryParameters(request)
             let q = try params.text("q", maxLength: configuration.limits.maxQueryLength)
             let k = try params.int("k", default: 10, range: 1...configuration.limits.maxK)
             // refine=false: stage 1 only (coarse boundaries at once; the page asks again for refined ones).
             let refine = try params.bool("refine", default: true)
+            let filter = try Self.filter(params)
             let library = self.library
             let t0 = Date()
             // Stage 2 stops refining when the request's P-frame budget is spent (at once with refine=false).
             var limits = queryLimits
             if !refine { limits.maxPFrames = 0 }
-            let r = try await heavy(context, limits: limits) { control in try library.searchReport(q, k: k, control: control) }
+            let r = try await heavy(context, limits: limits) { control in try library.searchReport(.text(q), k: k, filter: filter, control: control) }
             return try JSONResponse.make(SearchBody(query: q, k: k, seconds: Date().timeIntervalSince(t0), moments: r.moments.map(MomentBody.init),
                                                     stage1_ms: r.stage1Ms, stage2_ms: r.stage2Ms, p_frames: r.pFrames, decoded_frames: r.decodedFrames,
-                                                    frame_cache_hits: r.frameCacheHits, refined: r.refined))
+                                                    frame_cache_hits: r.frameCacheHits, refined: r.refined,
+                                                    stage1_videos: r.stage1Videos, stage1_rows: r.stage1Rows, stage2_videos: r.stage2Videos))
         }
 
         // GET /v1/videos/{id}/ground?q=TEXT&k=5: zero-shot grounding in one video.

@@ -31,7 +31,8 @@ public final class RStoreServer: Sendable {
         self.library = library
         self.configuration = configuration
         roots = LibraryRoots(configuration.libraryRoots)
-        jobs = IndexJobs(library: library, maxPending: configuration.limits.maxPendingJobs)
+        jobs = IndexJobs(library: library, maxPending: configuration.limits.maxPendingJobs,
+                         maxRunning: configuration.indexJobs, deadline: configuration.indexJobDeadline)
         thumbnails = ThumbnailCache(byteBudget: configuration.thumbnailCacheBytes, maxDimension: configuration.thumbnailMaxDimension)
         work = WorkLimiter(limit: configuration.maxConcurrentWork, queueLimit: configuration.maxQueuedWork)
         storeCalls = WorkLimiter(limit: configuration.storeThreads, queueLimit: configuration.maxQueuedStoreCalls, what: "store calls")
@@ -52,6 +53,7 @@ public final class RStoreServer: Sendable {
         registerVideoRoutes(&table)
         registerMediaRoutes(&table)
         registerQueryRoutes(&table)
+        registerSearchRequestRoutes(&table)
         registerIndexRoutes(&table)
         return (router, table.entries)
     }

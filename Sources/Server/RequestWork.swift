@@ -33,7 +33,9 @@ extension RStoreServer {
 
     /// Refuses a range of `v` whose frames exceed the per-request limits before any work,
     /// counting from the stored frame count and sampling rate: `frames` sampled frames lie in
-    /// [from, to], of which all but the I-frames must be reconstructed (and decoded).
+    /// [from, to], of which all but the I-frames must be reconstructed, and decoded: at least
+    /// one picture each at the video's size (`QueryControl.decodeEstimate`). The real decoding
+    /// (from each seek keyframe on) is charged as it happens and stops the request mid-way.
     /// A video that is not ready answers 409 first: its frame count is still growing.
     func checkFrameBudget(_ v: Library.StoredVideo, from: Double, to: Double, what: String) throws {
         try library.requireReady(v)
@@ -45,8 +47,9 @@ extension RStoreServer {
         if pFrames > limits.maxPFrames {
             throw APIError(.badRequest, "over_limit", "\(what) covers \(frames) sampled frames of video \(v.id ?? -1) (\(pFrames) to reconstruct); the limit is \(limits.maxPFrames) P-frames per request (--max-p-frames): ask for a shorter from/to")
         }
-        if frames > limits.maxDecodedFrames {
-            throw APIError(.badRequest, "over_limit", "\(what) covers \(frames) sampled frames of video \(v.id ?? -1); the limit is \(limits.maxDecodedFrames) decoded frames per request (--max-decoded-frames): ask for a shorter from/to")
+        let decoding = QueryControl.decodeEstimate(v, frames: pFrames)
+        if decoding > limits.maxDecodedFrames {
+            throw APIError(.badRequest, "over_limit", "\(what) covers \(frames) sampled frames of video \(v.id ?? -1), \(pFrames) to decode: at least \(QueryError.figure(decoding)) 720p frames of decoding; the limit is \(QueryError.figure(limits.maxDecodedFrames)) decoded 720p frames per request (--max-decoded-frames): ask for a shorter from/to")
         }
     }
 }

@@ -19,11 +19,22 @@ public struct RouteTable {
     typealias Handler = @Sendable (Request, RStoreServer.Context) async throws -> Response
     let router: Router<RStoreServer.Context>
     let authenticated: RouterGroup<RStoreServer.Context>
+    /// Authenticated like reads (token, or the page's cookie; open without a token).
+    let queries: RouterGroup<RStoreServer.Context>
     private(set) var entries: [Entry] = []
 
     init(router: Router<RStoreServer.Context>, auth: AuthMiddleware<RStoreServer.Context>) {
         self.router = router
         authenticated = router.group().add(middleware: auth)
+        var asRead = auth
+        asRead.postIsRead = true
+        queries = router.group().add(middleware: asRead)
+    }
+
+    /// A POST that only reads (a query with a body): authenticated as a GET is.
+    mutating func queryPost(_ path: String, _ handler: @escaping Handler) {
+        queries.post(RouterPath(path), use: handler)
+        entries.append(Entry(method: "POST", path: path))
     }
 
     /// A route that needs no credentials. Only for routes without library data.

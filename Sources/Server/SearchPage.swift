@@ -94,8 +94,10 @@ function fmt(t) { t = Math.round(Math.max(0, t) * 10) / 10; const m = Math.floor
 
 // Reads authenticate with the HttpOnly session cookie (see the #auth form); the page never
 // keeps the token itself.
-async function api(path) {
-  const r = await fetch(path, { credentials: "same-origin" });
+async function api(path, payload) {
+  const init = payload === undefined ? { credentials: "same-origin" }
+    : { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) };
+  const r = await fetch(path, init);
   let body = null;
   try { body = await r.json(); } catch (e) { body = null; }
   if (r.status === 401) { $("auth").style.display = "flex"; }
@@ -157,7 +159,18 @@ async function search(q) {
   if (seq === searchSeq) showMoments(q, res, res.refined ? "" : "some coarse: P-frame budget reached");
 }
 
-function showMoments(q, res, note) {
+// "More like this": the moment's middle frame (its stored or reconstructed feature) as the query.
+async function like(m) {
+  const k = $("k").value, seq = ++searchSeq, t = (m.start + m.end) / 2;
+  current.query = "";
+  $("status").textContent = "Searching for moments like " + m.name + " at " + fmt(t) + "…";
+  try {
+    const res = await api("/v1/search", { like: { video_id: m.videoID, time: t }, k: +k });
+    if (seq === searchSeq) showMoments("like " + m.name + " @ " + fmt(t), res, res.refined ? "" : "some coarse: P-frame budget reached", false);
+  } catch (e) { if (seq === searchSeq) $("status").textContent = "Error: " + e.message; }
+}
+
+function showMoments(q, res, note, curves = true) {
   $("status").textContent = res.moments.length + " moments for “" + q + "” in " + (res.seconds * 1000).toFixed(0) + " ms" +
     " (stage 1 " + res.stage1_ms.toFixed(0) + " ms, stage 2 " + res.stage2_ms.toFixed(0) + " ms, " + res.p_frames + " P-frames, " +
     res.frame_cache_hits + " from the frame tier, " + res.decoded_frames + " decoded)" + (note ? " · " + note : "");
@@ -172,11 +185,12 @@ function showMoments(q, res, note) {
       '<div class="meta"><div class="name" title="' + esc(m.path) + '">' + esc(m.name) + '</div>' +
       '<div class="row"><span>' + fmt(m.start) + ' – ' + fmt(m.end) + ' (' + (m.end - m.start).toFixed(1) + ' s)</span>' +
       '<span>score <span class="score">' + m.score.toFixed(3) + '</span></span></div>' +
-      '<canvas class="spark"></canvas></div>';
+      '<canvas class="spark"></canvas><button class="ghost like" type="button" style="padding:2px 8px;font-size:12px;margin-top:6px">more like this</button></div>';
+    card.querySelector("button.like").addEventListener("click", (e) => { e.stopPropagation(); like(m); });
     card.addEventListener("click", () => { document.querySelectorAll(".card.active").forEach(c => c.classList.remove("active")); card.classList.add("active"); play(m); });
     box.appendChild(card);
     const canvas = card.querySelector("canvas");
-    Promise.all([api("/v1/videos/" + m.videoID + "/curve?q=" + encodeURIComponent(q)), videoInfo(m.videoID)])
+    if (curves) Promise.all([api("/v1/videos/" + m.videoID + "/curve?q=" + encodeURIComponent(q)), videoInfo(m.videoID)])
       .then(([c, v]) => drawSpark(canvas, c.points, m, v.duration)).catch(() => {});
   });
 }

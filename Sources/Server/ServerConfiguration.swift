@@ -22,6 +22,15 @@ public struct ServerConfiguration: Sendable {
     public var maxConcurrentWork = max(2, ProcessInfo.processInfo.activeProcessorCount * 2)
     /// Heavy requests waiting for a slot; beyond this the server answers 503 + Retry-After.
     public var maxQueuedWork = 64
+    /// Index jobs (`POST /v1/index`) running at once; the rest wait their turn. 2: one long
+    /// job (a large folder, a file that decodes slowly) does not hold every other one back,
+    /// while on the 2-core machines this targets more would only split the same cores (an
+    /// ingest already keeps both busy: decode thread + GEMM threads) and slow the queries.
+    public var indexJobs = 2
+    /// Seconds one index job may run before it is cancelled and fails with "deadline passed".
+    /// 6 h: a day of 1080p video indexes in well under that here; a job past it is stuck or
+    /// was fed something hostile.
+    public var indexJobDeadline = 6 * 3600.0
 
     // Starvation bounds: a client cannot hold the server's sockets, threads or store.
     /// Open connections at most; further clients wait in the listen backlog until one closes.
@@ -58,10 +67,17 @@ public struct ServerConfiguration: Sendable {
         /// Work is bounded in frames, not seconds: a second of 60 fps sampling costs 60x a
         /// second of 1 fps sampling.
         public var maxPFrames = 2400
-        /// Frames one request may have decoded from source files.
-        public var maxDecodedFrames = 3600
+        /// Decoding one request may do, in 720p frames (`DecodeCost`: each frame the decoder
+        /// outputs, from the seek keyframe on, counts its pixels / 1280x720). 54,000 = what
+        /// the longest range `maxPFrames` allows (3600 sampled frames, 30 min at 2 fps) costs
+        /// when every frame of a 30 fps 720p source is decoded (30 x 1800 s); 1080p gets
+        /// 13 min of such decoding, 4K 3.3 min, and a thumbnail a keyframe distance of 54,000
+        /// 720p frames. About 2 min of one core at the 2.5 ms a 720p frame takes here.
+        public var maxDecodedFrames = 54_000.0
         /// Bytes of a request body.
         public var maxBodyBytes = 64 << 10
+        /// Pixels of an image uploaded to POST /v1/search, checked from its header before decoding.
+        public var maxImagePixels = 16 << 20
         /// Bytes of one media response (a Range reply is cut to this; players ask for the rest).
         public var maxMediaChunk = 8 << 20
         /// Paths in one index request.
@@ -87,8 +103,15 @@ public struct ServerConfiguration: Sendable {
         guard (0...65535).contains(port) else { throw ServerSetupError.badPort(port) }
         if token == nil && !Self.isLoopback(host) { throw ServerSetupError.tokenRequired(host: host) }
         guard limits.maxPFrames >= 1 else { throw ServerSetupError.badOption("--max-p-frames \(limits.maxPFrames): must be at least 1") }
-        guard limits.maxDecodedFrames >= 1 else { throw ServerSetupError.badOption("--max-decoded-frames \(limits.maxDecodedFrames): must be at least 1") }
+        guard limits.maxImagePixels >= 1 else { throw ServerSetupError.badOption("--max-image-pixels \(limits.maxImagePixels): must be at least 1") }
+        guard limits.maxDecodedFrames > 0, limits.maxDecodedFrames.isFinite else {
+            throw ServerSetupError.badOption("--max-decoded-frames \(limits.maxDecodedFrames): must be a number of 720p frames above 0")
+        }
         guard maxConcurrentWork >= 1 else { throw ServerSetupError.badOption("--max-concurrent-work \(maxConcurrentWork): must be at least 1") }
+        guard (1...64).contains(indexJobs) else { throw ServerSetupError.badOption("--index-jobs \(indexJobs): must be in 1...64") }
+        guard indexJobDeadline > 0, indexJobDeadline <= 30 * 86_400 else {
+            throw ServerSetupError.badOption("--index-job-deadline \(indexJobDeadline): must be more than 0 and at most 2592000 seconds (30 days)")
+        }
         guard maxConnections >= 1 else { throw ServerSetupError.badOption("--max-connections \(maxConnections): must be at least 1") }
         for (name, v) in [("--idle-timeout", idleTimeout), ("--body-timeout", bodyTimeout), ("--store-timeout", storeTimeout)] where !(v > 0 && v <= 86_400) {
             throw ServerSetupError.badOption("\(name) \(v): must be more than 0 and at most 86400 seconds")

@@ -107,10 +107,8 @@ extension RStoreServer {
                 jpeg = hit
             } else {
                 try await blocking("checking the file of video \(v.id ?? -1)", store: false) { try self.checkServable(v) }
-                jpeg = try await heavy(context) { control in
-                    try control.charge(decodedFrames: 1)
-                    return try thumbnails.make(library, v, k)
-                }
+                // Charged by what the decoder outputs from the seek keyframe to frame k.
+                jpeg = try await heavy(context) { control in try thumbnails.make(library, v, k, control: control) }
             }
             var headers = HTTPFields()
             headers[.contentType] = "image/jpeg"

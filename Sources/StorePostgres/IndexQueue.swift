@@ -19,7 +19,7 @@ public struct IndexJob: Sendable, Equatable {
 /// The video rows have leases of their own, so a re-claimed job resumes the video from its last
 /// committed chunk.
 extension PostgresStore: IndexQueueing {
-    /// A job is failed for good after this many claims.
+    /// A job is failed for good after this many claims (default of `rstore worker --max-attempts`).
     public static let maxAttempts = 5
 
     /// Queues `paths` (relative to `root`); a path already queued or claimed is not queued
@@ -40,8 +40,9 @@ extension PostgresStore: IndexQueueing {
     }
 
     /// Claims the oldest queued job under one of `roots` (those mounted on this machine), or
-    /// one whose lease expired; nil when there is none.
-    public func claimJob(lease: Lease, roots: [String]) throws -> IndexJob? {
+    /// one whose lease expired; nil when there is none. A job claimed more than `maxAttempts`
+    /// times (its workers died, or gave it back past their deadline) is failed for good instead.
+    public func claimJob(lease: Lease, roots: [String], maxAttempts: Int = maxAttempts) throws -> IndexJob? {
         try pool.statement("claiming a job") { s in   // one round trip: the claim is one statement
             guard let r = try s.rows("""
                 UPDATE index_queue SET status = 'claimed', lease_owner = \(lease.owner),
@@ -50,13 +51,15 @@ extension PostgresStore: IndexQueueing {
                 WHERE id = (SELECT id FROM index_queue
                             WHERE root = ANY(\(roots)) AND (status = 'queued' OR (status = 'claimed' AND lease_expires_at < extract(epoch FROM clock_timestamp())))
                             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-                RETURNING id, root, path, attempts
+                RETURNING id, root, path, attempts, error
                 """).first else { return nil }
             let job = IndexJob(id: try r["id"].decode(Int64.self), root: try r["root"].decode(String.self),
                                path: try r["path"].decode(String.self), attempts: try r["attempts"].decode(Int.self))
-            if job.attempts > Self.maxAttempts {
+            if job.attempts > maxAttempts {
+                let last = try r["error"].decode(String?.self)
+                let why = "claimed \(job.attempts - 1) times without finishing (at most \(maxAttempts) attempts)" + (last.map { "; last attempt: \($0)" } ?? "")
                 try s.query("""
-                    UPDATE index_queue SET status = 'failed', lease_owner = NULL, error = \("claimed \(job.attempts - 1) times without finishing")
+                    UPDATE index_queue SET status = 'failed', lease_owner = NULL, error = \(why)
                     WHERE id = \(job.id)
                     """)
                 return nil
@@ -84,6 +87,28 @@ extension PostgresStore: IndexQueueing {
                     lease_expires_at = NULL, updated_at = \(Date().timeIntervalSince1970)
                 WHERE id = \(id) AND lease_owner = \(lease.owner) AND status = 'claimed'
                 """)
+        }
+    }
+
+    /// Gives a job this worker holds back to the queue after an attempt that failed for a
+    /// reason another attempt may not meet (its deadline passed), keeping `error`; the next
+    /// claim counts one more attempt (see `claimJob`'s bound).
+    public func releaseJob(_ id: Int64, lease: Lease, error: String) throws {
+        try pool.statement("giving back job \(id)") { s in
+            try s.query("""
+                UPDATE index_queue SET status = 'queued', error = \(error), lease_owner = NULL,
+                    lease_expires_at = NULL, updated_at = \(Date().timeIntervalSince1970)
+                WHERE id = \(id) AND lease_owner = \(lease.owner) AND status = 'claimed'
+                """)
+        }
+    }
+
+    /// The last error recorded for a job (a failed attempt's, or why it failed), if any.
+    public func jobError(_ id: Int64) throws -> (status: String, attempts: Int, error: String?)? {
+        try read("reading job \(id)") { s in
+            try s.rows("SELECT status, attempts, error FROM index_queue WHERE id = \(id)").first.map {
+                (try $0["status"].decode(String.self), try $0["attempts"].decode(Int.self), try $0["error"].decode(String?.self))
+            }
         }
     }
 

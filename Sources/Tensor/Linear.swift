@@ -5,6 +5,8 @@ public struct Linear: Sendable {
     public let bias: [Float]?
     public let inFeatures: Int
     public let outFeatures: Int
+    /// The weight in bf16 panels, made when `Precision.current` is bf16.
+    public let bf16 = BF16Weights()
 
     public init(weight: [Float], bias: [Float]?, inFeatures: Int, outFeatures: Int) {
         precondition(weight.count == inFeatures * outFeatures, "Linear weight has \(weight.count) values, expected \(outFeatures)x\(inFeatures)")
@@ -31,6 +33,10 @@ public struct Linear: Sendable {
             }
         }
         let beta: Float = (bias != nil || accumulate) ? 1 : 0
+        if Precision.current == .bf16 {
+            bf16.gemm(x, rows: rows, weight: weight, n: n, k: inFeatures, into: out, accumulate: beta == 1)
+            return
+        }
         weight.withUnsafeBufferPointer { w in
             BLAS.gemmNT(m: rows, n: n, k: inFeatures, a: x, lda: inFeatures,
                         b: w.baseAddress!, ldb: inFeatures, beta: beta, c: out, ldc: n)

@@ -59,10 +59,17 @@ final class MediaInput {
     private var lastFrameTS: Int64 = LibAV.nopts
     private var defaultFrameStep: Int64 = 1
 
+    /// The decoders' `max_pixels` for a caller's limit: room for buffers padded to aligned widths.
+    static func decoderPixels(_ maxPixels: Int) -> Int { min(LibAV.maxPixels, maxPixels.multipliedReportingOverflow(by: 2).partialValue) }
+
     /// Opens `url`, picks the best video stream and opens its decoder.
     /// With `exportMotionVectors`, every decoded frame carries the codec's motion vectors as side
     /// data (`AV_FRAME_DATA_MOTION_VECTORS`), for the codecs that export them.
-    init(url: URL, threads: Int = 0, requireVideo: Bool = true, exportMotionVectors: Bool = false) throws {
+    /// With `maxPixels`, larger pictures are refused from the header (`tooManyPixels`) and the
+    /// decoders (the probe's and ours) get twice it as `max_pixels` (their buffers are padded
+    /// to aligned widths), so none allocates a larger frame. A picture beyond that leaves the
+    /// probe without a size: `cannotOpen`, naming the limit.
+    init(url: URL, threads: Int = 0, requireVideo: Bool = true, exportMotionVectors: Bool = false, maxPixels: Int? = nil) throws {
         LibAV.configureLogging()
         let path = url.path
         self.path = path
@@ -86,7 +93,15 @@ final class MediaInput {
         var ctxVar: UnsafeMutablePointer<AVFormatContext>? = ctx
         defer { if !ok { avformat_close_input(&ctxVar) } }
 
-        r = avformat_find_stream_info(ctx, nil)
+        if let maxPixels {
+            // One options dictionary per stream, for the decoders the probe opens.
+            var opts = [OpaquePointer?](repeating: nil, count: Int(ctx.pointee.nb_streams))
+            for i in opts.indices { av_dict_set(&opts[i], "max_pixels", String(Self.decoderPixels(maxPixels)), 0) }
+            r = opts.withUnsafeMutableBufferPointer { avformat_find_stream_info(ctx, $0.baseAddress) }
+            for i in opts.indices { av_dict_free(&opts[i]) }
+        } else {
+            r = avformat_find_stream_info(ctx, nil)
+        }
         if r < 0 { throw VideoError.cannotOpen(path: path, reason: LibAV.errorString(r)) }
 
         // Best video stream, ignoring cover art (attached pictures).
@@ -130,10 +145,16 @@ final class MediaInput {
         let st = ctx.pointee.streams[Int(best)]!
         let par = st.pointee.codecpar!
         let w = Int(par.pointee.width), h = Int(par.pointee.height)
+        // Under a pixel limit, the probe's decoder refuses a far larger picture and leaves its
+        // size unset; so does a damaged header. libav tells the two apart only in its log.
+        if let maxPixels, w <= 0 || h <= 0 {
+            throw VideoError.cannotOpen(path: path, reason: "its picture size cannot be read within the limit of \(maxPixels) pixels (the picture is larger, or damaged)")
+        }
         if w <= 0 || h <= 0 || w > LibAV.maxSide || h > LibAV.maxSide || w * h > LibAV.maxPixels
             || av_image_check_size(UInt32(clamping: w), UInt32(clamping: h), 0, nil) < 0 {
             throw VideoError.absurdDimensions(path: path, width: w, height: h)
         }
+        if let maxPixels, w * h > maxPixels { throw VideoError.tooManyPixels(path: path, width: w, height: h, limit: maxPixels) }
 
         guard let cc = avcodec_alloc_context3(decoder) else {
             throw VideoError.decodeFailed(path: path, time: nil, reason: "out of memory")
@@ -143,6 +164,7 @@ final class MediaInput {
         r = avcodec_parameters_to_context(cc, par)
         if r < 0 { throw VideoError.unsupportedCodec(path: path, codec: LibAV.codecName(par.pointee.codec_id)) }
         cc.pointee.pkt_timebase = st.pointee.time_base
+        if let maxPixels { cc.pointee.max_pixels = Int64(Self.decoderPixels(maxPixels)) }
         cc.pointee.thread_count = Int32(threads)
         cc.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
         if exportMotionVectors {

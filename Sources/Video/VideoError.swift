@@ -16,6 +16,9 @@ public enum VideoError: Error, CustomStringConvertible, Sendable, Equatable {
     case unsupportedCodec(path: String, codec: String)
     /// The stream declares a picture size that is zero, negative or implausibly large.
     case absurdDimensions(path: String, width: Int, height: Int)
+    /// The picture is larger than the caller allows (`ImageFile.load(_:maxPixels:)`), known
+    /// from the stream's header before anything is decoded.
+    case tooManyPixels(path: String, width: Int, height: Int, limit: Int)
     /// Reading the container failed (I/O error or damaged/truncated data) at `time`.
     case readFailed(path: String, time: Double?, reason: String)
     /// The decoder failed, or produced a damaged (concealed/corrupt) picture, at `time`.
@@ -34,6 +37,7 @@ public enum VideoError: Error, CustomStringConvertible, Sendable, Equatable {
         case .cannotOpen(let p, _), .unsupportedCodec(let p, _), .invalidArgument(let p, _):
             return p
         case .containerNotAllowed(let p, _, _): return p
+        case .tooManyPixels(let p, _, _, _): return p
         case .absurdDimensions(let p, _, _), .readFailed(let p, _, _), .decodeFailed(let p, _, _),
              .frameNotFound(let p, _, _):
             return p
@@ -70,6 +74,8 @@ public enum VideoError: Error, CustomStringConvertible, Sendable, Equatable {
             return "\(p): unsupported video codec '\(codec)' (no decoder in this libavcodec)"
         case .absurdDimensions(let p, let w, let h):
             return "\(p): implausible picture size \(w)x\(h)"
+        case .tooManyPixels(let p, let w, let h, let limit):
+            return "\(p): picture of \(w)x\(h) = \(w * h) pixels is over the limit of \(limit) pixels"
         case .readFailed(let p, let t, let reason):
             return "\(p): reading the file failed\(at(t)): \(reason)"
         case .decodeFailed(let p, let t, let reason):

@@ -19,7 +19,11 @@ extension VideoReader {
     /// decoded and converted, and only the result is kept: a request for hundreds of 4K frames
     /// holds one full-size picture at a time (e.g. `transform` = resize and crop to the model's
     /// input). `transform` runs once per distinct frame, in decode order.
-    public func decode<T>(offsets: [FrameOffset], transform: (RGBImage) throws -> T) throws -> [T] {
+    ///
+    /// `meter` sees every frame the decoder outputs on the way (see `DecodeMeter`): what the
+    /// request really decoded, keyframe distance and resolution included; when it throws, the
+    /// decode stops there and the error goes to the caller.
+    public func decode<T>(offsets: [FrameOffset], meter: DecodeMeter? = nil, transform: (RGBImage) throws -> T) throws -> [T] {
         if offsets.isEmpty { return [] }
         lock.lock()
         defer { lock.unlock() }
@@ -29,7 +33,7 @@ extension VideoReader {
         for (seekPTS, group) in groups {
             let targets = Set(group.map(\.pts)).intersection(wanted)
             if targets.isEmpty { continue }
-            try decodeGroup(seekPTS: seekPTS, targets: targets, wanted: &wanted, found: &found, transform: transform)
+            try decodeGroup(seekPTS: seekPTS, targets: targets, wanted: &wanted, found: &found, meter: meter, transform: transform)
         }
         return try offsets.map { o in
             guard let img = found[o.pts] else {
@@ -40,12 +44,12 @@ extension VideoReader {
     }
 
     /// Decodes one sampled frame from its stored offset.
-    public func decode(_ offset: FrameOffset) throws -> RGBImage {
-        try decode(offsets: [offset])[0]
+    public func decode(_ offset: FrameOffset, meter: DecodeMeter? = nil) throws -> RGBImage {
+        try decode(offsets: [offset], meter: meter) { $0 }[0]
     }
 
     private func decodeGroup<T>(seekPTS: Int64, targets: Set<Int64>, wanted: inout Set<Int64>,
-                                found: inout [Int64: T], transform: (RGBImage) throws -> T) throws {
+                                found: inout [Int64: T], meter: DecodeMeter?, transform: (RGBImage) throws -> T) throws {
         let tb = input.timeBase
         let fiveSeconds = av_rescale_q(5, AVRational(num: 1, den: 1), tb)
         // Seek attempts: the stored point, then a little and a lot earlier; then the same without
@@ -64,6 +68,9 @@ extension VideoReader {
             var firstFrame = true
             while let ts = try input.nextFrame() {
                 guard let frame = input.frame else { break }
+                if let meter {
+                    do { try meter(Int(frame.pointee.width), Int(frame.pointee.height)) } catch { av_frame_unref(frame); throw error }
+                }
                 if firstFrame {
                     firstFrame = false
                     // Landed past the first wanted frame: try an earlier seek point.

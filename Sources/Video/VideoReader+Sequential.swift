@@ -59,6 +59,15 @@ extension VideoReader {
                        convertIf: (@Sendable (Int) -> Bool)? = nil, motion: MotionGrid? = nil,
                        meter: CostMeter? = nil)
         -> AsyncThrowingStream<SampledFrame, Error> {
+        if motion != nil, Self.splitsMotionPasses {
+            // Exporting vectors keeps the decoder on one thread: decode keyframe-bounded
+            // segments on two instead (same frames, offsets and motion; see PassSegment).
+            let starts = segmentStarts(fps: fps)
+            if !starts.isEmpty {
+                return segmentedFrames(fps: fps, starts: starts, workers: 2, bufferSize: bufferSize,
+                                       convertIf: convertIf, motion: motion, meter: meter)
+            }
+        }
         // Two threads: decode (demux + decode + sampling) -> raw frames (refcounted, no copy) ->
         // convert (swscale to RGB24 + rotation) -> bounded channel -> consumer. Conversion thus
         // overlaps decoding instead of stalling the packet feed.
@@ -70,28 +79,15 @@ extension VideoReader {
         let decodeName = Self.decodeThreadName()
         let decoder = Thread { [self] in
             ThreadCPU.nameCurrent(decodeName)
-            do {
-                // samplingPass opens its own demuxer/decoder: independent of random access.
-                try self.samplingPass(fps: fps, skipNonReference: skipNonReference, motion: motion, meter: meter) { frame, offsets, deltas in
-                    guard let sample = RawSample(frame: frame, offsets: offsets, motion: deltas) else {
-                        throw VideoError.decodeFailed(path: url.path, time: offsets.first?.time, reason: "out of memory")
-                    }
-                    return raw.put(sample)
-                }
-                raw.finish(throwing: nil)
-            } catch {
-                raw.finish(throwing: error)
-            }
+            // samplingPass opens its own demuxer/decoder: independent of random access.
+            self.pass(into: raw, fps: fps, skipNonReference: skipNonReference, motion: motion, meter: meter)
         }
         let converter = Thread {
             ThreadCPU.nameCurrent("rstore.convert")
             let rgb = RGBConverter()
             do {
                 converting: while let sample = try raw.take() {
-                    let wanted = convertIf.map { want in sample.offsets.contains { want($0.index) } } ?? true
-                    let image = wanted ? try meter.measure(.convert) { try rgb.convert(sample.frame, rotation: rotation, path: url.path) }
-                                       : RGBImage(width: 0, height: 0, pixels: [])
-                    if wanted { meter?.frames(decoded: 0, skipped: 0, sampled: 0, converted: 1) }
+                    let image = try rgb.image(of: sample.frame, covering: sample.offsets, if: convertIf, rotation: rotation, path: url.path, meter: meter)
                     for (i, o) in sample.offsets.enumerated() {
                         if !channel.put(SampledFrame(offset: o, image: image, motion: sample.motion?[i])) {
                             raw.cancel()
@@ -118,9 +114,32 @@ extension VideoReader {
 
     private static let passCounter = Mutex(0)
 
+    /// Whether a pass that measures codec motion is split into keyframe-bounded segments decoded
+    /// on two threads: on machines with two or more cores, unless `RSTORE_SPLIT_DECODE=0` (for
+    /// measuring one against the other).
+    static let splitsMotionPasses: Bool =
+        ProcessInfo.processInfo.activeProcessorCount >= 2 && ProcessInfo.processInfo.environment["RSTORE_SPLIT_DECODE"] != "0"
+
     /// "rstore.dec<n>", n counting passes (15 characters at most, the kernel's limit).
     static func decodeThreadName() -> String {
         "rstore.dec" + String(passCounter.withLock { n -> Int in n = (n + 1) % 100_000; return n })
+    }
+
+    /// A sampling pass whose frames go to `queue` by reference (no pixel copy); the queue is
+    /// finished with the pass's error, if any.
+    func pass(into queue: BlockingQueue<RawSample>, fps: Double, skipNonReference: Bool, motion: MotionGrid?,
+              meter: CostMeter?, segment: PassSegment? = nil) {
+        do {
+            try samplingPass(fps: fps, skipNonReference: skipNonReference, motion: motion, meter: meter, segment: segment) { frame, offsets, deltas in
+                guard let sample = RawSample(frame: frame, offsets: offsets, motion: deltas) else {
+                    throw VideoError.decodeFailed(path: url.path, time: offsets.first?.time, reason: "out of memory")
+                }
+                return queue.put(sample)
+            }
+            queue.finish(throwing: nil)
+        } catch {
+            queue.finish(throwing: error)
+        }
     }
 
     /// The sequential pass with conversion on the calling thread. `emit` returns false to stop.
@@ -169,8 +188,12 @@ extension VideoReader {
     /// With `meter`, decoding is charged the CPU of every thread named as the calling one
     /// (the decoder's frame threads inherit its name: give the pass a thread of its own name)
     /// and the calling thread's wall time outside `emit` and motion, which are charged apart.
+    ///
+    /// With `segment`, the pass covers one keyframe-bounded part of the file only (see
+    /// `PassSegment`): what it finds at its edges goes to the segment's `log`.
     @discardableResult
     func samplingPass(fps: Double, skipNonReference: Bool, motion: MotionGrid? = nil, meter: CostMeter? = nil,
+                      segment: PassSegment? = nil,
                       _ emit: (UnsafeMutablePointer<AVFrame>, [FrameOffset], [PatchMotion]?) throws -> Bool) throws -> PassStats {
         try checkFPS(fps)
         let group = meter.map { _ in ThreadCPU.currentName() }
@@ -204,7 +227,22 @@ extension VideoReader {
             if skipNonReference && motion == nil { input.skipPolicy = .sampling(c) }
             return c
         }
-        if input.streamStart != LibAV.nopts { clock = makeClock(input.streamStart) }
+        if let segment {
+            // Every segment samples on the whole file's clock, from its first sample on.
+            clock = makeClock(segment.clockStart)
+            if let start = segment.startTS, !input.seek(to: start) {
+                segment.log.finish(reachedStop: false)
+                return finalStats()
+            }
+        } else if input.streamStart != LibAV.nopts {
+            clock = makeClock(input.streamStart)
+        }
+        // A later segment waits for its start keyframe: frames shown before it (an open GOP's
+        // leading pictures) belong to the segment before, which decodes up to that keyframe.
+        var awaitingStart = segment?.startTS != nil
+        // A later segment's frame motions before its first emitted sample, kept one by one so the
+        // merge can add them to the previous segment's leftover in the order a single pass would.
+        var head: [PatchMotion]? = segment?.startTS != nil && motion != nil ? [] : nil
 
         guard let pending = av_frame_alloc() else {
             throw VideoError.decodeFailed(path: url.path, time: nil, reason: "out of memory")
@@ -216,7 +254,8 @@ extension VideoReader {
         var pendingSeek: Int64 = 0
         var lastKeyTS: Int64 = LibAV.nopts
         var firstTS: Int64 = LibAV.nopts
-        var nextK: Int64 = 0
+        var nextK: Int64 = segment?.firstIndex ?? 0
+        let emitFrom = segment?.emitFrom ?? 0
 
         /// Emits the pending frame as samples nextK..<end. Returns false to stop.
         func flushPending(until end: Int64) throws -> Bool {
@@ -232,9 +271,13 @@ extension VideoReader {
                 deltas = [m] + (1..<offsets.count).map { _ in PatchMotion(grid: motion.grid) }
                 moved = PatchMotion(grid: motion.grid)
             }
+            // A restarted pass emits only what was not emitted before it (as a single pass would).
+            let dropped = Int(max(0, min(Int64(offsets.count), emitFrom - Int64(offsets[0].index))))
+            guard dropped < offsets.count else { return true }
+            if let h = head { segment?.log.setHead(h); head = nil }
             let t0 = meter == nil ? nil : Date()
             defer { if let t0 { emitWall += Date().timeIntervalSince(t0) } }
-            return try emit(pending, offsets, deltas)
+            return try emit(pending, Array(offsets.dropFirst(dropped)), deltas.map { Array($0.dropFirst(dropped)) })
         }
 
         var failure: Error? = nil
@@ -247,6 +290,23 @@ extension VideoReader {
                 break decoding
             }
             guard let ts, let frame = input.frame else { break }
+            if awaitingStart, let segment, let start = segment.startTS {
+                if ts < start { continue }
+                awaitingStart = false
+                // The frame after the seek must be the keyframe the segment was cut at; if not,
+                // seeking does not reproduce a full decode here and the caller starts over.
+                guard ts == start, rstore_frame_is_key(frame) != 0 else {
+                    segment.log.finish(reachedStop: false, verified: false)
+                    return finalStats()
+                }
+            }
+            if let segment, let stop = segment.stopTS, ts >= stop {
+                // The next segment starts here: cover the samples up to it and hand over the
+                // motion seen since the last emitted sample.
+                if hasPending, try !flushPending(until: max(nextK, clock!.ceilIndex(stop))) { return finalStats() }
+                segment.log.finish(reachedStop: true, leftover: moved)
+                return finalStats()
+            }
             if clock == nil { clock = makeClock(ts) }
             if let problem = clock!.check(ts, previous: hasPending ? pendingTS : nil) {
                 failure = VideoError.readFailed(path: url.path, time: hasPending ? max(0, clock!.seconds(pendingTS)) : nil, reason: problem)
@@ -265,7 +325,9 @@ extension VideoReader {
             }
             if let field {
                 let c0 = meter == nil ? 0 : ThreadCPU.current(), t0 = meter == nil ? nil : Date()
-                moved?.add(field.motion(of: frame))
+                let m = field.motion(of: frame)
+                moved?.add(m)
+                head?.append(m)
                 if let t0 { motionCPU += ThreadCPU.current() - c0; motionWall += Date().timeIntervalSince(t0) }
             }
             av_frame_unref(pending)
@@ -276,14 +338,22 @@ extension VideoReader {
             // none was seen (stream starts without one), the first frame's time.
             pendingSeek = (lastKeyTS != LibAV.nopts && lastKeyTS <= ts) ? lastKeyTS : firstTS
         }
+        if let segment, segment.stopTS != nil || awaitingStart {
+            // The data ended before the next segment's keyframe (or before this one's): the
+            // segments do not tile the file as decoded; the caller starts over.
+            segment.log.finish(reachedStop: false, verified: failure == nil && !awaitingStart)
+            if let failure { throw failure }
+            return finalStats()
+        }
         // The last good frame covers the instants up to its own pts (none past the end); a
         // stream whose only frames come before t_0 still yields sample 0.
         if hasPending, let clock {
             let end = max(clock.floorIndex(pendingTS) + 1, nextK == 0 ? 1 : 0)
             if try !flushPending(until: end) { return finalStats() }
         }
+        segment?.log.finish(reachedStop: true)
         if let failure { throw failure }
-        if input.framesOutput == 0 { throw VideoError.noFrames(path: url.path) }
+        if input.framesOutput == 0 && segment?.startTS == nil { throw VideoError.noFrames(path: url.path) }
         if let damage, hasPending, let clock { checkEnd(lastTime: clock.seconds(pendingTS), damage: damage) }
         return finalStats()
     }

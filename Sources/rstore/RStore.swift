@@ -13,6 +13,7 @@ struct RStore: AsyncParsableCommand {
             SearchCommand.self,
             EmbedCommand.self,
             GroundCommand.self,
+            ExportCommand.self,
             ListCommand.self,
             RemoveCommand.self,
             PruneCommand.self,

@@ -65,7 +65,8 @@ final class QueryRoutesTests: XCTestCase {
             assertError(r, 400, "over_limit")
             XCTAssertTrue(r.errorMessage?.contains("--max-p-frames") ?? false, r.text)
         }
-        try await withClient(try f.server { $0.limits.maxDecodedFrames = 7 }) { client in
+        // 5 P-frames of 160x120 (1/48 of a 720p frame each) to decode: 0.10 > 0.05.
+        try await withClient(try f.server { $0.limits.maxDecodedFrames = 0.05 }) { client in
             let r = try await client.execute(uri: "/v1/videos/\(f.videoA)/ground?q=x", method: .get)
             assertError(r, 400, "over_limit")
             XCTAssertTrue(r.errorMessage?.contains("--max-decoded-frames") ?? false, r.text)

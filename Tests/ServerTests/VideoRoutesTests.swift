@@ -90,7 +90,8 @@ final class VideoRoutesTests: XCTestCase {
             let small = try await client.execute(uri: "/v1/videos/\(f.videoA)/embeddings?from=1.5&to=2.5", method: .get)
             XCTAssertEqual((small.json["frames"] as? [Any])?.count, 3, small.text)
         }
-        try await withClient(try f.server { $0.limits.maxDecodedFrames = 4 }) { client in
+        // 3 P-frames of 160x120 to decode: at least 0.06 720p frames, over 0.05.
+        try await withClient(try f.server { $0.limits.maxDecodedFrames = 0.05 }) { client in
             let r = try await client.execute(uri: "/v1/videos/\(f.videoA)/embeddings?from=0.5&to=2.5", method: .get)
             assertError(r, 400, "over_limit")
             XCTAssertTrue(r.errorMessage?.contains("--max-decoded-frames") ?? false, r.text)

@@ -13,4 +13,21 @@ void rs_int8_scores(const int8_t *codes, const float *scales, const int16_t *q, 
 /// ANN index file is checked with on load.
 uint64_t rs_hash64(const void *data, size_t size, uint64_t seed);
 
+/// Whether this CPU and OS run AVX512-BF16 (cpuid and xgetbv; the bf16 GEMM below needs it).
+int rs_bf16_supported(void);
+
+/// uint16 values `rs_bf16_pack_weights` writes for a weight W[n][k].
+size_t rs_bf16_packed_count(size_t n, size_t k);
+
+/// Rounds W[n][k] (row-major, PyTorch's [out, in]) to bf16 panels of 32 output columns.
+void rs_bf16_pack_weights(const float *w, size_t n, size_t k, uint16_t *packed);
+
+/// Rounds rows of A (row stride lda) to bf16 rows of (k+1)/2*2 values (needs rs_bf16_supported).
+void rs_bf16_convert_rows(const float *a, size_t lda, size_t rows, size_t k, uint16_t *out);
+
+/// C[m, cols of panels begin..<end] (+)= A W^T from converted A and packed W, fp32 sums
+/// (needs rs_bf16_supported). `accumulate` adds to C instead of overwriting it.
+void rs_bf16_gemm_nt(size_t m, size_t n, size_t k, const uint16_t *a16, const uint16_t *packed,
+                     float *c, size_t ldc, int accumulate, size_t panel_begin, size_t panel_end);
+
 #endif

@@ -145,9 +145,9 @@ public final class FrameTier: @unchecked Sendable {
         let recomputable = encoder.reduction.strategy != .motion
         var out: [Int: Entry] = [:]
         for (k, data) in file.get(video: source.contentHash, recipe: recipe, frames: frames) {
-            guard source.offsets.indices.contains(k) else { continue }
             let a = source.layout.anchor(of: k)
-            guard let e = entry(data, index: k, pts: source.offsets[k].pts, anchorPTS: source.offsets[a].pts,
+            guard source.hasOffset(k), source.hasOffset(a) else { continue }
+            guard let e = entry(data, index: k, pts: source.offset(k).pts, anchorPTS: source.offset(a).pts,
                                 keepCount: keepCount, size: c.imageSize, patch: c.patchSize) else { continue }
             if recomputable && e.keep != encoder.reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k) { continue }
             out[k] = e

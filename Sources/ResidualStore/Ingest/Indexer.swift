@@ -63,7 +63,9 @@ extension Library {
     /// nothing already stored changes. Unchanged files (same content hash and settings) are
     /// skipped; interrupted ingests resume from their last committed frame. A file another
     /// live process is indexing is left for last, then waited for (or skipped); one whose
-    /// indexer died is taken over once its lease expires.
+    /// indexer died is taken over once its lease expires. Cancelling the calling task stops the
+    /// ingest within the frame it is on (its row marked failed: the next index starts it over;
+    /// chunks committed by other files stay) and throws `CancellationError` before the next file.
     public func index(_ paths: [URL], progress: (@Sendable (IndexEvent) -> Void)? = nil) async throws -> IndexSummary {
         let files = Self.expand(paths)
         let start = Date()
@@ -72,6 +74,7 @@ extension Library {
         var busy: [Int] = []
         let encoded = SharedCount()
         for (i, url) in files.enumerated() {
+            try Task.checkCancellation()
             switch await attempt(url, file: i + 1, of: files.count, prepared: &prepared[i], encoded: encoded, progress: progress) {
             case .done(let r):
                 results[i] = r
@@ -192,6 +195,10 @@ extension Library {
             return .done(FileResult(path: url.path, outcome: r.frameCount > 0 ? .resumed : .indexed, frames: frames,
                                     seconds: Date().timeIntervalSince(t0), damage: report?.summary,
                                     cost: meter.finish(videoSeconds: covered)))
+        } catch is CancellationError {
+            let why = "\(url.path): indexing was cancelled after \(String(format: "%.1f", Date().timeIntervalSince(t0))) s; index it again to start over"
+            if let r = record { try? store.fail(video: r.id!, error: why, lease: lease) }
+            return .done(FileResult(path: url.path, outcome: .failed, frames: 0, seconds: Date().timeIntervalSince(t0), error: why))
         } catch let e as StoreError {
             if case .leaseLost = e {
                 // Another ingest took the row over: its data is its own; ours stops here.

@@ -60,6 +60,8 @@ public struct IngestPipeline: Sendable {
     /// `motion`, it also gets the P-frame's codec motion from its anchor on that grid (nil
     /// where the span has no usable vectors), as reconstruction measures it later.
     /// With `meter`, every stage charges its CPU and wall time to it (`IngestCost`).
+    /// Cancelling the calling task stops the run at the next sampled frame with
+    /// `CancellationError` (the chunk in progress is not committed; the decoder thread stops).
     @discardableResult
     public func run(url: URL, resumeFrom: Int = 0, commit: (Chunk) throws -> Void,
                     progress: ((Int) -> Void)? = nil,
@@ -121,6 +123,7 @@ public struct IngestPipeline: Sendable {
         let fixed = FrameLayout(n: n), everyFrame = detector != nil || keepP
         let convert: @Sendable (Int) -> Bool = { k in k >= resumeFrom && (everyFrame || fixed.isIFrame(k)) }
         for try await frame in reader.frames(fps: settings.fps, convertIf: convert, motion: keepP ? motion : nil, meter: meter) {
+            try Task.checkCancellation()
             guard frame.offset.index >= resumeFrom else { continue }
             guard detector != nil else { try process(frame, crop: nil, startsShot: false); continue }
             let crop = meter.measure(.convert) { model.crop(frame.image) }
@@ -131,6 +134,7 @@ public struct IngestPipeline: Sendable {
                 try process(f, crop: c, startsShot: startsShot)
             }
         }
+        try Task.checkCancellation()
         if detector != nil {
             for startsShot in meter.measure(.shotDetection, { detector!.finish() }) {
                 let (f, c) = held.removeFirst()

@@ -25,12 +25,29 @@ extension Library {
             }
         }
         guard from.isFinite, upper.isFinite, from <= upper else { throw LibraryError.badRange(video: v.path, from: from, to: upper, duration: v.duration) }
-        let offsets = try store.offsets(of: v)
-        return try store.iFeatures(of: v).compactMap { f in
-            guard offsets.indices.contains(f.index) else { return nil }
-            let t = offsets[f.index].time
-            guard t >= from - 1e-9, t <= upper + 1e-9 else { return nil }
+        guard let id = v.id else { return [] }
+        // Only the chunks of the asked range are read: sample k is taken at k / fps and shows a
+        // frame of time <= k / fps, so the samples of [from, to] lie among k >= from * fps; a
+        // sample's frame lags its instant by about a source frame, so k <= (to + 1 s) * fps
+        // holds them all but samples of a frame held over a gap of more than a second past `to`.
+        let window = Self.sampleWindow(v, from: from, to: upper + 1)
+        guard !window.isEmpty else { return [] }
+        let times = Dictionary(try store.frameOffsets(video: id, range: window).map { ($0.index, $0.time) }, uniquingKeysWith: { a, _ in a })
+        let features = try store.iFeatures(video: id, frames: window)
+        try checkWidth(v, features)
+        return features.compactMap { f in
+            guard let t = times[f.index], t >= from - 1e-9, t <= upper + 1e-9 else { return nil }
             return CurvePoint(index: f.index, time: t, kind: .i, score: VectorMath.cosine(f.vector, query))
         }
+    }
+
+    /// Sample indices k of `v` with k / fps in [from, to] (clamped to the stored frames; a
+    /// huge `to` is the end, never an overflow).
+    static func sampleWindow(_ v: VideoRecord, from: Double, to: Double) -> Range<Int> {
+        let n = Double(v.frameCount)
+        guard v.fps > 0, v.fps.isFinite, n > 0 else { return 0..<0 }
+        let lo = min(n, max(0, (from * v.fps - 1e-6).rounded(.up)))
+        let hi = min(n, max(0, (to * v.fps + 1e-6).rounded(.down) + 1))
+        return Int(lo)..<max(Int(lo), Int(hi))
     }
 }

@@ -62,9 +62,14 @@ public struct IFeatureMatrix: Sendable {
 
     /// Cosine of every row with `query` (unit length), on all cores. The query is quantised to
     /// int16 (relative error ~3e-5), rows stay int8, products accumulate exactly in int32.
-    public func scores(_ query: [Float]) -> [Float] {
+    public func scores(_ query: [Float]) -> [Float] { scores(query, ranges: [0..<rows.count]) }
+
+    /// Cosines of the rows in `ranges` only (a filtered search), concatenated in order: the
+    /// rows outside are never read.
+    public func scores(_ query: [Float], ranges: [Range<Int>]) -> [Float] {
         precondition(query.count == dim)
-        var out = [Float](repeating: 0, count: rows.count)
+        let total = ranges.reduce(0) { $0 + $1.count }
+        var out = [Float](repeating: 0, count: total)
         let maxAbs = query.reduce(0) { max($0, abs($1)) }
         let qscale = maxAbs > 0 ? maxAbs / 32767 : 1
         let q16 = query.map { Int16(max(-32767, min(32767, ($0 / qscale).rounded()))) }
@@ -73,11 +78,17 @@ public struct IFeatureMatrix: Sendable {
             scales.withUnsafeBufferPointer { s in
                 q16.withUnsafeBufferPointer { q in
                     out.withUnsafeMutableBufferPointer { o in
-                        let p = UncheckedSendable((c.baseAddress, s.baseAddress, q.baseAddress, o.baseAddress))
-                        parallelChunks(rows.count, minChunk: 4096) { range in
-                            let (cp, sp, qp, op) = p.value
-                            rs_int8_scores(cp! + range.lowerBound * d, sp! + range.lowerBound, qp!, qscale,
-                                           range.count, d, op! + range.lowerBound)
+                        var at = 0
+                        for rowRange in ranges {
+                            precondition(rowRange.lowerBound >= 0 && rowRange.upperBound <= rows.count)
+                            let p = UncheckedSendable((c.baseAddress, s.baseAddress, q.baseAddress, o.baseAddress! + at))
+                            let base = rowRange.lowerBound
+                            parallelChunks(rowRange.count, minChunk: 4096) { range in
+                                let (cp, sp, qp, op) = p.value
+                                rs_int8_scores(cp! + (base + range.lowerBound) * d, sp! + base + range.lowerBound, qp!, qscale,
+                                               range.count, d, op + range.lowerBound)
+                            }
+                            at += rowRange.count
                         }
                     }
                 }

@@ -25,6 +25,9 @@ public struct MomentSearch: Sendable {
         /// False when the video's file cannot be read here (its library root is not mounted):
         /// its candidates keep their coarse, I-frame-only boundaries.
         public var refinable = true
+        /// The frames a filter admits (its time span); nil: the whole video. Stage 2 looks
+        /// at no frame outside it, so no P-frame outside the span is computed.
+        public var allowed: Range<Int>?
 
         public init(id: Int64, path: String, times: [Double], fps: Double, layout: FrameLayout) {
             self.id = id
@@ -57,22 +60,39 @@ public struct MomentSearch: Sendable {
     }
 
     /// Coarse candidates: proposals on each video's I-frame curve, best first. `shape` gives a
-    /// video's frame layout and count; the matrix's rows must be grouped by video in frame order.
-    public func coarse(matrix: IFeatureMatrix, query: [Float], shape: [Int64: (layout: FrameLayout, frames: Int)]) -> [Candidate] {
-        let scores = matrix.scores(query)
-        let rows = matrix.rows
+    /// video's frame layout and count (a candidate ends before `frames`); the matrix's rows
+    /// must be grouped by video in frame order. `rows` (nil: all) are the row ranges a filter
+    /// admits (`Stage1Selection`): only they are scored, and each video's curve, threshold and
+    /// proposals come from its admitted rows alone.
+    public func coarse(matrix: IFeatureMatrix, query: [Float], shape: [Int64: (layout: FrameLayout, frames: Int)],
+                       rows selected: [Range<Int>]? = nil) -> [Candidate] {
+        let ranges = selected ?? [0..<matrix.rows.count]
+        let scores = matrix.scores(query, ranges: ranges)
         var out: [Candidate] = []
+        var at = 0   // where each range's scores start in `scores`
+        for range in ranges {
+            out += coarse(rows: matrix.rows[range], scores: scores[at..<(at + range.count)], shape: shape)
+            at += range.count
+        }
+        return out.sorted { $0.score != $1.score ? $0.score > $1.score : $0.videoID < $1.videoID }
+    }
+
+    /// The candidates of consecutive matrix rows and their scores (same indices).
+    private func coarse(rows: ArraySlice<IFeatureMatrix.Row>, scores: ArraySlice<Float>,
+                        shape: [Int64: (layout: FrameLayout, frames: Int)]) -> [Candidate] {
+        var out: [Candidate] = []
+        let shift = scores.startIndex - rows.startIndex
         // Rows come grouped by video in frame order (how the matrix is built): walk the runs.
-        var start = 0
-        while start < rows.count {
+        var start = rows.startIndex
+        while start < rows.endIndex {
             var end = start + 1
-            while end < rows.count && rows[end].video == rows[start].video { end += 1 }
+            while end < rows.endIndex && rows[end].video == rows[start].video { end += 1 }
             defer { start = end }
             let id = rows[start].video
             guard let s = shape[id] else { continue }
             let layout = s.layout
             let w = max(1, window / layout.maxSpacing)
-            let curve = Array(scores[start..<end])
+            let curve = Array(scores[(start + shift)..<(end + shift)])
             let smoothed = Grounding.smooth(curve, window: w)
             let threshold = smoothed.reduce(0, +) / Float(max(1, smoothed.count))
             let proposals = Grounding.proposals(curve: curve, window: w)
@@ -84,7 +104,7 @@ public struct MomentSearch: Sendable {
                                      peakFrame: rows[start + peak].frame, score: p.score, threshold: threshold))
             }
         }
-        return out.sorted { $0.score != $1.score ? $0.score > $1.score : $0.videoID < $1.videoID }
+        return out
     }
 
     /// The P-frames of `c` whose features can move its boundaries or its peak: the ones
@@ -104,10 +124,14 @@ public struct MomentSearch: Sendable {
     /// The frame window stage 2 looks at for `c`: its neighbouring I-frames plus half a
     /// smoothing window, so every smoothed value that decides a boundary sees a full window.
     /// Empty when the candidate does not lie within `frames` (the video changed since stage 1).
-    func span(_ c: Candidate, layout: FrameLayout, frames: Int) -> Range<Int> {
+    /// Within `allowed` (a filter's span) when given.
+    func span(_ c: Candidate, layout: FrameLayout, frames: Int, allowed: Range<Int>? = nil) -> Range<Int> {
         guard c.firstFrame >= 0, c.firstFrame <= c.lastFrame, c.lastFrame < frames, c.peakFrame < frames else { return 0..<0 }
         let margin = layout.maxSpacing + window / 2
-        return max(0, c.firstFrame - margin)..<min(frames, c.lastFrame + 1 + margin)
+        let whole = max(0, c.firstFrame - margin)..<min(frames, c.lastFrame + 1 + margin)
+        guard let allowed else { return whole }
+        let clamped = whole.clamped(to: allowed)
+        return clamped.contains(c.firstFrame) && clamped.contains(c.lastFrame) ? clamped : 0..<0
     }
 
     /// Refines the best candidates and returns the best `k` non-overlapping moments.
@@ -130,14 +154,15 @@ public struct MomentSearch: Sendable {
             // nil: the video is gone or changed since stage 1, so its candidates are dropped.
             guard let v = try context(c.videoID) else { continue }
             contexts[v.id] = v
-            let span = span(c, layout: v.layout, frames: v.times.count)
+            let span = span(c, layout: v.layout, frames: v.times.count, allowed: v.allowed)
             guard !span.isEmpty else { continue }
-            let p = decisiveFrames(c, layout: v.layout, frames: v.times.count).filter { !(wanted[v.id]?.contains($0) ?? false) }
+            let decisive = decisiveFrames(c, layout: v.layout, frames: v.times.count).filter(span.contains)
+            let p = decisive.filter { !(wanted[v.id]?.contains($0) ?? false) }
             let refined = v.refinable && p.count <= budget
             if refined { budget -= p.count }
             let iFrames = span.filter(v.layout.isIFrame)
             wanted[v.id, default: []].formUnion(iFrames + (refined ? p : []))
-            plans.append((c, v, span, refined ? decisiveFrames(c, layout: v.layout, frames: v.times.count) : [], refined))
+            plans.append((c, v, span, refined ? decisive : [], refined))
         }
         let ids = wanted.keys.sorted()
         let requests = ids.map { (video: contexts[$0]!, frames: wanted[$0]!.sorted()) }

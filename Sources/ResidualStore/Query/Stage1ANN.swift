@@ -147,8 +147,9 @@ public struct Stage1Plan: Sendable {
     public var candidates: [MomentSearch.Candidate]
     public var ready: [Int64: VideoRecord]
     public var mode: Stage1Mode
-    /// Videos whose curves were built (all ready videos on the exact path).
+    /// Videos whose curves were built (all ready videos on the exact path) and their rows.
     public var videosScored: Int
+    public var rowsScored = 0
 }
 
 /// The index's footprint, for `rstore stats`.
@@ -161,26 +162,32 @@ public struct Stage1IndexInfo: Sendable, Codable {
 }
 
 extension Library {
-    /// Stage 1 of a search: coarse candidates of `query`, best first, and the ready videos
-    /// they come from, by the exact scan or the approximate index (see `Stage1Settings`).
-    func stage1Plan(query: [Float], k: Int) throws -> Stage1Plan {
+    /// Stage 1 on the approximate index when the settings (mode, or the library's size against
+    /// the threshold) call for it; nil: the exact scan answers. An index that cannot be built
+    /// or searched (a library too small to train the configured quantisers, memory) is warned
+    /// about and the scan answers: it must not take search down.
+    func stage1IndexPlan(query: [Float], k: Int) throws -> Stage1Plan? {
         let settings = configuration.stage1
-        var mode = settings.mode
-        if mode == .auto {
-            mode = try readyIFeatureCount() >= settings.annThreshold ? .ann : .exact
+        switch settings.mode {
+        case .exact: return nil
+        case .auto: guard try readyIFeatureCount() >= settings.annThreshold else { return nil }
+        case .ann: break
         }
-        if mode == .ann {
-            do {
-                return try annPlan(query: query, k: k)
-            } catch let e as FaissIndex.FaissError {
-                // An index that cannot be built or searched (a library too small to train the
-                // configured quantisers, memory) must not take search down: the scan answers.
-                stage1ANN.lock.withLock { stage1ANN.warn("stage-1 index \(annFileURL.path): \(e); searching exactly") }
-            }
+        do {
+            return try annPlan(query: query, k: k)
+        } catch let e as FaissIndex.FaissError {
+            stage1ANN.lock.withLock { stage1ANN.warn("stage-1 index \(annFileURL.path): \(e); searching exactly") }
+            return nil
         }
+    }
+
+    /// Stage 1 of a search without a filter: coarse candidates of `query`, best first, and the
+    /// ready videos they come from, by the index or the exact scan.
+    func stage1Plan(query: [Float], k: Int) throws -> Stage1Plan {
+        if let p = try stage1IndexPlan(query: query, k: k) { return p }
         let s = try stage1Snapshot()
         let candidates = MomentSearch().coarse(matrix: s.matrix, query: query, shape: s.ready.mapValues { ($0.layout, $0.frameCount) })
-        return Stage1Plan(candidates: candidates, ready: s.ready, mode: .exact, videosScored: s.segments.count)
+        return Stage1Plan(candidates: candidates, ready: s.ready, mode: .exact, videosScored: s.segments.count, rowsScored: s.matrix.rows.count)
     }
 
     /// Stored I-features of the ready videos, from a listing kept per store generation.
@@ -200,7 +207,7 @@ extension Library {
         return try stage1ANN.lock.withLock {
             let state = try syncANN(generation: g)
             guard let index = state.index, index.count > 0 else {
-                return Stage1Plan(candidates: [], ready: state.ready, mode: .ann, videosScored: 0)
+                return Stage1Plan(candidates: [], ready: state.ready, mode: .ann, videosScored: 0, rowsScored: 0)
             }
             let hits = try index.search(query, k: max(settings.minHits, k * settings.hitsPerResult), nprobe: settings.nprobe)
             let videos = Stage1ANNIDs.candidateVideos(hits, limit: max(settings.minVideos, k * settings.videosPerResult)) { state.ready[$0] != nil }
@@ -212,7 +219,7 @@ extension Library {
                 scored[id] = v
             }
             let candidates = MomentSearch().coarse(matrix: m, query: query, shape: scored.mapValues { ($0.layout, $0.frameCount) })
-            return Stage1Plan(candidates: candidates, ready: state.ready, mode: .ann, videosScored: scored.count)
+            return Stage1Plan(candidates: candidates, ready: state.ready, mode: .ann, videosScored: scored.count, rowsScored: m.rows.count)
         }
     }
 

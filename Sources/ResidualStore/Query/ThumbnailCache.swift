@@ -18,11 +18,12 @@ public final class ThumbnailCache: @unchecked Sendable {
 
     public func cached(_ v: VideoRecord, _ index: Int) -> Data? { lru.get(key(v, index)) }
 
-    /// Decodes the frame at its stored seek point and encodes it (blocking; run off the loop).
-    public func make(_ library: Library, _ v: VideoRecord, _ index: Int) throws -> Data {
+    /// Decodes the frame at its stored seek point and encodes it (blocking; run off the loop);
+    /// the decoding is charged to `control`.
+    public func make(_ library: Library, _ v: VideoRecord, _ index: Int, control: QueryControl = QueryControl()) throws -> Data {
         let k = key(v, index)
         if let d = lru.get(k) { return d }
-        let image = try library.frameImage(v, index: index)
+        let image = try library.frameImage(v, index: index, control: control)
         let jpeg = try encoder.encode(image)
         lru.put(k, jpeg, cost: jpeg.count + 128, rawCost: jpeg.count)
         return jpeg

@@ -116,9 +116,9 @@ extension Reconstructor {
         }
         if let tier {
             for (s, part) in parts.enumerated() where !refill[s].isEmpty {
-                let offsets = part.source.offsets
+                let source = part.source
                 let inputs = refill[s].map { k, keep in
-                    FrameTier.Input(index: k, pts: offsets[k].pts, anchorPTS: offsets[part.source.layout.anchor(of: k)].pts,
+                    FrameTier.Input(index: k, pts: source.offset(k).pts, anchorPTS: source.offset(source.layout.anchor(of: k)).pts,
                                     image: images[slot[s][k]!], keep: keep)
                 }
                 tier.refill(video: part.source.contentHash, inputs, encoder: encoders[s], motionSource: part.source.motionSource)

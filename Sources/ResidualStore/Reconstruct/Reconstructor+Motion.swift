@@ -17,7 +17,7 @@ extension Reconstructor {
         try source.checkFile()
         let anchors = byAnchor.keys.sorted()
         let reader = try VideoReader(url: source.url, threads: source.damaged ? 1 : 0, concealDamage: true)
-        let deltas = try reader.motionDeltas(spans: anchors.map { a in Array(source.offsets[a...byAnchor[a]!.max()!]) }, grid: motionGrid)
+        let deltas = try reader.motionDeltas(spans: anchors.map { a in (a...byAnchor[a]!.max()!).map(source.offset) }, grid: motionGrid)
         var out: [Int: [Float]] = [:]
         for (a, d) in zip(anchors, deltas) {
             for k in byAnchor[a]! { out[k] = PatchMotion.span(d[0..<(k - a)]) }

@@ -29,8 +29,12 @@ public final class Reconstructor: @unchecked Sendable {
         public var fps: Double
         /// Seed of the random strategy's masks, as stored for the video.
         public var maskSeed: UInt64
-        /// Offsets of every sampled frame, index order (offsets[k].index == k).
+        /// Offsets of consecutive sampled frames from `firstIndex` on, index order
+        /// (offsets[k - firstIndex].index == k): the whole video, or a window of it that holds
+        /// every frame a request reads and their anchors (`offset(_:)`).
         public var offsets: [FrameOffset]
+        /// Index of `offsets[0]` (0: the whole video).
+        public var firstIndex = 0
         /// Which frames are I and each P-frame's anchor: the video's own (shot starts included).
         public var layout: FrameLayout
         public var iFeature: @Sendable (Int) throws -> [Float]
@@ -81,8 +85,10 @@ public final class Reconstructor: @unchecked Sendable {
         try features(of: [(source, Array(range))], control: control)[0]
     }
 
-    /// Preprocessed pixels of frames (cache first; one decode pass for all misses). Decoded
-    /// frames are charged to `control`; each becomes the model's input as soon as it is decoded,
+    /// Preprocessed pixels of frames (cache first; one decode pass for all misses). Every frame
+    /// the decoder outputs is charged to `control` as it comes (keyframe distance and resolution
+    /// included), so an over-budget decode stops mid-way; each wanted frame becomes the model's
+    /// input as soon as it is decoded,
     /// so memory follows the model's input size, not the source's resolution.
     public func pixels(of source: Source, frames wanted: [Int], control: QueryControl = QueryControl()) throws -> [Int: RGBImage] {
         let size = encoder.model.config.imageSize
@@ -93,12 +99,12 @@ public final class Reconstructor: @unchecked Sendable {
         }
         if !missing.isEmpty {
             missing.sort()
-            try control.charge(decodedFrames: missing.count)
+            try control.checkCancelled()
             try source.checkFile()
             // Concealing, as ingest did; one thread for damaged files, so a damaged span
             // decodes to the same pictures every time.
             let reader = try VideoReader(url: source.url, threads: source.damaged ? 1 : 0, concealDamage: true)
-            let decoded = try reader.decode(offsets: missing.map { source.offsets[$0] }) {
+            let decoded = try reader.decode(offsets: missing.map { source.offset($0) }, meter: control.decodeMeter) {
                 CLIPPreprocessor.resizeAndCrop($0, size: size)
             }
             for (k, crop) in zip(missing, decoded) {
@@ -120,6 +126,10 @@ public struct PFeatureKey: Hashable, Sendable {
 }
 
 extension Reconstructor.Source {
+    /// The offset of sampled frame `k` (which must lie in the window).
+    func offset(_ k: Int) -> FrameOffset { offsets[k - firstIndex] }
+    /// Whether the window holds sampled frame `k`.
+    func hasOffset(_ k: Int) -> Bool { k >= firstIndex && k - firstIndex < offsets.count }
     func frameKey(_ k: Int) -> FrameKey { FrameKey(videoHash: contentHash, fps: fps, index: k) }
     func featureKey(_ k: Int) -> PFeatureKey { PFeatureKey(frame: frameKey(k), maskSeed: maskSeed, anchor: layout.anchor(of: k)) }
 }

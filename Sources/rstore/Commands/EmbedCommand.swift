@@ -9,17 +9,17 @@ struct EmbedCommand: AsyncParsableCommand {
         commandName: "embed",
         abstract: "Dense frame embeddings of a stored video over a time range (I stored, P reconstructed).")
 
-    enum Format: String, ExpressibleByArgument { case json, npy }
+    enum Format: String, ExpressibleByArgument { case json, npy, npz }
 
     @OptionGroup var library: LibraryOptions
     @Argument(help: "A stored video: its path or id.") var video: String
     @Option(help: "Start time, seconds.") var from = 0.0
     @Option(help: "End time, seconds (default: the end).") var to: Double?
-    @Option(help: "json (one object per frame) or npy (float32 [frames, dim] to --out).") var format = Format.json
-    @Option(help: "Output file for npy.") var out: String?
+    @Option(help: "json (one object per frame), npy (float32 [frames, dim] to --out) or npz (to --out: embeddings, times, indices, kinds).") var format = Format.json
+    @Option(help: "Output file for npy and npz.") var out: String?
 
     func validate() throws {
-        if format == .npy && out == nil { throw ValidationError("--format npy needs --out FILE") }
+        if format != .json && out == nil { throw ValidationError("--format \(format.rawValue) needs --out FILE") }
     }
 
     func run() async throws {
@@ -34,24 +34,19 @@ struct EmbedCommand: AsyncParsableCommand {
             }
         case .npy:
             let dim = lib.embedDim
-            try NPY.write(frames.flatMap(\.vector), shape: [frames.count, dim], to: URL(fileURLWithPath: out!))
+            try NPY.data(frames.flatMap(\.vector), shape: [frames.count, dim]).write(to: URL(fileURLWithPath: out!))
             FileHandle.standardError.write(Data("wrote \(frames.count) x \(dim) float32 to \(out!)\n".utf8))
+        case .npz:
+            // numpy.load(out): embeddings [frames, dim] float32, times float64 (s), indices int64, kinds '<U1' ('I'/'P').
+            let dim = lib.embedDim
+            let archive = try NPZ.archive([
+                ("embeddings", NPY.data(frames.flatMap(\.vector), shape: [frames.count, dim])),
+                ("times", NPZ.float64(frames.map(\.time))),
+                ("indices", NPZ.int64(frames.map(\.index))),
+                ("kinds", NPZ.characters(frames.map { Character($0.kind.rawValue) })),
+            ])
+            try archive.write(to: URL(fileURLWithPath: out!))
+            FileHandle.standardError.write(Data("wrote \(frames.count) frames (embeddings \(frames.count) x \(dim), times, indices, kinds) to \(out!)\n".utf8))
         }
-    }
-}
-
-/// Minimal NumPy .npy writer (format 1.0, little-endian float32, C order).
-enum NPY {
-    static func write(_ values: [Float], shape: [Int], to url: URL) throws {
-        let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shapeText), }"
-        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
-        header += "\n"
-        var data = Data([0x93]) + Data("NUMPY".utf8) + Data([1, 0])
-        let len = UInt16(header.utf8.count)
-        data.append(contentsOf: [UInt8(len & 0xff), UInt8(len >> 8)])
-        data.append(Data(header.utf8))
-        values.withUnsafeBufferPointer { data.append(Data(buffer: $0)) }
-        try data.write(to: url)
     }
 }

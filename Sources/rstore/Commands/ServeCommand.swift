@@ -15,11 +15,12 @@ struct ServeCommand: AsyncParsableCommand {
         request then needs `Authorization: Bearer T` (the page trades it for an HttpOnly session \
         cookie). Write endpoints (POST /v1/index) always need the token and a --library-root or \
         --root; without a token they are refused. Paths given to POST /v1/index must lie inside a \
-        library root. On a PostgreSQL store, POST /v1/index queues the files for `rstore worker`s \
+        library root; index jobs run --index-jobs at a time (the rest wait), each cancelled past \
+        --index-job-deadline seconds. On a PostgreSQL store, POST /v1/index queues the files for `rstore worker`s \
         (root-relative: they must lie under a --root NAME=PATH) instead of indexing here; GET \
         /v1/queue shows the queue. Requests whose Host is not the bound address, localhost or an --allow-host name get \
         421 (DNS rebinding). Each request may reconstruct at most --max-p-frames P-features and \
-        decode at most --max-decoded-frames frames; at most --max-concurrent-work heavy requests \
+        decode at most --max-decoded-frames 720p frames (each decoded frame weighted by its pixels); at most --max-concurrent-work heavy requests \
         run and --max-queued-work wait, the rest get 503 with Retry-After. At most --max-connections \
         connections are open; one without a complete request head for --idle-timeout seconds, or \
         whose body takes longer than --body-timeout, is closed. Store and file calls run on a \
@@ -38,11 +39,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("allow-host"), help: "A further name the Host header may carry, e.g. the LAN name (repeatable).")
     var allowHosts: [String] = []
     @Option(name: .customLong("max-p-frames"), help: "P-features one request may reconstruct.") var maxPFrames = ServerConfiguration.Limits().maxPFrames
-    @Option(name: .customLong("max-decoded-frames"), help: "Frames one request may decode.") var maxDecodedFrames = ServerConfiguration.Limits().maxDecodedFrames
+    @Option(name: .customLong("max-image-pixels"), help: "Pixels of an image uploaded to POST /v1/search, checked from its header before decoding.")
+    var maxImagePixels = ServerConfiguration.Limits().maxImagePixels
+    @Option(name: .customLong("max-decoded-frames"), help: "Decoding one request may do, in 720p frames: every frame decoded (from the seek keyframe on) counts its pixels / 1280x720, at least 1/64.") var maxDecodedFrames = ServerConfiguration.Limits().maxDecodedFrames
     @Option(name: .customLong("max-concurrent-work"), help: "Heavy requests (search, reconstruction, decoding) running at once.")
     var maxConcurrentWork = ServerConfiguration().maxConcurrentWork
     @Option(name: .customLong("max-queued-work"), help: "Heavy requests waiting for a slot; more get 503 + Retry-After.")
     var maxQueuedWork = ServerConfiguration().maxQueuedWork
+    @Option(name: .customLong("index-jobs"), help: "Index jobs (POST /v1/index) running at once; the rest wait.")
+    var indexJobs = ServerConfiguration().indexJobs
+    @Option(name: .customLong("index-job-deadline"), help: "Seconds an index job may run before it is cancelled (the job fails with \"deadline passed\").")
+    var indexJobDeadline = ServerConfiguration().indexJobDeadline
     @Option(name: .customLong("max-connections"), help: "Open connections at most; more clients wait in the listen backlog.")
     var maxConnections = ServerConfiguration().maxConnections
     @Option(name: .customLong("idle-timeout"), help: "Seconds a connection may go without a complete request head (idle, or a head sent too slowly).")
@@ -68,10 +75,13 @@ struct ServeCommand: AsyncParsableCommand {
         config.thumbnailCacheBytes = max(0, thumbnailCacheMB) << 20
         config.allowedHosts = allowHosts
         config.limits.maxPFrames = maxPFrames
+        config.limits.maxImagePixels = maxImagePixels
         config.limits.maxDecodedFrames = maxDecodedFrames
         config.maxConcurrentWork = maxConcurrentWork
         config.maxQueuedWork = maxQueuedWork
         config.maxConnections = maxConnections
+        config.indexJobs = indexJobs
+        config.indexJobDeadline = indexJobDeadline
         config.idleTimeout = idleTimeout
         config.bodyTimeout = bodyTimeout
         config.storeTimeout = storeTimeout

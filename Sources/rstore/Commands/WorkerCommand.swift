@@ -7,7 +7,10 @@ import StorePostgres
 /// `rstore worker --store postgres://... --root archive=/mnt/videos`: claims queued files and
 /// indexes them until stopped. Any number of workers, on any machines, serve one queue: a
 /// claim is a lease (renewed while indexing); a worker killed mid-video loses it, and the next
-/// claim of the job resumes the video from its last committed chunk.
+/// claim of the job resumes the video from its last committed chunk. A job still running at
+/// `--job-deadline` is given up: the worker stops renewing its lease, cancels the ingest (which
+/// stops within the frame it is on, its video row marked failed) and gives the job back to the
+/// queue with the reason; after `--max-attempts` claims it is failed for good.
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
@@ -18,8 +21,14 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Frames per committed chunk (the unit of crash-safe resume).") var chunkFrames = 240
     @Option(help: "Exit after the queue has been empty this many seconds (default: serve until stopped).") var idleExit: Double?
     @Option(help: "Seconds between polls of an empty queue.") var poll = 1.0
+    @Option(help: "Seconds one job may run before this worker gives it up (cancels the ingest, stops renewing, records the attempt as failed).")
+    var jobDeadline = 6 * 3600.0
+    @Option(help: "Claims of one job at most (workers that died or passed their deadline); then it is failed for good with the reason.")
+    var maxAttempts = PostgresStore.maxAttempts
 
     func validate() throws {
+        guard jobDeadline > 0 && jobDeadline <= 30 * 86_400 else { throw ValidationError("--job-deadline must be in (0, 2592000] seconds") }
+        guard (1...1000).contains(maxAttempts) else { throw ValidationError("--max-attempts must be in 1...1000") }
         guard fps > 0 && fps <= 120 else { throw ValidationError("--fps must be in (0, 120]") }
         guard chunkFrames >= 1 else { throw ValidationError("--chunk-frames must be >= 1") }
         guard poll > 0 && poll <= 60 else { throw ValidationError("--poll must be in (0, 60]") }
@@ -38,7 +47,7 @@ struct WorkerCommand: AsyncParsableCommand {
         var idleSince = Date()
         while true {
             let lease = Lease(owner: me.owner, seconds: config.leaseSeconds)
-            guard let job = try pg.claimJob(lease: lease, roots: roots.names) else {
+            guard let job = try pg.claimJob(lease: lease, roots: roots.names, maxAttempts: maxAttempts) else {
                 if let idleExit, Date().timeIntervalSince(idleSince) >= idleExit { break }
                 try await Task.sleep(nanoseconds: UInt64(poll * 1e9))
                 continue
@@ -51,8 +60,26 @@ struct WorkerCommand: AsyncParsableCommand {
                 continue
             }
             let renewer = Renewer(every: lease.seconds / 3) { (try? pg.renewJob(job.id, lease: lease)) ?? true }
-            let summary = try await lib.index([url])
+            let started = Date()
+            let work = Task { try await lib.index([url]) }
+            // Past the deadline: stop renewing (another worker may claim the job once its lease
+            // lapses), then cancel the ingest and wait for it to stop.
+            let deadline = Deadline(after: jobDeadline) { renewer.stop(); work.cancel() }
+            let outcome = await work.result
             renewer.stop()
+            if deadline.cancel() {
+                let reason = "deadline passed after \(format(jobDeadline)) s (--job-deadline) on attempt \(job.attempts) of \(maxAttempts), stopped after \(String(format: "%.1f", Date().timeIntervalSince(started))) s"
+                if job.attempts >= maxAttempts {
+                    try pg.completeJob(job.id, lease: lease, error: reason)
+                    log("failed: \(job.root):\(job.path) (\(reason); no attempts left)")
+                } else {
+                    try pg.releaseJob(job.id, lease: lease, error: reason)
+                    log("given back: \(job.root):\(job.path) (\(reason))")
+                }
+                idleSince = Date()
+                continue
+            }
+            let summary = try outcome.get()
             let r = summary.files.first
             let error = r.flatMap { $0.outcome == Library.FileResult.Outcome.failed ? ($0.error ?? "failed") : nil }
             try pg.completeJob(job.id, lease: lease, error: error)
@@ -63,6 +90,35 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+    func format(_ x: Double) -> String { x == x.rounded() && x < 1e15 ? String(Int(x)) : "\(x)" }
+}
+
+/// Runs `expire` once, `seconds` from now, on its own thread, unless cancelled first.
+final class Deadline: @unchecked Sendable {
+    private let cond = NSCondition()
+    private var state = 0   // 0 pending, 1 cancelled, 2 fired
+
+    init(after seconds: Double, _ expire: @escaping @Sendable () -> Void) {
+        let until = Date().addingTimeInterval(seconds)
+        let thread = Thread { [self] in
+            cond.lock()
+            while state == 0, cond.wait(until: until) {}
+            let fire = state == 0
+            if fire { state = 2 }
+            cond.unlock()
+            if fire { expire() }
+        }
+        thread.start()
+    }
+
+    /// Stops it if it has not fired; returns whether it had fired (the deadline passed).
+    func cancel() -> Bool {
+        cond.lock()
+        defer { cond.unlock() }
+        if state == 0 { state = 1; cond.signal() }
+        return state == 2
+    }
 }
 
 /// Calls `renew` every `interval` seconds on its own thread until stopped or `renew` says the
