@@ -35,6 +35,11 @@ let package = Package(
         .target(name: "Timeline"),
         .target(name: "Support", dependencies: ["CLZ4"]),
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // FAISS (Debian's static libfaiss.a, built with OpenMP and BLAS/LAPACK) behind a small C
+        // interface: stage 1's approximate index over the I-features of a large library.
+        .target(name: "CFaiss", linkerSettings: [
+            .linkedLibrary("faiss"), .linkedLibrary("openblas"), .linkedLibrary("gomp"), .linkedLibrary("stdc++"),
+        ]),
         // No -Ounchecked anywhere: CLIP and the engine parse untrusted bytes (safetensors,
         // vocab, blobs, timestamps). The Tensor hot loops already work on unsafe pointers; the
         // before/after benches are in docs/DESIGN.md ("Hostile bytes").
@@ -57,7 +62,7 @@ let package = Package(
             "Store", "Digest", "Timeline", .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], plugins: ["EmbedMigrations"]),
-        .target(name: "ResidualStore", dependencies: ["CLIP", "Video", "Tensor", "Support", "Store", "Digest", "CKernels", "Timeline"]),
+        .target(name: "ResidualStore", dependencies: ["CLIP", "Video", "Tensor", "Support", "Store", "Digest", "CKernels", "CFaiss", "Timeline"]),
         // The HTTP front end sees the engine and Hummingbird only (see docs/DESIGN.md).
         // The OpenAPI document is a checked-in file compiled into the binary (`PackageResources`).
         .target(name: "Server", dependencies: [

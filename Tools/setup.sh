@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev liblz4-dev libsqlite3-dev pkg-config ffmpeg; do
+for pkg in libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev libfaiss-dev libgomp1 liblz4-dev libsqlite3-dev pkg-config ffmpeg; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

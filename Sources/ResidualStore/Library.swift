@@ -45,6 +45,8 @@ public final class Library: @unchecked Sendable {
         /// Named library roots mounted here: files under one are stored root-relative, and
         /// stored root-relative paths become files through them (see `RootMounts`).
         public var roots = RootMounts()
+        /// Stage 1 of search: exact scan, approximate index, or by library size (see `Stage1Settings`).
+        public var stage1 = Stage1Settings()
 
         public init() {}
     }
@@ -66,6 +68,8 @@ public final class Library: @unchecked Sendable {
     private var reconstructors: [String: Reconstructor] = [:]
     /// Stage 1's matrix and ready videos, following the store's generation.
     let stage1 = Stage1Cache()
+    /// Stage 1's approximate index over large libraries, following the store's generation.
+    let stage1ANN = Stage1ANNCache()
     /// Files found unchanged since indexing, in this process (see `checkFresh`).
     let freshness = FreshnessCache()
 

@@ -9,6 +9,10 @@
 void rs_int8_scores(const int8_t *codes, const float *scales, const int16_t *q, float qscale,
                     size_t rows, size_t dim, float *out);
 
+/// A 64-bit checksum of `size` bytes (xxHash64-style lanes; not cryptographic): what the stage-1
+/// ANN index file is checked with on load.
+uint64_t rs_hash64(const void *data, size_t size, uint64_t seed);
+
 /// Whether this CPU and OS run AVX512-BF16 (cpuid and xgetbv; the bf16 GEMM below needs it).
 int rs_bf16_supported(void);
 

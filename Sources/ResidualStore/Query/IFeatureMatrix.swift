@@ -39,6 +39,9 @@ public struct IFeatureMatrix: Sendable {
         rows.append(contentsOf: other.rows[range])
     }
 
+    /// Appends every row of another matrix of the same width.
+    public mutating func append(rowsOf other: IFeatureMatrix) { append(rowsOf: other, range: 0..<other.rows.count) }
+
     /// Appends one feature (any scale; stored unit length so scores are cosines).
     public mutating func append(_ row: Row, _ vector: [Float]) {
         precondition(vector.count == dim)

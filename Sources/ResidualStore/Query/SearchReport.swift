@@ -4,7 +4,7 @@ import Store
 /// A search's moments with where its time went, for `--json` and `GET /v1/search`.
 public struct SearchReport: Sendable, Codable {
     public var moments: [Moment]
-    /// Stage 1 (text encoding, matrix scan, coarse proposals), milliseconds.
+    /// Stage 1 (text encoding, matrix scan or index search, coarse proposals), milliseconds.
     public var stage1Ms: Double
     /// Stage 2 (P-frame reconstruction and refined proposals), milliseconds.
     public var stage2Ms: Double
@@ -21,9 +21,11 @@ public struct SearchReport: Sendable, Codable {
     public var stage1Rows = 0
     /// Videos stage 2 read frames of (stored I-features, P-frames reconstructed), by id.
     public var stage2Videos: [Int64] = []
+    /// Which search stage 1 ran: the exact scan, or the approximate index (`Stage1Settings`).
+    public var stage1: Stage1Mode = .exact
 
     enum CodingKeys: String, CodingKey {
-        case moments, refined
+        case moments, refined, stage1
         case stage1Ms = "stage1_ms", stage2Ms = "stage2_ms", pFrames = "p_frames"
         case decodedFrames = "decoded_frames", frameCacheHits = "frame_cache_hits"
         case stage1Videos = "stage1_videos", stage1Rows = "stage1_rows", stage2Videos = "stage2_videos"
@@ -47,10 +49,13 @@ extension Library {
         try filter.validate()
         let t0 = DispatchTime.now().uptimeNanoseconds
         let query = try queryVector(input, limits: limits, control: control)
-        let stage1 = try stage1Snapshot()
-        let (m, ready) = (stage1.matrix, stage1.ready)
         let search = MomentSearch()
-        let selection = filter.isEmpty ? nil : stage1.select(filter, localPath: localPath(of:))
+        // Above the size threshold (and without a filter, which the exact scan applies) stage 1
+        // asks the approximate index; else the scan over the matrix.
+        let indexed = filter.isEmpty ? try stage1IndexPlan(query: query, k: k) : nil
+        let stage1 = indexed == nil ? try stage1Snapshot() : nil
+        let ready = indexed?.ready ?? stage1!.ready
+        let selection = filter.isEmpty ? nil : stage1!.select(filter, localPath: localPath(of:))
         var shape = ready.mapValues { ($0.layout, $0.frameCount) }
         if let selection {
             shape = shape.filter { selection.frames[$0.key] != nil }
@@ -58,7 +63,7 @@ extension Library {
                 if let s = shape[id] { shape[id] = (s.0, min(s.1, allowed.upperBound)) }
             }
         }
-        let candidates = search.coarse(matrix: m, query: query, shape: shape, rows: selection?.ranges)
+        let candidates = indexed?.candidates ?? search.coarse(matrix: stage1!.matrix, query: query, shape: shape, rows: selection?.ranges)
         let t1 = DispatchTime.now().uptimeNanoseconds
         let before = control.usage, hitsBefore = control.frameSources
         var sources: [Int64: Reconstructor.Source] = [:]
@@ -113,8 +118,9 @@ extension Library {
         return SearchReport(moments: moments, stage1Ms: Double(t1 - t0) / 1e6, stage2Ms: Double(t2 - t1) / 1e6,
                             pFrames: after.pFrames - before.pFrames, decodedFrames: hitsAfter.decoded - hitsBefore.decoded,
                             frameCacheHits: hitsAfter.tierHits - hitsBefore.tierHits, refined: moments.allSatisfy(\.refined),
-                            stage1Videos: selection?.frames.count ?? stage1.segments.filter { $0.rows > 0 }.count,
-                            stage1Rows: selection?.rowCount ?? m.rows.count, stage2Videos: stage2Videos.sorted())
+                            stage1Videos: indexed?.videosScored ?? selection?.frames.count ?? stage1!.segments.filter { $0.rows > 0 }.count,
+                            stage1Rows: indexed?.rowsScored ?? selection?.rowCount ?? stage1!.matrix.rows.count, stage2Videos: stage2Videos.sorted(),
+                            stage1: indexed == nil ? .exact : .ann)
     }
 
     /// A rooted video's file on this machine, without touching the disk (path prefix filters).

@@ -19,6 +19,7 @@ extension MaskSchedule: ExpressibleByArgument {}
 extension IFramePlacement: ExpressibleByArgument {}
 extension MotionSource: ExpressibleByArgument {}
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension Stage1Mode: ExpressibleByArgument {}
 
 /// Refuses a sampling setting outside `SamplingLimits` as a usage error naming the option.
 func checkSampling(_ problem: String?) throws {

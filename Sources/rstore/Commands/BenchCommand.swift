@@ -15,6 +15,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchWorkersCommand.self,
             BenchCutsCommand.self,
             BenchIngestCommand.self,
+            BenchScaleCommand.self,
         ]
     )
 }

@@ -19,6 +19,9 @@ struct LibraryOptions: ParsableArguments {
     @Option(help: "Byte budget of the decoded-frame tier beside the store (<store>.frames), in MB; 0 turns it off.")
     var frameTierMB = 2048
 
+    @Option(help: "Stage 1 of search: exact (scan every stored I-feature), ann (the approximate index <store>.ann), auto (exact below \(Stage1Settings().annThreshold) stored I-features, the index above).")
+    var stage1: Stage1Mode = .auto
+
     var storeURL: URL {
         if let store { return URL(fileURLWithPath: store) }
         if let env = ProcessInfo.processInfo.environment["RSTORE_STORE"], !env.isEmpty { return URL(fileURLWithPath: env) }
@@ -47,6 +50,7 @@ struct LibraryOptions: ParsableArguments {
         var configuration = configuration
         configuration.frameTierBytes = max(0, frameTierMB) << 20
         configuration.roots = try root.roots()
+        configuration.stage1.mode = stage1
         if let opened {
             return try Library(opening: { opened }, model: clip, tokenizer: a, configuration: configuration)
         }

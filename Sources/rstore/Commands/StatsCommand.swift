@@ -21,16 +21,20 @@ struct StatsCommand: AsyncParsableCommand {
         let stale = ready.compactMap { v in lib.staleness(v).map { Stale(id: v.id ?? -1, path: v.path, reason: $0.description) } }
         let tier = try lib.frameTier?.file.stats()
         let tierPerHour = s.hours > 0 ? Double(tier?.bytes ?? 0) / s.hours : 0
+        let ann = lib.stage1IndexInfo()
+        let annPerHour = s.hours > 0 ? Double(ann?.fileBytes ?? 0) / s.hours : 0
         if json {
+            struct ANN: Encodable { let path: String; let factory: String; let bytes: Int; let i_features: Int; let videos: Int; let bytes_per_hour: Double }
             struct Tier: Encodable { let path: String; let bytes: Int; let entries: Int; let byte_budget: Int; let bytes_per_hour: Double; let hit_rate: Double; let hits: Int; let misses: Int }
             struct Out: Encodable {
                 let store: FeatureStore.Stats; let indexing: Int; let failed: Int; let frame_cache: String
-                let damaged: [Damaged]; let stale: [Stale]; let frame_tier: Tier?
+                let damaged: [Damaged]; let stale: [Stale]; let frame_tier: Tier?; let stage1_index: ANN?
             }
             try printJSON(Out(store: s, indexing: all.filter { $0.status == .indexing }.count, failed: all.filter { $0.status == .failed }.count,
                               frame_cache: "\(cache)", damaged: damaged, stale: stale,
                               frame_tier: tier.map { Tier(path: lib.frameTier!.file.url.path, bytes: $0.bytes, entries: $0.entries, byte_budget: $0.byteBudget,
-                                                         bytes_per_hour: tierPerHour, hit_rate: $0.hitRate, hits: $0.hits, misses: $0.misses) }))
+                                                         bytes_per_hour: tierPerHour, hit_rate: $0.hitRate, hits: $0.hits, misses: $0.misses) },
+                              stage1_index: ann.map { ANN(path: $0.path, factory: $0.factory, bytes: $0.fileBytes, i_features: $0.rows, videos: $0.videos, bytes_per_hour: annPerHour) }))
             return
         }
         print("store        \(lib.storePath)")
@@ -52,6 +56,15 @@ struct StatsCommand: AsyncParsableCommand {
                          Double(tier.bytes) / 1e6, Double(tier.byteBudget) / 1e6, tier.entries, tierPerHour / 1e6, tier.hitRate * 100, tier.hits, tier.misses))
         } else {
             print("frame tier   off")
+        }
+        if let ann {
+            // What a search server holds for stage 1 above the threshold: the index (codes, ids,
+            // centroids) plus the bounded cache of candidate videos' I-features.
+            print(String(format: "stage 1      ANN index %@ (%@): %d I-features of %d videos, %.1f MB, %.1f KB per video-hour resident",
+                         ann.path, ann.factory, ann.rows, ann.videos, Double(ann.fileBytes) / 1e6, annPerHour / 1e3))
+        } else {
+            print(String(format: "stage 1      exact int8 scan (%.0f KB per video-hour resident); the ANN index is built from %d stored I-features",
+                         s.hours > 0 ? Double(s.iFrames) * Double(lib.embedDim + 20) / s.hours / 1e3 : 0, lib.configuration.stage1.annThreshold))
         }
     }
 

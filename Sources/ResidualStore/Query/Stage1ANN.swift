@@ -1,0 +1,376 @@
+import Foundation
+import Store
+import Tensor
+import Timeline
+
+/// Which search stage 1 runs: the exact int8 scan over every stored I-feature, the
+/// approximate index (`<store>.ann`), or the scan below `Stage1Settings.annThreshold` stored
+/// I-features and the index from there on (the default).
+public enum Stage1Mode: String, Sendable, CaseIterable, Codable {
+    case exact, ann, auto
+}
+
+/// How stage 1 searches a large library (see `Stage1ANNCache`).
+public struct Stage1Settings: Sendable {
+    public var mode: Stage1Mode = .auto
+    /// Stored I-features from which `.auto` uses the index; below it the exact scan (whose
+    /// moments are exactly those of every earlier version). Measured by `rstore bench scale`:
+    /// at 1.44 M I-features (600 video-hours) the scan took 57 ms a query and holds 0.8 GB, the
+    /// index path 12 ms warm; a cold query reads its ~10-14 candidate videos from the store
+    /// (~66 ms each), so small libraries keep the scan (docs/DESIGN.md, "Stage 1 at scale").
+    public var annThreshold = 1_200_000
+    /// FAISS factory string; nil: `defaultFactory(rows:dim:)` when the index is trained.
+    public var factory: String? = nil
+    /// Inverted lists probed per query: at 240 video-hours (1,024 lists) 32 gave recall@10 of
+    /// moments 0.90 against the scan, 128 gave 1.00 for 3.6 ms of search (`rstore bench scale`).
+    public var nprobe = 128
+    /// I-features asked of the index per requested moment (at least `minHits`).
+    public var hitsPerResult = 40
+    public var minHits = 400
+    /// Candidate videos whose full curves stage 1 builds, per requested moment (at least `minVideos`).
+    public var videosPerResult = 4
+    public var minVideos = 24
+    /// Byte budget of the candidate videos' I-features kept in memory between queries.
+    public var featureCacheBytes = 256 << 20
+    /// The index is trained again from scratch when it holds this many times the rows it was
+    /// trained on (its inverted lists would otherwise grow long and slow).
+    public var retrainGrowth = 8
+
+    public init() {}
+
+    /// IVF with product-quantised codes (32 bytes a vector at 512-d, 40 with its id) and about
+    /// sqrt(rows) lists; a scalar quantiser (1 byte a dimension) for libraries too small to
+    /// train 256-centroid product quantisers on.
+    public static func defaultFactory(rows: Int, dim: Int) -> String {
+        let root = Double(max(1, rows)).squareRoot()
+        var lists = 1
+        while Double(lists * 2) <= root * 1.41 { lists *= 2 }
+        lists = max(4, min(16384, min(lists, rows / 39)))
+        guard rows >= 65_536 else { return "IVF\(lists),SQ8" }
+        var m = 32
+        while m > 1 && dim % m != 0 { m -= 1 }
+        return "IVF\(lists),PQ\(m)"
+    }
+
+    /// Rows to train on: enough for the coarse k-means (39 a list) and the quantisers.
+    static func trainingRows(lists: Int) -> Int { max(lists * 39, 65_536) }
+}
+
+/// Ids in the index: the video in the high bits, the frame in the low ones.
+public enum Stage1ANNIDs {
+    public static let shift = 26
+    public static func id(video: Int64, frame: Int) -> Int64 { video << Int64(shift) | Int64(frame) }
+    public static func video(_ id: Int64) -> Int64 { id >> Int64(shift) }
+    public static func frame(_ id: Int64) -> Int { Int(id & ((1 << Int64(shift)) - 1)) }
+
+    /// The videos stage 1 builds curves for: those of the best hits, best first, at most
+    /// `limit`, only those `include` accepts (ready ones; a filter on videos applies here).
+    public static func candidateVideos(_ hits: [(id: Int64, score: Float)], limit: Int, include: (Int64) -> Bool) -> [Int64] {
+        var seen = Set<Int64>(), out: [Int64] = []
+        for h in hits {
+            let v = video(h.id)
+            guard seen.insert(v).inserted, include(v) else { continue }
+            out.append(v)
+            if out.count == limit { break }
+        }
+        return out
+    }
+}
+
+/// The approximate index and what it was built from, kept by one library and followed by
+/// store generation the way `Stage1Cache` follows it for the exact matrix.
+///
+/// Why: the exact scan holds every I-feature (int8: 1.2 GB per 1,000 video-hours) and reads
+/// all of them per query. The index holds a compressed code per I-feature and reads only a few
+/// inverted lists; stage 1 then builds the curves of the videos its best hits fall in, from
+/// the store through a bounded cache, and proposes moments on them as the exact path does.
+///
+/// Every server keeps its own index file beside its local store path and brings it up to the
+/// store's generation on its first query after a change (videos gone or re-indexed are
+/// removed, new ones read from the store and added): for a shared PostgreSQL library, every
+/// server follows the store the way it follows it for the matrix, no file is shared between
+/// machines. One mutex serialises the index's updates and searches.
+final class Stage1ANNCache: @unchecked Sendable {
+    struct State {
+        var index: FaissIndex?
+        var factory: String
+        var segments: [Int64: MatrixFile.Segment] = [:]
+        var trainedOn = 0
+        var generation: Int64 = -1
+        var ready: [Int64: VideoRecord] = [:]
+        var rows: Int { segments.values.reduce(0) { $0 + $1.rows } }
+    }
+
+    let lock = NSLock()
+    var state: State?
+    /// The ready listing as of one generation (what `.auto` counts I-features from).
+    var listing: (generation: Int64, ready: [VideoRecord])?
+    /// Warnings about the index file (damaged, stale, not written), the last 20.
+    var warnings: [String] = []
+    var features = FeatureLRU()
+
+    func warn(_ message: String) {
+        warnings = Array((warnings + [message]).suffix(20))
+        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+    }
+
+    /// Candidate videos' I-features as int8 rows, least recently used evicted past a byte budget.
+    struct FeatureLRU {
+        var entries: [Int64: (generation: Double, matrix: IFeatureMatrix, used: UInt64)] = [:]
+        var bytes = 0
+        var clock: UInt64 = 0
+
+        mutating func get(_ id: Int64, generation: Double) -> IFeatureMatrix? {
+            guard let e = entries[id], e.generation == generation else { return nil }
+            clock += 1
+            entries[id]!.used = clock
+            return e.matrix
+        }
+
+        mutating func put(_ id: Int64, generation: Double, _ m: IFeatureMatrix, budget: Int) {
+            if let old = entries.removeValue(forKey: id) { bytes -= Self.cost(old.matrix) }
+            clock += 1
+            entries[id] = (generation, m, clock)
+            bytes += Self.cost(m)
+            while bytes > budget, entries.count > 1, let victim = entries.min(by: { $0.value.used < $1.value.used }) {
+                entries.removeValue(forKey: victim.key)
+                bytes -= Self.cost(victim.value.matrix)
+            }
+        }
+
+        static func cost(_ m: IFeatureMatrix) -> Int { m.rows.count * (m.dim + 4 + 16) }
+    }
+}
+
+/// What stage 1 did for one query (reported in `SearchReport`).
+public struct Stage1Plan: Sendable {
+    public var candidates: [MomentSearch.Candidate]
+    public var ready: [Int64: VideoRecord]
+    public var mode: Stage1Mode
+    /// Videos whose curves were built (all ready videos on the exact path) and their rows.
+    public var videosScored: Int
+    public var rowsScored = 0
+}
+
+/// The index's footprint, for `rstore stats`.
+public struct Stage1IndexInfo: Sendable, Codable {
+    public var path: String
+    public var fileBytes: Int
+    public var rows: Int
+    public var videos: Int
+    public var factory: String
+}
+
+extension Library {
+    /// Stage 1 on the approximate index when the settings (mode, or the library's size against
+    /// the threshold) call for it; nil: the exact scan answers. An index that cannot be built
+    /// or searched (a library too small to train the configured quantisers, memory) is warned
+    /// about and the scan answers: it must not take search down.
+    func stage1IndexPlan(query: [Float], k: Int) throws -> Stage1Plan? {
+        let settings = configuration.stage1
+        switch settings.mode {
+        case .exact: return nil
+        case .auto: guard try readyIFeatureCount() >= settings.annThreshold else { return nil }
+        case .ann: break
+        }
+        do {
+            return try annPlan(query: query, k: k)
+        } catch let e as FaissIndex.FaissError {
+            stage1ANN.lock.withLock { stage1ANN.warn("stage-1 index \(annFileURL.path): \(e); searching exactly") }
+            return nil
+        }
+    }
+
+    /// Stage 1 of a search without a filter: coarse candidates of `query`, best first, and the
+    /// ready videos they come from, by the index or the exact scan.
+    func stage1Plan(query: [Float], k: Int) throws -> Stage1Plan {
+        if let p = try stage1IndexPlan(query: query, k: k) { return p }
+        let s = try stage1Snapshot()
+        let candidates = MomentSearch().coarse(matrix: s.matrix, query: query, shape: s.ready.mapValues { ($0.layout, $0.frameCount) })
+        return Stage1Plan(candidates: candidates, ready: s.ready, mode: .exact, videosScored: s.segments.count, rowsScored: s.matrix.rows.count)
+    }
+
+    /// Stored I-features of the ready videos, from a listing kept per store generation.
+    func readyIFeatureCount() throws -> Int {
+        let g = try store.generation()
+        return try stage1ANN.lock.withLock {
+            if stage1ANN.listing?.generation != g { stage1ANN.listing = (g, try store.videos(status: .ready)) }
+            return stage1ANN.listing!.ready.reduce(0) { $0 + $1.layout.iFrameCount(frames: $1.frameCount) }
+        }
+    }
+
+    /// The approximate path: the index's best I-features, the videos they fall in, the exact
+    /// coarse proposals of those videos only.
+    func annPlan(query: [Float], k: Int) throws -> Stage1Plan {
+        let settings = configuration.stage1
+        let g = try store.generation()
+        return try stage1ANN.lock.withLock {
+            let state = try syncANN(generation: g)
+            guard let index = state.index, index.count > 0 else {
+                return Stage1Plan(candidates: [], ready: state.ready, mode: .ann, videosScored: 0, rowsScored: 0)
+            }
+            let hits = try index.search(query, k: max(settings.minHits, k * settings.hitsPerResult), nprobe: settings.nprobe)
+            let videos = Stage1ANNIDs.candidateVideos(hits, limit: max(settings.minVideos, k * settings.videosPerResult)) { state.ready[$0] != nil }
+            var m = IFeatureMatrix(dim: model.config.embedDim)
+            var scored: [Int64: VideoRecord] = [:]
+            for id in videos {
+                guard let v = state.ready[id], let rows = try candidateRows(v) else { continue }
+                m.append(rowsOf: rows, range: 0..<rows.rows.count)
+                scored[id] = v
+            }
+            let candidates = MomentSearch().coarse(matrix: m, query: query, shape: scored.mapValues { ($0.layout, $0.frameCount) })
+            return Stage1Plan(candidates: candidates, ready: state.ready, mode: .ann, videosScored: scored.count, rowsScored: m.rows.count)
+        }
+    }
+
+    /// One candidate video's I-features as int8 rows (the exact path's quantisation, so its
+    /// curve is the one the scan would build); nil, and named, when its bytes are damaged.
+    private func candidateRows(_ v: VideoRecord) throws -> IFeatureMatrix? {
+        let id = v.id!
+        if let m = stage1ANN.features.get(id, generation: v.updatedAt) { return m }
+        let features: [(index: Int, vector: [Float])]
+        do {
+            features = try store.iFeatures(of: v)
+            try checkWidth(v, features)
+        } catch let e as StoreError {
+            guard case .corruptBlob = e else { throw e }
+            stage1.noteSkipped(e.description)
+            return nil
+        }
+        var m = IFeatureMatrix(dim: model.config.embedDim)
+        m.reserve(rows: features.count)
+        for f in features { m.append(.init(video: id, frame: f.index), f.vector) }
+        stage1ANN.features.put(id, generation: v.updatedAt, m, budget: configuration.stage1.featureCacheBytes)
+        return m
+    }
+
+    /// Brings the index up to the store's generation `g` (caller holds the lock): loads the
+    /// file on first use (rebuilt with a warning when it fails a check), removes videos gone or
+    /// re-indexed, trains when there is no index yet, adds new videos, rewrites the file when
+    /// anything changed.
+    private func syncANN(generation g: Int64) throws -> Stage1ANNCache.State {
+        if let s = stage1ANN.state, s.generation == g { return s }
+        let url = annFileURL
+        let dim = model.config.embedDim, modelHash = model.weightsSHA256, settings = configuration.stage1
+        var changed = false
+        var state: Stage1ANNCache.State
+        if let s = stage1ANN.state {
+            state = s
+        } else {
+            do {
+                if let c = try Stage1ANNFile.read(url, dim: dim, model: modelHash, factory: settings.factory) {
+                    state = .init(index: c.index, factory: c.factory, segments: Dictionary(uniqueKeysWithValues: c.segments.map { ($0.video, $0) }),
+                                  trainedOn: c.trainedOn)
+                } else {
+                    state = .init(index: nil, factory: "")
+                    changed = true
+                }
+            } catch {
+                stage1ANN.warn("stage-1 index \(url.path) \(error); rebuilding it from the store")
+                state = .init(index: nil, factory: "")
+                changed = true
+            }
+        }
+        if stage1ANN.listing?.generation != g { stage1ANN.listing = (g, try store.videos(status: .ready)) }
+        let ready = stage1ANN.listing!.ready
+        let byID = Dictionary(uniqueKeysWithValues: ready.map { ($0.id!, $0) })
+        let total = ready.reduce(0) { $0 + $1.layout.iFrameCount(frames: $1.frameCount) }
+        if state.index != nil, total > settings.retrainGrowth * max(1, state.trainedOn) {
+            stage1ANN.warn("stage-1 index \(url.path) trained on \(state.trainedOn) I-features, the library holds \(total): training it again")
+            state = .init(index: nil, factory: "")
+        }
+        // Gone or re-indexed (a new row id, or a new `updatedAt`): their entries go.
+        let stale = state.segments.values.filter { byID[$0.video]?.updatedAt != $0.generation }.map(\.video)
+        if !stale.isEmpty, let index = state.index {
+            try index.remove(groups: stale, shift: Stage1ANNIDs.shift)
+            for v in stale { state.segments.removeValue(forKey: v) }
+            changed = true
+        }
+        let toAdd = ready.filter { state.segments[$0.id!] == nil }
+        if state.index == nil, !toAdd.isEmpty {
+            state.factory = settings.factory ?? Stage1Settings.defaultFactory(rows: total, dim: dim)
+            let index = try FaissIndex(dim: dim, factory: state.factory)
+            try index.train(try trainingSample(toAdd, rows: Stage1Settings.trainingRows(lists: max(1, index.lists))))
+            state.index = index
+            state.trainedOn = total
+            changed = true
+        }
+        for v in toAdd {
+            guard let vectors = try annVectors(v) else { continue }
+            try state.index!.add(vectors.flat, ids: vectors.ids)
+            state.segments[v.id!] = .init(video: v.id!, generation: v.updatedAt, rows: vectors.ids.count)
+            changed = true
+        }
+        state.generation = g
+        state.ready = byID
+        if changed, let index = state.index {
+            let segments = state.segments.values.sorted { $0.video < $1.video }
+            do {
+                try Stage1ANNFile.write(url, .init(index: index, segments: segments, trainedOn: state.trainedOn, generation: g, factory: state.factory),
+                                        model: modelHash)
+            } catch {
+                stage1ANN.warn("stage-1 index \(url.path) not written (\(error)); serving it from memory")
+            }
+        }
+        stage1ANN.state = state
+        return state
+    }
+
+    var annFileURL: URL { URL(fileURLWithPath: store.localBase + ".ann") }
+
+    /// The factory string recorded in an index file's header.
+    static func factoryName(of url: URL) -> String? {
+        guard let h = try? FileHandle(forReadingFrom: url) else { return nil }
+        defer { try? h.close() }
+        guard let d = try? h.read(upToCount: Stage1ANNFile.headerSize), d.count == Stage1ANNFile.headerSize else { return nil }
+        return String(decoding: d.suffix(64).prefix { $0 != 0 }, as: UTF8.self)
+    }
+
+    /// Unit-length I-features of `v` with their ids; nil (and named) when its bytes are damaged.
+    private func annVectors(_ v: VideoRecord) throws -> (flat: [Float], ids: [Int64])? {
+        let features: [(index: Int, vector: [Float])]
+        do {
+            features = try store.iFeatures(of: v)
+            try checkWidth(v, features)
+            if let f = features.first(where: { $0.index >= 1 << Stage1ANNIDs.shift }) {
+                throw StoreError.corruptBlob(path: store.path, video: StoreRules.name(v), frame: f.index, reason: "frame index past the index's id range")
+            }
+        } catch let e as StoreError {
+            guard case .corruptBlob = e else { throw e }
+            stage1.noteSkipped(e.description)
+            return nil
+        }
+        var flat: [Float] = []
+        flat.reserveCapacity(features.count * model.config.embedDim)
+        for f in features { flat.append(contentsOf: VectorMath.normalized(f.vector)) }
+        return (flat, features.map { Stage1ANNIDs.id(video: v.id!, frame: $0.index) })
+    }
+
+    /// About `rows` unit I-features from videos spread over `videos` (every few videos, whole).
+    private func trainingSample(_ videos: [VideoRecord], rows: Int) throws -> [Float] {
+        let total = videos.reduce(0) { $0 + $1.layout.iFrameCount(frames: $1.frameCount) }
+        let step = max(1, Int((Double(total) / Double(max(1, rows))).rounded(.down)))
+        var out: [Float] = []
+        for (i, v) in videos.enumerated() where i % step == 0 {
+            if let vectors = try annVectors(v) { out.append(contentsOf: vectors.flat) }
+            if out.count >= rows * model.config.embedDim { break }
+        }
+        return out
+    }
+
+    /// The index file's footprint, nil when there is none (the library is searched exactly).
+    public func stage1IndexInfo() -> Stage1IndexInfo? {
+        let url = annFileURL
+        guard let attrs = try? FileManager.default.attributesOfItem(atPath: url.path), let size = attrs[.size] as? Int,
+              let h = try? FileHandle(forReadingFrom: url), let d = try? h.read(upToCount: Stage1ANNFile.headerSize),
+              d.count == Stage1ANNFile.headerSize, d.prefix(4) == Stage1ANNFile.magic else { return nil }
+        try? h.close()
+        var r = ByteReader(d)
+        _ = r.bytes(12)
+        let videos = Int(r.u32()), rows = Int(r.u64())
+        return Stage1IndexInfo(path: url.path, fileBytes: size, rows: rows, videos: videos, factory: Self.factoryName(of: url) ?? "")
+    }
+
+    /// Warnings about the index file in this process (damaged, stale or not written).
+    public var stage1IndexWarnings: [String] { stage1ANN.lock.withLock { stage1ANN.warnings } }
+}
