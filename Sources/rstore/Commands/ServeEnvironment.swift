@@ -23,7 +23,7 @@ enum ServeEnvironment {
         ("max-queued-work", .value, []), ("max-connections", .value, []), ("idle-timeout", .value, []),
         ("body-timeout", .value, []), ("store-timeout", .value, []), ("thumbnail-cache-mb", .value, []),
         ("frame-cache-mb", .value, []), ("frame-tier-mb", .value, []), ("log-level", .value, ["LOG_LEVEL"]),
-        ("metrics-public", .flag, []),
+        ("metrics-public", .flag, []), ("stage1", .value, []),
     ]
 
     /// Options that read their variable themselves (`--token`'s is RSTORE_TOKEN).
