@@ -257,6 +257,23 @@ public final class Library: @unchecked Sendable {
                                      reason: "\(offsets.count) frame offsets and \(iFeatures.count) I-features stored, the row says \(v.frameCount) frames")
     }
 
+    /// `v`'s stored I-features for stage 1, width-checked (and by `check`); nil when its bytes are
+    /// damaged, after `skip` got the message: one damaged video is left out (and named) rather
+    /// than taking every search down; `rstore verify` reports it too.
+    func stage1IFeatures(_ v: VideoRecord, check: ([(index: Int, vector: [Float])]) throws -> Void = { _ in },
+                         skip: (String) -> Void) throws -> [(index: Int, vector: [Float])]? {
+        do {
+            let features = try store.iFeatures(of: v)
+            try checkWidth(v, features)
+            try check(features)
+            return features
+        } catch let e as StoreError {
+            guard case .corruptBlob = e else { throw e }
+            skip(e.description)
+            return nil
+        }
+    }
+
     /// Stored I-features of `v` have the model's width; else `corruptBlob` naming the video and
     /// frame (a blob of another width decodes fine but would trap the matrix and the encoder).
     func checkWidth(_ v: VideoRecord, _ iFeatures: [(index: Int, vector: [Float])]) throws {

@@ -161,17 +161,7 @@ extension Library {
                 continue
             }
             changed = true
-            let features: [(index: Int, vector: [Float])]
-            do {
-                features = try store.iFeatures(of: v)
-                try checkWidth(v, features)
-            } catch let e as StoreError {
-                // One damaged video must not take the library's search down: it is left out
-                // (and named) until it is re-indexed; `rstore verify` reports it too.
-                guard case .corruptBlob = e else { throw e }
-                counters.skip(e.description)
-                continue
-            }
+            guard let features = try stage1IFeatures(v, skip: { counters.skip($0) }) else { continue }
             let before = m.rows.count
             for f in features { m.append(.init(video: id, frame: f.index), f.vector) }
             segments.append(.init(video: id, generation: v.updatedAt, rows: m.rows.count - before))

@@ -228,15 +228,7 @@ extension Library {
     private func candidateRows(_ v: VideoRecord) throws -> IFeatureMatrix? {
         let id = v.id!
         if let m = stage1ANN.features.get(id, generation: v.updatedAt) { return m }
-        let features: [(index: Int, vector: [Float])]
-        do {
-            features = try store.iFeatures(of: v)
-            try checkWidth(v, features)
-        } catch let e as StoreError {
-            guard case .corruptBlob = e else { throw e }
-            stage1.noteSkipped(e.description)
-            return nil
-        }
+        guard let features = try stage1IFeatures(v, skip: stage1.noteSkipped) else { return nil }
         var m = IFeatureMatrix(dim: model.config.embedDim)
         m.reserve(rows: features.count)
         for f in features { m.append(.init(video: id, frame: f.index), f.vector) }
@@ -328,18 +320,12 @@ extension Library {
 
     /// Unit-length I-features of `v` with their ids; nil (and named) when its bytes are damaged.
     private func annVectors(_ v: VideoRecord) throws -> (flat: [Float], ids: [Int64])? {
-        let features: [(index: Int, vector: [Float])]
-        do {
-            features = try store.iFeatures(of: v)
-            try checkWidth(v, features)
+        let inRange: ([(index: Int, vector: [Float])]) throws -> Void = { features in
             if let f = features.first(where: { $0.index >= 1 << Stage1ANNIDs.shift }) {
-                throw StoreError.corruptBlob(path: store.path, video: StoreRules.name(v), frame: f.index, reason: "frame index past the index's id range")
+                throw StoreError.corruptBlob(path: self.store.path, video: StoreRules.name(v), frame: f.index, reason: "frame index past the index's id range")
             }
-        } catch let e as StoreError {
-            guard case .corruptBlob = e else { throw e }
-            stage1.noteSkipped(e.description)
-            return nil
         }
+        guard let features = try stage1IFeatures(v, check: inRange, skip: stage1.noteSkipped) else { return nil }
         var flat: [Float] = []
         flat.reserveCapacity(features.count * model.config.embedDim)
         for f in features { flat.append(contentsOf: VectorMath.normalized(f.vector)) }
