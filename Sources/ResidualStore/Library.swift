@@ -76,7 +76,7 @@ public final class Library: @unchecked Sendable {
     /// Opens (or creates) the store at `storeURL` for `model`; `tokenizer` is the residual
     /// tokenizer A (nil: A = 0, token reduction only).
     public convenience init(store storeURL: URL, model: CLIPModel, tokenizer: ResidualTokenizer? = nil, configuration: Configuration = .init()) throws {
-        try self.init(opening: { try FeatureStore(url: storeURL) }, model: model, tokenizer: tokenizer, configuration: configuration)
+        try self.init(opening: { try SQLiteStore(url: storeURL) }, model: model, tokenizer: tokenizer, configuration: configuration)
     }
 
     /// Opens the store `open` gives (SQLite, PostgreSQL: any `FeatureStoring`) for `model`,
@@ -142,7 +142,7 @@ public final class Library: @unchecked Sendable {
     public func videos(status: VideoRecord.Status? = nil) throws -> [VideoRecord] { try store.videos(status: status) }
 
     /// Row counts and sizes of the store.
-    public func stats() throws -> FeatureStore.Stats { try store.stats() }
+    public func stats() throws -> StoreStats { try store.stats() }
 
     /// Where the store lives (for messages).
     public var storePath: String { store.path }

@@ -3,7 +3,7 @@ import GRDB
 import Timeline
 
 /// The boundary between the engine and a store backend: exactly what ingest, queries and
-/// maintenance need. `FeatureStore` (SQLite, embedded, the default) and `PostgresStore` (a
+/// maintenance need. `SQLiteStore` (SQLite, embedded, the default) and `PostgresStore` (a
 /// library shared by many machines) implement it with the same semantics, checked by one
 /// conformance suite (Tests/StoreConformanceTests):
 ///
@@ -34,7 +34,7 @@ public protocol FeatureStoring: AnyObject, Sendable {
     func model() throws -> ModelRecord?
 
     // Ingest
-    func begin(_ video: VideoRecord, model: ModelRecord, lease: Lease?) throws -> FeatureStore.Plan
+    func begin(_ video: VideoRecord, model: ModelRecord, lease: Lease?) throws -> StorePlan
     func refreshFileFacts(video id: Int64, size: Int64, mtime: Double, fingerprint: String) throws
     /// `shotStarts`: frames of this chunk that start a shot (adaptive videos), joining the
     /// video's layout in the same transaction.
@@ -62,7 +62,7 @@ public protocol FeatureStoring: AnyObject, Sendable {
     func generation() throws -> Int64
 
     // Maintenance
-    func stats(tableSizes: Bool) throws -> FeatureStore.Stats
+    func stats(tableSizes: Bool) throws -> StoreStats
     func verifyBlobs() throws -> [String]
     /// The raw committed chunks of a video (offsets and features blobs as stored), in frame
     /// order: what `rstore store copy` moves between backends without re-encoding.
@@ -109,8 +109,8 @@ extension FeatureStoring {
     public func resumePoint(video id: Int64) throws -> Int { try video(id: id).frameCount }
 
     public func videos() throws -> [VideoRecord] { try videos(status: nil) }
-    public func stats() throws -> FeatureStore.Stats { try stats(tableSizes: true) }
-    public func begin(_ video: VideoRecord, model: ModelRecord) throws -> FeatureStore.Plan { try begin(video, model: model, lease: nil) }
+    public func stats() throws -> StoreStats { try stats(tableSizes: true) }
+    public func begin(_ video: VideoRecord, model: ModelRecord) throws -> StorePlan { try begin(video, model: model, lease: nil) }
     /// A chunk of a fixed-layout video (no shot starts).
     public func append(video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])], lease: Lease?) throws {
         try append(video: id, offsets: offsets, iFeatures: iFeatures, shotStarts: [], lease: lease)
@@ -121,7 +121,7 @@ extension FeatureStoring {
     public func fail(video id: Int64, error: String) throws { try fail(video: id, error: error, lease: nil) }
 }
 
-extension FeatureStore: FeatureStoring {
+extension SQLiteStore: FeatureStoring {
     public var localBase: String { path }
 
     /// SQLite: a hash of the ready rows' (id, updated_at); only `finish` changes that set.
@@ -192,15 +192,3 @@ extension ModelRecord {
                     embedDim: embedDim, createdAt: createdAt, configSha256: configSha256)
     }
 }
-
-extension FeatureStore.Stats {
-    /// Statistics computed by another backend.
-    public static func of(videos: Int, indexingVideos: Int, failedVideos: Int, hours: Double, frames: Int, iFrames: Int, fileBytes: Int64,
-                          featureBytes: Int64, offsetBytes: Int64, tableBytes: [String: Int64]?, bytesPerHour: Double,
-                          denseFloat32BytesPerHour: Double) -> FeatureStore.Stats {
-        FeatureStore.Stats(videos: videos, indexingVideos: indexingVideos, failedVideos: failedVideos, hours: hours, frames: frames,
-                           iFrames: iFrames, fileBytes: fileBytes, featureBytes: featureBytes, offsetBytes: offsetBytes, tableBytes: tableBytes,
-                           bytesPerHour: bytesPerHour, denseFloat32BytesPerHour: denseFloat32BytesPerHour)
-    }
-}
-

@@ -51,7 +51,7 @@ extension VideoRecord {
     }
 }
 
-extension FeatureStore {
+extension SQLiteStore {
     /// Extends `lease` on video `id`; false when the lease is no longer ours (taken over after
     /// it expired, or the row finished or failed).
     public func heartbeat(video id: Int64, lease: Lease) throws -> Bool {

@@ -2,7 +2,7 @@ import Foundation
 import Timeline
 
 /// The checks and blob rules a store backend applies outside SQLite (PostgreSQL), phrased
-/// exactly as `FeatureStore`'s so both backends refuse the same input with the same message.
+/// exactly as `SQLiteStore`'s so both backends refuse the same input with the same message.
 /// `store` is the store's display path, `v` the video row concerned.
 public enum StoreRules {
     public static func name(_ v: VideoRecord) -> String { "video \(v.id ?? -1) (\(v.path))" }
@@ -18,7 +18,7 @@ public enum StoreRules {
     /// so one bad row does not take a whole library's search down.
     public static func usable(_ rows: [VideoRecord]) -> [VideoRecord] { rows.filter { $0.columnProblem == nil } }
 
-    /// The model binding rule (see `FeatureStore.bindModel`): returns the record to keep, and
+    /// The model binding rule (see `SQLiteStore.bindModel`): returns the record to keep, and
     /// whether it must be inserted (no model yet) or updated (config hash filled in, tokenizer
     /// changed); throws when the store holds another model.
     public static func bind(store: String, existing: ModelRecord?, name: String, config: String, weightsSha256: String,
@@ -53,7 +53,7 @@ public enum StoreRules {
         return (m, false, update)
     }
 
-    /// What `begin` does with the stored versions of a path (see `FeatureStore.begin`).
+    /// What `begin` does with the stored versions of a path (see `SQLiteStore.begin`).
     public enum BeginStep {
         /// A ready version with these settings: nothing to do.
         case unchanged(VideoRecord)

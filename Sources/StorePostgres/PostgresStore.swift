@@ -4,7 +4,7 @@ import Store
 import Timeline
 
 /// The store of a library shared by many machines: the same rows and byte-identical blobs as
-/// the SQLite `FeatureStore`, in PostgreSQL, with the same semantics (see `FeatureStoring`).
+/// `SQLiteStore`, in PostgreSQL, with the same semantics (see `FeatureStoring`).
 ///
 /// Concurrency: every write is one transaction. Writers of one path (begin, finish) serialise
 /// on a transaction-scoped advisory lock of the path; writers of one row (append, fail,
@@ -103,7 +103,7 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
             """).first.map { Locked(video: try StoreRules.checked(PostgresRows.video($0), store: path), dim: try $0["embed_dim"].decode(Int?.self) ?? 0, now: try $0["now"].decode(Double.self)) }
     }
 
-    public func begin(_ video: VideoRecord, model: ModelRecord, lease: Lease?) throws -> FeatureStore.Plan {
+    public func begin(_ video: VideoRecord, model: ModelRecord, lease: Lease?) throws -> StorePlan {
         guard let modelId = model.id else { throw StoreError.invalidArgument("model is not registered") }
         try StoreRules.checkNew(video)
         return try pool.transaction("starting \(video.path)") { s in
@@ -418,7 +418,7 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     }
 
     /// Sizes as PostgreSQL counts them: `fileBytes` is the database's size on the server.
-    public func stats(tableSizes: Bool) throws -> FeatureStore.Stats {
+    public func stats(tableSizes: Bool) throws -> StoreStats {
         try read("reading store statistics") { s in
             let all = try s.rows("SELECT \(unescaped: PostgresRows.videoColumns) FROM videos").map(PostgresRows.video)
             let ready = StoreRules.usable(all).filter { $0.status == .ready }
@@ -438,11 +438,11 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
                     """).map { (try $0["name"].decode(String.self), try $0["bytes"].decode(Int64.self)) })
             }
             let dim = try s.rows("SELECT embed_dim FROM models ORDER BY id LIMIT 1").first?["embed_dim"].decode(Int.self) ?? 0
-            return FeatureStore.Stats.of(videos: ready.count, indexingVideos: all.filter { $0.status == .indexing }.count,
-                                      failedVideos: all.filter { $0.status == .failed }.count, hours: hours, frames: frames, iFrames: iFrames,
-                                      fileBytes: fileBytes, featureBytes: try sizes["f"].decode(Int64.self), offsetBytes: try sizes["o"].decode(Int64.self),
-                                      tableBytes: tables, bytesPerHour: hours > 0 ? Double(fileBytes) / hours : 0,
-                                      denseFloat32BytesPerHour: hours > 0 ? Double(frames * dim * 4) / hours : 0)
+            return StoreStats(videos: ready.count, indexingVideos: all.filter { $0.status == .indexing }.count,
+                           failedVideos: all.filter { $0.status == .failed }.count, hours: hours, frames: frames, iFrames: iFrames,
+                           fileBytes: fileBytes, featureBytes: try sizes["f"].decode(Int64.self), offsetBytes: try sizes["o"].decode(Int64.self),
+                           tableBytes: tables, bytesPerHour: hours > 0 ? Double(fileBytes) / hours : 0,
+                           denseFloat32BytesPerHour: hours > 0 ? Double(frames * dim * 4) / hours : 0)
         }
     }
 }

@@ -120,7 +120,7 @@ final class IngestRobustnessCommandTests: CLITestCase {
         XCTAssertEqual(rows.map { $0["path"] as String }, try videoRows(clean).map { $0["path"] as String }, "one row per video")
         XCTAssertTrue(rows.allSatisfy { ($0["status"] as String) == "ready" && ($0["lease_owner"] as String?) == nil }, "\(rows)")
 
-        let a = try FeatureStore.openReadOnly(url: store), b = try FeatureStore.openReadOnly(url: clean)
+        let a = try SQLiteStore.openReadOnly(url: store), b = try SQLiteStore.openReadOnly(url: clean)
         XCTAssertEqual(try a.verifyBlobs(), [])
         for (va, vb) in zip(try a.videos(), try b.videos()) {
             XCTAssertEqual(va.frameCount, vb.frameCount, va.path)

@@ -110,7 +110,7 @@ final class SharedLibraryCommandTests: CLITestCase {
             XCTAssertFalse(a.isEmpty)
             XCTAssertEqual(a, b, text)
         }
-        XCTAssertEqual(try FeatureStore(path: sqlite).videos().map(\.frameCount).sorted(), all.map(\.frameCount).sorted())
+        XCTAssertEqual(try SQLiteStore(path: sqlite).videos().map(\.frameCount).sorted(), all.map(\.frameCount).sorted())
 
         // Move the SQLite library into a new PostgreSQL database; verify it there.
         let copyTarget = try cluster.createDatabase("copy")

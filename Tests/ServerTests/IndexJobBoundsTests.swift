@@ -14,7 +14,7 @@ final class IndexJobBoundsTests: XCTestCase {
     struct Setup: @unchecked Sendable {
         let dir: URL
         let library: Library
-        let store: FeatureStore
+        let store: SQLiteStore
         /// A file whose ingest is leased by someone else until `release()`.
         let held: URL
         /// A file nobody holds.
@@ -38,7 +38,7 @@ final class IndexJobBoundsTests: XCTestCase {
         let seeded = try await library.index([seed])
         XCTAssertEqual(seeded.indexed, 1)
         // The same content under held.mp4, begun under a lease of "another ingest".
-        let store = try FeatureStore(url: storeURL, readOnly: false)
+        let store = try SQLiteStore(url: storeURL, readOnly: false)
         let model = try XCTUnwrap(try store.model())
         var record = try library.video(seed.path)
         record.path = held.standardizedFileURL.path

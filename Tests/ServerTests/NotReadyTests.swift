@@ -23,7 +23,7 @@ final class NotReadyTests: XCTestCase {
         XCTAssertEqual(indexed.indexed, 1)
 
         // A second path's ingest, begun and 9 frames committed through the store's own API.
-        let store = try FeatureStore(url: storeURL, readOnly: false)
+        let store = try SQLiteStore(url: storeURL, readOnly: false)
         let model = try XCTUnwrap(try store.model())
         var record = try library.video(video.path)
         record.path = dir.appendingPathComponent("growing.mp4").path

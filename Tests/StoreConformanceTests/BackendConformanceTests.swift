@@ -9,7 +9,7 @@ final class SQLiteConformanceTests: XCTestCase {
     var backend: Backend {
         Backend(name: "sqlite") {
             let url = FileManager.default.temporaryDirectory.appendingPathComponent("conf-\(UUID().uuidString).rstore")
-            return (try FeatureStore(url: url), { try FeatureStore(url: url) })
+            return (try SQLiteStore(url: url), { try SQLiteStore(url: url) })
         }
     }
 

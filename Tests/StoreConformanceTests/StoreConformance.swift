@@ -33,7 +33,7 @@ enum StoreConformance {
         return (offsets, feats)
     }
 
-    static func resumeRow(_ plan: FeatureStore.Plan, file: StaticString = #filePath, line: UInt = #line) throws -> VideoRecord {
+    static func resumeRow(_ plan: StorePlan, file: StaticString = #filePath, line: UInt = #line) throws -> VideoRecord {
         guard case .resume(let v) = plan else { XCTFail("expected resume, got \(plan)", file: file, line: line); throw XCTSkip("no row") }
         return v
     }

@@ -81,7 +81,7 @@ final class AdaptiveLayoutTests: XCTestCase {
         r.map { FrameOffsetRecord(index: $0, pts: Int64($0) * 45000, time: Double($0) / 2, seekPTS: 0) }
     }
 
-    func begin(_ s: FeatureStore, _ v: VideoRecord) throws -> VideoRecord {
+    func begin(_ s: SQLiteStore, _ v: VideoRecord) throws -> VideoRecord {
         let m = try s.bindModel(name: "tiny", config: "{}", weightsSha256: "w", tokenizerSha256: "", embedDim: 4)
         guard case .resume(let r) = try s.begin(v, model: m) else { throw XCTSkip("expected an ingest to run") }
         return r
@@ -90,7 +90,7 @@ final class AdaptiveLayoutTests: XCTestCase {
     /// Shot starts arrive with the chunks that hold them (one may start a chunk); the stored
     /// layout is read back with the video and decides which I-features a chunk must carry.
     func testStoreKeepsShotStartsChunkByChunk() throws {
-        let s = try FeatureStore(url: url)
+        let s = try SQLiteStore(url: url)
         let v = try begin(s, record(iframes: .adaptive))
         let layout = FrameLayout(n: 2, shotStarts: try ShotStarts([4, 8]))
         func feats(_ r: Range<Int>) -> [(index: Int, vector: [Float])] { r.filter(layout.isIFrame).map { ($0, [Float($0), 1, 2, 3]) } }
@@ -106,7 +106,7 @@ final class AdaptiveLayoutTests: XCTestCase {
     /// Bad layouts are refused with the store unchanged: shot starts on a fixed video, outside
     /// the chunk, out of order, or I-features that do not match the layout they imply.
     func testBadShotStartsAreRefusedAndNothingChanges() throws {
-        let s = try FeatureStore(url: url)
+        let s = try SQLiteStore(url: url)
         let fixed = try begin(s, record(iframes: .fixed))
         let one: [(index: Int, vector: [Float])] = [(0, [0, 1, 2, 3]), (3, [3, 1, 2, 3])]
         XCTAssertThrowsError(try s.append(video: fixed.id!, offsets: offsets(0..<6), iFeatures: one, shotStarts: [2])) {
@@ -114,7 +114,7 @@ final class AdaptiveLayoutTests: XCTestCase {
         }
         XCTAssertEqual(try s.video(id: fixed.id!).frameCount, 0)
 
-        let s2 = try FeatureStore(url: dir.appendingPathComponent("b.rstore"))
+        let s2 = try SQLiteStore(url: dir.appendingPathComponent("b.rstore"))
         let v = try begin(s2, record(iframes: .adaptive))
         for (starts, why) in [([7], "outside the chunk"), ([4, 2], "out of order"), ([0], "frame 0")] {
             XCTAssertThrowsError(try s2.append(video: v.id!, offsets: offsets(0..<6), iFeatures: one, shotStarts: starts), why)
@@ -134,9 +134,9 @@ final class AdaptiveLayoutTests: XCTestCase {
         for bad in [Data([0x80]), Data([0]), Data([4, 0])] {
             XCTAssertThrowsError(try ShotStarts.decode(bad), "\([UInt8](bad))")
         }
-        let s = try FeatureStore(url: url)
+        let s = try SQLiteStore(url: url)
         let v = try begin(s, record(iframes: .adaptive))
         try DatabaseQueue(path: url.path).write { try $0.execute(sql: "UPDATE videos SET shot_starts = x'80' WHERE id = ?", arguments: [v.id!]) }
-        XCTAssertThrowsError(try FeatureStore(url: url).video(id: v.id!))
+        XCTAssertThrowsError(try SQLiteStore(url: url).video(id: v.id!))
     }
 }

@@ -16,8 +16,8 @@ final class LeaseTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
-    func setup() throws -> (FeatureStore, ModelRecord) {
-        let s = try FeatureStore(url: url)
+    func setup() throws -> (SQLiteStore, ModelRecord) {
+        let s = try SQLiteStore(url: url)
         return (s, try s.bindModel(name: "tiny", config: "{}", weightsSha256: "w", tokenizerSha256: "", embedDim: 4))
     }
 
@@ -34,7 +34,7 @@ final class LeaseTests: XCTestCase {
         range.filter { $0 % 3 == 0 }.map { ($0, [Float($0), 1, 2, 3]) }
     }
 
-    func resumed(_ plan: FeatureStore.Plan, file: StaticString = #filePath, line: UInt = #line) throws -> VideoRecord {
+    func resumed(_ plan: StorePlan, file: StaticString = #filePath, line: UInt = #line) throws -> VideoRecord {
         guard case .resume(let r) = plan else { XCTFail("expected resume, got \(plan)", file: file, line: line); throw CocoaError(.featureUnsupported) }
         return r
     }

@@ -17,14 +17,14 @@ final class ModelBindingTests: XCTestCase {
 
     static let gelu = #"{"vision":{"width":64,"heads":4,"activation":"gelu","layerNormEps":1e-05},"embedDim":24}"#
 
-    func bind(_ s: FeatureStore, _ config: String) throws -> ModelRecord {
+    func bind(_ s: SQLiteStore, _ config: String) throws -> ModelRecord {
         try s.bindModel(name: "tiny", config: config, weightsSha256: "w1", tokenizerSha256: "", embedDim: 24)
     }
 
     func models() throws -> [Row] { try DatabaseQueue(path: url.path).read { try Row.fetchAll($0, sql: "SELECT * FROM models") } }
 
     func testSameWeightsReadWithAnotherConfigAreRefusedNamingBoth() throws {
-        let s = try FeatureStore(url: url)
+        let s = try SQLiteStore(url: url)
         let m = try bind(s, Self.gelu)
         XCTAssertTrue(m.config.hasPrefix(#"{"embedDim":24,"vision":{"activation":"gelu","heads":4,"layerNormEps":"#), "sorted keys: \(m.config)")
         XCTAssertEqual(m.configSha256.count, 64)
@@ -55,11 +55,11 @@ final class ModelBindingTests: XCTestCase {
         // declaration order), no hash.
         let legacy = #"{"vision":{"width":64,"heads":4,"activation":"gelu","layerNormEps":1e-05},"embedDim":24}"#
         do {
-            let s = try FeatureStore(url: url)
+            let s = try SQLiteStore(url: url)
             _ = try bind(s, legacy)
         }
         try DatabaseQueue(path: url.path).write { try $0.execute(sql: "UPDATE models SET config = ?, config_sha256 = ''", arguments: [legacy]) }
-        let s = try FeatureStore(url: url)
+        let s = try SQLiteStore(url: url)
         let m = try bind(s, Self.gelu)
         XCTAssertEqual(m.configSha256, ModelConfig(Self.gelu)!.sha256, "the hash is filled on first open")
         XCTAssertEqual(try models().first?["config_sha256"], m.configSha256)

@@ -20,7 +20,7 @@ final class StoreTests: XCTestCase {
 
     static let dim = 4
 
-    func model(_ s: FeatureStore, weights: String = "w1") throws -> ModelRecord {
+    func model(_ s: SQLiteStore, weights: String = "w1") throws -> ModelRecord {
         try s.bindModel(name: "tiny", config: "{}", weightsSha256: weights, tokenizerSha256: "", embedDim: Self.dim)
     }
 
@@ -39,11 +39,11 @@ final class StoreTests: XCTestCase {
 
     /// Every stored I-feature of the ready videos, read through the public per-video path (as
     /// the engine builds its search matrix).
-    func readyIFeatures(_ s: FeatureStore) throws -> [(video: Int64, index: Int, vector: [Float])] {
+    func readyIFeatures(_ s: SQLiteStore) throws -> [(video: Int64, index: Int, vector: [Float])] {
         try s.videos(status: .ready).flatMap { v in try s.iFeatures(of: v).map { (v.id!, $0.index, $0.vector) } }
     }
 
-    func started(_ s: FeatureStore, _ v: VideoRecord, _ m: ModelRecord) throws -> VideoRecord {
+    func started(_ s: SQLiteStore, _ v: VideoRecord, _ m: ModelRecord) throws -> VideoRecord {
         guard case .resume(let r) = try s.begin(v, model: m) else { XCTFail("expected an ingest to run"); throw CocoaError(.featureUnsupported) }
         return r
     }
@@ -76,7 +76,7 @@ final class StoreTests: XCTestCase {
     }
 
     func testMigrationsApplyInOrderOnceAndAreRecorded() throws {
-        let s = try FeatureStore(url: url)
+        let s = try SQLiteStore(url: url)
         XCTAssertEqual(s.schemaWarnings, [])
         let q = try DatabaseQueue(path: url.path)
         let recorded = try q.read { try Row.fetchAll($0, sql: "SELECT version, name, sha256, applied_at FROM schema_migrations ORDER BY version") }
@@ -87,7 +87,7 @@ final class StoreTests: XCTestCase {
         let tables = try q.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") }
         XCTAssertEqual(Set(tables), ["chunks", "models", "schema_migrations", "videos"])
         XCTAssertEqual(try q.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }, "wal")
-        _ = try FeatureStore(url: url)   // reopening applies nothing twice
+        _ = try SQLiteStore(url: url)   // reopening applies nothing twice
         XCTAssertEqual(try q.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM schema_migrations") }, Migration.embedded.count)
 
         // Later migrations run after the earlier ones, in version order, whatever the list order.
@@ -103,7 +103,7 @@ final class StoreTests: XCTestCase {
     }
 
     func testAFailingMigrationChangesNothing() throws {
-        _ = try FeatureStore(url: url)
+        _ = try SQLiteStore(url: url)
         let q = try DatabaseQueue(path: url.path)
         let v = Migration.latestVersion
         let broken = Migration.embedded + [
@@ -119,10 +119,10 @@ final class StoreTests: XCTestCase {
     }
 
     func testNewerSchemaAndForeignFilesAreRefused() throws {
-        _ = try FeatureStore(url: url)
+        _ = try SQLiteStore(url: url)
         let q = try DatabaseQueue(path: url.path)
         try q.write { try $0.execute(sql: "INSERT INTO schema_migrations VALUES (999, '0999_future.sql', 'x', 0)") }
-        for open in [{ try FeatureStore(url: self.url) }, { try FeatureStore.openReadOnly(url: self.url) }] {
+        for open in [{ try SQLiteStore(url: self.url) }, { try SQLiteStore.openReadOnly(url: self.url) }] {
             XCTAssertThrowsError(try open()) { e in
                 XCTAssertEqual(e as? StoreError, .newerSchema(path: self.url.path, found: 999, supported: Migration.latestVersion))
                 XCTAssertTrue("\(e)".contains(self.url.path) && "\(e)".contains("999") && "\(e)".contains("upgrade rstore"), "\(e)")
@@ -131,40 +131,40 @@ final class StoreTests: XCTestCase {
 
         let text = dir.appendingPathComponent("notes.txt")
         try Data("hello, not a database".utf8).write(to: text)
-        XCTAssertThrowsError(try FeatureStore(url: text)) { e in self.assertStoreError(e) { $0 == .notAStore(path: text.path, reason: "not an SQLite database") } }
+        XCTAssertThrowsError(try SQLiteStore(url: text)) { e in self.assertStoreError(e) { $0 == .notAStore(path: text.path, reason: "not an SQLite database") } }
         XCTAssertEqual(try String(contentsOf: text, encoding: .utf8), "hello, not a database", "left intact")
 
         // Another application's SQLite database is not migrated into.
         let other = dir.appendingPathComponent("other.sqlite")
         try DatabaseQueue(path: other.path).write { try $0.execute(sql: "CREATE TABLE contacts (name TEXT)") }
-        XCTAssertThrowsError(try FeatureStore(url: other)) { e in
+        XCTAssertThrowsError(try SQLiteStore(url: other)) { e in
             self.assertStoreError(e) { if case .notAStore(other.path, _) = $0 { true } else { false } }
             XCTAssertTrue("\(e)".contains("schema_migrations"), "\(e)")
         }
         XCTAssertEqual(try DatabaseQueue(path: other.path).read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master") }, ["contacts"])
         XCTAssertEqual(try DatabaseQueue(path: other.path).read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }, "delete", "not switched to WAL")
 
-        XCTAssertThrowsError(try FeatureStore.openReadOnly(url: dir.appendingPathComponent("missing.rstore"))) { e in
+        XCTAssertThrowsError(try SQLiteStore.openReadOnly(url: dir.appendingPathComponent("missing.rstore"))) { e in
             self.assertStoreError(e) { if case .notAStore = $0 { true } else { false } }
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("missing.rstore").path), "read-only open creates nothing")
     }
 
     func testAnEditedAppliedMigrationIsReported() throws {
-        _ = try FeatureStore(url: url)
+        _ = try SQLiteStore(url: url)
         try DatabaseQueue(path: url.path).write { try $0.execute(sql: "UPDATE schema_migrations SET sha256 = 'edited' WHERE version = 1") }
-        let s = try FeatureStore(url: url)
+        let s = try SQLiteStore(url: url)
         XCTAssertEqual(s.schemaWarnings, [StoreError.migrationChanged(path: url.path, name: Migration.embedded[0].name).description])
         XCTAssertTrue(s.schemaWarnings[0].contains("never edited"))
         XCTAssertEqual(try s.verifyBlobs(), s.schemaWarnings)
     }
 
     func testReadOnlyStoresQueryButNeitherMigrateNorWrite() throws {
-        let s = try FeatureStore(url: url)
+        let s = try SQLiteStore(url: url)
         let v = try started(s, video(), try model(s))
         try s.append(video: v.id!, offsets: offsets(0..<6), iFeatures: features(0..<6))
         try s.finish(video: v.id!)
-        let r = try FeatureStore.openReadOnly(url: url)
+        let r = try SQLiteStore.openReadOnly(url: url)
         XCTAssertTrue(r.isReadOnly)
         XCTAssertEqual(try r.iFeatures(video: v.id!, frames: 0..<6).map(\.index), [0, 3])
         XCTAssertThrowsError(try r.bindModel(name: "x", config: "{}", weightsSha256: "w1", tokenizerSha256: "new", embedDim: Self.dim)) { e in
@@ -172,7 +172,7 @@ final class StoreTests: XCTestCase {
         }
         // A store from an older rstore must be upgraded read-write first.
         try DatabaseQueue(path: url.path).write { try $0.execute(sql: "DELETE FROM schema_migrations WHERE version = ?", arguments: [Migration.latestVersion]) }
-        XCTAssertThrowsError(try FeatureStore.openReadOnly(url: url)) { e in
+        XCTAssertThrowsError(try SQLiteStore.openReadOnly(url: url)) { e in
             self.assertStoreError(e) { if case .needsMigration(self.url.path, _, Migration.latestVersion) = $0 { true } else { false } }
         }
     }
@@ -288,7 +288,7 @@ final class StoreTests: XCTestCase {
     }
 
     func testCorruptionInAStoreNamesStoreVideoAndFrame() throws {
-        let s = try FeatureStore(url: url)
+        let s = try SQLiteStore(url: url)
         let v = try started(s, video(), try model(s))
         try s.append(video: v.id!, offsets: offsets(0..<6), iFeatures: features(0..<6))
         try s.append(video: v.id!, offsets: offsets(6..<12), iFeatures: features(6..<12))
@@ -321,7 +321,7 @@ final class StoreTests: XCTestCase {
 
     func testChunkedIngestResumesAfterACrashWithoutGapsOrDuplicates() throws {
         do {
-            let s = try FeatureStore(url: url)
+            let s = try SQLiteStore(url: url)
             let v = try started(s, video(), try model(s))
             try s.append(video: v.id!, offsets: offsets(0..<6), iFeatures: features(0..<6))
             try s.append(video: v.id!, offsets: offsets(6..<9), iFeatures: features(6..<9))
@@ -329,7 +329,7 @@ final class StoreTests: XCTestCase {
             XCTAssertEqual(try s.videos(status: .ready), [], "not queryable before it finishes")
             XCTAssertTrue(try readyIFeatures(s).isEmpty)
         }   // the process "dies" here: the pool is dropped without finishing
-        let s = try FeatureStore(url: url)
+        let s = try SQLiteStore(url: url)
         guard case .resume(let v) = try s.begin(video(), model: try model(s)) else { return XCTFail("the partial ingest is resumed") }
         XCTAssertEqual(try s.video(id: v.id!).frameCount, 13)
         XCTAssertEqual(v.frameCount, 13)
@@ -352,7 +352,7 @@ final class StoreTests: XCTestCase {
     }
 
     func testAVideoIsQueryableOnlyOnceReady() throws {
-        let s = try FeatureStore(url: url)
+        let s = try SQLiteStore(url: url)
         XCTAssertThrowsError(try s.readyVideo(path: "/nope.mp4")) { e in self.assertStoreError(e) { if case .unknownVideo = $0 { true } else { false } } }
         XCTAssertNil(try s.video(path: "/nope.mp4"))
         let v = try started(s, video(), try model(s))
@@ -373,7 +373,7 @@ final class StoreTests: XCTestCase {
     }
 
     func testReindexOfAChangedFileKeepsTheOldVersionUntilTheNewOneCompletes() throws {
-        let s = try FeatureStore(url: url)
+        let s = try SQLiteStore(url: url)
         let m = try model(s)
         let v1 = try started(s, video(hash: "old"), m)
         try s.append(video: v1.id!, offsets: offsets(0..<3), iFeatures: features(0..<3))
@@ -397,7 +397,7 @@ final class StoreTests: XCTestCase {
     }
 
     func testAFailedIngestLeavesStoredDataUnchanged() throws {
-        let s = try FeatureStore(url: url)
+        let s = try SQLiteStore(url: url)
         let m = try model(s)
         let v1 = try started(s, video(hash: "old"), m)
         try s.append(video: v1.id!, offsets: offsets(0..<6), iFeatures: features(0..<6))
@@ -432,12 +432,12 @@ final class StoreTests: XCTestCase {
     }
 
     func testModelMismatchNamesBothHashes() throws {
-        let s = try FeatureStore(url: url)
+        let s = try SQLiteStore(url: url)
         let m = try model(s, weights: "aaaa")
         XCTAssertEqual(try s.bindModel(name: "tiny", config: "{}", weightsSha256: "aaaa", tokenizerSha256: "t2", embedDim: Self.dim).id, m.id)
         XCTAssertEqual(try DatabaseQueue(path: url.path).read { try String.fetchOne($0, sql: "SELECT tokenizer_sha256 FROM models") }, "t2", "a new residual tokenizer is recorded")
         for attempt in [{ _ = try self.model(s, weights: "bbbb") },
-                        { _ = try FeatureStore(url: self.url).bindModel(name: "x", config: "{}", weightsSha256: "bbbb", tokenizerSha256: "", embedDim: 4) }] {
+                        { _ = try SQLiteStore(url: self.url).bindModel(name: "x", config: "{}", weightsSha256: "bbbb", tokenizerSha256: "", embedDim: 4) }] {
             XCTAssertThrowsError(try attempt()) { e in
                 XCTAssertEqual(e as? StoreError, .modelMismatch(path: self.url.path, expected: "aaaa", found: "bbbb"))
                 XCTAssertTrue("\(e)".contains("aaaa") && "\(e)".contains("bbbb") && "\(e)".contains(self.url.path), "\(e)")
@@ -454,7 +454,7 @@ final class StoreTests: XCTestCase {
     // MARK: Queries
 
     func testRangeQueriesAndTheSearchMatrix() throws {
-        let s = try FeatureStore(url: url)
+        let s = try SQLiteStore(url: url)
         let m = try model(s)
         let a = try started(s, video("/v/a.mp4"), m)
         for r in [0..<5, 5..<11, 11..<12, 12..<20] { try s.append(video: a.id!, offsets: offsets(r), iFeatures: features(r)) }
@@ -515,7 +515,7 @@ final class StoreTests: XCTestCase {
     // MARK: Concurrency
 
     func testReadersWorkWhileAWriteTransactionIsOpen() throws {
-        let s = try FeatureStore(url: url)
+        let s = try SQLiteStore(url: url)
         let m = try model(s)
         let v = try started(s, video(), m)
         try s.append(video: v.id!, offsets: offsets(0..<3), iFeatures: features(0..<3))
@@ -540,7 +540,7 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try s.iFeatures(video: v.id!, frames: 0..<3).count, 1, "read during an open write transaction")
         XCTAssertEqual(try readyIFeatures(s).count, 1)
         XCTAssertEqual(try s.stats().videos, 1)
-        XCTAssertEqual(try FeatureStore.openReadOnly(url: url).videos(status: .ready).count, 1, "a second reader process")
+        XCTAssertEqual(try SQLiteStore.openReadOnly(url: url).videos(status: .ready).count, 1, "a second reader process")
         release.signal()
         wait(for: [done], timeout: 10)
         try s.append(video: w.id!, offsets: offsets(0..<3), iFeatures: features(0..<3))
@@ -556,7 +556,7 @@ final class StoreTests: XCTestCase {
         var figures: [FeatureCodec: Double] = [:]
         for codec in [FeatureCodec.f16, .i8, .f32] {
             let u = dir.appendingPathComponent("\(codec).rstore")
-            let s = try FeatureStore(url: u)
+            let s = try SQLiteStore(url: u)
             let m = try s.bindModel(name: "ViT-B/32", config: "{}", weightsSha256: String(repeating: "a", count: 64),
                                     tokenizerSha256: String(repeating: "b", count: 64), embedDim: 512)
             let rec = VideoRecord(path: "/archive/2024/hour.mp4", contentHash: String(repeating: "c", count: 64), size: 1 << 30, mtime: 1.7e9,

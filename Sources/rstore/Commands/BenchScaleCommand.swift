@@ -241,7 +241,7 @@ struct BenchScaleCommand: AsyncParsableCommand {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-bench-scale-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let s = try FeatureStore(url: dir.appendingPathComponent("hour.rstore"))
+        let s = try SQLiteStore(url: dir.appendingPathComponent("hour.rstore"))
         let m = try s.bindModel(name: "bench", config: "{}", weightsSha256: "bench", tokenizerSha256: "", embedDim: dim)
         let v = VideoRecord(path: "/bench/hour.mp4", contentHash: "h", size: 0, mtime: 0, duration: 3600, timeBaseNum: 1, timeBaseDen: 1000,
                             fps: 2, n: 2, p: 0.85, strategy: "motion", codec: .f16, info: "{}")

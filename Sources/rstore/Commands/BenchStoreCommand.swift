@@ -39,7 +39,7 @@ struct BenchStoreCommand: AsyncParsableCommand {
 
         // 1. Bytes per video-hour: one synthetic hour (2 fps, N = 2) per codec, whole file counted.
         for codec in [FeatureCodec.f16, .i8] {
-            let s = try FeatureStore(url: dir.appendingPathComponent("hour-\(codec.rawValue).rstore"))
+            let s = try SQLiteStore(url: dir.appendingPathComponent("hour-\(codec.rawValue).rstore"))
             r.bytes_per_hour_dense_f32 = Double(7200 * config.embedDim * 4)
             let bph = try Self.syntheticHour(store: s, codec: codec, dim: config.embedDim)
             if codec == .f16 { r.bytes_per_hour_f16 = bph } else { r.bytes_per_hour_i8 = bph }
@@ -151,7 +151,7 @@ struct BenchStoreCommand: AsyncParsableCommand {
     }
 
     /// Writes one synthetic hour (7200 frames, N = 2) and returns the store's bytes per hour.
-    static func syntheticHour(store s: FeatureStore, codec: FeatureCodec, dim: Int) throws -> Double {
+    static func syntheticHour(store s: SQLiteStore, codec: FeatureCodec, dim: Int) throws -> Double {
         let m = try s.bindModel(name: "bench", config: "{}", weightsSha256: "bench", tokenizerSha256: "", embedDim: dim)
         let v = VideoRecord(path: "/bench/hour.mp4", contentHash: "h", size: 0, mtime: 0, duration: 3600, timeBaseNum: 1, timeBaseDen: 15360,
                             fps: 2, n: 2, p: 0.85, strategy: "motion", codec: codec, info: "{}")

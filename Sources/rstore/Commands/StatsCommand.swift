@@ -27,7 +27,7 @@ struct StatsCommand: AsyncParsableCommand {
             struct ANN: Encodable { let path: String; let factory: String; let bytes: Int; let i_features: Int; let videos: Int; let bytes_per_hour: Double }
             struct Tier: Encodable { let path: String; let bytes: Int; let entries: Int; let byte_budget: Int; let bytes_per_hour: Double; let hit_rate: Double; let hits: Int; let misses: Int }
             struct Out: Encodable {
-                let store: FeatureStore.Stats; let indexing: Int; let failed: Int; let frame_cache: String
+                let store: StoreStats; let indexing: Int; let failed: Int; let frame_cache: String
                 let damaged: [Damaged]; let stale: [Stale]; let frame_tier: Tier?; let stage1_index: ANN?
             }
             try printJSON(Out(store: s, indexing: all.filter { $0.status == .indexing }.count, failed: all.filter { $0.status == .failed }.count,

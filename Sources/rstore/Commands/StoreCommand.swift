@@ -37,5 +37,5 @@ struct StoreCopyCommand: ParsableCommand {
 func openStore(_ s: String, readOnly: Bool) throws -> any FeatureStoring {
     if PostgresLocation.isPostgres(s) { return try PostgresStore(url: s) }
     let url = URL(fileURLWithPath: s)
-    return readOnly ? try FeatureStore.openReadOnly(url: url) : try FeatureStore(url: url)
+    return readOnly ? try SQLiteStore.openReadOnly(url: url) : try SQLiteStore(url: url)
 }

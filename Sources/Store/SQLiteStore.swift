@@ -10,7 +10,7 @@ import Timeline
 /// -> `finish` (becomes `ready`, atomically replacing an older version of the same path) or
 /// `fail` (its partial data dropped; an older ready version is left exactly as it was).
 /// Only `ready` videos are queryable.
-public final class FeatureStore: Sendable {
+public final class SQLiteStore: Sendable {
     /// The store file.
     public let path: String
     public let isReadOnly: Bool
@@ -26,7 +26,7 @@ public final class FeatureStore: Sendable {
     public convenience init(path: String) throws { try self.init(url: URL(fileURLWithPath: path), readOnly: false) }
 
     /// Opens an existing store for queries only: nothing is created, migrated or written.
-    public static func openReadOnly(url: URL) throws -> FeatureStore { try FeatureStore(url: url, readOnly: true) }
+    public static func openReadOnly(url: URL) throws -> SQLiteStore { try SQLiteStore(url: url, readOnly: true) }
 
     public init(url: URL, readOnly: Bool) throws {
         path = url.path
@@ -164,16 +164,6 @@ public final class FeatureStore: Sendable {
 
     // MARK: Ingest
 
-    /// What to do with a file about to be indexed.
-    public enum Plan: Sendable, Equatable {
-        /// Already indexed with these settings: nothing to do.
-        case unchanged(VideoRecord)
-        /// Continue this row from its `frameCount` (0 for a new row).
-        case resume(VideoRecord)
-        /// Another ingest holds a live lease on the resumable row: wait for it or skip the file.
-        case busy(VideoRecord)
-    }
-
     /// Finds a ready or resumable version of `video` (same path, content hash and settings), or
     /// inserts a new `indexing` row beside any ready older version, which stays queryable until
     /// the new one finishes. Earlier failed or abandoned attempts at the path are dropped, but
@@ -181,7 +171,7 @@ public final class FeatureStore: Sendable {
     ///
     /// With `lease`, the row to resume or the new row is claimed for it in this transaction; a
     /// resumable row under another live lease gives `.busy`, one whose lease expired is taken over.
-    public func begin(_ video: VideoRecord, model: ModelRecord, lease: Lease? = nil) throws -> Plan {
+    public func begin(_ video: VideoRecord, model: ModelRecord, lease: Lease? = nil) throws -> StorePlan {
         guard let modelId = model.id else { throw StoreError.invalidArgument("model is not registered") }
         return try write { db in
             guard let stored = try ModelRecord.fetchOne(db, key: modelId) else {
@@ -436,31 +426,10 @@ public final class FeatureStore: Sendable {
         return problems
     }
 
-    public struct Stats: Sendable, Codable, Equatable {
-        /// Ready videos (the others are counted apart).
-        public var videos: Int
-        public var indexingVideos: Int
-        public var failedVideos: Int
-        /// Duration of the ready videos.
-        public var hours: Double
-        public var frames: Int
-        public var iFrames: Int
-        /// The whole file: `(page_count - freelist_count) * page_size`, every table and index.
-        public var fileBytes: Int64
-        public var featureBytes: Int64
-        public var offsetBytes: Int64
-        /// Bytes of each table and index (SQLite's dbstat), when the SQLite build has it.
-        public var tableBytes: [String: Int64]?
-        /// `fileBytes / hours`.
-        public var bytesPerHour: Double
-        /// The same hours as dense float32, one vector per sampled frame (`frames * dim * 4`).
-        public var denseFloat32BytesPerHour: Double
-    }
-
     /// Sizes of what is stored, counting the whole file (features, offsets, rows, indexes).
     /// `tableSizes` adds each table's and index's bytes from SQLite's dbstat, which visits every
     /// page (a second or two per GB).
-    public func stats(tableSizes: Bool = true) throws -> Stats {
+    public func stats(tableSizes: Bool = true) throws -> StoreStats {
         try read { db in
             let all = try Row.fetchAll(db, VideoRecord.all()).compactMap { try? decodeVideo($0) }   // as listings do
             let ready = StoreRules.usable(all).filter { $0.status == .ready }
@@ -476,7 +445,7 @@ public final class FeatureStore: Sendable {
                 .map { ($0["name"] as String, $0["bytes"] as Int64) })
             let dim = try ModelRecord.fetchOne(db)?.embedDim ?? 0
             let fileBytes = (pages - free) * pageSize
-            return Stats(videos: ready.count, indexingVideos: all.filter { $0.status == .indexing }.count,
+            return StoreStats(videos: ready.count, indexingVideos: all.filter { $0.status == .indexing }.count,
                          failedVideos: all.filter { $0.status == .failed }.count, hours: hours, frames: frames, iFrames: iFrames,
                          fileBytes: fileBytes, featureBytes: featureBytes, offsetBytes: offsetBytes, tableBytes: tables,
                          bytesPerHour: hours > 0 ? Double(fileBytes) / hours : 0,
