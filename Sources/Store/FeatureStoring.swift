@@ -98,16 +98,6 @@ extension FeatureStoring {
         return v
     }
 
-    /// Throws `modelMismatch` unless the store is empty or holds features of these weights.
-    public func checkModel(weightsSha256: String) throws {
-        if let m = try model(), m.weightsSha256 != weightsSha256 {
-            throw StoreError.modelMismatch(path: path, expected: m.weightsSha256, found: weightsSha256)
-        }
-    }
-
-    /// The next frame to append: the number of frames committed so far.
-    public func resumePoint(video id: Int64) throws -> Int { try video(id: id).frameCount }
-
     public func videos() throws -> [VideoRecord] { try videos(status: nil) }
     public func stats() throws -> StoreStats { try stats(tableSizes: true) }
     public func begin(_ video: VideoRecord, model: ModelRecord) throws -> StorePlan { try begin(video, model: model, lease: nil) }

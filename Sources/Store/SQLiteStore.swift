@@ -127,37 +127,15 @@ public final class SQLiteStore: Sendable {
     /// change: P-features are never stored, so a new A invalidates nothing.
     @discardableResult
     public func bindModel(name: String, config: String, weightsSha256: String, tokenizerSha256: String, embedDim: Int) throws -> ModelRecord {
-        guard embedDim > 0, embedDim <= Int(UInt16.max) else { throw StoreError.invalidArgument("embedding dimension \(embedDim) out of range") }
-        guard let loaded = ModelConfig(config) else { throw StoreError.invalidArgument("model config is not JSON: \(config.prefix(200))") }
-        return try write { db in
-            if var existing = try ModelRecord.fetchOne(db) {
-                guard existing.weightsSha256 == weightsSha256 else {
-                    throw StoreError.modelMismatch(path: path, expected: existing.weightsSha256, found: weightsSha256)
-                }
-                guard existing.embedDim == embedDim else {
-                    throw StoreError.invalidArgument("\(path): model \(weightsSha256) was registered with dimension \(existing.embedDim), not \(embedDim)")
-                }
-                if existing.configSha256 != loaded.sha256 {
-                    // A hash that differs, or none yet (a store from before migration 3): compare the configs themselves.
-                    guard let stored = ModelConfig(existing.config), existing.configSha256.isEmpty, stored == loaded else {
-                        let stored = ModelConfig(existing.config)
-                        throw StoreError.configMismatch(path: path, weights: weightsSha256, stored: stored?.json ?? existing.config, loaded: loaded.json,
-                                                        differences: stored?.differences(to: loaded) ?? ["stored config is not JSON"])
-                    }
-                    existing.config = loaded.json
-                    existing.configSha256 = loaded.sha256
-                    try existing.update(db)
-                }
-                if existing.tokenizerSha256 != tokenizerSha256 {
-                    existing.tokenizerSha256 = tokenizerSha256
-                    try existing.update(db)
-                }
-                return existing
+        try write { db in
+            var (m, insert, update) = try StoreRules.bind(store: path, existing: try ModelRecord.fetchOne(db), name: name, config: config,
+                                                          weightsSha256: weightsSha256, tokenizerSha256: tokenizerSha256, embedDim: embedDim)
+            if insert {
+                try m.insert(db)
+                m.id = db.lastInsertedRowID
+            } else if update {
+                try m.update(db)
             }
-            var m = ModelRecord(id: nil, name: name, config: loaded.json, weightsSha256: weightsSha256, tokenizerSha256: tokenizerSha256,
-                                embedDim: embedDim, createdAt: Date().timeIntervalSince1970, configSha256: loaded.sha256)
-            try m.insert(db)
-            m.id = db.lastInsertedRowID
             return m
         }
     }

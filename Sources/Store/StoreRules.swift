@@ -18,7 +18,8 @@ public enum StoreRules {
     /// so one bad row does not take a whole library's search down.
     public static func usable(_ rows: [VideoRecord]) -> [VideoRecord] { rows.filter { $0.columnProblem == nil } }
 
-    /// The model binding rule (see `SQLiteStore.bindModel`): returns the record to keep, and
+    /// The model binding rule, the one copy both backends' `bindModel` apply in their
+    /// transaction (see `SQLiteStore.bindModel` for what it means): returns the record to keep, and
     /// whether it must be inserted (no model yet) or updated (config hash filled in, tokenizer
     /// changed); throws when the store holds another model.
     public static func bind(store: String, existing: ModelRecord?, name: String, config: String, weightsSha256: String,
