@@ -38,16 +38,12 @@ extension RStoreServer {
     /// (from each seek keyframe on) is charged as it happens and stops the request mid-way.
     /// A video that is not ready answers 409 first: its frame count is still growing.
     func checkFrameBudget(_ v: Library.StoredVideo, from: Double, to: Double, what: String) throws {
-        try library.requireReady(v)
-        let span = max(0, min(to, v.duration) - max(0, from))
-        let byTime = v.fps > 0 && v.fps.isFinite ? Int(min(Double(Int32.max), (span * v.fps).rounded(.down))) + 1 : v.frameCount
-        let frames = max(0, min(v.frameCount, byTime))
-        let pFrames = v.layout.maxPFrames(inAnyRunOf: frames)
+        let budget = try library.frameBudget(v, from: from, to: to)
+        let (frames, pFrames, decoding) = (budget.frames, budget.pFrames, budget.decodedFrames)
         let limits = configuration.limits
         if pFrames > limits.maxPFrames {
             throw APIError(.badRequest, "over_limit", "\(what) covers \(frames) sampled frames of video \(v.id ?? -1) (\(pFrames) to reconstruct); the limit is \(limits.maxPFrames) P-frames per request (--max-p-frames): ask for a shorter from/to")
         }
-        let decoding = QueryControl.decodeEstimate(v, frames: pFrames)
         if decoding > limits.maxDecodedFrames {
             throw APIError(.badRequest, "over_limit", "\(what) covers \(frames) sampled frames of video \(v.id ?? -1), \(pFrames) to decode: at least \(QueryError.figure(decoding)) 720p frames of decoding; the limit is \(QueryError.figure(limits.maxDecodedFrames)) decoded 720p frames per request (--max-decoded-frames): ask for a shorter from/to")
         }
