@@ -11,19 +11,9 @@ import Video
 /// (residual) CLIP encoder and the store; the CLI and the HTTP server are thin layers on it.
 public final class Library: @unchecked Sendable {
     public struct Configuration: Sendable {
-        public var fps: Double = 2
-        public var n: Int = 2
-        public var p: Double = 0.85
-        public var strategy: ReductionStrategy = .motion
-        /// I-frames every N+1 sampled frames (the paper), or also at every shot cut. nil (the
-        /// default): adaptive for files not indexed yet, while an indexed, unchanged file keeps
-        /// the placement it has, so a library indexed before adaptive became the default is not
-        /// re-encoded by the next `index`. Set explicitly, it re-indexes the other placement.
-        public var iframes: IFramePlacement? = nil
-        /// The placement a new file gets when `iframes` is nil: adaptive measured better after
-        /// cuts with a trained A and costs nothing on video without cuts (docs/DESIGN.md).
-        public static let defaultIFrames = IFramePlacement.adaptive
-        public var codec: FeatureCodec = .f16
+        /// How files are indexed from now on (fps, N, p, strategy, I-frame placement, codec,
+        /// chunk size); checked once when the library opens. A stored video keeps its own.
+        public var recipe = IndexRecipe.default
         /// What ranks patches for the motion strategy in files indexed from now on: codec
         /// vectors (where the codec exports them; they need every frame decoded, on one
         /// thread) or the pixel difference to the anchor (the sampled frames suffice). nil:
@@ -34,7 +24,6 @@ public final class Library: @unchecked Sendable {
         /// Byte budget of the on-disk decoded-frame tier beside the store (0: no tier).
         public var frameTierBytes = 2 << 30
         public var featureCacheBytes = 128 << 20
-        public var chunkFrames = 240
         public var batch = 16
         /// Fail damaged or truncated files (as `--strict`) instead of indexing what decodes.
         public var strict = false
@@ -86,9 +75,10 @@ public final class Library: @unchecked Sendable {
         self.model = model
         self.configuration = configuration
         self.tokenizer = a
-        // Validates N, p and A against the model before anything is opened.
-        _ = try ResidualEncoder(model: model, tokenizer: a, n: configuration.n,
-                                reduction: TokenReduction(p: configuration.p, strategy: configuration.strategy))
+        // Validates the recipe, then N, p and A against the model, before anything is opened.
+        try configuration.recipe.validate()
+        _ = try ResidualEncoder(model: model, tokenizer: a, n: configuration.recipe.n,
+                                reduction: TokenReduction(p: configuration.recipe.p, strategy: configuration.recipe.strategy))
         store = try open()
         let config = String(decoding: try JSONEncoder().encode(model.config), as: UTF8.self)
         modelRecord = try store.bindModel(name: model.config.archName, config: config, weightsSha256: model.weightsSHA256,

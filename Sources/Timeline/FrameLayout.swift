@@ -72,6 +72,15 @@ public struct FrameLayout: Sendable, Equatable, Hashable {
     /// an upper bound for budgets.
     public func maxPFrames(inAnyRunOf frames: Int) -> Int { max(0, frames - frames / (n + 1)) }
 
+    /// This layout with a new shot starting at frame `k` (an I-frame from there on): how an
+    /// ingest grows the layout as it finds cuts. A `k` at or before the last shot start (or 0)
+    /// changes nothing.
+    public func startingShot(at k: Int) -> FrameLayout {
+        guard k > (shotStarts.last ?? 0) else { return self }
+        // Ascending, distinct and > 0 by the guard: the check cannot fail.
+        return FrameLayout(n: n, shotStarts: try! ShotStarts(shotStarts + [k]))
+    }
+
     /// The shot start at or before `k` (0 when none).
     func shotStart(atOrBefore k: Int) -> Int {
         guard let first = shotStarts.first, k >= first else { return 0 }

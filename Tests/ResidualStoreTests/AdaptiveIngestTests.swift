@@ -25,9 +25,9 @@ final class AdaptiveIngestTests: XCTestCase {
         let a = TinyCLIP.randomTokenizer(for: model, seed: 3, scale: 0.3, bias: 0.01)
         let b = model.config.embedDim
         var config = Library.Configuration()
-        config.iframes = .adaptive
-        config.strategy = .uniform
-        config.chunkFrames = 4          // small chunks: cuts land on chunk starts and inside chunks
+        config.recipe.iframes = .adaptive
+        config.recipe.strategy = .uniform
+        config.recipe.chunkFrames = 4          // small chunks: cuts land on chunk starts and inside chunks
         config.frameTierBytes = 0       // pixels from the source: the comparison below is exact
         let library = try Library(store: dir.appendingPathComponent("s.sqlite"), model: model, tokenizer: a, configuration: config)
         let summary = try await library.index([url])
@@ -66,8 +66,8 @@ final class AdaptiveIngestTests: XCTestCase {
         let dir = try TempDirectory.make("adaptive-motion")
         defer { TempDirectory.remove(dir) }
         var config = Library.Configuration()
-        config.iframes = .adaptive
-        config.strategy = .motion
+        config.recipe.iframes = .adaptive
+        config.recipe.strategy = .motion
         config.frameTierBytes = 0
         let library = try Library(store: dir.appendingPathComponent("s.sqlite"), model: model, configuration: config)
         _ = try await library.index([url])
@@ -108,7 +108,7 @@ final class AdaptiveIngestTests: XCTestCase {
         func library(_ iframes: IFramePlacement?, store: String = "s.sqlite") throws -> Library {
             var config = Library.Configuration()
             config.frameTierBytes = 0
-            config.iframes = iframes
+            config.recipe.iframes = iframes
             return try Library(store: dir.appendingPathComponent(store), model: model, configuration: config)
         }
         let fixed = try library(.fixed)

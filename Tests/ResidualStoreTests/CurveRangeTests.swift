@@ -15,8 +15,8 @@ final class CurveRangeTests: XCTestCase {
         try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "8", "-c:v", "libx264", "-g", "10",
                                     "-pix_fmt", "yuv420p", video.path])
         var config = Library.Configuration()
-        config.chunkFrames = 3   // chunks [0-2] [3-5] [6-8] [9-11] [12-14] [15]
-        config.iframes = .fixed
+        config.recipe.chunkFrames = 3   // chunks [0-2] [3-5] [6-8] [9-11] [12-14] [15]
+        config.recipe.iframes = .fixed
         config.frameTierBytes = 0
         let store = dir.appendingPathComponent("store.rstore")
         let library = try Library(store: store, model: try TinyCLIP.model.get(), configuration: config)

@@ -16,7 +16,7 @@ final class IngestCancellationTests: XCTestCase {
                                         "-pix_fmt", "yuv420p", url.path])
         }
         var config = Library.Configuration()
-        config.chunkFrames = 3
+        config.recipe.chunkFrames = 3
         let library = try Library(store: dir.appendingPathComponent("store.rstore"), model: try TinyCLIP.model.get(), configuration: config)
         let seen = Events()
         let run = Task {

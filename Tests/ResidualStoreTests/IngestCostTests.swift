@@ -29,7 +29,7 @@ final class IngestCostTests: XCTestCase {
 
     func library(_ name: String, source: MotionSource?) throws -> Library {
         var config = Library.Configuration()
-        config.strategy = .motion
+        config.recipe.strategy = .motion
         config.motionSource = source
         return try Library(store: dir.appendingPathComponent(name), model: try TinyCLIP.model.get(), configuration: config)
     }
@@ -82,8 +82,8 @@ final class IngestCostTests: XCTestCase {
     func testFullCLIPOnEveryFrameNeverDecodesForMotion() async throws {
         let url = try clip()
         var config = Library.Configuration()
-        config.n = 0
-        config.strategy = .motion
+        config.recipe.n = 0
+        config.recipe.strategy = .motion
         config.motionSource = .vectors
         let library = try Library(store: dir.appendingPathComponent("n0.rstore"), model: try TinyCLIP.model.get(), configuration: config)
         XCTAssertNotNil(library.frameTier)

@@ -32,7 +32,7 @@ final class IngestRobustnessTests: XCTestCase {
         var config = Library.Configuration()
         config.strict = strict
         config.waitForLeases = wait
-        config.strategy = .uniform
+        config.recipe.strategy = .uniform
         return try Library(store: storeURL, model: try TinyCLIP.model.get(), configuration: config)
     }
 

@@ -14,7 +14,7 @@ final class MaskSeedTests: XCTestCase {
         let dir = try TempDirectory.make("seed")
         defer { TempDirectory.remove(dir) }
         var config = Library.Configuration()
-        config.strategy = .random
+        config.recipe.strategy = .random
         // Pixels straight from the source: the decoded-frame tier's JPEG patches add an error of
         // their own (FrameTierTests measures it) that would hide the one this test looks for.
         config.frameTierBytes = 0

@@ -33,7 +33,7 @@ final class MotionSourceTests: XCTestCase {
 
     func library(_ name: String, tierBytes: Int = 0) throws -> Library {
         var config = Library.Configuration()
-        config.strategy = .motion
+        config.recipe.strategy = .motion
         config.frameTierBytes = tierBytes
         return try Library(store: dir.appendingPathComponent(name), model: try TinyCLIP.model.get(), configuration: config)
     }

@@ -31,7 +31,7 @@ final class PipelineTests: XCTestCase {
         let model = try TinyCLIP.model.get(), url = try Self.video.get()
         let (offsets, pixels) = try sequentialPixels(url, size: 224)
         XCTAssertEqual(offsets.count, 12)
-        let pipeline = try IngestPipeline(model: model, settings: .init(fps: 2, n: 2, chunkFrames: 4, batch: 3))
+        let pipeline = try IngestPipeline(model: model, settings: .init(recipe: IndexRecipe(fps: 2, n: 2, chunkFrames: 4), batch: 3))
         var chunks: [IngestPipeline.Chunk] = []
         try await pipeline.run(url: url) { chunks.append($0) }
         XCTAssertEqual(chunks.flatMap(\.offsets), offsets)

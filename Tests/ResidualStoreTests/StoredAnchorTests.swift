@@ -18,9 +18,9 @@ final class StoredAnchorTests: XCTestCase {
         let a = TinyCLIP.randomTokenizer(for: model, seed: 11, scale: 0.5, bias: 0.02)
         let d = model.config.vision.width, b = model.config.embedDim
         var config = Library.Configuration()
-        config.codec = .i8
-        config.strategy = .uniform
-        config.p = 0.75
+        config.recipe.codec = .i8
+        config.recipe.strategy = .uniform
+        config.recipe.p = 0.75
         // Pixels straight from the source: the decoded-frame tier's JPEG patches add an error of
         // their own (FrameTierTests measures it) that would hide the one this test looks for.
         config.frameTierBytes = 0

@@ -119,11 +119,11 @@ extension Library {
         let info = reader.info
         let fingerprint = try FileFingerprint.of(url)
         let hash = try SHA256.hex(fileAt: url)
-        var v = VideoRecord(path: stored, contentHash: hash, size: fingerprint.size, mtime: fingerprint.mtime, duration: info.duration,
-                            timeBaseNum: Int(info.timeBase.num), timeBaseDen: Int(info.timeBase.den), fps: configuration.fps,
-                            n: configuration.n, p: configuration.p, strategy: configuration.strategy.rawValue,
-                            codec: configuration.codec, info: String(decoding: try JSONEncoder().encode(info), as: UTF8.self),
-                            fingerprint: fingerprint.hash, iframes: placement(stored: stored, contentHash: hash))
+        var recipe = configuration.recipe
+        recipe.iframes = placement(stored: stored, contentHash: hash)
+        var v = VideoRecord(file: stored, contentHash: hash, size: fingerprint.size, mtime: fingerprint.mtime, duration: info.duration,
+                            timeBaseNum: Int(info.timeBase.num), timeBaseDen: Int(info.timeBase.den),
+                            info: String(decoding: try JSONEncoder().encode(info), as: UTF8.self), fingerprint: fingerprint.hash, recipe: recipe)
         v.maskSeed = Self.maskSeed(contentHash: hash)
         v.motionSource = MotionSource.of(reader, preferring: configuration.motionSource ?? Configuration.defaultMotionSource).rawValue
         return Prepared(record: v, fingerprint: fingerprint, duration: info.duration)
@@ -131,12 +131,12 @@ extension Library {
 
     /// The placement for a file: the configured one, else the one its stored version of the
     /// same content has, ready or still indexing (so a crashed ingest resumes instead of starting
-    /// over; see `Library.Configuration.iframes`), else the default for new files.
+    /// over; see `IndexRecipe.iframes`), else the default for new files.
     private func placement(stored path: String, contentHash: String) -> IFramePlacement {
-        if let chosen = configuration.iframes { return chosen }
+        if let chosen = configuration.recipe.iframes { return chosen }
         if let known = try? store.video(path: path), known.status != .failed, known.contentHash == contentHash,
            let kept = IFramePlacement(rawValue: known.iframes) { return kept }
-        return Library.Configuration.defaultIFrames
+        return IndexRecipe.defaultIFrames
     }
 
     /// One try at one file: unchanged, busy (leased by another live ingest), or indexed under
@@ -163,11 +163,12 @@ extension Library {
                 record = r
             }
             let r = record!
-            let estimate = max(r.frameCount, Int((facts.duration * configuration.fps).rounded(.down)) + 1)
+            // The row's recipe (a resume goes on as it began), in chunks of this run's size.
+            let recipe = try r.recipe(chunkFrames: configuration.recipe.chunkFrames)
+            let estimate = max(r.frameCount, Int((facts.duration * recipe.fps).rounded(.down)) + 1)
             progress?(.started(file: i, of: total, path: url.path, frames: estimate))
-            let pipeline = try IngestPipeline(model: model, settings: .init(fps: configuration.fps, n: configuration.n,
-                                                                           chunkFrames: configuration.chunkFrames, batch: configuration.batch,
-                                                                           concealDamage: !configuration.strict, iframes: try r.iframePlacement()))
+            let pipeline = try IngestPipeline(model: model, settings: .init(recipe: recipe, batch: configuration.batch,
+                                                                           concealDamage: !configuration.strict))
             let heartbeat = Heartbeat(store: store, video: r.id!, lease: lease)
             defer { heartbeat.stop() }
             var frames = r.frameCount

@@ -8,24 +8,17 @@ import Video
 /// forward pass. P-frames need only their offsets at ingest: they are reconstructed lazily.
 public struct IngestPipeline: Sendable {
     public struct Settings: Sendable, Equatable, Codable {
-        public var fps: Double = 2
-        public var n: Int = 2
-        /// Frames per committed chunk (a chunk is the unit of crash-safe resume).
-        public var chunkFrames: Int = 240
+        /// fps, N, where I-frames go (nil: fixed) and the chunk size; the recipe's N, p and
+        /// strategy reach P-frames only at reconstruction, its codec only the store.
+        public var recipe: IndexRecipe
         /// I-frames per forward pass.
         public var batch: Int = 16
         /// Conceal damaged packets and pictures and index a truncated file up to its end,
         /// reporting what was found (`run`'s result); false: the first damage throws.
         public var concealDamage = true
-        /// Where I-frames go: every N+1 sampled frames, or also at every detected shot cut.
-        public var iframes: IFramePlacement = .fixed
 
-        public init(fps: Double = 2, n: Int = 2, chunkFrames: Int = 240, batch: Int = 16, concealDamage: Bool = true,
-                    iframes: IFramePlacement = .fixed) {
-            self.fps = fps
-            self.n = n
-            self.iframes = iframes
-            self.chunkFrames = chunkFrames
+        public init(recipe: IndexRecipe = .default, batch: Int = 16, concealDamage: Bool = true) {
+            self.recipe = recipe
             self.batch = batch
             self.concealDamage = concealDamage
         }
@@ -44,8 +37,8 @@ public struct IngestPipeline: Sendable {
     public let settings: Settings
 
     public init(model: CLIPModel, settings: Settings) throws {
-        if let problem = SamplingLimits.problem(fps: settings.fps) ?? SamplingLimits.problem(n: settings.n) { throw ResidualError.badParameter(problem) }
-        guard settings.chunkFrames >= 1, settings.batch >= 1 else { throw ResidualError.badParameter("chunk and batch sizes must be >= 1") }
+        try settings.recipe.validate()
+        guard settings.batch >= 1 else { throw ResidualError.badParameter("batch size must be >= 1") }
         self.model = model
         self.settings = settings
     }
@@ -84,26 +77,27 @@ public struct IngestPipeline: Sendable {
             chunk = Chunk()
         }
 
-        let n = settings.n
+        let n = settings.recipe.n
         // No P-frames (N = 0): nothing for the tier, and no motion to measure (vectors would
         // force a full single-threaded decode for nothing).
         let keepP = pFrameInput != nil && n > 0
         // Adaptive placement decides a frame's kind only once the shot-cut detector has seen
         // the frames after it (`window` of them, about a second): frames wait in `held`.
-        var detector = settings.iframes == .adaptive ? ShotCutDetector(settings: .adaptivePlacement(n: n)) : nil
+        var detector = settings.recipe.iframes == .adaptive ? ShotCutDetector(settings: .adaptivePlacement(n: n)) : nil
         var held: [(frame: SampledFrame, crop: RGBImage)] = []
-        // The last shot start: a resumed ingest starts on an I-frame, so the run restarts there.
-        var shotStart = resumeFrom
+        // Which frames are I grows with the shots found; a resumed ingest starts on an
+        // I-frame, so the run's layout starts a shot there.
+        var layout = FrameLayout(n: n).startingShot(at: resumeFrom)
         var anchorCrop: (offset: FrameOffset, image: RGBImage)?
         var sinceAnchor: [PatchMotion] = []   // motion deltas of the samples after the anchor
 
         func process(_ frame: SampledFrame, crop: RGBImage?, startsShot: Bool) throws {
             let k = frame.offset.index
-            if startsShot { shotStart = k }
-            let isI = (k - shotStart) % (n + 1) == 0
+            if startsShot { layout = layout.startingShot(at: k) }
+            let isI = layout.isIFrame(k)
             if isI { sinceAnchor.removeAll() } else if let m = frame.motion { sinceAnchor.append(m) }
             // Chunks end just before an I-frame so a resumed ingest starts on an anchor.
-            if isI, chunk.offsets.count >= settings.chunkFrames { try flush() }
+            if isI, chunk.offsets.count >= settings.recipe.chunkFrames { try flush() }
             chunk.offsets.append(frame.offset)
             if startsShot { chunk.shotStarts.append(k) }
             if isI {
@@ -122,7 +116,7 @@ public struct IngestPipeline: Sendable {
 
         let fixed = FrameLayout(n: n), everyFrame = detector != nil || keepP
         let convert: @Sendable (Int) -> Bool = { k in k >= resumeFrom && (everyFrame || fixed.isIFrame(k)) }
-        for try await frame in reader.frames(fps: settings.fps, convertIf: convert, motion: keepP ? motion : nil, meter: meter) {
+        for try await frame in reader.frames(fps: settings.recipe.fps, convertIf: convert, motion: keepP ? motion : nil, meter: meter) {
             try Task.checkCancellation()
             guard frame.offset.index >= resumeFrom else { continue }
             guard detector != nil else { try process(frame, crop: nil, startsShot: false); continue }

@@ -25,3 +25,9 @@ extension Stage1Mode: ExpressibleByArgument {}
 func checkSampling(_ problem: String?) throws {
     if let problem { throw ValidationError("--" + problem) }
 }
+
+/// A recipe given by options, checked by the engine's one rule (`IndexRecipe.validate`): the
+/// refusal names the option.
+func checkRecipe(_ recipe: IndexRecipe) throws {
+    do { try recipe.validate() } catch let e as IndexRecipeError { throw ValidationError("--" + e.description) }
+}

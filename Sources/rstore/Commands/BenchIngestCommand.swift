@@ -45,10 +45,10 @@ struct BenchIngestCommand: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: dir) }
         for i in 1...runs {
             var c = Library.Configuration()
-            c.n = n
-            c.p = p
-            c.strategy = strategy
-            c.iframes = iframes
+            c.recipe.n = n
+            c.recipe.p = p
+            c.recipe.strategy = strategy
+            c.recipe.iframes = iframes
             c.motionSource = motionSource
             c.frameTierBytes = max(0, frameTierMB) << 20
             let store = dir.appendingPathComponent("run-\(i).rstore")

@@ -53,7 +53,7 @@ struct BenchStoreCommand: AsyncParsableCommand {
         let model = CLIPModel(randomWith: config)
         for n in [0, 2] {
             var c = Library.Configuration()
-            c.n = n
+            c.recipe.n = n
             let lib = try Library(store: dir.appendingPathComponent("ingest-\(n).rstore"), model: model, configuration: c)
             let t0 = Date()
             let summary = try await lib.index([video])
@@ -66,7 +66,7 @@ struct BenchStoreCommand: AsyncParsableCommand {
 
         // 3. Lazy 60 s window: cold (empty caches) and warm, against the P-frame compute bound.
         var c = Library.Configuration()
-        c.n = 2
+        c.recipe.n = 2
         let lib = try Library(store: dir.appendingPathComponent("ingest-2.rstore"), model: model, configuration: c)
         let v = try lib.video(video.path)
         let window = min(60, v.duration)

@@ -15,38 +15,34 @@ struct IndexCommand: AsyncParsableCommand {
     @OptionGroup var library: LibraryOptions
     @Argument(help: "Video files or folders (searched recursively).") var paths: [String] = []
     @Flag(help: "Also re-index every stored video whose file changed since it was indexed (see `rstore stats`).") var stale = false
-    @Option(help: "Sampling rate, frames per second.") var fps = 2.0
-    @Option(help: "P-frames per I-frame (N).") var n = 2
-    @Option(help: "Fraction of patch tokens dropped on P-frames (p).") var p = 0.85
-    @Option(help: "Token reduction: motion, random, uniform, center.") var strategy = ReductionStrategy.motion
+    @Option(help: "Sampling rate, frames per second.") var fps = IndexRecipe.default.fps
+    @Option(help: "P-frames per I-frame (N).") var n = IndexRecipe.default.n
+    @Option(help: "Fraction of patch tokens dropped on P-frames (p).") var p = IndexRecipe.default.p
+    @Option(help: "Token reduction: motion, random, uniform, center.") var strategy = IndexRecipe.default.strategy
     @Option(help: "I-frame placement: fixed (every N+1 sampled frames, as the paper) or adaptive (also at every detected shot cut; at most twice the I-frames). Default: adaptive for new files, and an indexed, unchanged file keeps its placement; given, files indexed with the other placement are re-indexed.")
     var iframes: IFramePlacement?
-    @Option(help: "Feature codec: f16+lz4 or i8+lz4.") var codec = FeatureCodec.f16
+    @Option(help: "Feature codec: f16+lz4 or i8+lz4.") var codec = IndexRecipe.default.codec
     @Option(help: "What ranks patches for --strategy motion in newly indexed files: vectors (the codec's, where it exports them: every frame decoded on one thread) or pixels (difference to the anchor: only sampled frames decoded). Default: \(Library.Configuration.defaultMotionSource.rawValue). An indexed file keeps its source.")
     var motionSource: MotionSource?
-    @Option(help: "Frames per committed chunk (the unit of crash-safe resume).") var chunkFrames = 240
+    @Option(help: "Frames per committed chunk (the unit of crash-safe resume).") var chunkFrames = IndexRecipe.default.chunkFrames
     @Flag(help: "Fail damaged or truncated files instead of indexing what decodes (damage is concealed and recorded by default).")
     var strict = false
     @Flag(help: "Skip files another rstore process is indexing instead of waiting for them.") var noWait = false
     @Flag(help: "Print a JSON summary (with `cost`: CPU and wall seconds by stage, frames decoded vs sampled).") var json = false
 
     func validate() throws {
-        guard codec != .f32 else { throw ValidationError("--codec must be f16+lz4 or i8+lz4 (f32+lz4 is for evaluation only)") }
-        try checkSampling(SamplingLimits.problem(p: p) ?? SamplingLimits.problem(n: n) ?? SamplingLimits.problem(fps: fps))
-        guard chunkFrames >= 1 else { throw ValidationError("--chunk-frames must be >= 1") }
+        try checkRecipe(recipe)
         guard !paths.isEmpty || stale else { throw ValidationError("give video files or folders to index, or --stale") }
+    }
+
+    var recipe: IndexRecipe {
+        IndexRecipe(fps: fps, n: n, p: p, strategy: strategy, iframes: iframes, codec: codec, chunkFrames: chunkFrames)
     }
 
     func run() async throws {
         var config = Library.Configuration()
-        config.fps = fps
-        config.n = n
-        config.p = p
-        config.strategy = strategy
-        config.iframes = iframes
-        config.codec = codec
+        config.recipe = recipe
         config.motionSource = motionSource
-        config.chunkFrames = chunkFrames
         config.strict = strict
         config.waitForLeases = !noWait
         let lib = try library.open(config)

@@ -31,12 +31,12 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
     @Argument(help: "Video files, or folders of them (the extensions `rstore index` takes).") var inputs: [String]
     @Option(help: "Where to write A (safetensors).") var out: String
     @Option(help: "JSON Lines of {\"path\", \"start\", \"end\", \"text\"}: captions of time spans.") var captions: String?
-    @Option(help: "P-frames per I-frame.") var n = 2
-    @Option(help: "Token drop ratio of the P-frames, in [0, 1).") var p = 0.85
-    @Option(help: "Patch selection: random, uniform, center, motion.") var strategy = ReductionStrategy.motion
-    @Option(help: "Sampling rate in frames per second.") var fps = 2.0
+    @Option(help: "P-frames per I-frame.") var n = IndexRecipe.default.n
+    @Option(help: "Token drop ratio of the P-frames, in [0, 1).") var p = IndexRecipe.default.p
+    @Option(help: "Patch selection: random, uniform, center, motion.") var strategy = IndexRecipe.default.strategy
+    @Option(help: "Sampling rate in frames per second.") var fps = IndexRecipe.default.fps
     @Option(help: "I-frame placement, as `rstore index --iframes`: fixed (every N+1 samples) or adaptive (also at each shot cut, so no training pair's anchor is in another shot).")
-    var iframes = Library.Configuration.defaultIFrames
+    var iframes = IndexRecipe.defaultIFrames
     @Option(help: "Epochs (a resumed run continues up to this many).") var epochs = 5
     @Option(help: "P-frames per step.") var batch = 256
     @Option(help: "AdamW learning rate.") var lr: Float = 5e-4

@@ -17,8 +17,8 @@ struct WorkerCommand: AsyncParsableCommand {
         abstract: "Serve the index queue of a PostgreSQL library (`rstore enqueue`) until stopped.")
 
     @OptionGroup var library: LibraryOptions
-    @Option(help: "Sampling rate, frames per second.") var fps = 2.0
-    @Option(help: "Frames per committed chunk (the unit of crash-safe resume).") var chunkFrames = 240
+    @Option(help: "Sampling rate, frames per second.") var fps = IndexRecipe.default.fps
+    @Option(help: "Frames per committed chunk (the unit of crash-safe resume).") var chunkFrames = IndexRecipe.default.chunkFrames
     @Option(help: "Exit after the queue has been empty this many seconds (default: serve until stopped).") var idleExit: Double?
     @Option(help: "Seconds between polls of an empty queue.") var poll = 1.0
     @Option(help: "Seconds one job may run before this worker gives it up (cancels the ingest, stops renewing, records the attempt as failed).")
@@ -29,8 +29,7 @@ struct WorkerCommand: AsyncParsableCommand {
     func validate() throws {
         guard jobDeadline > 0 && jobDeadline <= 30 * 86_400 else { throw ValidationError("--job-deadline must be in (0, 2592000] seconds") }
         guard (1...1000).contains(maxAttempts) else { throw ValidationError("--max-attempts must be in 1...1000") }
-        guard fps > 0 && fps <= 120 else { throw ValidationError("--fps must be in (0, 120]") }
-        guard chunkFrames >= 1 else { throw ValidationError("--chunk-frames must be >= 1") }
+        try checkRecipe(IndexRecipe(fps: fps, chunkFrames: chunkFrames))
         guard poll > 0 && poll <= 60 else { throw ValidationError("--poll must be in (0, 60]") }
     }
 
@@ -39,8 +38,8 @@ struct WorkerCommand: AsyncParsableCommand {
         guard !roots.isEmpty else { throw ValidationError("give the library roots mounted here: --root NAME=PATH") }
         _ = try sharedStoreURL(library.store)
         var config = Library.Configuration()
-        config.fps = fps
-        config.chunkFrames = chunkFrames
+        config.recipe.fps = fps
+        config.recipe.chunkFrames = chunkFrames
         let (lib, pg) = try library.openShared(config)
         let me = Lease.make()
         log("worker \(me.owner) serving \(pg.path), roots \(roots.names.joined(separator: ", "))")
