@@ -108,7 +108,6 @@ extension FeatureStoring {
     public func finish(video id: Int64, lease: Lease? = nil, damage: String? = nil) throws {
         try finish(video: id, expectedFrames: nil, lease: lease, damage: damage)
     }
-    public func fail(video id: Int64, error: String) throws { try fail(video: id, error: error, lease: nil) }
 }
 
 extension SQLiteStore: FeatureStoring {

@@ -118,10 +118,16 @@ public struct VideoRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
         self.updatedAt = 0
     }
 
-    /// Same file and same sampling/encoding settings: a stored version can be reused or resumed.
+    /// Same file, same model and same recipe: a stored version can be reused or resumed.
     func sameIndexing(as other: VideoRecord) -> Bool {
-        contentHash == other.contentHash && fps == other.fps && n == other.n && p == other.p && iframes == other.iframes
-            && strategy == other.strategy && codec == other.codec && modelId == other.modelId
+        contentHash == other.contentHash && modelId == other.modelId && sameRecipe(as: other)
+    }
+
+    /// The same stored recipe: the columns the engine writes from its `IndexRecipe` (fps, N,
+    /// p, strategy, I-frame placement, codec; the chunk size is not stored), compared as
+    /// written, so a name only a newer rstore knows matches only itself.
+    func sameRecipe(as other: VideoRecord) -> Bool {
+        fps == other.fps && n == other.n && p == other.p && strategy == other.strategy && iframes == other.iframes && codec == other.codec
     }
 }
 
