@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ResidualStore
+import RStoreCommandLine
 import Timeline
 
 /// `rstore embed VIDEO --from S --to S`: dense embeddings over a time range.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ResidualStore
+import RStoreCommandLine
 import Timeline
 
 /// `rstore export`: the library's features (or a filter's) for FAISS, autofaiss or a

@@ -2,6 +2,7 @@ import ArgumentParser
 import CLIP
 import Foundation
 import ResidualStore
+import RStoreCommandLine
 import Store
 import StorePostgres
 
@@ -34,14 +35,6 @@ struct LibraryOptions: ParsableArguments {
         return given.flatMap { PostgresLocation.isPostgres($0) ? $0 : nil }
     }
 
-    /// The library over a shared PostgreSQL store, and that store (its job queue is not the
-    /// engine's business: `rstore worker` claims jobs there and indexes them through the library).
-    func openShared(_ configuration: Library.Configuration = .init()) throws -> (Library, PostgresStore) {
-        guard let url = postgresURL else { throw ValidationError("this command needs a PostgreSQL store: --store postgres://user@host:port/db") }
-        let pg = try PostgresStore(url: url)
-        return (try open(configuration, store: pg), pg)
-    }
-
     func open(_ configuration: Library.Configuration = .init(), store opened: (any FeatureStoring)? = nil) throws -> Library {
         let clip = try model.load()
         let aPath = tokenizerPath ?? ProcessInfo.processInfo.environment["RSTORE_TOKENIZER"].flatMap { $0.isEmpty ? nil : $0 }
@@ -59,13 +52,4 @@ struct LibraryOptions: ParsableArguments {
         }
         return try Library(store: storeURL, model: clip, tokenizer: a, configuration: configuration)
     }
-}
-
-/// Prints an Encodable as one line of sorted-key JSON, fields in snake_case as the HTTP API
-/// writes them (`video_id`, `stage1_ms`).
-func printJSON<T: Encodable>(_ value: T) throws {
-    let enc = JSONEncoder()
-    enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    enc.keyEncodingStrategy = .convertToSnakeCase
-    print(String(decoding: try enc.encode(value), as: UTF8.self))
 }

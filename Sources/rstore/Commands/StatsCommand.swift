@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ResidualStore
+import RStoreCommandLine
 import Store
 import Video
 

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import Store
-import StorePostgres
+import RStoreCommandLine
+import ResidualStore
 
 /// `rstore store ...`: operations on a store as a whole.
 struct StoreCommand: ParsableCommand {
@@ -20,8 +21,8 @@ struct StoreCopyCommand: ParsableCommand {
     @Flag(help: "Print a JSON summary.") var json = false
 
     func run() throws {
-        let source = try openStore(from, readOnly: true)
-        let target = try openStore(to, readOnly: false)
+        let source = try StoreLocation.open(from, readOnly: true)
+        let target = try StoreLocation.open(to, readOnly: false)
         let summary = try StoreCopy.copy(from: source, to: target) { v in
             FileHandle.standardError.write(Data("copying \(v.path) (\(v.frameCount) frames)\n".utf8))
         }
@@ -31,11 +32,4 @@ struct StoreCopyCommand: ParsableCommand {
             print("\(summary.copied) videos copied (\(summary.frames) frames, \(summary.chunks) chunks), \(summary.unchanged) already there; \(source.path) -> \(target.path)")
         }
     }
-}
-
-/// A store by its argument: postgres://... or a file (which must exist when only read).
-func openStore(_ s: String, readOnly: Bool) throws -> any FeatureStoring {
-    if PostgresLocation.isPostgres(s) { return try PostgresStore(url: s) }
-    let url = URL(fileURLWithPath: s)
-    return readOnly ? try FeatureStore.openReadOnly(url: url) : try FeatureStore(url: url)
 }

@@ -1,0 +1,22 @@
+import Foundation
+import Store
+import StorePostgres
+
+/// A store as front ends name it: a SQLite file, or postgres://user@host:port/db for a library
+/// shared by many machines (with an index queue: `WorkQueue`). Front ends open stores through
+/// here and never see the backends' modules.
+public enum StoreLocation {
+    /// Whether `location` names a shared (PostgreSQL) store rather than a file.
+    public static func isShared(_ location: String) -> Bool { PostgresLocation.isPostgres(location) }
+
+    /// A warning when the command line holds a store URL with a password (ps shows it to every
+    /// user of the machine), nil otherwise.
+    public static func passwordWarning(arguments: [String]) -> String? { PostgresLocation.argvPasswordWarning(arguments) }
+
+    /// The store at `location`: postgres://... or a file (which must exist when only read).
+    public static func open(_ location: String, readOnly: Bool) throws -> any FeatureStoring {
+        if isShared(location) { return try PostgresStore(url: location) }
+        let url = URL(fileURLWithPath: location)
+        return readOnly ? try FeatureStore.openReadOnly(url: url) : try FeatureStore(url: url)
+    }
+}
