@@ -73,7 +73,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], resources: [.embedInCode("Resources/openapi.json")]),
         .executableTarget(name: "rstore", dependencies: [
-            "CLIP", "CLIPTraining", "Video", "Tensor", "Store", "StorePostgres", "ResidualStore", "Server", "Timeline", "BuildInfo",
+            "CLIP", "CLIPTraining", "Video", "Tensor", "Store", "ResidualStore", "Server", "Timeline", "BuildInfo",
             "RStoreCommandLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -85,7 +85,7 @@ let package = Package(
         ]),
         // The benchmarks (`rstore bench ...` forwards here): figures and ratios, never pass/fail.
         .executableTarget(name: "rstore-bench", dependencies: [
-            "CLIP", "Video", "Tensor", "Store", "StorePostgres", "ResidualStore", "Server", "Timeline", "RStoreCommandLine",
+            "CLIP", "Video", "Tensor", "Store", "StorePostgres", "ResidualStore", "Timeline", "RStoreCommandLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -4,7 +4,6 @@ import Foundation
 import ResidualStore
 import RStoreCommandLine
 import Store
-import StorePostgres
 
 /// `--store` and the model/tokenizer a library is opened with.
 struct LibraryOptions: ParsableArguments {
@@ -32,7 +31,7 @@ struct LibraryOptions: ParsableArguments {
     /// The store when it is a PostgreSQL URL (`--store`, else $RSTORE_STORE), nil for a file.
     var postgresURL: String? {
         let given = store ?? ProcessInfo.processInfo.environment["RSTORE_STORE"]
-        return given.flatMap { PostgresLocation.isPostgres($0) ? $0 : nil }
+        return given.flatMap { StoreLocation.isShared($0) ? $0 : nil }
     }
 
     func open(_ configuration: Library.Configuration = .init(), store opened: (any FeatureStoring)? = nil) throws -> Library {
@@ -48,7 +47,7 @@ struct LibraryOptions: ParsableArguments {
             return try Library(opening: { opened }, model: clip, tokenizer: a, configuration: configuration)
         }
         if let url = postgresURL {
-            return try Library(opening: { try PostgresStore(url: url) }, model: clip, tokenizer: a, configuration: configuration)
+            return try Library(opening: { try StoreLocation.open(url, readOnly: false) }, model: clip, tokenizer: a, configuration: configuration)
         }
         return try Library(store: storeURL, model: clip, tokenizer: a, configuration: configuration)
     }

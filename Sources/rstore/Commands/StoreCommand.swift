@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import Store
 import RStoreCommandLine
 import ResidualStore
+import Store   // StoreCopy
 
 /// `rstore store ...`: operations on a store as a whole.
 struct StoreCommand: ParsableCommand {
