@@ -65,13 +65,17 @@ let package = Package(
         ], plugins: ["EmbedMigrations"]),
         .target(name: "ResidualStore", dependencies: ["CLIP", "Video", "Tensor", "Support", "Store", "StorePostgres", "Digest", "CKernels", "CFaiss", "Timeline"]),
         // The HTTP front end sees the engine and Hummingbird only (see docs/DESIGN.md).
-        // The OpenAPI document is a checked-in file compiled into the binary (`PackageResources`).
+        // The OpenAPI document and the search page are checked-in files compiled into the binary
+        // (`PackageResources`).
         .target(name: "Server", dependencies: [
             "ResidualStore", "BuildInfo", "Timeline",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-        ], resources: [.embedInCode("Resources/openapi.json")]),
+        ], resources: [
+            .embedInCode("Resources/openapi.json"),
+            .embedInCode("Resources/page/index.html"), .embedInCode("Resources/page/page.css"), .embedInCode("Resources/page/page.js"),
+        ]),
         .executableTarget(name: "rstore", dependencies: [
             "CLIP", "CLIPTraining", "Video", "Tensor", "Store", "ResidualStore", "Server", "Timeline", "BuildInfo",
             "RStoreCommandLine",
