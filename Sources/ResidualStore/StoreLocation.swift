@@ -19,4 +19,16 @@ public enum StoreLocation {
         let url = URL(fileURLWithPath: location)
         return readOnly ? try FeatureStore.openReadOnly(url: url) : try FeatureStore(url: url)
     }
+
+    /// Copies the model and ready videos of the store at `from` into the store at `to` (created
+    /// or extended; its model must be the same), blobs byte for byte; resumable. `progress`
+    /// hears of each video (stored path, frames) before it is copied. Returns what was copied
+    /// and both stores' names as they print (passwords redacted).
+    public static func copy(from: String, to: String, progress: ((_ path: String, _ frames: Int) -> Void)? = nil)
+        throws -> (summary: StoreCopy.Summary, from: String, to: String) {
+        let source = try open(from, readOnly: true)
+        let target = try open(to, readOnly: false)
+        let summary = try StoreCopy.copy(from: source, to: target) { v in progress?(v.path, v.frameCount) }
+        return (summary, source.path, target.path)
+    }
 }

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import RStoreCommandLine
 import ResidualStore
-import Store   // StoreCopy
 
 /// `rstore store ...`: operations on a store as a whole.
 struct StoreCommand: ParsableCommand {
@@ -21,15 +20,13 @@ struct StoreCopyCommand: ParsableCommand {
     @Flag(help: "Print a JSON summary.") var json = false
 
     func run() throws {
-        let source = try StoreLocation.open(from, readOnly: true)
-        let target = try StoreLocation.open(to, readOnly: false)
-        let summary = try StoreCopy.copy(from: source, to: target) { v in
-            FileHandle.standardError.write(Data("copying \(v.path) (\(v.frameCount) frames)\n".utf8))
+        let (summary, source, target) = try StoreLocation.copy(from: from, to: to) { path, frames in
+            FileHandle.standardError.write(Data("copying \(path) (\(frames) frames)\n".utf8))
         }
         if json {
             try printJSON(summary)
         } else {
-            print("\(summary.copied) videos copied (\(summary.frames) frames, \(summary.chunks) chunks), \(summary.unchanged) already there; \(source.path) -> \(target.path)")
+            print("\(summary.copied) videos copied (\(summary.frames) frames, \(summary.chunks) chunks), \(summary.unchanged) already there; \(source) -> \(target)")
         }
     }
 }
