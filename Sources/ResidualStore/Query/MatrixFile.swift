@@ -102,33 +102,6 @@ enum MatrixFile {
     }
 }
 
-/// Little-endian reads over a byte buffer; reads past the end give zeros (callers check sizes first).
-struct ByteReader {
-    let data: Data
-    var at: Int
-
-    init(_ data: Data) { self.data = data; at = data.startIndex }
-
-    mutating func bytes(_ n: Int) -> Data {
-        defer { at += n }
-        return at + n <= data.endIndex ? data[at..<(at + n)] : Data()
-    }
-
-    mutating func u32() -> UInt32 { bytes(4).reversed().reduce(0) { $0 << 8 | UInt32($1) } }
-    mutating func u64() -> UInt64 { bytes(8).reversed().reduce(0) { $0 << 8 | UInt64($1) } }
-
-    mutating func copy(into dst: UnsafeMutableRawBufferPointer) {
-        let n = min(dst.count, data.endIndex - at)
-        guard n > 0 else { return }
-        _ = data.copyBytes(to: dst.bindMemory(to: UInt8.self), from: at..<(at + n))
-        at += dst.count
-    }
-}
-
-extension Data {
-    mutating func appendLE<T: FixedWidthInteger>(_ v: T) { Swift.withUnsafeBytes(of: v.littleEndian) { append(contentsOf: $0) } }
-}
-
 extension Library {
     /// The stage-1 matrix of `ready`: each video's rows from `previous` (the last snapshot in
     /// memory; nil: the persisted file) when they are there at the video's current generation,
