@@ -87,12 +87,9 @@ final class PipelineTests: XCTestCase {
         let search = MomentSearch()
         let coarse = search.coarse(matrix: matrix, query: query, shape: videos.mapValues { ($0.layout, $0.times.count) })
         XCTAssertEqual(coarse.first?.videoID, 7)
-        var denseCalls = 0
-        let top = try search.refine(coarse, query: query, k: 1, context: { videos[$0]! }) { requests in
-            denseCalls += 1
-            return requests.map { r in r.frames.map { feature(r.video.id, $0) } }
-        }
-        XCTAssertEqual(denseCalls, 1, "stage 2 asks for all its frames at once")
+        let plan = search.plan(coarse, k: 1, videos: videos)
+        XCTAssertEqual(Set(plan.requests.map(\.video)).count, plan.requests.count, "stage 2 asks for all its frames at once, one request a video")
+        let top = search.rank(plan, features: plan.requests.map { r in r.frameIndices.map { feature(r.video, $0) } }, query: query, k: 1)
         let best = try XCTUnwrap(top.first)
         XCTAssertEqual(best.videoID, 7)
         XCTAssertEqual(best.path, "/v7.mp4")
