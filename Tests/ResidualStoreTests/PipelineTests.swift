@@ -63,9 +63,9 @@ final class PipelineTests: XCTestCase {
         let dense = try recon.features(of: source, range: 2..<11)
         assertNear(dense.flatMap { $0 }, Array(reference[2 * b..<11 * b]), 1e-4)
         // Second call: P-features come from the feature cache.
-        let hitsBefore = recon.features.stats.hits
+        let hitsBefore = recon.pFeatures.stats.hits
         _ = try recon.features(of: source, range: 4..<6)
-        XCTAssertEqual(recon.features.stats.hits, hitsBefore + 2)
+        XCTAssertEqual(recon.pFeatures.stats.hits, hitsBefore + 2)
     }
 
     func testSearchFindsAPlantedMoment() throws {
