@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "rstore", targets: ["rstore"]),
+        .executable(name: "rstore-bench", targets: ["rstore-bench"]),
         .library(name: "CLIP", targets: ["CLIP"]),
         .library(name: "Video", targets: ["Video"]),
     ],
@@ -62,19 +63,34 @@ let package = Package(
             "Store", "Digest", "Timeline", .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], plugins: ["EmbedMigrations"]),
-        .target(name: "ResidualStore", dependencies: ["CLIP", "Video", "Tensor", "Support", "Store", "Digest", "CKernels", "CFaiss", "Timeline"]),
+        .target(name: "ResidualStore", dependencies: ["CLIP", "Video", "Tensor", "Support", "Store", "StorePostgres", "Digest", "CKernels", "CFaiss", "Timeline"]),
         // The HTTP front end sees the engine and Hummingbird only (see docs/DESIGN.md).
-        // The OpenAPI document is a checked-in file compiled into the binary (`PackageResources`).
+        // The OpenAPI document and the search page are checked-in files compiled into the binary
+        // (`PackageResources`).
         .target(name: "Server", dependencies: [
             "ResidualStore", "BuildInfo", "Timeline",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-        ], resources: [.embedInCode("Resources/openapi.json")]),
+        ], resources: [
+            .embedInCode("Resources/openapi.json"),
+            .embedInCode("Resources/page/index.html"), .embedInCode("Resources/page/page.css"), .embedInCode("Resources/page/page.js"),
+        ]),
         .executableTarget(name: "rstore", dependencies: [
-            "CLIP", "CLIPTraining", "Video", "Tensor", "Store", "StorePostgres", "ResidualStore", "Server", "Timeline", "BuildInfo",
+            "CLIP", "CLIPTraining", "Video", "Tensor", "Store", "ResidualStore", "Server", "Timeline", "BuildInfo",
+            "RStoreCommandLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        // What `rstore` and `rstore-bench` share: option groups, JSON output, the OpenBLAS kernel choice at start.
+        .target(name: "RStoreCommandLine", dependencies: [
+            "CLIP", "Tensor", "Store", "Timeline", "Video", "ResidualStore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The benchmarks (`rstore bench ...` forwards here): figures and ratios, never pass/fail.
+        .executableTarget(name: "rstore-bench", dependencies: [
+            "CLIP", "Video", "Tensor", "Store", "StorePostgres", "ResidualStore", "Timeline", "RStoreCommandLine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Setup shared by the test targets (tiny CLIP, temp folders, ffmpeg, sample videos, the

@@ -19,7 +19,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 Tools/fetch-sample-videos.sh
-swift build -c release
+swift build -c release   # every product: rstore, and rstore-bench (which `rstore bench ...` runs)
 RSTORE=.build/release/rstore
 
 MODEL="${RSTORE_MODEL:-${XDG_DATA_HOME:-$HOME/.local/share}/rstore/models/default}"

@@ -1,7 +1,8 @@
 import Foundation
 import ArgumentParser
 import BuildInfo
-import StorePostgres
+import RStoreCommandLine
+import ResidualStore
 
 /// The `rstore` command-line tool: a thin layer over the library targets.
 @main
@@ -25,9 +26,14 @@ struct RStore: AsyncParsableCommand {
     /// Picks OpenBLAS's kernels for this CPU (may re-exec once) before anything else runs.
     static func main() async {
         BLASCore.adoptMachineKernels()
-        if let w = PostgresLocation.argvPasswordWarning(CommandLine.arguments) { FileHandle.standardError.write(Data(w.utf8)) }
+        if let w = StoreLocation.passwordWarning(arguments: CommandLine.arguments) { FileHandle.standardError.write(Data(w.utf8)) }
         // `serve` options from RSTORE_* variables (the command line wins): see ServeEnvironment.
         var args = Array(CommandLine.arguments.dropFirst())
+        // `rstore bench ...` and `rstore help bench ...` run `rstore-bench` (see BenchCommand).
+        if args.first == "bench" || (args.count >= 2 && args[0] == "help" && args[1] == "bench") {
+            let rest = args.first == "bench" ? Array(args.dropFirst()) : Array(args.dropFirst(2)) + ["--help"]
+            do { try BenchCommand.forward(rest) } catch { Self.exit(withError: error) }
+        }
         if args.first == "serve" {
             args = ["serve"] + ServeEnvironment.arguments(Array(args.dropFirst()), environment: ProcessInfo.processInfo.environment)
         }

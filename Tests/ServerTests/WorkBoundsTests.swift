@@ -120,22 +120,6 @@ final class WorkBoundsTests: XCTestCase {
         }
         return (channel, steps, task)
     }
-}
-
-func waitUntil(_ what: String, timeout: Double = 10, _ cond: () -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while !cond() {
-        if Date() >= deadline { XCTFail("timed out waiting until \(what)"); return }
-        try await Task.sleep(nanoseconds: 10_000_000)
-    }
-}
-
-/// A counter shared between a work closure and the test.
-final class ManagedAtomicCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n = 0
-    func increment() { lock.withLock { n += 1 } }
-    var value: Int { lock.withLock { n } }
 
     /// A call stuck past its deadline answers its request (the timeout error) but keeps its
     /// thread: the line never runs more than its limit, and the next call waits for the slot.
@@ -161,4 +145,20 @@ final class ManagedAtomicCounter: @unchecked Sendable {
         let value = try await line.run(QueryControl(), timeout: 5, timedOut: { Late() }) { 42 }
         XCTAssertEqual(value, 42)
     }
+}
+
+func waitUntil(_ what: String, timeout: Double = 10, _ cond: () -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while !cond() {
+        if Date() >= deadline { XCTFail("timed out waiting until \(what)"); return }
+        try await Task.sleep(nanoseconds: 10_000_000)
+    }
+}
+
+/// A counter shared between a work closure and the test.
+final class ManagedAtomicCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func increment() { lock.withLock { n += 1 } }
+    var value: Int { lock.withLock { n } }
 }

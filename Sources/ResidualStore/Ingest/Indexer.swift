@@ -213,38 +213,6 @@ extension Library {
     }
 }
 
-/// Renews an ingest's lease every third of its lifetime on its own thread (the ingest's own
-/// commits renew it too, but a chunk of a slow model may take longer than the lease).
-final class Heartbeat: @unchecked Sendable {
-    private let stopped = NSCondition()
-    private var done = false
-
-    init(store: any FeatureStoring, video: Int64, lease: Lease) {
-        let interval = lease.seconds / 3
-        let thread = Thread { [self] in
-            stopped.lock()
-            defer { stopped.unlock() }
-            while !done {
-                if stopped.wait(until: Date().addingTimeInterval(interval)) { continue }
-                if done { break }
-                stopped.unlock()
-                let alive = (try? store.heartbeat(video: video, lease: lease)) ?? true
-                stopped.lock()
-                if !alive { break }
-            }
-        }
-        thread.name = "rstore.lease"
-        thread.start()
-    }
-
-    func stop() {
-        stopped.lock()
-        done = true
-        stopped.signal()
-        stopped.unlock()
-    }
-}
-
 /// A count shared between an ingest's commit callbacks.
 final class SharedCount: @unchecked Sendable {
     private let lock = NSLock()

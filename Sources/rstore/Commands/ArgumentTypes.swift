@@ -1,25 +1,16 @@
 import ArgumentParser
-import CLIP
 import CLIPTraining
 import Logging
-import ResidualStore
-import Store
-import Timeline
-import Video
 
 // Options parse straight into the engine's enums: a bad value is refused by the parser with
-// the list of valid ones, and no command converts strings with `rawValue:)!`.
-extension ReductionStrategy: ExpressibleByArgument {}
-extension FeatureCodec: ExpressibleByArgument {}
+// the list of valid ones, and no command converts strings with `rawValue:)!` (the engine's
+// own enums: RStoreCommandLine/EngineArguments.swift).
 extension HoldoutSplit: ExpressibleByArgument {}
 extension VisualLoss: ExpressibleByArgument {}
 extension DistillationLoss: ExpressibleByArgument {}
 extension TextDirections: ExpressibleByArgument {}
 extension MaskSchedule: ExpressibleByArgument {}
-extension IFramePlacement: ExpressibleByArgument {}
-extension MotionSource: ExpressibleByArgument {}
 extension Logger.Level: @retroactive ExpressibleByArgument {}
-extension Stage1Mode: ExpressibleByArgument {}
 
 /// Refuses a sampling setting outside `SamplingLimits` as a usage error naming the option.
 func checkSampling(_ problem: String?) throws {

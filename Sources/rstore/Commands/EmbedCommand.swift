@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import ResidualStore
-import Timeline
+import RStoreCommandLine
 
 /// `rstore embed VIDEO --from S --to S`: dense embeddings over a time range.
 struct EmbedCommand: AsyncParsableCommand {
@@ -29,8 +29,8 @@ struct EmbedCommand: AsyncParsableCommand {
         switch format {
         case .json:
             for f in frames {
-                struct Row: Encodable { let index: Int; let time: Double; let kind: FrameKind; let anchor: Int; let embedding: [Float] }
-                try printJSON(Row(index: f.index, time: f.time, kind: f.kind, anchor: f.anchor, embedding: f.vector))
+                struct Row: Encodable { let index: Int; let time: Double; let kind: String; let anchor: Int; let embedding: [Float] }
+                try printJSON(Row(index: f.index, time: f.time, kind: f.kind.rawValue, anchor: f.anchor, embedding: f.vector))
             }
         case .npy:
             let dim = lib.embedDim

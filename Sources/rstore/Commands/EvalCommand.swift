@@ -2,6 +2,7 @@ import ArgumentParser
 import CLIP
 import Foundation
 import ResidualStore
+import RStoreCommandLine
 import Timeline
 
 /// `rstore eval ...`: how faithful ResidualViT is to full CLIP, measured on real videos.

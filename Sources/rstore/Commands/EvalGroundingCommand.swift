@@ -2,6 +2,7 @@ import ArgumentParser
 import CLIP
 import Foundation
 import ResidualStore
+import RStoreCommandLine
 import Store
 
 /// `rstore eval grounding --annotations FILE --videos DIR`: the paper's zero-shot grounding

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import ResidualStore
-import Timeline
+import RStoreCommandLine
 
 /// `rstore export`: the library's features (or a filter's) for FAISS, autofaiss or a
 /// dataframe, streamed: rows are written as they are read, one batch in memory at a time.
@@ -33,7 +33,7 @@ struct ExportCommand: AsyncParsableCommand {
         let path: String
         let time: Double
         let frame: Int
-        let kind: FrameKind
+        let kind: String   // "I" or "P"
     }
 
     struct Line: Encodable {
@@ -41,7 +41,7 @@ struct ExportCommand: AsyncParsableCommand {
         let path: String
         let time: Double
         let frame: Int
-        let kind: FrameKind
+        let kind: String   // "I" or "P"
         let embedding: [Float]
     }
 
@@ -63,7 +63,7 @@ struct ExportCommand: AsyncParsableCommand {
                     try features.append(rows.flatMap(\.vector))
                     var lines = Data()
                     for r in rows {
-                        lines.append(try enc.encode(Meta(video_id: r.videoID, path: r.path, time: r.time, frame: r.frame, kind: r.kind)))
+                        lines.append(try enc.encode(Meta(video_id: r.videoID, path: r.path, time: r.time, frame: r.frame, kind: r.kind.rawValue)))
                         lines.append(0x0A)
                     }
                     try meta.write(contentsOf: lines)
@@ -85,7 +85,7 @@ struct ExportCommand: AsyncParsableCommand {
             summary = try lib.export(filter: filters.filter, dense: dense) { rows in
                 var lines = Data()
                 for r in rows {
-                    lines.append(try enc.encode(Line(video_id: r.videoID, path: r.path, time: r.time, frame: r.frame, kind: r.kind, embedding: r.vector)))
+                    lines.append(try enc.encode(Line(video_id: r.videoID, path: r.path, time: r.time, frame: r.frame, kind: r.kind.rawValue, embedding: r.vector)))
                     lines.append(0x0A)
                 }
                 try handle.write(contentsOf: lines)

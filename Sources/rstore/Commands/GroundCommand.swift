@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ResidualStore
+import RStoreCommandLine
 
 /// `rstore ground VIDEO "text"`: zero-shot temporal grounding in one video.
 struct GroundCommand: AsyncParsableCommand {

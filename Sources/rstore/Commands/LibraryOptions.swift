@@ -2,8 +2,8 @@ import ArgumentParser
 import CLIP
 import Foundation
 import ResidualStore
+import RStoreCommandLine
 import Store
-import StorePostgres
 
 /// `--store` and the model/tokenizer a library is opened with.
 struct LibraryOptions: ParsableArguments {
@@ -31,15 +31,7 @@ struct LibraryOptions: ParsableArguments {
     /// The store when it is a PostgreSQL URL (`--store`, else $RSTORE_STORE), nil for a file.
     var postgresURL: String? {
         let given = store ?? ProcessInfo.processInfo.environment["RSTORE_STORE"]
-        return given.flatMap { PostgresLocation.isPostgres($0) ? $0 : nil }
-    }
-
-    /// The library over a shared PostgreSQL store, and that store (its job queue is not the
-    /// engine's business: `rstore worker` claims jobs there and indexes them through the library).
-    func openShared(_ configuration: Library.Configuration = .init()) throws -> (Library, PostgresStore) {
-        guard let url = postgresURL else { throw ValidationError("this command needs a PostgreSQL store: --store postgres://user@host:port/db") }
-        let pg = try PostgresStore(url: url)
-        return (try open(configuration, store: pg), pg)
+        return given.flatMap { StoreLocation.isShared($0) ? $0 : nil }
     }
 
     func open(_ configuration: Library.Configuration = .init(), store opened: (any FeatureStoring)? = nil) throws -> Library {
@@ -55,17 +47,8 @@ struct LibraryOptions: ParsableArguments {
             return try Library(opening: { opened }, model: clip, tokenizer: a, configuration: configuration)
         }
         if let url = postgresURL {
-            return try Library(opening: { try PostgresStore(url: url) }, model: clip, tokenizer: a, configuration: configuration)
+            return try Library(opening: { try StoreLocation.open(url, readOnly: false) }, model: clip, tokenizer: a, configuration: configuration)
         }
         return try Library(store: storeURL, model: clip, tokenizer: a, configuration: configuration)
     }
-}
-
-/// Prints an Encodable as one line of sorted-key JSON, fields in snake_case as the HTTP API
-/// writes them (`video_id`, `stage1_ms`).
-func printJSON<T: Encodable>(_ value: T) throws {
-    let enc = JSONEncoder()
-    enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    enc.keyEncodingStrategy = .convertToSnakeCase
-    print(String(decoding: try enc.encode(value), as: UTF8.self))
 }

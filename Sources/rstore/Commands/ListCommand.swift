@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ResidualStore
+import RStoreCommandLine
 
 /// `rstore ls`: the stored videos, one line each (or JSON), so a user can see what a library
 /// holds and pick ids for `rm`, `embed` or `ground`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLIP
 import Foundation
+import RStoreCommandLine
 
 /// `rstore model import|info`: install a downloaded CLIP folder where rstore finds it by default.
 struct ModelCommand: AsyncParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Video
+import ResidualStore
 
 /// `rstore probe FILE`: the video stream's facts and the sampled frames' offsets.
 struct ProbeCommand: AsyncParsableCommand {
@@ -16,31 +16,17 @@ struct ProbeCommand: AsyncParsableCommand {
         guard fps.isFinite && fps > 0 && fps <= 1000 else { throw ValidationError("--fps must be in (0, 1000]") }
     }
 
-    struct Output: Encodable {
-        let info: VideoInfo
-        let fps: Double
-        let frames: [FrameOffset]
-        /// Set when decoding failed part-way (the frames before the failure are listed).
-        let error: String?
-    }
-
     func run() async throws {
-        let reader = try VideoReader(url: URL(fileURLWithPath: file))
-        var offsets: [FrameOffset] = []
-        var failure: Error? = nil
-        do {
-            try reader.forEachOffset(fps: fps) { offsets.append($0) }
-        } catch {
-            failure = error   // print what was sampled before it, then fail
-        }
+        let probe = try VideoProbe(URL(fileURLWithPath: file), fps: fps)
+        let offsets = probe.frames, failure = probe.failure
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]
-            print(String(decoding: try enc.encode(Output(info: reader.info, fps: fps, frames: offsets, error: failure.map { "\($0)" })), as: UTF8.self))
+            print(String(decoding: try enc.encode(probe), as: UTF8.self))
             if let failure { throw failure }
             return
         }
-        let i = reader.info
+        let i = probe.info
         print("file:        \(i.path)")
         print("stream:      #\(i.streamIndex) \(i.codecName)")
         print("size:        \(i.width)x\(i.height) (coded \(i.codedWidth)x\(i.codedHeight), rotation \(i.rotation))")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ResidualStore
+import RStoreCommandLine
 
 /// `rstore search "text" -k 10`: moment search over the library, by a text, an image, a
 /// stored frame ("more like this") or a vector, optionally within a filter.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ResidualStore
+import RStoreCommandLine
 import Server
 
 /// `rstore serve`: the HTTP JSON API and the search page over one store.

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import ResidualStore
-import Store
-import Video
+import RStoreCommandLine
+import Store   // FeatureStore.Stats, the JSON of `stats` (the stores helper renames it StoreStats)
 
 /// `rstore stats`: what the store holds and what it costs per video-hour.
 struct StatsCommand: AsyncParsableCommand {
@@ -68,6 +68,6 @@ struct StatsCommand: AsyncParsableCommand {
         }
     }
 
-    struct Damaged: Encodable { let id: Int64; let path: String; let damage: DamageReport }
+    struct Damaged: Encodable { let id: Int64; let path: String; let damage: Library.DamageReport }
     struct Stale: Encodable { let id: Int64; let path: String; let reason: String }
 }

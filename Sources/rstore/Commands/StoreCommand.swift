@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Store
-import StorePostgres
+import RStoreCommandLine
+import ResidualStore
 
 /// `rstore store ...`: operations on a store as a whole.
 struct StoreCommand: ParsableCommand {
@@ -20,22 +20,13 @@ struct StoreCopyCommand: ParsableCommand {
     @Flag(help: "Print a JSON summary.") var json = false
 
     func run() throws {
-        let source = try openStore(from, readOnly: true)
-        let target = try openStore(to, readOnly: false)
-        let summary = try StoreCopy.copy(from: source, to: target) { v in
-            FileHandle.standardError.write(Data("copying \(v.path) (\(v.frameCount) frames)\n".utf8))
+        let (summary, source, target) = try StoreLocation.copy(from: from, to: to) { path, frames in
+            FileHandle.standardError.write(Data("copying \(path) (\(frames) frames)\n".utf8))
         }
         if json {
             try printJSON(summary)
         } else {
-            print("\(summary.copied) videos copied (\(summary.frames) frames, \(summary.chunks) chunks), \(summary.unchanged) already there; \(source.path) -> \(target.path)")
+            print("\(summary.copied) videos copied (\(summary.frames) frames, \(summary.chunks) chunks), \(summary.unchanged) already there; \(source) -> \(target)")
         }
     }
-}
-
-/// A store by its argument: postgres://... or a file (which must exist when only read).
-func openStore(_ s: String, readOnly: Bool) throws -> any FeatureStoring {
-    if PostgresLocation.isPostgres(s) { return try PostgresStore(url: s) }
-    let url = URL(fileURLWithPath: s)
-    return readOnly ? try FeatureStore.openReadOnly(url: url) : try FeatureStore(url: url)
 }

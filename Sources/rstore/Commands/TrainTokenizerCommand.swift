@@ -3,6 +3,7 @@ import CLIP
 import CLIPTraining
 import Foundation
 import ResidualStore
+import RStoreCommandLine
 import Store
 import Timeline
 import Video

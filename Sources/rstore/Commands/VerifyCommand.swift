@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ResidualStore
+import RStoreCommandLine
 
 /// `rstore verify`: decode every blob, and recompute a sample of I-features from the video files.
 struct VerifyCommand: AsyncParsableCommand {

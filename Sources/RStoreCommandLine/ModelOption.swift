@@ -3,17 +3,19 @@ import CLIP
 import Foundation
 
 /// `--model DIR`, else `$RSTORE_MODEL`, else the default folder `~/.local/share/rstore/models/default`.
-struct ModelOption: ParsableArguments {
-    @Option(name: .customLong("model"), help: "A CLIP model folder (Hugging Face layout). Default: $RSTORE_MODEL, then ~/.local/share/rstore/models/default.")
-    var path: String?
+public struct ModelOption: ParsableArguments, Sendable {
+    public init() {}
 
-    var resolvedURL: URL {
+    @Option(name: .customLong("model"), help: "A CLIP model folder (Hugging Face layout). Default: $RSTORE_MODEL, then ~/.local/share/rstore/models/default.")
+    public var path: String?
+
+    public var resolvedURL: URL {
         if let path { return URL(fileURLWithPath: path) }
         if let env = ProcessInfo.processInfo.environment["RSTORE_MODEL"], !env.isEmpty { return URL(fileURLWithPath: env) }
         return ModelLocations.defaultModel
     }
 
-    func load() throws -> CLIPModel {
+    public func load() throws -> CLIPModel {
         let url = resolvedURL
         do {
             return try CLIPModel(directory: url)
@@ -26,11 +28,11 @@ struct ModelOption: ParsableArguments {
     }
 }
 
-enum ModelLocations {
-    static var root: URL {
+public enum ModelLocations {
+    public static var root: URL {
         let env = ProcessInfo.processInfo.environment
         if let xdg = env["XDG_DATA_HOME"], !xdg.isEmpty { return URL(fileURLWithPath: xdg).appendingPathComponent("rstore/models") }
         return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".local/share/rstore/models")
     }
-    static var defaultModel: URL { root.appendingPathComponent("default") }
+    public static var defaultModel: URL { root.appendingPathComponent("default") }
 }

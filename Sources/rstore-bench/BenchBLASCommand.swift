@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RStoreCommandLine
 import Tensor
 
 /// `rstore bench blas`: which OpenBLAS kernels this process runs (and who chose them) and the

@@ -2,6 +2,7 @@ import ArgumentParser
 import CLIP
 import Foundation
 import ResidualStore
+import RStoreCommandLine
 import Store
 import Tensor
 
@@ -101,7 +102,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
         let texts = (0..<(queries + cliQueries + 1)).map { i in
             "a \(Self.adjectives[i % Self.adjectives.count]) \(Self.nouns[(i / Self.adjectives.count + i) % Self.nouns.count]) \(nonce)-\(i)"
         }
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let exe = try SiblingExecutable("rstore").require()   // `rstore serve` and `rstore search`, beside rstore-bench
         let served = try ServedQueries.run(exe: exe, model: model.resolvedURL, store: storeURL, texts: Array(texts[0...queries]), k: k, log: log)
         var latencies: [Double] = [], s1: [Double] = [], s2: [Double] = []
         var pSum = 0, decodedSum = 0, hitSum = 0

@@ -2,6 +2,7 @@ import ArgumentParser
 import CLIP
 import Foundation
 import ResidualStore
+import RStoreCommandLine
 import Store
 import Tensor
 import Timeline

@@ -13,17 +13,17 @@ import Tensor
 /// The rule: only when the user has not set `OPENBLAS_CORETYPE` and OpenBLAS picked a generic
 /// (pre-AVX) core; the replacement is chosen from /proc/cpuinfo's flags, never assumed:
 /// AVX-512 F+BW+VL+DQ -> SkylakeX, else AVX2+FMA -> Haswell, else leave it.
-enum BLASCore {
+public enum BLASCore {
     /// Set on the re-exec to the core OpenBLAS chose by itself; its presence stops a second exec.
-    static let guardVariable = "RSTORE_BLAS_DEFAULT_CORE"
+    public static let guardVariable = "RSTORE_BLAS_DEFAULT_CORE"
 
     /// OpenBLAS's x86-64 cores without AVX kernels (what it falls back to for an unknown CPU).
-    static let genericCores: Set<String> = ["prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai",
+    public static let genericCores: Set<String> = ["prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai",
                                             "coppermine", "northwood", "banias", "opteron", "opteron_sse3", "barcelona",
                                             "bobcat", "generic", "unknown"]
 
     /// The core to ask for, or nil to leave OpenBLAS's choice.
-    static func preferred(current: String, cpuFlags: Set<String>) -> String? {
+    public static func preferred(current: String, cpuFlags: Set<String>) -> String? {
         guard genericCores.contains(current.lowercased()) else { return nil }
         if cpuFlags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq"]) { return "SkylakeX" }
         if cpuFlags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
@@ -31,7 +31,7 @@ enum BLASCore {
     }
 
     /// The flags of the first processor in /proc/cpuinfo's text (all cores share them).
-    static func cpuFlags(_ cpuinfo: String) -> Set<String> {
+    public static func cpuFlags(_ cpuinfo: String) -> Set<String> {
         guard let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
               let colon = line.firstIndex(of: ":") else { return [] }
         return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
@@ -39,7 +39,7 @@ enum BLASCore {
 
     /// Called first thing in `main`: sets the variable and re-execs when the rule says so. If
     /// the exec fails, the process goes on with OpenBLAS's own choice.
-    static func adoptMachineKernels() {
+    public static func adoptMachineKernels() {
         let env = ProcessInfo.processInfo.environment
         guard env["OPENBLAS_CORETYPE"] == nil, env[guardVariable] == nil,
               let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return }
@@ -55,14 +55,14 @@ enum BLASCore {
     }
 
     /// Who chose the kernels: "auto" (this rule), "user" (OPENBLAS_CORETYPE) or "default".
-    static var choice: String {
+    public static var choice: String {
         let env = ProcessInfo.processInfo.environment
         guard env["OPENBLAS_CORETYPE"] != nil else { return "default" }
         return env[guardVariable] != nil ? "auto" : "user"
     }
 
     /// One line for benchmark output: the kernels in use and who chose them.
-    static var summary: String {
+    public static var summary: String {
         let core = BLAS.coreName
         switch choice {
         case "auto": return "\(core) (chosen for this CPU; OpenBLAS alone picked \(ProcessInfo.processInfo.environment[guardVariable] ?? "?"))"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLIP
 import Foundation
+import RStoreCommandLine
 import Tensor
 
 /// `rstore bench encoder`: image-tower throughput against the sgemm roofline of this machine,
