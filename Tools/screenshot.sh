@@ -35,13 +35,7 @@ if [ -z "$MODEL" ]; then
   MODEL="${XDG_DATA_HOME:-$HOME/.local/share}/rstore/models/default"
   if [ ! -f "$MODEL/model.safetensors" ]; then
     MODEL="$ROOT/.build/screenshot-model"
-    if [ ! -f "$MODEL/model.safetensors" ]; then
-      echo "no model: generating a random-weight ViT-B/32 in $MODEL (scores mean nothing; import real weights, see README)" >&2
-      VOCAB="$(mktemp -d)"
-      python3 Tools/make-vocab.py "$VOCAB"
-      "$RSTORE" model init-random "$MODEL" --arch B/32 --vocab "$VOCAB"
-      rm -rf "$VOCAB"
-    fi
+    Tools/random-model.sh "$RSTORE" "$MODEL"
   fi
 fi
 

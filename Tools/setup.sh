@@ -23,13 +23,7 @@ swift build -c release   # every product: rstore, and rstore-bench (which `rstor
 RSTORE=.build/release/rstore
 
 MODEL="${RSTORE_MODEL:-${XDG_DATA_HOME:-$HOME/.local/share}/rstore/models/default}"
-if [ ! -f "$MODEL/model.safetensors" ]; then
-    echo "no model at $MODEL: generating a random-weight ViT-B/32 (see README: real weights)" >&2
-    VOCAB="$(mktemp -d)"
-    python3 Tools/make-vocab.py "$VOCAB"
-    "$RSTORE" model init-random "$MODEL" --arch B/32 --vocab "$VOCAB"
-    rm -rf "$VOCAB"
-fi
+Tools/random-model.sh "$RSTORE" "$MODEL"
 export RSTORE_MODEL="$MODEL"
 
 Tools/main-job.sh
