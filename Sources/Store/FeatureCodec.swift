@@ -160,8 +160,6 @@ public struct BlobError: Error, CustomStringConvertible, Equatable {
 }
 
 extension Data {
-    mutating func appendLE<T: FixedWidthInteger>(_ v: T) { Swift.withUnsafeBytes(of: v.littleEndian) { append(contentsOf: $0) } }
-
     /// The byte at `offset` from the start (Data slices keep their parent's indices).
     func byte(_ offset: Int) -> UInt8 { self[startIndex + offset] }
 

@@ -63,9 +63,9 @@ final class PipelineTests: XCTestCase {
         let dense = try recon.features(of: source, range: 2..<11)
         assertNear(dense.flatMap { $0 }, Array(reference[2 * b..<11 * b]), 1e-4)
         // Second call: P-features come from the feature cache.
-        let hitsBefore = recon.features.stats.hits
+        let hitsBefore = recon.pFeatures.stats.hits
         _ = try recon.features(of: source, range: 4..<6)
-        XCTAssertEqual(recon.features.stats.hits, hitsBefore + 2)
+        XCTAssertEqual(recon.pFeatures.stats.hits, hitsBefore + 2)
     }
 
     func testSearchFindsAPlantedMoment() throws {
@@ -87,12 +87,9 @@ final class PipelineTests: XCTestCase {
         let search = MomentSearch()
         let coarse = search.coarse(matrix: matrix, query: query, shape: videos.mapValues { ($0.layout, $0.times.count) })
         XCTAssertEqual(coarse.first?.videoID, 7)
-        var denseCalls = 0
-        let top = try search.refine(coarse, query: query, k: 1, context: { videos[$0]! }) { requests in
-            denseCalls += 1
-            return requests.map { r in r.frames.map { feature(r.video.id, $0) } }
-        }
-        XCTAssertEqual(denseCalls, 1, "stage 2 asks for all its frames at once")
+        let plan = search.plan(coarse, k: 1, videos: videos)
+        XCTAssertEqual(Set(plan.requests.map(\.video)).count, plan.requests.count, "stage 2 asks for all its frames at once, one request a video")
+        let top = search.rank(plan, features: plan.requests.map { r in r.frameIndices.map { feature(r.video, $0) } }, query: query, k: 1)
         let best = try XCTUnwrap(top.first)
         XCTAssertEqual(best.videoID, 7)
         XCTAssertEqual(best.path, "/v7.mp4")

@@ -29,9 +29,11 @@ final class ReindexRaceTests: XCTestCase {
         let other = MomentSearch.Candidate(videoID: 2, firstFrame: 0, lastFrame: 5, peakFrame: 3, score: 0.5, threshold: 0.1)
         let times = (0..<12).map { Double($0) / 2 }
         for vanished in [MomentSearch.VideoContext(id: 1, path: "/gone.mp4", times: [], fps: 2, layout: layout), nil] {
-            let moments = try MomentSearch().refine([c, other], query: [1, 0], k: 2, context: { id in
-                id == 1 ? vanished : MomentSearch.VideoContext(id: 2, path: "/b.mp4", times: times, fps: 2, layout: layout)
-            }, dense: { requests in requests.map { $0.frames.map { _ in [Float(1), 0] } } })
+            var videos = [Int64(2): MomentSearch.VideoContext(id: 2, path: "/b.mp4", times: times, fps: 2, layout: layout)]
+            videos[1] = vanished
+            let plan = MomentSearch().plan([c, other], k: 2, videos: videos)
+            let features = plan.requests.map { $0.frameIndices.map { _ in [Float(1), 0] } }
+            let moments = MomentSearch().rank(plan, features: features, query: [1, 0], k: 2)
             XCTAssertEqual(moments.map(\.videoID), [2])
         }
         XCTAssertTrue(MomentSearch().span(c, layout: layout, frames: 0).isEmpty)

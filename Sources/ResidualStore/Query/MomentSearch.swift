@@ -10,8 +10,12 @@ import Timeline
 /// `Library.ground` (moving average over 15 sampled frames, threshold at the whole video's
 /// mean, which stage 1 knows from the I-frame curve) but computes only the P-frames that can
 /// change the answer: the ones next to the I-frames at each candidate's edges and around its
-/// peak. Every other P-frame of the window is interpolated between its neighbours. The
-/// P-frames of all refined candidates, across videos, go to `dense` in one call (one batch).
+/// peak. Every other P-frame of the window is interpolated between its neighbours.
+///
+/// Pure scoring on values: `coarse` (stage 1's proposals), `plan` (a `RefinePlan`: the frames
+/// stage 2 needs, across videos, so their P-frames go through the encoder as one batch) and
+/// `rank` (moments from the plan's features). The library reads and computes in between
+/// (`Library.searchReport`, Query/Search.swift).
 public struct MomentSearch: Sendable {
     /// What stage 2 needs of one video.
     public struct VideoContext: Sendable {
@@ -134,26 +138,24 @@ public struct MomentSearch: Sendable {
         return clamped.contains(c.firstFrame) && clamped.contains(c.lastFrame) ? clamped : 0..<0
     }
 
-    /// Refines the best candidates and returns the best `k` non-overlapping moments.
-    ///
-    /// `dense` gets, for every refined video, the frames whose features are needed (stored
-    /// I-frames and the decisive P-frames), all at once, and returns their features in the
-    /// same order. At most `pFrameBudget` P-frames are asked for: candidates past the budget
-    /// keep coarse boundaries (the same protocol over I-frames only) and are flagged
-    /// `refined == false`.
-    public func refine(_ candidates: [Candidate], query: [Float], k: Int, pFrameBudget: Int = .max,
-                       context: (Int64) throws -> VideoContext?,
-                       dense: ([(video: VideoContext, frames: [Int])]) throws -> [[[Float]]]) throws -> [Moment] {
-        let chosen = Array(candidates.prefix(k * candidatesPerResult))
-        // Plan: which frames each candidate needs, and which candidates the budget refines.
-        var plans: [(c: Candidate, v: VideoContext, span: Range<Int>, pFrames: [Int], refined: Bool)] = []
+    /// The candidates stage 2 looks at: the best `k x candidatesPerResult`.
+    public func chosen(_ candidates: [Candidate], k: Int) -> ArraySlice<Candidate> {
+        candidates.prefix(k * candidatesPerResult)
+    }
+
+    /// Stage 2's plan for the chosen candidates (`chosen`): each one's frame window, and the
+    /// frames whose features are needed, per video: the stored I-frames of the windows and the
+    /// decisive P-frames (`decisiveFrames`). At most `pFrameBudget` P-frames are planned:
+    /// candidates past the budget, or of a video that is not `refinable`, keep coarse
+    /// boundaries (the same protocol over I-frames only) and are flagged `refined == false`.
+    /// A candidate whose video is not in `videos` (gone or changed since stage 1), or does not
+    /// lie within it, is dropped.
+    public func plan(_ candidates: [Candidate], k: Int, videos: [Int64: VideoContext], pFrameBudget: Int = .max) -> RefinePlan {
+        var plan = RefinePlan(refinements: [], requests: [])
         var budget = pFrameBudget
         var wanted: [Int64: Set<Int>] = [:]
-        var contexts: [Int64: VideoContext] = [:]
-        for c in chosen {
-            // nil: the video is gone or changed since stage 1, so its candidates are dropped.
-            guard let v = try context(c.videoID) else { continue }
-            contexts[v.id] = v
+        for c in chosen(candidates, k: k) {
+            guard let v = videos[c.videoID] else { continue }
             let span = span(c, layout: v.layout, frames: v.times.count, allowed: v.allowed)
             guard !span.isEmpty else { continue }
             let decisive = decisiveFrames(c, layout: v.layout, frames: v.times.count).filter(span.contains)
@@ -162,22 +164,27 @@ public struct MomentSearch: Sendable {
             if refined { budget -= p.count }
             let iFrames = span.filter(v.layout.isIFrame)
             wanted[v.id, default: []].formUnion(iFrames + (refined ? p : []))
-            plans.append((c, v, span, refined ? decisive : [], refined))
+            plan.refinements.append(.init(candidate: c, video: v, span: span, pFrames: refined ? decisive : [], refined: refined))
         }
-        let ids = wanted.keys.sorted()
-        let requests = ids.map { (video: contexts[$0]!, frames: wanted[$0]!.sorted()) }
-        let features = try dense(requests)
+        plan.requests = wanted.keys.sorted().map { RefinePlan.FrameRequest(video: $0, frameIndices: wanted[$0]!.sorted()) }
+        return plan
+    }
+
+    /// The best `k` non-overlapping moments of `plan`, from the features of its requests
+    /// (`features[i]`: those of `plan.requests[i]`, in its frame order): each refinement's
+    /// curve over its window, known where a feature was computed, interpolated elsewhere.
+    public func rank(_ plan: RefinePlan, features: [[[Float]]], query: [Float], k: Int) -> [Moment] {
         var score: [Int64: [Int: Float]] = [:]
-        for (r, f) in zip(requests, features) {
-            score[r.video.id] = Dictionary(uniqueKeysWithValues: zip(r.frames, f.map { VectorMath.cosine($0, query) }))
+        for (r, f) in zip(plan.requests, features) {
+            score[r.video] = Dictionary(uniqueKeysWithValues: zip(r.frameIndices, f.map { VectorMath.cosine($0, query) }))
         }
         var refined: [Moment] = []
-        for plan in plans {
-            let known = score[plan.v.id] ?? [:]
-            let usable = Set(plan.span.filter(plan.v.layout.isIFrame) + plan.pFrames)
-            let curve = Self.interpolated(span: plan.span, known: known.filter { usable.contains($0.key) })
-            var m = best(in: curve, span: plan.span, candidate: plan.c, video: plan.v)
-            m.refined = plan.refined
+        for r in plan.refinements {
+            let known = score[r.video.id] ?? [:]
+            let usable = Set(r.span.filter(r.video.layout.isIFrame) + r.pFrames)
+            let curve = Self.interpolated(span: r.span, known: known.filter { usable.contains($0.key) })
+            var m = best(in: curve, span: r.span, candidate: r.candidate, video: r.video)
+            m.refined = r.refined
             refined.append(m)
         }
         refined.sort { $0.score > $1.score }

@@ -94,3 +94,11 @@ public struct SearchFilter: Sendable, Equatable, Codable {
         return lo <= hi ? max(0, lo)..<(hi + 1) : 0..<0
     }
 }
+
+extension Library {
+    /// A rooted video's file on this machine, without touching the disk (path prefix filters).
+    func localPath(of v: VideoRecord) -> String? {
+        guard case .rooted(let root, let rel) = StoredPath(v.path), let folder = configuration.roots.folders[root] else { return nil }
+        return folder.appendingPathComponent(rel).standardizedFileURL.path
+    }
+}

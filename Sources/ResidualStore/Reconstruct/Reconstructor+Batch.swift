@@ -14,7 +14,7 @@ extension Reconstructor {
             for (i, k) in req.frames.enumerated() {
                 if req.source.layout.isIFrame(k) {
                     out[r][i] = try req.source.iFeature(k)
-                } else if let cached = features.get(req.source.featureKey(k)) {
+                } else if let cached = pFeatures.get(req.source.featureKey(k)) {
                     out[r][i] = cached
                 } else {
                     missing.append((r, i, k))
@@ -26,109 +26,140 @@ extension Reconstructor {
         var start = 0
         while start < missing.count {
             try control.checkCancelled()
-            let part = missing[start..<min(missing.count, start + batch)]
-            var perSource: [Int: [Int]] = [:]
-            for m in part { perSource[m.request, default: []].append(m.frame) }
-            let order = perSource.keys.sorted()
-            let computed = try reconstruct(order.map { (requests[$0].source, perSource[$0]!) }, control: control)
-            var byKey: [String: [Float]] = [:]
+            let pass = missing[start..<min(missing.count, start + batch)]
+            // This pass's P-frames by request (requests in order, frames in the order asked).
+            var frameIndices: [Int: [Int]] = [:]
+            for m in pass { frameIndices[m.request, default: []].append(m.frame) }
+            let order = frameIndices.keys.sorted()
+            let computed = try reconstruct(order.map { (requests[$0].source, frameIndices[$0]!) }, control: control)
+            var feature: [PartFrame: [Float]] = [:]   // keyed by (request, frame)
             for (j, r) in order.enumerated() {
-                for (k, v) in zip(perSource[r]!, computed[j]) {
-                    byKey["\(r)#\(k)"] = v
-                    features.put(requests[r].source.featureKey(k), v, cost: v.count * 4 + 64)
+                for (k, v) in zip(frameIndices[r]!, computed[j]) {
+                    feature[PartFrame(part: r, frame: k)] = v
+                    pFeatures.put(requests[r].source.featureKey(k), v, cost: v.count * 4 + 64)
                 }
             }
-            for m in part { out[m.request][m.slot] = byKey["\(m.request)#\(m.frame)"] }
+            for m in pass { out[m.request][m.slot] = feature[PartFrame(part: m.request, frame: m.frame)] }
             start += batch
         }
         return out.map { $0.map { $0! } }
     }
 
-    /// P-features of `frames` of each source, in one forward pass over all of them. Inputs come
-    /// from the decoded-frame tier when it holds them, else from `pixels` (memory cache, then
-    /// the original file); what had to be decoded is written back to the tier.
+    /// P-features of `frames` of each source, in one forward pass over all of them:
+    /// gather -> select -> encode -> refill over one `PFrameBatch`. Returns [P_s][D] per part.
     func reconstruct(_ parts: [(source: Source, frames: [Int])], control: QueryControl? = nil) throws -> [[[Float]]] {
-        let c = encoder.model.config
+        var batch = try gather(parts, control: control)
+        select(&batch)
+        let flat = encode(batch)   // [P, D], parts in order
+        refill(batch)
+        let d = encoder.model.config.embedDim
+        var row = 0
+        return batch.parts.map { part in
+            part.frameIndices.map { _ in defer { row += 1 }; return Array(flat[row * d..<(row + 1) * d]) }
+        }
+    }
+
+    /// The pass's inputs: each P-frame's image from the decoded-frame tier when it holds it
+    /// (with its kept patches), else from `pixels` (memory cache, then the original file; the
+    /// motion strategy also needs the anchor's); codec motion where patches are still to
+    /// choose; all images normalised; the anchors' stored I-features.
+    func gather(_ parts: [(source: Source, frames: [Int])], control: QueryControl?) throws -> PFrameBatch {
         let motion = encoder.reduction.strategy == .motion
-        let stride = 3 * c.imageSize * c.imageSize, b = c.embedDim
-        // Every distinct (source, frame) image involved, and the kept patches already known.
-        var images: [RGBImage] = []
-        var slot: [[Int: Int]] = []
-        var known: [[Int: [Int]]] = []
-        var decodedFrames: [[Int]] = []
-        var vectors: [[Int: [Float]]] = []
-        // The random strategy's masks follow each video's stored seed.
-        let encoders = parts.map { encoder.withMaskSeed($0.source.maskSeed) }
-        for (s, part) in parts.enumerated() {
+        var batch = PFrameBatch(parts: parts.map { .init(source: $0.source, frameIndices: $0.frames, encoder: encoder.withMaskSeed($0.source.maskSeed)) })
+        for (s, part) in batch.parts.enumerated() {
+            let source = part.source
             // A changed file is refused whether or not its pixels are cached: its stored
             // features no longer describe it.
-            try part.source.checkFile()
-            let hits = tier?.read(part.source, frames: part.frames, encoder: encoders[s]) ?? [:]
-            var map: [Int: Int] = [:], keep: [Int: [Int]] = [:]
-            for (k, e) in hits.sorted(by: { $0.key < $1.key }) { map[k] = images.count; images.append(e.image); keep[k] = e.keep }
-            let missing = part.frames.filter { hits[$0] == nil }
+            try source.checkFile()
+            let hits = tier?.read(source, frames: part.frameIndices, encoder: part.encoder) ?? [:]
+            for (k, e) in hits.sorted(by: { $0.key < $1.key }) {
+                batch.addImage(e.image, part: s, frame: k)
+                batch.keep[PartFrame(part: s, frame: k)] = e.keep
+            }
+            let missing = part.frameIndices.filter { hits[$0] == nil }
             if !missing.isEmpty {
-                let wanted = missing + (motion ? missing.map { part.source.layout.anchor(of: $0) } : [])
-                let fromSource = Set(wanted).filter { !frames.contains(part.source.frameKey($0)) }.count
-                let px = try pixels(of: part.source, frames: wanted, control: control ?? QueryControl())
-                for k in px.keys.sorted() where map[k] == nil { map[k] = images.count; images.append(px[k]!) }
+                let wanted = missing + (motion ? missing.map { source.layout.anchor(of: $0) } : [])
+                let fromSource = Set(wanted).filter { !decodedFrames.contains(source.frameKey($0)) }.count
+                let px = try pixels(of: source, frames: wanted, control: control ?? QueryControl())
+                for k in px.keys.sorted() { batch.addImage(px[k]!, part: s, frame: k) }
                 control?.noteFrameSources(tierHits: hits.count, decoded: fromSource)
             } else {
                 control?.noteFrameSources(tierHits: hits.count, decoded: 0)
             }
-            // Codec motion of the P-frames whose patches are still to choose.
-            let unchosen = part.frames.filter { keep[$0] == nil }
-            vectors.append(motion && part.source.motionSource == .vectors && !unchosen.isEmpty
-                           ? try motionScores(of: part.source, frames: unchosen) : [:])
-            slot.append(map)
-            known.append(keep)
-            decodedFrames.append(missing)
+            let unchosen = part.frameIndices.filter { batch.keep[PartFrame(part: s, frame: $0)] == nil }
+            if motion && source.motionSource == .vectors && !unchosen.isEmpty {
+                batch.parts[s].motion = try motionScores(of: source, frames: unchosen)
+            }
         }
-        var buffer = [Float](repeating: 0, count: images.count * stride)
-        buffer.withUnsafeMutableBufferPointer { buf in
-            for (i, img) in images.enumerated() { CLIPPreprocessor.normalize(img, into: buf.baseAddress! + i * stride) }
+        let stride = 3 * encoder.model.config.imageSize * encoder.model.config.imageSize
+        var pixels = [Float](repeating: 0, count: batch.images.count * stride)
+        pixels.withUnsafeMutableBufferPointer { buf in
+            for (i, img) in batch.images.enumerated() { CLIPPreprocessor.normalize(img, into: buf.baseAddress! + i * stride) }
         }
-        var anchorFeature: [[Int: [Float]]] = []
-        for part in parts {
-            var m: [Int: [Float]] = [:]
-            for a in Set(part.frames.map { part.source.layout.anchor(of: $0) }) { m[a] = try part.source.iFeature(a) }
-            anchorFeature.append(m)
+        batch.pixels = pixels
+        for s in batch.parts.indices {
+            let source = batch.parts[s].source
+            for a in Set(batch.parts[s].frameIndices.map { source.layout.anchor(of: $0) }) {
+                batch.parts[s].anchorFeatures[a] = try source.iFeature(a)
+            }
         }
-        var refill: [[(Int, [Int])]] = parts.map { _ in [] }
-        let flat = buffer.withUnsafeBufferPointer { buf in
+        return batch
+    }
+
+    /// Kept patches of the P-frames the tier did not hold, chosen as the encoder would (so the
+    /// tier can store them with the patches): by the reduction strategy, on the normalised
+    /// pixels and the anchor's (motion), or the codec motion when there is some.
+    func select(_ batch: inout PFrameBatch) {
+        let c = encoder.model.config
+        let motion = encoder.reduction.strategy == .motion
+        let stride = 3 * c.imageSize * c.imageSize
+        let pixels = batch.pixels
+        pixels.withUnsafeBufferPointer { buf in
+            let base = buf.baseAddress!
+            for (s, part) in batch.parts.enumerated() {
+                for k in part.frameIndices where batch.keep[PartFrame(part: s, frame: k)] == nil {
+                    let a = part.source.layout.anchor(of: k)
+                    let frame = base + batch.imageRow[PartFrame(part: s, frame: k)]! * stride
+                    let anchor = motion ? base + batch.imageRow[PartFrame(part: s, frame: a)]! * stride : nil
+                    batch.keep[PartFrame(part: s, frame: k)] = part.encoder.reduction.select(
+                        grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: frame, anchor: anchor, motion: part.motion[k])
+                    batch.chosen.append(PartFrame(part: s, frame: k))
+                }
+            }
+        }
+    }
+
+    /// One forward pass of the residual encoder over every P-frame of the batch: [P, D].
+    func encode(_ batch: PFrameBatch) -> [Float] {
+        let stride = 3 * encoder.model.config.imageSize * encoder.model.config.imageSize
+        return batch.pixels.withUnsafeBufferPointer { buf in
             let base = buf.baseAddress!
             var pFrames: [ResidualEncoder.PFrame] = []
-            for (s, part) in parts.enumerated() {
-                for k in part.frames {
-                    let a = part.source.layout.anchor(of: k)
-                    let px = base + slot[s][k]! * stride
-                    var keep = known[s][k]
-                    if keep == nil {
-                        // Chosen here as the encoder would, so the tier can store it with the patches.
-                        keep = encoders[s].reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: px,
-                                                        anchor: motion ? base + slot[s][a]! * stride : nil, motion: vectors[s][k])
-                        refill[s].append((k, keep!))
-                    }
-                    pFrames.append(ResidualEncoder.PFrame(index: k, pixels: px, anchorPixels: nil, anchorFeature: anchorFeature[s][a]![...], keep: keep))
+            for (s, part) in batch.parts.enumerated() {
+                for k in part.frameIndices {
+                    let key = PartFrame(part: s, frame: k)
+                    pFrames.append(ResidualEncoder.PFrame(index: k, pixels: base + batch.imageRow[key]! * stride, anchorPixels: nil,
+                                                          anchorFeature: part.anchorFeatures[part.source.layout.anchor(of: k)]![...],
+                                                          keep: batch.keep[key]))
                 }
             }
             return encoder.encodePFrames(pFrames)
         }
-        if let tier {
-            for (s, part) in parts.enumerated() where !refill[s].isEmpty {
-                let source = part.source
-                let inputs = refill[s].map { k, keep in
-                    FrameTier.Input(index: k, pts: source.offset(k).pts, anchorPTS: source.offset(source.layout.anchor(of: k)).pts,
-                                    image: images[slot[s][k]!], keep: keep)
-                }
-                tier.refill(video: part.source.contentHash, inputs, encoder: encoders[s], motionSource: part.source.motionSource)
+    }
+
+    /// Writes the inputs whose patches were chosen here to the decoded-frame tier (the next
+    /// query of these frames reads them instead of decoding); best effort.
+    func refill(_ batch: PFrameBatch) {
+        guard let tier else { return }
+        let byPart = Dictionary(grouping: batch.chosen, by: \.part)
+        for (s, part) in batch.parts.enumerated() {
+            guard let chosen = byPart[s] else { continue }
+            let source = part.source
+            let inputs = chosen.map { key in
+                FrameTier.Input(index: key.frame, pts: source.offset(key.frame).pts, anchorPTS: source.offset(source.layout.anchor(of: key.frame)).pts,
+                                image: batch.images[batch.imageRow[key]!], keep: batch.keep[key]!)
             }
+            tier.refill(video: source.contentHash, inputs, encoder: part.encoder, motionSource: source.motionSource)
         }
-        var out: [[[Float]]] = []
-        var row = 0
-        for part in parts {
-            out.append(part.frames.map { _ in defer { row += 1 }; return Array(flat[row * b..<(row + 1) * b]) })
-        }
-        return out
     }
 }

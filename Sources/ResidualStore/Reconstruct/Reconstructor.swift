@@ -10,9 +10,10 @@ import Video
 /// a request runs in one batched pass; results go to a byte-bounded LRU.
 public final class Reconstructor: @unchecked Sendable {
     public let encoder: ResidualEncoder
-    public let frames: FrameCache
-    /// P-features by frame and mask seed (the seed decides the random strategy's patches).
-    public let features: ByteBudgetLRU<PFeatureKey, [Float]>
+    /// Decoded, cropped frames (the model's input size), shared by every reconstructor.
+    public let decodedFrames: FrameCache
+    /// Reconstructed P-features by frame and mask seed (the seed decides the random strategy's patches).
+    public let pFeatures: ByteBudgetLRU<PFeatureKey, [Float]>
     /// P-frames per forward pass (large batches keep GEMMs efficient, bounded for memory).
     public let batch: Int
     /// Bytes of pixels (uint8 crops and normalised floats, anchors included) one forward pass
@@ -64,8 +65,8 @@ public final class Reconstructor: @unchecked Sendable {
     public init(encoder: ResidualEncoder, frameCache: FrameCache, featureBudget: Int = 128 << 20, batch: Int = 256,
                 batchBytes: Int = 256 << 20) {
         self.encoder = encoder
-        self.frames = frameCache
-        self.features = ByteBudgetLRU(byteBudget: featureBudget)
+        self.decodedFrames = frameCache
+        self.pFeatures = ByteBudgetLRU(byteBudget: featureBudget)
         self.batch = max(1, batch)
         self.batchBytes = max(1, batchBytes)
     }
@@ -95,7 +96,7 @@ public final class Reconstructor: @unchecked Sendable {
         var have: [Int: RGBImage] = [:]
         var missing: [Int] = []
         for k in Set(wanted) {
-            if let img = frames.get(source.frameKey(k)) { have[k] = img } else { missing.append(k) }
+            if let img = decodedFrames.get(source.frameKey(k)) { have[k] = img } else { missing.append(k) }
         }
         if !missing.isEmpty {
             missing.sort()
@@ -108,7 +109,7 @@ public final class Reconstructor: @unchecked Sendable {
                 CLIPPreprocessor.resizeAndCrop($0, size: size)
             }
             for (k, crop) in zip(missing, decoded) {
-                frames.put(source.frameKey(k), crop)
+                decodedFrames.put(source.frameKey(k), crop)
                 have[k] = crop
             }
         }

@@ -37,11 +37,14 @@ public struct Stage1Counters: Sendable, Equatable {
     mutating func skip(_ message: String) { skipped = Array((skipped + [message]).suffix(100)) }
 }
 
-/// The current snapshot, replaced as the generation moves; one refresh at a time.
+/// The current snapshot, replaced as the generation moves (`Library.stage1Snapshot`); one
+/// refresh at a time: `lock` is held while the snapshot is read or rebuilt.
 final class Stage1Cache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Stage1Snapshot?
-    private var counted = Stage1Counters()
+    let lock = NSLock()
+    /// The snapshot of the last generation read (nil before the first query). Under `lock`.
+    var current: Stage1Snapshot?
+    /// What stage 1 has read from the store so far. Under `lock`.
+    var counted = Stage1Counters()
 
     var counters: Stage1Counters { lock.withLock { counted } }
 
@@ -49,39 +52,9 @@ final class Stage1Cache: @unchecked Sendable {
     func noteSkipped(_ message: String) {
         lock.withLock { counted.skip(message) }
     }
-
-    /// The snapshot for the store's generation now. `build` makes the matrix of `ready` from a
-    /// previous snapshot's segments and matrix (nil: none in memory), counting what it read.
-    func snapshot(generation: () throws -> Int64, listReady: () throws -> [VideoRecord],
-                  build: ([VideoRecord], (segments: [MatrixFile.Segment], matrix: IFeatureMatrix)?, inout Stage1Counters) throws
-                      -> (segments: [MatrixFile.Segment], matrix: IFeatureMatrix)) throws -> Stage1Snapshot {
-        lock.lock()
-        defer { lock.unlock() }
-        // The generation is read before the listing: a video finished in between is in the
-        // listing under the older number, and the next query refreshes again (never misses it).
-        let g = try generation()
-        counted.generationChecks += 1
-        if let s = current, s.generation == g { return s }
-        let ready = try listReady()
-        counted.listings += 1
-        let built = try build(ready, current.map { ($0.segments, $0.matrix) }, &counted)
-        let s = Stage1Snapshot(generation: g, ready: Dictionary(uniqueKeysWithValues: ready.map { ($0.id!, $0) }),
-                               segments: built.segments, matrix: built.matrix)
-        current = s
-        return s
-    }
 }
 
 extension Library {
-    /// Stage 1's snapshot as of the store's generation now (see `Stage1Snapshot`).
-    func stage1Snapshot() throws -> Stage1Snapshot {
-        try stage1.snapshot(generation: { try store.generation() }, listReady: { try store.videos(status: .ready) },
-                            build: { ready, previous, counters in try stage1Matrix(ready: ready, previous: previous, counters: &counters) })
-    }
-
-    /// Stage-1 matrix of every ready I-feature (see `Stage1Snapshot`).
-    func matrix() throws -> IFeatureMatrix { try stage1Snapshot().matrix }
-
     /// What stage 1 has read from the store so far in this process.
     public var stage1Counters: Stage1Counters { stage1.counters }
 }

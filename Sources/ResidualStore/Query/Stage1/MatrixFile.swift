@@ -6,9 +6,10 @@ import Support
 /// not decode every I-feature blob from SQLite before its first query.
 ///
 /// The file lists, per video, its id and generation (`updatedAt`, which changes on every
-/// re-index) and its rows. On load, videos whose generation still matches the store are
-/// taken from the file, new or changed ones are read from the store, gone ones are dropped;
-/// the file is rewritten (atomically) only when something changed. A file that is missing,
+/// re-index) and its rows. On load (`Library.stage1Matrix`, Stage1Build.swift), videos whose
+/// generation still matches the store are taken from the file, new or changed ones are read
+/// from the store, gone ones are dropped; the file is rewritten (atomically) only when
+/// something changed. A file that is missing,
 /// truncated, fails its CRC-32, or was written for another model or width is ignored and
 /// rebuilt. It is a cache: deleting it only makes the next query's start slower.
 ///
@@ -99,75 +100,5 @@ enum MatrixFile {
         var d = Data(model.utf8.prefix(64))
         d.append(Data(repeating: 0, count: 64 - d.count))
         return d
-    }
-}
-
-/// Little-endian reads over a byte buffer; reads past the end give zeros (callers check sizes first).
-struct ByteReader {
-    let data: Data
-    var at: Int
-
-    init(_ data: Data) { self.data = data; at = data.startIndex }
-
-    mutating func bytes(_ n: Int) -> Data {
-        defer { at += n }
-        return at + n <= data.endIndex ? data[at..<(at + n)] : Data()
-    }
-
-    mutating func u32() -> UInt32 { bytes(4).reversed().reduce(0) { $0 << 8 | UInt32($1) } }
-    mutating func u64() -> UInt64 { bytes(8).reversed().reduce(0) { $0 << 8 | UInt64($1) } }
-
-    mutating func copy(into dst: UnsafeMutableRawBufferPointer) {
-        let n = min(dst.count, data.endIndex - at)
-        guard n > 0 else { return }
-        _ = data.copyBytes(to: dst.bindMemory(to: UInt8.self), from: at..<(at + n))
-        at += dst.count
-    }
-}
-
-extension Data {
-    mutating func appendLE<T: FixedWidthInteger>(_ v: T) { Swift.withUnsafeBytes(of: v.littleEndian) { append(contentsOf: $0) } }
-}
-
-extension Library {
-    /// The stage-1 matrix of `ready`: each video's rows from `previous` (the last snapshot in
-    /// memory; nil: the persisted file) when they are there at the video's current generation,
-    /// else read from the store. The file is rewritten when it was the source and changed
-    /// (a running server that follows a library keeps its matrix in memory; its next start
-    /// reads the file and only what changed since).
-    func stage1Matrix(ready: [VideoRecord], previous: (segments: [MatrixFile.Segment], matrix: IFeatureMatrix)?,
-                      counters: inout Stage1Counters) throws -> (segments: [MatrixFile.Segment], matrix: IFeatureMatrix) {
-        let url = URL(fileURLWithPath: store.localBase + ".matrix")
-        let dim = model.config.embedDim, modelHash = model.weightsSHA256
-        let fromFile = previous == nil
-        let old = previous ?? MatrixFile.read(url, dim: dim, model: modelHash)
-        var byVideo: [Int64: (MatrixFile.Segment, Int)] = [:]
-        if let old {
-            var start = 0
-            for s in old.segments { byVideo[s.video] = (s, start); start += s.rows }
-        }
-        var m = IFeatureMatrix(dim: dim)
-        m.reserve(rows: ready.reduce(0) { $0 + $1.layout.iFrameCount(frames: $1.frameCount) })
-        var segments: [MatrixFile.Segment] = []
-        var changed = old == nil || old!.segments.count != ready.count
-        for v in ready {
-            let id = v.id!
-            let expectedRows = v.layout.iFrames(in: 0..<v.frameCount)
-            if let old, let hit = byVideo[id], hit.0.generation == v.updatedAt,
-               old.matrix.rows[hit.1..<(hit.1 + hit.0.rows)].map(\.frame) == expectedRows {
-                m.append(rowsOf: old.matrix, range: hit.1..<(hit.1 + hit.0.rows))
-                segments.append(hit.0)
-                counters.videosReused += 1
-                continue
-            }
-            changed = true
-            guard let features = try stage1IFeatures(v, skip: { counters.skip($0) }) else { continue }
-            let before = m.rows.count
-            for f in features { m.append(.init(video: id, frame: f.index), f.vector) }
-            segments.append(.init(video: id, generation: v.updatedAt, rows: m.rows.count - before))
-            counters.videosLoaded += 1
-        }
-        if changed && fromFile { MatrixFile.write(url, segments: segments, matrix: m, model: modelHash) }
-        return (segments, m)
     }
 }

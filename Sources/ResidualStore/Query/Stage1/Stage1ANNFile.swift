@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import Support
 
 /// Stage 1's approximate index persisted beside the store (`<store>.ann`), so a process does
 /// not re-read every I-feature of a large library before its first query.

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Timeline
 
 /// The rows of the stage-1 matrix a `SearchFilter` admits, chosen before any row is scored:
 /// per admitted video, the run of its rows whose frames lie in the filter's time span.
@@ -14,15 +15,15 @@ struct Stage1Selection: Sendable {
 }
 
 extension Stage1Snapshot {
-    /// What `filter` admits of this snapshot. `localPath` names a rooted video's file here
-    /// (for absolute path prefixes); it is asked only when a prefix is given.
-    func select(_ filter: SearchFilter, localPath: (VideoRecord) -> String?) -> Stage1Selection {
+    /// What `filter` admits of this snapshot. `localPaths` names rooted videos' files here, by
+    /// id (for absolute path prefixes; only read when a prefix is given).
+    func select(_ filter: SearchFilter, localPaths: [Int64: String]) -> Stage1Selection {
         var out = Stage1Selection(ranges: [], frames: [:])
         var start = 0
         for seg in segments {
             defer { start += seg.rows }
             guard let v = ready[seg.video], seg.rows > 0 else { continue }
-            guard filter.admits(v, localPath: filter.pathPrefix == nil ? nil : localPath(v)) else { continue }
+            guard filter.admits(v, localPath: filter.pathPrefix == nil ? nil : localPaths[seg.video]) else { continue }
             let allowed = filter.frames(count: v.frameCount, fps: v.fps)
             guard !allowed.isEmpty else { continue }
             // Rows of one video are in frame order: the admitted ones are one run.
@@ -35,5 +36,17 @@ extension Stage1Snapshot {
             out.frames[seg.video] = allowed
         }
         return out
+    }
+
+    /// Each video's frame layout and count as stage 1 proposes moments on it: every ready
+    /// video, or within `selection` the admitted ones only, each ending at its span's end.
+    func shape(within selection: Stage1Selection?) -> [Int64: (layout: FrameLayout, frames: Int)] {
+        var shape = ready.mapValues { (layout: $0.layout, frames: $0.frameCount) }
+        guard let selection else { return shape }
+        shape = shape.filter { selection.frames[$0.key] != nil }
+        for (id, allowed) in selection.frames {
+            if let s = shape[id] { shape[id] = (s.layout, min(s.frames, allowed.upperBound)) }
+        }
+        return shape
     }
 }

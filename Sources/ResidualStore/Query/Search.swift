@@ -1,0 +1,126 @@
+import Foundation
+import Store
+
+// A search, top to bottom: the query as one unit vector -> stage 1 (coarse proposals on the
+// stored I-features) -> the videos of the best candidates -> stage 2's plan of the P-frames
+// to compute (a `RefinePlan`, a value) -> their features -> ranked moments. Each step takes
+// values and returns values; the scoring (`MomentSearch`) reads nothing of the library.
+
+extension Library {
+    /// Text-to-moment search with its timings. Stage 2 refines at most
+    /// `control.remainingPFrames` P-frames, and decodes within `control`'s decoding budget; past
+    /// either, moments keep coarse boundaries and are flagged instead of the query failing.
+    public func searchReport(_ text: String, k: Int, control: QueryControl = QueryControl()) throws -> SearchReport {
+        try searchReport(.text(text), k: k, control: control)
+    }
+
+    /// Moment search for any kind of query (`QueryInput`): resolved to one unit vector, then
+    /// the same two stages. `filter` chooses the rows stage 1 scores (`Stage1Selection`):
+    /// nothing outside it is scored into a moment, and no P-frame outside it is computed.
+    public func searchReport(_ input: QueryInput, k: Int, filter: SearchFilter = SearchFilter(),
+                             limits: QueryInput.Limits = .init(), control: QueryControl = QueryControl()) throws -> SearchReport {
+        guard (1...1000).contains(k) else { throw LibraryError.badK(k) }
+        try filter.validate()
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        // 1. The query: text, image, stored frame or vector, as one unit vector.
+        let query = try queryVector(input, limits: limits, control: control)
+        // 2. Stage 1: coarse candidates from the stored I-features.
+        let stage1 = try stage1Plan(query: query, k: k, filter: filter)
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        let before = control.usage, hitsBefore = control.frameSources
+        // 3. The videos of the candidates stage 2 looks at, read once.
+        let search = MomentSearch()
+        let videos = try stage2Videos(search.chosen(stage1.candidates, k: k), ready: stage1.ready, allowed: stage1.allowed)
+        let contexts = videos.mapValues(\.context)
+        // 4. The plan of the frames to compute, within the query's P-frame budget, and their
+        //    features. Decoding past the request's budget (long GOPs, large pictures): the
+        //    moments keep their coarse boundaries, flagged, as past the P-frame budget.
+        var plan = search.plan(stage1.candidates, k: k, videos: contexts, pFrameBudget: control.remainingPFrames)
+        let features: [[[Float]]]
+        do {
+            features = try stage2Features(plan, videos: videos, control: control)
+        } catch QueryError.overBudget(.decoding, _, _) {
+            plan = search.plan(stage1.candidates, k: k, videos: contexts, pFrameBudget: 0)
+            features = try stage2Features(plan, videos: videos, control: control)
+        }
+        // 5. Ranked moments on the refined curves.
+        let moments = search.rank(plan, features: features, query: query, k: k)
+        let t2 = DispatchTime.now().uptimeNanoseconds
+        let after = control.usage, hitsAfter = control.frameSources
+        return SearchReport(moments: moments, stage1Ms: Double(t1 - t0) / 1e6, stage2Ms: Double(t2 - t1) / 1e6,
+                            pFrames: after.pFrames - before.pFrames, decodedFrames: hitsAfter.decoded - hitsBefore.decoded,
+                            frameCacheHits: hitsAfter.tierHits - hitsBefore.tierHits, refined: moments.allSatisfy(\.refined),
+                            stage1Videos: stage1.videosScored, stage1Rows: stage1.rowsScored,
+                            stage2Videos: plan.requests.map(\.video).sorted(), stage1: stage1.mode)
+    }
+
+    /// Stage 1: the coarse candidates of `query`, best first, and the ready videos they come
+    /// from. Above the size threshold, and without a filter (which the scan applies), the
+    /// approximate index answers (`Stage1ANN.swift`); else the int8 scan over the matrix
+    /// (`Stage1Build.swift`) of the rows `filter` admits (`Stage1Selection`).
+    func stage1Plan(query: [Float], k: Int, filter: SearchFilter = SearchFilter()) throws -> Stage1Plan {
+        if filter.isEmpty, let indexed = try stage1IndexPlan(query: query, k: k) { return indexed }
+        let snapshot = try stage1Snapshot()
+        let selection = filter.isEmpty ? nil
+            : snapshot.select(filter, localPaths: filter.pathPrefix == nil ? [:] : snapshot.ready.compactMapValues(localPath(of:)))
+        let candidates = MomentSearch().coarse(matrix: snapshot.matrix, query: query, shape: snapshot.shape(within: selection),
+                                               rows: selection?.ranges)
+        return Stage1Plan(candidates: candidates, ready: snapshot.ready, mode: .exact,
+                          videosScored: selection?.frames.count ?? snapshot.segments.filter { $0.rows > 0 }.count,
+                          rowsScored: selection?.rowCount ?? snapshot.matrix.rows.count, allowed: selection?.frames)
+    }
+
+    /// One video stage 2 may refine: its row, its stored frames, and what the scoring needs.
+    struct Stage2Video {
+        var record: VideoRecord
+        var source: Reconstructor.Source
+        var context: MomentSearch.VideoContext
+    }
+
+    /// The videos of `candidates` (stage 1's `ready` rows), read from the store once each. A video re-indexed or removed
+    /// since stage 1 is left out (its candidates are dropped), as is one whose stored bytes are
+    /// damaged (named in `stage1Counters.skipped`: the others still answer). A file not mounted
+    /// here, or changed since it was indexed (and not yet re-indexed), keeps its coarse moments
+    /// (`refinable` false): one stale file must not fail every search. `allowed`: the frames
+    /// a filter admits of each video (stage 2 looks at no frame outside them).
+    func stage2Videos(_ candidates: ArraySlice<MomentSearch.Candidate>, ready: [Int64: VideoRecord],
+                      allowed: [Int64: Range<Int>]?) throws -> [Int64: Stage2Video] {
+        var out: [Int64: Stage2Video] = [:]
+        var seen = Set<Int64>()
+        for id in candidates.map(\.videoID) where seen.insert(id).inserted {
+            let v = ready[id]!
+            let source: Reconstructor.Source
+            do {
+                source = try self.source(v)
+            } catch StoreError.notReady, StoreError.unknownVideo {
+                continue
+            } catch let e as StoreError {
+                guard case .corruptBlob = e else { throw e }
+                stage1.noteSkipped(e.description)
+                continue
+            }
+            var context = MomentSearch.VideoContext(id: id, path: v.path, times: source.offsets.map(\.time), fps: v.fps, layout: v.layout)
+            context.refinable = isMounted(v) && staleness(v) == nil
+            context.allowed = allowed?[id]
+            out[id] = Stage2Video(record: v, source: source, context: context)
+        }
+        return out
+    }
+
+    /// The features `plan` asks for, one list per request in its order: stored I-features and
+    /// P-features reconstructed, one batched pass per reconstructor (videos indexed with the
+    /// same N, p and strategy share one), charged to `control`.
+    func stage2Features(_ plan: RefinePlan, videos: [Int64: Stage2Video], control: QueryControl) throws -> [[[Float]]] {
+        var out = [[[Float]]](repeating: [], count: plan.requests.count)
+        var groups: [(reconstructor: Reconstructor, members: [Int])] = []
+        for (i, request) in plan.requests.enumerated() {
+            let rec = try reconstructor(for: videos[request.video]!.record)
+            if let g = groups.firstIndex(where: { $0.reconstructor === rec }) { groups[g].members.append(i) } else { groups.append((rec, [i])) }
+        }
+        for (rec, members) in groups {
+            let parts = members.map { (source: videos[plan.requests[$0].video]!.source, frames: plan.requests[$0].frameIndices) }
+            for (i, f) in zip(members, try rec.features(of: parts, control: control)) { out[i] = f }
+        }
+        return out
+    }
+}
