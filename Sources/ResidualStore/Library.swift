@@ -51,7 +51,7 @@ public final class Library: @unchecked Sendable {
     /// Decoded frames shared by every reconstructor.
     public let frameCache: FrameCache
     /// The on-disk decoded-frame tier (`<store>.frames`), nil when disabled or unusable.
-    public let frameTier: FrameTier?
+    package let frameTier: FrameTier?
     let modelRecord: ModelRecord
     private let reconstructorLock = NSLock()
     private var reconstructors: [String: Reconstructor] = [:]
@@ -89,7 +89,7 @@ public final class Library: @unchecked Sendable {
 
     /// The reconstructor for a video's own N, p and strategy (videos may be indexed with
     /// different settings; all share the frame cache).
-    public func reconstructor(for v: VideoRecord) throws -> Reconstructor {
+    package func reconstructor(for v: VideoRecord) throws -> Reconstructor {
         let key = "\(v.n)/\(v.p)/\(v.strategy)"
         reconstructorLock.lock()
         defer { reconstructorLock.unlock() }
@@ -163,7 +163,7 @@ public final class Library: @unchecked Sendable {
     /// Fails with `StoreError.notReady` unless `v` is ready: the one readiness check of every
     /// query (embeddings, curves, grounding). Public so front ends can say "not ready" before
     /// weighing a request's size (a range over budget of a video still indexing is not ready first).
-    public func requireReady(_ v: VideoRecord) throws {
+    package func requireReady(_ v: VideoRecord) throws {
         guard v.status == .ready else { throw StoreError.notReady(path: store.path, video: v.path, status: v.status.rawValue) }
     }
 

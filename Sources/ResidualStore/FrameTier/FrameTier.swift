@@ -14,10 +14,10 @@ import Video
 /// key, and the payload repeats the frame's index, pts and anchor pts, checked against the
 /// stored offsets. Kept indices are checked against what the reduction picks now wherever
 /// that can be recomputed without pixels (every strategy but motion).
-public final class FrameTier: @unchecked Sendable {
-    public let file: FrameTierFile
+package final class FrameTier: @unchecked Sendable {
+    package let file: FrameTierFile
     /// JPEG quality (libavcodec qscale, 2 = best). Chosen by measurement (docs/DESIGN.md).
-    public let quality: Int
+    package let quality: Int
     /// Full chroma: 4:2:0 lost fine coloured detail (tier-vs-source P-feature cosine min 0.919
     /// on the bench library; docs/DESIGN.md has the figures). Part of the recipe, so payloads
     /// of another codec are never served.
@@ -25,16 +25,16 @@ public final class FrameTier: @unchecked Sendable {
     static var codecTag: String { chroma == .full444 ? "jpeg444" : "jpeg420" }
     static let patchesPerRow = 8
 
-    public init(file: FrameTierFile, quality: Int = 2) {
+    package init(file: FrameTierFile, quality: Int = 2) {
         self.file = file
         self.quality = quality
     }
 
     /// What a P-frame needs: its kept patch indices and a model-input image holding those
     /// patches (other pixels black: they are never read).
-    public struct Entry {
-        public var keep: [Int]
-        public var image: RGBImage
+    package struct Entry {
+        package var keep: [Int]
+        package var image: RGBImage
     }
 
     private let recipeLock = NSLock()
@@ -45,7 +45,7 @@ public final class FrameTier: @unchecked Sendable {
     /// strategy's recipe names the video's motion source (codec vectors keep other patches
     /// than the pixel difference); for the pixel difference it is what it was before sources
     /// were recorded, so tiers of those videos stay valid.
-    public func recipe(_ encoder: ResidualEncoder, motionSource: MotionSource = .pixels) -> String {
+    package func recipe(_ encoder: ResidualEncoder, motionSource: MotionSource = .pixels) -> String {
         let c = encoder.model.config, r = encoder.reduction
         let vectors = r.strategy == .motion && motionSource == .vectors
         let strategy = r.strategy.rawValue + (vectors ? "+mv" : "")
@@ -93,7 +93,7 @@ public final class FrameTier: @unchecked Sendable {
 
     /// A JPEG encoder for this tier's mosaics, to keep across writes (one per ingest: opening
     /// one per picture cost more than the picture).
-    public func makeJPEGSession() -> JPEGEncoderSession { JPEGEncoderSession(JPEGEncoder(quality: quality, chroma: Self.chroma)) }
+    package func makeJPEGSession() -> JPEGEncoderSession { JPEGEncoderSession(JPEGEncoder(quality: quality, chroma: Self.chroma)) }
 
     /// The payload of one P-frame: its kept patches of `image` (the model input).
     func payload(_ image: RGBImage, keep: [Int], index: Int, pts: Int64, anchorPTS: Int64, patch: Int,
@@ -138,7 +138,7 @@ public final class FrameTier: @unchecked Sendable {
     }
 
     /// Entries of the P-frames `frames` of `source` that the tier holds for `encoder`'s recipe.
-    public func read(_ source: Reconstructor.Source, frames: [Int], encoder: ResidualEncoder) -> [Int: Entry] {
+    package func read(_ source: Reconstructor.Source, frames: [Int], encoder: ResidualEncoder) -> [Int: Entry] {
         let c = encoder.model.config
         let recipe = recipe(encoder, motionSource: source.motionSource)
         let keepCount = encoder.reduction.keepCount(patches: c.patchCount)
@@ -157,14 +157,14 @@ public final class FrameTier: @unchecked Sendable {
 
     /// One P-frame input to store: its model-input image and kept indices, and the pts of the
     /// frame and its anchor (what a later read checks).
-    public struct Input {
-        public var index: Int
-        public var pts: Int64
-        public var anchorPTS: Int64
-        public var image: RGBImage
-        public var keep: [Int]
+    package struct Input {
+        package var index: Int
+        package var pts: Int64
+        package var anchorPTS: Int64
+        package var image: RGBImage
+        package var keep: [Int]
 
-        public init(index: Int, pts: Int64, anchorPTS: Int64, image: RGBImage, keep: [Int]) {
+        package init(index: Int, pts: Int64, anchorPTS: Int64, image: RGBImage, keep: [Int]) {
             self.index = index
             self.pts = pts
             self.anchorPTS = anchorPTS
@@ -178,7 +178,7 @@ public final class FrameTier: @unchecked Sendable {
 
     /// Like `write`, for callers to whom the tier is only a cache: a failure is reported once
     /// on stderr and otherwise ignored (the next query decodes the original instead).
-    public func refill(video: String, _ inputs: [Input], encoder: ResidualEncoder, motionSource: MotionSource = .pixels,
+    package func refill(video: String, _ inputs: [Input], encoder: ResidualEncoder, motionSource: MotionSource = .pixels,
                        jpeg: JPEGEncoderSession? = nil) {
         do {
             try write(video: video, inputs, encoder: encoder, motionSource: motionSource, jpeg: jpeg)
@@ -190,7 +190,7 @@ public final class FrameTier: @unchecked Sendable {
 
     /// Stores P-frame inputs of the video with content hash `video` (`jpeg`: an encoder kept
     /// by the caller, else one for this call).
-    public func write(video: String, _ inputs: [Input], encoder: ResidualEncoder, motionSource: MotionSource = .pixels,
+    package func write(video: String, _ inputs: [Input], encoder: ResidualEncoder, motionSource: MotionSource = .pixels,
                       jpeg: JPEGEncoderSession? = nil) throws {
         let patch = encoder.model.config.patchSize
         let jpeg = jpeg ?? makeJPEGSession()

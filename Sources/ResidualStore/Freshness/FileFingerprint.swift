@@ -4,16 +4,16 @@ import Foundation
 /// How a stored video's file is recognised without hashing all of it: size, modification
 /// time, and SHA-256 of the first and last MiB plus the size. Reading 2 MiB tells a replaced
 /// or rewritten file from the indexed one before any of its pixels are trusted.
-public struct FileFingerprint: Sendable, Equatable {
-    public var size: Int64
-    public var mtime: Double
+package struct FileFingerprint: Sendable, Equatable {
+    package var size: Int64
+    package var mtime: Double
     /// Hex SHA-256 of the first `window` bytes, the last `window` bytes and the size (UInt64 LE).
-    public var hash: String
+    package var hash: String
 
-    public static let window = 1 << 20
+    package static let window = 1 << 20
 
     /// Size and mtime only (one `stat`). Throws `FreshnessError.missing` if the file is gone.
-    public static func stat(_ url: URL) throws -> (size: Int64, mtime: Double) {
+    package static func stat(_ url: URL) throws -> (size: Int64, mtime: Double) {
         guard let attrs = try? FileManager.default.attributesOfItem(atPath: url.path),
               (attrs[.type] as? FileAttributeType) == .typeRegular else {
             throw FreshnessError.missing(path: url.path)
@@ -22,7 +22,7 @@ public struct FileFingerprint: Sendable, Equatable {
     }
 
     /// Reads at most two windows of the file.
-    public static func of(_ url: URL) throws -> FileFingerprint {
+    package static func of(_ url: URL) throws -> FileFingerprint {
         let (size, mtime) = try stat(url)
         let handle: FileHandle
         do { handle = try FileHandle(forReadingFrom: url) } catch { throw FreshnessError.missing(path: url.path) }

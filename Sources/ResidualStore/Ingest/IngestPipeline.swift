@@ -6,18 +6,18 @@ import Video
 /// Decode -> preprocess -> full-ViT encode of I-frames, pipelined: the decoder runs on its
 /// own thread a few frames ahead (bounded), while this side batches I-frames into one
 /// forward pass. P-frames need only their offsets at ingest: they are reconstructed lazily.
-public struct IngestPipeline: Sendable {
-    public struct Settings: Sendable, Equatable, Codable {
+package struct IngestPipeline: Sendable {
+    package struct Settings: Sendable, Equatable, Codable {
         /// fps, N, where I-frames go (nil: fixed) and the chunk size; the recipe's N, p and
         /// strategy reach P-frames only at reconstruction, its codec only the store.
-        public var recipe: IndexRecipe
+        package var recipe: IndexRecipe
         /// I-frames per forward pass.
-        public var batch: Int = 16
+        package var batch: Int = 16
         /// Conceal damaged packets and pictures and index a truncated file up to its end,
         /// reporting what was found (`run`'s result); false: the first damage throws.
-        public var concealDamage = true
+        package var concealDamage = true
 
-        public init(recipe: IndexRecipe = .default, batch: Int = 16, concealDamage: Bool = true) {
+        package init(recipe: IndexRecipe = .default, batch: Int = 16, concealDamage: Bool = true) {
             self.recipe = recipe
             self.batch = batch
             self.concealDamage = concealDamage
@@ -25,18 +25,18 @@ public struct IngestPipeline: Sendable {
     }
 
     /// Consecutive sampled frames with the I-features among them.
-    public struct Chunk: Sendable {
-        public var offsets: [FrameOffset] = []
+    package struct Chunk: Sendable {
+        package var offsets: [FrameOffset] = []
         /// (frame index, projected embedding) of every I-frame in `offsets`.
-        public var iFeatures: [(index: Int, vector: [Float])] = []
+        package var iFeatures: [(index: Int, vector: [Float])] = []
         /// Frames in `offsets` that start a new shot (adaptive placement only).
-        public var shotStarts: [Int] = []
+        package var shotStarts: [Int] = []
     }
 
-    public let model: CLIPModel
-    public let settings: Settings
+    package let model: CLIPModel
+    package let settings: Settings
 
-    public init(model: CLIPModel, settings: Settings) throws {
+    package init(model: CLIPModel, settings: Settings) throws {
         try settings.recipe.validate()
         guard settings.batch >= 1 else { throw ResidualError.badParameter("batch size must be >= 1") }
         self.model = model
@@ -56,7 +56,7 @@ public struct IngestPipeline: Sendable {
     /// Cancelling the calling task stops the run at the next sampled frame with
     /// `CancellationError` (the chunk in progress is not committed; the decoder thread stops).
     @discardableResult
-    public func run(url: URL, resumeFrom: Int = 0, commit: (Chunk) throws -> Void,
+    package func run(url: URL, resumeFrom: Int = 0, commit: (Chunk) throws -> Void,
                     progress: ((Int) -> Void)? = nil,
                     pFrameInput: ((_ frame: FrameOffset, _ image: RGBImage, _ anchor: FrameOffset, _ anchorImage: RGBImage, _ motion: [Float]?) throws -> Void)? = nil,
                     motion: MotionGrid? = nil, meter: CostMeter? = nil) async throws -> DamageReport? {

@@ -29,7 +29,7 @@ extension VideoRecord {
 
     /// The token reduction this video was indexed with (`LibraryError.settingsMismatch` for a
     /// name this rstore does not know, e.g. a store written by a newer one).
-    public func reductionStrategy() throws -> ReductionStrategy {
+    package func reductionStrategy() throws -> ReductionStrategy {
         guard let s = ReductionStrategy(rawValue: strategy) else {
             throw LibraryError.settingsMismatch(video: path, stored: strategy, current: ReductionStrategy.allCases.map(\.rawValue).joined(separator: "|"))
         }
@@ -38,7 +38,7 @@ extension VideoRecord {
 
     /// How this video's I-frames are placed (rows from before migration 0006 say fixed), so a
     /// resumed ingest goes on as it began; an unknown name (a newer rstore's) is refused.
-    public func iframePlacement() throws -> IFramePlacement {
+    package func iframePlacement() throws -> IFramePlacement {
         guard let placement = IFramePlacement(rawValue: iframes) else {
             throw LibraryError.settingsMismatch(video: path, stored: iframes, current: IFramePlacement.allCases.map(\.rawValue).joined(separator: "|"))
         }

@@ -7,7 +7,7 @@ extension Library {
     /// (what thumbnails are made of). Throws `StoreError.invalidArgument` for an index outside
     /// the video's sampled frames. Every frame the decoder outputs on the way (from the seek
     /// keyframe on) is charged to `control`.
-    public func frameImage(_ v: VideoRecord, index: Int, control: QueryControl = QueryControl()) throws -> RGBImage {
+    package func frameImage(_ v: VideoRecord, index: Int, control: QueryControl = QueryControl()) throws -> RGBImage {
         let offsets = try offsets(of: v)
         guard offsets.indices.contains(index) else {
             throw StoreError.invalidArgument("frame \(index) is outside \(v.path) (frames 0..<\(offsets.count))")

@@ -3,16 +3,16 @@
 /// cosine(frame, text) per sampled frame, a centred moving average over 15 frames, a
 /// threshold at the curve's mean, every maximal run above it as a proposal scored by its best
 /// smoothed value, ranked by score, and the whole video appended as a last proposal.
-public enum Grounding {
-    public struct Proposal: Sendable, Equatable, Codable {
+package enum Grounding {
+    package struct Proposal: Sendable, Equatable, Codable {
         /// Frame range [first, last] (sampled-frame indices into the curve).
-        public var first: Int
-        public var last: Int
-        public var score: Float
+        package var first: Int
+        package var last: Int
+        package var score: Float
     }
 
     /// Centred moving average; the window shrinks at the ends so the curve keeps its length.
-    public static func smooth(_ curve: [Float], window: Int = 15) -> [Float] {
+    package static func smooth(_ curve: [Float], window: Int = 15) -> [Float] {
         guard window > 1, !curve.isEmpty else { return curve }
         let half = window / 2
         var prefix = [Double](repeating: 0, count: curve.count + 1)
@@ -27,7 +27,7 @@ public enum Grounding {
     /// is above the threshold when its smoothed value exceeds `thresholdShift` x the smoothed
     /// curve's mean (the evaluation presets' shift, e.g. 0.95 for ActivityNet; search and
     /// `rstore ground` keep 1, the mean itself).
-    public static func proposals(curve: [Float], window: Int = 15, thresholdShift: Float = 1) -> [Proposal] {
+    package static func proposals(curve: [Float], window: Int = 15, thresholdShift: Float = 1) -> [Proposal] {
         guard !curve.isEmpty else { return [] }
         let s = smooth(curve, window: window)
         let threshold = thresholdShift * s.reduce(0, +) / Float(s.count)
@@ -47,7 +47,7 @@ public enum Grounding {
     }
 
     /// Temporal IoU of two [start, end] intervals in seconds.
-    public static func iou(_ a: (Double, Double), _ b: (Double, Double)) -> Double {
+    package static func iou(_ a: (Double, Double), _ b: (Double, Double)) -> Double {
         let inter = max(0, min(a.1, b.1) - max(a.0, b.0))
         let union = max(a.1, b.1) - min(a.0, b.0)
         return union > 0 ? inter / union : 0

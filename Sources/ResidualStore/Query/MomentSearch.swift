@@ -16,24 +16,24 @@ import Timeline
 /// stage 2 needs, across videos, so their P-frames go through the encoder as one batch) and
 /// `rank` (moments from the plan's features). The library reads and computes in between
 /// (`Library.searchReport`, Query/Search.swift).
-public struct MomentSearch: Sendable {
+package struct MomentSearch: Sendable {
     /// What stage 2 needs of one video.
-    public struct VideoContext: Sendable {
-        public var id: Int64
-        public var path: String
+    package struct VideoContext: Sendable {
+        package var id: Int64
+        package var path: String
         /// Time of every sampled frame, index order.
-        public var times: [Double]
-        public var fps: Double
+        package var times: [Double]
+        package var fps: Double
         /// Which frames are I and each P-frame's anchor (the video's own, shot starts included).
-        public var layout: FrameLayout
+        package var layout: FrameLayout
         /// False when the video's file cannot be read here (its library root is not mounted):
         /// its candidates keep their coarse, I-frame-only boundaries.
-        public var refinable = true
+        package var refinable = true
         /// The frames a filter admits (its time span); nil: the whole video. Stage 2 looks
         /// at no frame outside it, so no P-frame outside the span is computed.
-        public var allowed: Range<Int>?
+        package var allowed: Range<Int>?
 
-        public init(id: Int64, path: String, times: [Double], fps: Double, layout: FrameLayout) {
+        package init(id: Int64, path: String, times: [Double], fps: Double, layout: FrameLayout) {
             self.id = id
             self.path = path
             self.times = times
@@ -43,24 +43,24 @@ public struct MomentSearch: Sendable {
     }
 
     /// Moving-average window in sampled frames (the paper's 15 at the dense rate).
-    public var window = 15
+    package var window = 15
     /// Coarse candidates refined per requested result.
-    public var candidatesPerResult = 2
+    package var candidatesPerResult = 2
 
-    public init() {}
+    package init() {}
 
     /// A stage-1 hit: a frame range of one video and its coarse score.
-    public struct Candidate: Sendable, Equatable {
-        public var videoID: Int64
+    package struct Candidate: Sendable, Equatable {
+        package var videoID: Int64
         /// First I-frame of the run.
-        public var firstFrame: Int
+        package var firstFrame: Int
         /// Last P-frame after the run's last I-frame.
-        public var lastFrame: Int
+        package var lastFrame: Int
         /// The I-frame of the run with the highest smoothed coarse score.
-        public var peakFrame: Int
-        public var score: Float
+        package var peakFrame: Int
+        package var score: Float
         /// The video's grounding threshold: the mean of its smoothed I-frame curve.
-        public var threshold: Float
+        package var threshold: Float
     }
 
     /// Coarse candidates: proposals on each video's I-frame curve, best first. `shape` gives a
@@ -68,7 +68,7 @@ public struct MomentSearch: Sendable {
     /// must be grouped by video in frame order. `rows` (nil: all) are the row ranges a filter
     /// admits (`Stage1Selection`): only they are scored, and each video's curve, threshold and
     /// proposals come from its admitted rows alone.
-    public func coarse(matrix: IFeatureMatrix, query: [Float], shape: [Int64: (layout: FrameLayout, frames: Int)],
+    package func coarse(matrix: IFeatureMatrix, query: [Float], shape: [Int64: (layout: FrameLayout, frames: Int)],
                        rows selected: [Range<Int>]? = nil) -> [Candidate] {
         let ranges = selected ?? [0..<matrix.rows.count]
         let scores = matrix.scores(query, ranges: ranges)
@@ -113,7 +113,7 @@ public struct MomentSearch: Sendable {
 
     /// The P-frames of `c` whose features can move its boundaries or its peak: the ones
     /// between each edge I-frame and its outer neighbour, and on both sides of the peak.
-    public func decisiveFrames(_ c: Candidate, layout: FrameLayout, frames: Int) -> [Int] {
+    package func decisiveFrames(_ c: Candidate, layout: FrameLayout, frames: Int) -> [Int] {
         let n = layout.n
         guard n > 0 else { return [] }
         var out = Set<Int>()
@@ -139,7 +139,7 @@ public struct MomentSearch: Sendable {
     }
 
     /// The candidates stage 2 looks at: the best `k x candidatesPerResult`.
-    public func chosen(_ candidates: [Candidate], k: Int) -> ArraySlice<Candidate> {
+    package func chosen(_ candidates: [Candidate], k: Int) -> ArraySlice<Candidate> {
         candidates.prefix(k * candidatesPerResult)
     }
 
@@ -150,7 +150,7 @@ public struct MomentSearch: Sendable {
     /// boundaries (the same protocol over I-frames only) and are flagged `refined == false`.
     /// A candidate whose video is not in `videos` (gone or changed since stage 1), or does not
     /// lie within it, is dropped.
-    public func plan(_ candidates: [Candidate], k: Int, videos: [Int64: VideoContext], pFrameBudget: Int = .max) -> RefinePlan {
+    package func plan(_ candidates: [Candidate], k: Int, videos: [Int64: VideoContext], pFrameBudget: Int = .max) -> RefinePlan {
         var plan = RefinePlan(refinements: [], requests: [])
         var budget = pFrameBudget
         var wanted: [Int64: Set<Int>] = [:]
@@ -173,7 +173,7 @@ public struct MomentSearch: Sendable {
     /// The best `k` non-overlapping moments of `plan`, from the features of its requests
     /// (`features[i]`: those of `plan.requests[i]`, in its frame order): each refinement's
     /// curve over its window, known where a feature was computed, interpolated elsewhere.
-    public func rank(_ plan: RefinePlan, features: [[[Float]]], query: [Float], k: Int) -> [Moment] {
+    package func rank(_ plan: RefinePlan, features: [[[Float]]], query: [Float], k: Int) -> [Moment] {
         var score: [Int64: [Int: Float]] = [:]
         for (r, f) in zip(plan.requests, features) {
             score[r.video] = Dictionary(uniqueKeysWithValues: zip(r.frameIndices, f.map { VectorMath.cosine($0, query) }))

@@ -45,11 +45,11 @@ public final class QueryControl: @unchecked Sendable {
     }
 
     /// P-features still allowed for this query.
-    public var remainingPFrames: Int { lock.withLock { max(0, limits.maxPFrames - pFrames) } }
+    package var remainingPFrames: Int { lock.withLock { max(0, limits.maxPFrames - pFrames) } }
 
     /// Records `count` P-features about to be computed; throws when that would pass the limit
     /// (nothing is recorded then) or the query was cancelled.
-    public func charge(pFrames count: Int) throws {
+    package func charge(pFrames count: Int) throws {
         try lock.withLock {
             if cancelled { throw QueryError.cancelled }
             guard count <= limits.maxPFrames - pFrames else {
@@ -62,7 +62,7 @@ public final class QueryControl: @unchecked Sendable {
     /// Records one frame the decoder has just output (`width` x `height`): throws, recording
     /// nothing, when it would take the query past `maxDecodedFrames` or the query was cancelled.
     /// Passed to the video layer as its `DecodeMeter`, so decoding stops mid-way.
-    public func chargeDecoded(width: Int, height: Int) throws {
+    package func chargeDecoded(width: Int, height: Int) throws {
         let cost = DecodeCost.pixels(width: width, height: height)
         try lock.withLock {
             if cancelled { throw QueryError.cancelled }
@@ -76,15 +76,15 @@ public final class QueryControl: @unchecked Sendable {
     }
 
     /// This control as the video layer's meter.
-    public var decodeMeter: DecodeMeter { { [self] w, h in try chargeDecoded(width: w, height: h) } }
+    package var decodeMeter: DecodeMeter { { [self] w, h in try chargeDecoded(width: w, height: h) } }
 
     /// Where this query's P-frame inputs came from: the decoded-frame tier, or decoding the
     /// original file (counted, not limited: `charge(decodedFrames:)` is the limit).
-    public func noteFrameSources(tierHits: Int, decoded: Int) {
+    package func noteFrameSources(tierHits: Int, decoded: Int) {
         lock.withLock { self.tierHits += tierHits; sourceDecoded += decoded }
     }
 
-    public var frameSources: (tierHits: Int, decoded: Int) { lock.withLock { (tierHits, sourceDecoded) } }
+    package var frameSources: (tierHits: Int, decoded: Int) { lock.withLock { (tierHits, sourceDecoded) } }
 
     /// What this query has used so far: P-frames, frames the decoder output, and their cost in
     /// 720p frames.

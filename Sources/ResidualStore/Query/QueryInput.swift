@@ -42,7 +42,7 @@ extension Library {
     /// The unit-length query vector of `input` (see `QueryInput`). Bad input throws a typed
     /// error: `LibraryError.badVector`, `.badImage`, `.imageTooLarge`, `.timeOutsideVideo`,
     /// `.emptyQuery`, or `StoreError.unknownVideo` / `.notReady` for a stored frame.
-    public func queryVector(_ input: QueryInput, limits: QueryInput.Limits = .init(), control: QueryControl = QueryControl()) throws -> [Float] {
+    package func queryVector(_ input: QueryInput, limits: QueryInput.Limits = .init(), control: QueryControl = QueryControl()) throws -> [Float] {
         switch input {
         case .text(let text):
             return try textQuery(text)

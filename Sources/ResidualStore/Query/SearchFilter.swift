@@ -69,7 +69,7 @@ public struct SearchFilter: Sendable, Equatable, Codable {
 
     /// Whether `v` (its stored path and id) is admitted; `localPath` is its file on this
     /// machine when known (a rooted path's mount), for absolute prefixes.
-    public func admits(_ v: VideoRecord, localPath: String? = nil) -> Bool {
+    package func admits(_ v: VideoRecord, localPath: String? = nil) -> Bool {
         if !videoIDs.isEmpty, !videoIDs.contains(v.id ?? -1) { return false }
         if !roots.isEmpty {
             guard case .rooted(let root, _) = StoredPath(v.path), roots.contains(root) else { return false }

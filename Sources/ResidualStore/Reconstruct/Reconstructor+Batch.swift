@@ -7,7 +7,7 @@ extension Reconstructor {
     /// the order given. The P-frames of all videos that are not cached go through the residual
     /// encoder together, `batch` at a time, so a search's stage 2 is one batched pass however
     /// many videos it touches. Charged to `control` before any work.
-    public func features(of requests: [(source: Source, frames: [Int])], control: QueryControl = QueryControl()) throws -> [[[Float]]] {
+    package func features(of requests: [(source: Source, frames: [Int])], control: QueryControl = QueryControl()) throws -> [[[Float]]] {
         var out = requests.map { [[Float]?](repeating: nil, count: $0.frames.count) }
         var missing: [(request: Int, slot: Int, frame: Int)] = []
         for (r, req) in requests.enumerated() {

@@ -8,47 +8,47 @@ import Video
 /// anchor). Pixels come from the decoded-frame cache, else from decoding at the stored seek
 /// points (the video layer decodes each needed GOP once for a whole request). Every P-frame of
 /// a request runs in one batched pass; results go to a byte-bounded LRU.
-public final class Reconstructor: @unchecked Sendable {
-    public let encoder: ResidualEncoder
+package final class Reconstructor: @unchecked Sendable {
+    package let encoder: ResidualEncoder
     /// Decoded, cropped frames (the model's input size), shared by every reconstructor.
-    public let decodedFrames: FrameCache
+    package let decodedFrames: FrameCache
     /// Reconstructed P-features by frame and mask seed (the seed decides the random strategy's patches).
-    public let pFeatures: ByteBudgetLRU<PFeatureKey, [Float]>
+    package let pFeatures: ByteBudgetLRU<PFeatureKey, [Float]>
     /// P-frames per forward pass (large batches keep GEMMs efficient, bounded for memory).
-    public let batch: Int
+    package let batch: Int
     /// Bytes of pixels (uint8 crops and normalised floats, anchors included) one forward pass
     /// may hold: the batch shrinks below `batch` when the model's inputs are large.
-    public let batchBytes: Int
+    package let batchBytes: Int
     /// The on-disk decoded-frame tier, read before decoding and refilled after (nil: none).
-    public var tier: FrameTier?
+    package var tier: FrameTier?
 
     /// What the reconstructor needs to know of one stored video.
-    public struct Source: Sendable {
-        public var url: URL
-        public var contentHash: String
+    package struct Source: Sendable {
+        package var url: URL
+        package var contentHash: String
         /// The sampling rate the offsets were taken at (part of every cache key).
-        public var fps: Double
+        package var fps: Double
         /// Seed of the random strategy's masks, as stored for the video.
-        public var maskSeed: UInt64
+        package var maskSeed: UInt64
         /// Offsets of consecutive sampled frames from `firstIndex` on, index order
         /// (offsets[k - firstIndex].index == k): the whole video, or a window of it that holds
         /// every frame a request reads and their anchors (`offset(_:)`).
-        public var offsets: [FrameOffset]
+        package var offsets: [FrameOffset]
         /// Index of `offsets[0]` (0: the whole video).
-        public var firstIndex = 0
+        package var firstIndex = 0
         /// Which frames are I and each P-frame's anchor: the video's own (shot starts included).
-        public var layout: FrameLayout
-        public var iFeature: @Sendable (Int) throws -> [Float]
+        package var layout: FrameLayout
+        package var iFeature: @Sendable (Int) throws -> [Float]
         /// Called before any pixel is read from `url`: throws if the file is no longer the one
         /// that was indexed (pixels of a changed file would not match the stored I-features).
-        public var checkFile: @Sendable () throws -> Void
+        package var checkFile: @Sendable () throws -> Void
         /// Damage was concealed when the file was indexed: decode on one thread, where the
         /// decoder's concealment is deterministic (with frame threads it depends on timing).
-        public var damaged = false
+        package var damaged = false
         /// Where the motion strategy's scores come from, as recorded at ingest.
-        public var motionSource: MotionSource = .pixels
+        package var motionSource: MotionSource = .pixels
 
-        public init(url: URL, contentHash: String, fps: Double, maskSeed: UInt64 = 0, offsets: [FrameOffset], layout: FrameLayout,
+        package init(url: URL, contentHash: String, fps: Double, maskSeed: UInt64 = 0, offsets: [FrameOffset], layout: FrameLayout,
                     iFeature: @escaping @Sendable (Int) throws -> [Float],
                     checkFile: @escaping @Sendable () throws -> Void = {}) {
             self.url = url
@@ -62,7 +62,7 @@ public final class Reconstructor: @unchecked Sendable {
         }
     }
 
-    public init(encoder: ResidualEncoder, frameCache: FrameCache, featureBudget: Int = 128 << 20, batch: Int = 256,
+    package init(encoder: ResidualEncoder, frameCache: FrameCache, featureBudget: Int = 128 << 20, batch: Int = 256,
                 batchBytes: Int = 256 << 20) {
         self.encoder = encoder
         self.decodedFrames = frameCache
@@ -73,7 +73,7 @@ public final class Reconstructor: @unchecked Sendable {
 
     /// P-frames per forward pass: `batch`, fewer if their pixels would pass `batchBytes`. Each
     /// P-frame brings its crop and normalised input, plus up to 1/N of an anchor's.
-    public var effectiveBatch: Int {
+    package var effectiveBatch: Int {
         let size = encoder.model.config.imageSize
         let perFrame = 3 * size * size * (MemoryLayout<Float>.size + 1)
         let withAnchors = perFrame + perFrame / max(1, encoder.n)
@@ -82,7 +82,7 @@ public final class Reconstructor: @unchecked Sendable {
 
     /// Features of frames `range` (I stored, P reconstructed), in index order. The P-frames to
     /// compute are charged to `control` before any work, and cancellation is checked per batch.
-    public func features(of source: Source, range: Range<Int>, control: QueryControl = QueryControl()) throws -> [[Float]] {
+    package func features(of source: Source, range: Range<Int>, control: QueryControl = QueryControl()) throws -> [[Float]] {
         try features(of: [(source, Array(range))], control: control)[0]
     }
 
@@ -91,7 +91,7 @@ public final class Reconstructor: @unchecked Sendable {
     /// included), so an over-budget decode stops mid-way; each wanted frame becomes the model's
     /// input as soon as it is decoded,
     /// so memory follows the model's input size, not the source's resolution.
-    public func pixels(of source: Source, frames wanted: [Int], control: QueryControl = QueryControl()) throws -> [Int: RGBImage] {
+    package func pixels(of source: Source, frames wanted: [Int], control: QueryControl = QueryControl()) throws -> [Int: RGBImage] {
         let size = encoder.model.config.imageSize
         var have: [Int: RGBImage] = [:]
         var missing: [Int] = []
@@ -119,11 +119,11 @@ public final class Reconstructor: @unchecked Sendable {
 }
 
 /// A reconstructed P-feature's cache key: the frame and the mask seed its patches came from.
-public struct PFeatureKey: Hashable, Sendable {
-    public var frame: FrameKey
-    public var maskSeed: UInt64
+package struct PFeatureKey: Hashable, Sendable {
+    package var frame: FrameKey
+    package var maskSeed: UInt64
     /// The I-frame it was rebuilt from: fixed and adaptive layouts of one file differ here.
-    public var anchor: Int
+    package var anchor: Int
 }
 
 extension Reconstructor.Source {

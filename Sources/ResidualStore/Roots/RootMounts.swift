@@ -30,7 +30,7 @@ public struct RootMounts: Sendable, Equatable {
     /// The store's name for `file`: `NAME:relative` under the deepest root that holds it,
     /// else its absolute path. A file that lies in a root by name but whose real path (symlinks
     /// resolved) leaves it is refused: no other machine could find it there.
-    public func storedPath(for file: URL) throws -> String {
+    package func storedPath(for file: URL) throws -> String {
         let f = file.standardizedFileURL.path
         for (name, base) in folders.sorted(by: { ($0.value.path.count, $1.key) > ($1.value.path.count, $0.key) }) {
             for b in Set([base.path, Self.realPath(base.path) ?? base.path]) {
@@ -44,7 +44,7 @@ public struct RootMounts: Sendable, Equatable {
 
     /// Files under the roots as the queue holds them: relative paths grouped by root name,
     /// names sorted. Throws `RootError.underNoRoot` for a file under none of them.
-    public func queueEntries(_ files: [URL]) throws -> [(root: String, paths: [String])] {
+    package func queueEntries(_ files: [URL]) throws -> [(root: String, paths: [String])] {
         var byRoot: [String: [String]] = [:]
         for f in files {
             guard case .rooted(let root, let rel) = StoredPath(try storedPath(for: f)) else {

@@ -6,17 +6,17 @@ import Foundation
 ///
 /// Not safe for concurrent mutation: the owner serialises `train`, `add` and `remove` against
 /// searches (see `Stage1ANNCache`).
-public final class FaissIndex: @unchecked Sendable {
-    public struct FaissError: Error, CustomStringConvertible {
-        public var operation: String
-        public var message: String
-        public var description: String { "FAISS \(operation) failed: \(message)" }
+package final class FaissIndex: @unchecked Sendable {
+    package struct FaissError: Error, CustomStringConvertible {
+        package var operation: String
+        package var message: String
+        package var description: String { "FAISS \(operation) failed: \(message)" }
     }
 
     let handle: OpaquePointer
 
     /// A new, untrained index from a FAISS factory string (e.g. "IVF1024,PQ32").
-    public init(dim: Int, factory: String) throws {
+    package init(dim: Int, factory: String) throws {
         var err = [CChar](repeating: 0, count: 512)
         guard dim > 0, dim <= 1 << 16, let h = rs_faiss_create(Int32(dim), factory, &err, err.count) else {
             throw FaissError(operation: "create \(factory) (dim \(dim))", message: dim > 0 && dim <= 1 << 16 ? Self.text(err) : "bad dimension")
@@ -25,7 +25,7 @@ public final class FaissIndex: @unchecked Sendable {
     }
 
     /// An index read back from `serialized()`'s bytes (checked by FAISS as it parses).
-    public init(serialized bytes: UnsafeRawBufferPointer) throws {
+    package init(serialized bytes: UnsafeRawBufferPointer) throws {
         var err = [CChar](repeating: 0, count: 512)
         guard let base = bytes.baseAddress, bytes.count > 0,
               let h = rs_faiss_deserialize(base.assumingMemoryBound(to: UInt8.self), bytes.count, &err, err.count) else {
@@ -36,21 +36,21 @@ public final class FaissIndex: @unchecked Sendable {
 
     deinit { rs_faiss_free(handle) }
 
-    public var dim: Int { Int(rs_faiss_dim(handle)) }
-    public var count: Int { Int(rs_faiss_ntotal(handle)) }
-    public var isTrained: Bool { rs_faiss_is_trained(handle) != 0 }
+    package var dim: Int { Int(rs_faiss_dim(handle)) }
+    package var count: Int { Int(rs_faiss_ntotal(handle)) }
+    package var isTrained: Bool { rs_faiss_is_trained(handle) != 0 }
     /// Bytes of one stored code (each vector also keeps an 8-byte id).
-    public var codeSize: Int { rs_faiss_code_size(handle) }
-    public var lists: Int { rs_faiss_nlist(handle) }
+    package var codeSize: Int { rs_faiss_code_size(handle) }
+    package var lists: Int { rs_faiss_nlist(handle) }
 
     /// Trains the quantisers on `vectors` (rows of `dim`).
-    public func train(_ vectors: [Float]) throws {
+    package func train(_ vectors: [Float]) throws {
         let n = try rowCount(vectors)
         try call("train (\(n) vectors)") { rs_faiss_train(handle, Int64(n), vectors, $0, $1) }
     }
 
     /// Adds rows with their ids.
-    public func add(_ vectors: [Float], ids: [Int64]) throws {
+    package func add(_ vectors: [Float], ids: [Int64]) throws {
         let n = try rowCount(vectors)
         guard ids.count == n else { throw FaissError(operation: "add", message: "\(ids.count) ids for \(n) vectors") }
         guard n > 0 else { return }
@@ -59,14 +59,14 @@ public final class FaissIndex: @unchecked Sendable {
 
     /// Removes every vector whose `id >> shift` is in `groups`; returns how many went.
     @discardableResult
-    public func remove(groups: [Int64], shift: Int) throws -> Int {
+    package func remove(groups: [Int64], shift: Int) throws -> Int {
         var removed: Int64 = 0
         try call("remove (\(groups.count) groups)") { rs_faiss_remove_groups(handle, groups, groups.count, Int32(shift), &removed, $0, $1) }
         return Int(removed)
     }
 
     /// The `k` best rows for `query` (highest inner product first), probing `nprobe` lists.
-    public func search(_ query: [Float], k: Int, nprobe: Int) throws -> [(id: Int64, score: Float)] {
+    package func search(_ query: [Float], k: Int, nprobe: Int) throws -> [(id: Int64, score: Float)] {
         guard query.count == dim else { throw FaissError(operation: "search", message: "query of \(query.count) values, index of \(dim)") }
         let kk = max(1, min(k, max(1, count)))
         var scores = [Float](repeating: 0, count: kk)
@@ -76,7 +76,7 @@ public final class FaissIndex: @unchecked Sendable {
     }
 
     /// The index in FAISS's serialised form.
-    public func serialized() throws -> Data {
+    package func serialized() throws -> Data {
         var out: UnsafeMutablePointer<UInt8>?
         var size = 0
         try call("write") { rs_faiss_serialize(handle, &out, &size, $0, $1) }
@@ -85,7 +85,7 @@ public final class FaissIndex: @unchecked Sendable {
     }
 
     /// Threads FAISS's OpenMP loops (training, batched adds) may use.
-    public static func setThreads(_ n: Int) { rs_faiss_set_threads(Int32(n)) }
+    package static func setThreads(_ n: Int) { rs_faiss_set_threads(Int32(n)) }
 
     private func rowCount(_ vectors: [Float]) throws -> Int {
         guard vectors.count % dim == 0 else { throw FaissError(operation: "input", message: "\(vectors.count) values is not a whole number of \(dim)-d rows") }

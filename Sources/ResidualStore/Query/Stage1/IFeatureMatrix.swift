@@ -8,19 +8,19 @@ import Tensor
 /// thousand video-hours (2.4 M rows of 512) is 1.2 GB instead of 4.9 GB of float32, and a
 /// scan (int8 x int16 dot products in C, `rs_int8_scores`) runs at ~30 G elements/s. Quantisation moves cosines by
 /// ~1e-3, which stage 1 (a coarse ranking refined by stage 2 on exact features) tolerates.
-public struct IFeatureMatrix: Sendable {
-    public struct Row: Sendable, Equatable {
-        public var video: Int64
-        public var frame: Int
-        public init(video: Int64, frame: Int) { self.video = video; self.frame = frame }
+package struct IFeatureMatrix: Sendable {
+    package struct Row: Sendable, Equatable {
+        package var video: Int64
+        package var frame: Int
+        package init(video: Int64, frame: Int) { self.video = video; self.frame = frame }
     }
 
-    public let dim: Int
-    public private(set) var codes: [Int8] = []
-    public private(set) var scales: [Float] = []
-    public private(set) var rows: [Row] = []
+    package let dim: Int
+    package private(set) var codes: [Int8] = []
+    package private(set) var scales: [Float] = []
+    package private(set) var rows: [Row] = []
 
-    public init(dim: Int) { self.dim = dim }
+    package init(dim: Int) { self.dim = dim }
 
     /// A matrix from its parts (as `MatrixFile` reads them); sizes must agree.
     init(dim: Int, codes: [Int8], scales: [Float], rows: [Row]) {
@@ -40,10 +40,10 @@ public struct IFeatureMatrix: Sendable {
     }
 
     /// Appends every row of another matrix of the same width.
-    public mutating func append(rowsOf other: IFeatureMatrix) { append(rowsOf: other, range: 0..<other.rows.count) }
+    package mutating func append(rowsOf other: IFeatureMatrix) { append(rowsOf: other, range: 0..<other.rows.count) }
 
     /// Appends one feature (any scale; stored unit length so scores are cosines).
-    public mutating func append(_ row: Row, _ vector: [Float]) {
+    package mutating func append(_ row: Row, _ vector: [Float]) {
         precondition(vector.count == dim)
         let norm = VectorMath.norm(vector)
         let maxAbs = vector.reduce(0) { max($0, abs($1)) }
@@ -54,7 +54,7 @@ public struct IFeatureMatrix: Sendable {
         rows.append(row)
     }
 
-    public mutating func reserve(rows count: Int) {
+    package mutating func reserve(rows count: Int) {
         codes.reserveCapacity(count * dim)
         scales.reserveCapacity(count)
         rows.reserveCapacity(count)
@@ -62,11 +62,11 @@ public struct IFeatureMatrix: Sendable {
 
     /// Cosine of every row with `query` (unit length), on all cores. The query is quantised to
     /// int16 (relative error ~3e-5), rows stay int8, products accumulate exactly in int32.
-    public func scores(_ query: [Float]) -> [Float] { scores(query, ranges: [0..<rows.count]) }
+    package func scores(_ query: [Float]) -> [Float] { scores(query, ranges: [0..<rows.count]) }
 
     /// Cosines of the rows in `ranges` only (a filtered search), concatenated in order: the
     /// rows outside are never read.
-    public func scores(_ query: [Float], ranges: [Range<Int>]) -> [Float] {
+    package func scores(_ query: [Float], ranges: [Range<Int>]) -> [Float] {
         precondition(query.count == dim)
         let total = ranges.reduce(0) { $0 + $1.count }
         var out = [Float](repeating: 0, count: total)

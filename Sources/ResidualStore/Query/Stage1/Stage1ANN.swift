@@ -5,15 +5,15 @@ import Tensor
 import Timeline
 
 /// Ids in the index: the video in the high bits, the frame in the low ones.
-public enum Stage1ANNIDs {
-    public static let shift = 26
-    public static func id(video: Int64, frame: Int) -> Int64 { video << Int64(shift) | Int64(frame) }
-    public static func video(_ id: Int64) -> Int64 { id >> Int64(shift) }
-    public static func frame(_ id: Int64) -> Int { Int(id & ((1 << Int64(shift)) - 1)) }
+package enum Stage1ANNIDs {
+    package static let shift = 26
+    package static func id(video: Int64, frame: Int) -> Int64 { video << Int64(shift) | Int64(frame) }
+    package static func video(_ id: Int64) -> Int64 { id >> Int64(shift) }
+    package static func frame(_ id: Int64) -> Int { Int(id & ((1 << Int64(shift)) - 1)) }
 
     /// The videos stage 1 builds curves for: those of the best hits, best first, at most
     /// `limit`, only those `include` accepts (ready ones; a filter on videos applies here).
-    public static func candidateVideos(_ hits: [(id: Int64, score: Float)], limit: Int, include: (Int64) -> Bool) -> [Int64] {
+    package static func candidateVideos(_ hits: [(id: Int64, score: Float)], limit: Int, include: (Int64) -> Bool) -> [Int64] {
         var seen = Set<Int64>(), out: [Int64] = []
         for h in hits {
             let v = video(h.id)
@@ -91,12 +91,12 @@ final class Stage1ANNCache: @unchecked Sendable {
 }
 
 /// The index's footprint, for `rstore stats`.
-public struct Stage1IndexInfo: Sendable, Codable {
-    public var path: String
-    public var fileBytes: Int
-    public var rows: Int
-    public var videos: Int
-    public var factory: String
+package struct Stage1IndexInfo: Sendable, Codable {
+    package var path: String
+    package var fileBytes: Int
+    package var rows: Int
+    package var videos: Int
+    package var factory: String
 }
 
 extension Library {
@@ -274,7 +274,7 @@ extension Library {
     }
 
     /// The index file's footprint, nil when there is none (the library is searched exactly).
-    public func stage1IndexInfo() -> Stage1IndexInfo? {
+    package func stage1IndexInfo() -> Stage1IndexInfo? {
         let url = annFileURL
         guard let attrs = try? FileManager.default.attributesOfItem(atPath: url.path), let size = attrs[.size] as? Int,
               let h = try? FileHandle(forReadingFrom: url), let d = try? h.read(upToCount: Stage1ANNFile.headerSize),
@@ -287,5 +287,5 @@ extension Library {
     }
 
     /// Warnings about the index file in this process (damaged, stale or not written).
-    public var stage1IndexWarnings: [String] { stage1ANN.lock.withLock { stage1ANN.warnings } }
+    package var stage1IndexWarnings: [String] { stage1ANN.lock.withLock { stage1ANN.warnings } }
 }

@@ -20,18 +20,18 @@ struct Stage1Snapshot: Sendable {
 
 /// How often stage 1 went to the store: what shows a server followed the library without
 /// reloading it (tests, logs).
-public struct Stage1Counters: Sendable, Equatable {
+package struct Stage1Counters: Sendable, Equatable {
     /// Generation reads (one per query).
-    public var generationChecks = 0
+    package var generationChecks = 0
     /// Listings of the ready videos (one per generation change).
-    public var listings = 0
+    package var listings = 0
     /// Videos whose I-features were read from the store (new or re-indexed ones).
-    public var videosLoaded = 0
+    package var videosLoaded = 0
     /// Videos whose matrix rows were reused (from memory or the persisted file).
-    public var videosReused = 0
+    package var videosReused = 0
     /// Videos left out of stage 1 because their stored bytes are damaged, one message each
     /// (naming the store, the video and the cause); retried when the library changes.
-    public var skipped: [String] = []
+    package var skipped: [String] = []
 
     /// Records a video left out (the last 100 messages are kept).
     mutating func skip(_ message: String) { skipped = Array((skipped + [message]).suffix(100)) }
@@ -56,5 +56,5 @@ final class Stage1Cache: @unchecked Sendable {
 
 extension Library {
     /// What stage 1 has read from the store so far in this process.
-    public var stage1Counters: Stage1Counters { stage1.counters }
+    package var stage1Counters: Stage1Counters { stage1.counters }
 }
