@@ -19,11 +19,13 @@ struct EmbedMigrations: BuildToolPlugin {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
         let inputs = names.filter { $0.hasSuffix(".sql") }.sorted().map { dir.appendingPathComponent($0) }
         let output = context.pluginWorkDirectoryURL.appendingPathComponent("EmbeddedMigrations.swift")
-        return [.buildCommand(
-            displayName: "Embedding migrations from \(postgres ? "Migrations/postgres/" : "Migrations/")",
-            executable: try context.tool(named: "embed-migrations").url,
-            arguments: (postgres ? ["--type", "PostgresMigration"] : []) + [output.path, dir.path],
-            inputFiles: [dir] + inputs,
-            outputFiles: [output])]
+        return [
+            .buildCommand(
+                displayName: "Embedding migrations from \(postgres ? "Migrations/postgres/" : "Migrations/")",
+                executable: try context.tool(named: "embed-migrations").url,
+                arguments: (postgres ? ["--type", "PostgresMigration"] : []) + [output.path, dir.path],
+                inputFiles: [dir] + inputs,
+                outputFiles: [output])
+        ]
     }
 }

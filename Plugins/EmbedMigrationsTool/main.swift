@@ -32,7 +32,9 @@ var args = Array(CommandLine.arguments.dropFirst())
 var typeName = "Migration"
 if args.first == "--type", args.count >= 2 {
     typeName = args[1]
-    guard typeName.allSatisfy({ $0.isLetter || $0.isNumber }), typeName.first?.isLetter == true else { fail("--type \(typeName): not a Swift type name") }
+    guard typeName.allSatisfy({ $0.isLetter || $0.isNumber }), typeName.first?.isLetter == true else {
+        fail("--type \(typeName): not a Swift type name")
+    }
     args.removeFirst(2)
 }
 guard args.count >= 2 else { fail("usage: embed-migrations [--type NAME] OUTPUT.swift (MIGRATIONS-DIR | FILE.sql...)") }
@@ -47,10 +49,11 @@ if paths.count == 1, FileManager.default.fileExists(atPath: paths[0], isDirector
 var entries: [(version: Int, name: String, sql: String)] = []
 for path in paths {
     let name = URL(fileURLWithPath: path).lastPathComponent
-    let stem = name.dropLast(4)   // ".sql"
+    let stem = name.dropLast(4)  // ".sql"
     let parts = stem.split(separator: "_", maxSplits: 1)
     guard name.hasSuffix(".sql"), parts.count == 2, parts[0].count == 4, let version = Int(parts[0]), version > 0,
-          parts[1].allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "_" }) else {
+        parts[1].allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "_" })
+    else {
         fail("\(path): migrations are named NNNN_name.sql (4-digit version > 0, lowercase name)")
     }
     guard let data = FileManager.default.contents(atPath: path), let sql = String(data: data, encoding: .utf8) else {
@@ -72,7 +75,8 @@ var swift = """
 
     """
 for e in entries {
-    swift += "        \(typeName)(version: \(e.version), name: \(literal(e.name)),\n                  sql: \(literal(e.sql))),\n"
+    swift +=
+        "        \(typeName)(version: \(e.version), name: \(literal(e.name)),\n                  sql: \(literal(e.sql))),\n"
 }
 swift += "    ]\n}\n"
 do {

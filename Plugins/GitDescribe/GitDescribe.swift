@@ -21,10 +21,12 @@ struct GitDescribePlugin: BuildToolPlugin {
             printf '// Generated before each build by the GitDescribe plugin. Do not edit.\\nenum GitDescribe { static let text = "%s" }\\n' "$d" > "$f.tmp"
             if cmp -s "$f.tmp" "$f"; then rm -f "$f.tmp"; else mv "$f.tmp" "$f"; fi
             """
-        return [.prebuildCommand(
-            displayName: "Reading the git commit for the version",
-            executable: URL(fileURLWithPath: "/bin/sh"),
-            arguments: ["-c", script, "sh", context.package.directoryURL.path, out.path],
-            outputFilesDirectory: out)]
+        return [
+            .prebuildCommand(
+                displayName: "Reading the git commit for the version",
+                executable: URL(fileURLWithPath: "/bin/sh"),
+                arguments: ["-c", script, "sh", context.package.directoryURL.path, out.path],
+                outputFilesDirectory: out)
+        ]
     }
 }

@@ -17,8 +17,10 @@ public struct AdamW: Sendable, Equatable {
     public private(set) var m: [[Float]]
     public private(set) var v: [[Float]]
 
-    public init(sizes: [Int], learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
-                weightDecay: Float = 0.01) {
+    public init(
+        sizes: [Int], learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
+        weightDecay: Float = 0.01
+    ) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -33,7 +35,8 @@ public struct AdamW: Sendable, Equatable {
     public mutating func update(_ parameters: inout [[Float]], gradients: [[Float]], decay: [Bool]) {
         precondition(parameters.count == m.count && gradients.count == m.count && decay.count == m.count)
         step += 1
-        let c1 = 1 - pow(Double(beta1), Double(step)), c2 = 1 - pow(Double(beta2), Double(step))
+        let c1 = 1 - pow(Double(beta1), Double(step))
+        let c2 = 1 - pow(Double(beta2), Double(step))
         for t in 0..<m.count {
             precondition(parameters[t].count == m[t].count && gradients[t].count == m[t].count)
             let shrink = decay[t] ? 1 - learningRate * weightDecay : 1
@@ -41,8 +44,10 @@ public struct AdamW: Sendable, Equatable {
                 let g = gradients[t][i]
                 m[t][i] = beta1 * m[t][i] + (1 - beta1) * g
                 v[t][i] = beta2 * v[t][i] + (1 - beta2) * g * g
-                let mHat = Double(m[t][i]) / c1, vHat = Double(v[t][i]) / c2
-                parameters[t][i] = parameters[t][i] * shrink - learningRate * Float(mHat / (vHat.squareRoot() + Double(eps)))
+                let mHat = Double(m[t][i]) / c1
+                let vHat = Double(v[t][i]) / c2
+                parameters[t][i] =
+                    parameters[t][i] * shrink - learningRate * Float(mHat / (vHat.squareRoot() + Double(eps)))
             }
         }
     }
@@ -58,7 +63,9 @@ public struct AdamW: Sendable, Equatable {
         }
         w.metadata["adamw.step"] = String(step)
         w.metadata["adamw.tensors"] = String(m.count)
-        for (k, v) in [("lr", learningRate), ("beta1", beta1), ("beta2", beta2), ("eps", eps), ("weight_decay", weightDecay)] {
+        for (k, v) in [
+            ("lr", learningRate), ("beta1", beta1), ("beta2", beta2), ("eps", eps), ("weight_decay", weightDecay),
+        ] {
             w.metadata["adamw.\(k)"] = String(v)
         }
     }
@@ -67,7 +74,8 @@ public struct AdamW: Sendable, Equatable {
     /// caller's (so a resumed run may, e.g., change the learning rate).
     public mutating func restore(from f: SafeTensorsFile) throws {
         guard let s = f.metadata["adamw.step"], let step = Int(s), step >= 0,
-              f.metadata["adamw.tensors"].flatMap(Int.init) == m.count else {
+            f.metadata["adamw.tensors"].flatMap(Int.init) == m.count
+        else {
             throw WeightsError.badHeader(path: f.path, reason: "no AdamW state for \(m.count) tensors in its metadata")
         }
         for t in 0..<m.count {

@@ -35,7 +35,8 @@ public enum CaptionFile {
     public static func load(_ url: URL, videos: [TrainingVideo]) throws -> [Caption] {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw TrainingError.badCaption(path: url.path, line: 0, reason: "cannot read the captions file: \(error.localizedDescription)")
+            throw TrainingError.badCaption(
+                path: url.path, line: 0, reason: "cannot read the captions file: \(error.localizedDescription)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw TrainingError.badCaption(path: url.path, line: 0, reason: "not UTF-8 text")
@@ -43,7 +44,9 @@ public enum CaptionFile {
         return try parse(text, path: url.path, baseDirectory: url.deletingLastPathComponent(), videos: videos)
     }
 
-    public static func parse(_ text: String, path: String, baseDirectory: URL?, videos: [TrainingVideo]) throws -> [Caption] {
+    public static func parse(_ text: String, path: String, baseDirectory: URL?, videos: [TrainingVideo]) throws
+        -> [Caption]
+    {
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         func canonical(_ p: String, relativeTo base: URL) -> String {
             let u = p.hasPrefix("/") ? URL(fileURLWithPath: p) : base.appendingPathComponent(p)
@@ -65,23 +68,30 @@ public enum CaptionFile {
                 throw fail("not a JSON object")
             }
             guard let p = obj["path"] as? String, !p.isEmpty else { throw fail("no \"path\" string") }
-            guard let start = (obj["start"] as? NSNumber)?.doubleValue, let end = (obj["end"] as? NSNumber)?.doubleValue,
-                  start.isFinite, end.isFinite else {
+            guard let start = (obj["start"] as? NSNumber)?.doubleValue,
+                let end = (obj["end"] as? NSNumber)?.doubleValue,
+                start.isFinite, end.isFinite
+            else {
                 throw fail("\"start\" and \"end\" must be numbers (seconds)")
             }
             guard let caption = obj["text"] as? String,
-                  !caption.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw fail("no \"text\" (or it is empty)") }
+                !caption.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            else { throw fail("no \"text\" (or it is empty)") }
             var candidates = [canonical(p, relativeTo: cwd)]
             if let baseDirectory { candidates.append(canonical(p, relativeTo: baseDirectory)) }
             var video = candidates.lazy.compactMap { byPath[$0] }.first
             if video == nil, let same = byName[(p as NSString).lastPathComponent], same.count == 1 { video = same[0] }
             guard let v = video else {
-                throw fail("\"\(p)\" is not one of the videos being trained on (\(videos.map(\.name).joined(separator: ", ")))")
+                throw fail(
+                    "\"\(p)\" is not one of the videos being trained on (\(videos.map(\.name).joined(separator: ", ")))"
+                )
             }
             let duration = videos[v].duration
             guard start >= 0, end >= start else { throw fail("span [\(start), \(end)] s is not a valid time range") }
             guard start < duration + 1e-6, end <= duration + 1 else {
-                throw fail("span [\(start), \(end)] s lies outside \(videos[v].name) (duration \(String(format: "%.3f", duration)) s)")
+                throw fail(
+                    "span [\(start), \(end)] s lies outside \(videos[v].name) (duration \(String(format: "%.3f", duration)) s)"
+                )
             }
             out.append(Caption(video: v, start: start, end: end, text: caption, line: line))
         }

@@ -46,9 +46,13 @@ public enum DistillationLosses {
     /// and returns J_{I->T}, or J_{I->T} + J_{T->I} with `.both` (means rather than sums, so the
     /// scale does not depend on the batch size). `scale` s multiplies the cosines (100 for text
     /// distillation, CLIP's exp(logit_scale) for pretrained weights).
-    public static func softTarget(student: [Float], teacher: [Float], bank: [Float], dim: Int, scale: Float,
-                                  directions: TextDirections = .both) -> LossResult {
-        let b = dim, n = student.count / dim, m = bank.count / dim
+    public static func softTarget(
+        student: [Float], teacher: [Float], bank: [Float], dim: Int, scale: Float,
+        directions: TextDirections = .both
+    ) -> LossResult {
+        let b = dim
+        let n = student.count / dim
+        let m = bank.count / dim
         precondition(teacher.count == student.count && n * b == student.count && m * b == bank.count)
         guard n > 0, m > 0 else { return LossResult(value: 0, gradient: [Float](repeating: 0, count: student.count)) }
         let (fs, norms) = normalized(student, dim: b)
@@ -57,16 +61,19 @@ public enum DistillationLosses {
         let s = Double(scale)
         func logits(_ f: [Double]) -> [Double] {
             var out = [Double](repeating: 0, count: n * m)
-            for i in 0..<n { for j in 0..<m {
-                var dot = 0.0
-                for k in 0..<b { dot += f[i * b + k] * g[j * b + k] }
-                out[i * m + j] = s * dot
-            } }
+            for i in 0..<n {
+                for j in 0..<m {
+                    var dot = 0.0
+                    for k in 0..<b { dot += f[i * b + k] * g[j * b + k] }
+                    out[i * m + j] = s * dot
+                }
+            }
             return out
         }
-        let ls = logits(fs), lv = logits(fv)
+        let ls = logits(fs)
+        let lv = logits(fv)
         var value = 0.0
-        var dl = [Double](repeating: 0, count: n * m)   // dJ / d logits
+        var dl = [Double](repeating: 0, count: n * m)  // dJ / d logits
         // I->T: softmax over the bank (j) for each frame i.
         for i in 0..<n {
             let q = softmax(ls, start: i * m, count: m, stride: 1)
@@ -88,10 +95,12 @@ public enum DistillationLosses {
             }
         }
         var df = [Double](repeating: 0, count: n * b)
-        for i in 0..<n { for j in 0..<m where dl[i * m + j] != 0 {
-            let c = s * dl[i * m + j]
-            for k in 0..<b { df[i * b + k] += c * g[j * b + k] }
-        } }
+        for i in 0..<n {
+            for j in 0..<m where dl[i * m + j] != 0 {
+                let c = s * dl[i * m + j]
+                for k in 0..<b { df[i * b + k] += c * g[j * b + k] }
+            }
+        }
         return LossResult(value: Float(value), gradient: normalizationBackward(fs, norms: norms, df: df, dim: b))
     }
 
@@ -102,7 +111,8 @@ public enum DistillationLosses {
 
     /// Mean over the batch of 1 - cos(student_i, teacher_i).
     public static func cosine(student: [Float], teacher: [Float], dim: Int) -> LossResult {
-        let b = dim, n = student.count / dim
+        let b = dim
+        let n = student.count / dim
         precondition(teacher.count == student.count)
         guard n > 0 else { return LossResult(value: 0, gradient: []) }
         let (fs, norms) = normalized(student, dim: b)

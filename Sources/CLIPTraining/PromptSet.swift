@@ -29,7 +29,9 @@ public struct PromptSet: Sendable, Equatable {
     /// whose accessor traps when the bundle is missing (a copied binary).
     public static func shipped() throws -> PromptSet {
         var dirs: [URL] = []
-        if let exe = Bundle.main.executableURL?.resolvingSymlinksInPath() { dirs.append(exe.deletingLastPathComponent()) }
+        if let exe = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+            dirs.append(exe.deletingLastPathComponent())
+        }
         dirs.append(Bundle.main.bundleURL)
         for b in Bundle.allBundles + Bundle.allFrameworks { dirs.append(b.bundleURL.deletingLastPathComponent()) }
         return try shipped(searching: dirs)
@@ -43,8 +45,10 @@ public struct PromptSet: Sendable, Equatable {
             let url = d.appendingPathComponent(bundleName).appendingPathComponent(resourceName)
             if FileManager.default.fileExists(atPath: url.path) { return try load(url) }
         }
-        throw TrainingError.badParameter("the shipped prompt set (\(bundleName)/\(resourceName)) is not beside the executable "
-            + "(looked in \(dirs.map(\.path).joined(separator: ", "))); pass a text file of sentences instead (--text-set)")
+        throw TrainingError.badParameter(
+            "the shipped prompt set (\(bundleName)/\(resourceName)) is not beside the executable "
+                + "(looked in \(dirs.map(\.path).joined(separator: ", "))); pass a text file of sentences instead (--text-set)"
+        )
     }
 
     /// One text a line; blank lines and lines starting with '#' are skipped.

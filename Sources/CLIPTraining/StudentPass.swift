@@ -29,8 +29,11 @@ public final class StudentPass: @unchecked Sendable {
     ///   - keeps: kept patch indices of each P-frame.
     ///   - anchors: the anchor I-features [count, embedDim], any scale (teacher features: no
     ///     gradient flows into them).
-    public init(model: CLIPModel, tokenizer: ResidualTokenizer, pixels: [UnsafePointer<Float>], keeps: [[Int]], anchors: [Float]) {
-        let b = model.config.embedDim, d = model.config.vision.width
+    public init(
+        model: CLIPModel, tokenizer: ResidualTokenizer, pixels: [UnsafePointer<Float>], keeps: [[Int]], anchors: [Float]
+    ) {
+        let b = model.config.embedDim
+        let d = model.config.vision.width
         precondition(pixels.count == keeps.count && anchors.count == pixels.count * b)
         precondition(tokenizer.width == d && tokenizer.embedDim == b)
         count = pixels.count
@@ -47,15 +50,17 @@ public final class StudentPass: @unchecked Sendable {
     /// dW = sum_i g_i u_i^T (one GEMM) and db = sum_i g_i, with g = dL/d(token).
     public func gradient(featureGradient: [Float]) -> TokenizerGradient {
         let g = vision.extraTokenGradient(tape, outputGradient: featureGradient)
-        let d = vision.width, b = vision.config.embedDim
+        let d = vision.width
+        let b = vision.config.embedDim
         var dw = [Float](repeating: 0, count: d * b)
         var db = [Float](repeating: 0, count: d)
         guard count > 0 else { return TokenizerGradient(weight: dw, bias: db) }
         g.withUnsafeBufferPointer { gp in
             unitAnchors.withUnsafeBufferPointer { u in
                 dw.withUnsafeMutableBufferPointer { w in
-                    BLAS.gemmTN(m: d, n: b, k: count, a: gp.baseAddress!, lda: d, b: u.baseAddress!, ldb: b,
-                                c: w.baseAddress!, ldc: b)
+                    BLAS.gemmTN(
+                        m: d, n: b, k: count, a: gp.baseAddress!, lda: d, b: u.baseAddress!, ldb: b,
+                        c: w.baseAddress!, ldc: b)
                 }
             }
         }

@@ -15,21 +15,27 @@ public enum TextBankCache {
     public static var defaultLocation: URL {
         let env = ProcessInfo.processInfo.environment
         if let p = env["RSTORE_TEXT_CACHE"], !p.isEmpty { return URL(fileURLWithPath: p) }
-        if let xdg = env["XDG_CACHE_HOME"], !xdg.isEmpty { return URL(fileURLWithPath: xdg).appendingPathComponent("rstore/text-bank") }
+        if let xdg = env["XDG_CACHE_HOME"], !xdg.isEmpty {
+            return URL(fileURLWithPath: xdg).appendingPathComponent("rstore/text-bank")
+        }
         return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/rstore/text-bank")
     }
 
     public static func url(model: CLIPModel, set: PromptSet, folder: URL) -> URL {
-        folder.appendingPathComponent("text-bank-\(model.weightsSHA256.prefix(16))-\(set.sha256.prefix(16)).safetensors")
+        folder.appendingPathComponent(
+            "text-bank-\(model.weightsSHA256.prefix(16))-\(set.sha256.prefix(16)).safetensors")
     }
 
     /// The embeddings [count, embedDim] of `set` under `model`, from the cache when it holds
     /// them, else computed (256 texts a pass) and stored. `computed` says which happened.
-    public static func embeddings(model: CLIPModel, set: PromptSet, folder: URL? = nil) throws -> (embeddings: [Float], computed: Bool) {
+    public static func embeddings(model: CLIPModel, set: PromptSet, folder: URL? = nil) throws -> (
+        embeddings: [Float], computed: Bool
+    ) {
         let b = model.config.embedDim
         let file = url(model: model, set: set, folder: folder ?? defaultLocation)
         if let f = try? SafeTensorsFile(url: file), f.metadata["clip_sha256"] == model.weightsSHA256,
-           f.metadata["texts_sha256"] == set.sha256, let e = try? f.floats("embeddings", shape: [set.texts.count, b]) {
+            f.metadata["texts_sha256"] == set.sha256, let e = try? f.floats("embeddings", shape: [set.texts.count, b])
+        {
             return (e, false)
         }
         guard model.text != nil else { throw CLIPError.noTextTower(model.directory.path) }
@@ -41,7 +47,8 @@ public enum TextBankCache {
         var w = SafeTensorsWriter()
         w.metadata = ["clip_sha256": model.weightsSHA256, "texts_sha256": set.sha256, "source": set.source]
         w.add("embeddings", shape: [set.texts.count, b], values: out)
-        try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(
+            at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
         try? w.write(to: file)
         return (out, true)
     }

@@ -24,19 +24,30 @@ public struct TextRetrievalProxy: Sendable, Equatable {
     /// Adds `count` frames: student and teacher features [count, dim] (any scale) against the
     /// unit-length text bank [texts, dim].
     public mutating func add(student: [Float], teacher: [Float], unitBank: [Float], dim: Int) {
-        let count = student.count / dim, m = unitBank.count / dim
+        let count = student.count / dim
+        let m = unitBank.count / dim
         guard count > 0, m > 0 else { return }
-        var s = student, t = teacher
+        var s = student
+        var t = teacher
         VectorMath.normalizeRows(&s, dim: dim)
         VectorMath.normalizeRows(&t, dim: dim)
-        var ss = [Float](repeating: 0, count: count * m), ts = ss
+        var ss = [Float](repeating: 0, count: count * m)
+        var ts = ss
         unitBank.withUnsafeBufferPointer { g in
-            s.withUnsafeBufferPointer { a in ss.withUnsafeMutableBufferPointer {
-                BLAS.gemmNT(m: count, n: m, k: dim, a: a.baseAddress!, lda: dim, b: g.baseAddress!, ldb: dim, c: $0.baseAddress!, ldc: m)
-            } }
-            t.withUnsafeBufferPointer { a in ts.withUnsafeMutableBufferPointer {
-                BLAS.gemmNT(m: count, n: m, k: dim, a: a.baseAddress!, lda: dim, b: g.baseAddress!, ldb: dim, c: $0.baseAddress!, ldc: m)
-            } }
+            s.withUnsafeBufferPointer { a in
+                ss.withUnsafeMutableBufferPointer {
+                    BLAS.gemmNT(
+                        m: count, n: m, k: dim, a: a.baseAddress!, lda: dim, b: g.baseAddress!, ldb: dim,
+                        c: $0.baseAddress!, ldc: m)
+                }
+            }
+            t.withUnsafeBufferPointer { a in
+                ts.withUnsafeMutableBufferPointer {
+                    BLAS.gemmNT(
+                        m: count, n: m, k: dim, a: a.baseAddress!, lda: dim, b: g.baseAddress!, ldb: dim,
+                        c: $0.baseAddress!, ldc: m)
+                }
+            }
         }
         texts = m
         for i in 0..<count {

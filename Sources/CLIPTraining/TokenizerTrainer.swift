@@ -49,18 +49,24 @@ public final class TokenizerTrainer {
     private var captionTexts = 0
     private var splitName = "none"
 
-    public init(model: CLIPModel, config: TokenizerTrainingConfig, videos: [TrainingVideo], captions: [Caption] = []) throws {
+    public init(model: CLIPModel, config: TokenizerTrainingConfig, videos: [TrainingVideo], captions: [Caption] = [])
+        throws
+    {
         try config.validate()
         guard !videos.isEmpty else { throw TrainingError.noSamples("no videos to train on") }
         for c in captions where !videos.indices.contains(c.video) {
-            throw TrainingError.badCaption(path: "captions", line: c.line, reason: "refers to video #\(c.video), but there are \(videos.count)")
+            throw TrainingError.badCaption(
+                path: "captions", line: c.line, reason: "refers to video #\(c.video), but there are \(videos.count)")
         }
         if config.loss == .text && model.text == nil {
-            throw TrainingError.badParameter("\(model.directory.path): the model has no text tower, which text distillation needs; "
-                                             + "train with the visual-only loss (--loss cosine)")
+            throw TrainingError.badParameter(
+                "\(model.directory.path): the model has no text tower, which text distillation needs; "
+                    + "train with the visual-only loss (--loss cosine)")
         }
         if !captions.isEmpty && config.loss != .text {
-            throw TrainingError.badParameter("captions are used by the text loss only; drop them or use --loss text (this run: \(config.loss.rawValue))")
+            throw TrainingError.badParameter(
+                "captions are used by the text loss only; drop them or use --loss text (this run: \(config.loss.rawValue))"
+            )
         }
         self.model = model
         self.config = config
@@ -81,10 +87,14 @@ public final class TokenizerTrainer {
 
     /// How A was trained, saved in A's file and the state file (`training.*` / metadata).
     public var recipe: [String: String] {
-        var r = ["loss": lossName, "masks": config.masks.rawValue, "lr": String(config.learningRate),
-                 "weight_decay": String(config.weightDecay), "beta1": String(config.beta1), "beta2": String(config.beta2),
-                 "eps": String(config.eps), "batch": String(config.batchSize)]
-        if config.masks == .fresh && config.strategy == .motion { r["motion_random_share"] = String(config.motionRandomShare) }
+        var r = [
+            "loss": lossName, "masks": config.masks.rawValue, "lr": String(config.learningRate),
+            "weight_decay": String(config.weightDecay), "beta1": String(config.beta1), "beta2": String(config.beta2),
+            "eps": String(config.eps), "batch": String(config.batchSize),
+        ]
+        if config.masks == .fresh && config.strategy == .motion {
+            r["motion_random_share"] = String(config.motionRandomShare)
+        }
         if config.loss == .text {
             r["texts_per_step"] = String(config.textsPerStep)
             r["logit_scale"] = String(config.logitScale)
@@ -98,35 +108,49 @@ public final class TokenizerTrainer {
     /// Runs the whole training; writes A to `output` and the resumable state beside it after
     /// every epoch. With `resume`, continues from that state (same data settings required).
     @discardableResult
-    public func run(output: URL, resume: Bool = false, initial: ResidualTokenizer? = nil,
-                    progress: (TrainingEvent) -> Void = { _ in }) throws -> ResidualTokenizer {
-        let d = model.config.vision.width, b = model.config.embedDim
+    public func run(
+        output: URL, resume: Bool = false, initial: ResidualTokenizer? = nil,
+        progress: (TrainingEvent) -> Void = { _ in }
+    ) throws -> ResidualTokenizer {
+        let d = model.config.vision.width
+        let b = model.config.embedDim
         if let initial, initial.width != d || initial.embedDim != b {
-            throw TrainingError.badParameter("initial A maps \(initial.embedDim) -> \(initial.width) dims, the model needs \(b) -> \(d)")
+            throw TrainingError.badParameter(
+                "initial A maps \(initial.embedDim) -> \(initial.width) dims, the model needs \(b) -> \(d)")
         }
         let reduction = try TokenReduction(p: config.p, strategy: config.strategy, seed: config.seed)
-        var state = TrainingCheckpoint(tokenizer: initial ?? .zero(for: model),
-                                       optimizer: AdamW(sizes: [d * b, d], learningRate: config.learningRate, beta1: config.beta1,
-                                                        beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay),
-                                       epochsDone: 0)
+        var state = TrainingCheckpoint(
+            tokenizer: initial ?? .zero(for: model),
+            optimizer: AdamW(
+                sizes: [d * b, d], learningRate: config.learningRate, beta1: config.beta1,
+                beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay),
+            epochsDone: 0)
         let stateURL = TrainingCheckpoint.url(for: output)
         if resume {
             // An A file for other weights at the output is a clear error before any work.
-            if FileManager.default.fileExists(atPath: output.path) { _ = try ResidualTokenizer(contentsOf: output, for: model) }
-            state = try TrainingCheckpoint.load(from: stateURL, model: model, config: config, loss: lossName, optimizer: state.optimizer)
+            if FileManager.default.fileExists(atPath: output.path) {
+                _ = try ResidualTokenizer(contentsOf: output, for: model)
+            }
+            state = try TrainingCheckpoint.load(
+                from: stateURL, model: model, config: config, loss: lossName, optimizer: state.optimizer)
         }
         state.tokenizer.anchorCodec = config.anchor.name
         try prepare(reduction: reduction, progress: progress)
         state.tokenizer.training = recipe
-        let masks = TrainingMasks(schedule: config.masks, reduction: reduction, grid: model.config.gridSize,
-                                  patchSize: model.config.patchSize, randomShare: config.motionRandomShare, seed: config.seed)
+        let masks = TrainingMasks(
+            schedule: config.masks, reduction: reduction, grid: model.config.gridSize,
+            patchSize: model.config.patchSize, randomShare: config.motionRandomShare, seed: config.seed)
         let train = samples.indices.filter { !samples[$0].heldOut }
         let held = samples.indices.filter { samples[$0].heldOut }
         let zero = ResidualTokenizer.zero(for: model)
         let baseline = held.isEmpty ? nil : evaluate(held, tokenizer: zero)
-        progress(.prepared(TrainingSetup(trainSamples: train.count, heldOutSamples: held.count, split: splitName, loss: lossName,
-                                         texts: textCount, captionTexts: captionTexts, baselineTrainCosine: meanCosine(train, tokenizer: zero),
-                                         baselineHeldOutCosine: baseline?.cosine, baselineHeldOutText: baseline?.text)))
+        progress(
+            .prepared(
+                TrainingSetup(
+                    trainSamples: train.count, heldOutSamples: held.count, split: splitName, loss: lossName,
+                    texts: textCount, captionTexts: captionTexts,
+                    baselineTrainCosine: meanCosine(train, tokenizer: zero),
+                    baselineHeldOutCosine: baseline?.cosine, baselineHeldOutText: baseline?.text)))
         if resume { progress(.resumed(epochsDone: state.epochsDone)) }
 
         let scale = config.logitScale
@@ -140,30 +164,40 @@ public final class TokenizerTrainer {
             // Shuffle seeded by (seed, epoch): a resumed run sees the same batches.
             var rng = SplitMix(seed: config.seed &+ 0x51_7cc1_b727_220a &* UInt64(epoch + 1))
             var order = train
-            for i in Swift.stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
-            var lossSum = 0.0, cosSum = 0.0
+            for i in Swift.stride(from: order.count - 1, to: 0, by: -1) {
+                order.swapAt(i, Int(rng.next() % UInt64(i + 1)))
+            }
+            var lossSum = 0.0
+            var cosSum = 0.0
             for batch in 0..<batches {
                 let ids = Array(order[(batch * config.batchSize)..<min(order.count, (batch + 1) * config.batchSize)])
-                var anchors = [Float](), targets = [Float]()
-                anchors.reserveCapacity(ids.count * b); targets.reserveCapacity(ids.count * b)
+                var anchors = [Float]()
+                var targets = [Float]()
+                anchors.reserveCapacity(ids.count * b)
+                targets.reserveCapacity(ids.count * b)
                 for (j, s) in ids.enumerated() {
                     let sm = samples[s]
                     videos[sm.video].pixels(sm.frame, pixels + j * stride)
                     anchors += anchorFeature(sm)
                     targets += teacher[sm.video][sm.frame * b..<(sm.frame + 1) * b]
                 }
-                let keeps = ids.map { masks.keep(samples[$0].mask, video: samples[$0].video, frame: samples[$0].frame, epoch: epoch) }
-                let pass = StudentPass(model: model, tokenizer: state.tokenizer,
-                                       pixels: (0..<ids.count).map { UnsafePointer(pixels + $0 * stride) },
-                                       keeps: keeps, anchors: anchors)
+                let keeps = ids.map {
+                    masks.keep(samples[$0].mask, video: samples[$0].video, frame: samples[$0].frame, epoch: epoch)
+                }
+                let pass = StudentPass(
+                    model: model, tokenizer: state.tokenizer,
+                    pixels: (0..<ids.count).map { UnsafePointer(pixels + $0 * stride) },
+                    keeps: keeps, anchors: anchors)
                 let loss: LossResult
                 switch config.loss {
                 case .text:
-                    loss = DistillationLosses.softTarget(student: pass.features, teacher: targets, bank: textBank(for: ids, rng: &rng),
-                                                         dim: b, scale: scale, directions: config.textDirections)
+                    loss = DistillationLosses.softTarget(
+                        student: pass.features, teacher: targets, bank: textBank(for: ids, rng: &rng),
+                        dim: b, scale: scale, directions: config.textDirections)
                 case .visualSoftTarget:
-                    loss = DistillationLosses.visualSoftTarget(student: pass.features, teacher: targets, dim: b,
-                                                               scale: Foundation.exp(model.logitScale))
+                    loss = DistillationLosses.visualSoftTarget(
+                        student: pass.features, teacher: targets, dim: b,
+                        scale: Foundation.exp(model.logitScale))
                 case .cosine:
                     loss = DistillationLosses.cosine(student: pass.features, teacher: targets, dim: b)
                 }
@@ -183,22 +217,30 @@ public final class TokenizerTrainer {
             let n = Double(max(1, train.count))
             let seconds = Date().timeIntervalSince(t0)
             let scored = held.isEmpty ? nil : evaluate(held, tokenizer: state.tokenizer)
-            progress(.epoch(EpochReport(epoch: epoch, loss: Float(lossSum / n), trainCosine: Float(cosSum / n),
-                                        heldOutCosine: scored?.cosine, heldOutText: scored?.text, seconds: seconds)))
+            progress(
+                .epoch(
+                    EpochReport(
+                        epoch: epoch, loss: Float(lossSum / n), trainCosine: Float(cosSum / n),
+                        heldOutCosine: scored?.cosine, heldOutText: scored?.text, seconds: seconds)))
         }
-        if !FileManager.default.fileExists(atPath: output.path) || config.epochs == 0 { try state.tokenizer.save(to: output) }
+        if !FileManager.default.fileExists(atPath: output.path) || config.epochs == 0 {
+            try state.tokenizer.save(to: output)
+        }
         return state.tokenizer
     }
 
     /// Mean cosine(P-feature, full feature) over `ids`, encoded as `ResidualEncoder` does
     /// (no residual token when A is exactly zero).
-    public func meanCosine(_ ids: [Int], tokenizer: ResidualTokenizer) -> Float { evaluate(ids, tokenizer: tokenizer).cosine }
+    public func meanCosine(_ ids: [Int], tokenizer: ResidualTokenizer) -> Float {
+        evaluate(ids, tokenizer: tokenizer).cosine
+    }
 
     /// The mean cosine and, when there is a text bank, the text-retrieval proxy over `ids`,
     /// with the masks inference uses.
     public func evaluate(_ ids: [Int], tokenizer: ResidualTokenizer) -> (cosine: Float, text: TextRetrievalProxy?) {
         guard !ids.isEmpty else { return (0, nil) }
-        let b = model.config.embedDim, d = model.config.vision.width
+        let b = model.config.embedDim
+        let d = model.config.vision.width
         let stride = 3 * model.config.imageSize * model.config.imageSize
         let chunk = min(config.batchSize, 256)
         let pixels = UnsafeMutablePointer<Float>.allocate(capacity: min(chunk, ids.count) * stride)
@@ -207,7 +249,8 @@ public final class TokenizerTrainer {
         var proxy: TextRetrievalProxy? = unitBank.isEmpty ? nil : TextRetrievalProxy()
         for start in Swift.stride(from: 0, to: ids.count, by: chunk) {
             let part = Array(ids[start..<min(ids.count, start + chunk)])
-            var anchors = [Float](), targets = [Float]()
+            var anchors = [Float]()
+            var targets = [Float]()
             for (j, s) in part.enumerated() {
                 let sm = samples[s]
                 videos[sm.video].pixels(sm.frame, pixels + j * stride)
@@ -216,8 +259,9 @@ public final class TokenizerTrainer {
             }
             let tokens = tokenizer.isZero ? [] : tokenizer.tokens(anchors: anchors, count: part.count)
             let requests = part.enumerated().map { j, s in
-                VisionTower.Request(pixels: pixels + j * stride, keep: samples[s].keep,
-                                    extraTokens: tokens.isEmpty ? [] : Array(tokens[j * d..<(j + 1) * d]))
+                VisionTower.Request(
+                    pixels: pixels + j * stride, keep: samples[s].keep,
+                    extraTokens: tokens.isEmpty ? [] : Array(tokens[j * d..<(j + 1) * d]))
             }
             let features = model.vision.encode(requests)
             sum += Similarity.rowCosines(features, targets, dim: b).reduce(0.0) { $0 + Double($1) }
@@ -232,13 +276,17 @@ public final class TokenizerTrainer {
     /// the caption texts' embeddings.
     private func prepare(reduction: TokenReduction, progress: (TrainingEvent) -> Void) throws {
         guard samples.isEmpty else { return }
-        let c = model.config, b = c.embedDim
+        let c = model.config
+        let b = c.embedDim
         let stride = 3 * c.imageSize * c.imageSize
         let total = videos.reduce(0) { $0 + $1.frameCount }
         let chunk = max(1, min(config.batchSize, 64))
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * stride)
         let anchorPixels = UnsafeMutablePointer<Float>.allocate(capacity: stride)
-        defer { buffer.deallocate(); anchorPixels.deallocate() }
+        defer {
+            buffer.deallocate()
+            anchorPixels.deallocate()
+        }
         var done = 0
         progress(.teacher(done: 0, total: total))
         for (v, video) in videos.enumerated() {
@@ -254,19 +302,26 @@ public final class TokenizerTrainer {
                         anchorPixels.update(from: px, count: stride)
                     } else {
                         let motion = video.motion(k)
-                        let keep = reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k,
-                                                    frame: px, anchor: anchorPixels, motion: motion)
+                        let keep = reduction.select(
+                            grid: c.gridSize, patchSize: c.patchSize, frameIndex: k,
+                            frame: px, anchor: anchorPixels, motion: motion)
                         // Fresh motion masks re-rank by the same score each step (codec motion, else pixels).
                         var score: [Float]?
                         if config.masks == .fresh && config.strategy == .motion {
-                            score = motion?.count == c.patchCount ? motion
-                                : TokenReduction.patchDifferences(grid: c.gridSize, patchSize: c.patchSize, frame: px, anchor: anchorPixels)
+                            score =
+                                motion?.count == c.patchCount
+                                ? motion
+                                : TokenReduction.patchDifferences(
+                                    grid: c.gridSize, patchSize: c.patchSize, frame: px, anchor: anchorPixels)
                         }
-                        samples.append(Sample(video: v, frame: k, anchor: layout.anchor(of: k),
-                                              mask: MaskSource(inference: keep, motion: score), heldOut: false, texts: []))
+                        samples.append(
+                            Sample(
+                                video: v, frame: k, anchor: layout.anchor(of: k),
+                                mask: MaskSource(inference: keep, motion: score), heldOut: false, texts: []))
                     }
                 }
-                features += model.vision.encode((start..<end).map { VisionTower.Request(pixels: buffer + ($0 - start) * stride) })
+                features += model.vision.encode(
+                    (start..<end).map { VisionTower.Request(pixels: buffer + ($0 - start) * stride) })
                 done += end - start
                 progress(.teacher(done: done, total: total))
             }
@@ -275,7 +330,9 @@ public final class TokenizerTrainer {
             anchorRows.append(try config.anchor(iRows, dim: b))
         }
         guard !samples.isEmpty else {
-            throw TrainingError.noSamples("no P-frames: the videos give \(total) sampled frames, and with N = \(config.n) the first P-frame is sample 1 of each video")
+            throw TrainingError.noSamples(
+                "no P-frames: the videos give \(total) sampled frames, and with N = \(config.n) the first P-frame is sample 1 of each video"
+            )
         }
         assignSplit()
         guard samples.contains(where: { !$0.heldOut }) else {
@@ -286,7 +343,8 @@ public final class TokenizerTrainer {
 
     /// The anchor A is fed for a sample: its I-frame's feature as stored.
     private func anchorFeature(_ s: Sample) -> ArraySlice<Float> {
-        let b = model.config.embedDim, i = layout(of: s.video).iFrameCount(frames: s.anchor)   // the anchor's rank among I-frames
+        let b = model.config.embedDim
+        let i = layout(of: s.video).iFrameCount(frames: s.anchor)  // the anchor's rank among I-frames
         return anchorRows[s.video][i * b..<(i + 1) * b]
     }
 
@@ -302,7 +360,10 @@ public final class TokenizerTrainer {
     }
 
     private func assignSplit() {
-        guard config.holdout > 0 else { splitName = "none"; return }
+        guard config.holdout > 0 else {
+            splitName = "none"
+            return
+        }
         let byVideo = config.split == .video || (config.split == .auto && videos.count >= 5)
         if byVideo && videos.count >= 2 {
             splitName = "video"
@@ -320,7 +381,8 @@ public final class TokenizerTrainer {
                 guard groups >= 2 else { continue }
                 let held = min(groups - 1, max(1, Int((config.holdout * Double(groups)).rounded())))
                 let firstHeld = groups - held
-                for i in samples.indices where samples[i].video == v && layout.iFrameCount(frames: samples[i].anchor) >= firstHeld {
+                for i in samples.indices
+                where samples[i].video == v && layout.iFrameCount(frames: samples[i].anchor) >= firstHeld {
                     samples[i].heldOut = true
                 }
             }
@@ -334,7 +396,10 @@ public final class TokenizerTrainer {
         guard config.loss == .text || (config.textProxy && model.text != nil) else { return }
         var index: [String: Int] = [:]
         var texts: [String] = []
-        for c in captions where index[c.text] == nil { index[c.text] = texts.count; texts.append(c.text) }
+        for c in captions where index[c.text] == nil {
+            index[c.text] = texts.count
+            texts.append(c.text)
+        }
         var embeddings = [Float]()
         for start in stride(from: 0, to: texts.count, by: 256) {
             embeddings += try model.encodeTexts(Array(texts[start..<min(texts.count, start + 256)])).embeddings
@@ -357,7 +422,9 @@ public final class TokenizerTrainer {
         for i in samples.indices {
             let s = samples[i]
             let time = videos[s.video].times[s.frame]
-            samples[i].texts = Array(Set(captions.filter { $0.video == s.video && $0.covers(time) }.map { index[$0.text]! })).sorted()
+            samples[i].texts = Array(
+                Set(captions.filter { $0.video == s.video && $0.covers(time) }.map { index[$0.text]! })
+            ).sorted()
         }
     }
 
@@ -374,7 +441,7 @@ public final class TokenizerTrainer {
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
             for t in order where chosen.count < want { chosen.insert(t) }
         } else {
-            while chosen.count < want { chosen.insert(Int(rng.next() % UInt64(textCount))) }   // few collisions: want <= half
+            while chosen.count < want { chosen.insert(Int(rng.next() % UInt64(textCount))) }  // few collisions: want <= half
         }
         return chosen.sorted().flatMap { textEmbeddings[$0 * b..<($0 + 1) * b] }
     }

@@ -55,22 +55,36 @@ public struct TokenizerTrainingConfig: Sendable, Equatable {
 
     public func validate() throws {
         guard n >= 0 else { throw TrainingError.badParameter("N (P-frames per I-frame) must be >= 0, got \(n)") }
-        guard n >= 1 else { throw TrainingError.badParameter("N = 0 has no P-frames, so there is nothing to train A on; use N >= 1") }
-        guard p >= 0, p < 1, p.isFinite else { throw TrainingError.badParameter("token drop ratio p must be in [0, 1), got \(p)") }
+        guard n >= 1 else {
+            throw TrainingError.badParameter("N = 0 has no P-frames, so there is nothing to train A on; use N >= 1")
+        }
+        guard p >= 0, p < 1, p.isFinite else {
+            throw TrainingError.badParameter("token drop ratio p must be in [0, 1), got \(p)")
+        }
         guard epochs >= 0 else { throw TrainingError.badParameter("epochs must be >= 0, got \(epochs)") }
         guard batchSize >= 1 else { throw TrainingError.badParameter("batch size must be >= 1, got \(batchSize)") }
-        guard learningRate > 0, learningRate.isFinite else { throw TrainingError.badParameter("learning rate must be > 0, got \(learningRate)") }
-        guard weightDecay >= 0 else { throw TrainingError.badParameter("weight decay must be >= 0, got \(weightDecay)") }
-        guard holdout >= 0, holdout < 1 else { throw TrainingError.badParameter("holdout must be in [0, 1), got \(holdout)") }
+        guard learningRate > 0, learningRate.isFinite else {
+            throw TrainingError.badParameter("learning rate must be > 0, got \(learningRate)")
+        }
+        guard weightDecay >= 0 else {
+            throw TrainingError.badParameter("weight decay must be >= 0, got \(weightDecay)")
+        }
+        guard holdout >= 0, holdout < 1 else {
+            throw TrainingError.badParameter("holdout must be in [0, 1), got \(holdout)")
+        }
         guard beta1 >= 0, beta1 < 1, beta2 >= 0, beta2 < 1 else {
             throw TrainingError.badParameter("AdamW betas must be in [0, 1), got (\(beta1), \(beta2))")
         }
         guard eps > 0, eps.isFinite else { throw TrainingError.badParameter("AdamW eps must be > 0, got \(eps)") }
-        guard textsPerStep >= 2 else { throw TrainingError.badParameter("texts per step must be >= 2 (a softmax over one text is constant), got \(textsPerStep)") }
-        guard logitScale > 0, logitScale.isFinite else { throw TrainingError.badParameter("logit scale must be > 0, got \(logitScale)") }
+        guard textsPerStep >= 2 else {
+            throw TrainingError.badParameter(
+                "texts per step must be >= 2 (a softmax over one text is constant), got \(textsPerStep)")
+        }
+        guard logitScale > 0, logitScale.isFinite else {
+            throw TrainingError.badParameter("logit scale must be > 0, got \(logitScale)")
+        }
         guard motionRandomShare >= 0, motionRandomShare <= 1 else {
             throw TrainingError.badParameter("motion random share must be in [0, 1], got \(motionRandomShare)")
         }
     }
 }
-

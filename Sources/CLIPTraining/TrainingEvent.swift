@@ -41,4 +41,3 @@ public struct EpochReport: Sendable {
     /// Training time of the epoch (the held-out evaluation not included).
     public var seconds: Double
 }
-

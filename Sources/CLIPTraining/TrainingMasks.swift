@@ -31,10 +31,11 @@ struct TrainingMasks {
 
     func keep(_ source: MaskSource, video: Int, frame: Int, epoch: Int) -> [Int] {
         guard schedule == .fresh else { return source.inference }
-        var rng = SplitMix(seed: seed ^ 0x6d61_736b ^ (UInt64(epoch + 1) &* 0x9e37_79b9_7f4a_7c15)
-                           ^ (UInt64(video) &* 0xbf58_476d_1ce4_e5b9) ^ (UInt64(frame) &* 0x94d0_49bb_1331_11eb))
+        var rng = SplitMix(
+            seed: seed ^ 0x6d61_736b ^ (UInt64(epoch + 1) &* 0x9e37_79b9_7f4a_7c15)
+                ^ (UInt64(video) &* 0xbf58_476d_1ce4_e5b9) ^ (UInt64(frame) &* 0x94d0_49bb_1331_11eb))
         let random = { (rng: inout SplitMix) in
-            (try! TokenReduction(p: reduction.p, strategy: .random, seed: rng.next()))   // p was checked by `reduction`
+            (try! TokenReduction(p: reduction.p, strategy: .random, seed: rng.next()))  // p was checked by `reduction`
                 .select(grid: grid, patchSize: patchSize, frameIndex: frame)
         }
         switch reduction.strategy {

@@ -23,9 +23,11 @@ public struct TrainingVideo: Sendable {
 
     public var frameCount: Int { times.count }
 
-    public init(name: String, times: [Double], duration: Double,
-                pixels: @escaping @Sendable (Int, UnsafeMutablePointer<Float>) -> Void,
-                motion: @escaping @Sendable (Int) -> [Float]? = { _ in nil }, shotStarts: ShotStarts = .none) {
+    public init(
+        name: String, times: [Double], duration: Double,
+        pixels: @escaping @Sendable (Int, UnsafeMutablePointer<Float>) -> Void,
+        motion: @escaping @Sendable (Int) -> [Float]? = { _ in nil }, shotStarts: ShotStarts = .none
+    ) {
         self.motion = motion
         self.shotStarts = shotStarts
         self.name = name

@@ -20,24 +20,28 @@ public final class VisionTape: @unchecked Sendable {
     var rows: Int { packing.totalRows }
     var count: Int { packing.count }
 
-    let embeddings: UnsafeMutablePointer<Float>       // [rows, w], pre-LN input
-    let blockInputs: [UnsafeMutablePointer<Float>]   // [rows, w] per block
-    let blockMids: [UnsafeMutablePointer<Float>]     // [rows, w] per block
-    let qkv: [UnsafeMutablePointer<Float>]           // [rows, 3w] per block
-    let preActivations: [UnsafeMutablePointer<Float>] // [rows, m] per block
-    let probabilities: [UnsafeMutablePointer<Float>] // sum_s heads * T_s^2 per block
+    let embeddings: UnsafeMutablePointer<Float>  // [rows, w], pre-LN input
+    let blockInputs: [UnsafeMutablePointer<Float>]  // [rows, w] per block
+    let blockMids: [UnsafeMutablePointer<Float>]  // [rows, w] per block
+    let qkv: [UnsafeMutablePointer<Float>]  // [rows, 3w] per block
+    let preActivations: [UnsafeMutablePointer<Float>]  // [rows, m] per block
+    let probabilities: [UnsafeMutablePointer<Float>]  // sum_s heads * T_s^2 per block
     let probabilityOffsets: [Int]
-    let pooled: UnsafeMutablePointer<Float>          // [count, w], post-LN input
+    let pooled: UnsafeMutablePointer<Float>  // [count, w], post-LN input
 
     init(packing: Attention.Packing, config c: TowerConfig) {
         self.packing = packing
         width = c.width
         mlpWidth = c.mlpWidth
         layers = c.layers
-        let rows = packing.totalRows, w = c.width
+        let rows = packing.totalRows
+        let w = c.width
         var offsets: [Int] = []
         var total = 0
-        for t in packing.lengths { offsets.append(total); total += c.heads * t * t }
+        for t in packing.lengths {
+            offsets.append(total)
+            total += c.heads * t * t
+        }
         probabilityOffsets = offsets
         func alloc(_ n: Int) -> UnsafeMutablePointer<Float> { .allocate(capacity: max(1, n)) }
         embeddings = alloc(rows * w)
@@ -60,7 +64,8 @@ extension VisionTower {
     /// The same forward pass as `encode`, recording the activations the backward pass needs.
     public func recordForward(_ requests: [Request]) -> VisionTape {
         let c = config.vision
-        let d = width, n = config.patchCount
+        let d = width
+        let n = config.patchCount
         let lengths = requests.map { 1 + $0.extraTokens.count / d + ($0.keep?.count ?? n) }
         let packing = Attention.Packing(lengths: lengths)
         let tape = VisionTape(packing: packing, config: c)
@@ -69,7 +74,12 @@ extension VisionTower {
         let norm = UnsafeMutablePointer<Float>.allocate(capacity: rows * d)
         let attn = UnsafeMutablePointer<Float>.allocate(capacity: rows * d)
         let act = UnsafeMutablePointer<Float>.allocate(capacity: rows * c.mlpWidth)
-        defer { h.deallocate(); norm.deallocate(); attn.deallocate(); act.deallocate() }
+        defer {
+            h.deallocate()
+            norm.deallocate()
+            attn.deallocate()
+            act.deallocate()
+        }
 
         embed(requests, packing: packing, into: tape.embeddings)
         preLN(tape.embeddings, rows: rows, into: h)
@@ -77,9 +87,10 @@ extension VisionTower {
             tape.blockInputs[l].update(from: h, count: rows * d)
             layer.ln1(h, rows: rows, into: norm)
             layer.qkv(norm, rows: rows, into: tape.qkv[l])
-            Attention.forward(qkv: tape.qkv[l], packing: packing, heads: c.heads, width: d, causal: false,
-                              into: attn, probabilities: tape.probabilities[l],
-                              probabilityOffsets: tape.probabilityOffsets)
+            Attention.forward(
+                qkv: tape.qkv[l], packing: packing, heads: c.heads, width: d, causal: false,
+                into: attn, probabilities: tape.probabilities[l],
+                probabilityOffsets: tape.probabilityOffsets)
             layer.out(attn, rows: rows, into: h, accumulate: true)
             tape.blockMids[l].update(from: h, count: rows * d)
             layer.ln2(h, rows: rows, into: norm)

@@ -18,9 +18,11 @@ public enum BLASCore {
     public static let guardVariable = "RSTORE_BLAS_DEFAULT_CORE"
 
     /// OpenBLAS's x86-64 cores without AVX kernels (what it falls back to for an unknown CPU).
-    public static let genericCores: Set<String> = ["prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai",
-                                            "coppermine", "northwood", "banias", "opteron", "opteron_sse3", "barcelona",
-                                            "bobcat", "generic", "unknown"]
+    public static let genericCores: Set<String> = [
+        "prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai",
+        "coppermine", "northwood", "banias", "opteron", "opteron_sse3", "barcelona",
+        "bobcat", "generic", "unknown",
+    ]
 
     /// The core to ask for, or nil to leave OpenBLAS's choice.
     public static func preferred(current: String, cpuFlags: Set<String>) -> String? {
@@ -33,7 +35,8 @@ public enum BLASCore {
     /// The flags of the first processor in /proc/cpuinfo's text (all cores share them).
     public static func cpuFlags(_ cpuinfo: String) -> Set<String> {
         guard let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-              let colon = line.firstIndex(of: ":") else { return [] }
+            let colon = line.firstIndex(of: ":")
+        else { return [] }
         return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
     }
 
@@ -42,7 +45,8 @@ public enum BLASCore {
     public static func adoptMachineKernels() {
         let env = ProcessInfo.processInfo.environment
         guard env["OPENBLAS_CORETYPE"] == nil, env[guardVariable] == nil,
-              let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return }
+            let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        else { return }
         let current = BLAS.coreName
         guard let want = preferred(current: current, cpuFlags: cpuFlags(info)) else { return }
         setenv("OPENBLAS_CORETYPE", want, 1)
@@ -65,7 +69,9 @@ public enum BLASCore {
     public static var summary: String {
         let core = BLAS.coreName
         switch choice {
-        case "auto": return "\(core) (chosen for this CPU; OpenBLAS alone picked \(ProcessInfo.processInfo.environment[guardVariable] ?? "?"))"
+        case "auto":
+            return
+                "\(core) (chosen for this CPU; OpenBLAS alone picked \(ProcessInfo.processInfo.environment[guardVariable] ?? "?"))"
         case "user": return "\(core) (OPENBLAS_CORETYPE set by the user)"
         default: return "\(core) (OpenBLAS's own choice)"
         }

@@ -27,7 +27,9 @@ public struct LayerFailure: Sendable, Equatable {
             }
         case let e as VideoError:
             switch e {
-            case .fileNotFound: self.init(.notFound, "file_missing", "\(e.description) (the file was moved or deleted since it was indexed)")
+            case .fileNotFound:
+                self.init(
+                    .notFound, "file_missing", "\(e.description) (the file was moved or deleted since it was indexed)")
             case .invalidArgument: self.init(.badInput, "bad_parameter", e.description)
             case .containerNotAllowed: self.init(.badInput, "container_not_allowed", e.description)
             default: self.init(.internalError, "video_error", e.description)

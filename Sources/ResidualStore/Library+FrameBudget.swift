@@ -20,9 +20,11 @@ extension Library {
     public func frameBudget(_ v: VideoRecord, from: Double, to: Double) throws -> FrameBudget {
         try requireReady(v)
         let span = max(0, min(to, v.duration) - max(0, from))
-        let byTime = v.fps > 0 && v.fps.isFinite ? Int(min(Double(Int32.max), (span * v.fps).rounded(.down))) + 1 : v.frameCount
+        let byTime =
+            v.fps > 0 && v.fps.isFinite ? Int(min(Double(Int32.max), (span * v.fps).rounded(.down))) + 1 : v.frameCount
         let frames = max(0, min(v.frameCount, byTime))
         let pFrames = v.layout.maxPFrames(inAnyRunOf: frames)
-        return FrameBudget(frames: frames, pFrames: pFrames, decodedFrames: QueryControl.decodeEstimate(v, frames: pFrames))
+        return FrameBudget(
+            frames: frames, pFrames: pFrames, decodedFrames: QueryControl.decodeEstimate(v, frames: pFrames))
     }
 }

@@ -14,6 +14,9 @@ extension Library {
         } else {
             records = try store.offsets(of: v).filter { frames.contains($0.index) }
         }
-        return records.map { TimelineFrame(index: $0.index, time: $0.time, kind: layout.kind(of: $0.index), anchor: layout.anchor(of: $0.index)) }
+        return records.map {
+            TimelineFrame(
+                index: $0.index, time: $0.time, kind: layout.kind(of: $0.index), anchor: layout.anchor(of: $0.index))
+        }
     }
 }

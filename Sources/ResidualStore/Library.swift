@@ -64,27 +64,38 @@ public final class Library: @unchecked Sendable {
 
     /// Opens (or creates) the store at `storeURL` for `model`; `tokenizer` is the residual
     /// tokenizer A (nil: A = 0, token reduction only).
-    public convenience init(store storeURL: URL, model: CLIPModel, tokenizer: ResidualTokenizer? = nil, configuration: Configuration = .init()) throws {
-        try self.init(opening: { try SQLiteStore(url: storeURL) }, model: model, tokenizer: tokenizer, configuration: configuration)
+    public convenience init(
+        store storeURL: URL, model: CLIPModel, tokenizer: ResidualTokenizer? = nil,
+        configuration: Configuration = .init()
+    ) throws {
+        try self.init(
+            opening: { try SQLiteStore(url: storeURL) }, model: model, tokenizer: tokenizer,
+            configuration: configuration)
     }
 
     /// Opens the store `open` gives (SQLite, PostgreSQL: any `FeatureStoring`) for `model`,
     /// after the settings are validated; side files go beside `store.localBase`.
-    public init(opening open: () throws -> any FeatureStoring, model: CLIPModel, tokenizer: ResidualTokenizer? = nil, configuration: Configuration = .init()) throws {
+    public init(
+        opening open: () throws -> any FeatureStoring, model: CLIPModel, tokenizer: ResidualTokenizer? = nil,
+        configuration: Configuration = .init()
+    ) throws {
         let a = tokenizer ?? .zero(for: model)
         self.model = model
         self.configuration = configuration
         self.tokenizer = a
         // Validates the recipe, then N, p and A against the model, before anything is opened.
         try configuration.recipe.validate()
-        _ = try ResidualEncoder(model: model, tokenizer: a, n: configuration.recipe.n,
-                                reduction: TokenReduction(p: configuration.recipe.p, strategy: configuration.recipe.strategy))
+        _ = try ResidualEncoder(
+            model: model, tokenizer: a, n: configuration.recipe.n,
+            reduction: TokenReduction(p: configuration.recipe.p, strategy: configuration.recipe.strategy))
         store = try open()
         let config = String(decoding: try JSONEncoder().encode(model.config), as: UTF8.self)
-        modelRecord = try store.bindModel(name: model.config.archName, config: config, weightsSha256: model.weightsSHA256,
-                                          tokenizerSha256: a.isZero ? "" : Self.sha(of: a), embedDim: model.config.embedDim)
+        modelRecord = try store.bindModel(
+            name: model.config.archName, config: config, weightsSha256: model.weightsSHA256,
+            tokenizerSha256: a.isZero ? "" : Self.sha(of: a), embedDim: model.config.embedDim)
         frameCache = FrameCache(byteBudget: configuration.frameCacheBytes, compress: true)
-        frameTier = Self.openFrameTier(store: URL(fileURLWithPath: store.localBase), model: model, bytes: configuration.frameTierBytes)
+        frameTier = Self.openFrameTier(
+            store: URL(fileURLWithPath: store.localBase), model: model, bytes: configuration.frameTierBytes)
     }
 
     /// The reconstructor for a video's own N, p and strategy (videos may be indexed with
@@ -94,7 +105,9 @@ public final class Library: @unchecked Sendable {
         reconstructorLock.lock()
         defer { reconstructorLock.unlock() }
         if let r = reconstructors[key] { return r }
-        let encoder = try ResidualEncoder(model: model, tokenizer: tokenizer, n: v.n, reduction: TokenReduction(p: v.p, strategy: v.reductionStrategy()))
+        let encoder = try ResidualEncoder(
+            model: model, tokenizer: tokenizer, n: v.n,
+            reduction: TokenReduction(p: v.p, strategy: v.reductionStrategy()))
         let r = Reconstructor(encoder: encoder, frameCache: frameCache, featureBudget: configuration.featureCacheBytes)
         r.tier = frameTier
         reconstructors[key] = r
@@ -116,7 +129,7 @@ public final class Library: @unchecked Sendable {
         let url = URL(fileURLWithPath: ref).standardizedFileURL
         let stored = try configuration.roots.storedPath(for: url)
         do { return try store.readyVideo(path: stored) } catch StoreError.unknownVideo where stored != url.path {
-            return try store.readyVideo(path: url.path)   // indexed before the root was named
+            return try store.readyVideo(path: url.path)  // indexed before the root was named
         }
     }
 
@@ -164,7 +177,9 @@ public final class Library: @unchecked Sendable {
     /// query (embeddings, curves, grounding). Public so front ends can say "not ready" before
     /// weighing a request's size (a range over budget of a video still indexing is not ready first).
     package func requireReady(_ v: VideoRecord) throws {
-        guard v.status == .ready else { throw StoreError.notReady(path: store.path, video: v.path, status: v.status.rawValue) }
+        guard v.status == .ready else {
+            throw StoreError.notReady(path: store.path, video: v.path, status: v.status.rawValue)
+        }
     }
 
     /// A frame of a stored video as the library knows it.
@@ -187,7 +202,9 @@ public final class Library: @unchecked Sendable {
         if let cached = sources.get(key) { return cached }
         let src = try loadSource(v)
         let iFrames = v.layout.iFrameCount(frames: v.frameCount)
-        sources.put(key, src, cost: v.frameCount * MemoryLayout<FrameOffset>.stride + iFrames * (model.config.embedDim * 4 + 64))
+        sources.put(
+            key, src, cost: v.frameCount * MemoryLayout<FrameOffset>.stride + iFrames * (model.config.embedDim * 4 + 64)
+        )
         return src
     }
 
@@ -213,17 +230,24 @@ public final class Library: @unchecked Sendable {
         return src
     }
 
-    private func makeSource(_ v: VideoRecord, offsets: [FrameOffset], iFeatures stored: [(index: Int, vector: [Float])]) -> Reconstructor.Source {
+    private func makeSource(_ v: VideoRecord, offsets: [FrameOffset], iFeatures stored: [(index: Int, vector: [Float])])
+        -> Reconstructor.Source
+    {
         let features = Dictionary(uniqueKeysWithValues: stored.map { ($0.index, $0.vector) })
-        let path = store.path, name = v.path
+        let path = store.path
+        let name = v.path
         // A root not mounted here leaves the stored name: `checkFile` (before any pixel is read)
         // then answers `RootError.notMounted`.
         let url = (try? file(of: v)) ?? URL(fileURLWithPath: v.path)
-        var source = Reconstructor.Source(url: url, contentHash: v.contentHash, fps: v.fps,
-                                          maskSeed: UInt64(bitPattern: v.maskSeed), offsets: offsets, layout: v.layout, iFeature: { k in
-            guard let f = features[k] else { throw StoreError.corruptBlob(path: path, video: name, frame: k, reason: "no stored I-feature") }
-            return f
-        }, checkFile: { [weak self] in try self?.checkFresh(v) })
+        var source = Reconstructor.Source(
+            url: url, contentHash: v.contentHash, fps: v.fps,
+            maskSeed: UInt64(bitPattern: v.maskSeed), offsets: offsets, layout: v.layout,
+            iFeature: { k in
+                guard let f = features[k] else {
+                    throw StoreError.corruptBlob(path: path, video: name, frame: k, reason: "no stored I-feature")
+                }
+                return f
+            }, checkFile: { [weak self] in try self?.checkFresh(v) })
         source.damaged = v.damage != nil
         source.motionSource = MotionSource(stored: v.motionSource)
         return source
@@ -233,25 +257,35 @@ public final class Library: @unchecked Sendable {
     /// I-feature at the model's width. Otherwise either the row was re-indexed or removed while
     /// it was being read (its chunks went with it: `notReady`, a clean 409, never a trap on a
     /// short list) or its bytes are damaged (`corruptBlob`, naming the video).
-    private func checkConsistent(_ v: VideoRecord, offsets: [FrameOffset], iFeatures: [(index: Int, vector: [Float])],
-                                 window: Range<Int>? = nil) throws {
+    private func checkConsistent(
+        _ v: VideoRecord, offsets: [FrameOffset], iFeatures: [(index: Int, vector: [Float])],
+        window: Range<Int>? = nil
+    ) throws {
         let window = window ?? 0..<v.frameCount
-        let offsetsWhole = offsets.count == window.count && offsets.enumerated().allSatisfy { window.lowerBound + $0.offset == $0.element.index }
+        let offsetsWhole =
+            offsets.count == window.count
+            && offsets.enumerated().allSatisfy { window.lowerBound + $0.offset == $0.element.index }
         let featuresWhole = iFeatures.map(\.index) == v.layout.iFrames(in: window)
         if offsetsWhole && featuresWhole { return try checkWidth(v, iFeatures) }
         let now = try? store.video(id: v.id ?? -1)
         if now == nil || now!.updatedAt != v.updatedAt || now!.status != .ready {
-            throw StoreError.notReady(path: store.path, video: v.path, status: "re-indexed or removed while this query read it")
+            throw StoreError.notReady(
+                path: store.path, video: v.path, status: "re-indexed or removed while this query read it")
         }
-        throw StoreError.corruptBlob(path: store.path, video: v.path, frame: min(offsets.count, iFeatures.count),
-                                     reason: "\(offsets.count) frame offsets and \(iFeatures.count) I-features stored, the row says \(v.frameCount) frames")
+        throw StoreError.corruptBlob(
+            path: store.path, video: v.path, frame: min(offsets.count, iFeatures.count),
+            reason:
+                "\(offsets.count) frame offsets and \(iFeatures.count) I-features stored, the row says \(v.frameCount) frames"
+        )
     }
 
     /// `v`'s stored I-features for stage 1, width-checked (and by `check`); nil when its bytes are
     /// damaged, after `skip` got the message: one damaged video is left out (and named) rather
     /// than taking every search down; `rstore verify` reports it too.
-    func stage1IFeatures(_ v: VideoRecord, check: ([(index: Int, vector: [Float])]) throws -> Void = { _ in },
-                         skip: (String) -> Void) throws -> [(index: Int, vector: [Float])]? {
+    func stage1IFeatures(
+        _ v: VideoRecord, check: ([(index: Int, vector: [Float])]) throws -> Void = { _ in },
+        skip: (String) -> Void
+    ) throws -> [(index: Int, vector: [Float])]? {
         do {
             let features = try store.iFeatures(of: v)
             try checkWidth(v, features)
@@ -269,16 +303,23 @@ public final class Library: @unchecked Sendable {
     func checkWidth(_ v: VideoRecord, _ iFeatures: [(index: Int, vector: [Float])]) throws {
         let dim = model.config.embedDim
         guard let bad = iFeatures.first(where: { $0.vector.count != dim }) else { return }
-        throw StoreError.corruptBlob(path: store.path, video: StoreRules.name(v), frame: bad.index,
-                                     reason: "I-feature of \(bad.vector.count) values, the model's have \(dim)")
+        throw StoreError.corruptBlob(
+            path: store.path, video: StoreRules.name(v), frame: bad.index,
+            reason: "I-feature of \(bad.vector.count) values, the model's have \(dim)")
     }
 
     /// Dense embeddings of frames whose time lies in [from, to]: I-features from the store,
     /// P-features reconstructed (batched, cached). Reads the range's chunks only.
-    public func embeddings(_ v: VideoRecord, from: Double, to: Double, control: QueryControl = QueryControl()) throws -> [FrameEmbedding] {
+    public func embeddings(_ v: VideoRecord, from: Double, to: Double, control: QueryControl = QueryControl()) throws
+        -> [FrameEmbedding]
+    {
         try requireReady(v)
-        guard from.isFinite, to.isFinite, from <= to else { throw LibraryError.badRange(video: v.path, from: from, to: to, duration: v.duration) }
-        guard from <= v.duration + 1e-6, to >= 0 else { throw LibraryError.badRange(video: v.path, from: from, to: to, duration: v.duration) }
+        guard from.isFinite, to.isFinite, from <= to else {
+            throw LibraryError.badRange(video: v.path, from: from, to: to, duration: v.duration)
+        }
+        guard from <= v.duration + 1e-6, to >= 0 else {
+            throw LibraryError.badRange(video: v.path, from: from, to: to, duration: v.duration)
+        }
         // Only the range's chunks are read (see `similarityCurve` for the window).
         let window = Self.sampleWindow(v, from: from, to: to + 1)
         guard !window.isEmpty else { return [] }
@@ -287,7 +328,9 @@ public final class Library: @unchecked Sendable {
         guard let lo = inRange.first, let hi = inRange.last else { return [] }
         let feats = try reconstructor(for: v).features(of: src, range: lo..<(hi + 1), control: control)
         return (lo...hi).map { k in
-            FrameEmbedding(index: k, time: src.offset(k).time, kind: v.layout.kind(of: k), anchor: v.layout.anchor(of: k), vector: feats[k - lo])
+            FrameEmbedding(
+                index: k, time: src.offset(k).time, kind: v.layout.kind(of: k), anchor: v.layout.anchor(of: k),
+                vector: feats[k - lo])
         }
     }
 
@@ -313,8 +356,11 @@ public final class Library: @unchecked Sendable {
         let dense = try embeddings(v, from: 0, to: v.duration + 1, control: control)
         guard !dense.isEmpty else { return [] }
         let curve = dense.map { VectorMath.cosine($0.vector, query) }
-        let ctx = MomentSearch.VideoContext(id: v.id!, path: v.path, times: dense.map(\.time), fps: v.fps, layout: v.layout)
-        return Grounding.proposals(curve: curve).map { MomentSearch().moment(ctx, first: $0.first, last: $0.last, score: $0.score) }
+        let ctx = MomentSearch.VideoContext(
+            id: v.id!, path: v.path, times: dense.map(\.time), fps: v.fps, layout: v.layout)
+        return Grounding.proposals(curve: curve).map {
+            MomentSearch().moment(ctx, first: $0.first, last: $0.last, score: $0.score)
+        }
     }
 }
 
@@ -323,7 +369,7 @@ public enum LibraryError: Error, CustomStringConvertible, Equatable {
     case emptyQuery
     case badK(Int)
     case badRange(video: String, from: Double, to: Double, duration: Double)
-    case settingsMismatch(video: String, stored: String, current: String)   // unknown strategy name
+    case settingsMismatch(video: String, stored: String, current: String)  // unknown strategy name
     case notAVideo(path: String)
     /// Queueing needs a store shared with workers (PostgreSQL).
     case notShared(store: String)

@@ -11,7 +11,9 @@ public enum StoreLocation {
 
     /// A warning when the command line holds a store URL with a password (ps shows it to every
     /// user of the machine), nil otherwise.
-    public static func passwordWarning(arguments: [String]) -> String? { PostgresLocation.argvPasswordWarning(arguments) }
+    public static func passwordWarning(arguments: [String]) -> String? {
+        PostgresLocation.argvPasswordWarning(arguments)
+    }
 
     /// The store at `location`: postgres://... or a file (which must exist when only read).
     public static func open(_ location: String, readOnly: Bool) throws -> any FeatureStoring {
@@ -25,7 +27,8 @@ public enum StoreLocation {
     /// hears of each video (stored path, frames) before it is copied. Returns what was copied
     /// and both stores' names as they print (passwords redacted).
     public static func copy(from: String, to: String, progress: ((_ path: String, _ frames: Int) -> Void)? = nil)
-        throws -> (summary: StoreCopy.Summary, from: String, to: String) {
+        throws -> (summary: StoreCopy.Summary, from: String, to: String)
+    {
         let source = try open(from, readOnly: true)
         let target = try open(to, readOnly: false)
         let summary = try StoreCopy.copy(from: source, to: target) { v in progress?(v.path, v.frameCount) }

@@ -35,18 +35,24 @@ public final class RStoreServer: Sendable {
         try configuration.validate()
         self.library = library
         self.configuration = configuration
-        self.logger = logger ?? {
-            var l = Logger(label: "rstore.serve")
-            l.logLevel = .warning
-            return l
-        }()
+        self.logger =
+            logger
+            ?? {
+                var l = Logger(label: "rstore.serve")
+                l.logLevel = .warning
+                return l
+            }()
         roots = LibraryRoots(configuration.libraryRoots)
-        jobs = IndexJobs(library: library, maxPending: configuration.limits.maxPendingJobs,
-                         maxRunning: configuration.indexJobs, deadline: configuration.indexJobDeadline, metrics: metrics)
-        thumbnails = ThumbnailCache(byteBudget: configuration.thumbnailCacheBytes, maxDimension: configuration.thumbnailMaxDimension)
+        jobs = IndexJobs(
+            library: library, maxPending: configuration.limits.maxPendingJobs,
+            maxRunning: configuration.indexJobs, deadline: configuration.indexJobDeadline, metrics: metrics)
+        thumbnails = ThumbnailCache(
+            byteBudget: configuration.thumbnailCacheBytes, maxDimension: configuration.thumbnailMaxDimension)
         work = WorkLimiter(limit: configuration.maxConcurrentWork, queueLimit: configuration.maxQueuedWork)
-        storeCalls = WorkLimiter(limit: configuration.storeThreads, queueLimit: configuration.maxQueuedStoreCalls, what: "store calls")
-        fileCalls = WorkLimiter(limit: configuration.storeThreads, queueLimit: configuration.maxQueuedStoreCalls, what: "file calls")
+        storeCalls = WorkLimiter(
+            limit: configuration.storeThreads, queueLimit: configuration.maxQueuedStoreCalls, what: "store calls")
+        fileCalls = WorkLimiter(
+            limit: configuration.storeThreads, queueLimit: configuration.maxQueuedStoreCalls, what: "file calls")
         counts = VideoCounts(library: library, maxAge: configuration.countsRefresh)
         counts.load()
     }
@@ -58,7 +64,8 @@ public final class RStoreServer: Sendable {
         router.add(middleware: ErrorMiddleware<Context>())
         router.add(middleware: HostGuard<Context>(boundHost: configuration.host, extra: configuration.allowedHosts))
         router.add(middleware: BodyLimitMiddleware<Context>(maxBytes: configuration.limits.maxBodyBytes))
-        var table = RouteTable(router: router, auth: AuthMiddleware<Context>(token: configuration.token, sessions: sessions))
+        var table = RouteTable(
+            router: router, auth: AuthMiddleware<Context>(token: configuration.token, sessions: sessions))
         registerMetaRoutes(&table)
         registerSessionRoutes(&table)
         registerVideoRoutes(&table)
@@ -74,16 +81,21 @@ public final class RStoreServer: Sendable {
     /// on every connection (so work stops when its client goes away), at most
     /// `maxConnections` connections, each closed after `idleTimeout` seconds without a
     /// complete request head, and after `bodyTimeout` seconds of a body still arriving.
-    public func makeApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    public func makeApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+        -> some ApplicationProtocol
+    {
         let (router, _) = makeRouter()
         let c = configuration
-        let http = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionWatcher(), BodyDeadline(seconds: c.bodyTimeout)],
-                                              idleTimeout: .milliseconds(Int64(c.idleTimeout * 1000)))
-        return Application(router: router,
-                           server: .http1(configuration: http),
-                           configuration: .init(address: .hostname(c.host, port: c.port), serverName: "rstore",
-                                                availableConnectionsDelegate: MaximumAvailableConnections(c.maxConnections)),
-                           onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
-                           logger: logger)
+        let http = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ConnectionWatcher(), BodyDeadline(seconds: c.bodyTimeout)],
+            idleTimeout: .milliseconds(Int64(c.idleTimeout * 1000)))
+        return Application(
+            router: router,
+            server: .http1(configuration: http),
+            configuration: .init(
+                address: .hostname(c.host, port: c.port), serverName: "rstore",
+                availableConnectionsDelegate: MaximumAvailableConnections(c.maxConnections)),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
     }
 }

@@ -105,24 +105,42 @@ public struct ServerConfiguration: Sendable {
     public func validate() throws {
         guard (0...65535).contains(port) else { throw ServerSetupError.badPort(port) }
         if token == nil && !Self.isLoopback(host) { throw ServerSetupError.tokenRequired(host: host) }
-        guard limits.maxPFrames >= 1 else { throw ServerSetupError.badOption("--max-p-frames \(limits.maxPFrames): must be at least 1") }
-        guard limits.maxImagePixels >= 1 else { throw ServerSetupError.badOption("--max-image-pixels \(limits.maxImagePixels): must be at least 1") }
+        guard limits.maxPFrames >= 1 else {
+            throw ServerSetupError.badOption("--max-p-frames \(limits.maxPFrames): must be at least 1")
+        }
+        guard limits.maxImagePixels >= 1 else {
+            throw ServerSetupError.badOption("--max-image-pixels \(limits.maxImagePixels): must be at least 1")
+        }
         guard limits.maxDecodedFrames > 0, limits.maxDecodedFrames.isFinite else {
-            throw ServerSetupError.badOption("--max-decoded-frames \(limits.maxDecodedFrames): must be a number of 720p frames above 0")
+            throw ServerSetupError.badOption(
+                "--max-decoded-frames \(limits.maxDecodedFrames): must be a number of 720p frames above 0")
         }
-        guard maxConcurrentWork >= 1 else { throw ServerSetupError.badOption("--max-concurrent-work \(maxConcurrentWork): must be at least 1") }
-        guard (1...64).contains(indexJobs) else { throw ServerSetupError.badOption("--index-jobs \(indexJobs): must be in 1...64") }
+        guard maxConcurrentWork >= 1 else {
+            throw ServerSetupError.badOption("--max-concurrent-work \(maxConcurrentWork): must be at least 1")
+        }
+        guard (1...64).contains(indexJobs) else {
+            throw ServerSetupError.badOption("--index-jobs \(indexJobs): must be in 1...64")
+        }
         guard indexJobDeadline > 0, indexJobDeadline <= 30 * 86_400 else {
-            throw ServerSetupError.badOption("--index-job-deadline \(indexJobDeadline): must be more than 0 and at most 2592000 seconds (30 days)")
+            throw ServerSetupError.badOption(
+                "--index-job-deadline \(indexJobDeadline): must be more than 0 and at most 2592000 seconds (30 days)")
         }
-        guard maxConnections >= 1 else { throw ServerSetupError.badOption("--max-connections \(maxConnections): must be at least 1") }
-        for (name, v) in [("--idle-timeout", idleTimeout), ("--body-timeout", bodyTimeout), ("--store-timeout", storeTimeout)] where !(v > 0 && v <= 86_400) {
+        guard maxConnections >= 1 else {
+            throw ServerSetupError.badOption("--max-connections \(maxConnections): must be at least 1")
+        }
+        for (name, v) in [
+            ("--idle-timeout", idleTimeout), ("--body-timeout", bodyTimeout), ("--store-timeout", storeTimeout),
+        ] where !(v > 0 && v <= 86_400) {
             throw ServerSetupError.badOption("\(name) \(v): must be more than 0 and at most 86400 seconds")
         }
         guard storeThreads >= 1, maxQueuedStoreCalls >= 0 else {
-            throw ServerSetupError.badOption("store threads \(storeThreads) / queued store calls \(maxQueuedStoreCalls): need at least 1 thread and a line of >= 0")
+            throw ServerSetupError.badOption(
+                "store threads \(storeThreads) / queued store calls \(maxQueuedStoreCalls): need at least 1 thread and a line of >= 0"
+            )
         }
-        guard maxQueuedWork >= 0 else { throw ServerSetupError.badOption("--max-queued-work \(maxQueuedWork): must be >= 0") }
+        guard maxQueuedWork >= 0 else {
+            throw ServerSetupError.badOption("--max-queued-work \(maxQueuedWork): must be >= 0")
+        }
         for h in allowedHosts where h.isEmpty || h.contains(where: { $0 == "/" || $0 == " " || $0 == "," }) {
             throw ServerSetupError.badOption("--allow-host \"\(h)\": give a host name, without scheme or path")
         }
@@ -146,7 +164,8 @@ public enum ServerSetupError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .tokenRequired(let h):
-            return "refusing to bind \(h) without a token: anyone on the network could read the library. Pass --token-file FILE (or set RSTORE_TOKEN), or bind 127.0.0.1"
+            return
+                "refusing to bind \(h) without a token: anyone on the network could read the library. Pass --token-file FILE (or set RSTORE_TOKEN), or bind 127.0.0.1"
         case .badLibraryRoot(let p): return "--library-root \(p): not a folder"
         case .badPort(let p): return "--port \(p): must be in 0...65535"
         case .badOption(let what), .badToken(let what): return what

@@ -21,7 +21,9 @@ final class ServerMetrics: Sendable {
     init() {
         var f = PrometheusMetricsFactory(registry: registry)
         // Seconds, from a thumbnail cache hit to a dense range at the frame budget.
-        f.defaultDurationHistogramBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60].map { Duration.milliseconds(Int64($0 * 1000)) }
+        f.defaultDurationHistogramBuckets = [
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+        ].map { Duration.milliseconds(Int64($0 * 1000)) }
         factory = f
     }
 
@@ -30,15 +32,20 @@ final class ServerMetrics: Sendable {
     func request(method: String, route: String, status: Int, nanoseconds: UInt64) {
         let dims = [("method", method), ("route", route), ("status", String(status))]
         Counter(label: "rstore_http_requests_total", dimensions: dims, factory: factory).increment()
-        Metrics.Timer(label: "rstore_http_request_duration_seconds", dimensions: dims, factory: factory).recordNanoseconds(Int64(clamping: nanoseconds))
+        Metrics.Timer(label: "rstore_http_request_duration_seconds", dimensions: dims, factory: factory)
+            .recordNanoseconds(Int64(clamping: nanoseconds))
     }
 
     /// A search's stage times and where stage 2's P-frame inputs came from.
     func search(stage1Ms: Double, stage2Ms: Double, tierHits: Int, decoded: Int) {
-        Metrics.Timer(label: "rstore_search_stage1_seconds", factory: factory).recordNanoseconds(Int64(max(0, stage1Ms) * 1e6))
-        Metrics.Timer(label: "rstore_search_stage2_seconds", factory: factory).recordNanoseconds(Int64(max(0, stage2Ms) * 1e6))
-        Counter(label: "rstore_search_frame_inputs_total", dimensions: [("source", "tier")], factory: factory).increment(by: tierHits)
-        Counter(label: "rstore_search_frame_inputs_total", dimensions: [("source", "decoded")], factory: factory).increment(by: decoded)
+        Metrics.Timer(label: "rstore_search_stage1_seconds", factory: factory).recordNanoseconds(
+            Int64(max(0, stage1Ms) * 1e6))
+        Metrics.Timer(label: "rstore_search_stage2_seconds", factory: factory).recordNanoseconds(
+            Int64(max(0, stage2Ms) * 1e6))
+        Counter(label: "rstore_search_frame_inputs_total", dimensions: [("source", "tier")], factory: factory)
+            .increment(by: tierHits)
+        Counter(label: "rstore_search_frame_inputs_total", dimensions: [("source", "decoded")], factory: factory)
+            .increment(by: decoded)
         let ratio = tier.add(hits: tierHits, decoded: decoded)
         Gauge(label: "rstore_frame_tier_hit_ratio", factory: factory).record(ratio)
     }
@@ -64,7 +71,8 @@ final class ServerMetrics: Sendable {
         private var hits = 0, decoded = 0
         func add(hits h: Int, decoded d: Int) -> Double {
             lock.withLock {
-                hits += max(0, h); decoded += max(0, d)
+                hits += max(0, h)
+                decoded += max(0, d)
                 return hits + decoded == 0 ? 0 : Double(hits) / Double(hits + decoded)
             }
         }

@@ -17,7 +17,13 @@ public enum FeatureCodec: String, Sendable, Codable, CaseIterable {
     /// Plain float32 (tests and debugging).
     case f32 = "f32+lz4"
 
-    var tag: UInt8 { switch self { case .f16: 1; case .i8: 2; case .f32: 3 } }
+    var tag: UInt8 {
+        switch self {
+        case .f16: 1
+        case .i8: 2
+        case .f32: 3
+        }
+    }
     static let rawFlag: UInt8 = 0x80
     static let headerSize = 19
     /// Largest raw payload of one blob: 240 float32 vectors of 65,535 dims fit; the u32 length
@@ -26,7 +32,11 @@ public enum FeatureCodec: String, Sendable, Codable, CaseIterable {
 
     /// Bytes of one vector before compression.
     public func rawBytes(dim: Int) -> Int {
-        switch self { case .f16: 2 * dim; case .i8: 4 + dim; case .f32: 4 * dim }
+        switch self {
+        case .f16: 2 * dim
+        case .i8: 4 + dim
+        case .f32: 4 * dim
+        }
     }
 
     /// Encodes `vectors.count / dim` vectors of `dim` floats (row-major). Refuses non-finite
@@ -37,19 +47,26 @@ public enum FeatureCodec: String, Sendable, Codable, CaseIterable {
         }
         let count = vectors.count / dim
         guard count * rawBytes(dim: dim) <= Self.maxRawBytes else {
-            throw BlobError("\(count) vectors of dimension \(dim) take more than \(Self.maxRawBytes) bytes as \(rawValue)")
+            throw BlobError(
+                "\(count) vectors of dimension \(dim) take more than \(Self.maxRawBytes) bytes as \(rawValue)")
         }
         var raw = [UInt8](repeating: 0, count: count * rawBytes(dim: dim))
-        if let bad = vectors.firstIndex(where: { !$0.isFinite || (self == .f16 && abs($0) > Float(Float16.greatestFiniteMagnitude)) }) {
+        if let bad = vectors.firstIndex(where: {
+            !$0.isFinite || (self == .f16 && abs($0) > Float(Float16.greatestFiniteMagnitude))
+        }) {
             throw BlobError("vector \(bad / dim) element \(bad % dim) is \(vectors[bad]), not storable as \(rawValue)")
         }
         raw.withUnsafeMutableBytes { out in
             vectors.withUnsafeBufferPointer { v in
                 switch self {
                 case .f16:
-                    for i in 0..<v.count { out.storeBytes(of: Float16(v[i]).bitPattern.littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+                    for i in 0..<v.count {
+                        out.storeBytes(of: Float16(v[i]).bitPattern.littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+                    }
                 case .f32:
-                    for i in 0..<v.count { out.storeBytes(of: v[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+                    for i in 0..<v.count {
+                        out.storeBytes(of: v[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self)
+                    }
                 case .i8:
                     for r in 0..<count {
                         let row = UnsafeBufferPointer(rebasing: v[r * dim..<(r + 1) * dim])
@@ -67,7 +84,11 @@ public enum FeatureCodec: String, Sendable, Codable, CaseIterable {
         }
         var tag = self.tag
         var payload = raw
-        if let packed = LZ4Block.compress(raw), packed.count < raw.count { payload = packed } else { tag |= Self.rawFlag }
+        if let packed = LZ4Block.compress(raw), packed.count < raw.count {
+            payload = packed
+        } else {
+            tag |= Self.rawFlag
+        }
         var blob = Data(capacity: Self.headerSize + payload.count)
         blob.append(contentsOf: "RSF1".utf8)
         blob.append(tag)
@@ -96,58 +117,92 @@ public enum FeatureCodec: String, Sendable, Codable, CaseIterable {
     /// without intermediate arrays). Throws a reason on any inconsistency (magic, codec, sizes,
     /// checksum, LZ4), never reads out of bounds, and leaves `out` unchanged when it throws.
     @discardableResult
-    public static func decode(_ blob: Data, appendingTo out: inout [Float]) throws(BlobError) -> (dim: Int, count: Int) {
+    public static func decode(_ blob: Data, appendingTo out: inout [Float]) throws(BlobError) -> (dim: Int, count: Int)
+    {
         let h = try parse(blob)
         let payload = blob.dropFirst(headerSize)
         let crc = CRC32.checksum(payload)
         guard crc == h.crc else { throw BlobError("checksum mismatch (stored \(h.crc), computed \(crc))") }
         let raw: [UInt8]
         if h.stored {
-            guard payload.count == h.rawLength else { throw BlobError("stored payload is \(payload.count) bytes, header says \(h.rawLength)") }
+            guard payload.count == h.rawLength else {
+                throw BlobError("stored payload is \(payload.count) bytes, header says \(h.rawLength)")
+            }
             raw = [UInt8](payload)
         } else {
             // The header is outside the checksum: bound what it may make us allocate.
-            guard h.rawLength <= payload.count * 256 else { throw BlobError("header claims \(h.rawLength) raw bytes from \(payload.count)") }
+            guard h.rawLength <= payload.count * 256 else {
+                throw BlobError("header claims \(h.rawLength) raw bytes from \(payload.count)")
+            }
             guard let r = LZ4Block.decompress(payload, rawCount: h.rawLength) else {
                 throw BlobError("LZ4 payload does not decompress to \(h.rawLength) bytes")
             }
             raw = r
         }
-        let start = out.count, n = h.count * h.dim, dim = h.dim
+        let start = out.count
+        let n = h.count * h.dim
+        let dim = h.dim
         out.reserveCapacity(start + n)
         raw.withUnsafeBytes { src in
             switch h.codec {
             case .f16:
-                for i in 0..<n { out.append(Float(Float16(bitPattern: UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))) }
+                for i in 0..<n {
+                    out.append(
+                        Float(
+                            Float16(
+                                bitPattern: UInt16(
+                                    littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))))
+                }
             case .f32:
-                for i in 0..<n { out.append(Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))) }
+                for i in 0..<n {
+                    out.append(
+                        Float(
+                            bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                    )
+                }
             case .i8:
                 for r in 0..<h.count {
                     let base = r * (4 + dim)
-                    let scale = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: base, as: UInt32.self)))
-                    for j in 0..<dim { out.append(Float(src.load(fromByteOffset: base + 4 + j, as: Int8.self)) * scale) }
+                    let scale = Float(
+                        bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: base, as: UInt32.self)))
+                    for j in 0..<dim {
+                        out.append(Float(src.load(fromByteOffset: base + 4 + j, as: Int8.self)) * scale)
+                    }
                 }
             }
         }
         return (dim, h.count)
     }
 
-    private struct Header { var codec: FeatureCodec; var stored: Bool; var dim: Int; var count: Int; var rawLength: Int; var crc: UInt32 }
+    private struct Header {
+        var codec: FeatureCodec
+        var stored: Bool
+        var dim: Int
+        var count: Int
+        var rawLength: Int
+        var crc: UInt32
+    }
 
     private static func parse(_ blob: Data) throws(BlobError) -> Header {
         guard blob.count >= headerSize, blob.prefix(4).elementsEqual("RSF1".utf8) else {
             throw BlobError("not a feature blob (bad magic or only \(blob.count) bytes)")
         }
         let tag = blob.byte(4)
-        guard let codec = FeatureCodec.allCases.first(where: { $0.tag == tag & ~rawFlag }) else { throw BlobError("unknown codec tag \(tag)") }
-        let dim = Int(blob.readLE(UInt16.self, at: 5)), count = Int(blob.readLE(UInt32.self, at: 7))
-        let rawLength = Int(blob.readLE(UInt32.self, at: 11)), crc = blob.readLE(UInt32.self, at: 15)
+        guard let codec = FeatureCodec.allCases.first(where: { $0.tag == tag & ~rawFlag }) else {
+            throw BlobError("unknown codec tag \(tag)")
+        }
+        let dim = Int(blob.readLE(UInt16.self, at: 5))
+        let count = Int(blob.readLE(UInt32.self, at: 7))
+        let rawLength = Int(blob.readLE(UInt32.self, at: 11))
+        let crc = blob.readLE(UInt32.self, at: 15)
         // count and dim come from 32- and 16-bit fields: their product cannot overflow Int.
         guard dim > 0, rawLength == count * codec.rawBytes(dim: dim) else {
             throw BlobError("raw length \(rawLength) does not fit \(count) x \(dim) \(codec.rawValue)")
         }
         guard rawLength <= maxRawBytes else {
-            throw BlobError("header claims \(count) x \(dim) \(codec.rawValue) (\(rawLength) bytes), more than a blob may hold (\(maxRawBytes))")
+            throw BlobError(
+                "header claims \(count) x \(dim) \(codec.rawValue) (\(rawLength) bytes), more than a blob may hold (\(maxRawBytes))"
+            )
         }
         return Header(codec: codec, stored: tag & rawFlag != 0, dim: dim, count: count, rawLength: rawLength, crc: crc)
     }

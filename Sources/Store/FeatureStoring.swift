@@ -30,7 +30,8 @@ public protocol FeatureStoring: AnyObject, Sendable {
 
     // Model
     @discardableResult
-    func bindModel(name: String, config: String, weightsSha256: String, tokenizerSha256: String, embedDim: Int) throws -> ModelRecord
+    func bindModel(name: String, config: String, weightsSha256: String, tokenizerSha256: String, embedDim: Int) throws
+        -> ModelRecord
     func model() throws -> ModelRecord?
 
     // Ingest
@@ -38,7 +39,9 @@ public protocol FeatureStoring: AnyObject, Sendable {
     func refreshFileFacts(video id: Int64, size: Int64, mtime: Double, fingerprint: String) throws
     /// `shotStarts`: frames of this chunk that start a shot (adaptive videos), joining the
     /// video's layout in the same transaction.
-    func append(video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])], shotStarts: [Int], lease: Lease?) throws
+    func append(
+        video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])], shotStarts: [Int],
+        lease: Lease?) throws
     func finish(video id: Int64, expectedFrames: Int?, lease: Lease?, damage: String?) throws
     func fail(video id: Int64, error: String, lease: Lease?) throws
     /// Extends `lease`; false when it is no longer ours.
@@ -100,9 +103,13 @@ extension FeatureStoring {
 
     public func videos() throws -> [VideoRecord] { try videos(status: nil) }
     public func stats() throws -> StoreStats { try stats(tableSizes: true) }
-    public func begin(_ video: VideoRecord, model: ModelRecord) throws -> StorePlan { try begin(video, model: model, lease: nil) }
+    public func begin(_ video: VideoRecord, model: ModelRecord) throws -> StorePlan {
+        try begin(video, model: model, lease: nil)
+    }
     /// A chunk of a fixed-layout video (no shot starts).
-    public func append(video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])], lease: Lease?) throws {
+    public func append(
+        video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])], lease: Lease?
+    ) throws {
         try append(video: id, offsets: offsets, iFeatures: iFeatures, shotStarts: [], lease: lease)
     }
     public func finish(video id: Int64, lease: Lease? = nil, damage: String? = nil) throws {
@@ -130,8 +137,9 @@ extension SQLiteStore: FeatureStoring {
     public func rawChunks(of v: VideoRecord) throws -> [RawChunk] {
         try read { db in
             try chunks(db, of: v).map {
-                RawChunk(firstFrame: $0.firstFrame, frameCount: $0.frameCount, offsets: $0.offsets, features: $0.features,
-                         shotStarts: StoreRules.shotStarts(of: v, in: $0.firstFrame..<($0.firstFrame + $0.frameCount)))
+                RawChunk(
+                    firstFrame: $0.firstFrame, frameCount: $0.frameCount, offsets: $0.offsets, features: $0.features,
+                    shotStarts: StoreRules.shotStarts(of: v, in: $0.firstFrame..<($0.firstFrame + $0.frameCount)))
             }
         }
     }
@@ -141,13 +149,20 @@ extension SQLiteStore: FeatureStoring {
             guard var v = try fetchVideo(db, id: id) else {
                 throw StoreError.unknownVideo(path: path, video: "id \(id)")
             }
-            guard v.status == .indexing else { throw StoreError.invalidArgument("\(path): \(name(v)) is \(v.status.rawValue), not indexing") }
+            guard v.status == .indexing else {
+                throw StoreError.invalidArgument("\(path): \(name(v)) is \(v.status.rawValue), not indexing")
+            }
             try claimWrite(db, v, lease: nil)
-            v = try StoreRules.adding(shotStarts: c.shotStarts, to: v, chunk: c.firstFrame..<(c.firstFrame + c.frameCount), store: path)
+            v = try StoreRules.adding(
+                shotStarts: c.shotStarts, to: v, chunk: c.firstFrame..<(c.firstFrame + c.frameCount), store: path)
             try StoreRules.checkRaw(store: path, v, c, dim: try ModelRecord.fetchOne(db, key: v.modelId)?.embedDim ?? 0)
-            try ChunkRecord(videoId: id, firstFrame: c.firstFrame, frameCount: c.frameCount, offsets: c.offsets, features: c.features).insert(db)
-            try db.execute(sql: "UPDATE videos SET frame_count = ?, shot_starts = ?, updated_at = ? WHERE id = ?",
-                           arguments: [c.firstFrame + c.frameCount, v.shotStarts, Date().timeIntervalSince1970, id])
+            try ChunkRecord(
+                videoId: id, firstFrame: c.firstFrame, frameCount: c.frameCount, offsets: c.offsets,
+                features: c.features
+            ).insert(db)
+            try db.execute(
+                sql: "UPDATE videos SET frame_count = ?, shot_starts = ?, updated_at = ? WHERE id = ?",
+                arguments: [c.firstFrame + c.frameCount, v.shotStarts, Date().timeIntervalSince1970, id])
         }
     }
 }
@@ -175,9 +190,12 @@ extension VideoRecord {
 
 extension ModelRecord {
     /// A row read by another backend.
-    public static func stored(id: Int64?, name: String, config: String, weightsSha256: String, tokenizerSha256: String,
-                              embedDim: Int, createdAt: Double, configSha256: String) -> ModelRecord {
-        ModelRecord(id: id, name: name, config: config, weightsSha256: weightsSha256, tokenizerSha256: tokenizerSha256,
-                    embedDim: embedDim, createdAt: createdAt, configSha256: configSha256)
+    public static func stored(
+        id: Int64?, name: String, config: String, weightsSha256: String, tokenizerSha256: String,
+        embedDim: Int, createdAt: Double, configSha256: String
+    ) -> ModelRecord {
+        ModelRecord(
+            id: id, name: name, config: config, weightsSha256: weightsSha256, tokenizerSha256: tokenizerSha256,
+            embedDim: embedDim, createdAt: createdAt, configSha256: configSha256)
     }
 }

@@ -50,7 +50,9 @@ public final class FrameTierFile: @unchecked Sendable {
     }
 
     private static func open(_ url: URL, owner: String) throws -> DatabasePool {
-        if let head = try? FileHandle(forReadingFrom: url).read(upToCount: 16), !head.isEmpty, head != Data("SQLite format 3\u{0}".utf8) {
+        if let head = try? FileHandle(forReadingFrom: url).read(upToCount: 16), !head.isEmpty,
+            head != Data("SQLite format 3\u{0}".utf8)
+        {
             throw StoreError.notAStore(path: url.path, reason: "frame tier is not an SQLite database")
         }
         var config = Configuration()
@@ -60,22 +62,27 @@ public final class FrameTierFile: @unchecked Sendable {
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         let pool = try DatabasePool(path: url.path, configuration: config)
         try pool.write { db in
-            try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS payloads (
-                    video TEXT NOT NULL, recipe TEXT NOT NULL, frame INTEGER NOT NULL,
-                    blob BLOB NOT NULL, bytes INTEGER NOT NULL, used INTEGER NOT NULL,
-                    PRIMARY KEY (video, recipe, frame)) WITHOUT ROWID;
-                CREATE INDEX IF NOT EXISTS payloads_used ON payloads (used);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                    CREATE TABLE IF NOT EXISTS payloads (
+                        video TEXT NOT NULL, recipe TEXT NOT NULL, frame INTEGER NOT NULL,
+                        blob BLOB NOT NULL, bytes INTEGER NOT NULL, used INTEGER NOT NULL,
+                        PRIMARY KEY (video, recipe, frame)) WITHOUT ROWID;
+                    CREATE INDEX IF NOT EXISTS payloads_used ON payloads (used);
+                    """)
             let format = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'format'")
             let own = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'owner'")
             let empty = try Int.fetchOne(db, sql: "SELECT 1 FROM payloads LIMIT 1") == nil
             if format == nil && own == nil && empty {
-                try db.execute(sql: "INSERT OR REPLACE INTO meta VALUES ('format', ?), ('owner', ?), ('hits', '0'), ('misses', '0')",
-                               arguments: [Self.format, owner])
+                try db.execute(
+                    sql:
+                        "INSERT OR REPLACE INTO meta VALUES ('format', ?), ('owner', ?), ('hits', '0'), ('misses', '0')",
+                    arguments: [Self.format, owner])
             } else if format != Self.format || own != owner {
-                throw StoreError.notAStore(path: url.path, reason: "frame tier of another store, model or format (\(own ?? "?"), \(format ?? "?"))")
+                throw StoreError.notAStore(
+                    path: url.path,
+                    reason: "frame tier of another store, model or format (\(own ?? "?"), \(format ?? "?"))")
             }
         }
         return pool
@@ -89,7 +96,7 @@ public final class FrameTierFile: @unchecked Sendable {
             return try body(current)
         } catch let e as DatabaseError where e.resultCode == .SQLITE_CORRUPT || e.resultCode == .SQLITE_NOTADB {
             let fresh: DatabasePool = try lock.withLock {
-                if pool !== current { return pool }   // another thread already replaced it
+                if pool !== current { return pool }  // another thread already replaced it
                 try? pool.close()
                 Self.remove(url)
                 pool = try Self.open(url, owner: owner)
@@ -108,30 +115,50 @@ public final class FrameTierFile: @unchecked Sendable {
         var found: [Int: Data] = [:]
         var bad: [Int] = []
         do {
-            try withPool { pool in try pool.read { db in
-                for part in stride(from: 0, to: frames.count, by: 500) {
-                    let slice = Array(frames[part..<min(frames.count, part + 500)])
-                    let marks = slice.map { _ in "?" }.joined(separator: ",")
-                    var args: StatementArguments = [video, recipe]
-                    args += StatementArguments(slice)
-                    let rows = try Row.fetchAll(db, sql: "SELECT frame, blob FROM payloads WHERE video = ? AND recipe = ? AND frame IN (\(marks))",
-                                                arguments: args)
-                    for r in rows {
-                        let k: Int = r["frame"], blob: Data = r["blob"]
-                        if let payload = Self.unwrap(blob) { found[k] = payload } else { bad.append(k) }
+            try withPool { pool in
+                try pool.read { db in
+                    for part in stride(from: 0, to: frames.count, by: 500) {
+                        let slice = Array(frames[part..<min(frames.count, part + 500)])
+                        let marks = slice.map { _ in "?" }.joined(separator: ",")
+                        var args: StatementArguments = [video, recipe]
+                        args += StatementArguments(slice)
+                        let rows = try Row.fetchAll(
+                            db,
+                            sql:
+                                "SELECT frame, blob FROM payloads WHERE video = ? AND recipe = ? AND frame IN (\(marks))",
+                            arguments: args)
+                        for r in rows {
+                            let k: Int = r["frame"]
+                            let blob: Data = r["blob"]
+                            if let payload = Self.unwrap(blob) { found[k] = payload } else { bad.append(k) }
+                        }
                     }
                 }
-            } }
-            let hits = found.count, misses = frames.count - found.count
+            }
+            let hits = found.count
+            let misses = frames.count - found.count
             let stamp = Self.now()
-            try withPool { pool in try pool.write { db in
-                for k in bad { try db.execute(sql: "DELETE FROM payloads WHERE video = ? AND recipe = ? AND frame = ?", arguments: [video, recipe, k]) }
-                for k in found.keys { try db.execute(sql: "UPDATE payloads SET used = ? WHERE video = ? AND recipe = ? AND frame = ?", arguments: [stamp, video, recipe, k]) }
-                try db.execute(sql: "UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'hits'", arguments: [hits])
-                try db.execute(sql: "UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'misses'", arguments: [misses])
-            } }
+            try withPool { pool in
+                try pool.write { db in
+                    for k in bad {
+                        try db.execute(
+                            sql: "DELETE FROM payloads WHERE video = ? AND recipe = ? AND frame = ?",
+                            arguments: [video, recipe, k])
+                    }
+                    for k in found.keys {
+                        try db.execute(
+                            sql: "UPDATE payloads SET used = ? WHERE video = ? AND recipe = ? AND frame = ?",
+                            arguments: [stamp, video, recipe, k])
+                    }
+                    try db.execute(
+                        sql: "UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'hits'", arguments: [hits])
+                    try db.execute(
+                        sql: "UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'misses'",
+                        arguments: [misses])
+                }
+            }
         } catch {
-            return found   // a cache that cannot be read is a cache miss
+            return found  // a cache that cannot be read is a cache miss
         }
         return found
     }
@@ -140,46 +167,65 @@ public final class FrameTierFile: @unchecked Sendable {
     public func put(video: String, recipe: String, payloads: [(frame: Int, data: Data)]) throws {
         guard !payloads.isEmpty, byteBudget > 0 else { return }
         let stamp = Self.now()
-        try withPool { pool in try pool.write { db in
-            for p in payloads {
-                let blob = Self.wrap(p.data)
-                guard blob.count <= byteBudget else { continue }
-                try db.execute(sql: "INSERT OR REPLACE INTO payloads VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [video, recipe, p.frame, blob, blob.count, stamp])
-            }
-            var total = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(bytes), 0) FROM payloads") ?? 0
-            guard total > byteBudget else { return }
-            // Oldest first, in batches, down to 90% of the budget so the next write does not evict again.
-            while total > byteBudget * 9 / 10 {
-                let victims = try Row.fetchAll(db, sql: "SELECT video, recipe, frame, bytes FROM payloads ORDER BY used LIMIT 256")
-                guard !victims.isEmpty else { break }
-                for v in victims {
-                    try db.execute(sql: "DELETE FROM payloads WHERE video = ? AND recipe = ? AND frame = ?",
-                                   arguments: [v["video"] as String, v["recipe"] as String, v["frame"] as Int])
-                    total -= v["bytes"] as Int
-                    if total <= byteBudget * 9 / 10 { break }
+        try withPool { pool in
+            try pool.write { db in
+                for p in payloads {
+                    let blob = Self.wrap(p.data)
+                    guard blob.count <= byteBudget else { continue }
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO payloads VALUES (?, ?, ?, ?, ?, ?)",
+                        arguments: [video, recipe, p.frame, blob, blob.count, stamp])
+                }
+                var total = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(bytes), 0) FROM payloads") ?? 0
+                guard total > byteBudget else { return }
+                // Oldest first, in batches, down to 90% of the budget so the next write does not evict again.
+                while total > byteBudget * 9 / 10 {
+                    let victims = try Row.fetchAll(
+                        db, sql: "SELECT video, recipe, frame, bytes FROM payloads ORDER BY used LIMIT 256")
+                    guard !victims.isEmpty else { break }
+                    for v in victims {
+                        try db.execute(
+                            sql: "DELETE FROM payloads WHERE video = ? AND recipe = ? AND frame = ?",
+                            arguments: [v["video"] as String, v["recipe"] as String, v["frame"] as Int])
+                        total -= v["bytes"] as Int
+                        if total <= byteBudget * 9 / 10 { break }
+                    }
                 }
             }
-        } }
+        }
     }
 
     public func stats() throws -> Stats {
-        try withPool { pool in try pool.read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b, COUNT(DISTINCT video) AS v FROM payloads")!
-            let hits = Int(try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hits'") ?? "0") ?? 0
-            let misses = Int(try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'misses'") ?? "0") ?? 0
-            return Stats(entries: row["n"], bytes: row["b"], videos: row["v"], hits: hits, misses: misses, byteBudget: byteBudget)
-        } }
+        try withPool { pool in
+            try pool.read { db in
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b, COUNT(DISTINCT video) AS v FROM payloads")!
+                let hits = Int(try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hits'") ?? "0") ?? 0
+                let misses =
+                    Int(try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'misses'") ?? "0") ?? 0
+                return Stats(
+                    entries: row["n"], bytes: row["b"], videos: row["v"], hits: hits, misses: misses,
+                    byteBudget: byteBudget)
+            }
+        }
     }
 
     /// Drops every payload of one video (its content hash), whatever the recipe.
     public func remove(video: String) throws {
-        try withPool { pool in try pool.write { db in try db.execute(sql: "DELETE FROM payloads WHERE video = ?", arguments: [video]) } }
+        try withPool { pool in
+            try pool.write { db in try db.execute(sql: "DELETE FROM payloads WHERE video = ?", arguments: [video]) }
+        }
     }
 
     /// Payload bytes stored for one video.
     public func bytes(video: String) throws -> Int {
-        try withPool { pool in try pool.read { db in try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(bytes), 0) FROM payloads WHERE video = ?", arguments: [video]) ?? 0 } }
+        try withPool { pool in
+            try pool.read { db in
+                try Int.fetchOne(
+                    db, sql: "SELECT COALESCE(SUM(bytes), 0) FROM payloads WHERE video = ?", arguments: [video]) ?? 0
+            }
+        }
     }
 
     // Blob: "RSP1", CRC-32 of the payload (u32 LE), payload.
@@ -195,7 +241,9 @@ public final class FrameTierFile: @unchecked Sendable {
 
     static func unwrap(_ blob: Data) -> Data? {
         guard blob.count >= 8, blob.prefix(4) == magic else { return nil }
-        let stored = blob.dropFirst(4).prefix(4).enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+        let stored = blob.dropFirst(4).prefix(4).enumerated().reduce(UInt32(0)) {
+            $0 | UInt32($1.element) << (8 * UInt32($1.offset))
+        }
         let payload = Data(blob.dropFirst(8))
         return CRC32.checksum(payload) == stored ? payload : nil
     }

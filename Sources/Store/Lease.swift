@@ -26,7 +26,9 @@ public struct Lease: Sendable, Equatable {
 
     /// 30 s, or `RSTORE_LEASE_SECONDS` (tests shorten it).
     public static var defaultSeconds: Double {
-        if let s = ProcessInfo.processInfo.environment["RSTORE_LEASE_SECONDS"], let v = Double(s), v > 0, v.isFinite { return v }
+        if let s = ProcessInfo.processInfo.environment["RSTORE_LEASE_SECONDS"], let v = Double(s), v > 0, v.isFinite {
+            return v
+        }
         return 30
     }
 }
@@ -37,7 +39,8 @@ extension Lease {
     static func holderIsGone(_ owner: String) -> Bool {
         let parts = owner.split(separator: ":")
         guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]), pid > 0,
-              parts.dropLast(2).joined(separator: ":") == ProcessInfo.processInfo.hostName else { return false }
+            parts.dropLast(2).joined(separator: ":") == ProcessInfo.processInfo.hostName
+        else { return false }
         return kill(pid, 0) != 0 && errno == ESRCH
     }
 }
@@ -57,10 +60,11 @@ extension SQLiteStore {
     public func heartbeat(video id: Int64, lease: Lease) throws -> Bool {
         try write { db in
             let now = Date().timeIntervalSince1970
-            try db.execute(sql: """
-                UPDATE videos SET lease_heartbeat_at = ?, lease_expires_at = ?
-                WHERE id = ? AND lease_owner = ? AND status = 'indexing'
-                """, arguments: [now, now + lease.seconds, id, lease.owner])
+            try db.execute(
+                sql: """
+                    UPDATE videos SET lease_heartbeat_at = ?, lease_expires_at = ?
+                    WHERE id = ? AND lease_owner = ? AND status = 'indexing'
+                    """, arguments: [now, now + lease.seconds, id, lease.owner])
             return db.changesCount > 0
         }
     }
@@ -73,8 +77,9 @@ extension SQLiteStore {
             guard v.leaseOwner == lease.owner else {
                 throw StoreError.leaseLost(path: path, video: v.path, holder: v.leaseOwner)
             }
-            try db.execute(sql: "UPDATE videos SET lease_heartbeat_at = ?, lease_expires_at = ? WHERE id = ?",
-                           arguments: [now, now + lease.seconds, v.id])
+            try db.execute(
+                sql: "UPDATE videos SET lease_heartbeat_at = ?, lease_expires_at = ? WHERE id = ?",
+                arguments: [now, now + lease.seconds, v.id])
         } else if v.leasedByOther(than: nil, at: now) {
             throw StoreError.leaseLost(path: path, video: v.path, holder: v.leaseOwner)
         }

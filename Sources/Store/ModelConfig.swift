@@ -13,8 +13,10 @@ struct ModelConfig: Equatable {
     /// Parses and normalises `text`; nil when it is not JSON.
     init?(_ text: String) {
         guard let data = text.data(using: .utf8),
-              let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
-              let canonical = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]) else {
+            let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
+            let canonical = try? JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes])
+        else {
             return nil
         }
         self.object = object
@@ -29,10 +31,13 @@ struct ModelConfig: Equatable {
         func walk(_ a: Any?, _ b: Any?, _ path: String) {
             guard out.count < limit else { return }
             if let da = a as? [String: Any], let db = b as? [String: Any] {
-                for key in Set(da.keys).union(db.keys).sorted() { walk(da[key], db[key], path.isEmpty ? key : "\(path).\(key)") }
+                for key in Set(da.keys).union(db.keys).sorted() {
+                    walk(da[key], db[key], path.isEmpty ? key : "\(path).\(key)")
+                }
                 return
             }
-            let sa = a.map(Self.text) ?? "absent", sb = b.map(Self.text) ?? "absent"
+            let sa = a.map(Self.text) ?? "absent"
+            let sb = b.map(Self.text) ?? "absent"
             if sa != sb { out.append("\(path.isEmpty ? "config" : path): \(sa) -> \(sb)") }
         }
         walk(object, other.object, "")
@@ -40,7 +45,10 @@ struct ModelConfig: Equatable {
     }
 
     private static func text(_ value: Any) -> String {
-        guard let d = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]) else { return "\(value)" }
+        guard
+            let d = try? JSONSerialization.data(
+                withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes])
+        else { return "\(value)" }
         return String(decoding: d, as: UTF8.self)
     }
 }

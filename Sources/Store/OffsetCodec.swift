@@ -41,7 +41,9 @@ public enum OffsetCodec {
 
     public static func encode(_ offsets: [FrameOffsetRecord]) throws(BlobError) -> Data {
         let first = offsets.first?.index ?? 0
-        guard first >= 0, first + offsets.count <= Int(UInt32.max) else { throw BlobError("frame index \(first) out of range") }
+        guard first >= 0, first + offsets.count <= Int(UInt32.max) else {
+            throw BlobError("frame index \(first) out of range")
+        }
         var tick = 0.0
         if let a = offsets.first, let b = offsets.last, b.pts != a.pts {
             tick = (b.time - a.time) / Double(b.pts &- a.pts)
@@ -50,12 +52,19 @@ public enum OffsetCodec {
         var raw = [UInt8]()
         raw.reserveCapacity(8 + offsets.count * 4)
         withUnsafeBytes(of: tick.bitPattern.littleEndian) { raw.append(contentsOf: $0) }
-        var prevPTS: Int64 = 0, prevSeek: Int64 = 0, prevTime = 0.0
+        var prevPTS: Int64 = 0
+        var prevSeek: Int64 = 0
+        var prevTime = 0.0
         for (i, o) in offsets.enumerated() {
-            guard o.index == first + i else { throw BlobError("offsets of a chunk must be consecutive: frame \(o.index) follows \(first + i - 1)") }
+            guard o.index == first + i else {
+                throw BlobError("offsets of a chunk must be consecutive: frame \(o.index) follows \(first + i - 1)")
+            }
             let (dPTS, o1) = o.pts.subtractingReportingOverflow(prevPTS)
             let (dSeek, o2) = o.seekPTS.subtractingReportingOverflow(prevSeek)
-            guard !o1, !o2 else { throw BlobError("frame \(o.index): pts \(o.pts) / seek point \(o.seekPTS) too far from the previous frame's") }
+            guard !o1, !o2 else {
+                throw BlobError(
+                    "frame \(o.index): pts \(o.pts) / seek point \(o.seekPTS) too far from the previous frame's")
+            }
             varint(zigzag(dPTS), &raw)
             varint(zigzag(dSeek), &raw)
             varint(o.time.bitPattern ^ predict(prevTime, dPTS, tick).bitPattern, &raw)
@@ -63,7 +72,9 @@ public enum OffsetCodec {
             prevSeek = o.seekPTS
             prevTime = o.time
         }
-        guard raw.count <= maxRawBytes else { throw BlobError("\(offsets.count) frames take \(raw.count) bytes, more than a chunk may (\(maxRawBytes))") }
+        guard raw.count <= maxRawBytes else {
+            throw BlobError("\(offsets.count) frames take \(raw.count) bytes, more than a chunk may (\(maxRawBytes))")
+        }
         var flags: UInt8 = 0
         var payload = raw
         if let packed = LZ4Block.compress(raw), packed.count < raw.count { payload = packed } else { flags |= 1 }
@@ -77,13 +88,19 @@ public enum OffsetCodec {
         return blob
     }
 
-    static func predict(_ prevTime: Double, _ deltaPTS: Int64, _ tick: Double) -> Double { prevTime + Double(deltaPTS) * tick }
+    static func predict(_ prevTime: Double, _ deltaPTS: Int64, _ tick: Double) -> Double {
+        prevTime + Double(deltaPTS) * tick
+    }
 
     public static func decode(_ blob: Data) throws(BlobError) -> [FrameOffsetRecord] {
         let (v2, count, first, raw) = try unpack(blob)
         var out: [FrameOffsetRecord] = []
         out.reserveCapacity(count)
-        var pos = 0, prevPTS: Int64 = 0, prevSeek: Int64 = 0, prevTime = 0.0, tick = 0.0
+        var pos = 0
+        var prevPTS: Int64 = 0
+        var prevSeek: Int64 = 0
+        var prevTime = 0.0
+        var tick = 0.0
         if v2 {
             guard raw.count >= 8 else { throw BlobError("offsets payload too short") }
             tick = Double(bitPattern: raw.readLE(UInt64.self, at: 0))
@@ -94,7 +111,8 @@ public enum OffsetCodec {
                 throw BlobError("offsets payload ends after \(i) of \(count) frames")
             }
             let (pts, o1) = prevPTS.addingReportingOverflow(unzigzag(d))
-            let (seek, o2) = v2 ? prevSeek.addingReportingOverflow(unzigzag(s)) : pts.subtractingReportingOverflow(unzigzag(s))
+            let (seek, o2) =
+                v2 ? prevSeek.addingReportingOverflow(unzigzag(s)) : pts.subtractingReportingOverflow(unzigzag(s))
             guard !o1, !o2 else { throw BlobError("frame \(first + i): pts or seek point overflows 64 bits") }
             let time = Double(bitPattern: t ^ (v2 ? predict(prevTime, unzigzag(d), tick) : prevTime).bitPattern)
             out.append(FrameOffsetRecord(index: first + i, pts: pts, time: time, seekPTS: seek))
@@ -111,27 +129,35 @@ public enum OffsetCodec {
         let b = [UInt8](blob)
         let v2 = b.starts(with: "RSO2".utf8)
         guard v2 || b.starts(with: "RSO1".utf8) else { throw BlobError("not an offsets blob (bad magic)") }
-        let h = v2 ? 5 : 4   // RSO2 has a flags byte
+        let h = v2 ? 5 : 4  // RSO2 has a flags byte
         guard b.count >= h + 16 else { throw BlobError("offsets blob of only \(b.count) bytes") }
         let flags = v2 ? b[4] : 0
         guard flags & ~1 == 0 else { throw BlobError("unknown offsets flags \(flags)") }
-        let count = Int(b.readLE(UInt32.self, at: h)), first = Int(b.readLE(UInt32.self, at: h + 4))
-        let rawLength = Int(b.readLE(UInt32.self, at: h + 8)), crc = b.readLE(UInt32.self, at: h + 12)
+        let count = Int(b.readLE(UInt32.self, at: h))
+        let first = Int(b.readLE(UInt32.self, at: h + 4))
+        let rawLength = Int(b.readLE(UInt32.self, at: h + 8))
+        let crc = b.readLE(UInt32.self, at: h + 12)
         let payload = b[(h + 16)...]
         guard CRC32.checksum(payload) == crc else { throw BlobError("offsets checksum mismatch") }
         // The header is outside the checksum: bound what it may make us allocate. Each frame
         // takes 3 to 30 raw bytes, LZ4 expands at most 255-fold, and no chunk is that large.
         let fixed = v2 ? 8 : 0
         guard rawLength <= maxRawBytes, rawLength <= fixed + count * 30, fixed + count * minFrameBytes <= rawLength,
-              rawLength <= payload.count * 256 else {
-            throw BlobError("offsets header claims \(count) frames in \(rawLength) raw bytes from \(payload.count) stored bytes")
+            rawLength <= payload.count * 256
+        else {
+            throw BlobError(
+                "offsets header claims \(count) frames in \(rawLength) raw bytes from \(payload.count) stored bytes")
         }
         let raw: [UInt8]
         if flags & 1 != 0 {
-            guard payload.count == rawLength else { throw BlobError("offsets payload is \(payload.count) bytes, header says \(rawLength)") }
+            guard payload.count == rawLength else {
+                throw BlobError("offsets payload is \(payload.count) bytes, header says \(rawLength)")
+            }
             raw = Array(payload)
         } else {
-            guard let r = LZ4Block.decompress(payload, rawCount: rawLength) else { throw BlobError("offsets payload does not decompress") }
+            guard let r = LZ4Block.decompress(payload, rawCount: rawLength) else {
+                throw BlobError("offsets payload does not decompress")
+            }
             raw = r
         }
         return (v2, count, first, raw)
@@ -142,14 +168,19 @@ public enum OffsetCodec {
 
     static func varint(_ v: UInt64, _ out: inout [UInt8]) {
         var v = v
-        while v >= 0x80 { out.append(UInt8(v & 0x7f) | 0x80); v >>= 7 }
+        while v >= 0x80 {
+            out.append(UInt8(v & 0x7f) | 0x80)
+            v >>= 7
+        }
         out.append(UInt8(v))
     }
 
     static func readVarint(_ b: [UInt8], _ pos: inout Int) -> UInt64? {
-        var v: UInt64 = 0, shift: UInt64 = 0
+        var v: UInt64 = 0
+        var shift: UInt64 = 0
         while pos < b.count, shift < 64 {
-            let byte = b[pos]; pos += 1
+            let byte = b[pos]
+            pos += 1
             v |= UInt64(byte & 0x7f) << shift
             if byte < 0x80 { return v }
             shift += 7

@@ -91,9 +91,11 @@ public struct VideoRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
     }
 
     /// A new row; `id`, `status`, counts and dates are set by the store.
-    public init(path: String, contentHash: String, size: Int64, mtime: Double, duration: Double,
-                timeBaseNum: Int, timeBaseDen: Int, fps: Double, n: Int, p: Double, strategy: String,
-                codec: FeatureCodec, info: String, fingerprint: String = "", iframes: IFramePlacement = .fixed) {
+    public init(
+        path: String, contentHash: String, size: Int64, mtime: Double, duration: Double,
+        timeBaseNum: Int, timeBaseDen: Int, fps: Double, n: Int, p: Double, strategy: String,
+        codec: FeatureCodec, info: String, fingerprint: String = "", iframes: IFramePlacement = .fixed
+    ) {
         self.id = nil
         self.iframes = iframes.rawValue
         self.path = path
@@ -127,7 +129,8 @@ public struct VideoRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
     /// p, strategy, I-frame placement, codec; the chunk size is not stored), compared as
     /// written, so a name only a newer rstore knows matches only itself.
     func sameRecipe(as other: VideoRecord) -> Bool {
-        fps == other.fps && n == other.n && p == other.p && strategy == other.strategy && iframes == other.iframes && codec == other.codec
+        fps == other.fps && n == other.n && p == other.p && strategy == other.strategy && iframes == other.iframes
+            && codec == other.codec
     }
 }
 

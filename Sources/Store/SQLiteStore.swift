@@ -73,9 +73,12 @@ public final class SQLiteStore: Sendable {
         config.readonly = true
         config.busyMode = .timeout(10)
         do {
-            let foreign = try DatabaseQueue(path: url.path, configuration: config).read { try Migration.applied($0) == nil }
+            let foreign = try DatabaseQueue(path: url.path, configuration: config).read {
+                try Migration.applied($0) == nil
+            }
             if foreign {
-                throw StoreError.notAStore(path: url.path, reason: "an SQLite database without ResidualStore's schema_migrations table")
+                throw StoreError.notAStore(
+                    path: url.path, reason: "an SQLite database without ResidualStore's schema_migrations table")
             }
         } catch {
             throw Self.storeError(error, path: url.path)
@@ -88,9 +91,11 @@ public final class SQLiteStore: Sendable {
         switch e.resultCode {
         case .SQLITE_BUSY, .SQLITE_LOCKED: return StoreError.locked(path: path)
         case .SQLITE_CORRUPT, .SQLITE_NOTADB: return StoreError.notAStore(path: path, reason: e.message ?? "\(e)")
-        case .SQLITE_READONLY: return StoreError.invalidArgument("\(path): the store is read-only (\(e.message ?? "\(e)"))")
+        case .SQLITE_READONLY:
+            return StoreError.invalidArgument("\(path): the store is read-only (\(e.message ?? "\(e)"))")
         // SQLite rolls the transaction back: what was committed before stays as it was.
-        case .SQLITE_FULL, .SQLITE_IOERR: return StoreError.storageFull(path: path, freeBytes: freeBytes(near: path), reason: e.message ?? "\(e)")
+        case .SQLITE_FULL, .SQLITE_IOERR:
+            return StoreError.storageFull(path: path, freeBytes: freeBytes(near: path), reason: e.message ?? "\(e)")
         default: return error
         }
     }
@@ -98,7 +103,9 @@ public final class SQLiteStore: Sendable {
     /// Bytes free on the file system holding `path` (nil when it cannot be asked).
     static func freeBytes(near path: String) -> Int64? {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        return (try? FileManager.default.attributesOfFileSystem(forPath: folder))?[.systemFreeSize].flatMap { ($0 as? NSNumber)?.int64Value }
+        return (try? FileManager.default.attributesOfFileSystem(forPath: folder))?[.systemFreeSize].flatMap {
+            ($0 as? NSNumber)?.int64Value
+        }
     }
 
     func write<T>(_ body: (Database) throws -> T) throws -> T {
@@ -126,10 +133,13 @@ public final class SQLiteStore: Sendable {
     /// `tokenizerSha256` (the residual tokenizer A in use, "" for none) is recorded and may
     /// change: P-features are never stored, so a new A invalidates nothing.
     @discardableResult
-    public func bindModel(name: String, config: String, weightsSha256: String, tokenizerSha256: String, embedDim: Int) throws -> ModelRecord {
+    public func bindModel(name: String, config: String, weightsSha256: String, tokenizerSha256: String, embedDim: Int)
+        throws -> ModelRecord
+    {
         try write { db in
-            var (m, insert, update) = try StoreRules.bind(store: path, existing: try ModelRecord.fetchOne(db), name: name, config: config,
-                                                          weightsSha256: weightsSha256, tokenizerSha256: tokenizerSha256, embedDim: embedDim)
+            var (m, insert, update) = try StoreRules.bind(
+                store: path, existing: try ModelRecord.fetchOne(db), name: name, config: config,
+                weightsSha256: weightsSha256, tokenizerSha256: tokenizerSha256, embedDim: embedDim)
             if insert {
                 try m.insert(db)
                 m.id = db.lastInsertedRowID
@@ -184,8 +194,9 @@ public final class SQLiteStore: Sendable {
     /// later freshness checks compare against the file as it is.
     public func refreshFileFacts(video id: Int64, size: Int64, mtime: Double, fingerprint: String) throws {
         try write { db in
-            try db.execute(sql: "UPDATE videos SET size = ?, mtime = ?, fingerprint = ? WHERE id = ? AND status = 'ready'",
-                           arguments: [size, mtime, fingerprint, id])
+            try db.execute(
+                sql: "UPDATE videos SET size = ?, mtime = ?, fingerprint = ? WHERE id = ? AND status = 'ready'",
+                arguments: [size, mtime, fingerprint, id])
         }
     }
 
@@ -196,8 +207,10 @@ public final class SQLiteStore: Sendable {
     /// row (checked and renewed in the same transaction); without, only while nobody else does.
     /// `shotStarts`: frames of this chunk that start a new shot (adaptive videos only), which
     /// join the video's layout in the same transaction, before the chunk's I-frames are checked.
-    public func append(video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])],
-                       shotStarts: [Int] = [], lease: Lease? = nil) throws {
+    public func append(
+        video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])],
+        shotStarts: [Int] = [], lease: Lease? = nil
+    ) throws {
         guard let first = offsets.first?.index else { return }
         try write { db in
             guard var v = try fetchVideo(db, id: id) else {
@@ -209,14 +222,19 @@ public final class SQLiteStore: Sendable {
             }
             try claimWrite(db, v, lease: lease)
             guard first == v.frameCount else {
-                throw StoreError.invalidArgument("\(path): \(name(v)): chunk starts at frame \(first) but \(v.frameCount) frames are committed")
+                throw StoreError.invalidArgument(
+                    "\(path): \(name(v)): chunk starts at frame \(first) but \(v.frameCount) frames are committed")
             }
-            v = try StoreRules.adding(shotStarts: shotStarts, to: v, chunk: first..<(first + offsets.count), store: path)
+            v = try StoreRules.adding(
+                shotStarts: shotStarts, to: v, chunk: first..<(first + offsets.count), store: path)
             let dim = try ModelRecord.fetchOne(db, key: v.modelId)?.embedDim ?? 0
             let c = try StoreRules.encodeChunk(store: path, v, dim: dim, offsets: offsets, iFeatures: iFeatures)
-            try ChunkRecord(videoId: id, firstFrame: first, frameCount: offsets.count, offsets: c.offsets, features: c.features).insert(db)
-            try db.execute(sql: "UPDATE videos SET frame_count = ?, shot_starts = ?, updated_at = ? WHERE id = ?",
-                           arguments: [first + offsets.count, v.shotStarts, Date().timeIntervalSince1970, id])
+            try ChunkRecord(
+                videoId: id, firstFrame: first, frameCount: offsets.count, offsets: c.offsets, features: c.features
+            ).insert(db)
+            try db.execute(
+                sql: "UPDATE videos SET frame_count = ?, shot_starts = ?, updated_at = ? WHERE id = ?",
+                arguments: [first + offsets.count, v.shotStarts, Date().timeIntervalSince1970, id])
         }
     }
 
@@ -229,10 +247,13 @@ public final class SQLiteStore: Sendable {
                 throw StoreError.unknownVideo(path: path, video: "id \(id)")
             }
             if v.status == .ready { return }
-            guard v.status == .indexing else { throw StoreError.invalidArgument("\(path): \(name(v)) is \(v.status.rawValue); it cannot be finished") }
+            guard v.status == .indexing else {
+                throw StoreError.invalidArgument("\(path): \(name(v)) is \(v.status.rawValue); it cannot be finished")
+            }
             try claimWrite(db, v, lease: lease)
             if let expectedFrames, expectedFrames != v.frameCount {
-                throw StoreError.invalidArgument("\(path): \(name(v)): \(v.frameCount) frames committed, \(expectedFrames) expected")
+                throw StoreError.invalidArgument(
+                    "\(path): \(name(v)): \(v.frameCount) frames committed, \(expectedFrames) expected")
             }
             let now = Date().timeIntervalSince1970
             for other in try VideoRecord.filter(Column("path") == v.path && Column("id") != id).fetchAll(db)
@@ -257,20 +278,28 @@ public final class SQLiteStore: Sendable {
     public func fail(video id: Int64, error: String, lease: Lease? = nil) throws {
         try write { db in
             guard let v = try VideoRecord.fetchOne(db, key: id), v.status == .indexing else { return }
-            if lease.map({ v.leaseOwner != $0.owner }) ?? v.leasedByOther(than: nil, at: Date().timeIntervalSince1970) { return }
+            if lease.map({ v.leaseOwner != $0.owner }) ?? v.leasedByOther(than: nil, at: Date().timeIntervalSince1970) {
+                return
+            }
             try db.execute(sql: "DELETE FROM chunks WHERE video_id = ?", arguments: [id])
-            try db.execute(sql: "UPDATE videos SET status = 'failed', error = ?, frame_count = 0, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?",
-                           arguments: [error, Date().timeIntervalSince1970, id])
+            try db.execute(
+                sql:
+                    "UPDATE videos SET status = 'failed', error = ?, frame_count = 0, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?",
+                arguments: [error, Date().timeIntervalSince1970, id])
         }
     }
 
     public func delete(video id: Int64) throws -> Bool {
         try write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT path, status, lease_owner, lease_expires_at FROM videos WHERE id = ?",
-                                             arguments: [id]) else { return false }
-            try StoreRules.checkDeletable(store: path, id: id, path: row["path"] ?? "?", status: row["status"] ?? "",
-                                          leaseOwner: row["lease_owner"], leaseExpiresAt: row["lease_expires_at"],
-                                          now: Date().timeIntervalSince1970)
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT path, status, lease_owner, lease_expires_at FROM videos WHERE id = ?",
+                    arguments: [id])
+            else { return false }
+            try StoreRules.checkDeletable(
+                store: path, id: id, path: row["path"] ?? "?", status: row["status"] ?? "",
+                leaseOwner: row["lease_owner"], leaseExpiresAt: row["lease_expires_at"],
+                now: Date().timeIntervalSince1970)
             try db.execute(sql: "DELETE FROM chunks WHERE video_id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM videos WHERE id = ?", arguments: [id])
             return true
@@ -291,7 +320,9 @@ public final class SQLiteStore: Sendable {
     }
 
     public func video(id: Int64) throws -> VideoRecord {
-        guard let v = try read({ try fetchVideo($0, id: id) }) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+        guard let v = try read({ try fetchVideo($0, id: id) }) else {
+            throw StoreError.unknownVideo(path: path, video: "id \(id)")
+        }
         return v
     }
 
@@ -299,8 +330,9 @@ public final class SQLiteStore: Sendable {
     /// failed), else nil.
     public func video(path p: String) throws -> VideoRecord? {
         try read { db in
-            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM videos WHERE path = ? ORDER BY status = 'ready' DESC, id DESC LIMIT 1",
-                                         arguments: [p])
+            let ids = try Int64.fetchAll(
+                db, sql: "SELECT id FROM videos WHERE path = ? ORDER BY status = 'ready' DESC, id DESC LIMIT 1",
+                arguments: [p])
             return try ids.first.flatMap { try fetchVideo(db, id: $0) }
         }
     }
@@ -327,7 +359,9 @@ public final class SQLiteStore: Sendable {
     public func frameOffsets(video id: Int64, range: Range<Int>) throws -> [FrameOffsetRecord] {
         try read { db in
             let v = try readyVideo(db, id)
-            return try chunks(db, of: v, overlapping: range).flatMap { try decodeOffsets($0, v) }.filter { range.contains($0.index) }
+            return try chunks(db, of: v, overlapping: range).flatMap { try decodeOffsets($0, v) }.filter {
+                range.contains($0.index)
+            }
         }
     }
 
@@ -335,20 +369,26 @@ public final class SQLiteStore: Sendable {
     public func iFeatures(video id: Int64, frames range: Range<Int>) throws -> [(index: Int, vector: [Float])] {
         try read { db in
             let v = try readyVideo(db, id)
-            return try chunks(db, of: v, overlapping: range).flatMap { try decodeFeatures($0, v) }.filter { range.contains($0.index) }
+            return try chunks(db, of: v, overlapping: range).flatMap { try decodeFeatures($0, v) }.filter {
+                range.contains($0.index)
+            }
         }
     }
 
     func readyVideo(_ db: Database, _ id: Int64) throws -> VideoRecord {
         guard let v = try fetchVideo(db, id: id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
-        guard v.status == .ready else { throw StoreError.notReady(path: path, video: v.path, status: v.status.rawValue) }
+        guard v.status == .ready else {
+            throw StoreError.notReady(path: path, video: v.path, status: v.status.rawValue)
+        }
         return v
     }
 
     /// The row `id` (nil if there is none), decoded and checked: a row whose columns do not
     /// decode or cannot describe an index is `corruptRow`, naming it, never a trap later.
     func fetchVideo(_ db: Database, id: Int64) throws -> VideoRecord? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM videos WHERE id = ?", arguments: [id]) else { return nil }
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM videos WHERE id = ?", arguments: [id]) else {
+            return nil
+        }
         return try StoreRules.checked(decodeVideo(row), store: path)
     }
 
@@ -356,8 +396,9 @@ public final class SQLiteStore: Sendable {
     /// is `corruptRow`, naming it. Listings skip such rows, `verifyBlobs` reports them.
     func decodeVideo(_ row: Row) throws -> VideoRecord {
         do { return try VideoRecord(row: row) } catch {
-            throw StoreError.corruptRow(path: path, video: "video \(row["id"] as Int64? ?? -1) (\(row["path"] as String? ?? "?"))",
-                                        reason: "the row does not decode: \(error)")
+            throw StoreError.corruptRow(
+                path: path, video: "video \(row["id"] as Int64? ?? -1) (\(row["path"] as String? ?? "?"))",
+                reason: "the row does not decode: \(error)")
         }
     }
 
@@ -368,10 +409,14 @@ public final class SQLiteStore: Sendable {
     /// The chunks holding frames of `range`, found through the primary key (video, first frame).
     func chunks(_ db: Database, of v: VideoRecord, overlapping range: Range<Int>) throws -> [ChunkRecord] {
         guard !range.isEmpty else { return [] }
-        let start = try Int.fetchOne(db, sql: "SELECT MAX(first_frame) FROM chunks WHERE video_id = ? AND first_frame <= ?",
-                                     arguments: [v.id, range.lowerBound]) ?? 0
-        return try ChunkRecord.filter(Column("video_id") == v.id && Column("first_frame") >= start && Column("first_frame") < range.upperBound)
-            .order(Column("first_frame")).fetchAll(db)
+        let start =
+            try Int.fetchOne(
+                db, sql: "SELECT MAX(first_frame) FROM chunks WHERE video_id = ? AND first_frame <= ?",
+                arguments: [v.id, range.lowerBound]) ?? 0
+        return try ChunkRecord.filter(
+            Column("video_id") == v.id && Column("first_frame") >= start && Column("first_frame") < range.upperBound
+        )
+        .order(Column("first_frame")).fetchAll(db)
     }
 
     // One copy of the blob checks for both backends (StoreRules).
@@ -397,7 +442,8 @@ public final class SQLiteStore: Sendable {
                     problems.append("\(error)")
                     continue
                 }
-                let cursor = try ChunkRecord.filter(Column("video_id") == v.id).order(Column("first_frame")).fetchCursor(db)
+                let cursor = try ChunkRecord.filter(Column("video_id") == v.id).order(Column("first_frame"))
+                    .fetchCursor(db)
                 problems += try StoreRules.verify(store: path, v, dim: dim, next: { try cursor.next()?.raw })
             }
         }
@@ -409,7 +455,7 @@ public final class SQLiteStore: Sendable {
     /// page (a second or two per GB).
     public func stats(tableSizes: Bool = true) throws -> StoreStats {
         try read { db in
-            let all = try Row.fetchAll(db, VideoRecord.all()).compactMap { try? decodeVideo($0) }   // as listings do
+            let all = try Row.fetchAll(db, VideoRecord.all()).compactMap { try? decodeVideo($0) }  // as listings do
             let ready = StoreRules.usable(all).filter { $0.status == .ready }
             let hours = ready.reduce(0) { $0 + $1.duration } / 3600
             let frames = ready.reduce(0) { $0 + $1.frameCount }
@@ -419,15 +465,22 @@ public final class SQLiteStore: Sendable {
             let free = try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
             let featureBytes = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(features)), 0) FROM chunks") ?? 0
             let offsetBytes = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(offsets)), 0) FROM chunks") ?? 0
-            let tables = !tableSizes ? nil : try? Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name")
-                .map { ($0["name"] as String, $0["bytes"] as Int64) })
+            let tables =
+                !tableSizes
+                ? nil
+                : try? Dictionary(
+                    uniqueKeysWithValues: Row.fetchAll(
+                        db, sql: "SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name"
+                    )
+                    .map { ($0["name"] as String, $0["bytes"] as Int64) })
             let dim = try ModelRecord.fetchOne(db)?.embedDim ?? 0
             let fileBytes = (pages - free) * pageSize
-            return StoreStats(videos: ready.count, indexingVideos: all.filter { $0.status == .indexing }.count,
-                         failedVideos: all.filter { $0.status == .failed }.count, hours: hours, frames: frames, iFrames: iFrames,
-                         fileBytes: fileBytes, featureBytes: featureBytes, offsetBytes: offsetBytes, tableBytes: tables,
-                         bytesPerHour: hours > 0 ? Double(fileBytes) / hours : 0,
-                         denseFloat32BytesPerHour: hours > 0 ? Double(frames * dim * 4) / hours : 0)
+            return StoreStats(
+                videos: ready.count, indexingVideos: all.filter { $0.status == .indexing }.count,
+                failedVideos: all.filter { $0.status == .failed }.count, hours: hours, frames: frames, iFrames: iFrames,
+                fileBytes: fileBytes, featureBytes: featureBytes, offsetBytes: offsetBytes, tableBytes: tables,
+                bytesPerHour: hours > 0 ? Double(fileBytes) / hours : 0,
+                denseFloat32BytesPerHour: hours > 0 ? Double(frames * dim * 4) / hours : 0)
         }
     }
 }

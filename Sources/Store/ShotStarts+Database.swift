@@ -17,7 +17,9 @@ extension ShotStarts: DatabaseValueConvertible {
     /// The list from its stored bytes; throws on a truncated varint, a zero gap or an overflow.
     public static func decode(_ data: Data) throws -> ShotStarts {
         let bytes = [UInt8](data)
-        var pos = 0, frames: [Int] = [], last = 0
+        var pos = 0
+        var frames: [Int] = []
+        var last = 0
         while pos < bytes.count {
             guard let gap = OffsetCodec.readVarint(bytes, &pos), gap > 0, gap < UInt64(Int32.max) else {
                 throw StoreError.invalidArgument("corrupt shot starts at byte \(pos) of \(bytes.count)")

@@ -12,16 +12,19 @@ public enum StoreCopy {
         public var chunks = 0
     }
 
-    public static func copy(from source: any FeatureStoring, to target: any FeatureStoring,
-                            progress: ((VideoRecord) -> Void)? = nil) throws -> Summary {
+    public static func copy(
+        from source: any FeatureStoring, to target: any FeatureStoring,
+        progress: ((VideoRecord) -> Void)? = nil
+    ) throws -> Summary {
         var summary = Summary()
         guard let m = try source.model() else { return summary }
-        let bound = try target.bindModel(name: m.name, config: m.config, weightsSha256: m.weightsSha256,
-                                         tokenizerSha256: m.tokenizerSha256, embedDim: m.embedDim)
+        let bound = try target.bindModel(
+            name: m.name, config: m.config, weightsSha256: m.weightsSha256,
+            tokenizerSha256: m.tokenizerSha256, embedDim: m.embedDim)
         for v in try source.videos(status: .ready) {
             progress?(v)
             var fresh = v
-            fresh.id = nil   // the target numbers its own rows
+            fresh.id = nil  // the target numbers its own rows
             switch try target.begin(fresh, model: bound, lease: nil) {
             case .unchanged:
                 summary.unchanged += 1

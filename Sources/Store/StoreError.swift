@@ -27,29 +27,37 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .newerSchema(let p, let f, let s):
             return "\(p): store schema version \(f) is newer than this rstore supports (\(s)); upgrade rstore"
         case .migrationChanged(let p, let n):
-            return "\(p): migration \(n) differs from the one applied to this store (migrations are never edited once landed)"
+            return
+                "\(p): migration \(n) differs from the one applied to this store (migrations are never edited once landed)"
         case .migrationFailed(let p, let n, let r):
             return "\(p): migration \(n) failed, nothing was changed: \(r)"
         case .needsMigration(let p, let f, let s):
-            return "\(p): store schema version \(f) is older than this rstore's (\(s)); open it once read-write (e.g. `rstore index`) to upgrade it"
+            return
+                "\(p): store schema version \(f) is older than this rstore's (\(s)); open it once read-write (e.g. `rstore index`) to upgrade it"
         case .notAStore(let p, let r): return "\(p): not a ResidualStore database: \(r)"
         case .locked(let p): return "\(p): the store is locked by another process; try again when it finishes"
         case .modelMismatch(let p, let e, let f):
-            return "\(p): store holds features of CLIP weights \(e), but the loaded model is \(f); features of different models are never mixed"
+            return
+                "\(p): store holds features of CLIP weights \(e), but the loaded model is \(f); features of different models are never mixed"
         case .configMismatch(let p, let w, let s, let l, let d):
-            return "\(p): store holds features of CLIP weights \(w) read with config \(s), but the loaded model reads them with config \(l) "
+            return
+                "\(p): store holds features of CLIP weights \(w) read with config \(s), but the loaded model reads them with config \(l) "
                 + "(\(d.joined(separator: "; "))); features of different models are never mixed"
         case .corruptBlob(let p, let v, let f, let r): return "\(p): corrupt data for \(v) at frame \(f): \(r)"
         case .storageFull(let p, let free, let r):
             let left = free.map { String(format: " (%.1f MB free)", Double($0) / 1e6) } ?? ""
-            return "\(p): cannot write the store: the disk is full or failed\(left): \(r); nothing of this step was written, "
+            return
+                "\(p): cannot write the store: the disk is full or failed\(left): \(r); nothing of this step was written, "
                 + "what was committed before is intact; free space and run again (an interrupted ingest resumes)"
-        case .corruptRow(let p, let v, let r): return "\(p): corrupt row for \(v): \(r); re-index the file (`rstore index --stale`)"
+        case .corruptRow(let p, let v, let r):
+            return "\(p): corrupt row for \(v): \(r); re-index the file (`rstore index --stale`)"
         case .unknownVideo(let p, let v): return "\(p): no video \(v) in the store"
-        case .notReady(let p, let v, let s): return "\(p): video \(v) is not queryable yet (status \(s)); run `rstore index` to finish it"
+        case .notReady(let p, let v, let s):
+            return "\(p): video \(v) is not queryable yet (status \(s)); run `rstore index` to finish it"
         case .invalidArgument(let m): return m
         case .leaseLost(let p, let v, let h):
-            return "\(p): \(v) is being indexed by another process (\(h ?? "lease released")); this ingest stopped without changing its data"
+            return
+                "\(p): \(v) is being indexed by another process (\(h ?? "lease released")); this ingest stopped without changing its data"
         }
     }
 }

@@ -22,26 +22,39 @@ public enum StoreRules {
     /// transaction (see `SQLiteStore.bindModel` for what it means): returns the record to keep, and
     /// whether it must be inserted (no model yet) or updated (config hash filled in, tokenizer
     /// changed); throws when the store holds another model.
-    public static func bind(store: String, existing: ModelRecord?, name: String, config: String, weightsSha256: String,
-                            tokenizerSha256: String, embedDim: Int) throws -> (record: ModelRecord, insert: Bool, update: Bool) {
-        guard embedDim > 0, embedDim <= Int(UInt16.max) else { throw StoreError.invalidArgument("embedding dimension \(embedDim) out of range") }
-        guard let loaded = ModelConfig(config) else { throw StoreError.invalidArgument("model config is not JSON: \(config.prefix(200))") }
+    public static func bind(
+        store: String, existing: ModelRecord?, name: String, config: String, weightsSha256: String,
+        tokenizerSha256: String, embedDim: Int
+    ) throws -> (record: ModelRecord, insert: Bool, update: Bool) {
+        guard embedDim > 0, embedDim <= Int(UInt16.max) else {
+            throw StoreError.invalidArgument("embedding dimension \(embedDim) out of range")
+        }
+        guard let loaded = ModelConfig(config) else {
+            throw StoreError.invalidArgument("model config is not JSON: \(config.prefix(200))")
+        }
         guard var m = existing else {
-            return (ModelRecord(id: nil, name: name, config: loaded.json, weightsSha256: weightsSha256, tokenizerSha256: tokenizerSha256,
-                                embedDim: embedDim, createdAt: Date().timeIntervalSince1970, configSha256: loaded.sha256), true, false)
+            return (
+                ModelRecord(
+                    id: nil, name: name, config: loaded.json, weightsSha256: weightsSha256,
+                    tokenizerSha256: tokenizerSha256,
+                    embedDim: embedDim, createdAt: Date().timeIntervalSince1970, configSha256: loaded.sha256), true,
+                false
+            )
         }
         guard m.weightsSha256 == weightsSha256 else {
             throw StoreError.modelMismatch(path: store, expected: m.weightsSha256, found: weightsSha256)
         }
         guard m.embedDim == embedDim else {
-            throw StoreError.invalidArgument("\(store): model \(weightsSha256) was registered with dimension \(m.embedDim), not \(embedDim)")
+            throw StoreError.invalidArgument(
+                "\(store): model \(weightsSha256) was registered with dimension \(m.embedDim), not \(embedDim)")
         }
         var update = false
         if m.configSha256 != loaded.sha256 {
             let stored = ModelConfig(m.config)
             guard let stored, m.configSha256.isEmpty, stored == loaded else {
-                throw StoreError.configMismatch(path: store, weights: weightsSha256, stored: stored?.json ?? m.config, loaded: loaded.json,
-                                                differences: stored?.differences(to: loaded) ?? ["stored config is not JSON"])
+                throw StoreError.configMismatch(
+                    path: store, weights: weightsSha256, stored: stored?.json ?? m.config, loaded: loaded.json,
+                    differences: stored?.differences(to: loaded) ?? ["stored config is not JSON"])
             }
             m.config = loaded.json
             m.configSha256 = loaded.sha256
@@ -69,7 +82,9 @@ public enum StoreRules {
     /// The one decision both backends make in `begin`, from `video` (its `modelId` set) and
     /// every stored version of its path, at the store's `now`.
     public static func begin(_ video: VideoRecord, versions: [VideoRecord], lease: Lease?, now: Double) -> BeginStep {
-        if let ready = versions.first(where: { $0.status == .ready && $0.sameIndexing(as: video) }) { return .unchanged(ready) }
+        if let ready = versions.first(where: { $0.status == .ready && $0.sameIndexing(as: video) }) {
+            return .unchanged(ready)
+        }
         if var partial = versions.first(where: { $0.status == .indexing && $0.sameIndexing(as: video) }) {
             if partial.leasedByOther(than: lease?.owner, at: now) { return .busy(partial) }
             if let lease {
@@ -79,15 +94,20 @@ public enum StoreRules {
             }
             return .resume(partial)
         }
-        return .start(video.startingIngest(lease: lease, now: now),
-                      dropping: versions.filter { $0.status != .ready && !$0.leasedByOther(than: lease?.owner, at: now) })
+        return .start(
+            video.startingIngest(lease: lease, now: now),
+            dropping: versions.filter { $0.status != .ready && !$0.leasedByOther(than: lease?.owner, at: now) })
     }
 
     /// A new version's settings, checked before any row is written.
     public static func checkNew(_ video: VideoRecord) throws {
-        guard FeatureCodec(rawValue: video.codec) != nil else { throw StoreError.invalidArgument("unknown feature codec \(video.codec)") }
+        guard FeatureCodec(rawValue: video.codec) != nil else {
+            throw StoreError.invalidArgument("unknown feature codec \(video.codec)")
+        }
         guard video.n >= 0, video.fps > 0, video.timeBaseNum > 0, video.timeBaseDen > 0 else {
-            throw StoreError.invalidArgument("\(video.path): invalid sampling (N \(video.n), fps \(video.fps), time base \(video.timeBaseNum)/\(video.timeBaseDen))")
+            throw StoreError.invalidArgument(
+                "\(video.path): invalid sampling (N \(video.n), fps \(video.fps), time base \(video.timeBaseNum)/\(video.timeBaseDen))"
+            )
         }
     }
 
@@ -96,13 +116,19 @@ public enum StoreRules {
     /// `v` with a chunk's shot starts joined to its layout: only for adaptive videos, only
     /// frames inside the chunk (its first one included: a chunk may begin on a cut), after
     /// the ones stored. Checked before the chunk's I-frames are, which they decide.
-    public static func adding(shotStarts: [Int], to v: VideoRecord, chunk: Range<Int>, store: String) throws -> VideoRecord {
+    public static func adding(shotStarts: [Int], to v: VideoRecord, chunk: Range<Int>, store: String) throws
+        -> VideoRecord
+    {
         guard !shotStarts.isEmpty else { return v }
         guard v.iframes == IFramePlacement.adaptive.rawValue else {
-            throw StoreError.invalidArgument("\(store): \(name(v)) has fixed I-frames; shot starts \(shotStarts.prefix(4)) are not accepted")
+            throw StoreError.invalidArgument(
+                "\(store): \(name(v)) has fixed I-frames; shot starts \(shotStarts.prefix(4)) are not accepted")
         }
-        guard shotStarts.allSatisfy(chunk.contains), let grown = try? ShotStarts(v.shotStarts.frames + shotStarts) else {
-            throw StoreError.invalidArgument("\(store): \(name(v)): shot starts \(shotStarts.prefix(8)) must be ascending frames inside the chunk \(chunk.lowerBound)..<\(chunk.upperBound)")
+        guard shotStarts.allSatisfy(chunk.contains), let grown = try? ShotStarts(v.shotStarts.frames + shotStarts)
+        else {
+            throw StoreError.invalidArgument(
+                "\(store): \(name(v)): shot starts \(shotStarts.prefix(8)) must be ascending frames inside the chunk \(chunk.lowerBound)..<\(chunk.upperBound)"
+            )
         }
         var v = v
         v.shotStarts = grown
@@ -112,7 +138,8 @@ public enum StoreRules {
     /// Shot starts as both backends store them (nil for none): varint gaps, see `ShotStarts.decode`.
     public static func encode(_ starts: ShotStarts) -> Data? {
         guard !starts.frames.isEmpty else { return nil }
-        var out: [UInt8] = [], last = 0
+        var out: [UInt8] = []
+        var last = 0
         for f in starts.frames {
             OffsetCodec.varint(UInt64(f - last), &out)
             last = f
@@ -125,23 +152,32 @@ public enum StoreRules {
         v.shotStarts.frames.filter(range.contains)
     }
 
-    public static func encodeChunk(store: String, _ v: VideoRecord, dim: Int, offsets: [FrameOffsetRecord],
-                                   iFeatures: [(index: Int, vector: [Float])]) throws -> RawChunk {
+    public static func encodeChunk(
+        store: String, _ v: VideoRecord, dim: Int, offsets: [FrameOffsetRecord],
+        iFeatures: [(index: Int, vector: [Float])]
+    ) throws -> RawChunk {
         let first = offsets.first?.index ?? v.frameCount
         guard first == v.frameCount else {
-            throw StoreError.invalidArgument("\(store): \(name(v)): chunk starts at frame \(first) but \(v.frameCount) frames are committed")
+            throw StoreError.invalidArgument(
+                "\(store): \(name(v)): chunk starts at frame \(first) but \(v.frameCount) frames are committed")
         }
         let expected = offsets.map(\.index).filter { v.layout.kind(of: $0) == .i }
         guard iFeatures.map(\.index) == expected else {
-            throw StoreError.invalidArgument("\(store): \(name(v)): chunk at frame \(first) needs I-features for frames \(expected), got \(iFeatures.map(\.index))")
+            throw StoreError.invalidArgument(
+                "\(store): \(name(v)): chunk at frame \(first) needs I-features for frames \(expected), got \(iFeatures.map(\.index))"
+            )
         }
-        guard let codec = FeatureCodec(rawValue: v.codec) else { throw StoreError.invalidArgument("unknown codec \(v.codec)") }
+        guard let codec = FeatureCodec(rawValue: v.codec) else {
+            throw StoreError.invalidArgument("unknown codec \(v.codec)")
+        }
         if let bad = iFeatures.first(where: { $0.vector.count != dim }) {
-            throw StoreError.invalidArgument("\(store): \(name(v)) frame \(bad.index): feature has \(bad.vector.count) dimensions, the model \(dim)")
+            throw StoreError.invalidArgument(
+                "\(store): \(name(v)) frame \(bad.index): feature has \(bad.vector.count) dimensions, the model \(dim)")
         }
         do {
-            return RawChunk(firstFrame: first, frameCount: offsets.count, offsets: try OffsetCodec.encode(offsets),
-                            features: try codec.encode(iFeatures.flatMap(\.vector), dim: dim))
+            return RawChunk(
+                firstFrame: first, frameCount: offsets.count, offsets: try OffsetCodec.encode(offsets),
+                features: try codec.encode(iFeatures.flatMap(\.vector), dim: dim))
         } catch {
             throw StoreError.invalidArgument("\(store): \(name(v)) chunk at frame \(first): \(error)")
         }
@@ -151,13 +187,15 @@ public enum StoreRules {
     /// video's layout, codec and the model's dimension.
     public static func checkRaw(store: String, _ v: VideoRecord, _ c: RawChunk, dim: Int) throws {
         guard c.firstFrame == v.frameCount, c.frameCount > 0 else {
-            throw StoreError.invalidArgument("\(store): \(name(v)): chunk starts at frame \(c.firstFrame) but \(v.frameCount) frames are committed")
+            throw StoreError.invalidArgument(
+                "\(store): \(name(v)): chunk starts at frame \(c.firstFrame) but \(v.frameCount) frames are committed")
         }
         _ = try decodeOffsets(store: store, c, v)
         let features = try decodeFeatures(store: store, c, v)
         let h = try? FeatureCodec.header(c.features)
         guard features.allSatisfy({ $0.vector.count == dim }), h == nil || h!.codec.rawValue == v.codec else {
-            throw StoreError.invalidArgument("\(store): \(name(v)) chunk at frame \(c.firstFrame): features are not \(v.codec) x \(dim)")
+            throw StoreError.invalidArgument(
+                "\(store): \(name(v)) chunk at frame \(c.firstFrame): features are not \(v.codec) x \(dim)")
         }
     }
 
@@ -165,26 +203,34 @@ public enum StoreRules {
         do {
             let o = try OffsetCodec.decode(c.offsets)
             guard o.count == c.frameCount, o.first?.index == c.firstFrame else {
-                throw BlobError("offsets blob holds \(o.count) frames from \(o.first?.index ?? -1), the row says \(c.frameCount) from \(c.firstFrame)")
+                throw BlobError(
+                    "offsets blob holds \(o.count) frames from \(o.first?.index ?? -1), the row says \(c.frameCount) from \(c.firstFrame)"
+                )
             }
             return o
         } catch {
-            throw StoreError.corruptBlob(path: store, video: name(v), frame: c.firstFrame,
-                                         reason: "frame offsets: \(error) (chunk of frames \(c.firstFrame)..<\(c.firstFrame + c.frameCount))")
+            throw StoreError.corruptBlob(
+                path: store, video: name(v), frame: c.firstFrame,
+                reason: "frame offsets: \(error) (chunk of frames \(c.firstFrame)..<\(c.firstFrame + c.frameCount))")
         }
     }
 
-    public static func decodeFeatures(store: String, _ c: RawChunk, _ v: VideoRecord) throws -> [(index: Int, vector: [Float])] {
+    public static func decodeFeatures(store: String, _ c: RawChunk, _ v: VideoRecord) throws -> [(
+        index: Int, vector: [Float]
+    )] {
         let indices = Array(v.layout.iFrames(in: c.firstFrame..<(c.firstFrame + c.frameCount)))
         do {
             let (dim, values) = try FeatureCodec.decode(c.features)
             guard values.count == indices.count * dim else {
-                throw BlobError("features blob holds \(values.count / max(1, dim)) vectors, the chunk has \(indices.count) I-frames")
+                throw BlobError(
+                    "features blob holds \(values.count / max(1, dim)) vectors, the chunk has \(indices.count) I-frames"
+                )
             }
             return indices.enumerated().map { ($1, Array(values[$0 * dim..<($0 + 1) * dim])) }
         } catch {
-            throw StoreError.corruptBlob(path: store, video: name(v), frame: indices.first ?? c.firstFrame,
-                                         reason: "I-features: \(error) (chunk of frames \(c.firstFrame)..<\(c.firstFrame + c.frameCount))")
+            throw StoreError.corruptBlob(
+                path: store, video: name(v), frame: indices.first ?? c.firstFrame,
+                reason: "I-features: \(error) (chunk of frames \(c.firstFrame)..<\(c.firstFrame + c.frameCount))")
         }
     }
 
@@ -197,25 +243,35 @@ public enum StoreRules {
 
     /// As above, chunks in frame order from `next` (nil at the end), one at a time: a store can
     /// stream them from a cursor instead of holding a whole video's blobs.
-    public static func verify(store: String, _ v: VideoRecord, dim: Int?, next nextChunk: () throws -> RawChunk?) throws -> [String] {
-        if let problem = v.columnProblem { return [StoreError.corruptRow(path: store, video: name(v), reason: problem).description] }
+    public static func verify(store: String, _ v: VideoRecord, dim: Int?, next nextChunk: () throws -> RawChunk?) throws
+        -> [String]
+    {
+        if let problem = v.columnProblem {
+            return [StoreError.corruptRow(path: store, video: name(v), reason: problem).description]
+        }
         var problems: [String] = []
         var next = 0
         while let c = try nextChunk() {
             do {
                 _ = try decodeOffsets(store: store, c, v)
                 if let dim, let h = try? FeatureCodec.header(c.features), h.dim != dim || h.codec.rawValue != v.codec {
-                    problems.append("\(store): \(name(v)) frame \(c.firstFrame): features are \(h.codec.rawValue) x \(h.dim), the video says \(v.codec) x \(dim)")
+                    problems.append(
+                        "\(store): \(name(v)) frame \(c.firstFrame): features are \(h.codec.rawValue) x \(h.dim), the video says \(v.codec) x \(dim)"
+                    )
                 }
                 _ = try decodeFeatures(store: store, c, v)
             } catch { problems.append("\(error)") }
             if c.firstFrame != next {
-                problems.append(c.firstFrame > next ? "\(store): \(name(v)): frames \(next)..<\(c.firstFrame) missing"
-                                                    : "\(store): \(name(v)): frames \(c.firstFrame)..<\(next) stored twice")
+                problems.append(
+                    c.firstFrame > next
+                        ? "\(store): \(name(v)): frames \(next)..<\(c.firstFrame) missing"
+                        : "\(store): \(name(v)): frames \(c.firstFrame)..<\(next) stored twice")
             }
             next = c.firstFrame + c.frameCount
         }
-        if next != v.frameCount { problems.append("\(store): \(name(v)): \(v.frameCount) frames recorded, \(next) stored") }
+        if next != v.frameCount {
+            problems.append("\(store): \(name(v)): \(v.frameCount) frames recorded, \(next) stored")
+        }
         return problems
     }
 }

@@ -20,8 +20,11 @@ public struct StoreStats: Sendable, Codable, Equatable {
     public var bytesPerHour: Double
     /// The same hours as dense float32, one vector per sampled frame (`frames * dim * 4`).
     public var denseFloat32BytesPerHour: Double
-    public init(videos: Int, indexingVideos: Int, failedVideos: Int, hours: Double, frames: Int, iFrames: Int, fileBytes: Int64,
-                featureBytes: Int64, offsetBytes: Int64, tableBytes: [String: Int64]?, bytesPerHour: Double, denseFloat32BytesPerHour: Double) {
+    public init(
+        videos: Int, indexingVideos: Int, failedVideos: Int, hours: Double, frames: Int, iFrames: Int, fileBytes: Int64,
+        featureBytes: Int64, offsetBytes: Int64, tableBytes: [String: Int64]?, bytesPerHour: Double,
+        denseFloat32BytesPerHour: Double
+    ) {
         self.videos = videos
         self.indexingVideos = indexingVideos
         self.failedVideos = failedVideos

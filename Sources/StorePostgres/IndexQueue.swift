@@ -12,7 +12,6 @@ public struct IndexJob: Sendable, Equatable {
     public var attempts: Int
 }
 
-
 /// The work queue of `rstore enqueue` / `rstore worker`. A worker claims the oldest job nobody
 /// holds with `FOR UPDATE SKIP LOCKED` (workers never wait on each other's claims), under a
 /// lease it renews while indexing; a job whose lease expired (the worker died) is claimed again.
@@ -30,10 +29,12 @@ extension PostgresStore: IndexQueueing {
             let now = try now(s)
             var added = 0
             for p in paths {
-                added += try s.query("""
+                added += try s.query(
+                    """
                     INSERT INTO index_queue (root, path, status, enqueued_at, updated_at) VALUES (\(root), \(p), 'queued', \(now), \(now))
                     ON CONFLICT (root, path) WHERE status IN ('queued', 'claimed') DO NOTHING
-                    """).affected
+                    """
+                ).affected
             }
             return added
         }
@@ -43,22 +44,30 @@ extension PostgresStore: IndexQueueing {
     /// one whose lease expired; nil when there is none. A job claimed more than `maxAttempts`
     /// times (its workers died, or gave it back past their deadline) is failed for good instead.
     public func claimJob(lease: Lease, roots: [String], maxAttempts: Int = maxAttempts) throws -> IndexJob? {
-        try pool.statement("claiming a job") { s in   // one round trip: the claim is one statement
-            guard let r = try s.rows("""
-                UPDATE index_queue SET status = 'claimed', lease_owner = \(lease.owner),
-                    lease_expires_at = extract(epoch FROM clock_timestamp()) + \(lease.seconds),
-                    attempts = attempts + 1, updated_at = extract(epoch FROM clock_timestamp())
-                WHERE id = (SELECT id FROM index_queue
-                            WHERE root = ANY(\(roots)) AND (status = 'queued' OR (status = 'claimed' AND lease_expires_at < extract(epoch FROM clock_timestamp())))
-                            ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-                RETURNING id, root, path, attempts, error
-                """).first else { return nil }
-            let job = IndexJob(id: try r["id"].decode(Int64.self), root: try r["root"].decode(String.self),
-                               path: try r["path"].decode(String.self), attempts: try r["attempts"].decode(Int.self))
+        try pool.statement("claiming a job") { s in  // one round trip: the claim is one statement
+            guard
+                let r = try s.rows(
+                    """
+                    UPDATE index_queue SET status = 'claimed', lease_owner = \(lease.owner),
+                        lease_expires_at = extract(epoch FROM clock_timestamp()) + \(lease.seconds),
+                        attempts = attempts + 1, updated_at = extract(epoch FROM clock_timestamp())
+                    WHERE id = (SELECT id FROM index_queue
+                                WHERE root = ANY(\(roots)) AND (status = 'queued' OR (status = 'claimed' AND lease_expires_at < extract(epoch FROM clock_timestamp())))
+                                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                    RETURNING id, root, path, attempts, error
+                    """
+                ).first
+            else { return nil }
+            let job = IndexJob(
+                id: try r["id"].decode(Int64.self), root: try r["root"].decode(String.self),
+                path: try r["path"].decode(String.self), attempts: try r["attempts"].decode(Int.self))
             if job.attempts > maxAttempts {
                 let last = try r["error"].decode(String?.self)
-                let why = "claimed \(job.attempts - 1) times without finishing (at most \(maxAttempts) attempts)" + (last.map { "; last attempt: \($0)" } ?? "")
-                try s.query("""
+                let why =
+                    "claimed \(job.attempts - 1) times without finishing (at most \(maxAttempts) attempts)"
+                    + (last.map { "; last attempt: \($0)" } ?? "")
+                try s.query(
+                    """
                     UPDATE index_queue SET status = 'failed', lease_owner = NULL, error = \(why)
                     WHERE id = \(job.id)
                     """)
@@ -72,17 +81,20 @@ extension PostgresStore: IndexQueueing {
     public func renewJob(_ id: Int64, lease: Lease) throws -> Bool {
         try pool.transaction("renewing job \(id)", retry: true) { s in
             let now = try now(s)
-            return try s.query("""
+            return try s.query(
+                """
                 UPDATE index_queue SET lease_expires_at = \(now + lease.seconds)
                 WHERE id = \(id) AND lease_owner = \(lease.owner) AND status = 'claimed'
-                """).affected > 0
+                """
+            ).affected > 0
         }
     }
 
     /// Closes a job this worker holds: done, or failed with `error`.
     public func completeJob(_ id: Int64, lease: Lease, error: String?) throws {
         try pool.statement("closing job \(id)") { s in
-            try s.query("""
+            try s.query(
+                """
                 UPDATE index_queue SET status = \(error == nil ? "done" : "failed"), error = \(error), lease_owner = NULL,
                     lease_expires_at = NULL, updated_at = \(Date().timeIntervalSince1970)
                 WHERE id = \(id) AND lease_owner = \(lease.owner) AND status = 'claimed'
@@ -95,7 +107,8 @@ extension PostgresStore: IndexQueueing {
     /// claim counts one more attempt (see `claimJob`'s bound).
     public func releaseJob(_ id: Int64, lease: Lease, error: String) throws {
         try pool.statement("giving back job \(id)") { s in
-            try s.query("""
+            try s.query(
+                """
                 UPDATE index_queue SET status = 'queued', error = \(error), lease_owner = NULL,
                     lease_expires_at = NULL, updated_at = \(Date().timeIntervalSince1970)
                 WHERE id = \(id) AND lease_owner = \(lease.owner) AND status = 'claimed'
@@ -107,7 +120,10 @@ extension PostgresStore: IndexQueueing {
     public func jobError(_ id: Int64) throws -> (status: String, attempts: Int, error: String?)? {
         try read("reading job \(id)") { s in
             try s.rows("SELECT status, attempts, error FROM index_queue WHERE id = \(id)").first.map {
-                (try $0["status"].decode(String.self), try $0["attempts"].decode(Int.self), try $0["error"].decode(String?.self))
+                (
+                    try $0["status"].decode(String.self), try $0["attempts"].decode(Int.self),
+                    try $0["error"].decode(String?.self)
+                )
             }
         }
     }

@@ -55,21 +55,28 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
             throw PostgresStoreError.badURL(Self.redacted(url), reason: "expected postgres://user@host:port/database")
         }
         if let q = c.queryItems?.first(where: { !Self.parameters.contains($0.name) }) {
-            throw PostgresStoreError.badURL(Self.redacted(url), reason: "unsupported parameter \(q.name) (known: \(Self.parameters.sorted().joined(separator: ", ")))")
+            throw PostgresStoreError.badURL(
+                Self.redacted(url),
+                reason: "unsupported parameter \(q.name) (known: \(Self.parameters.sorted().joined(separator: ", ")))")
         }
         func nonEmpty(_ s: String?) -> String? { s.flatMap { $0.isEmpty ? nil : $0 } }
         func query(_ name: String) -> String? { nonEmpty(c.queryItems?.first(where: { $0.name == name })?.value) }
         let modeText = query("sslmode") ?? nonEmpty(env["PGSSLMODE"]) ?? "prefer"
         guard let mode = SSLMode(rawValue: modeText) else {
-            throw PostgresStoreError.badURL(Self.redacted(url), reason: "sslmode=\(modeText) is not one of \(SSLMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw PostgresStoreError.badURL(
+                Self.redacted(url),
+                reason: "sslmode=\(modeText) is not one of \(SSLMode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         sslMode = mode
         let libpqRoot = (nonEmpty(env["HOME"]) ?? NSHomeDirectory()) + "/.postgresql/root.crt"
-        sslRootCert = query("sslrootcert") ?? nonEmpty(env["PGSSLROOTCERT"]) ?? (FileManager.default.fileExists(atPath: libpqRoot) ? libpqRoot : nil)
+        sslRootCert =
+            query("sslrootcert") ?? nonEmpty(env["PGSSLROOTCERT"])
+            ?? (FileManager.default.fileExists(atPath: libpqRoot) ? libpqRoot : nil)
         func seconds(_ name: String, env key: String?, default d: Double) throws -> Double {
             guard let text = query(name) ?? key.flatMap({ nonEmpty(env[$0]) }) else { return d }
             guard let v = Double(text), v > 0, v <= 86_400 else {
-                throw PostgresStoreError.badURL(Self.redacted(url), reason: "\(name)=\(text) is not a number of seconds in (0, 86400]")
+                throw PostgresStoreError.badURL(
+                    Self.redacted(url), reason: "\(name)=\(text) is not a number of seconds in (0, 86400]")
             }
             return v
         }
@@ -81,20 +88,26 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
             throw PostgresStoreError.badURL(Self.redacted(url), reason: "port is not a number in 1...65535")
         }
         self.port = port
-        let user = nonEmpty(c.user?.removingPercentEncoding) ?? nonEmpty(env["PGUSER"]) ?? nonEmpty(env["USER"]) ?? "postgres"
+        let user =
+            nonEmpty(c.user?.removingPercentEncoding) ?? nonEmpty(env["PGUSER"]) ?? nonEmpty(env["USER"]) ?? "postgres"
         self.user = user
         let path = c.path.hasPrefix("/") ? String(c.path.dropFirst()) : c.path
         let database = nonEmpty(path.removingPercentEncoding) ?? nonEmpty(env["PGDATABASE"]) ?? user
-        guard !database.contains("/") else { throw PostgresStoreError.badURL(Self.redacted(url), reason: "database name contains '/'") }
+        guard !database.contains("/") else {
+            throw PostgresStoreError.badURL(Self.redacted(url), reason: "database name contains '/'")
+        }
         self.database = database
         if let p = c.password?.removingPercentEncoding {
             password = p
         } else if let p = env["PGPASSWORD"] {
             password = p
         } else {
-            let file = c.queryItems?.first(where: { $0.name == "passfile" })?.value ?? nonEmpty(env["PGPASSFILE"])
+            let file =
+                c.queryItems?.first(where: { $0.name == "passfile" })?.value ?? nonEmpty(env["PGPASSFILE"])
                 ?? (nonEmpty(env["HOME"]) ?? NSHomeDirectory()) + "/.pgpass"
-            password = try Self.passwordFile(file, host: host, port: port, database: database, user: user, explicit: file == c.queryItems?.first(where: { $0.name == "passfile" })?.value)
+            password = try Self.passwordFile(
+                file, host: host, port: port, database: database, user: user,
+                explicit: file == c.queryItems?.first(where: { $0.name == "passfile" })?.value)
         }
     }
 
@@ -102,14 +115,19 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     /// (`--store postgres://u:pw@...`, also `--store=...`): `ps` shows argv to every user of
     /// the machine. Nil otherwise.
     public static func argvPasswordWarning(_ arguments: [String]) -> String? {
-        let urls = arguments.map { a in a.firstIndex(of: "=").map { i in isPostgres(a) ? a : String(a[a.index(after: i)...]) } ?? a }
+        let urls = arguments.map { a in
+            a.firstIndex(of: "=").map { i in isPostgres(a) ? a : String(a[a.index(after: i)...]) } ?? a
+        }
         guard urls.contains(where: { isPostgres($0) && URLComponents(string: $0)?.password != nil }) else { return nil }
-        return "warning: the store URL on the command line holds a password, which the process list (ps) shows to every user of this machine; use PGPASSWORD, a password file (~/.pgpass, PGPASSFILE or ?passfile=) or RSTORE_STORE instead\n"
+        return
+            "warning: the store URL on the command line holds a password, which the process list (ps) shows to every user of this machine; use PGPASSWORD, a password file (~/.pgpass, PGPASSFILE or ?passfile=) or RSTORE_STORE instead\n"
     }
 
     /// `url` with any password replaced by `***`, for messages about a URL that did not parse.
     public static func redacted(_ url: String) -> String {
-        guard let at = url.lastIndex(of: "@"), let scheme = url.range(of: "://"), scheme.upperBound < at else { return url }
+        guard let at = url.lastIndex(of: "@"), let scheme = url.range(of: "://"), scheme.upperBound < at else {
+            return url
+        }
         let userinfo = url[scheme.upperBound..<at]
         guard let colon = userinfo.firstIndex(of: ":") else { return url }
         return String(url[..<colon]) + ":***" + String(url[at...])
@@ -117,7 +135,9 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
 
     /// The first matching line of a libpq password file; nil when none matches or the file is
     /// absent (an explicitly named file that cannot be read is an error).
-    static func passwordFile(_ path: String, host: String, port: Int, database: String, user: String, explicit: Bool) throws -> String? {
+    static func passwordFile(_ path: String, host: String, port: Int, database: String, user: String, explicit: Bool)
+        throws -> String?
+    {
         guard let data = FileManager.default.contents(atPath: path) else {
             if explicit { throw PostgresStoreError.badURL("passfile \(path)", reason: "cannot read the password file") }
             return nil
@@ -136,9 +156,21 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
 
     /// Splits a password-file line on unescaped ':' (`\:` and `\\` are literal).
     static func splitEscaped(_ line: String) -> [String] {
-        var fields: [String] = [], cur = "", escaped = false
+        var fields: [String] = []
+        var cur = ""
+        var escaped = false
         for ch in line {
-            if escaped { cur.append(ch); escaped = false } else if ch == "\\" { escaped = true } else if ch == ":" { fields.append(cur); cur = "" } else { cur.append(ch) }
+            if escaped {
+                cur.append(ch)
+                escaped = false
+            } else if ch == "\\" {
+                escaped = true
+            } else if ch == ":" {
+                fields.append(cur)
+                cur = ""
+            } else {
+                cur.append(ch)
+            }
         }
         fields.append(cur)
         return fields

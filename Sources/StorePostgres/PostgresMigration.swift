@@ -21,16 +21,26 @@ struct PostgresMigration: Sendable, Equatable {
     /// per applied migration whose SQL differs from ours.
     static func migrate(_ s: PostgresSession, known: [PostgresMigration] = embedded) throws -> [String] {
         try s.query("SELECT pg_advisory_xact_lock(\(lockKey))")
-        let hasTable = try s.rows("SELECT to_regclass('schema_migrations') IS NOT NULL AS present")[0]["present"].decode(Bool.self)
+        let hasTable = try s.rows("SELECT to_regclass('schema_migrations') IS NOT NULL AS present")[0]["present"]
+            .decode(Bool.self)
         var applied: [(version: Int, name: String, sha256: String)] = []
         if hasTable {
             applied = try s.rows("SELECT version, name, sha256 FROM schema_migrations ORDER BY version").map {
-                (try $0["version"].decode(Int.self), try $0["name"].decode(String.self), try $0["sha256"].decode(String.self))
+                (
+                    try $0["version"].decode(Int.self), try $0["name"].decode(String.self),
+                    try $0["sha256"].decode(String.self)
+                )
             }
         } else {
-            let tables = try s.rows("SELECT count(*)::int8 AS n FROM pg_tables WHERE schemaname = current_schema()")[0]["n"].decode(Int.self)
+            let tables = try s.rows("SELECT count(*)::int8 AS n FROM pg_tables WHERE schemaname = current_schema()")[0][
+                "n"
+            ].decode(Int.self)
             if tables > 0 {
-                throw StoreError.notAStore(path: s.store, reason: "a PostgreSQL database with \(tables) tables but without ResidualStore's schema_migrations table")
+                throw StoreError.notAStore(
+                    path: s.store,
+                    reason:
+                        "a PostgreSQL database with \(tables) tables but without ResidualStore's schema_migrations table"
+                )
             }
         }
         let supported = known.last?.version ?? 0
@@ -44,12 +54,15 @@ struct PostgresMigration: Sendable, Equatable {
                 warnings.append("\(s.store): applied migration \(a.version) (\(a.name)) is unknown to this rstore")
                 continue
             }
-            if m.sha256 != a.sha256 { warnings.append(StoreError.migrationChanged(path: s.store, name: m.name).description) }
+            if m.sha256 != a.sha256 {
+                warnings.append(StoreError.migrationChanged(path: s.store, name: m.name).description)
+            }
         }
         let done = Set(applied.map(\.version))
         let pending = known.filter { !done.contains($0.version) }
         guard !pending.isEmpty else { return warnings }
-        try s.exec("""
+        try s.exec(
+            """
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version BIGINT PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)
             """)
@@ -57,9 +70,12 @@ struct PostgresMigration: Sendable, Equatable {
             do {
                 try s.script(m.sql)
             } catch let e as PSQLError {
-                throw StoreError.migrationFailed(path: s.store, name: m.name, reason: e.serverInfo?[.message] ?? "\(e.code)")
+                throw StoreError.migrationFailed(
+                    path: s.store, name: m.name, reason: e.serverInfo?[.message] ?? "\(e.code)")
             }
-            try s.query("INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (\(m.version), \(m.name), \(m.sha256), \(Date().timeIntervalSince1970))")
+            try s.query(
+                "INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (\(m.version), \(m.name), \(m.sha256), \(Date().timeIntervalSince1970))"
+            )
         }
         return warnings
     }

@@ -38,8 +38,9 @@ final class PostgresPool: @unchecked Sendable {
     init(location: PostgresLocation, maxConnections: Int = 8) throws {
         self.location = location
         self.maxConnections = max(1, maxConnections)
-        var c = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.user,
-                                                 password: location.password, database: location.database, tls: try location.tls())
+        var c = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user,
+            password: location.password, database: location.database, tls: try location.tls())
         c.options.connectTimeout = .milliseconds(Int64(location.connectTimeout * 1000))
         c.options.additionalStartupParameters = [("statement_timeout", "\(Int64(location.statementTimeout * 1000))")]
         configuration = c
@@ -49,7 +50,9 @@ final class PostgresPool: @unchecked Sendable {
 
     /// Waits for `future` at most `seconds`; past that, throws `timedOut` (the future may still
     /// complete later: `onLate` gets its value then, to release what it holds).
-    func wait<T: Sendable>(_ future: EventLoopFuture<T>, seconds: Double, during what: String, onLate: (@Sendable (T) -> Void)? = nil) throws -> T {
+    func wait<T: Sendable>(
+        _ future: EventLoopFuture<T>, seconds: Double, during what: String, onLate: (@Sendable (T) -> Void)? = nil
+    ) throws -> T {
         let promise = future.eventLoop.makePromise(of: T.self)
         let store = location.description
         let timer = future.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
@@ -100,7 +103,9 @@ final class PostgresPool: @unchecked Sendable {
     /// `retry`: the body only reads (or is idempotent), so one connection loss is retried once
     /// on a fresh connection.
     @discardableResult
-    func transaction<T>(_ what: String, readOnly: Bool = false, retry: Bool = false, _ body: (PostgresSession) throws -> T) throws -> T {
+    func transaction<T>(
+        _ what: String, readOnly: Bool = false, retry: Bool = false, _ body: (PostgresSession) throws -> T
+    ) throws -> T {
         try retrying(retry) {
             try withConnection(during: what) { s in
                 try s.exec(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN")
@@ -134,7 +139,11 @@ final class PostgresPool: @unchecked Sendable {
     }
 
     private var counters = PostgresPoolCounters()
-    var stats: PostgresPoolCounters { lock.lock(); defer { lock.unlock() }; return counters }
+    var stats: PostgresPoolCounters {
+        lock.lock()
+        defer { lock.unlock() }
+        return counters
+    }
 
     func count(statementSeconds dt: Double) {
         lock.lock()
@@ -147,14 +156,26 @@ final class PostgresPool: @unchecked Sendable {
         lock.lock()
         var waitedSince: Date?
         defer {
-            if let t = waitedSince { lock.lock(); counters.waits += 1; counters.waitSeconds += Date().timeIntervalSince(t); lock.unlock() }
+            if let t = waitedSince {
+                lock.lock()
+                counters.waits += 1
+                counters.waitSeconds += Date().timeIntervalSince(t)
+                lock.unlock()
+            }
         }
         let deadline = Date().addingTimeInterval(location.connectTimeout)
         while true {
-            if closed { lock.unlock(); throw PostgresStoreError.connectionLost(store: location.description, during: "\(what) (store closed)") }
+            if closed {
+                lock.unlock()
+                throw PostgresStoreError.connectionLost(store: location.description, during: "\(what) (store closed)")
+            }
             if let c = idle.popLast() {
                 lock.unlock()
-                if c.isClosed { discard(c); lock.lock(); continue }
+                if c.isClosed {
+                    discard(c)
+                    lock.lock()
+                    continue
+                }
                 return c
             }
             if open < maxConnections { break }
@@ -162,7 +183,10 @@ final class PostgresPool: @unchecked Sendable {
             // Every connection busy (each stuck on a silent server, say): wait at most connectTimeout.
             if !lock.wait(until: deadline) {
                 lock.unlock()
-                throw PostgresStoreError.timedOut(store: location.description, during: "\(what) (waiting for one of \(maxConnections) busy connections)", seconds: location.connectTimeout)
+                throw PostgresStoreError.timedOut(
+                    store: location.description,
+                    during: "\(what) (waiting for one of \(maxConnections) busy connections)",
+                    seconds: location.connectTimeout)
             }
         }
         open += 1
@@ -171,8 +195,11 @@ final class PostgresPool: @unchecked Sendable {
         let id = nextID
         lock.unlock()
         do {
-            let connecting = PostgresConnection.connect(on: group.next(), configuration: configuration, id: id, logger: logger)
-            return try wait(connecting, seconds: location.connectTimeout, during: "connecting", onLate: { c in _ = c.close() as EventLoopFuture<Void> })
+            let connecting = PostgresConnection.connect(
+                on: group.next(), configuration: configuration, id: id, logger: logger)
+            return try wait(
+                connecting, seconds: location.connectTimeout, during: "connecting",
+                onLate: { c in _ = c.close() as EventLoopFuture<Void> })
         } catch {
             lock.lock()
             open -= 1
@@ -236,13 +263,23 @@ final class PostgresSession {
         let t0 = Date()
         defer { pool.count(statementSeconds: Date().timeIntervalSince(t0)) }
         do {
-            let result = try pool.wait(connection.query(q, logger: logger), seconds: pool.location.statementTimeout + pool.clientGrace, during: "a statement")
+            let result = try pool.wait(
+                connection.query(q, logger: logger), seconds: pool.location.statementTimeout + pool.clientGrace,
+                during: "a statement")
             return (result.rows.map { $0.makeRandomAccess() }, result.metadata.rows ?? 0)
         } catch {
             if connection.isClosed { broken = true }
             if case PostgresStoreError.timedOut? = error as? PostgresStoreError { broken = true }
-            if let e = error as? PSQLError, [.serverClosedConnection, .clientClosedConnection, .uncleanShutdown].contains(e.code) { broken = true }
-            if let e = error as? PSQLError, let state = e.serverInfo?[.sqlState], state.hasPrefix("57P") || state.hasPrefix("08") { broken = true }
+            if let e = error as? PSQLError,
+                [.serverClosedConnection, .clientClosedConnection, .uncleanShutdown].contains(e.code)
+            {
+                broken = true
+            }
+            if let e = error as? PSQLError, let state = e.serverInfo?[.sqlState],
+                state.hasPrefix("57P") || state.hasPrefix("08")
+            {
+                broken = true
+            }
             throw error
         }
     }
@@ -255,7 +292,9 @@ final class PostgresSession {
     /// one statement per message). Statements end with ';' at the end of a line; whole-line
     /// `--` comments are dropped (Migrations/postgres files keep to that: no dollar-quoted bodies).
     func script(_ sql: String) throws {
-        let lines = sql.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }
+        let lines = sql.split(separator: "\n", omittingEmptySubsequences: false).filter {
+            !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--")
+        }
         var statement = ""
         for line in lines {
             statement += line + "\n"

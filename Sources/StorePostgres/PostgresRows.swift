@@ -14,18 +14,22 @@ enum PostgresRows {
 
     static func video(_ r: PostgresRandomAccessRow) throws -> VideoRecord {
         let codec = try r["codec"].decode(String.self)
-        var v = VideoRecord(path: try r["path"].decode(String.self), contentHash: try r["content_hash"].decode(String.self),
-                            size: try r["size"].decode(Int64.self), mtime: try r["mtime"].decode(Double.self),
-                            duration: try r["duration"].decode(Double.self), timeBaseNum: try r["time_base_num"].decode(Int.self),
-                            timeBaseDen: try r["time_base_den"].decode(Int.self), fps: try r["fps"].decode(Double.self),
-                            n: try r["n"].decode(Int.self), p: try r["p"].decode(Double.self), strategy: try r["strategy"].decode(String.self),
-                            codec: FeatureCodec(rawValue: codec) ?? .f16, info: try r["info"].decode(String.self),
-                            fingerprint: try r["fingerprint"].decode(String.self))
+        var v = VideoRecord(
+            path: try r["path"].decode(String.self), contentHash: try r["content_hash"].decode(String.self),
+            size: try r["size"].decode(Int64.self), mtime: try r["mtime"].decode(Double.self),
+            duration: try r["duration"].decode(Double.self), timeBaseNum: try r["time_base_num"].decode(Int.self),
+            timeBaseDen: try r["time_base_den"].decode(Int.self), fps: try r["fps"].decode(Double.self),
+            n: try r["n"].decode(Int.self), p: try r["p"].decode(Double.self),
+            strategy: try r["strategy"].decode(String.self),
+            codec: FeatureCodec(rawValue: codec) ?? .f16, info: try r["info"].decode(String.self),
+            fingerprint: try r["fingerprint"].decode(String.self))
         v.codec = codec
         v.id = try r["id"].decode(Int64.self)
         v.modelId = try r["model_id"].decode(Int64.self)
         let status = try r["status"].decode(String.self)
-        guard let s = VideoRecord.Status(rawValue: status) else { throw StoreError.invalidArgument("video \(v.id!): unknown status \(status)") }
+        guard let s = VideoRecord.Status(rawValue: status) else {
+            throw StoreError.invalidArgument("video \(v.id!): unknown status \(status)")
+        }
         v.status = s
         v.error = try r["error"].decode(String?.self)
         v.frameCount = try r["frame_count"].decode(Int.self)
@@ -43,14 +47,18 @@ enum PostgresRows {
     }
 
     static func model(_ r: PostgresRandomAccessRow) throws -> ModelRecord {
-        ModelRecord.stored(id: try r["id"].decode(Int64.self), name: try r["name"].decode(String.self), config: try r["config"].decode(String.self),
-                    weightsSha256: try r["weights_sha256"].decode(String.self), tokenizerSha256: try r["tokenizer_sha256"].decode(String.self),
-                    embedDim: try r["embed_dim"].decode(Int.self), createdAt: try r["created_at"].decode(Double.self),
-                    configSha256: try r["config_sha256"].decode(String.self))
+        ModelRecord.stored(
+            id: try r["id"].decode(Int64.self), name: try r["name"].decode(String.self),
+            config: try r["config"].decode(String.self),
+            weightsSha256: try r["weights_sha256"].decode(String.self),
+            tokenizerSha256: try r["tokenizer_sha256"].decode(String.self),
+            embedDim: try r["embed_dim"].decode(Int.self), createdAt: try r["created_at"].decode(Double.self),
+            configSha256: try r["config_sha256"].decode(String.self))
     }
 
     static func chunk(_ r: PostgresRandomAccessRow) throws -> RawChunk {
-        RawChunk(firstFrame: try r["first_frame"].decode(Int.self), frameCount: try r["frame_count"].decode(Int.self),
-                 offsets: try r["offsets"].decode(Data.self), features: try r["features"].decode(Data.self))
+        RawChunk(
+            firstFrame: try r["first_frame"].decode(Int.self), frameCount: try r["frame_count"].decode(Int.self),
+            offsets: try r["offsets"].decode(Data.self), features: try r["features"].decode(Data.self))
     }
 }

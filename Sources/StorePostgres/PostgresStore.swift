@@ -50,20 +50,27 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     // MARK: Model
 
     @discardableResult
-    public func bindModel(name: String, config: String, weightsSha256: String, tokenizerSha256: String, embedDim: Int) throws -> ModelRecord {
+    public func bindModel(name: String, config: String, weightsSha256: String, tokenizerSha256: String, embedDim: Int)
+        throws -> ModelRecord
+    {
         try pool.transaction("binding the model") { s in
             try s.query("SELECT pg_advisory_xact_lock(\(PostgresMigration.lockKey + 1))")
-            let existing = try s.rows("SELECT \(unescaped: PostgresRows.modelColumns) FROM models ORDER BY id LIMIT 1").first.map(PostgresRows.model)
-            var (m, insert, update) = try StoreRules.bind(store: path, existing: existing, name: name, config: config, weightsSha256: weightsSha256,
-                                                          tokenizerSha256: tokenizerSha256, embedDim: embedDim)
+            let existing = try s.rows("SELECT \(unescaped: PostgresRows.modelColumns) FROM models ORDER BY id LIMIT 1")
+                .first.map(PostgresRows.model)
+            var (m, insert, update) = try StoreRules.bind(
+                store: path, existing: existing, name: name, config: config, weightsSha256: weightsSha256,
+                tokenizerSha256: tokenizerSha256, embedDim: embedDim)
             if insert {
-                m.id = try s.rows("""
+                m.id = try s.rows(
+                    """
                     INSERT INTO models (name, config, weights_sha256, tokenizer_sha256, embed_dim, created_at, config_sha256)
                     VALUES (\(m.name), \(m.config), \(m.weightsSha256), \(m.tokenizerSha256), \(m.embedDim), \(m.createdAt), \(m.configSha256))
                     RETURNING id
                     """)[0]["id"].decode(Int64.self)
             } else if update {
-                try s.query("UPDATE models SET config = \(m.config), config_sha256 = \(m.configSha256), tokenizer_sha256 = \(m.tokenizerSha256) WHERE id = \(m.id!)")
+                try s.query(
+                    "UPDATE models SET config = \(m.config), config_sha256 = \(m.configSha256), tokenizer_sha256 = \(m.tokenizerSha256) WHERE id = \(m.id!)"
+                )
             }
             return m
         }
@@ -71,7 +78,8 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
 
     public func model() throws -> ModelRecord? {
         try pool.transaction("reading the model", readOnly: true, retry: true) { s in
-            try s.rows("SELECT \(unescaped: PostgresRows.modelColumns) FROM models ORDER BY id LIMIT 1").first.map(PostgresRows.model)
+            try s.rows("SELECT \(unescaped: PostgresRows.modelColumns) FROM models ORDER BY id LIMIT 1").first.map(
+                PostgresRows.model)
         }
     }
 
@@ -80,11 +88,13 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     /// Model row `id` and the server's clock, after taking path `p`'s advisory lock for this
     /// transaction, in one round trip; nil when there is no such model.
     func lockPath(_ s: PostgresSession, _ p: String, model id: Int64) throws -> (model: ModelRecord, now: Double)? {
-        try s.rows("""
+        try s.rows(
+            """
             SELECT \(unescaped: PostgresRows.modelColumns), l.now FROM models,
                 (SELECT extract(epoch FROM clock_timestamp())::float8 AS now FROM (SELECT pg_advisory_xact_lock(hashtextextended(\(p), 0))) x OFFSET 0) l
             WHERE models.id = \(id)
-            """).first.map { (try PostgresRows.model($0), try $0["now"].decode(Double.self)) }
+            """
+        ).first.map { (try PostgresRows.model($0), try $0["now"].decode(Double.self)) }
     }
 
     func now(_ s: PostgresSession) throws -> Double {
@@ -93,14 +103,24 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
 
     /// A video row locked for this transaction, with its model's dimension and the server's
     /// clock, in one round trip (a chunk commit is latency-bound).
-    struct Locked { var video: VideoRecord; var dim: Int; var now: Double }
+    struct Locked {
+        var video: VideoRecord
+        var dim: Int
+        var now: Double
+    }
 
     func lockedRow(_ s: PostgresSession, _ id: Int64) throws -> Locked? {
-        try s.rows("""
+        try s.rows(
+            """
             SELECT \(unescaped: PostgresRows.videoColumns), (SELECT embed_dim FROM models m WHERE m.id = videos.model_id) AS embed_dim,
                    extract(epoch FROM clock_timestamp())::float8 AS now
             FROM videos WHERE id = \(id) FOR UPDATE
-            """).first.map { Locked(video: try StoreRules.checked(PostgresRows.video($0), store: path), dim: try $0["embed_dim"].decode(Int?.self) ?? 0, now: try $0["now"].decode(Double.self)) }
+            """
+        ).first.map {
+            Locked(
+                video: try StoreRules.checked(PostgresRows.video($0), store: path),
+                dim: try $0["embed_dim"].decode(Int?.self) ?? 0, now: try $0["now"].decode(Double.self))
+        }
     }
 
     public func begin(_ video: VideoRecord, model: ModelRecord, lease: Lease?) throws -> StorePlan {
@@ -115,7 +135,9 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
             }
             var v = video
             v.modelId = modelId
-            let versions = try s.rows("SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE path = \(v.path) ORDER BY id").map(PostgresRows.video)
+            let versions = try s.rows(
+                "SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE path = \(v.path) ORDER BY id"
+            ).map(PostgresRows.video)
             let dropping: [VideoRecord]
             switch StoreRules.begin(v, versions: versions, lease: lease, now: now) {
             case .unchanged(let ready):
@@ -124,7 +146,8 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
                 return .busy(holder)
             case .resume(let partial):
                 if let lease {
-                    try s.query("""
+                    try s.query(
+                        """
                         UPDATE videos SET lease_owner = \(lease.owner), lease_heartbeat_at = \(now), lease_expires_at = \(now + lease.seconds)
                         WHERE id = \(partial.id!)
                         """)
@@ -136,7 +159,8 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
                 dropping = old
             }
             for old in dropping { try s.query("DELETE FROM videos WHERE id = \(old.id!)") }
-            v.id = try s.rows("""
+            v.id = try s.rows(
+                """
                 INSERT INTO videos (path, content_hash, size, mtime, duration, time_base_num, time_base_den, fps, n, p, strategy, codec,
                     model_id, status, error, frame_count, info, mask_seed, created_at, updated_at, fingerprint, damage,
                     lease_owner, lease_heartbeat_at, lease_expires_at, motion_source, iframes)
@@ -154,7 +178,9 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
 
     public func refreshFileFacts(video id: Int64, size: Int64, mtime: Double, fingerprint: String) throws {
         try pool.transaction("refreshing file facts", retry: true) { s in
-            try s.query("UPDATE videos SET size = \(size), mtime = \(mtime), fingerprint = \(fingerprint) WHERE id = \(id) AND status = 'ready'")
+            try s.query(
+                "UPDATE videos SET size = \(size), mtime = \(mtime), fingerprint = \(fingerprint) WHERE id = \(id) AND status = 'ready'"
+            )
         }
     }
 
@@ -163,29 +189,41 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     /// the write ends the lease anyway).
     func claimWrite(_ s: PostgresSession, _ v: VideoRecord, lease: Lease?, now: Double, renew: Bool = true) throws {
         if let lease {
-            guard v.leaseOwner == lease.owner else { throw StoreError.leaseLost(path: path, video: v.path, holder: v.leaseOwner) }
+            guard v.leaseOwner == lease.owner else {
+                throw StoreError.leaseLost(path: path, video: v.path, holder: v.leaseOwner)
+            }
             guard renew else { return }
-            try s.query("UPDATE videos SET lease_heartbeat_at = \(now), lease_expires_at = \(now + lease.seconds) WHERE id = \(v.id!)")
+            try s.query(
+                "UPDATE videos SET lease_heartbeat_at = \(now), lease_expires_at = \(now + lease.seconds) WHERE id = \(v.id!)"
+            )
         } else if v.isLeasedByOther(than: nil, at: now) {
             throw StoreError.leaseLost(path: path, video: v.path, holder: v.leaseOwner)
         }
     }
 
-    public func append(video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])],
-                       shotStarts: [Int], lease: Lease?) throws {
+    public func append(
+        video id: Int64, offsets: [FrameOffsetRecord], iFeatures: [(index: Int, vector: [Float])],
+        shotStarts: [Int], lease: Lease?
+    ) throws {
         guard let first = offsets.first?.index else { return }
         let what = "committing the chunk at frame \(first) of video \(id)"
         let make = { (v: VideoRecord, dim: Int) throws -> (RawChunk, ShotStarts) in
-            let v = try StoreRules.adding(shotStarts: shotStarts, to: v, chunk: first..<(first + offsets.count), store: self.path)
-            return (try StoreRules.encodeChunk(store: self.path, v, dim: dim, offsets: offsets, iFeatures: iFeatures), v.shotStarts)
+            let v = try StoreRules.adding(
+                shotStarts: shotStarts, to: v, chunk: first..<(first + offsets.count), store: self.path)
+            return (
+                try StoreRules.encodeChunk(store: self.path, v, dim: dim, offsets: offsets, iFeatures: iFeatures),
+                v.shotStarts
+            )
         }
         if let lease, try commitFast(video: id, during: what, lease: lease, make) { return }
         try commit(video: id, during: what, lease: lease, make)
     }
 
     public func appendRaw(video id: Int64, chunk c: RawChunk) throws {
-        try commit(video: id, during: "copying the chunk at frame \(c.firstFrame) of video \(id)", lease: nil) { v, dim in
-            let v = try StoreRules.adding(shotStarts: c.shotStarts, to: v, chunk: c.firstFrame..<(c.firstFrame + c.frameCount), store: path)
+        try commit(video: id, during: "copying the chunk at frame \(c.firstFrame) of video \(id)", lease: nil) {
+            v, dim in
+            let v = try StoreRules.adding(
+                shotStarts: c.shotStarts, to: v, chunk: c.firstFrame..<(c.firstFrame + c.frameCount), store: path)
             try StoreRules.checkRaw(store: path, v, c, dim: dim)
             return (c, v.shotStarts)
         }
@@ -194,7 +232,9 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     /// One chunk commit: the row locked, the caller's right to write it checked (and its lease
     /// renewed), the chunk `make` builds inserted and the frame count advanced, all or nothing.
     /// `make` returns the chunk and the video's shot starts with the chunk's joined.
-    func commit(video id: Int64, during what: String, lease: Lease?, _ make: (VideoRecord, Int) throws -> (RawChunk, ShotStarts)) throws {
+    func commit(
+        video id: Int64, during what: String, lease: Lease?, _ make: (VideoRecord, Int) throws -> (RawChunk, ShotStarts)
+    ) throws {
         try pool.transaction(what) { s in
             guard let row = try lockedRow(s, id) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
             let v = row.video
@@ -205,7 +245,8 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
             try claimWrite(s, v, lease: lease, now: row.now)
             let (c, starts) = try make(v, row.dim)
             try insert(s, video: id, c)
-            try s.query("""
+            try s.query(
+                """
                 UPDATE videos SET frame_count = \(c.firstFrame + c.frameCount), shot_starts = \(StoreRules.encode(starts)),
                     updated_at = \(Date().timeIntervalSince1970) WHERE id = \(id)
                 """)
@@ -219,14 +260,17 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     /// frame count and shot starts). False (nothing written) when there is no remembered row
     /// or it went stale: `commit` then reads the row and decides, with its precise errors.
     /// The row lock the UPDATE takes serialises concurrent writers of the row, as `FOR UPDATE` does.
-    func commitFast(video id: Int64, during what: String, lease: Lease, _ make: (VideoRecord, Int) throws -> (RawChunk, ShotStarts)) throws -> Bool {
+    func commitFast(
+        video id: Int64, during what: String, lease: Lease, _ make: (VideoRecord, Int) throws -> (RawChunk, ShotStarts)
+    ) throws -> Bool {
         guard let (v, dim) = writing.get(id) else { return false }
         // Forgotten until this commit is known to be written: after a refused chunk (`commit`
         // refuses it against the stored row) or a lost answer, the next commit reads the row.
         writing.remove(id)
         guard let (c, starts) = try? make(v, dim) else { return false }
         let written = try pool.statement(what) { s in
-            try s.rows("""
+            try s.rows(
+                """
                 WITH v AS (
                     UPDATE videos SET frame_count = \(c.firstFrame + c.frameCount), shot_starts = \(StoreRules.encode(starts)),
                         updated_at = \(Date().timeIntervalSince1970),
@@ -247,7 +291,8 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     }
 
     func insert(_ s: PostgresSession, video id: Int64, _ c: RawChunk) throws {
-        try s.query("""
+        try s.query(
+            """
             INSERT INTO chunks (video_id, first_frame, frame_count, offsets, features)
             VALUES (\(id), \(c.firstFrame), \(c.frameCount), \(c.offsets), \(c.features))
             """)
@@ -258,23 +303,38 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
         // Five round trips: BEGIN, the path's lock, every version of the path locked, one
         // statement that swaps them and bumps the generation, COMMIT.
         try pool.transaction("finishing video \(id)") { s in
-            guard let locked = try s.rows("""
-                SELECT extract(epoch FROM clock_timestamp())::float8 AS now
-                FROM (SELECT pg_advisory_xact_lock(hashtextextended(path, 0)) FROM videos WHERE id = \(id) OFFSET 0) l
-                """).first else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+            guard
+                let locked = try s.rows(
+                    """
+                    SELECT extract(epoch FROM clock_timestamp())::float8 AS now
+                    FROM (SELECT pg_advisory_xact_lock(hashtextextended(path, 0)) FROM videos WHERE id = \(id) OFFSET 0) l
+                    """
+                ).first
+            else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
             let now = try locked["now"].decode(Double.self)
-            let versions = try s.rows("""
+            let versions = try s.rows(
+                """
                 SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE path = (SELECT path FROM videos WHERE id = \(id)) ORDER BY id FOR UPDATE
-                """).map(PostgresRows.video)
-            guard let v = versions.first(where: { $0.id == id }) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+                """
+            ).map(PostgresRows.video)
+            guard let v = versions.first(where: { $0.id == id }) else {
+                throw StoreError.unknownVideo(path: path, video: "id \(id)")
+            }
             if v.status == .ready { return }
-            guard v.status == .indexing else { throw StoreError.invalidArgument("\(path): \(StoreRules.name(v)) is \(v.status.rawValue); it cannot be finished") }
+            guard v.status == .indexing else {
+                throw StoreError.invalidArgument(
+                    "\(path): \(StoreRules.name(v)) is \(v.status.rawValue); it cannot be finished")
+            }
             try claimWrite(s, v, lease: lease, now: now, renew: false)
             if let expectedFrames, expectedFrames != v.frameCount {
-                throw StoreError.invalidArgument("\(path): \(StoreRules.name(v)): \(v.frameCount) frames committed, \(expectedFrames) expected")
+                throw StoreError.invalidArgument(
+                    "\(path): \(StoreRules.name(v)): \(v.frameCount) frames committed, \(expectedFrames) expected")
             }
-            let replaced = versions.filter { $0.id != id && !$0.isLeasedByOther(than: lease?.owner, at: now) }.map { $0.id! }
-            try s.query("""
+            let replaced = versions.filter { $0.id != id && !$0.isLeasedByOther(than: lease?.owner, at: now) }.map {
+                $0.id!
+            }
+            try s.query(
+                """
                 WITH gone AS (DELETE FROM videos WHERE id = ANY(\(replaced)) RETURNING id),
                 ready AS (
                     UPDATE videos SET status = 'ready', damage = \(damage), lease_owner = NULL, lease_heartbeat_at = NULL,
@@ -293,7 +353,8 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
             let (v, now) = (row.video, row.now)
             if lease.map({ v.leaseOwner != $0.owner }) ?? v.isLeasedByOther(than: nil, at: now) { return }
             try s.query("DELETE FROM chunks WHERE video_id = \(id)")
-            try s.query("""
+            try s.query(
+                """
                 UPDATE videos SET status = 'failed', error = \(error), frame_count = 0, lease_owner = NULL, lease_expires_at = NULL,
                     updated_at = \(Date().timeIntervalSince1970)
                 WHERE id = \(id)
@@ -303,11 +364,13 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
 
     public func heartbeat(video id: Int64, lease: Lease) throws -> Bool {
         try pool.statement("renewing the lease of video \(id)", retry: true) { s in
-            try s.query("""
+            try s.query(
+                """
                 UPDATE videos SET lease_heartbeat_at = extract(epoch FROM clock_timestamp()),
                     lease_expires_at = extract(epoch FROM clock_timestamp()) + \(lease.seconds)
                 WHERE id = \(id) AND lease_owner = \(lease.owner) AND status = 'indexing'
-                """).affected > 0
+                """
+            ).affected > 0
         }
     }
 
@@ -319,39 +382,55 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     }
 
     public func videos(status: VideoRecord.Status?) throws -> [VideoRecord] {
-        StoreRules.usable(try read("listing videos") { s in
-            try s.rows("""
-                SELECT \(unescaped: PostgresRows.videoColumns) FROM videos
-                WHERE \(status?.rawValue)::text IS NULL OR status = \(status?.rawValue) ORDER BY path, id
-                """).compactMap { try? PostgresRows.video($0) }   // a row that does not decode is left out
-        })
+        StoreRules.usable(
+            try read("listing videos") { s in
+                try s.rows(
+                    """
+                    SELECT \(unescaped: PostgresRows.videoColumns) FROM videos
+                    WHERE \(status?.rawValue)::text IS NULL OR status = \(status?.rawValue) ORDER BY path, id
+                    """
+                ).compactMap { try? PostgresRows.video($0) }  // a row that does not decode is left out
+            })
     }
 
     public func video(id: Int64) throws -> VideoRecord {
-        guard let v = try read("reading video \(id)", { s in
-            try s.rows("SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE id = \(id)").first.map(PostgresRows.video)
-        }) else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
+        guard
+            let v = try read(
+                "reading video \(id)",
+                { s in
+                    try s.rows("SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE id = \(id)").first.map(
+                        PostgresRows.video)
+                })
+        else { throw StoreError.unknownVideo(path: path, video: "id \(id)") }
         return try StoreRules.checked(v, store: path)
     }
 
     public func video(path p: String) throws -> VideoRecord? {
         try read("reading \(p)") { s in
-            let versions = try s.rows("SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE path = \(p) ORDER BY id DESC").map(PostgresRows.video)
-            return try (versions.first { $0.status == .ready } ?? versions.first).map { try StoreRules.checked($0, store: path) }
+            let versions = try s.rows(
+                "SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE path = \(p) ORDER BY id DESC"
+            ).map(PostgresRows.video)
+            return try (versions.first { $0.status == .ready } ?? versions.first).map {
+                try StoreRules.checked($0, store: path)
+            }
         }
     }
 
     func chunks(_ s: PostgresSession, of id: Int64, overlapping range: Range<Int>? = nil) throws -> [RawChunk] {
         guard let range else {
-            return try s.rows("SELECT first_frame, frame_count, offsets, features FROM chunks WHERE video_id = \(id) ORDER BY first_frame").map(PostgresRows.chunk)
+            return try s.rows(
+                "SELECT first_frame, frame_count, offsets, features FROM chunks WHERE video_id = \(id) ORDER BY first_frame"
+            ).map(PostgresRows.chunk)
         }
         guard !range.isEmpty else { return [] }
-        return try s.rows("""
+        return try s.rows(
+            """
             SELECT first_frame, frame_count, offsets, features FROM chunks
             WHERE video_id = \(id) AND first_frame < \(range.upperBound)
               AND first_frame >= COALESCE((SELECT max(first_frame) FROM chunks WHERE video_id = \(id) AND first_frame <= \(range.lowerBound)), 0)
             ORDER BY first_frame
-            """).map(PostgresRows.chunk)
+            """
+        ).map(PostgresRows.chunk)
     }
 
     public func rawChunks(of v: VideoRecord) throws -> [RawChunk] {
@@ -374,23 +453,32 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
 
     func readyChunks(video id: Int64, range: Range<Int>) throws -> (VideoRecord, [RawChunk]) {
         try read("reading frames of video \(id)") { s in
-            guard let v = try s.rows("SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE id = \(id)").first.map(PostgresRows.video) else {
+            guard
+                let v = try s.rows("SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE id = \(id)").first
+                    .map(PostgresRows.video)
+            else {
                 throw StoreError.unknownVideo(path: path, video: "id \(id)")
             }
             _ = try StoreRules.checked(v, store: path)
-            guard v.status == .ready else { throw StoreError.notReady(path: path, video: v.path, status: v.status.rawValue) }
+            guard v.status == .ready else {
+                throw StoreError.notReady(path: path, video: v.path, status: v.status.rawValue)
+            }
             return (v, try chunks(s, of: id, overlapping: range))
         }
     }
 
     public func frameOffsets(video id: Int64, range: Range<Int>) throws -> [FrameOffsetRecord] {
         let (v, chunks) = try readyChunks(video: id, range: range)
-        return try chunks.flatMap { try StoreRules.decodeOffsets(store: path, $0, v) }.filter { range.contains($0.index) }
+        return try chunks.flatMap { try StoreRules.decodeOffsets(store: path, $0, v) }.filter {
+            range.contains($0.index)
+        }
     }
 
     public func iFeatures(video id: Int64, frames range: Range<Int>) throws -> [(index: Int, vector: [Float])] {
         let (v, chunks) = try readyChunks(video: id, range: range)
-        return try chunks.flatMap { try StoreRules.decodeFeatures(store: path, $0, v) }.filter { range.contains($0.index) }
+        return try chunks.flatMap { try StoreRules.decodeFeatures(store: path, $0, v) }.filter {
+            range.contains($0.index)
+        }
     }
 
     public func generation() throws -> Int64 {
@@ -403,12 +491,18 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
 
     public func verifyBlobs() throws -> [String] {
         try read("verifying the store") { s in
-            let dim = try s.rows("SELECT embed_dim FROM models ORDER BY id LIMIT 1").first?["embed_dim"].decode(Int.self)
+            let dim = try s.rows("SELECT embed_dim FROM models ORDER BY id LIMIT 1").first?["embed_dim"].decode(
+                Int.self)
             var problems = schemaWarnings
-            for row in try s.rows("SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE status <> 'failed' ORDER BY id") {
+            for row in try s.rows(
+                "SELECT \(unescaped: PostgresRows.videoColumns) FROM videos WHERE status <> 'failed' ORDER BY id")
+            {
                 let v: VideoRecord
                 do { v = try PostgresRows.video(row) } catch {
-                    problems.append(StoreError.corruptRow(path: path, video: "a video row", reason: "the row does not decode: \(error)").description)
+                    problems.append(
+                        StoreError.corruptRow(
+                            path: path, video: "a video row", reason: "the row does not decode: \(error)"
+                        ).description)
                     continue
                 }
                 problems += StoreRules.verify(store: path, v, chunks: try chunks(s, of: v.id!), dim: dim)
@@ -425,24 +519,31 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
             let hours = ready.reduce(0) { $0 + $1.duration } / 3600
             let frames = ready.reduce(0) { $0 + $1.frameCount }
             let iFrames = ready.reduce(0) { $0 + $1.layout.iFrameCount(frames: $1.frameCount) }
-            let sizes = try s.rows("""
+            let sizes = try s.rows(
+                """
                 SELECT pg_database_size(current_database())::int8 AS db,
                        COALESCE(sum(octet_length(features)), 0)::int8 AS f, COALESCE(sum(octet_length(offsets)), 0)::int8 AS o FROM chunks
                 """)[0]
             let fileBytes = try sizes["db"].decode(Int64.self)
             var tables: [String: Int64]?
             if tableSizes {
-                tables = Dictionary(uniqueKeysWithValues: try s.rows("""
-                    SELECT tablename AS name, pg_total_relation_size(quote_ident(tablename))::int8 AS bytes
-                    FROM pg_tables WHERE schemaname = current_schema()
-                    """).map { (try $0["name"].decode(String.self), try $0["bytes"].decode(Int64.self)) })
+                tables = Dictionary(
+                    uniqueKeysWithValues: try s.rows(
+                        """
+                        SELECT tablename AS name, pg_total_relation_size(quote_ident(tablename))::int8 AS bytes
+                        FROM pg_tables WHERE schemaname = current_schema()
+                        """
+                    ).map { (try $0["name"].decode(String.self), try $0["bytes"].decode(Int64.self)) })
             }
-            let dim = try s.rows("SELECT embed_dim FROM models ORDER BY id LIMIT 1").first?["embed_dim"].decode(Int.self) ?? 0
-            return StoreStats(videos: ready.count, indexingVideos: all.filter { $0.status == .indexing }.count,
-                           failedVideos: all.filter { $0.status == .failed }.count, hours: hours, frames: frames, iFrames: iFrames,
-                           fileBytes: fileBytes, featureBytes: try sizes["f"].decode(Int64.self), offsetBytes: try sizes["o"].decode(Int64.self),
-                           tableBytes: tables, bytesPerHour: hours > 0 ? Double(fileBytes) / hours : 0,
-                           denseFloat32BytesPerHour: hours > 0 ? Double(frames * dim * 4) / hours : 0)
+            let dim =
+                try s.rows("SELECT embed_dim FROM models ORDER BY id LIMIT 1").first?["embed_dim"].decode(Int.self) ?? 0
+            return StoreStats(
+                videos: ready.count, indexingVideos: all.filter { $0.status == .indexing }.count,
+                failedVideos: all.filter { $0.status == .failed }.count, hours: hours, frames: frames, iFrames: iFrames,
+                fileBytes: fileBytes, featureBytes: try sizes["f"].decode(Int64.self),
+                offsetBytes: try sizes["o"].decode(Int64.self),
+                tableBytes: tables, bytesPerHour: hours > 0 ? Double(fileBytes) / hours : 0,
+                denseFloat32BytesPerHour: hours > 0 ? Double(frames * dim * 4) / hours : 0)
         }
     }
 }

@@ -19,13 +19,21 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Equatable, Store
     public var description: String {
         switch self {
         case .badURL(let u, let r): return "\(u): not a PostgreSQL store URL: \(r)"
-        case .unreachable(let s, let r): return "\(s): cannot connect to the PostgreSQL server (\(r)); is it running and listening there?"
-        case .authentication(let s, let r): return "\(s): the server refused the credentials (\(r)); check the user and the password (URL, PGPASSWORD or the password file)"
-        case .connectionLost(let s, let d): return "\(s): the connection to the server was lost during \(d); nothing of it was committed"
+        case .unreachable(let s, let r):
+            return "\(s): cannot connect to the PostgreSQL server (\(r)); is it running and listening there?"
+        case .authentication(let s, let r):
+            return
+                "\(s): the server refused the credentials (\(r)); check the user and the password (URL, PGPASSWORD or the password file)"
+        case .connectionLost(let s, let d):
+            return "\(s): the connection to the server was lost during \(d); nothing of it was committed"
         case .server(let s, let state, let m): return "\(s): the server refused the request (SQLSTATE \(state)): \(m)"
         case .timedOut(let s, let d, let t):
-            let when = t > 0 ? "no answer from the server within \(t) s" : "the server cancelled the statement at its statement_timeout"
-            return "\(s): \(when) during \(d); it is down, stopped or overloaded (connect_timeout / statement_timeout in the URL set the limits)"
+            let when =
+                t > 0
+                ? "no answer from the server within \(t) s"
+                : "the server cancelled the statement at its statement_timeout"
+            return
+                "\(s): \(when) during \(d); it is down, stopped or overloaded (connect_timeout / statement_timeout in the URL set the limits)"
         }
     }
 
@@ -45,8 +53,8 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Equatable, Store
         switch e.code {
         case .server:
             if state.hasPrefix("28") { return authentication(store: store, reason: message) }
-            if state == "3D000" { return unreachable(store: store, reason: message) }   // no such database
-            if state == "57014" { return timedOut(store: store, during: during, seconds: 0) }   // statement_timeout (canceled)
+            if state == "3D000" { return unreachable(store: store, reason: message) }  // no such database
+            if state == "57014" { return timedOut(store: store, during: during, seconds: 0) }  // statement_timeout (canceled)
             if state.hasPrefix("57P") || state.hasPrefix("08") { return connectionLost(store: store, during: during) }
             return server(store: store, sqlState: state, message: message)
         case .serverClosedConnection, .clientClosedConnection, .uncleanShutdown:

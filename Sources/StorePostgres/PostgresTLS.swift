@@ -17,14 +17,18 @@ extension PostgresLocation {
         }
         if config.certificateVerification != .none {
             guard let roots else {
-                throw PostgresStoreError.badURL(description + "?sslmode=\(sslMode.rawValue)",
-                                                reason: "sslmode=\(sslMode.rawValue) checks the server's certificate: give the certificates that sign it with sslrootcert=PATH (or PGSSLROOTCERT, or ~/.postgresql/root.crt), or sslrootcert=system for the system's trust roots")
+                throw PostgresStoreError.badURL(
+                    description + "?sslmode=\(sslMode.rawValue)",
+                    reason:
+                        "sslmode=\(sslMode.rawValue) checks the server's certificate: give the certificates that sign it with sslrootcert=PATH (or PGSSLROOTCERT, or ~/.postgresql/root.crt), or sslrootcert=system for the system's trust roots"
+                )
             }
             if roots == "system" {
                 config.trustRoots = .default
             } else {
                 do { config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(roots)) } catch {
-                    throw PostgresStoreError.badURL("sslrootcert \(roots)", reason: "cannot read PEM certificates from it (\(error))")
+                    throw PostgresStoreError.badURL(
+                        "sslrootcert \(roots)", reason: "cannot read PEM certificates from it (\(error))")
                 }
             }
         }

@@ -22,7 +22,9 @@ final class WritingRows: @unchecked Sendable {
         lock.withLock {
             next += 1
             rows[id] = (v, dim, next)
-            if rows.count > limit, let oldest = rows.min(by: { $0.value.order < $1.value.order })?.key { rows[oldest] = nil }
+            if rows.count > limit, let oldest = rows.min(by: { $0.value.order < $1.value.order })?.key {
+                rows[oldest] = nil
+            }
         }
     }
 

@@ -32,8 +32,8 @@ public final class ByteBudgetLRU<Key: Hashable, Value>: @unchecked Sendable {
         var value: Value?
         var cost: Int
         var rawCost: Int
-        var prev: Int   // towards most recently used; -1 = none
-        var next: Int   // towards least recently used; -1 = none
+        var prev: Int  // towards most recently used; -1 = none
+        var next: Int  // towards least recently used; -1 = none
     }
 
     private let lock = NSLock()
@@ -52,7 +52,10 @@ public final class ByteBudgetLRU<Key: Hashable, Value>: @unchecked Sendable {
     public func get(_ key: Key) -> Value? {
         lock.lock()
         defer { lock.unlock() }
-        guard let slot = index[key] else { misses += 1; return nil }
+        guard let slot = index[key] else {
+            misses += 1
+            return nil
+        }
         hits += 1
         moveToFront(slot)
         return nodes[slot].value
@@ -70,7 +73,13 @@ public final class ByteBudgetLRU<Key: Hashable, Value>: @unchecked Sendable {
         }
         let node = Node(key: key, value: value, cost: cost, rawCost: rawCost ?? cost, prev: -1, next: head)
         let slot: Int
-        if let reuse = free.popLast() { slot = reuse; nodes[slot] = node } else { slot = nodes.count; nodes.append(node) }
+        if let reuse = free.popLast() {
+            slot = reuse
+            nodes[slot] = node
+        } else {
+            slot = nodes.count
+            nodes.append(node)
+        }
         if head >= 0 { nodes[head].prev = slot }
         head = slot
         if tail < 0 { tail = slot }
@@ -89,22 +98,29 @@ public final class ByteBudgetLRU<Key: Hashable, Value>: @unchecked Sendable {
     public var stats: Stats {
         lock.lock()
         defer { lock.unlock() }
-        return Stats(hits: hits, misses: misses, evictions: evictions, bytes: bytes, count: index.count,
-                     rawBytes: rawBytes, byteBudget: byteBudget)
+        return Stats(
+            hits: hits, misses: misses, evictions: evictions, bytes: bytes, count: index.count,
+            rawBytes: rawBytes, byteBudget: byteBudget)
     }
 
     /// Drops every entry; counters are kept.
     public func removeAll() {
         lock.lock()
         defer { lock.unlock() }
-        index.removeAll(); nodes.removeAll(); free.removeAll()
-        head = -1; tail = -1; bytes = 0; rawBytes = 0
+        index.removeAll()
+        nodes.removeAll()
+        free.removeAll()
+        head = -1
+        tail = -1
+        bytes = 0
+        rawBytes = 0
     }
 
     // MARK: list bookkeeping (lock held)
 
     private func unlink(_ slot: Int) {
-        let p = nodes[slot].prev, n = nodes[slot].next
+        let p = nodes[slot].prev
+        let n = nodes[slot].next
         if p >= 0 { nodes[p].next = n } else { head = n }
         if n >= 0 { nodes[n].prev = p } else { tail = p }
         nodes[slot].prev = -1
@@ -125,7 +141,7 @@ public final class ByteBudgetLRU<Key: Hashable, Value>: @unchecked Sendable {
         index[nodes[slot].key] = nil
         bytes -= nodes[slot].cost
         rawBytes -= nodes[slot].rawCost
-        nodes[slot].value = nil   // release now
+        nodes[slot].value = nil  // release now
         free.append(slot)
     }
 }

@@ -6,7 +6,10 @@ public struct ByteReader {
     public let data: Data
     public var at: Int
 
-    public init(_ data: Data) { self.data = data; at = data.startIndex }
+    public init(_ data: Data) {
+        self.data = data
+        at = data.startIndex
+    }
 
     public mutating func bytes(_ n: Int) -> Data {
         defer { at += n }
@@ -27,5 +30,7 @@ public struct ByteReader {
 
 extension Data {
     /// Appends `v` as little-endian bytes (the writing side of `ByteReader`).
-    public mutating func appendLE<T: FixedWidthInteger>(_ v: T) { Swift.withUnsafeBytes(of: v.littleEndian) { append(contentsOf: $0) } }
+    public mutating func appendLE<T: FixedWidthInteger>(_ v: T) {
+        Swift.withUnsafeBytes(of: v.littleEndian) { append(contentsOf: $0) }
+    }
 }

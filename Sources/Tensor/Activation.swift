@@ -25,8 +25,10 @@ public enum Activation: String, Sendable, Codable {
     }
 
     @inline(__always)
-    private static func forEach(_ x: UnsafeMutablePointer<Float>, _ count: Int,
-                                _ f: (FastMath.V) -> FastMath.V) {
+    private static func forEach(
+        _ x: UnsafeMutablePointer<Float>, _ count: Int,
+        _ f: (FastMath.V) -> FastMath.V
+    ) {
         parallelChunks(count, minChunk: 1 << 14) { range in
             var i = range.lowerBound
             let raw = UnsafeMutableRawPointer(x)

@@ -16,7 +16,10 @@ public enum Attention {
             var offsets: [Int] = []
             offsets.reserveCapacity(lengths.count)
             var o = 0
-            for l in lengths { offsets.append(o); o += l }
+            for l in lengths {
+                offsets.append(o)
+                o += l
+            }
             self.offsets = offsets
             self.lengths = lengths
         }
@@ -29,10 +32,12 @@ public enum Attention {
     /// `qkv` is [rows, 3*width] with Q, K, V blocks side by side. When `probabilities` is
     /// given it receives the attention matrices (sequence-major, then head, T x T), which
     /// the backward pass needs.
-    public static func forward(qkv: UnsafePointer<Float>, packing: Packing, heads: Int, width: Int,
-                               causal: Bool, into out: UnsafeMutablePointer<Float>,
-                               probabilities: UnsafeMutablePointer<Float>? = nil,
-                               probabilityOffsets: [Int]? = nil) {
+    public static func forward(
+        qkv: UnsafePointer<Float>, packing: Packing, heads: Int, width: Int,
+        causal: Bool, into out: UnsafeMutablePointer<Float>,
+        probabilities: UnsafeMutablePointer<Float>? = nil,
+        probabilityOffsets: [Int]? = nil
+    ) {
         let hd = width / heads
         let scale = 1 / Float(hd).squareRoot()
         let ld = 3 * width
@@ -54,8 +59,9 @@ public enum Attention {
                 if causal { for j in (i + 1)..<max(i + 1, t) { row[j] = -.infinity } }
                 Softmax.row(row, count: t)
             }
-            BLAS.gemmNN(m: t, n: hd, k: t, a: scores, lda: t, b: v, ldb: ld,
-                        c: out + packing.offsets[s] * width + h * hd, ldc: width)
+            BLAS.gemmNN(
+                m: t, n: hd, k: t, a: scores, lda: t, b: v, ldb: ld,
+                c: out + packing.offsets[s] * width + h * hd, ldc: width)
         }
     }
 
@@ -63,8 +69,10 @@ public enum Attention {
     /// spread over all cores; `scratch` holds maxLength^2 floats private to the worker.
     /// Per-head GEMMs are too small for OpenBLAS's own threading (and concurrent threaded
     /// calls serialize), so OpenBLAS is pinned to one thread meanwhile.
-    public static func forEachHead(packing: Packing, heads: Int,
-                                   _ body: (UnsafeMutablePointer<Float>, Int, Int) -> Void) {
+    public static func forEachHead(
+        packing: Packing, heads: Int,
+        _ body: (UnsafeMutablePointer<Float>, Int, Int) -> Void
+    ) {
         let pairs = packing.count * heads
         let maxT = packing.maxLength
         let threads = BLAS.threads

@@ -23,13 +23,17 @@ public final class BF16Weights: Sendable {
 
     /// out[rows, n] (+)= x[rows, k] W^T in bf16 with fp32 sums, on `BLAS.threads` threads
     /// (rows converted in parallel, then output panels split between the threads).
-    func gemm(_ x: UnsafePointer<Float>, rows: Int, weight: [Float], n: Int, k: Int,
-              into out: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    func gemm(
+        _ x: UnsafePointer<Float>, rows: Int, weight: [Float], n: Int, k: Int,
+        into out: UnsafeMutablePointer<Float>, accumulate: Bool
+    ) {
         let panels = self.panels(of: weight, n: n, k: k)
         let kp2 = (k + 1) / 2 * 2
         let a16 = UnsafeMutablePointer<UInt16>.allocate(capacity: rows * kp2)
         defer { a16.deallocate() }
-        let xs = UncheckedSendable(x), as16 = UncheckedSendable(a16), outs = UncheckedSendable(out)
+        let xs = UncheckedSendable(x)
+        let as16 = UncheckedSendable(a16)
+        let outs = UncheckedSendable(out)
         parallelChunks(rows, minChunk: 16) { r in
             rs_bf16_convert_rows(xs.value + r.lowerBound * k, k, r.count, k, as16.value + r.lowerBound * kp2)
         }
@@ -38,8 +42,9 @@ public final class BF16Weights: Sendable {
         panels.withUnsafeBufferPointer { p in
             let ps = UncheckedSendable(p.baseAddress!)
             parallelWorkers(workers) { w in
-                rs_bf16_gemm_nt(rows, n, k, as16.value, ps.value, outs.value, n, accumulate ? 1 : 0,
-                                panelCount * w / workers, panelCount * (w + 1) / workers)
+                rs_bf16_gemm_nt(
+                    rows, n, k, as16.value, ps.value, outs.value, n, accumulate ? 1 : 0,
+                    panelCount * w / workers, panelCount * (w + 1) / workers)
             }
         }
     }

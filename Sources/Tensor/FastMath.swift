@@ -8,7 +8,7 @@ public enum FastMath {
         let clamped = x.clamped(lowerBound: V(repeating: -87.3), upperBound: V(repeating: 88.0))
         // Round x*log2(e) to an integer with the 1.5*2^23 trick: plain float adds, no
         // float->int conversion (which Swift scalarizes on SIMD vectors).
-        let magic: Float = 12582912
+        let magic: Float = 12_582_912
         let t = clamped * 1.44269504088896341 + magic
         let n = t - magic
         // Cody-Waite split of ln 2 keeps r exact.

@@ -39,7 +39,10 @@ public struct LayerNorm: Sendable {
         for i in 0..<d { mean += row[i] }
         mean /= Float(d)
         var variance: Float = 0
-        for i in 0..<d { let c = row[i] - mean; variance += c * c }
+        for i in 0..<d {
+            let c = row[i] - mean
+            variance += c * c
+        }
         variance /= Float(d)
         return (mean, 1 / (variance + eps).squareRoot())
     }

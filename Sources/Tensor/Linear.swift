@@ -9,7 +9,9 @@ public struct Linear: Sendable {
     public let bf16 = BF16Weights()
 
     public init(weight: [Float], bias: [Float]?, inFeatures: Int, outFeatures: Int) {
-        precondition(weight.count == inFeatures * outFeatures, "Linear weight has \(weight.count) values, expected \(outFeatures)x\(inFeatures)")
+        precondition(
+            weight.count == inFeatures * outFeatures,
+            "Linear weight has \(weight.count) values, expected \(outFeatures)x\(inFeatures)")
         precondition(bias == nil || bias!.count == outFeatures)
         self.weight = weight
         self.bias = bias
@@ -19,14 +21,19 @@ public struct Linear: Sendable {
 
     /// out[rows, outFeatures] = x[rows, inFeatures] W^T + b.
     /// With `accumulate`, adds into `out` instead (a fused residual add).
-    public func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>,
-                               accumulate: Bool = false) {
+    public func callAsFunction(
+        _ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>,
+        accumulate: Bool = false
+    ) {
         guard rows > 0 else { return }
         let n = outFeatures
         if let bias {
             bias.withUnsafeBufferPointer { b in
                 if accumulate {
-                    for r in 0..<rows { let o = out + r * n; for j in 0..<n { o[j] += b[j] } }
+                    for r in 0..<rows {
+                        let o = out + r * n
+                        for j in 0..<n { o[j] += b[j] }
+                    }
                 } else {
                     for r in 0..<rows { (out + r * n).update(from: b.baseAddress!, count: n) }
                 }
@@ -38,8 +45,9 @@ public struct Linear: Sendable {
             return
         }
         weight.withUnsafeBufferPointer { w in
-            BLAS.gemmNT(m: rows, n: n, k: inFeatures, a: x, lda: inFeatures,
-                        b: w.baseAddress!, ldb: inFeatures, beta: beta, c: out, ldc: n)
+            BLAS.gemmNT(
+                m: rows, n: n, k: inFeatures, a: x, lda: inFeatures,
+                b: w.baseAddress!, ldb: inFeatures, beta: beta, c: out, ldc: n)
         }
     }
 }

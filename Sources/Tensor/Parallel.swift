@@ -30,7 +30,10 @@ public struct UncheckedSendable<T>: @unchecked Sendable {
 /// Runs `body(worker)` for `workers` workers on all cores.
 @inlinable
 public func parallelWorkers(_ workers: Int, _ body: (Int) -> Void) {
-    if workers <= 1 { body(0); return }
+    if workers <= 1 {
+        body(0)
+        return
+    }
     withoutActuallyEscaping(body) { body in
         let task = UncheckedSendable(body)
         DispatchQueue.concurrentPerform(iterations: workers) { task.value($0) }

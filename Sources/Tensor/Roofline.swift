@@ -17,8 +17,9 @@ public enum Roofline {
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
                     c.withUnsafeMutableBufferPointer { pc in
-                        BLAS.gemmNT(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: k,
-                                    c: pc.baseAddress!, ldc: n)
+                        BLAS.gemmNT(
+                            m: m, n: n, k: k, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: k,
+                            c: pc.baseAddress!, ldc: n)
                     }
                 }
             }

@@ -5,10 +5,15 @@ public enum Similarity {
     public static func rowCosines(_ a: [Float], _ b: [Float], dim: Int) -> [Float] {
         precondition(a.count == b.count)
         return (0..<(dim == 0 ? 0 : a.count / dim)).map { i in
-            var ab = 0.0, aa = 0.0, bb = 0.0
+            var ab = 0.0
+            var aa = 0.0
+            var bb = 0.0
             for k in 0..<dim {
-                let x = Double(a[i * dim + k]), y = Double(b[i * dim + k])
-                ab += x * y; aa += x * x; bb += y * y
+                let x = Double(a[i * dim + k])
+                let y = Double(b[i * dim + k])
+                ab += x * y
+                aa += x * x
+                bb += y * y
             }
             return aa > 0 && bb > 0 ? Float(ab / (aa * bb).squareRoot()) : 0
         }

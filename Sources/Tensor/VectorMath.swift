@@ -30,9 +30,16 @@ public enum VectorMath {
 
     /// Cosine similarity (0 when either vector is zero).
     @inlinable
-    public static func cosine<A: Collection, B: Collection>(_ a: A, _ b: B) -> Float where A.Element == Float, B.Element == Float {
-        var dot: Float = 0, aa: Float = 0, bb: Float = 0
-        for (x, y) in zip(a, b) { dot += x * y; aa += x * x; bb += y * y }
+    public static func cosine<A: Collection, B: Collection>(_ a: A, _ b: B) -> Float
+    where A.Element == Float, B.Element == Float {
+        var dot: Float = 0
+        var aa: Float = 0
+        var bb: Float = 0
+        for (x, y) in zip(a, b) {
+            dot += x * y
+            aa += x * x
+            bb += y * y
+        }
         return aa > 0 && bb > 0 ? dot / (aa * bb).squareRoot() : 0
     }
 }

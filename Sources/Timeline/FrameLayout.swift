@@ -1,5 +1,8 @@
 /// Whether a sampled frame's feature is stored (I) or recomputed from its anchor (P).
-public enum FrameKind: String, Sendable, Codable { case i = "I", p = "P" }
+public enum FrameKind: String, Sendable, Codable {
+    case i = "I"
+    case p = "P"
+}
 
 /// How a video's I-frames were placed: at fixed positions (every N+1 sampled frames, as the
 /// paper does) or also at every detected shot cut (the fixed spacing restarts there).
@@ -84,7 +87,8 @@ public struct FrameLayout: Sendable, Equatable, Hashable {
     /// The shot start at or before `k` (0 when none).
     func shotStart(atOrBefore k: Int) -> Int {
         guard let first = shotStarts.first, k >= first else { return 0 }
-        var lo = 0, hi = shotStarts.count - 1          // last index with shotStarts[i] <= k
+        var lo = 0
+        var hi = shotStarts.count - 1  // last index with shotStarts[i] <= k
         while lo < hi {
             let mid = (lo + hi + 1) / 2
             if shotStarts[mid] <= k { lo = mid } else { hi = mid - 1 }
@@ -93,7 +97,8 @@ public struct FrameLayout: Sendable, Equatable, Hashable {
     }
 
     func nextShotStart(after k: Int) -> Int? {
-        var lo = 0, hi = shotStarts.count               // first index with shotStarts[i] > k
+        var lo = 0
+        var hi = shotStarts.count  // first index with shotStarts[i] > k
         while lo < hi {
             let mid = (lo + hi) / 2
             if shotStarts[mid] <= k { lo = mid + 1 } else { hi = mid }

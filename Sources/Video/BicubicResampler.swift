@@ -90,7 +90,8 @@ public enum BicubicResampler {
         /// The input samples `[lowerBound, upperBound)` touched by output samples `outRange`.
         public func inputSpan(of outRange: Range<Int>) -> Range<Int> {
             guard !outRange.isEmpty else { return 0..<0 }
-            var lo = Int.max, hi = Int.min
+            var lo = Int.max
+            var hi = Int.min
             for o in outRange {
                 lo = min(lo, starts[o])
                 hi = max(hi, starts[o] + counts[o])
@@ -109,7 +110,10 @@ public enum BicubicResampler {
         func kernel(inSize: Int, outSize: Int) -> Kernel {
             let key = inSize << 32 | outSize
             lock.lock()
-            if let k = kernels[key] { lock.unlock(); return k }
+            if let k = kernels[key] {
+                lock.unlock()
+                return k
+            }
             lock.unlock()
             let k = Kernel(inSize: inSize, outSize: outSize)
             lock.lock()
@@ -154,24 +158,30 @@ public enum BicubicResampler {
     }
 
     /// Pillow `image.resize((width, height), Image.BICUBIC)`, bit-exact.
-    public static func resize(_ image: RGBImage, width: Int, height: Int,
-                              order: PassOrder = .pillow) -> RGBImage {
-        resize(image, width: width, height: height,
-               cropX: 0, cropY: 0, cropWidth: width, cropHeight: height, order: order)
+    public static func resize(
+        _ image: RGBImage, width: Int, height: Int,
+        order: PassOrder = .pillow
+    ) -> RGBImage {
+        resize(
+            image, width: width, height: height,
+            cropX: 0, cropY: 0, cropWidth: width, cropHeight: height, order: order)
     }
 
     /// The rectangle `[cropX, cropX + cropWidth) x [cropY, cropY + cropHeight)` of
     /// `resize(image, width: width, height: height)`, bit-identical, computing only what that
     /// rectangle needs: the first pass covers only the rows (or columns) the second pass reads,
     /// and both passes only the rectangle's columns (or rows).
-    public static func resize(_ image: RGBImage, width: Int, height: Int,
-                              cropX: Int, cropY: Int, cropWidth: Int, cropHeight: Int,
-                              order: PassOrder = .pillow) -> RGBImage {
+    public static func resize(
+        _ image: RGBImage, width: Int, height: Int,
+        cropX: Int, cropY: Int, cropWidth: Int, cropHeight: Int,
+        order: PassOrder = .pillow
+    ) -> RGBImage {
         precondition(width > 0 && height > 0, "resize: output size must be positive, got \(width)x\(height)")
         precondition(image.width > 0 && image.height > 0, "resize: empty input image")
-        precondition(cropX >= 0 && cropY >= 0 && cropWidth >= 0 && cropHeight >= 0
-                     && cropX + cropWidth <= width && cropY + cropHeight <= height,
-                     "resize: crop \(cropX),\(cropY) \(cropWidth)x\(cropHeight) outside \(width)x\(height)")
+        precondition(
+            cropX >= 0 && cropY >= 0 && cropWidth >= 0 && cropHeight >= 0
+                && cropX + cropWidth <= width && cropY + cropHeight <= height,
+            "resize: crop \(cropX),\(cropY) \(cropWidth)x\(cropHeight) outside \(width)x\(height)")
         let lanes = cropWidth * 3
         var out = [UInt8](repeating: 0, count: lanes * cropHeight)
         if cropWidth == 0 || cropHeight == 0 {
@@ -186,39 +196,48 @@ public enum BicubicResampler {
 
         image.pixels.withUnsafeBufferPointer { srcBuf in
             out.withUnsafeMutableBufferPointer { dstBuf in
-                let src = srcBuf.baseAddress!, dst = dstBuf.baseAddress!
+                let src = srcBuf.baseAddress!
+                let dst = dstBuf.baseAddress!
                 switch (kh, kv) {
                 case (nil, nil):
                     for y in 0..<cropHeight {
                         (dst + y * lanes).update(from: src + (cropY + y) * srcStride + cropX * 3, count: lanes)
                     }
                 case (let kh?, nil):
-                    horizontalPass(src: src, srcStride: srcStride, firstRow: cropY, rows: cropHeight,
-                                   kernel: kh, cols: cols, dst: dst)
+                    horizontalPass(
+                        src: src, srcStride: srcStride, firstRow: cropY, rows: cropHeight,
+                        kernel: kh, cols: cols, dst: dst)
                 case (nil, let kv?):
-                    verticalPass(src: src + cropX * 3, srcStride: srcStride, rowOffset: 0, kernel: kv,
-                                 rows: rows, lanes: lanes, dst: dst)
+                    verticalPass(
+                        src: src + cropX * 3, srcStride: srcStride, rowOffset: 0, kernel: kv,
+                        rows: rows, lanes: lanes, dst: dst)
                 case (let kh?, let kv?):
-                    if order.verticalFirst(inWidth: image.width, inHeight: image.height,
-                                           outWidth: width, outHeight: height) {
+                    if order.verticalFirst(
+                        inWidth: image.width, inHeight: image.height,
+                        outWidth: width, outHeight: height)
+                    {
                         // Vertical pass over the input columns the kept output columns read.
                         let colSpan = kh.inputSpan(of: cols)
                         let tmpLanes = colSpan.count * 3
                         let tmp = UnsafeMutablePointer<UInt8>.allocate(capacity: tmpLanes * cropHeight)
                         defer { tmp.deallocate() }
-                        verticalPass(src: src + colSpan.lowerBound * 3, srcStride: srcStride, rowOffset: 0,
-                                     kernel: kv, rows: rows, lanes: tmpLanes, dst: tmp)
-                        horizontalPass(src: tmp, srcStride: tmpLanes, colOffset: colSpan.lowerBound,
-                                       firstRow: 0, rows: cropHeight, kernel: kh, cols: cols, dst: dst)
+                        verticalPass(
+                            src: src + colSpan.lowerBound * 3, srcStride: srcStride, rowOffset: 0,
+                            kernel: kv, rows: rows, lanes: tmpLanes, dst: tmp)
+                        horizontalPass(
+                            src: tmp, srcStride: tmpLanes, colOffset: colSpan.lowerBound,
+                            firstRow: 0, rows: cropHeight, kernel: kh, cols: cols, dst: dst)
                     } else {
                         // Horizontal pass over the input rows the kept output rows read.
                         let rowSpan = kv.inputSpan(of: rows)
                         let tmp = UnsafeMutablePointer<UInt8>.allocate(capacity: lanes * rowSpan.count)
                         defer { tmp.deallocate() }
-                        horizontalPass(src: src, srcStride: srcStride, firstRow: rowSpan.lowerBound,
-                                       rows: rowSpan.count, kernel: kh, cols: cols, dst: tmp)
-                        verticalPass(src: tmp, srcStride: lanes, rowOffset: rowSpan.lowerBound, kernel: kv,
-                                     rows: rows, lanes: lanes, dst: dst)
+                        horizontalPass(
+                            src: src, srcStride: srcStride, firstRow: rowSpan.lowerBound,
+                            rows: rowSpan.count, kernel: kh, cols: cols, dst: tmp)
+                        verticalPass(
+                            src: tmp, srcStride: lanes, rowOffset: rowSpan.lowerBound, kernel: kv,
+                            rows: rows, lanes: lanes, dst: dst)
                     }
                 }
             }
@@ -245,9 +264,11 @@ public enum BicubicResampler {
     /// Int32, the low half is exactly `sumA` and `(total - sumA) >> 32` exactly `sumB`.
     /// Every output column runs the same number of taps (zero coefficients past its own count,
     /// over a zero-padded row buffer), so the inner loop's trip count is constant.
-    static func horizontalPass(src: UnsafePointer<UInt8>, srcStride: Int, colOffset: Int = 0,
-                               firstRow: Int, rows: Int,
-                               kernel: Kernel, cols: Range<Int>, dst: UnsafeMutablePointer<UInt8>) {
+    static func horizontalPass(
+        src: UnsafePointer<UInt8>, srcStride: Int, colOffset: Int = 0,
+        firstRow: Int, rows: Int,
+        kernel: Kernel, cols: Range<Int>, dst: UnsafeMutablePointer<UInt8>
+    ) {
         guard rows > 0, !cols.isEmpty else { return }
         let lanes = cols.count * 3
         let ncols = cols.count
@@ -294,7 +315,9 @@ public enum BicubicResampler {
             for j in 0..<ncols {
                 let k = coeffs64 + j * taps
                 let p = packed + offsets[j]
-                var s0 = halfPair, s1 = halfPair, s2 = halfPair
+                var s0 = halfPair
+                var s1 = halfPair
+                var s2 = halfPair
                 for x in 0..<taps {
                     let c = k[x]
                     s0 &+= p[3 * x] &* c
@@ -319,8 +342,10 @@ public enum BicubicResampler {
 
     /// Vertical pass: output rows `rows` of `kernel`, each `lanes` bytes wide; input row `y` of the
     /// kernel is at `src + (y - rowOffset) * srcStride`.
-    static func verticalPass(src: UnsafePointer<UInt8>, srcStride: Int, rowOffset: Int, kernel: Kernel,
-                             rows: Range<Int>, lanes: Int, dst: UnsafeMutablePointer<UInt8>) {
+    static func verticalPass(
+        src: UnsafePointer<UInt8>, srcStride: Int, rowOffset: Int, kernel: Kernel,
+        rows: Range<Int>, lanes: Int, dst: UnsafeMutablePointer<UInt8>
+    ) {
         let ksize = kernel.ksize
         let half: Int32 = 1 << Int32(precisionBits - 1)
         kernel.coeffs.withUnsafeBufferPointer { coeffs in

@@ -28,8 +28,9 @@ public enum CLIPPreprocessor {
         // the crop (its short side is `size`, its long side >= `size`), so no padding case.
         let left = (w - size) / 2
         let top = (h - size) / 2
-        return BicubicResampler.resize(image, width: w, height: h,
-                                       cropX: left, cropY: top, cropWidth: size, cropHeight: size)
+        return BicubicResampler.resize(
+            image, width: w, height: h,
+            cropX: left, cropY: top, cropWidth: size, cropHeight: size)
     }
 
     /// Per channel, the normalised value of every uint8 level:
@@ -63,8 +64,12 @@ public enum CLIPPreprocessor {
         let plane = image.width * image.height
         lookup.withUnsafeBufferPointer { lut in
             image.pixels.withUnsafeBufferPointer { px in
-                let l0 = lut.baseAddress!, l1 = l0 + 256, l2 = l0 + 512
-                let o0 = into, o1 = into + plane, o2 = into + 2 * plane
+                let l0 = lut.baseAddress!
+                let l1 = l0 + 256
+                let l2 = l0 + 512
+                let o0 = into
+                let o1 = into + plane
+                let o2 = into + 2 * plane
                 for i in 0..<plane {
                     o0[i] = l0[Int(px[3 * i])]
                     o1[i] = l1[Int(px[3 * i + 1])]

@@ -43,7 +43,8 @@ enum ContainerPolicy {
         guard let fmt else { throw VideoError.cannotOpen(path: path, reason: "unknown container") }
         let name = String(cString: fmt.pointee.name)
         guard allowed.contains(name) else {
-            let what = referencing[name].map { "\($0), which opens other files" }
+            let what =
+                referencing[name].map { "\($0), which opens other files" }
                 ?? "not a container a video library indexes"
             throw VideoError.containerNotAllowed(path: path, format: name, reason: what)
         }

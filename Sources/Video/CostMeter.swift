@@ -91,8 +91,10 @@ public struct IngestCost: Codable, Sendable, Equatable {
         }
         lines.append(row("unattributed", f(unattributedCPUSeconds), "", pct(unattributedCPUSeconds)))
         lines.append(row("total", f(processCPUSeconds), f(wallSeconds), ""))
-        lines.append(String(format: "frames: %d decoded, %d skipped, %d sampled, %d converted; %.1f s of video",
-                            framesDecoded, framesSkipped, framesSampled, framesConverted, videoSeconds))
+        lines.append(
+            String(
+                format: "frames: %d decoded, %d skipped, %d sampled, %d converted; %.1f s of video",
+                framesDecoded, framesSkipped, framesSampled, framesConverted, videoSeconds))
         return lines.joined(separator: "\n")
     }
 }
@@ -127,13 +129,15 @@ public final class CostMeter: @unchecked Sendable {
         func others() -> [Int32: Double] {
             guard helpers else { return [:] }
             var out: [Int32: Double] = [:]
-            for t in ThreadCPU.threads() where t.tid != me && !Self.pipelineThreads.contains(where: { t.name.hasPrefix($0) }) {
+            for t in ThreadCPU.threads()
+            where t.tid != me && !Self.pipelineThreads.contains(where: { t.name.hasPrefix($0) }) {
                 out[t.tid] = t.seconds
             }
             return out
         }
         let before = others()
-        let c0 = ThreadCPU.current(), t0 = Date()
+        let c0 = ThreadCPU.current()
+        let t0 = Date()
         defer {
             var cpu = ThreadCPU.current() - c0
             let wall = Date().timeIntervalSince(t0)

@@ -35,9 +35,12 @@ public struct DamageReport: Codable, Sendable, Equatable {
         if corruptPackets > 0 { parts.append("\(corruptPackets) corrupt packets") }
         if damagedFrames > 0 { parts.append("\(damagedFrames) damaged pictures") }
         if decodeErrors > 0 { parts.append("\(decodeErrors) decode errors") }
-        if let t = truncatedAt { parts.append(String(format: "truncated at %.3f s (%@)", t, truncation ?? "ends early")) }
+        if let t = truncatedAt {
+            parts.append(String(format: "truncated at %.3f s (%@)", t, truncation ?? "ends early"))
+        }
         if !spans.isEmpty {
-            parts.append("spans " + spans.map { String(format: "%.3f-%.3f s", $0.start, $0.end) }.joined(separator: ", "))
+            parts.append(
+                "spans " + spans.map { String(format: "%.3f-%.3f s", $0.start, $0.end) }.joined(separator: ", "))
         }
         return parts.isEmpty ? "clean" : parts.joined(separator: "; ")
     }
@@ -46,7 +49,11 @@ public struct DamageReport: Codable, Sendable, Equatable {
 /// Collects damage events of the passes of one `VideoReader` opened with `concealDamage`.
 /// Thread-safe (the sequential pass decodes on its own thread); bounded in memory.
 public final class DamageLog: @unchecked Sendable {
-    public enum Kind: String, Sendable { case corruptPacket = "corrupt packet", damagedFrame = "damaged picture", decodeError = "decode error" }
+    public enum Kind: String, Sendable {
+        case corruptPacket = "corrupt packet"
+        case damagedFrame = "damaged picture"
+        case decodeError = "decode error"
+    }
 
     /// Events closer than this (seconds) join one span.
     public static let mergeGap = 1.0

@@ -15,7 +15,8 @@ public enum DecodeCost {
 
     /// Pixels charged for one decoded frame of `width` x `height`.
     public static func pixels(width: Int, height: Int) -> Int {
-        let w = max(0, min(width, 1 << 16)), h = max(0, min(height, 1 << 16))
+        let w = max(0, min(width, 1 << 16))
+        let h = max(0, min(height, 1 << 16))
         return max(minimumPixels, w * h)
     }
 

@@ -23,7 +23,10 @@ final class FrameChannel: @unchecked Sendable {
     func put(_ frame: SampledFrame) -> Bool {
         cond.lock()
         while count >= capacity && !cancelled { cond.wait() }
-        if cancelled { cond.unlock(); return false }
+        if cancelled {
+            cond.unlock()
+            return false
+        }
         if let w = waiter {
             waiter = nil
             cond.unlock()
@@ -74,7 +77,10 @@ final class FrameChannel: @unchecked Sendable {
                 if count > 0 {
                     let f = buffer[head]
                     head += 1
-                    if head > 64 { buffer.removeFirst(head); head = 0 }
+                    if head > 64 {
+                        buffer.removeFirst(head)
+                        head = 0
+                    }
                     cond.signal()
                     cond.unlock()
                     c.resume(returning: f)
@@ -138,7 +144,8 @@ final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
 
     /// Returns false if the queue was cancelled (the consumer is gone).
     func put(_ item: Element) -> Bool {
-        cond.lock(); defer { cond.unlock() }
+        cond.lock()
+        defer { cond.unlock() }
         while items.count >= capacity && !cancelled { cond.wait() }
         if cancelled { return false }
         items.append(item)
@@ -148,7 +155,8 @@ final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
 
     /// The next item; nil at the end or after cancel; throws the producer's error after its items.
     func take() throws -> Element? {
-        cond.lock(); defer { cond.unlock() }
+        cond.lock()
+        defer { cond.unlock() }
         while items.isEmpty && !finished && !cancelled { cond.wait() }
         if cancelled { return nil }
         if !items.isEmpty {
@@ -156,19 +164,24 @@ final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
             cond.broadcast()
             return item
         }
-        if let e = failure { failure = nil; throw e }
+        if let e = failure {
+            failure = nil
+            throw e
+        }
         return nil
     }
 
     func finish(throwing error: Error?) {
-        cond.lock(); defer { cond.unlock() }
+        cond.lock()
+        defer { cond.unlock() }
         finished = true
         failure = error
         cond.broadcast()
     }
 
     func cancel() {
-        cond.lock(); defer { cond.unlock() }
+        cond.lock()
+        defer { cond.unlock() }
         cancelled = true
         items.removeAll()
         cond.broadcast()

@@ -12,8 +12,12 @@ public struct JPEGDecoder: Sendable {
     public init(maxDimension: Int = 4096) { self.maxDimension = maxDimension }
 
     public func decode(_ bytes: Data) throws -> RGBImage {
-        guard bytes.count >= 4, bytes.count <= 64 << 20 else { throw JPEGDecodingError(reason: "\(bytes.count) bytes is not a JPEG picture") }
-        guard let codec = avcodec_find_decoder(AV_CODEC_ID_MJPEG) else { throw JPEGDecodingError(reason: "libavcodec has no MJPEG decoder") }
+        guard bytes.count >= 4, bytes.count <= 64 << 20 else {
+            throw JPEGDecodingError(reason: "\(bytes.count) bytes is not a JPEG picture")
+        }
+        guard let codec = avcodec_find_decoder(AV_CODEC_ID_MJPEG) else {
+            throw JPEGDecodingError(reason: "libavcodec has no MJPEG decoder")
+        }
         LibAV.configureLogging()
         var ctxBox = avcodec_alloc_context3(codec)
         defer { avcodec_free_context(&ctxBox) }
@@ -29,14 +33,19 @@ public struct JPEGDecoder: Sendable {
         // The packet owns a padded copy (libavcodec reads up to AV_INPUT_BUFFER_PADDING_SIZE past the end).
         ret = av_new_packet(packet, Int32(bytes.count))
         guard ret >= 0 else { throw JPEGDecodingError(reason: "av_new_packet: \(LibAV.errorString(ret))") }
-        bytes.withUnsafeBytes { src in packet.pointee.data.update(from: src.bindMemory(to: UInt8.self).baseAddress!, count: bytes.count) }
+        bytes.withUnsafeBytes { src in
+            packet.pointee.data.update(from: src.bindMemory(to: UInt8.self).baseAddress!, count: bytes.count)
+        }
         ret = avcodec_send_packet(ctx, packet)
         guard ret >= 0 else { throw JPEGDecodingError(reason: "avcodec_send_packet: \(LibAV.errorString(ret))") }
         _ = avcodec_send_packet(ctx, nil)
         ret = avcodec_receive_frame(ctx, frame)
         guard ret >= 0 else { throw JPEGDecodingError(reason: "no picture decoded: \(LibAV.errorString(ret))") }
-        let w = Int(frame.pointee.width), h = Int(frame.pointee.height)
-        guard w > 0, h > 0, w <= maxDimension, h <= maxDimension else { throw JPEGDecodingError(reason: "picture of \(w)x\(h)") }
+        let w = Int(frame.pointee.width)
+        let h = Int(frame.pointee.height)
+        guard w > 0, h > 0, w <= maxDimension, h <= maxDimension else {
+            throw JPEGDecodingError(reason: "picture of \(w)x\(h)")
+        }
         guard frame.pointee.decode_error_flags == 0, frame.pointee.flags & AV_FRAME_FLAG_CORRUPT == 0 else {
             throw JPEGDecodingError(reason: "corrupt picture data")
         }

@@ -30,7 +30,8 @@ public struct JPEGEncoder: Sendable {
 
     /// Output size for an input of `width` x `height` (even sizes, at least 2x2, aspect kept).
     public func outputSize(width: Int, height: Int) -> (width: Int, height: Int) {
-        var w = width, h = height
+        var w = width
+        var h = height
         if let m = maxDimension, m > 0, max(w, h) > m {
             let s = Double(m) / Double(max(w, h))
             w = Int((Double(w) * s).rounded())

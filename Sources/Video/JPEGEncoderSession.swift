@@ -36,8 +36,11 @@ public final class JPEGEncoderSession {
         close()
         let (ow, oh) = settings.outputSize(width: width, height: height)
         let format = settings.chroma.pixelFormat
-        guard let codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG) else { throw JPEGEncodingError(reason: "libavcodec has no MJPEG encoder") }
-        guard let ctx = avcodec_alloc_context3(codec), let frame = av_frame_alloc(), let packet = av_packet_alloc() else {
+        guard let codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG) else {
+            throw JPEGEncodingError(reason: "libavcodec has no MJPEG encoder")
+        }
+        guard let ctx = avcodec_alloc_context3(codec), let frame = av_frame_alloc(), let packet = av_packet_alloc()
+        else {
             throw JPEGEncodingError(reason: "out of memory")
         }
         (self.ctx, self.frame, self.packet) = (ctx, frame, packet)
@@ -57,8 +60,10 @@ public final class JPEGEncoderSession {
         frame.pointee.color_range = AVCOL_RANGE_JPEG
         ret = av_frame_get_buffer(frame, 0)
         guard ret >= 0 else { throw JPEGEncodingError(reason: "av_frame_get_buffer: \(LibAV.errorString(ret))") }
-        guard let sws = sws_getContext(Int32(width), Int32(height), AV_PIX_FMT_RGB24, Int32(ow), Int32(oh), format,
-                                       SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nil, nil, nil)
+        guard
+            let sws = sws_getContext(
+                Int32(width), Int32(height), AV_PIX_FMT_RGB24, Int32(ow), Int32(oh), format,
+                SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nil, nil, nil)
         else { throw JPEGEncodingError(reason: "sws_getContext failed for \(width)x\(height) -> \(ow)x\(oh)") }
         self.sws = sws
         // Full-range output (JFIF), BT.601 coefficients on both sides.
@@ -74,7 +79,10 @@ public final class JPEGEncoderSession {
             throw JPEGEncodingError(reason: "empty image \(image.width)x\(image.height)")
         }
         if size?.width != image.width || size?.height != image.height {
-            do { try open(width: image.width, height: image.height) } catch { close(); throw error }
+            do { try open(width: image.width, height: image.height) } catch {
+                close()
+                throw error
+            }
         }
         guard let ctx, let frame, let packet, let sws else { throw JPEGEncodingError(reason: "encoder not open") }
         // The encoder may still reference the last picture's buffer: write into a fresh one.
@@ -96,7 +104,10 @@ public final class JPEGEncoderSession {
             }
         }
         ret = avcodec_send_frame(ctx, frame)
-        guard ret >= 0 else { close(); throw JPEGEncodingError(reason: "avcodec_send_frame: \(LibAV.errorString(ret))") }
+        guard ret >= 0 else {
+            close()
+            throw JPEGEncodingError(reason: "avcodec_send_frame: \(LibAV.errorString(ret))")
+        }
         // MJPEG has no delay: the packet of this picture is ready now.
         ret = avcodec_receive_packet(ctx, packet)
         guard ret >= 0, let data = packet.pointee.data, packet.pointee.size > 0 else {

@@ -60,7 +60,9 @@ final class MediaInput {
     private var defaultFrameStep: Int64 = 1
 
     /// The decoders' `max_pixels` for a caller's limit: room for buffers padded to aligned widths.
-    static func decoderPixels(_ maxPixels: Int) -> Int { min(LibAV.maxPixels, maxPixels.multipliedReportingOverflow(by: 2).partialValue) }
+    static func decoderPixels(_ maxPixels: Int) -> Int {
+        min(LibAV.maxPixels, maxPixels.multipliedReportingOverflow(by: 2).partialValue)
+    }
 
     /// Opens `url`, picks the best video stream and opens its decoder.
     /// With `exportMotionVectors`, every decoded frame carries the codec's motion vectors as side
@@ -69,7 +71,9 @@ final class MediaInput {
     /// decoders (the probe's and ours) get twice it as `max_pixels` (their buffers are padded
     /// to aligned widths), so none allocates a larger frame. A picture beyond that leaves the
     /// probe without a size: `cannotOpen`, naming the limit.
-    init(url: URL, threads: Int = 0, requireVideo: Bool = true, exportMotionVectors: Bool = false, maxPixels: Int? = nil) throws {
+    init(
+        url: URL, threads: Int = 0, requireVideo: Bool = true, exportMotionVectors: Bool = false, maxPixels: Int? = nil
+    ) throws {
         LibAV.configureLogging()
         let path = url.path
         self.path = path
@@ -78,7 +82,8 @@ final class MediaInput {
             throw VideoError.fileNotFound(path: path)
         }
         if let attrs = try? FileManager.default.attributesOfItem(atPath: path),
-           let size = attrs[.size] as? NSNumber, size.int64Value == 0 {
+            let size = attrs[.size] as? NSNumber, size.int64Value == 0
+        {
             throw VideoError.emptyFile(path: path)
         }
 
@@ -107,13 +112,18 @@ final class MediaInput {
         // Best video stream, ignoring cover art (attached pictures).
         var decoder: UnsafePointer<AVCodec>? = nil
         var best = av_find_best_stream(ctx, AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0)
-        if best >= 0, ctx.pointee.streams[Int(best)]!.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC != 0, requireVideo {
+        if best >= 0, ctx.pointee.streams[Int(best)]!.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC != 0,
+            requireVideo
+        {
             // Prefer a real video stream if there is one.
             var alt: Int32 = -1
             for i in 0..<Int(ctx.pointee.nb_streams) {
                 let s = ctx.pointee.streams[i]!.pointee
-                if s.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO && s.disposition & AV_DISPOSITION_ATTACHED_PIC == 0 {
-                    alt = Int32(i); break
+                if s.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO
+                    && s.disposition & AV_DISPOSITION_ATTACHED_PIC == 0
+                {
+                    alt = Int32(i)
+                    break
                 }
             }
             if alt < 0 { throw VideoError.noVideoStream(path: path) }
@@ -144,17 +154,25 @@ final class MediaInput {
         }
         let st = ctx.pointee.streams[Int(best)]!
         let par = st.pointee.codecpar!
-        let w = Int(par.pointee.width), h = Int(par.pointee.height)
+        let w = Int(par.pointee.width)
+        let h = Int(par.pointee.height)
         // Under a pixel limit, the probe's decoder refuses a far larger picture and leaves its
         // size unset; so does a damaged header. libav tells the two apart only in its log.
         if let maxPixels, w <= 0 || h <= 0 {
-            throw VideoError.cannotOpen(path: path, reason: "its picture size cannot be read within the limit of \(maxPixels) pixels (the picture is larger, or damaged)")
+            throw VideoError.cannotOpen(
+                path: path,
+                reason:
+                    "its picture size cannot be read within the limit of \(maxPixels) pixels (the picture is larger, or damaged)"
+            )
         }
         if w <= 0 || h <= 0 || w > LibAV.maxSide || h > LibAV.maxSide || w * h > LibAV.maxPixels
-            || av_image_check_size(UInt32(clamping: w), UInt32(clamping: h), 0, nil) < 0 {
+            || av_image_check_size(UInt32(clamping: w), UInt32(clamping: h), 0, nil) < 0
+        {
             throw VideoError.absurdDimensions(path: path, width: w, height: h)
         }
-        if let maxPixels, w * h > maxPixels { throw VideoError.tooManyPixels(path: path, width: w, height: h, limit: maxPixels) }
+        if let maxPixels, w * h > maxPixels {
+            throw VideoError.tooManyPixels(path: path, width: w, height: h, limit: maxPixels)
+        }
 
         guard let cc = avcodec_alloc_context3(decoder) else {
             throw VideoError.decodeFailed(path: path, time: nil, reason: "out of memory")
@@ -176,7 +194,8 @@ final class MediaInput {
         }
         r = avcodec_open2(cc, decoder, nil)
         if r < 0 {
-            throw VideoError.unsupportedCodec(path: path, codec: LibAV.codecName(par.pointee.codec_id) + " (\(LibAV.errorString(r)))")
+            throw VideoError.unsupportedCodec(
+                path: path, codec: LibAV.codecName(par.pointee.codec_id) + " (\(LibAV.errorString(r)))")
         }
 
         self.fmt = ctx
@@ -312,7 +331,10 @@ final class MediaInput {
                 av_packet_unref(packet)
                 continue
             }
-            guard let p = av_packet_alloc() else { av_packet_unref(packet); break }
+            guard let p = av_packet_alloc() else {
+                av_packet_unref(packet)
+                break
+            }
             av_packet_move_ref(p, packet)
             lookahead.append(p)
         }
@@ -351,7 +373,7 @@ final class MediaInput {
             // which is far shorter than the lookahead unless we are near the end of input.
             if !demuxEOF && lookahead.count - lookaheadHead < lookaheadSize { return false }
             let a = max(clock.ceilIndex(pts), 0)
-            let b = clock.ceilIndex(next)   // frame covers samples a..<b
+            let b = clock.ceilIndex(next)  // frame covers samples a..<b
             return a >= b
         }
     }
@@ -363,7 +385,10 @@ final class MediaInput {
         if draining { return false }
         fillLookahead()
         if lookaheadHead >= lookahead.count {
-            if let e = demuxError { demuxError = nil; pendingError = e }
+            if let e = demuxError {
+                demuxError = nil
+                pendingError = e
+            }
             draining = true
             _ = avcodec_send_packet(codec, nil)
             return true
@@ -434,15 +459,18 @@ final class MediaInput {
                 var ts = f.best_effort_timestamp
                 if ts == LibAV.nopts { ts = f.pts }
                 if ts == LibAV.nopts {
-                    ts = lastFrameTS == LibAV.nopts ? startForMessages : lastFrameTS.addingReportingOverflow(defaultFrameStep).partialValue
+                    ts =
+                        lastFrameTS == LibAV.nopts
+                        ? startForMessages : lastFrameTS.addingReportingOverflow(defaultFrameStep).partialValue
                 }
                 if f.decode_error_flags != 0 || f.flags & AV_FRAME_FLAG_CORRUPT != 0, let damage {
                     // Concealed picture: kept (it is what a player shows), counted with its time.
                     damage.record(.damagedFrame, at: seconds(ts, from: startForMessages))
                 } else if f.decode_error_flags != 0 || f.flags & AV_FRAME_FLAG_CORRUPT != 0 {
                     av_frame_unref(frame)
-                    throw VideoError.decodeFailed(path: path, time: seconds(ts, from: startForMessages),
-                                                  reason: "damaged picture (decode error flags \(f.decode_error_flags))")
+                    throw VideoError.decodeFailed(
+                        path: path, time: seconds(ts, from: startForMessages),
+                        reason: "damaged picture (decode error flags \(f.decode_error_flags))")
                 }
                 lastFrameTS = ts
                 framesOutput += 1
@@ -450,7 +478,10 @@ final class MediaInput {
                 return ts
             }
             if r == LibAV.eof {
-                if let e = pendingError { pendingError = nil; throw e }
+                if let e = pendingError {
+                    pendingError = nil
+                    throw e
+                }
                 return nil
             }
             if r != LibAV.eagain {
@@ -464,7 +495,10 @@ final class MediaInput {
                 throw VideoError.decodeFailed(path: path, time: t, reason: LibAV.errorString(r))
             }
             if try !sendNextPacket() {
-                if let e = pendingError { pendingError = nil; throw e }
+                if let e = pendingError {
+                    pendingError = nil
+                    throw e
+                }
                 return nil
             }
         }

@@ -27,9 +27,11 @@ final class MotionField {
 
     /// Patch edges in display pixels for a display picture of `w` x `h`.
     private func edges(displayWidth w: Int, height h: Int) {
-        let s = grid.imageSize, ps = Double(s / grid.grid)
+        let s = grid.imageSize
+        let ps = Double(s / grid.grid)
         let (rw, rh) = CLIPPreprocessor.resizedSize(width: w, height: h, shortestEdge: s)
-        let left = Double((rw - s) / 2), top = Double((rh - s) / 2)
+        let left = Double((rw - s) / 2)
+        let top = Double((rh - s) / 2)
         xEdges = (0...grid.grid).map { (Double($0) * ps + left) * Double(w) / Double(rw) }
         yEdges = (0...grid.grid).map { (Double($0) * ps + top) * Double(h) / Double(rh) }
     }
@@ -40,7 +42,9 @@ final class MotionField {
         var out = PatchMotion(grid: grid.grid)
         out.damaged = f.decode_error_flags != 0 || f.flags & AV_FRAME_FLAG_CORRUPT != 0
         var count: Int32 = 0
-        guard let mvs = rstore_frame_motion_vectors(frame, &count), count > 0, f.width > 0, f.height > 0 else { return out }
+        guard let mvs = rstore_frame_motion_vectors(frame, &count), count > 0, f.width > 0, f.height > 0 else {
+            return out
+        }
         let swap = rotation == 90 || rotation == 270
         if key.w != f.width || key.h != f.height {
             key = (f.width, f.height)
@@ -52,21 +56,35 @@ final class MotionField {
         for i in 0..<Int(count) {
             let v = mvs[i]
             guard v.motion_scale > 0, v.w > 0, v.h > 0 else { continue }
-            let mx = Double(v.motion_x), my = Double(v.motion_y)
+            let mx = Double(v.motion_x)
+            let my = Double(v.motion_y)
             let magnitude = (mx * mx + my * my).squareRoot() / Double(v.motion_scale)
-            let key = Int64(UInt16(bitPattern: v.dst_x)) | Int64(UInt16(bitPattern: v.dst_y)) << 16
+            let key =
+                Int64(UInt16(bitPattern: v.dst_x)) | Int64(UInt16(bitPattern: v.dst_y)) << 16
                 | Int64(v.w) << 32 | Int64(v.h) << 40
-            if let b = blocks[key] { blocks[key] = (b.sum + magnitude, b.n + 1) } else { blocks[key] = (magnitude, 1); order.append(key) }
+            if let b = blocks[key] {
+                blocks[key] = (b.sum + magnitude, b.n + 1)
+            } else {
+                blocks[key] = (magnitude, 1)
+                order.append(key)
+            }
             out.vectors += 1
         }
-        let w = Double(f.width), h = Double(f.height), g = grid.grid
+        let w = Double(f.width)
+        let h = Double(f.height)
+        let g = grid.grid
         for key in order {
             let b = blocks[key]!
             let magnitude = b.sum / Double(b.n)
-            let dx = Double(Int16(truncatingIfNeeded: key & 0xffff)), dy = Double(Int16(truncatingIfNeeded: (key >> 16) & 0xffff))
-            let bw = Double((key >> 32) & 0xff), bh = Double((key >> 40) & 0xff)
+            let dx = Double(Int16(truncatingIfNeeded: key & 0xffff))
+            let dy = Double(Int16(truncatingIfNeeded: (key >> 16) & 0xffff))
+            let bw = Double((key >> 32) & 0xff)
+            let bh = Double((key >> 40) & 0xff)
             // Block in coded pixels, then in display pixels.
-            let x0 = dx - bw / 2, x1 = dx + bw / 2, y0 = dy - bh / 2, y1 = dy + bh / 2
+            let x0 = dx - bw / 2
+            let x1 = dx + bw / 2
+            let y0 = dy - bh / 2
+            let y1 = dy + bh / 2
             let (X0, X1, Y0, Y1): (Double, Double, Double, Double)
             switch rotation {
             case 90: (X0, X1, Y0, Y1) = (h - y1, h - y0, x0, x1)
@@ -90,8 +108,8 @@ final class MotionField {
     static func exportsVectors(_ codec: AVCodecID) -> Bool {
         switch codec {
         case AV_CODEC_ID_H264, AV_CODEC_ID_MPEG1VIDEO, AV_CODEC_ID_MPEG2VIDEO, AV_CODEC_ID_MPEG4,
-             AV_CODEC_ID_H263, AV_CODEC_ID_H263P, AV_CODEC_ID_MSMPEG4V2, AV_CODEC_ID_MSMPEG4V3,
-             AV_CODEC_ID_WMV1, AV_CODEC_ID_WMV2, AV_CODEC_ID_FLV1:
+            AV_CODEC_ID_H263, AV_CODEC_ID_H263P, AV_CODEC_ID_MSMPEG4V2, AV_CODEC_ID_MSMPEG4V3,
+            AV_CODEC_ID_WMV1, AV_CODEC_ID_WMV2, AV_CODEC_ID_FLV1:
             return true
         default:
             return false

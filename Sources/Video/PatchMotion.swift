@@ -5,7 +5,9 @@ public struct MotionGrid: Sendable, Hashable {
     public let grid: Int
 
     public init(imageSize: Int, grid: Int) {
-        precondition(imageSize > 0 && grid > 0 && imageSize % grid == 0, "MotionGrid: \(imageSize) px is not a whole number of \(grid) patches")
+        precondition(
+            imageSize > 0 && grid > 0 && imageSize % grid == 0,
+            "MotionGrid: \(imageSize) px is not a whole number of \(grid) patches")
         self.imageSize = imageSize
         self.grid = grid
     }

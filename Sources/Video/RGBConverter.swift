@@ -15,7 +15,7 @@ final class RGBConverter {
     static func effectiveColorspace(_ cs: AVColorSpace, width: Int32, height: Int32) -> Int32 {
         switch cs {
         case AVCOL_SPC_BT709, AVCOL_SPC_FCC, AVCOL_SPC_BT470BG, AVCOL_SPC_SMPTE170M,
-             AVCOL_SPC_SMPTE240M, AVCOL_SPC_BT2020_NCL, AVCOL_SPC_BT2020_CL:
+            AVCOL_SPC_SMPTE240M, AVCOL_SPC_BT2020_NCL, AVCOL_SPC_BT2020_CL:
             return Int32(cs.rawValue)
         default:
             return (height >= 720 || width >= 1280) ? SWS_CS_ITU709 : SWS_CS_ITU601
@@ -36,7 +36,8 @@ final class RGBConverter {
 
     func convert(_ frame: UnsafeMutablePointer<AVFrame>, rotation: Int, path: String) throws -> RGBImage {
         let f = frame.pointee
-        let w = f.width, h = f.height
+        let w = f.width
+        let h = f.height
         guard w > 0, h > 0 else { throw VideoError.absurdDimensions(path: path, width: Int(w), height: Int(h)) }
         let (srcFmt, forcedFull) = Self.normalise(AVPixelFormat(rawValue: f.format))
         let full: Int32 = (forcedFull || f.color_range == AVCOL_RANGE_JPEG) ? 1 : 0
@@ -46,17 +47,20 @@ final class RGBConverter {
             ctx = sws_getContext(w, h, srcFmt, w, h, AV_PIX_FMT_RGB24, Self.flags, nil, nil, nil)
             guard let ctx else {
                 let name = av_get_pix_fmt_name(srcFmt).map { String(cString: $0) } ?? "\(srcFmt.rawValue)"
-                throw VideoError.decodeFailed(path: path, time: nil, reason: "cannot convert pixel format \(name) to RGB24")
+                throw VideoError.decodeFailed(
+                    path: path, time: nil, reason: "cannot convert pixel format \(name) to RGB24")
             }
             let isRGBSource = (av_pix_fmt_desc_get(srcFmt)?.pointee.flags ?? 0) & UInt64(AV_PIX_FMT_FLAG_RGB) != 0
             if !isRGBSource {
-                _ = sws_setColorspaceDetails(ctx, sws_getCoefficients(cs), full,
-                                             sws_getCoefficients(SWS_CS_DEFAULT), 1,
-                                             0, 1 << 16, 1 << 16)
+                _ = sws_setColorspaceDetails(
+                    ctx, sws_getCoefficients(cs), full,
+                    sws_getCoefficients(SWS_CS_DEFAULT), 1,
+                    0, 1 << 16, 1 << 16)
             }
             key = (w, h, srcFmt.rawValue, cs, full)
         }
-        let width = Int(w), height = Int(h)
+        let width = Int(w)
+        let height = Int(h)
         let rowBytes = width * 3
         let count = rowBytes * height
         // A little slack: some swscale output paths write a few bytes past the last pixel.
@@ -89,15 +93,19 @@ final class RGBConverter {
         let count = w * h * 3
         return [UInt8](unsafeUninitializedCapacity: count) { out, n in
             src.withUnsafeBufferPointer { inp in
-                let s = inp.baseAddress!, d = out.baseAddress!
+                let s = inp.baseAddress!
+                let d = out.baseAddress!
                 switch degrees {
                 case 180:
                     for y in 0..<h {
                         let srow = s + y * w * 3
                         let drow = d + (h - 1 - y) * w * 3
                         for x in 0..<w {
-                            let si = x * 3, di = (w - 1 - x) * 3
-                            drow[di] = srow[si]; drow[di + 1] = srow[si + 1]; drow[di + 2] = srow[si + 2]
+                            let si = x * 3
+                            let di = (w - 1 - x) * 3
+                            drow[di] = srow[si]
+                            drow[di + 1] = srow[si + 1]
+                            drow[di + 2] = srow[si + 2]
                         }
                     }
                 case 90:
@@ -106,8 +114,11 @@ final class RGBConverter {
                         let srow = s + y * w * 3
                         let dx = h - 1 - y
                         for x in 0..<w {
-                            let si = x * 3, di = (x * h + dx) * 3
-                            d[di] = srow[si]; d[di + 1] = srow[si + 1]; d[di + 2] = srow[si + 2]
+                            let si = x * 3
+                            let di = (x * h + dx) * 3
+                            d[di] = srow[si]
+                            d[di + 1] = srow[si + 1]
+                            d[di + 2] = srow[si + 2]
                         }
                     }
                 case 270:
@@ -115,8 +126,11 @@ final class RGBConverter {
                     for y in 0..<h {
                         let srow = s + y * w * 3
                         for x in 0..<w {
-                            let si = x * 3, di = ((w - 1 - x) * h + y) * 3
-                            d[di] = srow[si]; d[di + 1] = srow[si + 1]; d[di + 2] = srow[si + 2]
+                            let si = x * 3
+                            let di = ((w - 1 - x) * h + y) * 3
+                            d[di] = srow[si]
+                            d[di + 1] = srow[si + 1]
+                            d[di + 2] = srow[si + 2]
                         }
                     }
                 default:

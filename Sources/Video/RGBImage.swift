@@ -8,8 +8,9 @@ public struct RGBImage: Sendable, Equatable {
 
     public init(width: Int, height: Int, pixels: [UInt8]) {
         precondition(width >= 0 && height >= 0, "RGBImage: negative size \(width)x\(height)")
-        precondition(pixels.count == width * height * 3,
-                     "RGBImage: \(pixels.count) bytes for \(width)x\(height) (expected \(width * height * 3))")
+        precondition(
+            pixels.count == width * height * 3,
+            "RGBImage: \(pixels.count) bytes for \(width)x\(height) (expected \(width * height * 3))")
         self.width = width
         self.height = height
         self.pixels = pixels

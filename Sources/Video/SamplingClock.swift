@@ -7,8 +7,8 @@ import Foundation
 /// timestamps that would make the sampling pass emit a flood of samples.
 struct SamplingClock {
     let start: Int64
-    let num: Int64   // tb.num * fps.num
-    let den: Int64   // tb.den * fps.den
+    let num: Int64  // tb.num * fps.num
+    let den: Int64  // tb.den * fps.den
     let fps: Double
     let timeBase: AVRational
 
@@ -67,10 +67,12 @@ struct SamplingClock {
     func check(_ pts: Int64, previous: Int64?) -> String? {
         let t = seconds(pts)
         if let previous, t - seconds(previous) > Self.maxGapSeconds {
-            return "timestamps jump \(Self.whole(t - seconds(previous))) s forward (pts \(previous) -> \(pts), more than \(Int(Self.maxGapSeconds)) s between two frames): damaged timestamps"
+            return
+                "timestamps jump \(Self.whole(t - seconds(previous))) s forward (pts \(previous) -> \(pts), more than \(Int(Self.maxGapSeconds)) s between two frames): damaged timestamps"
         }
         guard abs(t) <= Self.maxSeconds else {
-            return "frame pts \(pts) lies \(Self.whole(t)) s from the stream start (more than \(Int(Self.maxSeconds)) s): damaged timestamps"
+            return
+                "frame pts \(pts) lies \(Self.whole(t)) s from the stream start (more than \(Int(Self.maxSeconds)) s): damaged timestamps"
         }
         return nil
     }

@@ -44,8 +44,10 @@ public struct ShotCutDetector: Sendable {
         /// frames, the bound on extra I-frames (ingest, training and eval all use these).
         public static func adaptivePlacement(n: Int) -> Settings { Settings(minShotFrames: n + 1) }
 
-        public init(minDistance: Double = 0.30, hardDistance: Double = 0.60, ratio: Double = 3.0,
-                    window: Int = 2, minShotFrames: Int = 3) {
+        public init(
+            minDistance: Double = 0.30, hardDistance: Double = 0.60, ratio: Double = 3.0,
+            window: Int = 2, minShotFrames: Int = 3
+        ) {
             self.minDistance = minDistance
             self.hardDistance = hardDistance
             self.ratio = ratio
@@ -62,8 +64,12 @@ public struct ShotCutDetector: Sendable {
         /// Every second pixel in each direction is enough for a histogram and quarters the cost.
         public init(_ image: RGBImage) {
             var h = [Float](repeating: 0, count: Self.quadrants * Self.bins)
-            let w = image.width, ht = image.height
-            guard w >= 2, ht >= 2 else { histogram = h; return }
+            let w = image.width
+            let ht = image.height
+            guard w >= 2, ht >= 2 else {
+                histogram = h
+                return
+            }
             var counts = [Int](repeating: 0, count: Self.quadrants)
             image.pixels.withUnsafeBufferPointer { px in
                 for y in stride(from: 0, to: ht, by: 2) {
@@ -110,7 +116,9 @@ public struct ShotCutDetector: Sendable {
     private var openedBy: (index: Int, distance: Double)?
 
     public init(settings: Settings = Settings()) {
-        precondition(settings.window >= 1 && settings.minShotFrames >= 1, "ShotCutDetector: window and minShotFrames must be >= 1")
+        precondition(
+            settings.window >= 1 && settings.minShotFrames >= 1,
+            "ShotCutDetector: window and minShotFrames must be >= 1")
         self.settings = settings
     }
 
@@ -156,12 +164,18 @@ public struct ShotCutDetector: Sendable {
         let (distance, damaged) = pending.removeFirst()
         decided += 1
         distances.append(distance)
-        guard let d = distance else { sinceCut = 0; unconfirmed.append(false); return }
+        guard let d = distance else {
+            sinceCut = 0
+            unconfirmed.append(false)
+            return
+        }
         sinceCut += 1
         let after = pending.prefix(settings.window).compactMap(\.distance)
         let quiet = min(Self.mean(before) ?? .infinity, Self.mean(after) ?? .infinity)
         let baseline = quiet.isFinite ? quiet : 0
-        let jump = !damaged && (d >= settings.hardDistance || (d >= settings.minDistance && d >= settings.ratio * (baseline + 0.02)))
+        let jump =
+            !damaged
+            && (d >= settings.hardDistance || (d >= settings.minDistance && d >= settings.ratio * (baseline + 0.02)))
         if jump, sinceCut >= settings.minShotFrames {
             startShot(distance: d)
             return

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -61,10 +62,13 @@ public enum ThreadCPU {
         defer { closedir(dir) }
         var out: [Sample] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             guard let tid = Int32(name) else { continue }
             let base = "/proc/self/task/\(tid)/"
-            guard let stat = read(base + "schedstat"), let ns = stat.split(separator: " ").first.flatMap({ Double($0) }) else { continue }
+            guard let stat = read(base + "schedstat"), let ns = stat.split(separator: " ").first.flatMap({ Double($0) })
+            else { continue }
             let comm = read(base + "comm")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             out.append(Sample(tid: tid, name: comm, seconds: ns / 1e9))
         }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Errors of the video/image decoding layer. Every message names the file and, where known,
 /// the time (seconds since the stream start) at which decoding failed.
 public enum VideoError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -39,7 +41,7 @@ public enum VideoError: Error, CustomStringConvertible, Sendable, Equatable {
         case .containerNotAllowed(let p, _, _): return p
         case .tooManyPixels(let p, _, _, _): return p
         case .absurdDimensions(let p, _, _), .readFailed(let p, _, _), .decodeFailed(let p, _, _),
-             .frameNotFound(let p, _, _):
+            .frameNotFound(let p, _, _):
             return p
         }
     }
@@ -91,11 +93,11 @@ public enum VideoError: Error, CustomStringConvertible, Sendable, Equatable {
 
     static func formatTime(_ t: Double) -> String {
         let ms = Int((t * 1000).rounded())
-        let s = ms / 1000, m = s / 60, h = m / 60
+        let s = ms / 1000
+        let m = s / 60
+        let h = m / 60
         let frac = String(format: "%03d", ms % 1000)
         let hms = h > 0 ? String(format: "%d:%02d:%02d", h, m % 60, s % 60) : String(format: "%d:%02d", m, s % 60)
         return "\(hms).\(frac) (\(String(format: "%.3f", t)) s)"
     }
 }
-
-import Foundation

@@ -4,7 +4,10 @@ public struct VideoInfo: Sendable, Codable, Equatable {
     public struct Rational: Sendable, Codable, Equatable, Hashable {
         public var num: Int32
         public var den: Int32
-        public init(num: Int32, den: Int32) { self.num = num; self.den = den }
+        public init(num: Int32, den: Int32) {
+            self.num = num
+            self.den = den
+        }
         public var doubleValue: Double { den == 0 ? 0 : Double(num) / Double(den) }
     }
 
@@ -34,9 +37,11 @@ public struct VideoInfo: Sendable, Codable, Equatable {
     /// Number of frames, from the container if it says, else duration x frame rate.
     public var frameCountEstimate: Int
 
-    public init(path: String, width: Int, height: Int, codedWidth: Int, codedHeight: Int,
-                rotation: Int, timeBase: Rational, frameRate: Double, startTime: Double,
-                duration: Double, codecName: String, streamIndex: Int, frameCountEstimate: Int) {
+    public init(
+        path: String, width: Int, height: Int, codedWidth: Int, codedHeight: Int,
+        rotation: Int, timeBase: Rational, frameRate: Double, startTime: Double,
+        duration: Double, codecName: String, streamIndex: Int, frameCountEstimate: Int
+    ) {
         self.path = path
         self.width = width
         self.height = height

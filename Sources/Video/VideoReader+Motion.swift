@@ -31,20 +31,27 @@ extension VideoReader {
             if !ok && attempt != nil { continue }
             input.skipPolicy = .none
             var out = (1..<span.count).map { _ in PatchMotion(grid: field.grid.grid) }
-            var j = 1            // the delta being filled: frames in (pts[j-1], pts[j]]
-            var first = true, reached = false
+            var j = 1  // the delta being filled: frames in (pts[j-1], pts[j]]
+            var first = true
+            var reached = false
             while let ts = try input.nextFrame() {
                 guard let frame = input.frame else { break }
                 defer { av_frame_unref(frame) }
                 if first {
                     first = false
-                    if ts > pts[0] && attempt != nil { break }   // landed past the anchor: earlier
+                    if ts > pts[0] && attempt != nil { break }  // landed past the anchor: earlier
                 }
                 if ts <= pts[0] { continue }
                 while j < span.count && ts > pts[j] { j += 1 }
-                if j == span.count { reached = true; break }
+                if j == span.count {
+                    reached = true
+                    break
+                }
                 out[j - 1].add(field.motion(of: frame))
-                if ts == pts[span.count - 1] { reached = true; break }
+                if ts == pts[span.count - 1] {
+                    reached = true
+                    break
+                }
             }
             if reached { return out }
         }

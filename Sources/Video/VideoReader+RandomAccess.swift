@@ -23,7 +23,9 @@ extension VideoReader {
     /// `meter` sees every frame the decoder outputs on the way (see `DecodeMeter`): what the
     /// request really decoded, keyframe distance and resolution included; when it throws, the
     /// decode stops there and the error goes to the caller.
-    public func decode<T>(offsets: [FrameOffset], meter: DecodeMeter? = nil, transform: (RGBImage) throws -> T) throws -> [T] {
+    public func decode<T>(offsets: [FrameOffset], meter: DecodeMeter? = nil, transform: (RGBImage) throws -> T) throws
+        -> [T]
+    {
         if offsets.isEmpty { return [] }
         lock.lock()
         defer { lock.unlock() }
@@ -33,7 +35,8 @@ extension VideoReader {
         for (seekPTS, group) in groups {
             let targets = Set(group.map(\.pts)).intersection(wanted)
             if targets.isEmpty { continue }
-            try decodeGroup(seekPTS: seekPTS, targets: targets, wanted: &wanted, found: &found, meter: meter, transform: transform)
+            try decodeGroup(
+                seekPTS: seekPTS, targets: targets, wanted: &wanted, found: &found, meter: meter, transform: transform)
         }
         return try offsets.map { o in
             guard let img = found[o.pts] else {
@@ -48,15 +51,19 @@ extension VideoReader {
         try decode(offsets: [offset], meter: meter) { $0 }[0]
     }
 
-    private func decodeGroup<T>(seekPTS: Int64, targets: Set<Int64>, wanted: inout Set<Int64>,
-                                found: inout [Int64: T], meter: DecodeMeter?, transform: (RGBImage) throws -> T) throws {
+    private func decodeGroup<T>(
+        seekPTS: Int64, targets: Set<Int64>, wanted: inout Set<Int64>,
+        found: inout [Int64: T], meter: DecodeMeter?, transform: (RGBImage) throws -> T
+    ) throws {
         let tb = input.timeBase
         let fiveSeconds = av_rescale_q(5, AVRational(num: 1, den: 1), tb)
         // Seek attempts: the stored point, then a little and a lot earlier; then the same without
         // skipping non-reference frames (timestamps synthesised for frames that have none depend
         // on the frames before them), then from the start.
-        let attempts: [(Int64?, Bool)] = [(seekPTS, true), (seekPTS - 1, true), (seekPTS - fiveSeconds, true),
-                                          (seekPTS, false), (nil, false)]
+        let attempts: [(Int64?, Bool)] = [
+            (seekPTS, true), (seekPTS - 1, true), (seekPTS - fiveSeconds, true),
+            (seekPTS, false), (nil, false),
+        ]
         var remaining = targets
         for (attempt, skip) in attempts {
             let ok = attempt.map { input.seek(to: $0) } ?? input.seekToStart()
@@ -69,7 +76,10 @@ extension VideoReader {
             while let ts = try input.nextFrame() {
                 guard let frame = input.frame else { break }
                 if let meter {
-                    do { try meter(Int(frame.pointee.width), Int(frame.pointee.height)) } catch { av_frame_unref(frame); throw error }
+                    do { try meter(Int(frame.pointee.width), Int(frame.pointee.height)) } catch {
+                        av_frame_unref(frame)
+                        throw error
+                    }
                 }
                 if firstFrame {
                     firstFrame = false

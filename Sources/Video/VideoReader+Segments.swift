@@ -34,7 +34,11 @@ final class SegmentLog: @unchecked Sendable {
     var head: [PatchMotion]? { lock.withLock { _head } }
 
     func finish(reachedStop: Bool, verified: Bool = true, leftover: PatchMotion? = nil) {
-        lock.withLock { _reachedStop = reachedStop; _verified = verified; _leftover = leftover }
+        lock.withLock {
+            _reachedStop = reachedStop
+            _verified = verified
+            _leftover = leftover
+        }
     }
     func setHead(_ h: [PatchMotion]) { lock.withLock { _head = h } }
 }
@@ -63,15 +67,21 @@ extension VideoReader {
             let r = rstore_index_entry(probe.stream, i, &ts)
             if r < 0 { break }
             i += 1
-            if r == 1, ts - last >= step { candidates.append(ts); last = ts }
+            if r == 1, ts - last >= step {
+                candidates.append(ts)
+                last = ts
+            }
         }
         // The last segment must hold something too.
-        if let end = candidates.last, info.duration > 0, Double(end - probe.streamStart) * tb > info.duration - span / 2 {
+        if let end = candidates.last, info.duration > 0, Double(end - probe.streamStart) * tb > info.duration - span / 2
+        {
             candidates.removeLast()
         }
         var starts: [Int64] = []
         for c in candidates {
-            guard let key = probe.keyframePacketPTS(seekingTo: c), key > (starts.last ?? probe.streamStart) else { continue }
+            guard let key = probe.keyframePacketPTS(seekingTo: c), key > (starts.last ?? probe.streamStart) else {
+                continue
+            }
             starts.append(key)
         }
         return starts
@@ -81,9 +91,12 @@ extension VideoReader {
     /// the same frames, offsets and motion as one pass (a segment that does not tile the file as
     /// a full decode would makes the merge start over with one pass from where it stands).
     /// At most `workers` segments are decoded or buffered at a time.
-    func segmentedFrames(fps: Double, starts: [Int64], workers: Int, bufferSize: Int,
-                         convertIf: (@Sendable (Int) -> Bool)?, motion: MotionGrid?, meter: CostMeter?)
-        -> AsyncThrowingStream<SampledFrame, Error> {
+    func segmentedFrames(
+        fps: Double, starts: [Int64], workers: Int, bufferSize: Int,
+        convertIf: (@Sendable (Int) -> Bool)?, motion: MotionGrid?, meter: CostMeter?
+    )
+        -> AsyncThrowingStream<SampledFrame, Error>
+    {
         let clockStart = input.streamStart
         let clock = SamplingClock(start: clockStart, timeBase: input.timeBase, fps: fps)
         let segments: [PassSegment] = ([nil] + starts.map { Optional($0) }).enumerated().map { i, start in
@@ -94,10 +107,11 @@ extension VideoReader {
         let frameBytes = max(1, info.codedWidth * info.codedHeight * 3 / 2)
         let capacity = max(bufferSize, Self.segmentBufferBytes / frameBytes)
         let queues = segments.map { _ in BlockingQueue<RawSample>(capacity: capacity) }
-        let slots = DispatchSemaphore(value: workers)   // segments decoded or buffered, not yet consumed
+        let slots = DispatchSemaphore(value: workers)  // segments decoded or buffered, not yet consumed
         let cursor = SegmentCursor()
         let done = DispatchGroup()
-        let url = self.url, rotation = info.rotation
+        let url = self.url
+        let rotation = info.rotation
 
         for w in 0..<workers {
             let name = Self.decodeThreadName()
@@ -107,8 +121,13 @@ extension VideoReader {
                 defer { done.leave() }
                 while true {
                     slots.wait()
-                    guard let i = cursor.take(below: segments.count) else { slots.signal(); return }
-                    self.pass(into: queues[i], fps: fps, skipNonReference: false, motion: motion, meter: meter, segment: segments[i])
+                    guard let i = cursor.take(below: segments.count) else {
+                        slots.signal()
+                        return
+                    }
+                    self.pass(
+                        into: queues[i], fps: fps, skipNonReference: false, motion: motion, meter: meter,
+                        segment: segments[i])
                 }
             }
             t.name = name + "w\(w)"
@@ -120,11 +139,14 @@ extension VideoReader {
         let merger = Thread { [self] in
             ThreadCPU.nameCurrent("rstore.convert")
             let rgb = RGBConverter()
-            var owed: PatchMotion? = nil    // the previous segment's leftover motion
-            var emitted: Int64 = 0          // samples handed on so far
+            var owed: PatchMotion? = nil  // the previous segment's leftover motion
+            var emitted: Int64 = 0  // samples handed on so far
             /// Converts and hands on one decoded frame; false when the consumer is gone.
-            func deliver(_ frame: UnsafeMutablePointer<AVFrame>, _ offsets: [FrameOffset], _ motion: [PatchMotion]?) throws -> Bool {
-                let image = try rgb.image(of: frame, covering: offsets, if: convertIf, rotation: rotation, path: url.path, meter: meter)
+            func deliver(_ frame: UnsafeMutablePointer<AVFrame>, _ offsets: [FrameOffset], _ motion: [PatchMotion]?)
+                throws -> Bool
+            {
+                let image = try rgb.image(
+                    of: frame, covering: offsets, if: convertIf, rotation: rotation, path: url.path, meter: meter)
                 for (i, o) in offsets.enumerated() {
                     guard channel.put(SampledFrame(offset: o, image: image, motion: motion?[i])) else { return false }
                 }
@@ -150,7 +172,10 @@ extension VideoReader {
                             deltas = m
                         }
                         first = false
-                        guard try deliver(sample.frame, sample.offsets, deltas) else { shutDown(); return }
+                        guard try deliver(sample.frame, sample.offsets, deltas) else {
+                            shutDown()
+                            return
+                        }
                     }
                     let log = segments[i].log
                     // A segment that emitted nothing is not worth a special case: start over.
@@ -161,7 +186,9 @@ extension VideoReader {
                         ThreadCPU.nameCurrent(Self.decodeThreadName())
                         var whole = PassSegment(clockStart: clockStart, startTS: nil, stopTS: nil)
                         whole.emitFrom = emitted
-                        try self.samplingPass(fps: fps, skipNonReference: false, motion: motion, meter: meter, segment: whole) {
+                        try self.samplingPass(
+                            fps: fps, skipNonReference: false, motion: motion, meter: meter, segment: whole
+                        ) {
                             try deliver($0, $1, $2)
                         }
                         channel.finish(throwing: nil)
@@ -223,9 +250,14 @@ extension MediaInput {
 extension RGBConverter {
     /// The frame in RGB when `convertIf` wants one of the samples it covers (all when nil), else
     /// an empty image (ingest converts I-frames only); charged to `meter`'s conversion.
-    func image(of frame: UnsafeMutablePointer<AVFrame>, covering offsets: [FrameOffset], if convertIf: (@Sendable (Int) -> Bool)?,
-               rotation: Int, path: String, meter: CostMeter?) throws -> RGBImage {
-        guard convertIf.map({ want in offsets.contains { want($0.index) } }) ?? true else { return RGBImage(width: 0, height: 0, pixels: []) }
+    func image(
+        of frame: UnsafeMutablePointer<AVFrame>, covering offsets: [FrameOffset],
+        if convertIf: (@Sendable (Int) -> Bool)?,
+        rotation: Int, path: String, meter: CostMeter?
+    ) throws -> RGBImage {
+        guard convertIf.map({ want in offsets.contains { want($0.index) } }) ?? true else {
+            return RGBImage(width: 0, height: 0, pixels: [])
+        }
         let image = try meter.measure(.convert) { try convert(frame, rotation: rotation, path: path) }
         meter?.frames(decoded: 0, skipped: 0, sampled: 0, converted: 1)
         return image

@@ -20,9 +20,14 @@ extension VideoReader {
     /// - Parameter motion: also measure codec motion on this patch grid (`SampledFrame.motion`).
     /// - Throws: `VideoError` (after `body` got every frame decoded before the failure), or
     ///   whatever `body` throws.
-    public func forEachFrame(fps: Double = 2, skipNonReference: Bool = true, motion: MotionGrid? = nil,
-                             _ body: (SampledFrame) throws -> Void) throws {
-        _ = try sequentialPass(fps: fps, skipNonReference: skipNonReference, motion: motion) { try body($0); return true }
+    public func forEachFrame(
+        fps: Double = 2, skipNonReference: Bool = true, motion: MotionGrid? = nil,
+        _ body: (SampledFrame) throws -> Void
+    ) throws {
+        _ = try sequentialPass(fps: fps, skipNonReference: skipNonReference, motion: motion) {
+            try body($0)
+            return true
+        }
     }
 
     /// The sampled frames' offsets only (decodes everything needed, converts nothing).
@@ -55,17 +60,21 @@ extension VideoReader {
     /// patch grid (`SampledFrame.motion`), and no frame is skipped.
     /// With `meter`, the decode thread (and the decoder's own threads), motion and colour
     /// conversion charge their CPU and busy wall time to it, with the pass's frame counts.
-    public func frames(fps: Double, bufferSize: Int = 8, skipNonReference: Bool = true,
-                       convertIf: (@Sendable (Int) -> Bool)? = nil, motion: MotionGrid? = nil,
-                       meter: CostMeter? = nil)
-        -> AsyncThrowingStream<SampledFrame, Error> {
+    public func frames(
+        fps: Double, bufferSize: Int = 8, skipNonReference: Bool = true,
+        convertIf: (@Sendable (Int) -> Bool)? = nil, motion: MotionGrid? = nil,
+        meter: CostMeter? = nil
+    )
+        -> AsyncThrowingStream<SampledFrame, Error>
+    {
         if motion != nil, Self.splitsMotionPasses {
             // Exporting vectors keeps the decoder on one thread: decode keyframe-bounded
             // segments on two instead (same frames, offsets and motion; see PassSegment).
             let starts = segmentStarts(fps: fps)
             if !starts.isEmpty {
-                return segmentedFrames(fps: fps, starts: starts, workers: 2, bufferSize: bufferSize,
-                                       convertIf: convertIf, motion: motion, meter: meter)
+                return segmentedFrames(
+                    fps: fps, starts: starts, workers: 2, bufferSize: bufferSize,
+                    convertIf: convertIf, motion: motion, meter: meter)
             }
         }
         // Two threads: decode (demux + decode + sampling) -> raw frames (refcounted, no copy) ->
@@ -73,7 +82,8 @@ extension VideoReader {
         // overlaps decoding instead of stalling the packet feed.
         let channel = FrameChannel(capacity: max(1, bufferSize))
         let raw = BlockingQueue<RawSample>(capacity: 3)
-        let url = self.url, rotation = info.rotation
+        let url = self.url
+        let rotation = info.rotation
         // A name of its own per pass, given before the decoder opens: the decoder's threads
         // inherit it, so the pass's decode CPU is that of the threads of this name (`ThreadCPU`).
         let decodeName = Self.decodeThreadName()
@@ -87,7 +97,9 @@ extension VideoReader {
             let rgb = RGBConverter()
             do {
                 converting: while let sample = try raw.take() {
-                    let image = try rgb.image(of: sample.frame, covering: sample.offsets, if: convertIf, rotation: rotation, path: url.path, meter: meter)
+                    let image = try rgb.image(
+                        of: sample.frame, covering: sample.offsets, if: convertIf, rotation: rotation, path: url.path,
+                        meter: meter)
                     for (i, o) in sample.offsets.enumerated() {
                         if !channel.put(SampledFrame(offset: o, image: image, motion: sample.motion?[i])) {
                             raw.cancel()
@@ -118,19 +130,29 @@ extension VideoReader {
     /// on two threads: on machines with two or more cores, unless `RSTORE_SPLIT_DECODE=0` (for
     /// measuring one against the other).
     static let splitsMotionPasses: Bool =
-        ProcessInfo.processInfo.activeProcessorCount >= 2 && ProcessInfo.processInfo.environment["RSTORE_SPLIT_DECODE"] != "0"
+        ProcessInfo.processInfo.activeProcessorCount >= 2
+        && ProcessInfo.processInfo.environment["RSTORE_SPLIT_DECODE"] != "0"
 
     /// "rstore.dec<n>", n counting passes (15 characters at most, the kernel's limit).
     static func decodeThreadName() -> String {
-        "rstore.dec" + String(passCounter.withLock { n -> Int in n = (n + 1) % 100_000; return n })
+        "rstore.dec"
+            + String(
+                passCounter.withLock { n -> Int in
+                    n = (n + 1) % 100_000
+                    return n
+                })
     }
 
     /// A sampling pass whose frames go to `queue` by reference (no pixel copy); the queue is
     /// finished with the pass's error, if any.
-    func pass(into queue: BlockingQueue<RawSample>, fps: Double, skipNonReference: Bool, motion: MotionGrid?,
-              meter: CostMeter?, segment: PassSegment? = nil) {
+    func pass(
+        into queue: BlockingQueue<RawSample>, fps: Double, skipNonReference: Bool, motion: MotionGrid?,
+        meter: CostMeter?, segment: PassSegment? = nil
+    ) {
         do {
-            try samplingPass(fps: fps, skipNonReference: skipNonReference, motion: motion, meter: meter, segment: segment) { frame, offsets, deltas in
+            try samplingPass(
+                fps: fps, skipNonReference: skipNonReference, motion: motion, meter: meter, segment: segment
+            ) { frame, offsets, deltas in
                 guard let sample = RawSample(frame: frame, offsets: offsets, motion: deltas) else {
                     throw VideoError.decodeFailed(path: url.path, time: offsets.first?.time, reason: "out of memory")
                 }
@@ -144,12 +166,15 @@ extension VideoReader {
 
     /// The sequential pass with conversion on the calling thread. `emit` returns false to stop.
     @discardableResult
-    func sequentialPass(fps: Double, skipNonReference: Bool, convert: Bool = true, motion: MotionGrid? = nil,
-                        _ emit: (SampledFrame) throws -> Bool) throws -> PassStats {
+    func sequentialPass(
+        fps: Double, skipNonReference: Bool, convert: Bool = true, motion: MotionGrid? = nil,
+        _ emit: (SampledFrame) throws -> Bool
+    ) throws -> PassStats {
         let converter = RGBConverter()
         let rotation = info.rotation
         var conversions = 0
-        var stats = try samplingPass(fps: fps, skipNonReference: skipNonReference, motion: motion) { frame, offsets, deltas in
+        var stats = try samplingPass(fps: fps, skipNonReference: skipNonReference, motion: motion) {
+            frame, offsets, deltas in
             let image: RGBImage
             if convert {
                 image = try converter.convert(frame, rotation: rotation, path: url.path)
@@ -174,7 +199,9 @@ extension VideoReader {
         let declared = Double(st.duration) * Double(st.time_base.num) / Double(st.time_base.den)
         let frame = info.frameRate > 0 ? 1 / info.frameRate : 0.1
         if lastTime + max(0.5, 3 * frame) < declared {
-            damage.truncated(at: lastTime, reason: String(format: "decodable data ends at %.3f s, the container says %.3f s", lastTime, declared))
+            damage.truncated(
+                at: lastTime,
+                reason: String(format: "decodable data ends at %.3f s, the container says %.3f s", lastTime, declared))
         }
     }
 
@@ -192,26 +219,33 @@ extension VideoReader {
     /// With `segment`, the pass covers one keyframe-bounded part of the file only (see
     /// `PassSegment`): what it finds at its edges goes to the segment's `log`.
     @discardableResult
-    func samplingPass(fps: Double, skipNonReference: Bool, motion: MotionGrid? = nil, meter: CostMeter? = nil,
-                      segment: PassSegment? = nil,
-                      _ emit: (UnsafeMutablePointer<AVFrame>, [FrameOffset], [PatchMotion]?) throws -> Bool) throws -> PassStats {
+    func samplingPass(
+        fps: Double, skipNonReference: Bool, motion: MotionGrid? = nil, meter: CostMeter? = nil,
+        segment: PassSegment? = nil,
+        _ emit: (UnsafeMutablePointer<AVFrame>, [FrameOffset], [PatchMotion]?) throws -> Bool
+    ) throws -> PassStats {
         try checkFPS(fps)
         let group = meter.map { _ in ThreadCPU.currentName() }
         let groupCPU0 = group.map { ThreadCPU.seconds(named: $0) } ?? 0
         let wall0 = Date()
-        var emitWall = 0.0, motionCPU = 0.0, motionWall = 0.0
+        var emitWall = 0.0
+        var motionCPU = 0.0
+        var motionWall = 0.0
         let input = try MediaInput(url: url, threads: threads, exportMotionVectors: motion != nil)
         let field = motion.map { MotionField(grid: $0, rotation: info.rotation) }
-        var moved = motion.map { PatchMotion(grid: $0.grid) }   // since the last emitted sample
+        var moved = motion.map { PatchMotion(grid: $0.grid) }  // since the last emitted sample
         input.damage = damage
         var stats = PassStats()
         defer {
             // Before `input` goes: its decoder's threads are still alive to be read.
             if let meter, let group {
                 meter.add(.motion, cpu: motionCPU, wall: motionWall)
-                meter.add(.decode, cpu: max(0, ThreadCPU.seconds(named: group) - groupCPU0 - motionCPU),
-                          wall: max(0, Date().timeIntervalSince(wall0) - emitWall - motionWall))
-                meter.frames(decoded: input.framesOutput, skipped: max(0, input.packetsSent - input.framesOutput), sampled: stats.samples, converted: 0)
+                meter.add(
+                    .decode, cpu: max(0, ThreadCPU.seconds(named: group) - groupCPU0 - motionCPU),
+                    wall: max(0, Date().timeIntervalSince(wall0) - emitWall - motionWall))
+                meter.frames(
+                    decoded: input.framesOutput, skipped: max(0, input.packetsSent - input.framesOutput),
+                    sampled: stats.samples, converted: 0)
             }
         }
         func finalStats() -> PassStats {
@@ -274,7 +308,10 @@ extension VideoReader {
             // A restarted pass emits only what was not emitted before it (as a single pass would).
             let dropped = Int(max(0, min(Int64(offsets.count), emitFrom - Int64(offsets[0].index))))
             guard dropped < offsets.count else { return true }
-            if let h = head { segment?.log.setHead(h); head = nil }
+            if let h = head {
+                segment?.log.setHead(h)
+                head = nil
+            }
             let t0 = meter == nil ? nil : Date()
             defer { if let t0 { emitWall += Date().timeIntervalSince(t0) } }
             return try emit(pending, Array(offsets.dropFirst(dropped)), deltas.map { Array($0.dropFirst(dropped)) })
@@ -309,26 +346,34 @@ extension VideoReader {
             }
             if clock == nil { clock = makeClock(ts) }
             if let problem = clock!.check(ts, previous: hasPending ? pendingTS : nil) {
-                failure = VideoError.readFailed(path: url.path, time: hasPending ? max(0, clock!.seconds(pendingTS)) : nil, reason: problem)
+                failure = VideoError.readFailed(
+                    path: url.path, time: hasPending ? max(0, clock!.seconds(pendingTS)) : nil, reason: problem)
                 break decoding
             }
             if firstTS == LibAV.nopts { firstTS = ts }
             if rstore_frame_is_key(frame) != 0 { lastKeyTS = ts }
             if hasPending {
                 let end = clock!.ceilIndex(ts)
-                if let problem = clock!.checkBudget(samples: stats.samples, adding: end - nextK,
-                                                    packets: input.packetsSent + input.packetsSkipped) {
-                    failure = VideoError.readFailed(path: url.path, time: max(0, clock!.seconds(pendingTS)), reason: problem)
+                if let problem = clock!.checkBudget(
+                    samples: stats.samples, adding: end - nextK,
+                    packets: input.packetsSent + input.packetsSkipped)
+                {
+                    failure = VideoError.readFailed(
+                        path: url.path, time: max(0, clock!.seconds(pendingTS)), reason: problem)
                     break decoding
                 }
                 if try !flushPending(until: end) { return finalStats() }
             }
             if let field {
-                let c0 = meter == nil ? 0 : ThreadCPU.current(), t0 = meter == nil ? nil : Date()
+                let c0 = meter == nil ? 0 : ThreadCPU.current()
+                let t0 = meter == nil ? nil : Date()
                 let m = field.motion(of: frame)
                 moved?.add(m)
                 head?.append(m)
-                if let t0 { motionCPU += ThreadCPU.current() - c0; motionWall += Date().timeIntervalSince(t0) }
+                if let t0 {
+                    motionCPU += ThreadCPU.current() - c0
+                    motionWall += Date().timeIntervalSince(t0)
+                }
             }
             av_frame_unref(pending)
             av_frame_move_ref(pending, frame)

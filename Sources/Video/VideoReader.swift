@@ -58,7 +58,8 @@ public final class VideoReader: @unchecked Sendable {
         let par = st.codecpar.pointee
         let tb = st.time_base
         let rotation = input.rotation
-        let cw = Int(par.width), ch = Int(par.height)
+        let cw = Int(par.width)
+        let ch = Int(par.height)
         let swap = rotation == 90 || rotation == 270
         let fr = st.avg_frame_rate.num > 0 && st.avg_frame_rate.den > 0 ? st.avg_frame_rate : st.r_frame_rate
         let frameRate = fr.num > 0 && fr.den > 0 ? Double(fr.num) / Double(fr.den) : 0
@@ -77,17 +78,19 @@ public final class VideoReader: @unchecked Sendable {
         }
         var count = Int(st.nb_frames)
         if count <= 0 { count = Int((duration * frameRate).rounded()) }
-        return VideoInfo(path: input.path, width: swap ? ch : cw, height: swap ? cw : ch,
-                         codedWidth: cw, codedHeight: ch, rotation: rotation,
-                         timeBase: .init(num: tb.num, den: tb.den), frameRate: frameRate,
-                         startTime: start, duration: duration,
-                         codecName: LibAV.codecName(par.codec_id), streamIndex: Int(input.streamIndex),
-                         frameCountEstimate: count)
+        return VideoInfo(
+            path: input.path, width: swap ? ch : cw, height: swap ? cw : ch,
+            codedWidth: cw, codedHeight: ch, rotation: rotation,
+            timeBase: .init(num: tb.num, den: tb.den), frameRate: frameRate,
+            startTime: start, duration: duration,
+            codecName: LibAV.codecName(par.codec_id), streamIndex: Int(input.streamIndex),
+            frameCountEstimate: count)
     }
 
     func checkFPS(_ fps: Double) throws {
         guard fps.isFinite, fps > 0, fps <= 1000 else {
-            throw VideoError.invalidArgument(path: url.path, message: "sampling rate must be in (0, 1000] fps, got \(fps)")
+            throw VideoError.invalidArgument(
+                path: url.path, message: "sampling rate must be in (0, 1000] fps, got \(fps)")
         }
     }
 }

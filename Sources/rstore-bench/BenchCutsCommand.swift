@@ -1,22 +1,26 @@
 import ArgumentParser
 import CLIP
 import Foundation
-import ResidualStore
 import RStoreCommandLine
+import ResidualStore
 import Timeline
 import Video
 
 /// `rstore bench cuts`: how well shot cuts are found from sampled frames, on a generated edited
 /// video with known cut times, and how many false cuts a video without any produces.
 struct BenchCutsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "cuts", abstract: "Precision and recall of shot-cut detection on a generated edited video.")
+    static let configuration = CommandConfiguration(
+        commandName: "cuts", abstract: "Precision and recall of shot-cut detection on a generated edited video.")
 
     @Option(help: "Seconds of edited video (clips of 2-7 s).") var seconds = 300.0
     @Option(help: "Seed of the clip sequence.") var seed: UInt64 = 1
     @Option(help: "Sampling rate, frames per second.") var fps = 2.0
     @Option(help: "Where generated videos are kept between runs.") var cache = ".build/bench-cuts"
     @OptionGroup var model: ModelOption
-    @Option(help: "A trained residual tokenizer A (safetensors): also measure the P-features' cosine to full CLIP after each cut, fixed vs adaptive I-frames, with this A and with A = 0 (N = 2, p = 0.85).")
+    @Option(
+        help:
+            "A trained residual tokenizer A (safetensors): also measure the P-features' cosine to full CLIP after each cut, fixed vs adaptive I-frames, with this A and with A = 0 (N = 2, p = 0.85)."
+    )
     var tokenizer: String?
     @Option(help: "Patch selection of the fidelity rows (with --tokenizer).") var strategy = ReductionStrategy.motion
     @Flag(help: "Print one JSON object.") var json = false
@@ -47,7 +51,8 @@ struct BenchCutsCommand: AsyncParsableCommand {
         let uncut = EditedVideo(uncut: [1, 2, 3, 6], secondsEach: 30)
         let editedURL = dir.appendingPathComponent("edited-\(Int(seconds))s-seed\(seed).mp4")
         let uncutURL = dir.appendingPathComponent("uncut-4x30s.mp4")
-        for (video, url) in [(edited, editedURL), (uncut, uncutURL)] where !FileManager.default.fileExists(atPath: url.path) {
+        for (video, url) in [(edited, editedURL), (uncut, uncutURL)]
+        where !FileManager.default.fileExists(atPath: url.path) {
             FileHandle.standardError.write(Data("generating \(url.lastPathComponent)…\n".utf8))
             let tmp = url.deletingLastPathComponent().appendingPathComponent(".tmp-" + url.lastPathComponent)
             try video.write(to: tmp)
@@ -68,7 +73,8 @@ struct BenchCutsCommand: AsyncParsableCommand {
         r.precision = run.cuts.isEmpty ? 1 : Double(match) / Double(run.cuts.count)
         r.recall = cuts.isEmpty ? 1 : Double(match) / Double(cuts.count)
         // A sampled frame at time t compares with the one before it: it straddles a cut c when t - 1/fps < c <= t.
-        var atCut: [Double] = [], within: [Double] = []
+        var atCut: [Double] = []
+        var within: [Double] = []
         for (t, d) in run.distances {
             if cuts.contains(where: { $0 > t - 1 / fps && $0 <= t }) { atCut.append(d) } else { within.append(d) }
         }
@@ -80,7 +86,8 @@ struct BenchCutsCommand: AsyncParsableCommand {
         let control = try await Self.detect(url: uncutURL, fps: fps)
         r.uncut_seconds = uncut.duration
         // The three joins between the control's scenes are cuts too: only detections away from them are false.
-        let falseCuts = control.cuts.count - Self.pairs(detected: control.cuts, truth: uncut.cuts, tolerance: 1 / fps).matched
+        let falseCuts =
+            control.cuts.count - Self.pairs(detected: control.cuts, truth: uncut.cuts, tolerance: 1 / fps).matched
         r.false_cuts_per_hour_uncut = Double(falseCuts) / uncut.duration * 3600
 
         if let tokenizer { try await afterCutFidelity(editedURL, tokenizer: tokenizer, into: &r) }
@@ -91,15 +98,32 @@ struct BenchCutsCommand: AsyncParsableCommand {
             print(String(decoding: try enc.encode(r), as: UTF8.self))
         } else {
             print(String(format: "edited video: %.0f s, %d cuts, sampled at %.1f fps", r.seconds, r.cuts, fps))
-            print(String(format: "detected %d, matched %d: precision %.3f, recall %.3f", r.detected, r.matched, r.precision, r.recall))
+            print(
+                String(
+                    format: "detected %d, matched %d: precision %.3f, recall %.3f", r.detected, r.matched, r.precision,
+                    r.recall))
             if !r.false_cut_times.isEmpty { print("false cuts at (s): \(r.false_cut_times)") }
             if !r.missed_cut_times.isEmpty { print("missed cuts at (s): \(r.missed_cut_times)") }
-            print(String(format: "distance at cuts %.3f, within shots %.3f", r.mean_distance_at_cuts, r.mean_distance_within_shots))
-            print(String(format: "uncut control (%.0f s, fast-changing scenes): %.1f false cuts per hour", r.uncut_seconds, r.false_cuts_per_hour_uncut))
-            print(String(format: "extra I-frames: %.0f per hour of edited video; detector %.0f µs a frame", r.extra_iframes_per_hour, r.detector_us_per_frame))
-            if let f0 = r.after_cuts_fixed_a0, let a0 = r.after_cuts_adaptive_a0, let ft = r.after_cuts_fixed_trained, let at = r.after_cuts_adaptive_trained {
-                print(String(format: "P-frames after cuts, cos to full CLIP (%@): A = 0 fixed %.4f adaptive %.4f; trained A fixed %.4f adaptive %.4f: gain %+.4f",
-                             strategy.rawValue, f0, a0, ft, at, at - ft))
+            print(
+                String(
+                    format: "distance at cuts %.3f, within shots %.3f", r.mean_distance_at_cuts,
+                    r.mean_distance_within_shots))
+            print(
+                String(
+                    format: "uncut control (%.0f s, fast-changing scenes): %.1f false cuts per hour", r.uncut_seconds,
+                    r.false_cuts_per_hour_uncut))
+            print(
+                String(
+                    format: "extra I-frames: %.0f per hour of edited video; detector %.0f µs a frame",
+                    r.extra_iframes_per_hour, r.detector_us_per_frame))
+            if let f0 = r.after_cuts_fixed_a0, let a0 = r.after_cuts_adaptive_a0, let ft = r.after_cuts_fixed_trained,
+                let at = r.after_cuts_adaptive_trained
+            {
+                print(
+                    String(
+                        format:
+                            "P-frames after cuts, cos to full CLIP (%@): A = 0 fixed %.4f adaptive %.4f; trained A fixed %.4f adaptive %.4f: gain %+.4f",
+                        strategy.rawValue, f0, a0, ft, at, at - ft))
             }
         }
     }
@@ -112,18 +136,21 @@ struct BenchCutsCommand: AsyncParsableCommand {
         var settings: [FidelityEvaluation.Setting] = []
         for (name, t) in [("A=0", ResidualTokenizer.zero(for: clip)), (path, a)] {
             for placement in [IFramePlacement.fixed, .adaptive] {
-                settings.append(.init(n: 2, p: 0.85, strategy: strategy, tokenizerName: name, tokenizer: t, iframes: placement))
+                settings.append(
+                    .init(n: 2, p: 0.85, strategy: strategy, tokenizerName: name, tokenizer: t, iframes: placement))
             }
         }
         let eval = try FidelityEvaluation(model: clip, fps: fps, maxFrames: Int(seconds * fps) + 16)
-        let rows = try await eval.run(videos: [url], settings: settings).dropFirst().map { $0 }   // the full-CLIP row first
+        let rows = try await eval.run(videos: [url], settings: settings).dropFirst().map { $0 }  // the full-CLIP row first
         r.after_cuts_fixed_a0 = rows[0].mean_cosine_after_cuts
         r.after_cuts_adaptive_a0 = rows[1].mean_cosine_after_cuts
         r.after_cuts_fixed_trained = rows[2].mean_cosine_after_cuts
         r.after_cuts_adaptive_trained = rows[3].mean_cosine_after_cuts
         r.all_p_fixed_trained = rows[2].mean_cosine
         r.all_p_adaptive_trained = rows[3].mean_cosine
-        if let f = r.after_cuts_fixed_trained, let ad = r.after_cuts_adaptive_trained { r.after_cut_gain_trained = ad - f }
+        if let f = r.after_cuts_fixed_trained, let ad = r.after_cuts_adaptive_trained {
+            r.after_cut_gain_trained = ad - f
+        }
         if let f = r.after_cuts_fixed_a0, let ad = r.after_cuts_adaptive_a0 { r.after_cut_gain_a0 = ad - f }
     }
 
@@ -139,7 +166,8 @@ struct BenchCutsCommand: AsyncParsableCommand {
         let reader = try VideoReader(url: url)
         var detector = ShotCutDetector()
         var run = Run()
-        var times: [Double] = [], decisions: [Bool] = []
+        var times: [Double] = []
+        var decisions: [Bool] = []
         for try await frame in reader.frames(fps: fps) {
             let crop = CLIPPreprocessor.resizeAndCrop(frame.image, size: 224)
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -157,11 +185,15 @@ struct BenchCutsCommand: AsyncParsableCommand {
     }
 
     /// Detections within `tolerance` of a true cut, each cut matched at most once (the nearest).
-    static func pairs(detected: [Double], truth: [Double], tolerance: Double) -> (matched: Int, detections: Set<Int>, cuts: Set<Int>) {
-        var cuts = Set<Int>(), detections = Set<Int>()
+    static func pairs(detected: [Double], truth: [Double], tolerance: Double) -> (
+        matched: Int, detections: Set<Int>, cuts: Set<Int>
+    ) {
+        var cuts = Set<Int>()
+        var detections = Set<Int>()
         for (i, t) in detected.enumerated() {
             if let j = truth.indices.filter({ !cuts.contains($0) && abs(truth[$0] - t) <= tolerance + 1e-9 })
-                .min(by: { abs(truth[$0] - t) < abs(truth[$1] - t) }) {
+                .min(by: { abs(truth[$0] - t) < abs(truth[$1] - t) })
+            {
                 cuts.insert(j)
                 detections.insert(i)
             }

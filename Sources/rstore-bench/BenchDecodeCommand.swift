@@ -61,11 +61,19 @@ struct BenchDecodeCommand: AsyncParsableCommand {
             print(String(decoding: try enc.encode(result), as: UTF8.self))
         } else {
             let i = reader.info
-            print("\(file): \(i.codecName) \(i.width)x\(i.height), \(String(format: "%.1f", i.duration)) s at \(String(format: "%.2f", i.frameRate)) fps")
-            print(String(format: "rstore: %d sampled frames at %g fps in %.3f s = %.1f frames/s (decode + RGB24%@, skip non-ref: %@)",
-                         frames, fps, ours, Double(frames) / ours, noResize ? "" : " + resize 224", noSkip ? "off" : "on"))
+            print(
+                "\(file): \(i.codecName) \(i.width)x\(i.height), \(String(format: "%.1f", i.duration)) s at \(String(format: "%.2f", i.frameRate)) fps"
+            )
+            print(
+                String(
+                    format:
+                        "rstore: %d sampled frames at %g fps in %.3f s = %.1f frames/s (decode + RGB24%@, skip non-ref: %@)",
+                    frames, fps, ours, Double(frames) / ours, noResize ? "" : " + resize 224", noSkip ? "off" : "on"))
             if let ff = ffmpegSeconds, let ratio {
-                print(String(format: "ffmpeg -vf fps=%g,scale=224:224 -f null: %.3f s; ratio ffmpeg/rstore = %.2f", fps, ff, ratio))
+                print(
+                    String(
+                        format: "ffmpeg -vf fps=%g,scale=224:224 -f null: %.3f s; ratio ffmpeg/rstore = %.2f", fps, ff,
+                        ratio))
             }
             _ = checksum
         }
@@ -75,7 +83,9 @@ struct BenchDecodeCommand: AsyncParsableCommand {
     static func timeFFmpeg(file: String, fps: Double) throws -> Double {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ffmpeg", "-nostdin", "-v", "error", "-i", file, "-vf", "fps=\(fps),scale=224:224", "-f", "null", "-"]
+        p.arguments = [
+            "ffmpeg", "-nostdin", "-v", "error", "-i", file, "-vf", "fps=\(fps),scale=224:224", "-f", "null", "-",
+        ]
         p.standardOutput = FileHandle.nullDevice
         let clock = ContinuousClock()
         let start = clock.now
@@ -83,7 +93,8 @@ struct BenchDecodeCommand: AsyncParsableCommand {
         p.waitUntilExit()
         let t = secondsOf(clock.now - start)
         guard p.terminationStatus == 0 else {
-            throw ValidationError("ffmpeg failed on \(file) (status \(p.terminationStatus)); use --no-ffmpeg to skip the comparison")
+            throw ValidationError(
+                "ffmpeg failed on \(file) (status \(p.terminationStatus)); use --no-ffmpeg to skip the comparison")
         }
         return t
     }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import CLIP
 import Foundation
-import ResidualStore
 import RStoreCommandLine
+import ResidualStore
 import Tensor
 import Timeline
 import Video
@@ -20,7 +20,8 @@ struct BenchIngestCommand: AsyncParsableCommand {
     @Option(help: "Fraction of patch tokens dropped on P-frames (p).") var p = 0.85
     @Option(help: "Token reduction: motion, random, uniform, center.") var strategy = ReductionStrategy.motion
     @Option(help: "I-frame placement: fixed or adaptive.") var iframes = IFramePlacement.adaptive
-    @Option(help: "Motion source for --strategy motion: vectors or pixels (default: the library's).") var motionSource: MotionSource?
+    @Option(help: "Motion source for --strategy motion: vectors or pixels (default: the library's).") var motionSource:
+        MotionSource?
     @Option(help: "Byte budget of the decoded-frame tier in MB; 0 turns it off.") var frameTierMB = 2048
     @Option(help: "Runs, each into a fresh store.") var runs = 1
     @Flag(help: "Print one JSON object per run.") var json = false
@@ -57,16 +58,25 @@ struct BenchIngestCommand: AsyncParsableCommand {
             let t0 = Date()
             let summary = try await lib.index(files)
             let seconds = Date().timeIntervalSince(t0)
-            for f in summary.files where f.outcome == .failed { FileHandle.standardError.write(Data("failed: \(f.error ?? f.path)\n".utf8)) }
+            for f in summary.files where f.outcome == .failed {
+                FileHandle.standardError.write(Data("failed: \(f.error ?? f.path)\n".utf8))
+            }
             guard summary.failed == 0, let cost = summary.cost else { throw ExitCode(1) }
-            for suffix in ["", "-wal", "-shm", ".frames", ".matrix"] { try? FileManager.default.removeItem(atPath: store.path + suffix) }
-            let r = Run(run: i, seconds: seconds, frames_encoded: summary.framesEncoded, blas_threads: BLAS.threads, cost: cost)
+            for suffix in ["", "-wal", "-shm", ".frames", ".matrix"] {
+                try? FileManager.default.removeItem(atPath: store.path + suffix)
+            }
+            let r = Run(
+                run: i, seconds: seconds, frames_encoded: summary.framesEncoded, blas_threads: BLAS.threads, cost: cost)
             if json {
                 try printJSON(r)
             } else {
-                print(String(format: "run %d: %.2f s wall for %.1f s of video (%.1fx real time), %d I-frames encoded, N=%d %@ %@ motion from %@, tier %d MB",
-                             i, seconds, cost.videoSeconds, cost.videoSeconds / max(seconds, 1e-9), summary.framesEncoded, n,
-                             strategy.rawValue, iframes.rawValue, (motionSource ?? Library.Configuration.defaultMotionSource).rawValue, frameTierMB))
+                print(
+                    String(
+                        format:
+                            "run %d: %.2f s wall for %.1f s of video (%.1fx real time), %d I-frames encoded, N=%d %@ %@ motion from %@, tier %d MB",
+                        i, seconds, cost.videoSeconds, cost.videoSeconds / max(seconds, 1e-9), summary.framesEncoded, n,
+                        strategy.rawValue, iframes.rawValue,
+                        (motionSource ?? Library.Configuration.defaultMotionSource).rawValue, frameTierMB))
                 print(cost.table)
             }
         }

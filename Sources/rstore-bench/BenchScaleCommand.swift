@@ -1,8 +1,8 @@
 import ArgumentParser
 import CLIP
 import Foundation
-import ResidualStore
 import RStoreCommandLine
+import ResidualStore
 import Store
 import Tensor
 import Timeline
@@ -13,15 +13,21 @@ import Timeline
 struct BenchScaleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scale",
-        abstract: "Stage 1 at archive scale: index build time and bytes per hour, RSS, ANN vs exact p50/p95, recall@10 against exact; 100,000 h extrapolated.")
+        abstract:
+            "Stage 1 at archive scale: index build time and bytes per hour, RSS, ANN vs exact p50/p95, recall@10 against exact; 100,000 h extrapolated."
+    )
 
     @Option(help: "Video-hours to measure, comma separated (2,400 I-features of 512 an hour).") var hours = "100,300"
     @Option(help: "Queries per size.") var queries = 20
     @Option(help: "Moments per query (recall@k).") var k = 10
     @Option(help: "FAISS factory; default: the engine's choice by size (IVF~sqrt(rows),PQ32).") var factory: String?
     @Option(help: "Inverted lists probed.") var nprobe = Stage1Settings().nprobe
-    @Option(help: "I-features asked of the index per query (at least; the engine's minHits).") var minHits = Stage1Settings().minHits
-    @Option(help: "Largest size whose exact int8 matrix is built and timed (1.2 GB per 1,000 h); above it the scan is extrapolated per row.") var exactMaxHours = 1000.0
+    @Option(help: "I-features asked of the index per query (at least; the engine's minHits).") var minHits =
+        Stage1Settings().minHits
+    @Option(
+        help:
+            "Largest size whose exact int8 matrix is built and timed (1.2 GB per 1,000 h); above it the scan is extrapolated per row."
+    ) var exactMaxHours = 1000.0
     @Option(help: "Embedding width.") var dim = 512
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -43,33 +49,55 @@ struct BenchScaleCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let sizes = hours.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 >= 1 }.sorted()
-        guard !sizes.isEmpty, queries > 0, k > 0 else { throw ValidationError("--hours needs sizes of at least 1, --queries and -k positive") }
+        let sizes = hours.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }.filter {
+            $0 >= 1
+        }.sorted()
+        guard !sizes.isEmpty, queries > 0, k > 0 else {
+            throw ValidationError("--hours needs sizes of at least 1, --queries and -k positive")
+        }
         let log = { (s: String) in FileHandle.standardError.write(Data((s + "\n").utf8)) }
         let archive = SyntheticArchive(dim: dim)
         let settings = Stage1Settings()
         var r = Result()
         r.store_read_ms_per_video_hour = try Self.storeReadMs(dim: dim, archive: archive)
-        log(String(format: "store read of one video-hour's I-features (f16, SQLite): %.1f ms", r.store_read_ms_per_video_hour))
+        log(
+            String(
+                format: "store read of one video-hour's I-features (f16, SQLite): %.1f ms",
+                r.store_read_ms_per_video_hour))
         for h in sizes {
             let s = try measure(hours: h, archive: archive, settings: settings, log: log)
             r.sizes.append(s)
         }
         extrapolate(&r)
-        if json { try printJSON(r); return }
-        for s in r.sizes {
-            print(String(format: "%7.0f h  %@ (%d B codes): build %.1f s + %.1f s, index %.1f MB (%.1f KB/h), RSS %.0f -> %.0f MB",
-                         s.hours, s.factory, s.code_bytes, s.train_seconds, s.add_seconds, Double(s.index_bytes) / 1e6, s.index_bytes_per_hour / 1e3,
-                         s.rss_before_mb, s.rss_after_index_mb))
-            print(String(format: "          stage 1 ANN p50 %.1f ms p95 %.1f ms (search %.1f ms, %.0f videos' curves) vs exact %@ p50 %.1f ms p95 %.1f ms; recall@%d moments %.3f, I-features %.3f",
-                         s.ann_p50_ms, s.ann_p95_ms, s.ann_search_p50_ms, s.ann_videos, s.exact_measured ? "measured" : "extrapolated",
-                         s.exact_p50_ms, s.exact_p95_ms, k, s.recall_moments_at_k, s.recall_ifeatures_at_k))
+        if json {
+            try printJSON(r)
+            return
         }
-        for (key, v) in r.extrapolated.sorted(by: { $0.key < $1.key }) { print(String(format: "extrapolated %@: %.1f", key, v)) }
+        for s in r.sizes {
+            print(
+                String(
+                    format:
+                        "%7.0f h  %@ (%d B codes): build %.1f s + %.1f s, index %.1f MB (%.1f KB/h), RSS %.0f -> %.0f MB",
+                    s.hours, s.factory, s.code_bytes, s.train_seconds, s.add_seconds, Double(s.index_bytes) / 1e6,
+                    s.index_bytes_per_hour / 1e3,
+                    s.rss_before_mb, s.rss_after_index_mb))
+            print(
+                String(
+                    format:
+                        "          stage 1 ANN p50 %.1f ms p95 %.1f ms (search %.1f ms, %.0f videos' curves) vs exact %@ p50 %.1f ms p95 %.1f ms; recall@%d moments %.3f, I-features %.3f",
+                    s.ann_p50_ms, s.ann_p95_ms, s.ann_search_p50_ms, s.ann_videos,
+                    s.exact_measured ? "measured" : "extrapolated",
+                    s.exact_p50_ms, s.exact_p95_ms, k, s.recall_moments_at_k, s.recall_ifeatures_at_k))
+        }
+        for (key, v) in r.extrapolated.sorted(by: { $0.key < $1.key }) {
+            print(String(format: "extrapolated %@: %.1f", key, v))
+        }
         for n in r.notes { print("note: \(n)") }
     }
 
-    func measure(hours h: Double, archive: SyntheticArchive, settings: Stage1Settings, log: (String) -> Void) throws -> Size {
+    func measure(hours h: Double, archive: SyntheticArchive, settings: Stage1Settings, log: (String) -> Void) throws
+        -> Size
+    {
         var s = Size()
         let videos = Int(h)
         s.hours = Double(videos)
@@ -93,7 +121,8 @@ struct BenchScaleCommand: AsyncParsableCommand {
         s.train_seconds = Date().timeIntervalSince(t)
         t = Date()
         for first in stride(from: 0, to: videos, by: 8) {
-            var flat: [Float] = [], ids: [Int64] = []
+            var flat: [Float] = []
+            var ids: [Int64] = []
             for v in first..<min(videos, first + 8) {
                 flat += archive.video(v)
                 ids += (0..<SyntheticArchive.perVideo).map { Stage1ANNIDs.id(video: Int64(v + 1), frame: frameOf($0)) }
@@ -104,11 +133,19 @@ struct BenchScaleCommand: AsyncParsableCommand {
         s.rss_after_index_mb = Self.rssMB()
         s.index_bytes = try index.serialized().count
         s.index_bytes_per_hour = Double(s.index_bytes) / s.hours
-        log(String(format: "%.0f h: %@ trained in %.1f s, %d rows added in %.1f s, %.1f MB", s.hours, s.factory, s.train_seconds, s.rows, s.add_seconds, Double(s.index_bytes) / 1e6))
+        log(
+            String(
+                format: "%.0f h: %@ trained in %.1f s, %d rows added in %.1f s, %.1f MB", s.hours, s.factory,
+                s.train_seconds, s.rows, s.add_seconds, Double(s.index_bytes) / 1e6))
 
         // Exact answers, one video at a time (the scan's int8 rows and proposals, per video).
         let search = MomentSearch()
-        let shape = { (ids: [Int64]) in Dictionary(uniqueKeysWithValues: ids.map { ($0, (layout: FrameLayout(n: 2), frames: SyntheticArchive.framesPerVideo)) }) }
+        let shape = { (ids: [Int64]) in
+            Dictionary(
+                uniqueKeysWithValues: ids.map {
+                    ($0, (layout: FrameLayout(n: 2), frames: SyntheticArchive.framesPerVideo))
+                })
+        }
         let keepMatrix = s.hours <= exactMaxHours
         var full = IFeatureMatrix(dim: dim)
         if keepMatrix { full.reserve(rows: s.rows) }
@@ -118,10 +155,13 @@ struct BenchScaleCommand: AsyncParsableCommand {
             let m = Self.matrix(video: Int64(v + 1), archive.video(v), dim: dim)
             if keepMatrix { full.append(rowsOf: m) }
             for (qi, q) in qs.enumerated() {
-                exactMoments[qi] = Array((exactMoments[qi] + search.coarse(matrix: m, query: q, shape: shape([Int64(v + 1)])))
-                    .sorted(by: Self.better).prefix(k))
+                exactMoments[qi] = Array(
+                    (exactMoments[qi] + search.coarse(matrix: m, query: q, shape: shape([Int64(v + 1)])))
+                        .sorted(by: Self.better).prefix(k))
                 let sc = m.scores(q)
-                let top = sc.indices.sorted { sc[$0] > sc[$1] }.prefix(k).map { (id: Stage1ANNIDs.id(video: Int64(v + 1), frame: frameOf($0)), score: sc[$0]) }
+                let top = sc.indices.sorted { sc[$0] > sc[$1] }.prefix(k).map {
+                    (id: Stage1ANNIDs.id(video: Int64(v + 1), frame: frameOf($0)), score: sc[$0])
+                }
                 exactRows[qi] = Array((exactRows[qi] + top).sorted { $0.score > $1.score }.prefix(k))
             }
         }
@@ -142,11 +182,16 @@ struct BenchScaleCommand: AsyncParsableCommand {
         // The index path: search, the candidate videos, their curves and proposals. Their rows
         // come from a warm cache here (generated outside the timed part); a cold read from the
         // store is `store_read_ms_per_video_hour` each.
-        var times: [Double] = [], searches: [Double] = [], recallM = 0.0, recallI = 0.0, videosSum = 0
+        var times: [Double] = []
+        var searches: [Double] = []
+        var recallM = 0.0
+        var recallI = 0.0
+        var videosSum = 0
         for (qi, q) in qs.enumerated() {
             let t0 = Date()
             let hits = try index.search(q, k: max(minHits, k * settings.hitsPerResult), nprobe: nprobe)
-            let cands = Stage1ANNIDs.candidateVideos(hits, limit: max(settings.minVideos, k * settings.videosPerResult)) { _ in true }
+            let cands = Stage1ANNIDs.candidateVideos(hits, limit: max(settings.minVideos, k * settings.videosPerResult))
+            { _ in true }
             let searchMs = Date().timeIntervalSince(t0) * 1000
             let rows = cands.map { Self.matrix(video: $0, archive.video(Int($0) - 1), dim: dim) }
             let t1 = Date()
@@ -159,17 +204,22 @@ struct BenchScaleCommand: AsyncParsableCommand {
             videosSum += cands.count
             let key = { (c: MomentSearch.Candidate) in "\(c.videoID)/\(c.firstFrame)/\(c.lastFrame)" }
             let exactKeys = Set(exactMoments[qi].map(key))
-            recallM += Double(found.filter { exactKeys.contains(key($0)) }.count) / Double(max(1, exactMoments[qi].count))
+            recallM +=
+                Double(found.filter { exactKeys.contains(key($0)) }.count) / Double(max(1, exactMoments[qi].count))
             let exactIDs = Set(exactRows[qi].map(\.id))
-            recallI += Double(hits.prefix(k).filter { exactIDs.contains($0.id) }.count) / Double(max(1, exactRows[qi].count))
+            recallI +=
+                Double(hits.prefix(k).filter { exactIDs.contains($0.id) }.count) / Double(max(1, exactRows[qi].count))
         }
         (s.ann_p50_ms, s.ann_p95_ms) = Self.percentiles(times)
         s.ann_search_p50_ms = Self.percentiles(searches).0
         s.ann_videos = Double(videosSum) / Double(qs.count)
         s.recall_moments_at_k = recallM / Double(qs.count)
         s.recall_ifeatures_at_k = recallI / Double(qs.count)
-        log(String(format: "%.0f h: ANN p50 %.1f ms p95 %.1f ms; exact p50 %.1f ms; recall@%d moments %.3f I-features %.3f",
-                   s.hours, s.ann_p50_ms, s.ann_p95_ms, s.exact_p50_ms, k, s.recall_moments_at_k, s.recall_ifeatures_at_k))
+        log(
+            String(
+                format:
+                    "%.0f h: ANN p50 %.1f ms p95 %.1f ms; exact p50 %.1f ms; recall@%d moments %.3f I-features %.3f",
+                s.hours, s.ann_p50_ms, s.ann_p95_ms, s.exact_p50_ms, k, s.recall_moments_at_k, s.recall_ifeatures_at_k))
         return s
     }
 
@@ -187,15 +237,21 @@ struct BenchScaleCommand: AsyncParsableCommand {
         // The index path = its search (grows with the lists it scans) + the curves of a capped
         // number of candidate videos (does not grow with the library): the search is fitted by a
         // least-squares line in hours, the curves kept at the largest size's figure.
-        let xs = r.sizes.map(\.hours), ys = r.sizes.map(\.ann_search_p50_ms)
+        let xs = r.sizes.map(\.hours)
+        let ys = r.sizes.map(\.ann_search_p50_ms)
         func line(_ ys: [Double]) -> (Double, Double) {
             guard xs.count > 1 else { return (0, ys[0] / xs[0]) }
-            let mx = xs.reduce(0, +) / Double(xs.count), my = ys.reduce(0, +) / Double(ys.count)
-            let b = max(0, zip(xs, ys).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) } / max(1e-12, xs.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }))
+            let mx = xs.reduce(0, +) / Double(xs.count)
+            let my = ys.reduce(0, +) / Double(ys.count)
+            let b = max(
+                0,
+                zip(xs, ys).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) }
+                    / max(1e-12, xs.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }))
             return (my - b * mx, b)
         }
         let (a, b) = line(ys)
-        let curves50 = last.ann_p50_ms - last.ann_search_p50_ms, curves95 = last.ann_p95_ms - last.ann_search_p50_ms
+        let curves50 = last.ann_p50_ms - last.ann_search_p50_ms
+        let curves95 = last.ann_p95_ms - last.ann_search_p50_ms
         let baseline = r.sizes.first!.rss_before_mb * 1e6
         for target in [10_000.0, 100_000.0] where target > last.hours {
             let name = "\(Int(target))h"
@@ -204,12 +260,19 @@ struct BenchScaleCommand: AsyncParsableCommand {
             r.extrapolated["\(name)_ann_p95_ms"] = a + b * target + curves95
             r.extrapolated["\(name)_exact_p50_ms"] = perRow * target * Double(SyntheticArchive.perVideo)
             r.extrapolated["\(name)_index_gb"] = last.index_bytes_per_hour * target / 1e9
-            r.extrapolated["\(name)_stage1_rss_gb"] = (last.index_bytes_per_hour * target + Double(r.feature_cache_bytes) + baseline) / 1e9
+            r.extrapolated["\(name)_stage1_rss_gb"] =
+                (last.index_bytes_per_hour * target + Double(r.feature_cache_bytes) + baseline) / 1e9
         }
         r.extrapolated["exact_equals_ann_at_rows"] = perRow > 0 ? (r.sizes.first!.ann_p50_ms / perRow).rounded() : 0
-        r.notes.append("ANN latency counts the index search and the curves of the candidate videos from a warm cache; a cold query adds ann_videos x store_read_ms_per_video_hour")
-        r.notes.append("stage-1 RSS extrapolated = index bytes (codes + ids + centroids) + the candidate-feature cache budget + the process before the index")
-        r.notes.append("ANN extrapolation: index search on a line through the measured sizes (lists ~ sqrt(rows), so the codes scanned grow ~ sqrt: the line is pessimistic) + the curves part of the largest size (the candidate videos are capped)")
+        r.notes.append(
+            "ANN latency counts the index search and the curves of the candidate videos from a warm cache; a cold query adds ann_videos x store_read_ms_per_video_hour"
+        )
+        r.notes.append(
+            "stage-1 RSS extrapolated = index bytes (codes + ids + centroids) + the candidate-feature cache budget + the process before the index"
+        )
+        r.notes.append(
+            "ANN extrapolation: index search on a line through the measured sizes (lists ~ sqrt(rows), so the codes scanned grow ~ sqrt: the line is pessimistic) + the curves part of the largest size (the candidate videos are capped)"
+        )
     }
 
     static func better(_ a: MomentSearch.Candidate, _ b: MomentSearch.Candidate) -> Bool {
@@ -219,7 +282,9 @@ struct BenchScaleCommand: AsyncParsableCommand {
     static func matrix(video: Int64, _ flat: [Float], dim: Int) -> IFeatureMatrix {
         var m = IFeatureMatrix(dim: dim)
         m.reserve(rows: flat.count / dim)
-        for i in 0..<(flat.count / dim) { m.append(.init(video: video, frame: i * 3), Array(flat[(i * dim)..<((i + 1) * dim)])) }
+        for i in 0..<(flat.count / dim) {
+            m.append(.init(video: video, frame: i * 3), Array(flat[(i * dim)..<((i + 1) * dim)]))
+        }
         return m
     }
 
@@ -232,8 +297,9 @@ struct BenchScaleCommand: AsyncParsableCommand {
     /// Resident set size of this process, MB (Linux /proc).
     static func rssMB() -> Double {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kb = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return 0 }
         return kb / 1e3
     }
 
@@ -244,13 +310,19 @@ struct BenchScaleCommand: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: dir) }
         let s = try SQLiteStore(url: dir.appendingPathComponent("hour.rstore"))
         let m = try s.bindModel(name: "bench", config: "{}", weightsSha256: "bench", tokenizerSha256: "", embedDim: dim)
-        let v = VideoRecord(path: "/bench/hour.mp4", contentHash: "h", size: 0, mtime: 0, duration: 3600, timeBaseNum: 1, timeBaseDen: 1000,
-                            fps: 2, n: 2, p: 0.85, strategy: "motion", codec: .f16, info: "{}")
+        let v = VideoRecord(
+            path: "/bench/hour.mp4", contentHash: "h", size: 0, mtime: 0, duration: 3600, timeBaseNum: 1,
+            timeBaseDen: 1000,
+            fps: 2, n: 2, p: 0.85, strategy: "motion", codec: .f16, info: "{}")
         guard case .resume(let row) = try s.begin(v, model: m) else { throw ValidationError("bench store not empty") }
         let flat = archive.video(0)
         for first in stride(from: 0, to: SyntheticArchive.framesPerVideo, by: 240) {
-            let offsets = (first..<(first + 240)).map { FrameOffsetRecord(index: $0, pts: Int64($0) * 500, time: Double($0) / 2, seekPTS: 0) }
-            let feats = stride(from: first, to: first + 240, by: 3).map { k in (index: k, vector: Array(flat[((k / 3) * dim)..<((k / 3 + 1) * dim)])) }
+            let offsets = (first..<(first + 240)).map {
+                FrameOffsetRecord(index: $0, pts: Int64($0) * 500, time: Double($0) / 2, seekPTS: 0)
+            }
+            let feats = stride(from: first, to: first + 240, by: 3).map { k in
+                (index: k, vector: Array(flat[((k / 3) * dim)..<((k / 3 + 1) * dim)]))
+            }
             try s.append(video: row.id!, offsets: offsets, iFeatures: feats)
         }
         try s.finish(video: row.id!)

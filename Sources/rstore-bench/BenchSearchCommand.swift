@@ -1,8 +1,8 @@
 import ArgumentParser
 import CLIP
 import Foundation
-import ResidualStore
 import RStoreCommandLine
+import ResidualStore
 import Store
 import Tensor
 
@@ -11,7 +11,9 @@ import Tensor
 /// fidelity. The library (videos and index) is cached under `--cache` by its parameters, so a
 /// rerun skips generation and ingest.
 struct BenchSearchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "search", abstract: "Time never-asked text queries on a generated 720p library (server warm, CLI cold).")
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Time never-asked text queries on a generated 720p library (server warm, CLI cold).")
 
     @OptionGroup var model: ModelOption
     @Option(help: "Videos in the generated library (each a different scene).") var videos = 6
@@ -20,7 +22,8 @@ struct BenchSearchCommand: AsyncParsableCommand {
     @Option(help: "Queries timed as fresh CLI processes.") var cliQueries = 5
     @Option(name: .short, help: "Moments per query.") var k = 10
     @Option(help: "Where the generated library is kept between runs.") var cache = ".build/bench-search"
-    @Option(help: "Video-hours of the synthetic stage-1 matrix of `bench store` to time these queries on (0: skip).") var syntheticHours = 1000.0
+    @Option(help: "Video-hours of the synthetic stage-1 matrix of `bench store` to time these queries on (0: skip).")
+    var syntheticHours = 1000.0
     @Flag(help: "Print one JSON object.") var json = false
 
     struct Result: Encodable {
@@ -42,7 +45,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
     /// lavfi sources, one per video: visibly different content, all moving.
     static let scenes = [
         "testsrc2=size=1280x720:rate=25",
-        "mandelbrot=size=320x180:rate=25,scale=1280x720",   // the fractal at 720p costs minutes a scene here
+        "mandelbrot=size=320x180:rate=25,scale=1280x720",  // the fractal at 720p costs minutes a scene here
         "life=size=1280x720:rate=25:mold=10:ratio=0.1:death_color=#C83232:life_color=#00ff00",
         "cellauto=size=1280x720:rate=25:rule=110",
         "smptehdbars=size=1280x720:rate=25,hue=H=0.3*t",
@@ -51,8 +54,14 @@ struct BenchSearchCommand: AsyncParsableCommand {
         "testsrc=size=1280x720:rate=25,negate",
     ]
 
-    static let adjectives = ["red", "quiet", "crowded", "sunlit", "blurry", "distant", "striped", "wet", "tiny", "golden", "broken", "spinning"]
-    static let nouns = ["harbour", "kitchen", "bicycle", "mountain road", "classroom", "dog", "violin", "market", "train", "garden", "factory", "beach"]
+    static let adjectives = [
+        "red", "quiet", "crowded", "sunlit", "blurry", "distant", "striped", "wet", "tiny", "golden", "broken",
+        "spinning",
+    ]
+    static let nouns = [
+        "harbour", "kitchen", "bicycle", "mountain road", "classroom", "dog", "violin", "market", "train", "garden",
+        "factory", "beach",
+    ]
 
     func run() async throws {
         guard (1...Self.scenes.count).contains(videos), videoSeconds >= 60, queries >= 1, cliQueries >= 0 else {
@@ -60,8 +69,12 @@ struct BenchSearchCommand: AsyncParsableCommand {
         }
         let log = { (s: String) in FileHandle.standardError.write(Data((s + "\n").utf8)) }
         let clip = try model.load()
-        guard clip.tokenizer != nil else { throw ValidationError("the model has no tokenizer: make one with `rstore model init-random DIR --arch B/32 --vocab VOCAB`") }
-        let dir = URL(fileURLWithPath: cache).appendingPathComponent("\(videos)x\(videoSeconds)s-720p25-g250-\(clip.weightsSHA256.prefix(12))")
+        guard clip.tokenizer != nil else {
+            throw ValidationError(
+                "the model has no tokenizer: make one with `rstore model init-random DIR --arch B/32 --vocab VOCAB`")
+        }
+        let dir = URL(fileURLWithPath: cache).appendingPathComponent(
+            "\(videos)x\(videoSeconds)s-720p25-g250-\(clip.weightsSHA256.prefix(12))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var r = Result()
         log("OpenBLAS kernels: \(r.blas_core)")
@@ -74,8 +87,10 @@ struct BenchSearchCommand: AsyncParsableCommand {
             if FileManager.default.fileExists(atPath: url.path) { continue }
             log("generating \(url.lastPathComponent) (\(videoSeconds) s of 720p)…")
             let tmp = dir.appendingPathComponent(".scene-\(i).tmp.mp4")
-            try BenchStoreCommand.ffmpeg(["-f", "lavfi", "-i", Self.scenes[i], "-t", "\(videoSeconds)", "-c:v", "libx264", "-preset", "ultrafast",
-                                          "-g", "250", "-keyint_min", "250", "-sc_threshold", "0", "-pix_fmt", "yuv420p", tmp.path])
+            try BenchStoreCommand.ffmpeg([
+                "-f", "lavfi", "-i", Self.scenes[i], "-t", "\(videoSeconds)", "-c:v", "libx264", "-preset", "ultrafast",
+                "-g", "250", "-keyint_min", "250", "-sc_threshold", "0", "-pix_fmt", "yuv420p", tmp.path,
+            ])
             try FileManager.default.moveItem(at: tmp, to: url)
         }
         let storeURL = dir.appendingPathComponent("library.rstore")
@@ -85,7 +100,9 @@ struct BenchSearchCommand: AsyncParsableCommand {
             let lib = try Library(store: storeURL, model: clip)
             let t0 = Date()
             let summary = try await lib.index(files)
-            guard summary.failed == 0 else { throw ValidationError("bench ingest failed: \(summary.files.compactMap(\.error))") }
+            guard summary.failed == 0 else {
+                throw ValidationError("bench ingest failed: \(summary.files.compactMap(\.error))")
+            }
             r.ingest_seconds = Date().timeIntervalSince(t0)
             try Data().write(to: indexed)
         }
@@ -94,22 +111,33 @@ struct BenchSearchCommand: AsyncParsableCommand {
         r.library_minutes = ready.reduce(0) { $0 + $1.duration } / 60
         let tier = try lib.frameTier?.file.stats()
         r.frame_cache_bytes_per_hour = Double(tier?.bytes ?? 0) / max(1e-9, r.library_minutes / 60)
-        log(String(format: "library: %d videos, %.1f min; frame tier %.1f MB (%.2f MB per video-hour)", ready.count, r.library_minutes,
-                   Double(tier?.bytes ?? 0) / 1e6, r.frame_cache_bytes_per_hour / 1e6))
+        log(
+            String(
+                format: "library: %d videos, %.1f min; frame tier %.1f MB (%.2f MB per video-hour)", ready.count,
+                r.library_minutes,
+                Double(tier?.bytes ?? 0) / 1e6, r.frame_cache_bytes_per_hour / 1e6))
 
         // 2. A warm `rstore serve` process over HTTP: one query to load the matrix, then never-asked queries.
         let nonce = UInt32.random(in: 0...UInt32.max)
         let texts = (0..<(queries + cliQueries + 1)).map { i in
             "a \(Self.adjectives[i % Self.adjectives.count]) \(Self.nouns[(i / Self.adjectives.count + i) % Self.nouns.count]) \(nonce)-\(i)"
         }
-        let exe = try SiblingExecutable("rstore").require()   // `rstore serve` and `rstore search`, beside rstore-bench
-        let served = try ServedQueries.run(exe: exe, model: model.resolvedURL, store: storeURL, texts: Array(texts[0...queries]), k: k, log: log)
-        var latencies: [Double] = [], s1: [Double] = [], s2: [Double] = []
-        var pSum = 0, decodedSum = 0, hitSum = 0
+        let exe = try SiblingExecutable("rstore").require()  // `rstore serve` and `rstore search`, beside rstore-bench
+        let served = try ServedQueries.run(
+            exe: exe, model: model.resolvedURL, store: storeURL, texts: Array(texts[0...queries]), k: k, log: log)
+        var latencies: [Double] = []
+        var s1: [Double] = []
+        var s2: [Double] = []
+        var pSum = 0
+        var decodedSum = 0
+        var hitSum = 0
         for q in served.dropFirst() {
             latencies.append(q.ms)
-            s1.append(q.body.stage1_ms); s2.append(q.body.stage2_ms)
-            pSum += q.body.p_frames; decodedSum += q.body.decoded_frames; hitSum += q.body.frame_cache_hits
+            s1.append(q.body.stage1_ms)
+            s2.append(q.body.stage2_ms)
+            pSum += q.body.p_frames
+            decodedSum += q.body.decoded_frames
+            hitSum += q.body.frame_cache_hits
         }
         r.queries = queries
         r.server_first_query_p50_ms = Self.percentile(latencies, 0.5)
@@ -119,25 +147,35 @@ struct BenchSearchCommand: AsyncParsableCommand {
         r.p_frames_per_query = Double(pSum) / Double(queries)
         r.decoded_frames_per_query = Double(decodedSum) / Double(queries)
         r.frame_cache_hits_per_query = Double(hitSum) / Double(queries)
-        log(String(format: "warm `rstore serve` over HTTP: p50 %.0f ms, p95 %.0f ms (stage 1 p50 %.0f ms, stage 2 p50 %.0f ms); per query %.0f P-frames, %.0f decoded, %.0f tier hits",
-                   r.server_first_query_p50_ms, r.server_first_query_p95_ms, r.stage1_p50_ms, r.stage2_p50_ms,
-                   r.p_frames_per_query, r.decoded_frames_per_query, r.frame_cache_hits_per_query))
+        log(
+            String(
+                format:
+                    "warm `rstore serve` over HTTP: p50 %.0f ms, p95 %.0f ms (stage 1 p50 %.0f ms, stage 2 p50 %.0f ms); per query %.0f P-frames, %.0f decoded, %.0f tier hits",
+                r.server_first_query_p50_ms, r.server_first_query_p95_ms, r.stage1_p50_ms, r.stage2_p50_ms,
+                r.p_frames_per_query, r.decoded_frames_per_query, r.frame_cache_hits_per_query))
 
         // 3. Fresh CLI processes.
         var cli: [Double] = []
         for text in texts.suffix(cliQueries) {
             let p = Process()
             p.executableURL = exe
-            p.arguments = ["search", "--model", model.resolvedURL.path, "--store", storeURL.path, text, "-k", "\(k)", "--json"]
+            p.arguments = [
+                "search", "--model", model.resolvedURL.path, "--store", storeURL.path, text, "-k", "\(k)", "--json",
+            ]
             p.standardOutput = FileHandle.nullDevice
             let t0 = Date()
             try p.run()
             p.waitUntilExit()
-            guard p.terminationStatus == 0 else { throw ValidationError("`rstore search` failed (status \(p.terminationStatus))") }
+            guard p.terminationStatus == 0 else {
+                throw ValidationError("`rstore search` failed (status \(p.terminationStatus))")
+            }
             cli.append(Date().timeIntervalSince(t0) * 1000)
         }
         r.cli_cold_p50_ms = Self.percentile(cli, 0.5)
-        log(String(format: "fresh CLI processes: p50 %.0f ms (%@)", r.cli_cold_p50_ms, cli.map { String(format: "%.0f", $0) }.joined(separator: ", ")))
+        log(
+            String(
+                format: "fresh CLI processes: p50 %.0f ms (%@)", r.cli_cold_p50_ms,
+                cli.map { String(format: "%.0f", $0) }.joined(separator: ", ")))
 
         // 4. Fidelity: P-features from the tier vs from decoding the originals (60 s of each video).
         var plainConfig = Library.Configuration()
@@ -157,8 +195,11 @@ struct BenchSearchCommand: AsyncParsableCommand {
         }
         r.cache_vs_source_mean_cos = Double(cosines.reduce(0, +) / Float(max(1, cosines.count)))
         r.cache_vs_source_min_cos = Double(cosines.min() ?? 0)
-        log(String(format: "tier vs source over %d P-frames (%d read from the tier): mean cos %.4f, min %.4f", cosines.count, fromTier,
-                   r.cache_vs_source_mean_cos, r.cache_vs_source_min_cos))
+        log(
+            String(
+                format: "tier vs source over %d P-frames (%d read from the tier): mean cos %.4f, min %.4f",
+                cosines.count, fromTier,
+                r.cache_vs_source_mean_cos, r.cache_vs_source_min_cos))
 
         // 5. A cold 60 s window (fresh process state, tier filled) vs its compute lower bound.
         let v = ready[ready.count / 2]
@@ -173,21 +214,30 @@ struct BenchSearchCommand: AsyncParsableCommand {
         let anchor = [Float](repeating: 0.05, count: clip.config.embedDim)
         let keep = Array(0..<enc.reduction.keepCount(patches: clip.config.patchCount))
         r.window60_compute_bound_ms = pixels.withUnsafeBufferPointer { px in
-            let pf = (0..<pCount).map { ResidualEncoder.PFrame(index: $0 + 1, pixels: px.baseAddress! + $0 * stride, anchorPixels: nil,
-                                                               anchorFeature: anchor[...], keep: keep) }
+            let pf = (0..<pCount).map {
+                ResidualEncoder.PFrame(
+                    index: $0 + 1, pixels: px.baseAddress! + $0 * stride, anchorPixels: nil,
+                    anchorFeature: anchor[...], keep: keep)
+            }
             _ = enc.encodePFrames(pf)
             t0 = Date()
             _ = enc.encodePFrames(pf)
             return Date().timeIntervalSince(t0) * 1000
         }
-        log(String(format: "60 s window (%d frames, %d P): cold %.0f ms, compute bound %.0f ms (%.2fx)", frames.count, pCount,
-                   r.window60_cold_ms, r.window60_compute_bound_ms, r.window60_cold_ms / max(1e-9, r.window60_compute_bound_ms)))
+        log(
+            String(
+                format: "60 s window (%d frames, %d P): cold %.0f ms, compute bound %.0f ms (%.2fx)", frames.count,
+                pCount,
+                r.window60_cold_ms, r.window60_compute_bound_ms,
+                r.window60_cold_ms / max(1e-9, r.window60_compute_bound_ms)))
 
         // 6. The same queries' stage 1 over the synthetic matrix of `bench store`, plus their stage 2.
         if syntheticHours > 0 {
             var rng = SplitMix(seed: 3)
-            let (matrix, shape) = BenchStoreCommand.syntheticMatrix(hours: syntheticHours, dim: clip.config.embedDim, rng: &rng)
-            var stage1: [Double] = [], total: [Double] = []
+            let (matrix, shape) = BenchStoreCommand.syntheticMatrix(
+                hours: syntheticHours, dim: clip.config.embedDim, rng: &rng)
+            var stage1: [Double] = []
+            var total: [Double] = []
             for (text, stage2) in zip(texts[1...queries], s2) {
                 let t = Date()
                 let e = try clip.encodeTexts([text]).embeddings
@@ -201,9 +251,12 @@ struct BenchSearchCommand: AsyncParsableCommand {
             r.synthetic_stage1_p50_ms = Self.percentile(stage1, 0.5)
             r.synthetic_stage1_plus_stage2_p50_ms = Self.percentile(total, 0.5)
             r.synthetic_stage1_plus_stage2_p95_ms = Self.percentile(total, 0.95)
-            log(String(format: "synthetic %.0f video-hours (%d I-features): stage 1 p50 %.0f ms; stage 1 + stage 2 p50 %.0f ms, p95 %.0f ms",
-                       syntheticHours, matrix.rows.count, r.synthetic_stage1_p50_ms, r.synthetic_stage1_plus_stage2_p50_ms,
-                       r.synthetic_stage1_plus_stage2_p95_ms))
+            log(
+                String(
+                    format:
+                        "synthetic %.0f video-hours (%d I-features): stage 1 p50 %.0f ms; stage 1 + stage 2 p50 %.0f ms, p95 %.0f ms",
+                    syntheticHours, matrix.rows.count, r.synthetic_stage1_p50_ms, r.synthetic_stage1_plus_stage2_p50_ms,
+                    r.synthetic_stage1_plus_stage2_p95_ms))
         }
         if json { try printJSON(r) }
     }

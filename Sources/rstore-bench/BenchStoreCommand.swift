@@ -1,8 +1,8 @@
 import ArgumentParser
 import CLIP
 import Foundation
-import ResidualStore
 import RStoreCommandLine
+import ResidualStore
 import Store
 import Tensor
 import Timeline
@@ -12,7 +12,8 @@ import Video
 struct BenchStoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
-        abstract: "Bytes per video-hour, ingest speed-up, stage-1 search latency, lazy window latency vs its compute bound.")
+        abstract:
+            "Bytes per video-hour, ingest speed-up, stage-1 search latency, lazy window latency vs its compute bound.")
 
     @Option(help: "Architecture for the ingest and window measurements (random weights).") var arch = "B/16"
     @Option(help: "Video-hours of synthetic I-features for the search latency.") var hours = 1000.0
@@ -45,17 +46,23 @@ struct BenchStoreCommand: AsyncParsableCommand {
             let bph = try Self.syntheticHour(store: s, codec: codec, dim: config.embedDim)
             if codec == .f16 { r.bytes_per_hour_f16 = bph } else { r.bytes_per_hour_i8 = bph }
         }
-        log(String(format: "bytes/hour: f16 %.2f MB, i8 %.2f MB, dense f32 %.2f MB", r.bytes_per_hour_f16 / 1e6, r.bytes_per_hour_i8 / 1e6, r.bytes_per_hour_dense_f32 / 1e6))
+        log(
+            String(
+                format: "bytes/hour: f16 %.2f MB, i8 %.2f MB, dense f32 %.2f MB", r.bytes_per_hour_f16 / 1e6,
+                r.bytes_per_hour_i8 / 1e6, r.bytes_per_hour_dense_f32 / 1e6))
 
         // 2. Ingest: full CLIP on every frame (N = 0) vs interleaved (N = 2: I-frames only).
         let video = dir.appendingPathComponent("bench.mp4")
-        try Self.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-t", "\(videoSeconds)", "-c:v", "libx264",
-                         "-preset", "veryfast", "-g", "60", "-pix_fmt", "yuv420p", video.path])
+        try Self.ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-t", "\(videoSeconds)", "-c:v", "libx264",
+            "-preset", "veryfast", "-g", "60", "-pix_fmt", "yuv420p", video.path,
+        ])
         let model = CLIPModel(randomWith: config)
         for n in [0, 2] {
             var c = Library.Configuration()
             c.recipe.n = n
-            let lib = try Library(store: dir.appendingPathComponent("ingest-\(n).rstore"), model: model, configuration: c)
+            let lib = try Library(
+                store: dir.appendingPathComponent("ingest-\(n).rstore"), model: model, configuration: c)
             let t0 = Date()
             let summary = try await lib.index([video])
             guard summary.failed == 0 else { throw ValidationError("bench ingest failed: \(summary.files)") }
@@ -85,23 +92,30 @@ struct BenchStoreCommand: AsyncParsableCommand {
         let pixels = (0..<(min(pCount, 64) * stride)).map { _ in rng.normal() }
         let anchor = (0..<config.embedDim).map { _ in rng.normal() }
         let bound = pixels.withUnsafeBufferPointer { px in
-            let pf = (0..<min(pCount, 64)).map { ResidualEncoder.PFrame(index: $0 + 1, pixels: px.baseAddress! + $0 * stride,
-                                                                         anchorPixels: px.baseAddress!, anchorFeature: anchor[...]) }
+            let pf = (0..<min(pCount, 64)).map {
+                ResidualEncoder.PFrame(
+                    index: $0 + 1, pixels: px.baseAddress! + $0 * stride,
+                    anchorPixels: px.baseAddress!, anchorFeature: anchor[...])
+            }
             _ = reconstructor.encoder.encodePFrames(pf)
             let t = Date()
             _ = reconstructor.encoder.encodePFrames(pf)
             return Date().timeIntervalSince(t) / Double(max(1, pf.count))
         }
         r.window_lower_bound_ms = bound * Double(pCount) * 1000
-        log(String(format: "window %.0f s: %d frames (%d P): cold %.0f ms, warm %.1f ms, compute bound %.0f ms", window, frames.count, pCount,
-                   r.window_cold_ms, r.window_warm_ms, r.window_lower_bound_ms))
+        log(
+            String(
+                format: "window %.0f s: %d frames (%d P): cold %.0f ms, warm %.1f ms, compute bound %.0f ms", window,
+                frames.count, pCount,
+                r.window_cold_ms, r.window_warm_ms, r.window_lower_bound_ms))
 
         // 4. Stage-1 search over a synthetic library of `hours` video-hours of I-features.
         let dim = config.embedDim
         let (matrix, shape) = Self.syntheticMatrix(hours: hours, dim: dim, rng: &rng)
         let rows = matrix.rows.count
         let search = MomentSearch()
-        var times: [Double] = [], scans: [Double] = []
+        var times: [Double] = []
+        var scans: [Double] = []
         for _ in 0..<queries {
             let q = VectorMath.normalized((0..<dim).map { _ in rng.normal() })
             var t = Date()
@@ -116,26 +130,45 @@ struct BenchStoreCommand: AsyncParsableCommand {
         r.search_rows = rows
         r.search_p50_ms = times[times.count / 2]
         r.search_p95_ms = times[min(times.count - 1, Int(Double(times.count) * 0.95))]
-        log(String(format: "stage-1 search over %.0f video-hours (%d I-features x %d): p50 %.1f ms, p95 %.1f ms", hours, rows, dim, r.search_p50_ms, r.search_p95_ms))
+        log(
+            String(
+                format: "stage-1 search over %.0f video-hours (%d I-features x %d): p50 %.1f ms, p95 %.1f ms", hours,
+                rows, dim, r.search_p50_ms, r.search_p95_ms))
 
         if json {
             try printJSON(r)
         } else {
-            print(String(format: "bytes per video-hour: f16 %.2f MB, i8 %.2f MB, dense f32 %.2f MB (i8 = 1/%.1f, f16 = 1/%.1f)",
-                         r.bytes_per_hour_f16 / 1e6, r.bytes_per_hour_i8 / 1e6, r.bytes_per_hour_dense_f32 / 1e6,
-                         r.bytes_per_hour_dense_f32 / r.bytes_per_hour_i8, r.bytes_per_hour_dense_f32 / r.bytes_per_hour_f16))
-            print(String(format: "ingest %@ %.0f s video: full %.2f s, interleaved N=2 %.2f s, speed-up %.2fx", config.archName, videoSeconds,
-                         r.ingest_full_seconds, r.ingest_interleaved_seconds, r.ingest_speedup))
-            print(String(format: "stage-1 search, %d I-features (%.0f video-hours): p50 %.1f ms, p95 %.1f ms (matrix scan alone p50 %.1f ms)",
-                         r.search_rows, hours, r.search_p50_ms, r.search_p95_ms, r.search_scan_p50_ms))
-            print(String(format: "60 s window (%d frames): cold %.0f ms, warm %.1f ms, compute lower bound %.0f ms (cold/bound %.2f)",
-                         r.window_frames, r.window_cold_ms, r.window_warm_ms, r.window_lower_bound_ms, r.window_cold_ms / max(1e-9, r.window_lower_bound_ms)))
+            print(
+                String(
+                    format:
+                        "bytes per video-hour: f16 %.2f MB, i8 %.2f MB, dense f32 %.2f MB (i8 = 1/%.1f, f16 = 1/%.1f)",
+                    r.bytes_per_hour_f16 / 1e6, r.bytes_per_hour_i8 / 1e6, r.bytes_per_hour_dense_f32 / 1e6,
+                    r.bytes_per_hour_dense_f32 / r.bytes_per_hour_i8, r.bytes_per_hour_dense_f32 / r.bytes_per_hour_f16)
+            )
+            print(
+                String(
+                    format: "ingest %@ %.0f s video: full %.2f s, interleaved N=2 %.2f s, speed-up %.2fx",
+                    config.archName, videoSeconds,
+                    r.ingest_full_seconds, r.ingest_interleaved_seconds, r.ingest_speedup))
+            print(
+                String(
+                    format:
+                        "stage-1 search, %d I-features (%.0f video-hours): p50 %.1f ms, p95 %.1f ms (matrix scan alone p50 %.1f ms)",
+                    r.search_rows, hours, r.search_p50_ms, r.search_p95_ms, r.search_scan_p50_ms))
+            print(
+                String(
+                    format:
+                        "60 s window (%d frames): cold %.0f ms, warm %.1f ms, compute lower bound %.0f ms (cold/bound %.2f)",
+                    r.window_frames, r.window_cold_ms, r.window_warm_ms, r.window_lower_bound_ms,
+                    r.window_cold_ms / max(1e-9, r.window_lower_bound_ms)))
         }
     }
 
     /// Stage 1's view of `hours` video-hours: one-hour videos at 2 fps with N = 2 (2,400
     /// I-features an hour), each a random scene drifting slowly.
-    static func syntheticMatrix(hours: Double, dim: Int, rng: inout SplitMix) -> (matrix: ResidualStore.IFeatureMatrix, shape: [Int64: (layout: FrameLayout, frames: Int)]) {
+    static func syntheticMatrix(hours: Double, dim: Int, rng: inout SplitMix) -> (
+        matrix: ResidualStore.IFeatureMatrix, shape: [Int64: (layout: FrameLayout, frames: Int)]
+    ) {
         let perHour = 7200 / 3
         let rows = Int(hours * Double(perHour))
         var matrix = ResidualStore.IFeatureMatrix(dim: dim)
@@ -144,8 +177,11 @@ struct BenchStoreCommand: AsyncParsableCommand {
         var vec = [Float](repeating: 0, count: dim)
         for i in 0..<rows {
             let video = Int64(i / perHour)
-            if i % perHour == 0 { shape[video] = (FrameLayout(n: 2), 7200); for j in 0..<dim { vec[j] = rng.normal() } }
-            for _ in 0..<4 { vec[Int(rng.next() % UInt64(dim))] += rng.normal() * 0.3 }   // a slowly drifting scene
+            if i % perHour == 0 {
+                shape[video] = (FrameLayout(n: 2), 7200)
+                for j in 0..<dim { vec[j] = rng.normal() }
+            }
+            for _ in 0..<4 { vec[Int(rng.next() % UInt64(dim))] += rng.normal() * 0.3 }  // a slowly drifting scene
             matrix.append(.init(video: video, frame: (i % perHour) * 3), vec)
         }
         return (matrix, shape)
@@ -154,12 +190,17 @@ struct BenchStoreCommand: AsyncParsableCommand {
     /// Writes one synthetic hour (7200 frames, N = 2) and returns the store's bytes per hour.
     static func syntheticHour(store s: SQLiteStore, codec: FeatureCodec, dim: Int) throws -> Double {
         let m = try s.bindModel(name: "bench", config: "{}", weightsSha256: "bench", tokenizerSha256: "", embedDim: dim)
-        let v = VideoRecord(path: "/bench/hour.mp4", contentHash: "h", size: 0, mtime: 0, duration: 3600, timeBaseNum: 1, timeBaseDen: 15360,
-                            fps: 2, n: 2, p: 0.85, strategy: "motion", codec: codec, info: "{}")
+        let v = VideoRecord(
+            path: "/bench/hour.mp4", contentHash: "h", size: 0, mtime: 0, duration: 3600, timeBaseNum: 1,
+            timeBaseDen: 15360,
+            fps: 2, n: 2, p: 0.85, strategy: "motion", codec: codec, info: "{}")
         guard case .resume(let row) = try s.begin(v, model: m) else { throw ValidationError("bench store not empty") }
         var rng = SplitMix(seed: 9)
         for first in stride(from: 0, to: 7200, by: 240) {
-            let offsets = (first..<(first + 240)).map { FrameOffsetRecord(index: $0, pts: Int64($0) * 7680, time: Double($0) / 2, seekPTS: Int64($0 / 4) * 30720) }
+            let offsets = (first..<(first + 240)).map {
+                FrameOffsetRecord(
+                    index: $0, pts: Int64($0) * 7680, time: Double($0) / 2, seekPTS: Int64($0 / 4) * 30720)
+            }
             var feats: [(index: Int, vector: [Float])] = []
             for k in stride(from: first, to: first + 240, by: 3) {
                 // Independent unit vectors: the worst case for compression (I-frames are

@@ -8,7 +8,8 @@ struct RStoreBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rstore-bench",
         abstract: "Benchmarks (figures and ratios, never pass/fail).",
-        discussion: "`rstore bench SUBCOMMAND ...` runs this binary (it sits beside `rstore`; build it with `swift build --product rstore-bench`).",
+        discussion:
+            "`rstore bench SUBCOMMAND ...` runs this binary (it sits beside `rstore`; build it with `swift build --product rstore-bench`).",
         subcommands: [
             BenchEncoderCommand.self,
             BenchResidualCommand.self,

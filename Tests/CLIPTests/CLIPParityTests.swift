@@ -32,7 +32,7 @@ final class CLIPParityTests: XCTestCase {
         let tokens = model.vision.sequenceLength()
         let emb = pixels.withUnsafeBufferPointer { p in
             model.vision.encode((0..<cases.n_images).map { .init(pixels: p.baseAddress! + $0 * stride) }) { layer, h in
-                hidden[layer] = Array(h.prefix(tokens * model.vision.width))   // image 0
+                hidden[layer] = Array(h.prefix(tokens * model.vision.width))  // image 0
             }
         }
         for layer in 0...model.config.vision.layers {

@@ -1,7 +1,8 @@
-@testable import CLIP
 import Foundation
 import TestSupport
 import XCTest
+
+@testable import CLIP
 
 /// Crafted safetensors headers and tokenizer files: checked arithmetic, typed errors naming the
 /// file (and the tensor), never a wrapped count or an out-of-range id.
@@ -44,7 +45,9 @@ final class HostileInputTests: XCTestCase {
     func testNumbersMustBeExactIntegers() {
         for shape in ["[1.5]", "[1e300]", "[-1]", #"["4"]"#] {
             let h = #"{"t":{"dtype":"U8","shape":\#(shape),"data_offsets":[0,1]}}"#
-            guard case .badTensor(_, "t", _)? = weightsError(safetensors(h, payload: Data([7]))) else { return XCTFail(shape) }
+            guard case .badTensor(_, "t", _)? = weightsError(safetensors(h, payload: Data([7]))) else {
+                return XCTFail(shape)
+            }
         }
         let offsets = #"{"t":{"dtype":"U8","shape":[1],"data_offsets":[0.5,1.5]}}"#
         guard case .badTensor? = weightsError(safetensors(offsets, payload: Data([7, 7]))) else { return XCTFail() }
@@ -52,17 +55,24 @@ final class HostileInputTests: XCTestCase {
 
     func testOverlappingTensorsAreRefused() {
         // Two tensors aliasing the same bytes: one would read the other's data.
-        let h = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
-        guard case .badTensor(_, let t, let r)? = weightsError(safetensors(h, payload: Data(count: 12))) else { return XCTFail() }
+        let h =
+            #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
+        guard case .badTensor(_, let t, let r)? = weightsError(safetensors(h, payload: Data(count: 12))) else {
+            return XCTFail()
+        }
         XCTAssertEqual(t, "b")
         XCTAssertTrue(r.contains("overlap tensor 'a'"), r)
         // Adjacent and empty tensors are fine.
-        let ok = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]},"e":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}}"#
+        let ok =
+            #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]},"e":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}}"#
         XCTAssertNoThrow(try SafeTensorsFile(data: safetensors(ok, payload: Data(count: 12)), path: path))
     }
 
     func testHeaderSizeAndNestingAreBounded() {
-        guard case .badHeader? = weightsError(safetensors("{}", declaredLength: UInt64(SafeTensorsFile.maxHeaderBytes) + 1)) else { return XCTFail() }
+        guard
+            case .badHeader? = weightsError(
+                safetensors("{}", declaredLength: UInt64(SafeTensorsFile.maxHeaderBytes) + 1))
+        else { return XCTFail() }
         let deep = "{\"t\":" + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}"
         guard case .badHeader? = weightsError(safetensors(deep)) else { return XCTFail() }
         XCTAssertEqual(SafeTensorsFile.nestingDepth(Data(#"{"a":"[[[\"[","b":[[1]]}"#.utf8)), 3)
@@ -90,7 +100,10 @@ final class HostileInputTests: XCTestCase {
             return nil
         } catch let e as TokenizerError {
             XCTAssertTrue(e.description.contains(vocabURL.path), "names the file: \(e)", file: file, line: line)
-            guard case .invalidVocabulary = e else { XCTFail("\(e)", file: file, line: line); return nil }
+            guard case .invalidVocabulary = e else {
+                XCTFail("\(e)", file: file, line: line)
+                return nil
+            }
             return e.description
         } catch {
             XCTFail("\(error)", file: file, line: line)
@@ -107,13 +120,16 @@ final class HostileInputTests: XCTestCase {
         XCTAssertTrue(shared.contains("share id 0"), shared)
         XCTAssertNotNil(vocabError(try vocabulary { $0["th"] = -3 }))
         XCTAssertNotNil(vocabError(Data(#"{"a": 4294967296}"#.utf8)), "ids beyond Int32")
-        XCTAssertNotNil(vocabError(Data((String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8)), "deep nesting")
+        XCTAssertNotNil(
+            vocabError(Data((String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8)),
+            "deep nesting")
     }
 
     func testTokenizerFilesAreBoundedAndUTF8() throws {
         let dir = try TempDirectory.make("tok")
         defer { TempDirectory.remove(dir) }
-        let vocab = dir.appendingPathComponent("vocab.json"), mergesFile = dir.appendingPathComponent("merges.txt")
+        let vocab = dir.appendingPathComponent("vocab.json")
+        let mergesFile = dir.appendingPathComponent("merges.txt")
         try vocabulary().write(to: vocab)
         try merges.write(to: mergesFile)
         XCTAssertNoThrow(try CLIPTokenizer(vocabURL: vocab, mergesURL: mergesFile))

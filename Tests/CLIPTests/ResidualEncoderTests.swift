@@ -18,9 +18,11 @@ final class ResidualEncoderTests: XCTestCase {
 
     private func randomA(_ model: CLIPModel, seed: UInt64 = 7) -> ResidualTokenizer {
         var rng = SplitMix(seed: seed)
-        let d = model.config.vision.width, b = model.config.embedDim
-        return ResidualTokenizer(weight: (0..<(d * b)).map { _ in rng.normal() * 0.3 }, bias: (0..<d).map { _ in rng.normal() * 0.1 },
-                                 embedDim: b, width: d, clipSHA256: model.weightsSHA256)
+        let d = model.config.vision.width
+        let b = model.config.embedDim
+        return ResidualTokenizer(
+            weight: (0..<(d * b)).map { _ in rng.normal() * 0.3 }, bias: (0..<d).map { _ in rng.normal() * 0.1 },
+            embedDim: b, width: d, clipSHA256: model.weightsSHA256)
     }
 
     func testKeepCountsMatchThePaper() throws {
@@ -40,14 +42,20 @@ final class ResidualEncoderTests: XCTestCase {
             }
         }
         let model = try Self.model.get()
-        XCTAssertThrowsError(try ResidualEncoder(model: model, tokenizer: .zero(for: model), n: -1,
-                                                 reduction: TokenReduction(p: 0.5, strategy: .center))) { e in
+        XCTAssertThrowsError(
+            try ResidualEncoder(
+                model: model, tokenizer: .zero(for: model), n: -1,
+                reduction: TokenReduction(p: 0.5, strategy: .center))
+        ) { e in
             guard case .badParameter(let m) = e as? ResidualError else { return XCTFail("\(e)") }
             XCTAssertTrue(m.contains("N"), m)
         }
-        let wrongDims = ResidualTokenizer(weight: [Float](repeating: 0, count: 8 * 3), bias: [Float](repeating: 0, count: 8),
-                                          embedDim: 3, width: 8, clipSHA256: model.weightsSHA256)
-        XCTAssertThrowsError(try ResidualEncoder(model: model, tokenizer: wrongDims, n: 2, reduction: TokenReduction(p: 0.5, strategy: .center)))
+        let wrongDims = ResidualTokenizer(
+            weight: [Float](repeating: 0, count: 8 * 3), bias: [Float](repeating: 0, count: 8),
+            embedDim: 3, width: 8, clipSHA256: model.weightsSHA256)
+        XCTAssertThrowsError(
+            try ResidualEncoder(
+                model: model, tokenizer: wrongDims, n: 2, reduction: TokenReduction(p: 0.5, strategy: .center)))
     }
 
     func testTokenizerFileIsTiedToTheWeights() throws {
@@ -57,29 +65,41 @@ final class ResidualEncoderTests: XCTestCase {
         try a.save(to: url)
         XCTAssertEqual(try ResidualTokenizer(contentsOf: url, for: model), a)
 
-        let other = ResidualTokenizer(weight: a.weight, bias: a.bias, embedDim: a.embedDim, width: a.width, clipSHA256: String(repeating: "0", count: 64))
+        let other = ResidualTokenizer(
+            weight: a.weight, bias: a.bias, embedDim: a.embedDim, width: a.width,
+            clipSHA256: String(repeating: "0", count: 64))
         let otherURL = dir.appendingPathComponent("other.safetensors")
         try other.save(to: otherURL)
         XCTAssertThrowsError(try ResidualTokenizer(contentsOf: otherURL, for: model)) { e in
-            guard case .wrongWeights(let path, let trained, let loaded) = e as? ResidualError else { return XCTFail("\(e)") }
+            guard case .wrongWeights(let path, let trained, let loaded) = e as? ResidualError else {
+                return XCTFail("\(e)")
+            }
             XCTAssertEqual(path, otherURL.path)
             XCTAssertEqual(trained, other.clipSHA256)
             XCTAssertEqual(loaded, model.weightsSHA256)
             XCTAssertTrue("\(e)".contains(String(model.weightsSHA256.prefix(16))))
         }
         // Plain CLIP weights are not a residual tokenizer.
-        XCTAssertThrowsError(try ResidualTokenizer(contentsOf: Fixtures.tinyModel.appendingPathComponent("model.safetensors"), for: model)) { e in
+        XCTAssertThrowsError(
+            try ResidualTokenizer(
+                contentsOf: Fixtures.tinyModel.appendingPathComponent("model.safetensors"), for: model)
+        ) { e in
             guard case .notAResidualTokenizer = e as? ResidualError else { return XCTFail("\(e)") }
         }
     }
 
     func testStrategies() throws {
-        let g = 14, p = 16
+        let g = 14
+        let p = 16
         let random = try TokenReduction(p: 0.85, strategy: .random, seed: 1)
-        XCTAssertEqual(random.select(grid: g, patchSize: p, frameIndex: 5), random.select(grid: g, patchSize: p, frameIndex: 5), "reproducible")
-        XCTAssertNotEqual(random.select(grid: g, patchSize: p, frameIndex: 5), random.select(grid: g, patchSize: p, frameIndex: 6))
-        XCTAssertNotEqual(random.select(grid: g, patchSize: p, frameIndex: 5),
-                          try TokenReduction(p: 0.85, strategy: .random, seed: 2).select(grid: g, patchSize: p, frameIndex: 5))
+        XCTAssertEqual(
+            random.select(grid: g, patchSize: p, frameIndex: 5), random.select(grid: g, patchSize: p, frameIndex: 5),
+            "reproducible")
+        XCTAssertNotEqual(
+            random.select(grid: g, patchSize: p, frameIndex: 5), random.select(grid: g, patchSize: p, frameIndex: 6))
+        XCTAssertNotEqual(
+            random.select(grid: g, patchSize: p, frameIndex: 5),
+            try TokenReduction(p: 0.85, strategy: .random, seed: 2).select(grid: g, patchSize: p, frameIndex: 5))
         XCTAssertEqual(Set(random.select(grid: g, patchSize: p, frameIndex: 5)).count, 29)
 
         // 8 of 16 on a 4x4 grid: rows 0, 2, 3 carry 3, 2, 3 patches (not every other index in raster order).
@@ -93,13 +113,15 @@ final class ResidualEncoderTests: XCTestCase {
         let s = g * p
         var anchor = [Float](repeating: 0, count: 3 * s * s)
         var frame = anchor
-        for y in 0..<p { for x in 0..<p { frame[(3 * p + y) * s + 7 * p + x] = 2 } }   // patch (3, 7) in channel 0
-        for y in 0..<p { frame[s * s + (10 * p + y) * s + 2 * p] = 1 }                 // a smaller change in patch (10, 2)
+        for y in 0..<p { for x in 0..<p { frame[(3 * p + y) * s + 7 * p + x] = 2 } }  // patch (3, 7) in channel 0
+        for y in 0..<p { frame[s * s + (10 * p + y) * s + 2 * p] = 1 }  // a smaller change in patch (10, 2)
         anchor[0] = 0
         let motion = try TokenReduction(p: 1 - 2.0 / Double(g * g), strategy: .motion)
-        let kept = frame.withUnsafeBufferPointer { f in anchor.withUnsafeBufferPointer { a in
-            motion.select(grid: g, patchSize: p, frameIndex: 1, frame: f.baseAddress!, anchor: a.baseAddress!)
-        } }
+        let kept = frame.withUnsafeBufferPointer { f in
+            anchor.withUnsafeBufferPointer { a in
+                motion.select(grid: g, patchSize: p, frameIndex: 1, frame: f.baseAddress!, anchor: a.baseAddress!)
+            }
+        }
         XCTAssertEqual(kept, [3 * g + 7, 10 * g + 2])
     }
 
@@ -107,12 +129,20 @@ final class ResidualEncoderTests: XCTestCase {
     /// order. Expected values from numpy float32 with torch's two-ended formula (see the type).
     func testLinspaceIsTheAuthorsRasterSpacing() throws {
         let r = try TokenReduction(p: 0.85, strategy: .linspace)
-        XCTAssertEqual(r.select(grid: 7, patchSize: 32, frameIndex: 1), [0, 8, 16, 24, 32, 40, 48], "B/32: the diagonal")
-        XCTAssertEqual(r.select(grid: 14, patchSize: 16, frameIndex: 5),
-                       [0, 6, 13, 20, 27, 34, 41, 48, 55, 62, 69, 76, 83, 90, 97, 104, 111, 118, 125, 132, 139, 146, 153, 160, 167, 174, 181, 188, 195])
-        XCTAssertEqual(r.select(grid: 16, patchSize: 14, frameIndex: 2),
-                       [0, 6, 13, 20, 27, 34, 41, 48, 55, 62, 68, 75, 82, 89, 96, 103, 110, 117, 124, 130, 137, 144, 151, 158,
-                        165, 172, 179, 186, 192, 199, 206, 213, 220, 227, 234, 241, 248, 255])
+        XCTAssertEqual(
+            r.select(grid: 7, patchSize: 32, frameIndex: 1), [0, 8, 16, 24, 32, 40, 48], "B/32: the diagonal")
+        XCTAssertEqual(
+            r.select(grid: 14, patchSize: 16, frameIndex: 5),
+            [
+                0, 6, 13, 20, 27, 34, 41, 48, 55, 62, 69, 76, 83, 90, 97, 104, 111, 118, 125, 132, 139, 146, 153, 160,
+                167, 174, 181, 188, 195,
+            ])
+        XCTAssertEqual(
+            r.select(grid: 16, patchSize: 14, frameIndex: 2),
+            [
+                0, 6, 13, 20, 27, 34, 41, 48, 55, 62, 68, 75, 82, 89, 96, 103, 110, 117, 124, 130, 137, 144, 151, 158,
+                165, 172, 179, 186, 192, 199, 206, 213, 220, 227, 234, 241, 248, 255,
+            ])
         for g in 1...16 {
             for k in 1...(g * g) {
                 let kept = TokenReduction.linspace(patches: g * g, count: k)
@@ -134,8 +164,10 @@ final class ResidualEncoderTests: XCTestCase {
             let kept = r.select(grid: g, patchSize: patch, frameIndex: 3)
             XCTAssertEqual(kept.count, want, name)
             XCTAssertEqual(Set(kept).count, want, "\(name): distinct")
-            XCTAssertEqual(r.select(grid: g, patchSize: patch, frameIndex: 4), kept, "\(name): the same for every frame")
-            let rows = kept.map { $0 / g }, cols = kept.map { $0 % g }
+            XCTAssertEqual(
+                r.select(grid: g, patchSize: patch, frameIndex: 4), kept, "\(name): the same for every frame")
+            let rows = kept.map { $0 / g }
+            let cols = kept.map { $0 % g }
             let side = Int(Double(want).squareRoot())
             XCTAssertGreaterThanOrEqual(Set(rows).count, side, "\(name): rows used \(Set(rows).sorted())")
             XCTAssertGreaterThanOrEqual(Set(cols).count, side, "\(name): columns used \(Set(cols).sorted())")
@@ -173,12 +205,17 @@ final class ResidualEncoderTests: XCTestCase {
         pixels.withUnsafeBufferPointer { px in
             let base = px.baseAddress!
             for k in 1...2 {
-                let keep = reduction.select(grid: 14, patchSize: 16, frameIndex: k, frame: base + k * stride, anchor: base)
+                let keep = reduction.select(
+                    grid: 14, patchSize: 16, frameIndex: k, frame: base + k * stride, anchor: base)
                 XCTAssertEqual(keep.count, 29)
                 let baseline = model.vision.encode([.init(pixels: base + k * stride, keep: keep)])
-                assertClose(Array(features[k * b..<(k + 1) * b]), baseline, tolerance: 1e-6, "A = 0 P-frame \(k) vs reduction only")
+                assertClose(
+                    Array(features[k * b..<(k + 1) * b]), baseline, tolerance: 1e-6,
+                    "A = 0 P-frame \(k) vs reduction only")
             }
-            assertClose(Array(features[0..<b]), model.vision.encode([.init(pixels: base)]), tolerance: 1e-6, "I-frame = full CLIP")
+            assertClose(
+                Array(features[0..<b]), model.vision.encode([.init(pixels: base)]), tolerance: 1e-6,
+                "I-frame = full CLIP")
         }
     }
 
@@ -188,7 +225,9 @@ final class ResidualEncoderTests: XCTestCase {
         let reduction = try TokenReduction(p: 0.75, strategy: .uniform)
         let enc = try ResidualEncoder(model: model, tokenizer: a, n: 2, reduction: reduction)
         let pixels = SyntheticPixels.make(count: 3, size: 224)
-        let stride = 3 * 224 * 224, b = model.config.embedDim, d = model.config.vision.width
+        let stride = 3 * 224 * 224
+        let b = model.config.embedDim
+        let d = model.config.vision.width
         let (features, _) = enc.encodeSequence(pixels: pixels, count: 3)
         pixels.withUnsafeBufferPointer { px in
             let base = px.baseAddress!
@@ -213,7 +252,8 @@ final class ResidualEncoderTests: XCTestCase {
     /// those (the library's path), not the float ones.
     func testSequenceWithRoundedAnchorsFeedsAWhatIsStored() throws {
         let model = try Self.model.get()
-        let enc = try ResidualEncoder(model: model, tokenizer: randomA(model), n: 2, reduction: TokenReduction(p: 0.75, strategy: .center))
+        let enc = try ResidualEncoder(
+            model: model, tokenizer: randomA(model), n: 2, reduction: TokenReduction(p: 0.75, strategy: .center))
         let coarse = AnchorQuantizer(name: "coarse") { rows, _ in rows.map { ($0 * 4).rounded() / 4 } }
         let pixels = SyntheticPixels.make(count: 3, size: 224)
         let b = model.config.embedDim
@@ -222,8 +262,11 @@ final class ResidualEncoderTests: XCTestCase {
         XCTAssertEqual(Array(rounded[0..<b]), try coarse(Array(float[0..<b]), dim: b), "the I-feature as stored")
         // The P-frame from the rounded anchor equals a P-frame encoded from that anchor directly.
         let direct = pixels.withUnsafeBufferPointer { px in
-            enc.encodePFrames([.init(index: 1, pixels: px.baseAddress! + 3 * 224 * 224, anchorPixels: px.baseAddress!,
-                                     anchorFeature: rounded[0..<b])])
+            enc.encodePFrames([
+                .init(
+                    index: 1, pixels: px.baseAddress! + 3 * 224 * 224, anchorPixels: px.baseAddress!,
+                    anchorFeature: rounded[0..<b])
+            ])
         }
         assertClose(Array(rounded[b..<2 * b]), direct, tolerance: 1e-6, "P-frame from the stored anchor")
         let diff = zip(rounded[b..<2 * b], float[b..<2 * b]).map { abs($0 - $1) }.max()!
@@ -232,9 +275,12 @@ final class ResidualEncoderTests: XCTestCase {
 
     func testBatchedSequenceEqualsFrameByFrame() throws {
         let model = try Self.model.get()
-        let enc = try ResidualEncoder(model: model, tokenizer: randomA(model), n: 1, reduction: TokenReduction(p: 0.5, strategy: .random, seed: 3))
+        let enc = try ResidualEncoder(
+            model: model, tokenizer: randomA(model), n: 1, reduction: TokenReduction(p: 0.5, strategy: .random, seed: 3)
+        )
         let pixels = SyntheticPixels.make(count: 3, size: 224) + SyntheticPixels.make(count: 1, size: 224)
-        let stride = 3 * 224 * 224, b = model.config.embedDim
+        let stride = 3 * 224 * 224
+        let b = model.config.embedDim
         let (all, kinds) = enc.encodeSequence(pixels: pixels, count: 4)
         XCTAssertEqual(kinds, [true, false, true, false])
         for first in [0, 2] {
@@ -248,7 +294,8 @@ final class ResidualEncoderTests: XCTestCase {
 
     func testCostModel() throws {
         let model = try Self.model.get()
-        let enc = try ResidualEncoder(model: model, tokenizer: randomA(model), n: 2, reduction: TokenReduction(p: 0.85, strategy: .center))
+        let enc = try ResidualEncoder(
+            model: model, tokenizer: randomA(model), n: 2, reduction: TokenReduction(p: 0.85, strategy: .center))
         XCTAssertLessThan(enc.flopsP, enc.flopsFull * 0.25)
         XCTAssertEqual(enc.flopsAverage, (enc.flopsFull + 2 * enc.flopsP) / 3, accuracy: 1)
         XCTAssertEqual(ResidualEncoder.paperCostRatio(n: 2, p: 0.85), 1.3 / 3, accuracy: 1e-12)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import CLIP
 
 /// The Swift tokenizer against ids recorded from Hugging Face's slow CLIPTokenizer + ftfy
@@ -80,8 +81,9 @@ final class TokenizerTests: XCTestCase {
             XCTAssertEqual(tokenizer.encode(item.text), expectedEncoded, "encode: \(item.name)")
             let tokenized = tokenizer.tokenize(item.text)
             XCTAssertEqual(tokenized.ids, expectedIds, "tokenize: \(item.name)")
-            XCTAssertEqual(tokenized.truncated, expectedEncoded.count > CLIPTokenizer.contextLength - 2,
-                           "truncated: \(item.name)")
+            XCTAssertEqual(
+                tokenized.truncated, expectedEncoded.count > CLIPTokenizer.contextLength - 2,
+                "truncated: \(item.name)")
         }
     }
 
@@ -213,7 +215,8 @@ final class TokenizerTests: XCTestCase {
 
     func testMissingSpecialTokensNamesFile() throws {
         let dir = try temporaryDirectory()
-        try writeTokenizer(in: dir, vocabulary: #"{"t": 0, "h": 1, "th": 2, "<|endoftext|>": 3}"#, merges: "#version: 0.2\n")
+        try writeTokenizer(
+            in: dir, vocabulary: #"{"t": 0, "h": 1, "th": 2, "<|endoftext|>": 3}"#, merges: "#version: 0.2\n")
         let error = loadError(dir)
         guard case .missingSpecialTokens(let url, let missing)? = error else {
             return XCTFail("expected missingSpecialTokens, got \(String(describing: error))")

@@ -29,49 +29,80 @@ final class WeightsErrorTests: XCTestCase {
         return d
     }
 
-    private func expect(_ url: URL, _ check: (WeightsError) -> Bool, file: StaticString = #filePath, line: UInt = #line) {
+    private func expect(_ url: URL, _ check: (WeightsError) -> Bool, file: StaticString = #filePath, line: UInt = #line)
+    {
         XCTAssertThrowsError(try SafeTensorsFile(url: url).floats("t"), file: file, line: line) { error in
-            guard let e = error as? WeightsError else { return XCTFail("not a WeightsError: \(error)", file: file, line: line) }
+            guard let e = error as? WeightsError else {
+                return XCTFail("not a WeightsError: \(error)", file: file, line: line)
+            }
             XCTAssertTrue(check(e), "unexpected: \(e)", file: file, line: line)
             XCTAssertTrue(e.description.contains(url.path), "message must name the file: \(e)", file: file, line: line)
         }
     }
 
     func testMissingFile() {
-        expect(dir.appendingPathComponent("nope.safetensors")) { if case .missingFile = $0 { return true }; return false }
+        expect(dir.appendingPathComponent("nope.safetensors")) {
+            if case .missingFile = $0 { return true }
+            return false
+        }
     }
 
     func testEmptyAndGarbageFiles() throws {
-        expect(try file("empty.safetensors", Data())) { if case .badHeader = $0 { return true }; return false }
+        expect(try file("empty.safetensors", Data())) {
+            if case .badHeader = $0 { return true }
+            return false
+        }
         expect(try file("garbage.safetensors", Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7919) }))) {
-            if case .badHeader = $0 { return true }; return false
+            if case .badHeader = $0 { return true }
+            return false
         }
         expect(try file("notjson.safetensors", safetensors("{not json", payload: Data()))) {
-            if case .badHeader(_, let r) = $0 { return r.contains("JSON") }; return false
+            if case .badHeader(_, let r) = $0 { return r.contains("JSON") }
+            return false
         }
     }
 
     func testTruncatedData() throws {
-        let url = try file("trunc.safetensors",
-                           safetensors(#"{"t":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, payload: Data(count: 8)))
-        expect(url) { if case .badTensor(_, "t", let r) = $0 { return r.contains("truncated") }; return false }
+        let url = try file(
+            "trunc.safetensors",
+            safetensors(#"{"t":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, payload: Data(count: 8)))
+        expect(url) {
+            if case .badTensor(_, "t", let r) = $0 { return r.contains("truncated") }
+            return false
+        }
     }
 
     func testHeaderLengthBeyondFile() throws {
         expect(try file("len.safetensors", safetensors("{}", payload: Data(), declaredLength: 1 << 40))) {
-            if case .badHeader = $0 { return true }; return false
+            if case .badHeader = $0 { return true }
+            return false
         }
     }
 
     func testWrongByteCountAndDType() throws {
-        expect(try file("count.safetensors", safetensors(#"{"t":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}}"#, payload: Data(count: 16)))) {
-            if case .badTensor(_, "t", _) = $0 { return true }; return false
+        expect(
+            try file(
+                "count.safetensors",
+                safetensors(#"{"t":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}}"#, payload: Data(count: 16)))
+        ) {
+            if case .badTensor(_, "t", _) = $0 { return true }
+            return false
         }
-        expect(try file("dtype.safetensors", safetensors(#"{"t":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]}}"#, payload: Data(count: 4)))) {
-            if case .unsupportedDType(_, "t", "F8_E4M3") = $0 { return true }; return false
+        expect(
+            try file(
+                "dtype.safetensors",
+                safetensors(#"{"t":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]}}"#, payload: Data(count: 4)))
+        ) {
+            if case .unsupportedDType(_, "t", "F8_E4M3") = $0 { return true }
+            return false
         }
-        expect(try file("int.safetensors", safetensors(#"{"t":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}}"#, payload: Data(count: 16)))) {
-            if case .unsupportedDType(_, "t", "I64") = $0 { return true }; return false
+        expect(
+            try file(
+                "int.safetensors",
+                safetensors(#"{"t":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}}"#, payload: Data(count: 16)))
+        ) {
+            if case .unsupportedDType(_, "t", "I64") = $0 { return true }
+            return false
         }
     }
 
@@ -88,8 +119,10 @@ final class WeightsErrorTests: XCTestCase {
         // BF16: the high half of a float32.
         let bf: [UInt16] = values.map { UInt16($0.bitPattern >> 16) }
         let bytes = bf.withUnsafeBytes { Data($0) }
-        let bfURL = try file("bf.safetensors", safetensors(#"{"t":{"dtype":"BF16","shape":[5],"data_offsets":[0,10]}}"#, payload: bytes))
-        XCTAssertEqual(try SafeTensorsFile(url: bfURL).floats("t"), values.map { Float(bitPattern: $0.bitPattern & 0xffff0000) })
+        let bfURL = try file(
+            "bf.safetensors", safetensors(#"{"t":{"dtype":"BF16","shape":[5],"data_offsets":[0,10]}}"#, payload: bytes))
+        XCTAssertEqual(
+            try SafeTensorsFile(url: bfURL).floats("t"), values.map { Float(bitPattern: $0.bitPattern & 0xffff_0000) })
         XCTAssertThrowsError(try f.floats("f", shape: [2, 3])) { e in
             guard case .shapeMismatch(_, "f", [2, 3], [5]) = e as? WeightsError else { return XCTFail("\(e)") }
         }
@@ -101,13 +134,18 @@ final class WeightsErrorTests: XCTestCase {
         var w = SafeTensorsWriter()
         for (name, e) in src.entries.sorted(by: { $0.key < $1.key }) where name != dropping {
             let v = try src.floats(name)
-            if name == reshaping { w.add(name, shape: [v.count - 1], values: Array(v.dropLast())) } else { w.add(name, shape: e.shape, values: v) }
+            if name == reshaping {
+                w.add(name, shape: [v.count - 1], values: Array(v.dropLast()))
+            } else {
+                w.add(name, shape: e.shape, values: v)
+            }
         }
         let m = dir.appendingPathComponent("model")
         try FileManager.default.createDirectory(at: m, withIntermediateDirectories: true)
         try w.write(to: m.appendingPathComponent("model.safetensors"))
         for f in ["config.json", "vocab.json", "merges.txt"] {
-            try FileManager.default.copyItem(at: Fixtures.tinyModel.appendingPathComponent(f), to: m.appendingPathComponent(f))
+            try FileManager.default.copyItem(
+                at: Fixtures.tinyModel.appendingPathComponent(f), to: m.appendingPathComponent(f))
         }
         return m
     }
@@ -115,15 +153,20 @@ final class WeightsErrorTests: XCTestCase {
     func testMissingTensorIsNamed() throws {
         let m = try brokenModel(dropping: "vision_model.encoder.layers.1.mlp.fc2.bias")
         XCTAssertThrowsError(try CLIPModel(directory: m)) { e in
-            XCTAssertEqual(e as? WeightsError, .missingTensor(path: m.appendingPathComponent("model.safetensors").path,
-                                                              tensor: "vision_model.encoder.layers.1.mlp.fc2.bias"))
+            XCTAssertEqual(
+                e as? WeightsError,
+                .missingTensor(
+                    path: m.appendingPathComponent("model.safetensors").path,
+                    tensor: "vision_model.encoder.layers.1.mlp.fc2.bias"))
         }
     }
 
     func testShapeMismatchIsNamed() throws {
         let m = try brokenModel(reshaping: "text_model.final_layer_norm.weight")
         XCTAssertThrowsError(try CLIPModel(directory: m)) { e in
-            guard case .shapeMismatch(_, "text_model.final_layer_norm.weight", [32], [31]) = e as? WeightsError else { return XCTFail("\(e)") }
+            guard case .shapeMismatch(_, "text_model.final_layer_norm.weight", [32], [31]) = e as? WeightsError else {
+                return XCTFail("\(e)")
+            }
         }
     }
 
@@ -144,14 +187,17 @@ final class WeightsErrorTests: XCTestCase {
 
     func testRandomCheckpointRoundTrips() throws {
         var config = CLIPConfig.standard("B/32")!
-        config.vision = TowerConfig(width: 64, layers: 1, heads: 2, mlpWidth: 128, activation: .quickGELU, layerNormEps: 1e-5)
-        config.text = TowerConfig(width: 32, layers: 1, heads: 2, mlpWidth: 64, activation: .quickGELU, layerNormEps: 1e-5)
+        config.vision = TowerConfig(
+            width: 64, layers: 1, heads: 2, mlpWidth: 128, activation: .quickGELU, layerNormEps: 1e-5)
+        config.text = TowerConfig(
+            width: 32, layers: 1, heads: 2, mlpWidth: 64, activation: .quickGELU, layerNormEps: 1e-5)
         config.vocabSize = 2514
         config.embedDim = 16
         let m = dir.appendingPathComponent("random")
         try RandomCheckpoint.write(config: config, to: m, seed: 3)
         for f in ["vocab.json", "merges.txt"] {
-            try FileManager.default.copyItem(at: Fixtures.tinyModel.appendingPathComponent(f), to: m.appendingPathComponent(f))
+            try FileManager.default.copyItem(
+                at: Fixtures.tinyModel.appendingPathComponent(f), to: m.appendingPathComponent(f))
         }
         let model = try CLIPModel(directory: m)
         XCTAssertEqual(model.config, config)

@@ -26,7 +26,8 @@ final class WeightsHashCacheTests: XCTestCase {
         WeightsHashCache.store(sha, for: file, cache: cache)
         XCTAssertEqual(WeightsHashCache.lookup(file, cache: cache), sha)
         // Same size, new mtime.
-        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)], ofItemAtPath: file.path)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSinceNow: -3600)], ofItemAtPath: file.path)
         XCTAssertNil(WeightsHashCache.lookup(file, cache: cache))
         WeightsHashCache.store(sha, for: file, cache: cache)
         // Replaced by another file (new inode) with the same size.
@@ -39,9 +40,11 @@ final class WeightsHashCacheTests: XCTestCase {
     func testGarbageCacheIsIgnoredAndReplaced() throws {
         let file = dir.appendingPathComponent("w.bin")
         try Data("abc".utf8).write(to: file)
-        try FileManager.default.createDirectory(at: cache.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: cache.deletingLastPathComponent(), withIntermediateDirectories: true)
         let id = try XCTUnwrap(WeightsHashCache.identity(of: file))
-        try Data("zz\t\(id.inode)\t3\t\(id.mtimeNanoseconds)\t\(id.path)\n\u{0}\u{1}garbage\n\t\t\t\t\n".utf8).write(to: cache)
+        try Data("zz\t\(id.inode)\t3\t\(id.mtimeNanoseconds)\t\(id.path)\n\u{0}\u{1}garbage\n\t\t\t\t\n".utf8).write(
+            to: cache)
         XCTAssertNil(WeightsHashCache.lookup(file, cache: cache), "a malformed digest is not a hash")
         let sha = String(repeating: "0f", count: 32)
         WeightsHashCache.store(sha, for: file, cache: cache)

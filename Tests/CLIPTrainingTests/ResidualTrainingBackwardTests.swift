@@ -29,41 +29,61 @@ final class ResidualTrainingBackwardTests: XCTestCase {
 
     static func reference() throws -> Reference {
         let model = try model.get()
-        let dir = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("residual-reference")
-        let cases = try JSONDecoder().decode(Cases.self, from: Data(contentsOf: dir.appendingPathComponent("cases.json")))
+        let dir = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent(
+            "residual-reference")
+        let cases = try JSONDecoder().decode(
+            Cases.self, from: Data(contentsOf: dir.appendingPathComponent("cases.json")))
         let f = try SafeTensorsFile(url: dir.appendingPathComponent("reference.safetensors"))
-        let d = model.config.vision.width, b = model.config.embedDim
-        let a = ResidualTokenizer(weight: try f.floats("weight", shape: [d, b]), bias: try f.floats("bias", shape: [d]),
-                                  embedDim: b, width: d, clipSHA256: model.weightsSHA256)
-        return Reference(cases: cases, file: f,
-                         pixels: SyntheticPixels.make(count: cases.keeps.count, size: model.config.imageSize),
-                         tokenizer: a, teacher: try f.floats("teacher"), anchors: try f.floats("anchors"), texts: try f.floats("texts"))
+        let d = model.config.vision.width
+        let b = model.config.embedDim
+        let a = ResidualTokenizer(
+            weight: try f.floats("weight", shape: [d, b]), bias: try f.floats("bias", shape: [d]),
+            embedDim: b, width: d, clipSHA256: model.weightsSHA256)
+        return Reference(
+            cases: cases, file: f,
+            pixels: SyntheticPixels.make(count: cases.keeps.count, size: model.config.imageSize),
+            tokenizer: a, teacher: try f.floats("teacher"), anchors: try f.floats("anchors"),
+            texts: try f.floats("texts"))
     }
 
     /// Runs the student on the reference batch and returns (loss, gradient) for `loss`.
-    static func run(_ r: Reference, tokenizer: ResidualTokenizer, loss: String) throws -> (Float, TokenizerGradient, StudentPass) {
+    static func run(_ r: Reference, tokenizer: ResidualTokenizer, loss: String) throws -> (
+        Float, TokenizerGradient, StudentPass
+    ) {
         let model = try model.get()
         let stride = 3 * model.config.imageSize * model.config.imageSize
         let b = model.config.embedDim
         return r.pixels.withUnsafeBufferPointer { px in
-            let pass = StudentPass(model: model, tokenizer: tokenizer,
-                                   pixels: (0..<r.cases.keeps.count).map { px.baseAddress! + $0 * stride },
-                                   keeps: r.cases.keeps, anchors: r.anchors)
+            let pass = StudentPass(
+                model: model, tokenizer: tokenizer,
+                pixels: (0..<r.cases.keeps.count).map { px.baseAddress! + $0 * stride },
+                keeps: r.cases.keeps, anchors: r.anchors)
             let l: LossResult
             switch loss {
-            case "visual": l = DistillationLosses.visualSoftTarget(student: pass.features, teacher: r.teacher, dim: b, scale: r.cases.scale)
-            case "caption": l = DistillationLosses.softTarget(student: pass.features, teacher: r.teacher, bank: r.texts, dim: b, scale: r.cases.scale)
+            case "visual":
+                l = DistillationLosses.visualSoftTarget(
+                    student: pass.features, teacher: r.teacher, dim: b, scale: r.cases.scale)
+            case "caption":
+                l = DistillationLosses.softTarget(
+                    student: pass.features, teacher: r.teacher, bank: r.texts, dim: b, scale: r.cases.scale)
             default: l = DistillationLosses.cosine(student: pass.features, teacher: r.teacher, dim: b)
             }
             return (l.value, pass.gradient(featureGradient: l.gradient), pass)
         }
     }
 
-    func assertRelative(_ a: [Float], _ b: [Float], _ tol: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertRelative(
+        _ a: [Float], _ b: [Float], _ tol: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(a.count, b.count, what, file: file, line: line)
-        var diff: Float = 0, norm: Float = 0
-        for i in 0..<min(a.count, b.count) { diff = max(diff, abs(a[i] - b[i])); norm = max(norm, abs(b[i])) }
-        XCTAssertLessThanOrEqual(diff / max(norm, 1e-12), tol, "\(what): max diff \(diff) vs max |ref| \(norm)", file: file, line: line)
+        var diff: Float = 0
+        var norm: Float = 0
+        for i in 0..<min(a.count, b.count) {
+            diff = max(diff, abs(a[i] - b[i]))
+            norm = max(norm, abs(b[i]))
+        }
+        XCTAssertLessThanOrEqual(
+            diff / max(norm, 1e-12), tol, "\(what): max diff \(diff) vs max |ref| \(norm)", file: file, line: line)
     }
 
     func testStudentFeaturesMatchTorch() throws {
@@ -76,9 +96,12 @@ final class ResidualTrainingBackwardTests: XCTestCase {
         let tokens = r.tokenizer.tokens(anchors: r.anchors, count: r.cases.keeps.count)
         let d = model.config.vision.width
         let plain = r.pixels.withUnsafeBufferPointer { px in
-            model.vision.encode((0..<r.cases.keeps.count).map {
-                VisionTower.Request(pixels: px.baseAddress! + $0 * stride, keep: r.cases.keeps[$0], extraTokens: Array(tokens[$0 * d..<($0 + 1) * d]))
-            })
+            model.vision.encode(
+                (0..<r.cases.keeps.count).map {
+                    VisionTower.Request(
+                        pixels: px.baseAddress! + $0 * stride, keep: r.cases.keeps[$0],
+                        extraTokens: Array(tokens[$0 * d..<($0 + 1) * d]))
+                })
         }
         assertClose(pass.features, plain, tolerance: 1e-6, "recorded vs plain forward")
     }
@@ -87,7 +110,8 @@ final class ResidualTrainingBackwardTests: XCTestCase {
         let r = try Self.reference()
         for name in ["visual", "caption", "cosine"] {
             let (value, grad, pass) = try Self.run(r, tokenizer: r.tokenizer, loss: name)
-            XCTAssertEqual(value, r.cases.losses[name]!, accuracy: 1e-4 * max(1, abs(r.cases.losses[name]!)), "\(name) loss")
+            XCTAssertEqual(
+                value, r.cases.losses[name]!, accuracy: 1e-4 * max(1, abs(r.cases.losses[name]!)), "\(name) loss")
             assertRelative(grad.weight, try r.file.floats("\(name)_grad_weight"), 1e-4, "\(name) dL/dW")
             assertRelative(grad.bias, try r.file.floats("\(name)_grad_bias"), 1e-4, "\(name) dL/db")
             _ = pass
@@ -106,16 +130,24 @@ final class ResidualTrainingBackwardTests: XCTestCase {
         let biasCoords = Array(grad.bias.indices.sorted { abs(grad.bias[$0]) > abs(grad.bias[$1]) }.prefix(3))
         func loss(_ a: ResidualTokenizer) throws -> Double { Double(try Self.run(r, tokenizer: a, loss: "caption").0) }
         for (isBias, idx) in weightCoords.map({ (false, $0) }) + biasCoords.map({ (true, $0) }) {
-            var plus = r.tokenizer, minus = r.tokenizer
-            if isBias { plus.bias[idx] += eps; minus.bias[idx] -= eps } else { plus.weight[idx] += eps; minus.weight[idx] -= eps }
+            var plus = r.tokenizer
+            var minus = r.tokenizer
+            if isBias {
+                plus.bias[idx] += eps
+                minus.bias[idx] -= eps
+            } else {
+                plus.weight[idx] += eps
+                minus.weight[idx] -= eps
+            }
             let numeric = (try loss(plus) - loss(minus)) / Double(2 * eps)
             let analytic = Double(isBias ? grad.bias[idx] : grad.weight[idx])
             let scale = max(abs(numeric), abs(analytic), 1e-2 * Double(grad.weight.map(abs).max()!))
             // 2%: float32 central differences of the whole forward pass carry ~1% of noise at
             // coordinates with small gradients, and how much depends on OpenBLAS's kernels
             // (1.2% at weight[127] with SkylakeX kernels, under 1% with Haswell ones).
-            XCTAssertLessThan(abs(numeric - analytic) / scale, 2e-2,
-                              "\(isBias ? "bias" : "weight")[\(idx)]: numeric \(numeric) vs analytic \(analytic)")
+            XCTAssertLessThan(
+                abs(numeric - analytic) / scale, 2e-2,
+                "\(isBias ? "bias" : "weight")[\(idx)]: numeric \(numeric) vs analytic \(analytic)")
         }
     }
 
@@ -125,19 +157,22 @@ final class ResidualTrainingBackwardTests: XCTestCase {
         var config = try Self.model.get().config
         config.vision.activation = .quickGELU
         let model = CLIPModel(randomWith: config, seed: 3)
-        let d = config.vision.width, b = config.embedDim
+        let d = config.vision.width
+        let b = config.embedDim
         let stride = 3 * config.imageSize * config.imageSize
         let pixels = SyntheticPixels.make(count: 2, size: config.imageSize)
         var rng = SplitMix(seed: 11)
-        let a = ResidualTokenizer(weight: (0..<(d * b)).map { _ in rng.normal() * 0.1 }, bias: (0..<d).map { _ in rng.normal() * 0.1 },
-                                  embedDim: b, width: d, clipSHA256: model.weightsSHA256)
+        let a = ResidualTokenizer(
+            weight: (0..<(d * b)).map { _ in rng.normal() * 0.1 }, bias: (0..<d).map { _ in rng.normal() * 0.1 },
+            embedDim: b, width: d, clipSHA256: model.weightsSHA256)
         let anchors = (0..<(2 * b)).map { _ in rng.normal() }
         let bank = (0..<(2 * b)).map { _ in rng.normal() }
         let keeps = [[4, 9, 33, 60, 61, 62, 150], Array(0..<40)]
         func run(_ a: ResidualTokenizer) -> (Double, TokenizerGradient) {
             pixels.withUnsafeBufferPointer { px in
-                let pass = StudentPass(model: model, tokenizer: a, pixels: [px.baseAddress!, px.baseAddress! + stride],
-                                       keeps: keeps, anchors: anchors)
+                let pass = StudentPass(
+                    model: model, tokenizer: a, pixels: [px.baseAddress!, px.baseAddress! + stride],
+                    keeps: keeps, anchors: anchors)
                 // A linear loss c . f: large gradients, so float32 differences resolve them.
                 let value = zip(pass.features, bank).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
                 return (value, pass.gradient(featureGradient: bank))
@@ -147,13 +182,15 @@ final class ResidualTrainingBackwardTests: XCTestCase {
         let top = grad.bias.indices.sorted { abs(grad.bias[$0]) > abs(grad.bias[$1]) }.prefix(4)
         let eps: Float = 1e-2
         for i in top {
-            var plus = a, minus = a
+            var plus = a
+            var minus = a
             plus.bias[i] += eps
             minus.bias[i] -= eps
             let numeric = (run(plus).0 - run(minus).0) / Double(2 * eps)
             let analytic = Double(grad.bias[i])
-            XCTAssertLessThan(abs(numeric - analytic) / max(abs(numeric), abs(analytic)), 1e-2,
-                              "bias[\(i)]: numeric \(numeric) vs analytic \(analytic)")
+            XCTAssertLessThan(
+                abs(numeric - analytic) / max(abs(numeric), abs(analytic)), 1e-2,
+                "bias[\(i)]: numeric \(numeric) vs analytic \(analytic)")
         }
     }
 
@@ -173,7 +210,8 @@ final class ResidualTrainingBackwardTests: XCTestCase {
         func expected(_ p: Float, _ g1: Float, _ g2: Float, decay: Bool) -> Float {
             let m = 0.9 * (0.1 * Double(g1)) + 0.1 * Double(g2)
             let v = 0.999 * (0.001 * Double(g1) * Double(g1)) + 0.001 * Double(g2) * Double(g2)
-            let mh = m / (1 - 0.81), vh = v / (1 - 0.999 * 0.999)
+            let mh = m / (1 - 0.81)
+            let vh = v / (1 - 0.999 * 0.999)
             return Float(Double(p) * (decay ? 0.95 : 1) - 0.1 * mh / (vh.squareRoot() + 1e-8))
         }
         XCTAssertEqual(params[0][0], expected(before[0][0], 0.5, -0.25, decay: true), accuracy: 1e-6)

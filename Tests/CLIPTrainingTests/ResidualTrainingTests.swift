@@ -19,7 +19,9 @@ final class ResidualTrainingTests: XCTestCase {
 
     /// A pattern drifting right by `speed` pixels a frame (normalized CHW values), sampled
     /// at 2 fps: consecutive frames differ, so P-frames are not copies of their anchors.
-    static func syntheticVideo(_ name: String, frames: Int, speed: Double, phase: Double, size: Int = 224) -> TrainingVideo {
+    static func syntheticVideo(_ name: String, frames: Int, speed: Double, phase: Double, size: Int = 224)
+        -> TrainingVideo
+    {
         let plane = size * size
         var data = [Float](repeating: 0, count: frames * 3 * plane)
         for k in 0..<frames {
@@ -27,8 +29,10 @@ final class ResidualTrainingTests: XCTestCase {
                 for y in 0..<size {
                     for x in 0..<size {
                         let xs = Double(x) - speed * Double(k)
-                        let blob = exp(-(pow(xs.truncatingRemainder(dividingBy: 224) - 112, 2) + pow(Double(y) - 90, 2)) / 800)
-                        let v = 1.2 * sin(0.045 * xs + 0.06 * Double(y) * (1 + 0.1 * Double(c)) + phase + Double(c))
+                        let blob = exp(
+                            -(pow(xs.truncatingRemainder(dividingBy: 224) - 112, 2) + pow(Double(y) - 90, 2)) / 800)
+                        let v =
+                            1.2 * sin(0.045 * xs + 0.06 * Double(y) * (1 + 0.1 * Double(c)) + phase + Double(c))
                             + 1.5 * blob + 0.2 * cos(0.7 * Double((x * y + k) % 13))
                         data[((k * 3 + c) * size + y) * size + x] = Float(v)
                     }
@@ -36,7 +40,8 @@ final class ResidualTrainingTests: XCTestCase {
             }
         }
         let frozen = data
-        return TrainingVideo(name: name, times: (0..<frames).map { Double($0) / 2 }, duration: Double(frames) / 2) { k, into in
+        return TrainingVideo(name: name, times: (0..<frames).map { Double($0) / 2 }, duration: Double(frames) / 2) {
+            k, into in
             frozen.withUnsafeBufferPointer { into.update(from: $0.baseAddress! + k * 3 * plane, count: 3 * plane) }
         }
     }
@@ -61,7 +66,8 @@ final class ResidualTrainingTests: XCTestCase {
     }
 
     /// One text-embedding cache for the test process (the shipped prompts embed once).
-    static let textCache = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-text-cache-\(getpid())")
+    static let textCache = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "rstore-text-cache-\(getpid())")
 
     func testTrainingRaisesHeldOutCosineOverZero() throws {
         let model = try Self.model.get()
@@ -77,9 +83,11 @@ final class ResidualTrainingTests: XCTestCase {
         XCTAssertEqual(s.loss, "visual cosine")
         XCTAssertGreaterThan(s.heldOutSamples, 0)
         XCTAssertEqual(reports.count, 6)
-        let baseline = try XCTUnwrap(s.baselineHeldOutCosine), trained = try XCTUnwrap(reports.last?.heldOutCosine)
+        let baseline = try XCTUnwrap(s.baselineHeldOutCosine)
+        let trained = try XCTUnwrap(reports.last?.heldOutCosine)
         print("held-out mean cos(P, full): A = 0 \(baseline), trained \(trained); train losses \(reports.map(\.loss))")
-        XCTAssertGreaterThan(trained, baseline, "trained A must beat the token-reduction-only baseline on held-out P-frames")
+        XCTAssertGreaterThan(
+            trained, baseline, "trained A must beat the token-reduction-only baseline on held-out P-frames")
         XCTAssertLessThan(reports.last!.loss, reports.first!.loss)
         // The file written is what the encoder loads.
         let loaded = try ResidualTokenizer(contentsOf: dir.appendingPathComponent("a.safetensors"), for: model)
@@ -103,7 +111,10 @@ final class ResidualTrainingTests: XCTestCase {
         XCTAssertFalse(exact.weight.allSatisfy { $0 == 0 })
         XCTAssertEqual(exact.anchorCodec, AnchorQuantizer.exact.name)
         // A state file written with other anchors is not resumed.
-        XCTAssertThrowsError(try TokenizerTrainer(model: model, config: config(epochs: 2), videos: Self.videos).run(output: url, resume: true)) { e in
+        XCTAssertThrowsError(
+            try TokenizerTrainer(model: model, config: config(epochs: 2), videos: Self.videos).run(
+                output: url, resume: true)
+        ) { e in
             guard case .cannotResume(_, let reason) = e as? TrainingError else { return XCTFail("\(e)") }
             XCTAssertTrue(reason.contains("anchor_codec = erase"), reason)
         }
@@ -115,9 +126,12 @@ final class ResidualTrainingTests: XCTestCase {
             .run(output: dir.appendingPathComponent("straight.safetensors"))
         let out = dir.appendingPathComponent("resumed.safetensors")
         try TokenizerTrainer(model: model, config: config(epochs: 1), videos: Self.videos).run(output: out)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("resumed.state.safetensors").path))
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: dir.appendingPathComponent("resumed.state.safetensors").path))
         var resumedAfter: Int?
-        let resumed = try TokenizerTrainer(model: model, config: config(epochs: 2), videos: Self.videos).run(output: out, resume: true) { e in
+        let resumed = try TokenizerTrainer(model: model, config: config(epochs: 2), videos: Self.videos).run(
+            output: out, resume: true
+        ) { e in
             if case .resumed(let n) = e { resumedAfter = n }
         }
         XCTAssertEqual(resumedAfter, 1)
@@ -127,20 +141,28 @@ final class ResidualTrainingTests: XCTestCase {
         // Other data settings: refused, naming the setting.
         var other = config(epochs: 3)
         other.p = 0.5
-        XCTAssertThrowsError(try TokenizerTrainer(model: model, config: other, videos: Self.videos).run(output: out, resume: true)) { e in
+        XCTAssertThrowsError(
+            try TokenizerTrainer(model: model, config: other, videos: Self.videos).run(output: out, resume: true)
+        ) { e in
             guard case .cannotResume(_, let reason) = e as? TrainingError else { return XCTFail("\(e)") }
             XCTAssertTrue(reason.contains("p = 0.85"), reason)
         }
         // No state to resume from.
-        XCTAssertThrowsError(try TokenizerTrainer(model: model, config: config(epochs: 2), videos: Self.videos)
-            .run(output: dir.appendingPathComponent("none.safetensors"), resume: true)) { e in
+        XCTAssertThrowsError(
+            try TokenizerTrainer(model: model, config: config(epochs: 2), videos: Self.videos)
+                .run(output: dir.appendingPathComponent("none.safetensors"), resume: true)
+        ) { e in
             guard case .cannotResume = e as? TrainingError else { return XCTFail("\(e)") }
         }
         // An A file trained for other CLIP weights at --out.
-        let foreign = ResidualTokenizer(weight: resumed.weight, bias: resumed.bias, embedDim: resumed.embedDim, width: resumed.width,
-                                        clipSHA256: String(repeating: "ab", count: 32))
+        let foreign = ResidualTokenizer(
+            weight: resumed.weight, bias: resumed.bias, embedDim: resumed.embedDim, width: resumed.width,
+            clipSHA256: String(repeating: "ab", count: 32))
         try foreign.save(to: out)
-        XCTAssertThrowsError(try TokenizerTrainer(model: model, config: config(epochs: 3), videos: Self.videos).run(output: out, resume: true)) { e in
+        XCTAssertThrowsError(
+            try TokenizerTrainer(model: model, config: config(epochs: 3), videos: Self.videos).run(
+                output: out, resume: true)
+        ) { e in
             guard case .wrongWeights(let path, _, _) = e as? ResidualError else { return XCTFail("\(e)") }
             XCTAssertEqual(path, out.path)
         }
@@ -148,15 +170,17 @@ final class ResidualTrainingTests: XCTestCase {
 
     func testBadParameters() throws {
         let model = try Self.model.get()
-        for (mutate, needle) in [({ (c: inout TokenizerTrainingConfig) in c.p = 1 }, "[0, 1)"),
-                                 ({ $0.p = -0.1 }, "[0, 1)"),
-                                 ({ $0.n = -1 }, ">= 0"),
-                                 ({ $0.n = 0 }, "no P-frames"),
-                                 ({ $0.batchSize = 0 }, "batch"),
-                                 ({ $0.beta2 = 1 }, "betas"),
-                                 ({ $0.eps = 0 }, "eps"),
-                                 ({ $0.logitScale = .nan }, "logit scale"),
-                                 ({ $0.motionRandomShare = 1.5 }, "random share")] as [((inout TokenizerTrainingConfig) -> Void, String)] {
+        for (mutate, needle) in [
+            ({ (c: inout TokenizerTrainingConfig) in c.p = 1 }, "[0, 1)"),
+            ({ $0.p = -0.1 }, "[0, 1)"),
+            ({ $0.n = -1 }, ">= 0"),
+            ({ $0.n = 0 }, "no P-frames"),
+            ({ $0.batchSize = 0 }, "batch"),
+            ({ $0.beta2 = 1 }, "betas"),
+            ({ $0.eps = 0 }, "eps"),
+            ({ $0.logitScale = .nan }, "logit scale"),
+            ({ $0.motionRandomShare = 1.5 }, "random share"),
+        ] as [((inout TokenizerTrainingConfig) -> Void, String)] {
             var c = config(epochs: 1)
             mutate(&c)
             XCTAssertThrowsError(try TokenizerTrainer(model: model, config: c, videos: Self.videos)) { e in
@@ -164,17 +188,20 @@ final class ResidualTrainingTests: XCTestCase {
                 XCTAssertTrue(m.contains(needle), m)
             }
         }
-        let wrongDims = ResidualTokenizer(weight: [Float](repeating: 0.1, count: 8 * 3), bias: [Float](repeating: 0, count: 8),
-                                          embedDim: 3, width: 8, clipSHA256: model.weightsSHA256)
-        XCTAssertThrowsError(try TokenizerTrainer(model: model, config: config(epochs: 1), videos: Self.videos)
-            .run(output: dir.appendingPathComponent("x.safetensors"), initial: wrongDims)) { e in
+        let wrongDims = ResidualTokenizer(
+            weight: [Float](repeating: 0.1, count: 8 * 3), bias: [Float](repeating: 0, count: 8),
+            embedDim: 3, width: 8, clipSHA256: model.weightsSHA256)
+        XCTAssertThrowsError(
+            try TokenizerTrainer(model: model, config: config(epochs: 1), videos: Self.videos)
+                .run(output: dir.appendingPathComponent("x.safetensors"), initial: wrongDims)
+        ) { e in
             guard case .badParameter(let m) = e as? TrainingError else { return XCTFail("\(e)") }
             XCTAssertTrue(m.contains("3 -> 8"), m)
         }
     }
 
     func testCaptionsParseAndReject() throws {
-        let videos = Self.videos   // durations 9 s
+        let videos = Self.videos  // durations 9 s
         let good = """
             {"path": "/videos/a.mp4", "start": 0, "end": 4.5, "text": "a drifting pattern"}
 
@@ -197,7 +224,8 @@ final class ResidualTrainingTests: XCTestCase {
         ]
         for (line, needle) in bad {
             let text = #"{"path": "/videos/b.mp4", "start": 0, "end": 1, "text": "fine"}"# + "\n" + line
-            XCTAssertThrowsError(try CaptionFile.parse(text, path: "caps.jsonl", baseDirectory: nil, videos: videos)) { e in
+            XCTAssertThrowsError(try CaptionFile.parse(text, path: "caps.jsonl", baseDirectory: nil, videos: videos)) {
+                e in
                 guard case .badCaption(let p, let l, let reason) = e as? TrainingError else { return XCTFail("\(e)") }
                 XCTAssertEqual(p, "caps.jsonl")
                 XCTAssertEqual(l, 2, "names the line")
@@ -207,7 +235,8 @@ final class ResidualTrainingTests: XCTestCase {
         }
         // From a file: a relative path resolves against the captions file's folder.
         let url = dir.appendingPathComponent("caps.jsonl")
-        try #"{"path": "missing.mp4", "start": 0, "end": 1, "text": "x"}"#.write(to: url, atomically: true, encoding: .utf8)
+        try #"{"path": "missing.mp4", "start": 0, "end": 1, "text": "x"}"#.write(
+            to: url, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try CaptionFile.load(url, videos: videos)) { e in
             XCTAssertTrue("\(e)".contains("caps.jsonl:1: "), "\(e)")
         }
@@ -215,7 +244,8 @@ final class ResidualTrainingTests: XCTestCase {
 
     func testCaptionLossTrains() throws {
         let model = try Self.model.get()
-        let captions = try CaptionFile.parse("""
+        let captions = try CaptionFile.parse(
+            """
             {"path": "/videos/a.mp4", "start": 0, "end": 5, "text": "stripes drifting right"}
             {"path": "/videos/a.mp4", "start": 5, "end": 9, "text": "a bright blob"}
             {"path": "/videos/b.mp4", "start": 0, "end": 9, "text": "a pattern moving left"}

@@ -1,9 +1,10 @@
 import CLIP
-@testable import CLIPTraining
 import Foundation
 import Tensor
 import TestSupport
 import XCTest
+
+@testable import CLIPTraining
 
 /// Text distillation, the default loss for A: its gradient, the text bank (shipped prompts,
 /// cached embeddings) and what a run records.
@@ -17,31 +18,45 @@ final class TextDistillationTests: XCTestCase {
     /// direction settings and at the text loss's logit scale 100.
     func testTextLossGradientMatchesFiniteDifferences() {
         var rng = SplitMix(seed: 25)
-        let dim = 6, n = 4, m = 9
+        let dim = 6
+        let n = 4
+        let m = 9
         let student = (0..<(n * dim)).map { _ in rng.normal() }
         let teacher = (0..<(n * dim)).map { _ in rng.normal() }
         let bank = (0..<(m * dim)).map { _ in rng.normal() }
         for directions in TextDirections.allCases {
             // Scale 10 here: at 100 the softmaxes of 6-dim random vectors saturate and float
             // differences lose the signal; the formula does not depend on the scale's size.
-            let r = DistillationLosses.softTarget(student: student, teacher: teacher, bank: bank, dim: dim, scale: 10, directions: directions)
+            let r = DistillationLosses.softTarget(
+                student: student, teacher: teacher, bank: bank, dim: dim, scale: 10, directions: directions)
             XCTAssertTrue(r.value.isFinite && r.value > 0)
             for i in [0, 5, 7, 13, 23] {
                 let h: Float = 1e-3
-                var plus = student, minus = student
-                plus[i] += h; minus[i] -= h
-                let lp = DistillationLosses.softTarget(student: plus, teacher: teacher, bank: bank, dim: dim, scale: 10, directions: directions).value
-                let lm = DistillationLosses.softTarget(student: minus, teacher: teacher, bank: bank, dim: dim, scale: 10, directions: directions).value
+                var plus = student
+                var minus = student
+                plus[i] += h
+                minus[i] -= h
+                let lp = DistillationLosses.softTarget(
+                    student: plus, teacher: teacher, bank: bank, dim: dim, scale: 10, directions: directions
+                ).value
+                let lm = DistillationLosses.softTarget(
+                    student: minus, teacher: teacher, bank: bank, dim: dim, scale: 10, directions: directions
+                ).value
                 let numeric = Double(lp - lm) / Double(2 * h)
-                XCTAssertEqual(numeric, Double(r.gradient[i]), accuracy: 2e-2 * max(1, abs(numeric)), "\(directions) coordinate \(i)")
+                XCTAssertEqual(
+                    numeric, Double(r.gradient[i]), accuracy: 2e-2 * max(1, abs(numeric)),
+                    "\(directions) coordinate \(i)")
             }
         }
         // Image-to-text is one of the two terms: adding the other changes the value.
-        let one = DistillationLosses.softTarget(student: student, teacher: teacher, bank: bank, dim: dim, scale: 10, directions: .imageToText)
-        let both = DistillationLosses.softTarget(student: student, teacher: teacher, bank: bank, dim: dim, scale: 10, directions: .both)
+        let one = DistillationLosses.softTarget(
+            student: student, teacher: teacher, bank: bank, dim: dim, scale: 10, directions: .imageToText)
+        let both = DistillationLosses.softTarget(
+            student: student, teacher: teacher, bank: bank, dim: dim, scale: 10, directions: .both)
         XCTAssertGreaterThan(both.value, one.value)
         // A student equal to the teacher is at the minimum of the image-to-text term: zero gradient.
-        let same = DistillationLosses.softTarget(student: teacher, teacher: teacher, bank: bank, dim: dim, scale: 100, directions: .imageToText)
+        let same = DistillationLosses.softTarget(
+            student: teacher, teacher: teacher, bank: bank, dim: dim, scale: 100, directions: .imageToText)
         XCTAssertLessThan(same.gradient.map(abs).max()!, 1e-5)
     }
 
@@ -50,24 +65,31 @@ final class TextDistillationTests: XCTestCase {
     func testImageToTextGradientThroughTheStudentMatchesFiniteDifferences() throws {
         let model = try TinyCLIP.model.get()
         let r = try ResidualTrainingBackwardTests.reference()
-        let stride = 3 * model.config.imageSize * model.config.imageSize, b = model.config.embedDim
+        let stride = 3 * model.config.imageSize * model.config.imageSize
+        let b = model.config.embedDim
         func run(_ a: ResidualTokenizer) -> (Double, TokenizerGradient) {
             r.pixels.withUnsafeBufferPointer { px in
-                let pass = StudentPass(model: model, tokenizer: a, pixels: (0..<r.cases.keeps.count).map { px.baseAddress! + $0 * stride },
-                                       keeps: r.cases.keeps, anchors: r.anchors)
-                let l = DistillationLosses.softTarget(student: pass.features, teacher: r.teacher, bank: r.texts, dim: b,
-                                                      scale: r.cases.scale, directions: .imageToText)
+                let pass = StudentPass(
+                    model: model, tokenizer: a, pixels: (0..<r.cases.keeps.count).map { px.baseAddress! + $0 * stride },
+                    keeps: r.cases.keeps, anchors: r.anchors)
+                let l = DistillationLosses.softTarget(
+                    student: pass.features, teacher: r.teacher, bank: r.texts, dim: b,
+                    scale: r.cases.scale, directions: .imageToText)
                 return (Double(l.value), pass.gradient(featureGradient: l.gradient))
             }
         }
         let grad = run(r.tokenizer).1
         let eps: Float = 1e-2
         for i in grad.bias.indices.sorted(by: { abs(grad.bias[$0]) > abs(grad.bias[$1]) }).prefix(3) {
-            var plus = r.tokenizer, minus = r.tokenizer
-            plus.bias[i] += eps; minus.bias[i] -= eps
+            var plus = r.tokenizer
+            var minus = r.tokenizer
+            plus.bias[i] += eps
+            minus.bias[i] -= eps
             let numeric = (run(plus).0 - run(minus).0) / Double(2 * eps)
             let analytic = Double(grad.bias[i])
-            XCTAssertLessThan(abs(numeric - analytic) / max(abs(numeric), abs(analytic), 1e-6), 2e-2, "bias[\(i)]: \(numeric) vs \(analytic)")
+            XCTAssertLessThan(
+                abs(numeric - analytic) / max(abs(numeric), abs(analytic), 1e-6), 2e-2,
+                "bias[\(i)]: \(numeric) vs \(analytic)")
         }
     }
 
@@ -76,15 +98,15 @@ final class TextDistillationTests: XCTestCase {
     /// it prefers.
     func testTextRetrievalProxyRanksTheTeachersFirstText() {
         // Unit texts along the axes of a 4-dim space.
-        let bank: [Float] = [1, 0, 0, 0,  0, 1, 0, 0,  0, 0, 1, 0,  0, 0, 0, 1]
-        let teacher: [Float] = [0.9, 0.1, 0, 0,  0, 0, 2, 0.5]   // first texts: 0 and 2 (any scale)
+        let bank: [Float] = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]
+        let teacher: [Float] = [0.9, 0.1, 0, 0, 0, 0, 2, 0.5]  // first texts: 0 and 2 (any scale)
         var same = TextRetrievalProxy()
         same.add(student: teacher, teacher: teacher, unitBank: bank, dim: 4)
         XCTAssertEqual([same.r1, same.r5, same.meanRank], [100, 100, 1])
         XCTAssertEqual(same.texts, 4)
         var off = TextRetrievalProxy()
         // Frame 0's student prefers texts 1 and 3 over 0 (rank 3); frame 1's keeps text 2 first.
-        off.add(student: [0.1, 0.5, 0, 0.3,  0, 0, 1, 0.9], teacher: teacher, unitBank: bank, dim: 4)
+        off.add(student: [0.1, 0.5, 0, 0.3, 0, 0, 1, 0.9], teacher: teacher, unitBank: bank, dim: 4)
         XCTAssertEqual(off.frames, 2)
         XCTAssertEqual(off.r1, 50)
         XCTAssertEqual(off.r5, 100)
@@ -118,13 +140,16 @@ final class TextDistillationTests: XCTestCase {
     func testTextLossNeedsATextTower() throws {
         let visionOnly = CLIPModel(randomWith: try TinyCLIP.model.get().config, seed: 2)
         XCTAssertNil(visionOnly.text)
-        XCTAssertThrowsError(try TokenizerTrainer(model: visionOnly, config: TokenizerTrainingConfig(), videos: ResidualTrainingTests.videos)) { e in
+        XCTAssertThrowsError(
+            try TokenizerTrainer(
+                model: visionOnly, config: TokenizerTrainingConfig(), videos: ResidualTrainingTests.videos)
+        ) { e in
             guard case .badParameter(let m) = e as? TrainingError else { return XCTFail("\(e)") }
             XCTAssertTrue(m.contains("no text tower") && m.contains("--loss cosine"), m)
         }
         var c = TokenizerTrainingConfig()
         c.loss = .cosine
-        c.textProxy = true   // asked for, but there is no text tower: no proxy, no error
+        c.textProxy = true  // asked for, but there is no text tower: no proxy, no error
         XCTAssertNoThrow(try TokenizerTrainer(model: visionOnly, config: c, videos: ResidualTrainingTests.videos))
     }
 
@@ -157,7 +182,12 @@ final class TextDistillationTests: XCTestCase {
         XCTAssertEqual(c.textDirections, .imageToText)
         XCTAssertEqual([c.weightDecay, c.beta1, c.beta2, c.eps], [0, 0.9, 0.98, 1e-6])
         XCTAssertEqual(c.masks, .fresh)
-        c.epochs = 2; c.batchSize = 8; c.learningRate = 5e-3; c.holdout = 0.34; c.split = .time; c.textCache = dir
+        c.epochs = 2
+        c.batchSize = 8
+        c.learningRate = 5e-3
+        c.holdout = 0.34
+        c.split = .time
+        c.textCache = dir
         c.textsPerStep = 256
         let trainer = try TokenizerTrainer(model: model, config: c, videos: ResidualTrainingTests.videos)
         XCTAssertEqual(trainer.lossName, "text soft-ce (image-to-text)")
@@ -192,7 +222,10 @@ final class TextDistillationTests: XCTestCase {
         var both = c
         both.textDirections = .both
         both.epochs = 3
-        XCTAssertThrowsError(try TokenizerTrainer(model: model, config: both, videos: ResidualTrainingTests.videos).run(output: out, resume: true)) { e in
+        XCTAssertThrowsError(
+            try TokenizerTrainer(model: model, config: both, videos: ResidualTrainingTests.videos).run(
+                output: out, resume: true)
+        ) { e in
             XCTAssertTrue("\(e)".contains("loss = text soft-ce (image-to-text)"), "\(e)")
         }
     }
@@ -201,11 +234,14 @@ final class TextDistillationTests: XCTestCase {
     /// them with it is refused rather than silently ignored.
     func testCaptionsNeedTheTextLoss() throws {
         let model = try TinyCLIP.model.get()
-        let captions = try CaptionFile.parse(#"{"path": "/videos/a.mp4", "start": 0, "end": 5, "text": "stripes"}"#,
-                                             path: "caps", baseDirectory: nil, videos: ResidualTrainingTests.videos)
+        let captions = try CaptionFile.parse(
+            #"{"path": "/videos/a.mp4", "start": 0, "end": 5, "text": "stripes"}"#,
+            path: "caps", baseDirectory: nil, videos: ResidualTrainingTests.videos)
         var c = TokenizerTrainingConfig()
         c.loss = .cosine
-        XCTAssertThrowsError(try TokenizerTrainer(model: model, config: c, videos: ResidualTrainingTests.videos, captions: captions)) { e in
+        XCTAssertThrowsError(
+            try TokenizerTrainer(model: model, config: c, videos: ResidualTrainingTests.videos, captions: captions)
+        ) { e in
             guard case .badParameter(let m) = e as? TrainingError else { return XCTFail("\(e)") }
             XCTAssertTrue(m.contains("text loss"), m)
         }

@@ -8,9 +8,11 @@ import XCTest
 /// never loops. Expectations come from /proc/cpuinfo, so they hold on any x86-64 machine.
 final class BLASCoreCommandTests: XCTestCase {
     static let guardVariable = "RSTORE_BLAS_DEFAULT_CORE"
-    static let genericCores: Set<String> = ["prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai",
-                                            "coppermine", "northwood", "banias", "opteron", "opteron_sse3", "barcelona",
-                                            "bobcat", "generic", "unknown"]
+    static let genericCores: Set<String> = [
+        "prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai",
+        "coppermine", "northwood", "banias", "opteron", "opteron_sse3", "barcelona",
+        "bobcat", "generic", "unknown",
+    ]
 
     /// `rstore bench blas --seconds 0 --json` in a child with `environment`; fails the test
     /// (instead of hanging) if the child does not finish, as an exec loop would not.
@@ -33,7 +35,8 @@ final class BLASCoreCommandTests: XCTestCase {
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)
         let data = out.fileHandleForReading.readDataToEndOfFile()
-        return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any], String(decoding: data, as: UTF8.self))
+        return try XCTUnwrap(
+            JSONSerialization.jsonObject(with: data) as? [String: Any], String(decoding: data, as: UTF8.self))
     }
 
     /// The core this machine should get, from its flags, when OpenBLAS alone picks `fallback`.
@@ -48,8 +51,9 @@ final class BLASCoreCommandTests: XCTestCase {
     }
 
     func testChildRunsTheKernelsThisCPUAllows() throws {
-        try XCTSkipIf(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil, "the test process runs a user-chosen core")
-        let fallback = BLAS.coreName          // what OpenBLAS picks by itself here
+        try XCTSkipIf(
+            ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil, "the test process runs a user-chosen core")
+        let fallback = BLAS.coreName  // what OpenBLAS picks by itself here
         let expected = try expectedCore(fallback: fallback)
         let r = try report(["OPENBLAS_CORETYPE": nil, Self.guardVariable: nil])
         XCTAssertEqual(r["blas_core"] as? String, expected)
@@ -72,7 +76,8 @@ final class BLASCoreCommandTests: XCTestCase {
     func testTheGuardStopsASecondExec() throws {
         // As if OpenBLAS had ignored the variable after the re-exec: the child must go on
         // with what it has (no further exec), and finish.
-        try XCTSkipIf(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil, "the test process runs a user-chosen core")
+        try XCTSkipIf(
+            ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil, "the test process runs a user-chosen core")
         let r = try report(["OPENBLAS_CORETYPE": nil, Self.guardVariable: "Prescott"])
         XCTAssertEqual(r["blas_core"] as? String, BLAS.coreName)
         XCTAssertEqual(r["blas_core_choice"] as? String, "default")

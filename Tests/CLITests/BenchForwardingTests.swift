@@ -20,7 +20,9 @@ final class BenchForwardingTests: CLITestCase {
         for args in [["bench", "--help"], ["help", "bench"]] {
             let r = try RStoreProcess.run(args)
             XCTAssertEqual(r.status, 0, "\(args): \(r.stderr)")
-            for name in ["encoder", "residual", "store", "decode", "search", "blas", "workers", "cuts", "ingest", "scale"] {
+            for name in [
+                "encoder", "residual", "store", "decode", "search", "blas", "workers", "cuts", "ingest", "scale",
+            ] {
                 XCTAssertTrue(r.stdout.contains("\n  \(name) "), "\(args) does not list \(name):\n\(r.stdout)")
             }
         }

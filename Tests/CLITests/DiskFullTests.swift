@@ -14,8 +14,11 @@ final class DiskFullTests: CLITestCase {
         guard getuid() == 0 else { throw XCTSkip("mounting a tmpfs needs root (CI runs as root)") }
         disk = dir.appendingPathComponent("disk", isDirectory: true)
         try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
-        let r = try ExternalCommand.capture(URL(fileURLWithPath: "/usr/bin/env"), ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", disk.path])
-        guard r.status == 0 else { throw XCTSkip("cannot mount a tmpfs here: \(String(decoding: r.stderr, as: UTF8.self))") }
+        let r = try ExternalCommand.capture(
+            URL(fileURLWithPath: "/usr/bin/env"), ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", disk.path])
+        guard r.status == 0 else {
+            throw XCTSkip("cannot mount a tmpfs here: \(String(decoding: r.stderr, as: UTF8.self))")
+        }
     }
 
     override func tearDownWithError() throws {
@@ -24,7 +27,9 @@ final class DiskFullTests: CLITestCase {
     }
 
     func rstore(_ args: [String], store: URL) throws -> RStoreProcess.Output {
-        try RStoreProcess.run([args[0], "--model", RStoreProcess.tinyModel.path, "--store", store.path, "--frame-tier-mb", "0"] + args.dropFirst())
+        try RStoreProcess.run(
+            [args[0], "--model", RStoreProcess.tinyModel.path, "--store", store.path, "--frame-tier-mb", "0"]
+                + args.dropFirst())
     }
 
     func freeKB() throws -> Int {
@@ -35,8 +40,10 @@ final class DiskFullTests: CLITestCase {
     func testAFullDiskFailsTheIngestCleanlyAndLosesNothing() throws {
         let clips = try ["a", "b"].map { name -> URL in
             let url = dir.appendingPathComponent("\(name).mp4")
-            try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", name == "a" ? "6" : "40",
-                        "-c:v", "libx264", "-pix_fmt", "yuv420p", url.path])
+            try ffmpeg([
+                "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", name == "a" ? "6" : "40",
+                "-c:v", "libx264", "-pix_fmt", "yuv420p", url.path,
+            ])
             return url
         }
         let store = disk.appendingPathComponent("s.rstore")
@@ -49,8 +56,9 @@ final class DiskFullTests: CLITestCase {
         let full = try rstore(["index", "--chunk-frames", "20", clips[1].path], store: store)
         XCTAssertNotEqual(full.status, 0)
         let said = full.stdout + full.stderr
-        XCTAssertTrue(said.contains("\(store.path): cannot write the store: the disk is full") && said.contains("MB free")
-                      && said.contains("what was committed before is intact"), said)
+        XCTAssertTrue(
+            said.contains("\(store.path): cannot write the store: the disk is full") && said.contains("MB free")
+                && said.contains("what was committed before is intact"), said)
 
         let verify = try rstore(["verify"], store: store)
         XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)

@@ -5,12 +5,15 @@ import XCTest
 
 final class EncodeCommandTests: CLITestCase {
     private func lines(_ s: String) throws -> [[String: Any]] {
-        try s.split(separator: "\n").map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        try s.split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
     }
 
     func testTextJSONMatchesTheLibrary() throws {
-        let out = try RStoreProcess.run(["encode", "--model", RStoreProcess.tinyModel.path, "--text", "a dog", "--text", "a cat", "--json"],
-                                        environment: RStoreProcess.sameBLASKernels)
+        let out = try RStoreProcess.run(
+            ["encode", "--model", RStoreProcess.tinyModel.path, "--text", "a dog", "--text", "a cat", "--json"],
+            environment: RStoreProcess.sameBLASKernels)
         XCTAssertEqual(out.status, 0, out.stderr)
         let rows = try lines(out.stdout)
         XCTAssertEqual(rows.map { $0["input"] as? String }, ["a dog", "a cat"])
@@ -24,7 +27,9 @@ final class EncodeCommandTests: CLITestCase {
     func testImageJSONNormalized() throws {
         let png = dir.appendingPathComponent("a.png")
         try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240", "-frames:v", "1", png.path])
-        let out = try RStoreProcess.run(["encode", "--model", RStoreProcess.tinyModel.path, "--image", png.path, "--normalize", "--json"])
+        let out = try RStoreProcess.run([
+            "encode", "--model", RStoreProcess.tinyModel.path, "--image", png.path, "--normalize", "--json",
+        ])
         XCTAssertEqual(out.status, 0, out.stderr)
         let v = try XCTUnwrap(try lines(out.stdout).first?["embedding"] as? [Double])
         XCTAssertEqual(v.count, 24)
@@ -51,7 +56,9 @@ final class EncodeCommandTests: CLITestCase {
         let env = ["XDG_DATA_HOME": dir.path]
         let imported = try RStoreProcess.run(["model", "import", RStoreProcess.tinyModel.path], environment: env)
         XCTAssertEqual(imported.status, 0, imported.stderr)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("rstore/models/default/model.safetensors").path))
+        XCTAssertTrue(
+            FileManager.default.fileExists(
+                atPath: dir.appendingPathComponent("rstore/models/default/model.safetensors").path))
         let info = try RStoreProcess.run(["model", "info", "--json"], environment: env)
         XCTAssertEqual(info.status, 0, info.stderr)
         XCTAssertTrue(info.stdout.contains("\"sha256\""))

@@ -10,15 +10,23 @@ final class IndexCommandTests: CLITestCase {
 
     func committedFrames(_ store: URL) -> Int {
         guard let q = try? DatabaseQueue(path: store.path) else { return 0 }
-        return (try? q.read { try Int.fetchOne($0, sql: "SELECT COALESCE(MAX(frame_count), 0) FROM videos WHERE status = 'indexing'") ?? 0 }) ?? 0
+        return
+            (try? q.read {
+                try Int.fetchOne($0, sql: "SELECT COALESCE(MAX(frame_count), 0) FROM videos WHERE status = 'indexing'")
+                    ?? 0
+            }) ?? 0
     }
 
     func testKilledIngestResumesWithoutDuplicatesOrGaps() throws {
         let video = dir.appendingPathComponent("long.mp4")
-        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "90", "-c:v", "libx264", "-preset", "ultrafast",
-                    "-g", "50", "-pix_fmt", "yuv420p", video.path])
+        try ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "90", "-c:v", "libx264", "-preset", "ultrafast",
+            "-g", "50", "-pix_fmt", "yuv420p", video.path,
+        ])
         let store = dir.appendingPathComponent("lib.rstore")
-        let args = ["index", "--model", RStoreProcess.tinyModel.path, "--store", store.path, "--chunk-frames", "9", video.path]
+        let args = [
+            "index", "--model", RStoreProcess.tinyModel.path, "--store", store.path, "--chunk-frames", "9", video.path,
+        ]
 
         // Kill -9 as soon as some chunks are committed (and not finished).
         let p = Process()
@@ -36,7 +44,9 @@ final class IndexCommandTests: CLITestCase {
         XCTAssertGreaterThanOrEqual(before, 27)
 
         // Not queryable while incomplete.
-        let early = try RStoreProcess.run(["search", "--model", RStoreProcess.tinyModel.path, "--store", store.path, "x", "--json"])
+        let early = try RStoreProcess.run([
+            "search", "--model", RStoreProcess.tinyModel.path, "--store", store.path, "x", "--json",
+        ])
         XCTAssertEqual(early.status, 0, early.stderr)
         XCTAssertTrue(early.stdout.contains("\"moments\":[]"), early.stdout)
 
@@ -46,9 +56,13 @@ final class IndexCommandTests: CLITestCase {
 
         // Every sampled frame exactly once, with the offsets a fresh pass gives.
         let expected = try VideoReader(url: video).sampleOffsets(fps: 2)
-        let out = try RStoreProcess.run(["embed", "--model", RStoreProcess.tinyModel.path, "--store", store.path, video.path])
+        let out = try RStoreProcess.run([
+            "embed", "--model", RStoreProcess.tinyModel.path, "--store", store.path, video.path,
+        ])
         XCTAssertEqual(out.status, 0, out.stderr)
-        let rows = out.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let rows = out.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
         XCTAssertEqual(rows.map { $0["index"] as? Int }, expected.map(\.index))
         XCTAssertEqual(rows.map { $0["time"] as? Double }, expected.map(\.time))
         XCTAssertEqual(rows.filter { $0["kind"] as? String == "I" }.count, (expected.count + 2) / 3)
@@ -65,7 +79,9 @@ final class IndexCommandTests: CLITestCase {
         let fake = dir.appendingPathComponent("fake.mp4")
         try Data("this is text".utf8).write(to: fake)
         let store = dir.appendingPathComponent("lib.rstore")
-        let out = try RStoreProcess.run(["index", "--model", RStoreProcess.tinyModel.path, "--store", store.path, dir.path, "/no/such.mp4"])
+        let out = try RStoreProcess.run([
+            "index", "--model", RStoreProcess.tinyModel.path, "--store", store.path, dir.path, "/no/such.mp4",
+        ])
         XCTAssertEqual(out.status, 1)
         XCTAssertTrue(out.stderr.contains("fake.mp4"), out.stderr)
         XCTAssertTrue(out.stderr.contains("/no/such.mp4: no such file"), out.stderr)

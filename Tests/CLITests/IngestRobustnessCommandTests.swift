@@ -15,27 +15,36 @@ final class IngestRobustnessCommandTests: CLITestCase {
     /// (24.9 MB each as RGB: ~1 GB if they were held together, as they were).
     func testReconstructingA4KRangeStaysUnderAMemoryBound() throws {
         let video = dir.appendingPathComponent("uhd.mp4")
-        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=3840x2160:rate=25", "-t", "4", "-c:v", "libx264", "-preset", "ultrafast",
-                    "-g", "50", "-pix_fmt", "yuv420p", video.path])
+        try ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=3840x2160:rate=25", "-t", "4", "-c:v", "libx264", "-preset",
+            "ultrafast",
+            "-g", "50", "-pix_fmt", "yuv420p", video.path,
+        ])
         let store = dir.appendingPathComponent("lib.rstore").path
-        let index = try RStoreProcess.run(["index", "--model", model, "--store", store, "--fps", "10", "--strategy", "uniform", video.path])
+        let index = try RStoreProcess.run([
+            "index", "--model", model, "--store", store, "--fps", "10", "--strategy", "uniform", video.path,
+        ])
         XCTAssertEqual(index.status, 0, index.stderr + index.stdout)
 
         let rss = dir.appendingPathComponent("rss.txt")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-        p.arguments = ["-f", "%M", "-o", rss.path, RStoreProcess.binary.path, "embed", "--model", model, "--store", store,
-                       video.path, "--from", "0", "--to", "4"]
+        p.arguments = [
+            "-f", "%M", "-o", rss.path, RStoreProcess.binary.path, "embed", "--model", model, "--store", store,
+            video.path, "--from", "0", "--to", "4",
+        ]
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
         try p.run()
-        let rows = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        let rows = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(
+            separator: "\n")
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)
         XCTAssertEqual(rows.count, 40)
         XCTAssertEqual(rows.filter { $0.contains("\"kind\":\"P\"") }.count, 26)
-        let kb = try XCTUnwrap(Int(String(contentsOf: rss, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let kb = try XCTUnwrap(
+            Int(String(contentsOf: rss, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         print("rstore embed over 40 frames of 4K: max RSS \(kb / 1024) MB")
         XCTAssertLessThan(kb, 300 * 1024, "peak RSS \(kb / 1024) MB")
     }
@@ -54,11 +63,16 @@ final class IngestRobustnessCommandTests: CLITestCase {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let sources = ["testsrc2", "mandelbrot", "smptebars", "rgbtestsrc"]
         for (i, src) in sources.enumerated() {
-            try ffmpeg(["-f", "lavfi", "-i", "\(src)=size=320x240:rate=25", "-t", "24", "-c:v", "libx264", "-preset", "ultrafast",
-                        "-g", "50", "-pix_fmt", "yuv420p", folder.appendingPathComponent("v\(i).mp4").path])
+            try ffmpeg([
+                "-f", "lavfi", "-i", "\(src)=size=320x240:rate=25", "-t", "24", "-c:v", "libx264", "-preset",
+                "ultrafast",
+                "-g", "50", "-pix_fmt", "yuv420p", folder.appendingPathComponent("v\(i).mp4").path,
+            ])
         }
         let clean = dir.appendingPathComponent("clean.rstore")
-        let reference = try RStoreProcess.run(["index", "--model", model, "--store", clean.path, "--chunk-frames", "6", folder.path])
+        let reference = try RStoreProcess.run([
+            "index", "--model", model, "--store", clean.path, "--chunk-frames", "6", folder.path,
+        ])
         XCTAssertEqual(reference.status, 0, reference.stderr)
 
         let store = dir.appendingPathComponent("shared.rstore")
@@ -91,7 +105,9 @@ final class IngestRobustnessCommandTests: CLITestCase {
         let deadline = Date().addingTimeInterval(120)
         var killedAt: Row?
         while victim.isRunning && Date() < deadline {
-            if let row = (try? videoRows(store))?.first(where: { ($0["lease_owner"] as String?)?.contains(mark) == true && ($0["frame_count"] as Int) > 0 }) {
+            if let row = (try? videoRows(store))?.first(where: {
+                ($0["lease_owner"] as String?)?.contains(mark) == true && ($0["frame_count"] as Int) > 0
+            }) {
                 kill(victim.processIdentifier, SIGKILL)
                 killedAt = row
                 break
@@ -100,7 +116,9 @@ final class IngestRobustnessCommandTests: CLITestCase {
         }
         victim.waitUntilExit()
         let killed = try XCTUnwrap(killedAt, "the first indexer never held a lease with committed chunks")
-        print("killed pid \(victim.processIdentifier) at \(killed["path"] as String) frame \(killed["frame_count"] as Int)")
+        print(
+            "killed pid \(victim.processIdentifier) at \(killed["path"] as String) frame \(killed["frame_count"] as Int)"
+        )
         XCTAssertEqual(victim.terminationReason, .uncaughtSignal)
 
         var logs: [String] = []
@@ -117,15 +135,19 @@ final class IngestRobustnessCommandTests: CLITestCase {
         XCTAssertFalse(final.stdout.contains("\"outcome\":\"failed\""), final.stdout)
 
         let rows = try videoRows(store)
-        XCTAssertEqual(rows.map { $0["path"] as String }, try videoRows(clean).map { $0["path"] as String }, "one row per video")
-        XCTAssertTrue(rows.allSatisfy { ($0["status"] as String) == "ready" && ($0["lease_owner"] as String?) == nil }, "\(rows)")
+        XCTAssertEqual(
+            rows.map { $0["path"] as String }, try videoRows(clean).map { $0["path"] as String }, "one row per video")
+        XCTAssertTrue(
+            rows.allSatisfy { ($0["status"] as String) == "ready" && ($0["lease_owner"] as String?) == nil }, "\(rows)")
 
-        let a = try SQLiteStore.openReadOnly(url: store), b = try SQLiteStore.openReadOnly(url: clean)
+        let a = try SQLiteStore.openReadOnly(url: store)
+        let b = try SQLiteStore.openReadOnly(url: clean)
         XCTAssertEqual(try a.verifyBlobs(), [])
         for (va, vb) in zip(try a.videos(), try b.videos()) {
             XCTAssertEqual(va.frameCount, vb.frameCount, va.path)
             XCTAssertEqual(try a.offsets(of: va), try b.offsets(of: vb), va.path)
-            let fa = try a.iFeatures(of: va), fb = try b.iFeatures(of: vb)
+            let fa = try a.iFeatures(of: va)
+            let fb = try b.iFeatures(of: vb)
             XCTAssertEqual(fa.map(\.index), fb.map(\.index), va.path)
             let worst = zip(fa, fb).flatMap { zip($0.vector, $1.vector).map { abs($0 - $1) } }.max() ?? 0
             XCTAssertLessThan(worst, 1e-2, va.path)
@@ -134,10 +156,14 @@ final class IngestRobustnessCommandTests: CLITestCase {
 
     /// `rstore stats` lists damaged videos (with what was concealed) and stale ones.
     func testStatsShowsDamagedAndStaleVideos() throws {
-        let good = dir.appendingPathComponent("good.mp4"), cut = dir.appendingPathComponent("cut.mp4")
+        let good = dir.appendingPathComponent("good.mp4")
+        let cut = dir.appendingPathComponent("cut.mp4")
         for url in [good, cut] {
-            try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t", "6", "-c:v", "libx264", "-preset", "ultrafast",
-                        "-movflags", "+faststart", "-pix_fmt", "yuv420p", url.path])
+            try ffmpeg([
+                "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t", "6", "-c:v", "libx264", "-preset",
+                "ultrafast",
+                "-movflags", "+faststart", "-pix_fmt", "yuv420p", url.path,
+            ])
         }
         let whole = try Data(contentsOf: cut)
         try whole.prefix(whole.count / 2).write(to: cut)
@@ -148,8 +174,11 @@ final class IngestRobustnessCommandTests: CLITestCase {
         XCTAssertEqual(index.status, 0, index.stderr)
         XCTAssertTrue(index.stderr.contains("damaged, concealed: "), index.stderr)
 
-        try ffmpeg(["-f", "lavfi", "-i", "mandelbrot=size=160x120:rate=25", "-t", "3", "-c:v", "libx264", "-preset", "ultrafast",
-                    "-pix_fmt", "yuv420p", "-f", "mp4", good.path])
+        try ffmpeg([
+            "-f", "lavfi", "-i", "mandelbrot=size=160x120:rate=25", "-t", "3", "-c:v", "libx264", "-preset",
+            "ultrafast",
+            "-pix_fmt", "yuv420p", "-f", "mp4", good.path,
+        ])
         let text = try RStoreProcess.run(["stats", "--model", model, "--store", store])
         XCTAssertEqual(text.status, 0, text.stderr)
         XCTAssertTrue(text.stdout.contains("damaged      1 "), text.stdout)
@@ -172,11 +201,14 @@ final class IngestRobustnessCommandTests: CLITestCase {
         // `index --stale` re-indexes exactly the changed files.
         let reindex = try RStoreProcess.run(["index", "--model", model, "--store", store, "--stale", "--json"])
         XCTAssertEqual(reindex.status, 0, reindex.stderr)
-        let files = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(reindex.stdout.utf8)) as? [String: Any])?["files"] as? [[String: Any]])
+        let files = try XCTUnwrap(
+            (try JSONSerialization.jsonObject(with: Data(reindex.stdout.utf8)) as? [String: Any])?["files"]
+                as? [[String: Any]])
         XCTAssertEqual(files.map { $0["path"] as? String }, [good.path])
         XCTAssertEqual(files.first?["outcome"] as? String, "indexed")
         let after = try RStoreProcess.run(["stats", "--model", model, "--store", store])
         XCTAssertTrue(after.stdout.contains("stale        0 "), after.stdout)
-        XCTAssertEqual(try RStoreProcess.run(["embed", "--model", model, "--store", store, good.path, "--to", "2"]).status, 0)
+        XCTAssertEqual(
+            try RStoreProcess.run(["embed", "--model", model, "--store", store, good.path, "--to", "2"]).status, 0)
     }
 }

@@ -13,20 +13,27 @@ final class LibraryRootsCommandTests: CLITestCase {
     var model: String { RStoreProcess.tinyModel.path }
 
     func testEveryCommandResolvesStoredPathsThroughItsOwnRoots() throws {
-        let a = dir.appendingPathComponent("A"), b = dir.appendingPathComponent("B")
-        try FileManager.default.createDirectory(at: a.appendingPathComponent("clips"), withIntermediateDirectories: true)
-        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "4", "-pix_fmt", "yuv420p", a.appendingPathComponent("clips/v.mp4").path])
+        let a = dir.appendingPathComponent("A")
+        let b = dir.appendingPathComponent("B")
+        try FileManager.default.createDirectory(
+            at: a.appendingPathComponent("clips"), withIntermediateDirectories: true)
+        try ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "4", "-pix_fmt", "yuv420p",
+            a.appendingPathComponent("clips/v.mp4").path,
+        ])
         let store = dir.appendingPathComponent("lib.rstore").path
         let env = ["HOME": dir.path]
         let common = ["--model", model, "--store", store, "--frame-tier-mb", "0"]
-        let indexed = try RStoreProcess.run(["index"] + common + ["--root", "archive=\(a.path)", a.path], environment: env)
+        let indexed = try RStoreProcess.run(
+            ["index"] + common + ["--root", "archive=\(a.path)", a.path], environment: env)
         XCTAssertEqual(indexed.status, 0, indexed.stderr)
         try FileManager.default.copyItem(at: a, to: b)
 
         func embed(_ extra: [String]) throws -> RStoreProcess.Output {
             try RStoreProcess.run(["embed"] + common + extra + ["archive:clips/v.mp4"], environment: env)
         }
-        let onA = try embed(["--root", "archive=\(a.path)"]), onB = try embed(["--root", "archive=\(b.path)"])
+        let onA = try embed(["--root", "archive=\(a.path)"])
+        let onB = try embed(["--root", "archive=\(b.path)"])
         XCTAssertEqual(onA.status, 0, onA.stderr)
         XCTAssertTrue(onA.stdout.contains("\"kind\":\"P\""))
         XCTAssertEqual(onB.stdout, onA.stdout, "the same dense embeddings from the other mount")
@@ -39,7 +46,8 @@ final class LibraryRootsCommandTests: CLITestCase {
         let search = try RStoreProcess.run(["search"] + common + ["test pattern", "--json"], environment: env)
         XCTAssertEqual(search.status, 0, "stage 1 needs no file: \(search.stderr)")
         XCTAssertTrue(search.stdout.contains("archive:clips/v.mp4"), search.stdout)
-        let badRoot = try RStoreProcess.run(["embed"] + common + ["--root", "ar chive=\(b.path)", "1"], environment: env)
+        let badRoot = try RStoreProcess.run(
+            ["embed"] + common + ["--root", "ar chive=\(b.path)", "1"], environment: env)
         XCTAssertNotEqual(badRoot.status, 0)
         XCTAssertTrue(badRoot.stderr.contains("expected NAME=PATH"), badRoot.stderr)
     }
@@ -49,14 +57,20 @@ final class LibraryRootsCommandTests: CLITestCase {
         let url = try cluster.createDatabase("roots")
         let root = dir.appendingPathComponent("archive")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "2", "-pix_fmt", "yuv420p", dir.appendingPathComponent("secret.mp4").path])
+        try ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "2", "-pix_fmt", "yuv420p",
+            dir.appendingPathComponent("secret.mp4").path,
+        ])
         let pg = try PostgresStore(url: url, localCache: dir.appendingPathComponent("cache"))
         defer { pg.close() }
         // Rows another machine (or an attacker with queue access) wrote.
         let n = try pg.enqueue(root: "archive", paths: ["../secret.mp4", "/etc/passwd"])
         XCTAssertEqual(n, 2)
-        let worker = try RStoreProcess.run(["worker", "--model", model, "--store", url, "--root", "archive=\(root.path)",
-                                            "--idle-exit", "0.5", "--poll", "0.1", "--frame-tier-mb", "0"], environment: ["HOME": dir.path])
+        let worker = try RStoreProcess.run(
+            [
+                "worker", "--model", model, "--store", url, "--root", "archive=\(root.path)",
+                "--idle-exit", "0.5", "--poll", "0.1", "--frame-tier-mb", "0",
+            ], environment: ["HOME": dir.path])
         XCTAssertEqual(worker.status, 0, worker.stderr)
         XCTAssertEqual(try pg.queueCounts().failed, 2)
         XCTAssertTrue(worker.stderr.contains("refused: it contains `..`"), worker.stderr)

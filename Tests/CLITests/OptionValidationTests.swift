@@ -14,19 +14,37 @@ final class OptionValidationTests: XCTestCase {
 
     func testUnknownEnumValuesListTheValidOnes() throws {
         let model = RStoreProcess.tinyModel.path
-        let strategy = try refused(["index", "--model", model, "--store", "/nonexistent/x.rstore", "--strategy", "zigzag", "a.mp4"])
-        XCTAssertTrue(strategy.contains("zigzag") && strategy.contains("--strategy") && strategy.contains("motion") && strategy.contains("uniform"), strategy)
-        let codec = try refused(["index", "--model", model, "--store", "/nonexistent/x.rstore", "--codec", "f8", "a.mp4"])
+        let strategy = try refused([
+            "index", "--model", model, "--store", "/nonexistent/x.rstore", "--strategy", "zigzag", "a.mp4",
+        ])
+        XCTAssertTrue(
+            strategy.contains("zigzag") && strategy.contains("--strategy") && strategy.contains("motion")
+                && strategy.contains("uniform"), strategy)
+        let codec = try refused([
+            "index", "--model", model, "--store", "/nonexistent/x.rstore", "--codec", "f8", "a.mp4",
+        ])
         XCTAssertTrue(codec.contains("f8") && codec.contains("--codec") && codec.contains("f16+lz4"), codec)
-        let f32 = try refused(["index", "--model", model, "--store", "/nonexistent/x.rstore", "--codec", "f32+lz4", "a.mp4"])
+        let f32 = try refused([
+            "index", "--model", model, "--store", "/nonexistent/x.rstore", "--codec", "f32+lz4", "a.mp4",
+        ])
         XCTAssertTrue(f32.contains("--codec must be f16+lz4 or i8+lz4"), f32)
-        let split = try refused(["train-tokenizer", "--model", model, "--out", "/nonexistent/a.safetensors", "--split", "sideways", "a.mp4"])
+        let split = try refused([
+            "train-tokenizer", "--model", model, "--out", "/nonexistent/a.safetensors", "--split", "sideways", "a.mp4",
+        ])
         XCTAssertTrue(split.contains("sideways") && split.contains("--split") && split.contains("video"), split)
-        let loss = try refused(["train-tokenizer", "--model", model, "--out", "/nonexistent/a.safetensors", "--loss", "l2", "a.mp4"])
-        XCTAssertTrue(loss.contains("l2") && loss.contains("--loss") && loss.contains("text") && loss.contains("soft-ce"), loss)
-        for command in [["index", "--model", model, "--store", "/nonexistent/x.rstore"], ["train-tokenizer", "--model", model, "--out", "/nonexistent/a.safetensors"]] {
+        let loss = try refused([
+            "train-tokenizer", "--model", model, "--out", "/nonexistent/a.safetensors", "--loss", "l2", "a.mp4",
+        ])
+        XCTAssertTrue(
+            loss.contains("l2") && loss.contains("--loss") && loss.contains("text") && loss.contains("soft-ce"), loss)
+        for command in [
+            ["index", "--model", model, "--store", "/nonexistent/x.rstore"],
+            ["train-tokenizer", "--model", model, "--out", "/nonexistent/a.safetensors"],
+        ] {
             let iframes = try refused(command + ["--iframes", "sometimes", "a.mp4"])
-            XCTAssertTrue(iframes.contains("sometimes") && iframes.contains("--iframes") && iframes.contains("fixed") && iframes.contains("adaptive"), iframes)
+            XCTAssertTrue(
+                iframes.contains("sometimes") && iframes.contains("--iframes") && iframes.contains("fixed")
+                    && iframes.contains("adaptive"), iframes)
         }
     }
 

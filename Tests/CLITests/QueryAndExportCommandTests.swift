@@ -8,13 +8,26 @@ final class QueryAndExportCommandTests: CLITestCase {
     override var tempPrefix: String { "query-cli" }
 
     func rstore(_ args: [String], store: URL) throws -> (status: Int32, stdout: String, stderr: String) {
-        let r = try RStoreProcess.run([args[0], "--model", RStoreProcess.tinyModel.path, "--store", store.path] + args.dropFirst())
+        let r = try RStoreProcess.run(
+            [args[0], "--model", RStoreProcess.tinyModel.path, "--store", store.path] + args.dropFirst())
         return (r.status, r.stdout, r.stderr)
     }
 
-    struct Moment: Decodable, Equatable { let video_id: Int64; let first_frame: Int; let last_frame: Int }
-    struct Report: Decodable { let moments: [Moment]; let query_kind: String; let stage1_videos: Int; let stage2_videos: [Int64] }
-    struct Listed: Decodable { let id: Int64; let path: String }
+    struct Moment: Decodable, Equatable {
+        let video_id: Int64
+        let first_frame: Int
+        let last_frame: Int
+    }
+    struct Report: Decodable {
+        let moments: [Moment]
+        let query_kind: String
+        let stage1_videos: Int
+        let stage2_videos: [Int64]
+    }
+    struct Listed: Decodable {
+        let id: Int64
+        let path: String
+    }
 
     func search(_ args: [String], store: URL) throws -> Report {
         let r = try rstore(["search", "--json"] + args, store: store)
@@ -27,7 +40,8 @@ final class QueryAndExportCommandTests: CLITestCase {
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape ?? "(\(v.count),)"), }"
         while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
         header += "\n"
-        var d = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xff), UInt8(header.utf8.count >> 8)])
+        var d = Data(
+            [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xff), UInt8(header.utf8.count >> 8)])
         d.append(Data(header.utf8))
         v.withUnsafeBufferPointer { d.append(Data(buffer: $0)) }
         return d
@@ -35,12 +49,20 @@ final class QueryAndExportCommandTests: CLITestCase {
 
     func library() throws -> (store: URL, a: Listed, b: Listed) {
         let store = dir.appendingPathComponent("lib.rstore")
-        let a = dir.appendingPathComponent("a.mp4"), b = dir.appendingPathComponent("b.mp4")
-        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "4", "-c:v", "libx264", "-pix_fmt", "yuv420p", a.path])
-        try ffmpeg(["-f", "lavfi", "-i", "smptebars=size=160x120:rate=10", "-t", "3", "-c:v", "libx264", "-pix_fmt", "yuv420p", b.path])
+        let a = dir.appendingPathComponent("a.mp4")
+        let b = dir.appendingPathComponent("b.mp4")
+        try ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "4", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+            a.path,
+        ])
+        try ffmpeg([
+            "-f", "lavfi", "-i", "smptebars=size=160x120:rate=10", "-t", "3", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+            b.path,
+        ])
         let r = try rstore(["index", a.path, b.path], store: store)
         XCTAssertEqual(r.status, 0, r.stderr)
-        let ls = try JSONDecoder().decode([Listed].self, from: Data(try rstore(["ls", "--json"], store: store).stdout.utf8))
+        let ls = try JSONDecoder().decode(
+            [Listed].self, from: Data(try rstore(["ls", "--json"], store: store).stdout.utf8))
         return (store, ls.first { $0.path == a.path }!, ls.first { $0.path == b.path }!)
     }
 
@@ -51,7 +73,9 @@ final class QueryAndExportCommandTests: CLITestCase {
         XCTAssertFalse(text.moments.isEmpty)
 
         // The text's embedding (rstore encode), as a .npy vector: the same moments.
-        let enc = try RStoreProcess.run(["encode", "--model", RStoreProcess.tinyModel.path, "--text", "a test pattern", "--json"])
+        let enc = try RStoreProcess.run([
+            "encode", "--model", RStoreProcess.tinyModel.path, "--text", "a test pattern", "--json",
+        ])
         XCTAssertEqual(enc.status, 0, enc.stderr)
         struct Encoded: Decodable { let embedding: [Float] }
         let vector = try JSONDecoder().decode(Encoded.self, from: Data(enc.stdout.utf8)).embedding
@@ -72,7 +96,8 @@ final class QueryAndExportCommandTests: CLITestCase {
         XCTAssertEqual(like.stage1_videos, 1)
         XCTAssertTrue(like.moments.allSatisfy { $0.video_id == b.id } && !like.moments.isEmpty)
         XCTAssertTrue(like.stage2_videos.allSatisfy { $0 == b.id })
-        XCTAssertFalse(try search(["--like", "\(a.path)@0.5", "--from", "1", "--to", "2"], store: store).moments.isEmpty)
+        XCTAssertFalse(
+            try search(["--like", "\(a.path)@0.5", "--from", "1", "--to", "2"], store: store).moments.isEmpty)
 
         // Hostile or wrong input: one clear line, exit status non-zero, nothing printed as results.
         try npy([1, 2, 3]).write(to: vfile)
@@ -105,17 +130,25 @@ final class QueryAndExportCommandTests: CLITestCase {
         let folder = dir.appendingPathComponent("exp")
         var r = try rstore(["export", "--format", "npy", "--out", folder.path, "--json"], store: store)
         XCTAssertEqual(r.status, 0, r.stderr)
-        struct Summary: Decodable { let videos: Int; let rows: Int; let i_rows: Int; let p_rows: Int }
+        struct Summary: Decodable {
+            let videos: Int
+            let rows: Int
+            let i_rows: Int
+            let p_rows: Int
+        }
         let s = try JSONDecoder().decode(Summary.self, from: Data(r.stderr.split(separator: "\n").last!.utf8))
         XCTAssertEqual(s.videos, 2)
         XCTAssertEqual(s.p_rows, 0)
-        let meta = try String(contentsOf: folder.appendingPathComponent("meta.jsonl"), encoding: .utf8).split(separator: "\n")
+        let meta = try String(contentsOf: folder.appendingPathComponent("meta.jsonl"), encoding: .utf8).split(
+            separator: "\n")
         XCTAssertEqual(meta.count, s.rows)
         XCTAssertTrue(meta[0].contains("\"kind\":\"I\"") && meta[0].contains("\"video_id\":"), String(meta[0]))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("features.npy.partial").path))
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: folder.appendingPathComponent("features.npy.partial").path))
 
         let jsonl = dir.appendingPathComponent("dense.jsonl")
-        r = try rstore(["export", "--format", "jsonl", "--dense", "--video", "\(b.id)", "--out", jsonl.path], store: store)
+        r = try rstore(
+            ["export", "--format", "jsonl", "--dense", "--video", "\(b.id)", "--out", jsonl.path], store: store)
         XCTAssertEqual(r.status, 0, r.stderr)
         let lines = try String(contentsOf: jsonl, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(lines.count, 6, "3 s at 2 fps, every frame")

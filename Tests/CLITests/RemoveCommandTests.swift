@@ -8,11 +8,17 @@ final class RemoveCommandTests: CLITestCase {
     override var tempPrefix: String { "rm" }
 
     func rstore(_ args: [String], store: URL) throws -> (status: Int32, stdout: String, stderr: String) {
-        let r = try RStoreProcess.run([args[0], "--model", RStoreProcess.tinyModel.path, "--store", store.path] + args.dropFirst())
+        let r = try RStoreProcess.run(
+            [args[0], "--model", RStoreProcess.tinyModel.path, "--store", store.path] + args.dropFirst())
         return (r.status, r.stdout, r.stderr)
     }
 
-    struct Listed: Decodable { let id: Int64; let path: String; let status: String; let frames: Int }
+    struct Listed: Decodable {
+        let id: Int64
+        let path: String
+        let status: String
+        let frames: Int
+    }
 
     func list(_ store: URL) throws -> [Listed] {
         let r = try rstore(["ls", "--json"], store: store)
@@ -24,8 +30,11 @@ final class RemoveCommandTests: CLITestCase {
         let store = dir.appendingPathComponent("lib.rstore")
         let clips = try ["a", "b", "c"].map { name -> URL in
             let url = dir.appendingPathComponent("\(name).mp4")
-            try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "4", "-vf", "hue=h=\(name.unicodeScalars.first!.value)",
-                        "-c:v", "libx264", "-pix_fmt", "yuv420p", url.path])
+            try ffmpeg([
+                "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "4", "-vf",
+                "hue=h=\(name.unicodeScalars.first!.value)",
+                "-c:v", "libx264", "-pix_fmt", "yuv420p", url.path,
+            ])
             return url
         }
         let indexed = try rstore(["index"] + clips.map(\.path), store: store)

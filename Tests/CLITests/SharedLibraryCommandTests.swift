@@ -16,21 +16,32 @@ final class SharedLibraryCommandTests: CLITestCase {
         let videos = dir.appendingPathComponent("archive/clips")
         try FileManager.default.createDirectory(at: videos, withIntermediateDirectories: true)
         for (i, src) in ["testsrc2", "smptebars", "rgbtestsrc", "testsrc", "mandelbrot", "yuvtestsrc"].enumerated() {
-            try ffmpeg(["-f", "lavfi", "-i", "\(src)=size=160x120:rate=10", "-t", "8", "-pix_fmt", "yuv420p",
-                        videos.appendingPathComponent("v\(i).mp4").path])
+            try ffmpeg([
+                "-f", "lavfi", "-i", "\(src)=size=160x120:rate=10", "-t", "8", "-pix_fmt", "yuv420p",
+                videos.appendingPathComponent("v\(i).mp4").path,
+            ])
         }
         return videos
     }
 
     struct SearchOut: Decodable {
-        struct M: Decodable, Equatable { var path: String; var start: Double; var end: Double; var score: Float }
+        struct M: Decodable, Equatable {
+            var path: String
+            var start: Double
+            var end: Double
+            var score: Float
+        }
         var moments: [M]
     }
 
     /// Searches with the archive mounted (`--root`): stage 2 reads the files.
     func search(_ store: String, _ text: String) throws -> [SearchOut.M] {
-        let out = try RStoreProcess.run(["search", "--model", model, "--store", store, "--root", root, "--frame-tier-mb", "0", text, "-k", "5", "--json"],
-                                        environment: ["HOME": dir.path])
+        let out = try RStoreProcess.run(
+            [
+                "search", "--model", model, "--store", store, "--root", root, "--frame-tier-mb", "0", text, "-k", "5",
+                "--json",
+            ],
+            environment: ["HOME": dir.path])
         XCTAssertEqual(out.status, 0, out.stderr)
         return try JSONDecoder().decode(SearchOut.self, from: Data(out.stdout.utf8)).moments
     }
@@ -44,17 +55,21 @@ final class SharedLibraryCommandTests: CLITestCase {
         let env = ["HOME": dir.path, "RSTORE_LEASE_SECONDS": "2"]
         let settings = ["--fps", "4", "--chunk-frames", "3", "--frame-tier-mb", "0"]
 
-        let queued = try RStoreProcess.run(["enqueue", "--store", url, "--root", root, videos.path, "--json"], environment: env)
+        let queued = try RStoreProcess.run(
+            ["enqueue", "--store", url, "--root", root, videos.path, "--json"], environment: env)
         XCTAssertEqual(queued.status, 0, queued.stderr)
         XCTAssertTrue(queued.stdout.contains("\"added\":6"), queued.stdout)
-        let again = try RStoreProcess.run(["enqueue", "--store", url, "--root", root, videos.path, "--json"], environment: env)
+        let again = try RStoreProcess.run(
+            ["enqueue", "--store", url, "--root", root, videos.path, "--json"], environment: env)
         XCTAssertTrue(again.stdout.contains("\"added\":0"), "a queued path is not queued twice: \(again.stdout)")
 
         var workers: [Process] = []
         for i in 0..<3 {
             let p = Process()
             p.executableURL = RStoreProcess.binary
-            p.arguments = ["worker", "--model", model, "--store", url, "--root", root, "--idle-exit", "4", "--poll", "0.2"] + settings
+            p.arguments =
+                ["worker", "--model", model, "--store", url, "--root", root, "--idle-exit", "4", "--poll", "0.2"]
+                + settings
             var e = ProcessInfo.processInfo.environment
             e["RSTORE_MODEL"] = nil
             for (k, v) in env { e[k] = v }
@@ -76,7 +91,9 @@ final class SharedLibraryCommandTests: CLITestCase {
         var killedMidVideo = false
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline, workers[0].isRunning {
-            let mine = try watcher.videos(status: .indexing).filter { ($0.leaseOwner ?? "").contains(":\(victim):") && $0.frameCount > 0 }
+            let mine = try watcher.videos(status: .indexing).filter {
+                ($0.leaseOwner ?? "").contains(":\(victim):") && $0.frameCount > 0
+            }
             if !mine.isEmpty {
                 kill(victim, SIGKILL)
                 killedMidVideo = true
@@ -95,7 +112,8 @@ final class SharedLibraryCommandTests: CLITestCase {
         XCTAssertEqual(all.count, 6, "\(all.map { "\($0.path) \($0.status)" })")
         XCTAssertTrue(all.allSatisfy { $0.status == .ready })
         XCTAssertEqual(Set(all.map(\.path)).count, 6)
-        XCTAssertTrue(all.allSatisfy { $0.path.hasPrefix("lib:clips/v") }, "stored relative to the root: \(all.map(\.path))")
+        XCTAssertTrue(
+            all.allSatisfy { $0.path.hasPrefix("lib:clips/v") }, "stored relative to the root: \(all.map(\.path))")
         XCTAssertEqual(try watcher.verifyBlobs(), [])
         for v in all { XCTAssertEqual(try watcher.offsets(of: v).map(\.index), Array(0..<v.frameCount), v.path) }
         let counts = try watcher.queueCounts()
@@ -103,22 +121,29 @@ final class SharedLibraryCommandTests: CLITestCase {
 
         // The same videos in a SQLite store answer searches the same.
         let sqlite = dir.appendingPathComponent("local.rstore").path
-        let indexed = try RStoreProcess.run(["index", "--model", model, "--store", sqlite, "--root", root] + settings + [videos.path], environment: env)
+        let indexed = try RStoreProcess.run(
+            ["index", "--model", model, "--store", sqlite, "--root", root] + settings + [videos.path], environment: env)
         XCTAssertEqual(indexed.status, 0, indexed.stderr)
         for text in ["colour bars", "a fractal"] {
-            let a = try search(url, text), b = try search(sqlite, text)
+            let a = try search(url, text)
+            let b = try search(sqlite, text)
             XCTAssertFalse(a.isEmpty)
             XCTAssertEqual(a, b, text)
         }
-        XCTAssertEqual(try SQLiteStore(path: sqlite).videos().map(\.frameCount).sorted(), all.map(\.frameCount).sorted())
+        XCTAssertEqual(
+            try SQLiteStore(path: sqlite).videos().map(\.frameCount).sorted(), all.map(\.frameCount).sorted())
 
         // Move the SQLite library into a new PostgreSQL database; verify it there.
         let copyTarget = try cluster.createDatabase("copy")
         let copy = try RStoreProcess.run(["store", "copy", sqlite, copyTarget, "--json"], environment: env)
         XCTAssertEqual(copy.status, 0, copy.stderr)
         XCTAssertTrue(copy.stdout.contains("\"copied\":6"), copy.stdout)
-        XCTAssertFalse(copy.stdout.contains(cluster.password) || copy.stderr.contains(cluster.password), "the password is never printed")
-        let verify = try RStoreProcess.run(["verify", "--model", model, "--store", copyTarget, "--root", root, "--frame-tier-mb", "0"], environment: env)
+        XCTAssertFalse(
+            copy.stdout.contains(cluster.password) || copy.stderr.contains(cluster.password),
+            "the password is never printed")
+        let verify = try RStoreProcess.run(
+            ["verify", "--model", model, "--store", copyTarget, "--root", root, "--frame-tier-mb", "0"],
+            environment: env)
         XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
         XCTAssertEqual(try search(copyTarget, "colour bars"), try search(sqlite, "colour bars"))
     }

@@ -12,7 +12,9 @@ final class TierSharingCommandTests: CLITestCase {
     func get(_ port: Int, _ target: String) throws -> (status: Int, body: Data) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "120", "http://127.0.0.1:\(port)\(target)"]
+        p.arguments = [
+            "curl", "-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "120", "http://127.0.0.1:\(port)\(target)",
+        ]
         let out = Pipe()
         p.standardOutput = out
         try p.run()
@@ -28,13 +30,18 @@ final class TierSharingCommandTests: CLITestCase {
     }
 
     func testServerReadsTheTierWhileACLIIngestWritesIt() throws {
-        let sources = ["testsrc2=size=320x240:rate=25", "smptehdbars=size=320x240:rate=25,hue=H=0.5*t",
-                       "rgbtestsrc=size=320x240:rate=25,rotate=a=0.3*t", "testsrc=size=320x240:rate=25,negate"]
+        let sources = [
+            "testsrc2=size=320x240:rate=25", "smptehdbars=size=320x240:rate=25,hue=H=0.5*t",
+            "rgbtestsrc=size=320x240:rate=25,rotate=a=0.3*t", "testsrc=size=320x240:rate=25,negate",
+        ]
         var videos: [URL] = []
         for (i, src) in sources.enumerated() {
             let v = dir.appendingPathComponent("v\(i).mp4")
-            try ffmpeg(["-f", "lavfi", "-i", src, "-t", i == 0 ? "40" : "90", "-c:v", "libx264", "-preset", "ultrafast", "-g", "50",
-                        "-pix_fmt", "yuv420p", v.path])
+            try ffmpeg([
+                "-f", "lavfi", "-i", src, "-t", i == 0 ? "40" : "90", "-c:v", "libx264", "-preset", "ultrafast", "-g",
+                "50",
+                "-pix_fmt", "yuv420p", v.path,
+            ])
             videos.append(v)
         }
         let store = dir.appendingPathComponent("lib.rstore")
@@ -50,7 +57,10 @@ final class TierSharingCommandTests: CLITestCase {
         server.standardOutput = out
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { if server.isRunning { server.terminate() }; server.waitUntilExit() }
+        defer {
+            if server.isRunning { server.terminate() }
+            server.waitUntilExit()
+        }
         var banner = ""
         while !banner.contains("\n") {
             let chunk = out.fileHandleForReading.availableData
@@ -58,7 +68,8 @@ final class TierSharingCommandTests: CLITestCase {
             if chunk.isEmpty { return }
             banner += String(decoding: chunk, as: UTF8.self)
         }
-        let port = try XCTUnwrap(banner.range(of: "http://127.0.0.1:").flatMap { Int(banner[$0.upperBound...].prefix { $0.isNumber }) })
+        let port = try XCTUnwrap(
+            banner.range(of: "http://127.0.0.1:").flatMap { Int(banner[$0.upperBound...].prefix { $0.isNumber }) })
 
         // The ingest of three more videos, as a separate process writing the tier.
         let ingest = Process()
@@ -72,7 +83,9 @@ final class TierSharingCommandTests: CLITestCase {
         // While it runs: searches (stage 2 reads P-frames from the tier) and 2 s windows of
         // embeddings of the first video, each window read once (so from the tier, not memory).
         var windows: [(from: Int, frames: [[String: Any]])] = []
-        var searches = 0, tierHits = 0, duringIngest = 0
+        var searches = 0
+        var tierHits = 0
+        var duringIngest = 0
         var w = 0
         while ingest.isRunning || searches < 3 {
             let s = try get(port, "/v1/search?q=pattern%20\(searches)&k=3")
@@ -84,7 +97,8 @@ final class TierSharingCommandTests: CLITestCase {
             if w < 38 {
                 let e = try get(port, "/v1/videos/1/embeddings?from=\(w)&to=\(w + 2)")
                 XCTAssertEqual(e.status, 200, String(decoding: e.body, as: UTF8.self))
-                let frames = try XCTUnwrap((JSONSerialization.jsonObject(with: e.body) as? [String: Any])?["frames"] as? [[String: Any]])
+                let frames = try XCTUnwrap(
+                    (JSONSerialization.jsonObject(with: e.body) as? [String: Any])?["frames"] as? [[String: Any]])
                 XCTAssertFalse(frames.isEmpty)
                 windows.append((w, frames))
                 w += 2
@@ -92,19 +106,25 @@ final class TierSharingCommandTests: CLITestCase {
             if ingest.isRunning { duringIngest += 1 }
         }
         ingest.waitUntilExit()
-        XCTAssertEqual(ingest.terminationStatus, 0, String(decoding: ingestErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        XCTAssertEqual(
+            ingest.terminationStatus, 0,
+            String(decoding: ingestErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
         XCTAssertGreaterThan(duringIngest, 2, "the server was read while the ingest ran")
         XCTAssertGreaterThan(tierHits, 0, "stage 2 was served from the tier")
         XCTAssertTrue(server.isRunning, "the server survived")
 
         // Reads stayed valid: every window equals what a fresh process reads afterwards.
         for (from, frames) in windows {
-            let e = try RStoreProcess.run(["embed"] + common + [videos[0].path, "--from", "\(from)", "--to", "\(from + 2)"])
+            let e = try RStoreProcess.run(
+                ["embed"] + common + [videos[0].path, "--from", "\(from)", "--to", "\(from + 2)"])
             XCTAssertEqual(e.status, 0, e.stderr)
-            let rows = e.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            let rows = e.stdout.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
             XCTAssertEqual(rows.map { $0["index"] as? Int }, frames.map { $0["index"] as? Int })
             for (a, b) in zip(rows, frames) {
-                let x = try XCTUnwrap(a["embedding"] as? [Double]), y = try XCTUnwrap(b["embedding"] as? [Double])
+                let x = try XCTUnwrap(a["embedding"] as? [Double])
+                let y = try XCTUnwrap(b["embedding"] as? [Double])
                 XCTAssertGreaterThan(Self.cosine(x, y), 0.9999, "window at \(from) s, frame \(a["index"] ?? "?")")
             }
         }
@@ -112,7 +132,9 @@ final class TierSharingCommandTests: CLITestCase {
         // The tier is intact and holds all four videos; the server still answers.
         let check = Process()
         check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        check.arguments = ["sqlite3", store.path + ".frames", "PRAGMA integrity_check; SELECT COUNT(DISTINCT video) FROM payloads;"]
+        check.arguments = [
+            "sqlite3", store.path + ".frames", "PRAGMA integrity_check; SELECT COUNT(DISTINCT video) FROM payloads;",
+        ]
         let checkOut = Pipe()
         check.standardOutput = checkOut
         try check.run()
@@ -121,7 +143,8 @@ final class TierSharingCommandTests: CLITestCase {
         XCTAssertEqual(report.split(separator: "\n"), ["ok", "4"])
         let last = try get(port, "/v1/search?q=bars&k=5")
         XCTAssertEqual(last.status, 200)
-        let moments = try XCTUnwrap((JSONSerialization.jsonObject(with: last.body) as? [String: Any])?["moments"] as? [[String: Any]])
+        let moments = try XCTUnwrap(
+            (JSONSerialization.jsonObject(with: last.body) as? [String: Any])?["moments"] as? [[String: Any]])
         XCTAssertFalse(moments.isEmpty)
     }
 }

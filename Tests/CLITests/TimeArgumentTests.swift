@@ -8,8 +8,12 @@ final class TimeArgumentTests: XCTestCase {
         let dir = try TempDirectory.make("time-arg")
         defer { TempDirectory.remove(dir) }
         let video = dir.appendingPathComponent("a.mp4")
-        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "4", "-c:v", "libx264", "-g", "10", "-pix_fmt", "yuv420p", video.path])
-        let model = RStoreProcess.tinyModel.path, store = dir.appendingPathComponent("s.rstore").path
+        try ExternalCommand.ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "4", "-c:v", "libx264", "-g", "10", "-pix_fmt",
+            "yuv420p", video.path,
+        ])
+        let model = RStoreProcess.tinyModel.path
+        let store = dir.appendingPathComponent("s.rstore").path
         XCTAssertEqual(try RStoreProcess.run(["index", "--model", model, "--store", store, video.path]).status, 0)
         let embed = ["embed", "--model", model, "--store", store, video.path]
         let seconds = try RStoreProcess.run(embed + ["--from", "1.5", "--to", "2.5"])
@@ -29,16 +33,22 @@ final class TimeArgumentTests: XCTestCase {
         let search = ["search", "--model", model, "--store", store, "--json"]
         let likeSeconds = try RStoreProcess.run(search + ["--like", "\(video.path)@1.5", "--from", "1", "--to", "3"])
         XCTAssertEqual(likeSeconds.status, 0, likeSeconds.stderr)
-        let likeClock = try RStoreProcess.run(search + ["--like", "\(video.path)@00:00:01.500", "--from", "0:01", "--to", "00:00:03"])
+        let likeClock = try RStoreProcess.run(
+            search + ["--like", "\(video.path)@00:00:01.500", "--from", "0:01", "--to", "00:00:03"])
         XCTAssertEqual(likeClock.status, 0, likeClock.stderr)
-        func moments(_ s: String) -> String { String(s[s.range(of: "\"moments\"")!.lowerBound...].prefix { $0 != "]" }) }
+        func moments(_ s: String) -> String {
+            String(s[s.range(of: "\"moments\"")!.lowerBound...].prefix { $0 != "]" })
+        }
         XCTAssertEqual(moments(likeClock.stdout), moments(likeSeconds.stdout))
         XCTAssertNotEqual(try RStoreProcess.run(search + ["--like", "\(video.path)@1:75"]).status, 0)
 
         // Printed times read back: HH:MM:SS.ss.
         let ground = try RStoreProcess.run(["ground", "--model", model, "--store", store, video.path, "a test pattern"])
         XCTAssertEqual(ground.status, 0, ground.stderr)
-        XCTAssertNotNil(ground.stdout.range(of: #"^\d{2}:\d{2}:\d{2}\.\d{2}-\d{2}:\d{2}:\d{2}\.\d{2}  "#, options: .regularExpression), ground.stdout)
+        XCTAssertNotNil(
+            ground.stdout.range(
+                of: #"^\d{2}:\d{2}:\d{2}\.\d{2}-\d{2}:\d{2}:\d{2}\.\d{2}  "#, options: .regularExpression),
+            ground.stdout)
         XCTAssertTrue(ground.stdout.contains("00:00:04.00"), ground.stdout)
     }
 }

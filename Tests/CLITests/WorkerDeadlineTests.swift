@@ -18,13 +18,20 @@ final class WorkerDeadlineTests: CLITestCase {
         let url = try cluster.createDatabase("deadline")
         let clips = dir.appendingPathComponent("archive/clips")
         try FileManager.default.createDirectory(at: clips, withIntermediateDirectories: true)
-        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "3", "-pix_fmt", "yuv420p", clips.appendingPathComponent("seed.mp4").path])
-        try FileManager.default.copyItem(at: clips.appendingPathComponent("seed.mp4"), to: clips.appendingPathComponent("held.mp4"))
+        try ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "3", "-pix_fmt", "yuv420p",
+            clips.appendingPathComponent("seed.mp4").path,
+        ])
+        try FileManager.default.copyItem(
+            at: clips.appendingPathComponent("seed.mp4"), to: clips.appendingPathComponent("held.mp4"))
         let model = RStoreProcess.tinyModel.path
         let root = "lib=\(dir.appendingPathComponent("archive").path)"
         let env: [String: String?] = ["HOME": dir.path, "RSTORE_MODEL": nil]
-        let indexed = try RStoreProcess.run(["index", "--model", model, "--store", url, "--root", root, "--frame-tier-mb", "0",
-                                             clips.appendingPathComponent("seed.mp4").path], environment: env)
+        let indexed = try RStoreProcess.run(
+            [
+                "index", "--model", model, "--store", url, "--root", root, "--frame-tier-mb", "0",
+                clips.appendingPathComponent("seed.mp4").path,
+            ], environment: env)
         XCTAssertEqual(indexed.status, 0, indexed.stderr)
 
         // held.mp4 (the same content) begun by "another ingest" whose lease stays live.
@@ -41,8 +48,10 @@ final class WorkerDeadlineTests: CLITestCase {
 
         let p = Process()
         p.executableURL = RStoreProcess.binary
-        p.arguments = ["worker", "--model", model, "--store", url, "--root", root, "--frame-tier-mb", "0",
-                       "--job-deadline", "0.5", "--max-attempts", "2", "--idle-exit", "1", "--poll", "0.2"]
+        p.arguments = [
+            "worker", "--model", model, "--store", url, "--root", root, "--frame-tier-mb", "0",
+            "--job-deadline", "0.5", "--max-attempts", "2", "--idle-exit", "1", "--poll", "0.2",
+        ]
         var e = ProcessInfo.processInfo.environment
         e["RSTORE_MODEL"] = nil
         e["HOME"] = dir.path
@@ -54,11 +63,20 @@ final class WorkerDeadlineTests: CLITestCase {
         let t0 = Date()
         try p.run()
         while p.isRunning, Date().timeIntervalSince(t0) < 90 { Thread.sleep(forTimeInterval: 0.1) }
-        if p.isRunning { p.terminate(); p.waitUntilExit(); return XCTFail("the worker never gave the job up") }
+        if p.isRunning {
+            p.terminate()
+            p.waitUntilExit()
+            return XCTFail("the worker never gave the job up")
+        }
         let stderr = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         XCTAssertEqual(p.terminationStatus, 0, stderr)
-        XCTAssertTrue(stderr.contains("given back: lib:clips/held.mp4 (deadline passed after 0.5 s (--job-deadline) on attempt 1 of 2"), stderr)
-        XCTAssertTrue(stderr.contains("failed: lib:clips/held.mp4 (deadline passed after 0.5 s (--job-deadline) on attempt 2 of 2"), stderr)
+        XCTAssertTrue(
+            stderr.contains(
+                "given back: lib:clips/held.mp4 (deadline passed after 0.5 s (--job-deadline) on attempt 1 of 2"),
+            stderr)
+        XCTAssertTrue(
+            stderr.contains(
+                "failed: lib:clips/held.mp4 (deadline passed after 0.5 s (--job-deadline) on attempt 2 of 2"), stderr)
 
         let job = try XCTUnwrap(try pg.jobError(1))
         XCTAssertEqual(job.status, "failed")

@@ -18,8 +18,9 @@ struct FuzzLoop {
         var seconds = 0.0
         var slowestCase = 0.0
         var description: String {
-            String(format: "fuzz %@: %d inputs (%d decoded, %d refused with a typed error) in %.1f s, slowest %.1f ms",
-                   target, cases, decoded, refused, seconds, slowestCase * 1000)
+            String(
+                format: "fuzz %@: %d inputs (%d decoded, %d refused with a typed error) in %.1f s, slowest %.1f ms",
+                target, cases, decoded, refused, seconds, slowestCase * 1000)
         }
     }
 
@@ -49,14 +50,18 @@ struct FuzzLoop {
     /// Runs `count` cases. `decode` returns the outcome, or throws for an unexpected error type
     /// (or a broken invariant); the loop records it with the input for replay.
     @discardableResult
-    mutating func run(count: Int = FuzzLoop.count, file: StaticString = #filePath, line: UInt = #line,
-                      _ decode: ([UInt8]) throws -> Outcome) -> Stats {
+    mutating func run(
+        count: Int = FuzzLoop.count, file: StaticString = #filePath, line: UInt = #line,
+        _ decode: ([UInt8]) throws -> Outcome
+    ) -> Stats {
         var stats = Stats(target: target)
         let watchdog = Watchdog(target: target, limit: Self.hangSeconds)
         let start = Date()
         // The seeds themselves must decode: they are real inputs.
         for (i, s) in seeds.enumerated() {
-            do { XCTAssertEqual(try decode(s), .decoded, "\(target): seed \(i) must decode", file: file, line: line) } catch {
+            do {
+                XCTAssertEqual(try decode(s), .decoded, "\(target): seed \(i) must decode", file: file, line: line)
+            } catch {
                 XCTFail("\(target): seed \(i): \(error)", file: file, line: line)
             }
         }
@@ -77,7 +82,9 @@ struct FuzzLoop {
                 }
             } catch {
                 let saved = Self.save(input, target: target, k: k)
-                XCTFail("\(target) case \(k) (seed \(Self.seed)): \(error); input saved to \(saved)", file: file, line: line)
+                XCTFail(
+                    "\(target) case \(k) (seed \(Self.seed)): \(error); input saved to \(saved)", file: file, line: line
+                )
             }
             stats.slowestCase = max(stats.slowestCase, Date().timeIntervalSince(t0))
             stats.cases += 1
@@ -89,7 +96,8 @@ struct FuzzLoop {
     }
 
     static func save(_ input: [UInt8], target: String, k: Int) -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-fuzz-\(target)-\(seed)-\(k).bin")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rstore-fuzz-\(target)-\(seed)-\(k).bin")
         try? Data(input).write(to: url)
         return url.path
     }
@@ -120,17 +128,25 @@ final class Watchdog: @unchecked Sendable {
     }
 
     func begin(case k: Int, input: [UInt8]) {
-        lock.lock(); current = (k, input, Date()); lock.unlock()
+        lock.lock()
+        current = (k, input, Date())
+        lock.unlock()
     }
 
-    func stop() { lock.lock(); running = false; lock.unlock() }
+    func stop() {
+        lock.lock()
+        running = false
+        lock.unlock()
+    }
 
     private func poll() -> Bool {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         guard running else { return false }
         if let c = current, Date().timeIntervalSince(c.since) > limit {
             let saved = FuzzLoop.save(c.input, target: target, k: c.k)
-            FileHandle.standardError.write(Data("fuzz \(target): case \(c.k) ran over \(limit) s (hang); input saved to \(saved)\n".utf8))
+            FileHandle.standardError.write(
+                Data("fuzz \(target): case \(c.k) ran over \(limit) s (hang); input saved to \(saved)\n".utf8))
             abort()
         }
         return true

@@ -22,9 +22,11 @@ struct Mutator {
     mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
 
     /// Integers at the edges of every width, little-endian, that parsers mishandle.
-    static let interesting: [UInt64] = [0, 1, 2, 3, 7, 8, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x1_0000,
-                                        0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 0x1_0000_0000, 0x7fff_ffff_ffff_ffff,
-                                        0x8000_0000_0000_0000, 0xffff_ffff_ffff_ffff, 0xffff_fffe]
+    static let interesting: [UInt64] = [
+        0, 1, 2, 3, 7, 8, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x1_0000,
+        0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 0x1_0000_0000, 0x7fff_ffff_ffff_ffff,
+        0x8000_0000_0000_0000, 0xffff_ffff_ffff_ffff, 0xffff_fffe,
+    ]
 
     /// A position, usually in the hot region when one is set.
     private mutating func position(_ count: Int) -> Int {
@@ -45,8 +47,10 @@ struct Mutator {
                 let width = [1, 2, 4, 8][below(4)]
                 let at = position(b.count)
                 var v = Self.interesting[below(Self.interesting.count)]
-                if chance(30) { v = ~v &+ 1 }   // its negation
-                for k in 0..<width where at + k < b.count { b[at + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(k))) }
+                if chance(30) { v = ~v &+ 1 }  // its negation
+                for k in 0..<width where at + k < b.count {
+                    b[at + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(k)))
+                }
             case 3 where !dictionary.isEmpty:
                 let token = dictionary[below(dictionary.count)]
                 let at = position(b.count + 1)
@@ -62,13 +66,15 @@ struct Mutator {
                 let at = position(b.count)
                 b.removeSubrange(at..<min(b.count, at + 1 + below(32)))
             case 6 where !b.isEmpty:
-                let at = below(b.count), n = min(b.count - at, 1 + below(64))
+                let at = below(b.count)
+                let n = min(b.count - at, 1 + below(64))
                 b.insert(contentsOf: b[at..<(at + n)], at: position(b.count + 1))
             case 7 where !b.isEmpty:
                 b.removeSubrange(below(b.count)...)
             case 8 where !others.isEmpty:
                 let other = others[below(others.count)]
-                let cut = below(b.count + 1), from = below(other.count + 1)
+                let cut = below(b.count + 1)
+                let from = below(other.count + 1)
                 b = Array(b[..<cut]) + other[from...]
             default:
                 if !b.isEmpty { b[below(b.count)] = UInt8(truncatingIfNeeded: next()) }
@@ -78,5 +84,7 @@ struct Mutator {
     }
 
     /// A random input (no seed), of up to `maxLength` bytes.
-    mutating func random(maxLength: Int) -> [UInt8] { (0..<below(maxLength + 1)).map { _ in UInt8(truncatingIfNeeded: next()) } }
+    mutating func random(maxLength: Int) -> [UInt8] {
+        (0..<below(maxLength + 1)).map { _ in UInt8(truncatingIfNeeded: next()) }
+    }
 }

@@ -11,7 +11,8 @@ public final class PostgresCluster: NSObject, XCTestObservation, @unchecked Send
     public let port: Int
     public let password: String
 
-    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
     public static let script = packageRoot.appendingPathComponent("Tools/pg-cluster.sh").path
 
     private static let lock = NSLock()
@@ -58,8 +59,15 @@ public final class PostgresCluster: NSObject, XCTestObservation, @unchecked Send
     private static func start(tls: Bool) throws -> PostgresCluster {
         let dir = packageRoot.appendingPathComponent(".build/pg-test-\(getpid())\(tls ? "-tls" : "")")
         let (status, out, err) = run([script, "start", dir.path] + (tls ? ["tls"] : []))
-        if status == 3 { throw Unavailable(description: "PostgreSQL binaries absent (\(err.trimmingCharacters(in: .whitespacesAndNewlines))): PostgreSQL tests skipped") }
-        guard status == 0, let url = out.split(separator: "\n").last.map(String.init), let c = URLComponents(string: url), let port = c.port, let password = c.password else {
+        if status == 3 {
+            throw Unavailable(
+                description:
+                    "PostgreSQL binaries absent (\(err.trimmingCharacters(in: .whitespacesAndNewlines))): PostgreSQL tests skipped"
+            )
+        }
+        guard status == 0, let url = out.split(separator: "\n").last.map(String.init),
+            let c = URLComponents(string: url), let port = c.port, let password = c.password
+        else {
             throw StartFailed(description: "could not start a PostgreSQL cluster in \(dir.path): \(err)")
         }
         let cluster = PostgresCluster(dir: dir, adminURL: url, port: port, password: password)
@@ -83,7 +91,8 @@ public final class PostgresCluster: NSObject, XCTestObservation, @unchecked Send
         let name = "\(prefix)_\(UInt32.random(in: 0...UInt32.max))"
         let (status, _, err) = Self.run([Self.script, "createdb", dir.path, name])
         guard status == 0 else { throw Unavailable(description: "createdb \(name): \(err)") }
-        return withPassword ? "postgres://rstore:\(password)@127.0.0.1:\(port)/\(name)" : "postgres://rstore@127.0.0.1:\(port)/\(name)"
+        return withPassword
+            ? "postgres://rstore:\(password)@127.0.0.1:\(port)/\(name)" : "postgres://rstore@127.0.0.1:\(port)/\(name)"
     }
 
     /// Runs SQL in the database of `url` (psql), e.g. to plant a foreign table or kill connections.
@@ -99,11 +108,13 @@ public final class PostgresCluster: NSObject, XCTestObservation, @unchecked Send
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
         p.arguments = args
         if let environment { p.environment = environment }
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         p.standardOutput = out
         p.standardError = err
         do { try p.run() } catch { return (127, "", "\(error)") }
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }

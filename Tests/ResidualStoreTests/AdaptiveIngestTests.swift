@@ -2,9 +2,9 @@ import CLIP
 import Foundation
 import ResidualStore
 import Store
+import TestSupport
 import Timeline
 import Video
-import TestSupport
 import XCTest
 
 /// Adaptive I-frames through the library: ingest places an I-frame at every shot cut the
@@ -19,7 +19,8 @@ final class AdaptiveIngestTests: XCTestCase {
     }
 
     func testAdaptiveIngestPlacesIFramesAtCutsAndReconstructionFollowsThem() async throws {
-        let model = try TinyCLIP.model.get(), url = try Self.bikes()
+        let model = try TinyCLIP.model.get()
+        let url = try Self.bikes()
         let dir = try TempDirectory.make("adaptive")
         defer { TempDirectory.remove(dir) }
         let a = TinyCLIP.randomTokenizer(for: model, seed: 3, scale: 0.3, bias: 0.01)
@@ -27,9 +28,10 @@ final class AdaptiveIngestTests: XCTestCase {
         var config = Library.Configuration()
         config.recipe.iframes = .adaptive
         config.recipe.strategy = .uniform
-        config.recipe.chunkFrames = 4          // small chunks: cuts land on chunk starts and inside chunks
-        config.frameTierBytes = 0       // pixels from the source: the comparison below is exact
-        let library = try Library(store: dir.appendingPathComponent("s.sqlite"), model: model, tokenizer: a, configuration: config)
+        config.recipe.chunkFrames = 4  // small chunks: cuts land on chunk starts and inside chunks
+        config.frameTierBytes = 0  // pixels from the source: the comparison below is exact
+        let library = try Library(
+            store: dir.appendingPathComponent("s.sqlite"), model: model, tokenizer: a, configuration: config)
         let summary = try await library.index([url])
         XCTAssertEqual(summary.failed, 0, "\(summary.files)")
         let v = try library.video(url.path)
@@ -38,7 +40,9 @@ final class AdaptiveIngestTests: XCTestCase {
         // Independently: the same frames, the detector run on its own, the reference encoder
         // following the layout those cuts imply.
         var crops: [RGBImage] = []
-        try VideoReader(url: url).forEachFrame(fps: 2) { crops.append(CLIPPreprocessor.resizeAndCrop($0.image, size: 224)) }
+        try VideoReader(url: url).forEachFrame(fps: 2) {
+            crops.append(CLIPPreprocessor.resizeAndCrop($0.image, size: 224))
+        }
         var detector = ShotCutDetector(settings: .init(minShotFrames: 3))
         let decisions = crops.flatMap { detector.push($0) } + detector.finish()
         let cuts = decisions.indices.filter { decisions[$0] }
@@ -48,8 +52,10 @@ final class AdaptiveIngestTests: XCTestCase {
         for c in cuts { XCTAssertTrue(v.layout.isIFrame(c), "cut \(c) is an I-frame") }
 
         let pixels = crops.flatMap(CLIPPreprocessor.normalize)
-        let encoder = try ResidualEncoder(model: model, tokenizer: a, n: 2, reduction: TokenReduction(p: 0.85, strategy: .uniform))
-        let (reference, kinds) = try encoder.encodeSequence(pixels: pixels, count: crops.count, layout: v.layout, anchor: .stored(.f16))
+        let encoder = try ResidualEncoder(
+            model: model, tokenizer: a, n: 2, reduction: TokenReduction(p: 0.85, strategy: .uniform))
+        let (reference, kinds) = try encoder.encodeSequence(
+            pixels: pixels, count: crops.count, layout: v.layout, anchor: .stored(.f16))
         let dense = try library.embeddings(v, from: 0, to: 60)
         XCTAssertEqual(dense.map { $0.kind == .i }, kinds)
         for (k, e) in dense.enumerated() {
@@ -62,7 +68,8 @@ final class AdaptiveIngestTests: XCTestCase {
     /// The motion strategy on an adaptive video: codec motion is accumulated from each P-frame's
     /// own anchor (the last I-frame of its shot), not from the fixed layout's anchor across a cut.
     func testAdaptiveMotionSpansStartAtTheShotsAnchor() async throws {
-        let model = try TinyCLIP.model.get(), url = try Self.bikes()
+        let model = try TinyCLIP.model.get()
+        let url = try Self.bikes()
         let dir = try TempDirectory.make("adaptive-motion")
         defer { TempDirectory.remove(dir) }
         var config = Library.Configuration()
@@ -73,9 +80,12 @@ final class AdaptiveIngestTests: XCTestCase {
         _ = try await library.index([url])
         let v = try library.video(url.path)
         XCTAssertEqual(v.motionSource, "vectors")
-        let layout = v.layout, c = model.config
-        var crops: [[Float]] = [], deltas: [PatchMotion] = []
-        try VideoReader(url: url).forEachFrame(fps: 2, motion: MotionGrid(imageSize: c.imageSize, grid: c.gridSize)) { f in
+        let layout = v.layout
+        let c = model.config
+        var crops: [[Float]] = []
+        var deltas: [PatchMotion] = []
+        try VideoReader(url: url).forEachFrame(fps: 2, motion: MotionGrid(imageSize: c.imageSize, grid: c.gridSize)) {
+            f in
             crops.append(CLIPPreprocessor.normalize(CLIPPreprocessor.resizeAndCrop(f.image, size: c.imageSize)))
             deltas.append(f.motion!)
         }
@@ -88,12 +98,17 @@ final class AdaptiveIngestTests: XCTestCase {
             if a != k - k % (v.n + 1) { movedAnchors += 1 }
             let keep = crops[k].withUnsafeBufferPointer { f in
                 crops[a].withUnsafeBufferPointer {
-                    reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: f.baseAddress, anchor: $0.baseAddress,
-                                     motion: PatchMotion.span(deltas[(a + 1)...k]))
+                    reduction.select(
+                        grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: f.baseAddress,
+                        anchor: $0.baseAddress,
+                        motion: PatchMotion.span(deltas[(a + 1)...k]))
                 }
             }
-            let expected = crops[k].withUnsafeBufferPointer { model.vision.encode([.init(pixels: $0.baseAddress!, keep: keep)]) }
-            XCTAssertLessThan(zip(dense[k].vector, expected).map { abs($0 - $1) }.max()!, 1e-5, "P-frame \(k), anchor \(a)")
+            let expected = crops[k].withUnsafeBufferPointer {
+                model.vision.encode([.init(pixels: $0.baseAddress!, keep: keep)])
+            }
+            XCTAssertLessThan(
+                zip(dense[k].vector, expected).map { abs($0 - $1) }.max()!, 1e-5, "P-frame \(k), anchor \(a)")
         }
         XCTAssertGreaterThan(movedAnchors, 0, "some P-frames' anchors moved to a cut (else the test shows nothing)")
     }
@@ -102,7 +117,8 @@ final class AdaptiveIngestTests: XCTestCase {
     /// is adaptive for new files, but a file already indexed fixed keeps its placement (no
     /// re-encode on upgrade) until a placement is asked for explicitly.
     func testDefaultIsAdaptiveForNewFilesAndKeepsAnIndexedPlacement() async throws {
-        let model = try TinyCLIP.model.get(), url = try Self.bikes()
+        let model = try TinyCLIP.model.get()
+        let url = try Self.bikes()
         let dir = try TempDirectory.make("fixed")
         defer { TempDirectory.remove(dir) }
         func library(_ iframes: IFramePlacement?, store: String = "s.sqlite") throws -> Library {

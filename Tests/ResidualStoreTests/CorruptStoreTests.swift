@@ -1,8 +1,9 @@
 import Foundation
-@testable import ResidualStore
 import Store
 import TestSupport
 import XCTest
+
+@testable import ResidualStore
 
 /// Damaged stored bytes never trap: each kind is corrupted in a real store, and the library
 /// keeps answering for the other videos while the damaged one gets a typed error naming it.
@@ -19,8 +20,10 @@ final class CorruptStoreTests: XCTestCase {
         damaged = dir.appendingPathComponent("damaged.mp4")
         sound = dir.appendingPathComponent("sound.mp4")
         for (url, source) in [(damaged!, "testsrc2"), (sound!, "mandelbrot")] {
-            try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "\(source)=size=160x120:rate=10", "-t", "6",
-                                        "-pix_fmt", "yuv420p", "-c:v", "libx264", "-g", "20", url.path])
+            try ExternalCommand.ffmpeg([
+                "-f", "lavfi", "-i", "\(source)=size=160x120:rate=10", "-t", "6",
+                "-pix_fmt", "yuv420p", "-c:v", "libx264", "-g", "20", url.path,
+            ])
         }
         let lib = try open()
         let summary = try await lib.index([damaged, sound])
@@ -34,8 +37,9 @@ final class CorruptStoreTests: XCTestCase {
     func open() throws -> Library { try Library(store: storeURL, model: TinyCLIP.model.get()) }
 
     func sql(_ statement: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let r = try ExternalCommand.capture(URL(fileURLWithPath: "/usr/bin/env"),
-                                            ["sqlite3", "-cmd", ".timeout 20000", storeURL.path, statement])
+        let r = try ExternalCommand.capture(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["sqlite3", "-cmd", ".timeout 20000", storeURL.path, statement])
         XCTAssertEqual(r.status, 0, String(decoding: r.stderr, as: UTF8.self), file: file, line: line)
     }
 
@@ -53,11 +57,14 @@ final class CorruptStoreTests: XCTestCase {
         let dim = try open().embedDim
         // A well-formed blob, but of vectors one value wider than the model's.
         let blob = try FeatureCodec.f16.encode([Float](repeating: 0.5, count: 3 * (dim + 1)), dim: dim + 1)
-        try sql("UPDATE chunks SET features = X'\(blob.map { String(format: "%02x", $0) }.joined())' WHERE video_id = \(id)")
+        try sql(
+            "UPDATE chunks SET features = X'\(blob.map { String(format: "%02x", $0) }.joined())' WHERE video_id = \(id)"
+        )
         try? FileManager.default.removeItem(atPath: storeURL.path + ".matrix")
         let lib = try open()
         try assertSearchSurvives(lib)
-        XCTAssertTrue(lib.stage1Counters.skipped.contains { $0.contains(damaged.path) }, "\(lib.stage1Counters.skipped)")
+        XCTAssertTrue(
+            lib.stage1Counters.skipped.contains { $0.contains(damaged.path) }, "\(lib.stage1Counters.skipped)")
         // The range query of that video is a typed error naming it, not a trap.
         XCTAssertThrowsError(try lib.embeddings(lib.video(id: id), from: 0, to: 6)) { e in
             guard case StoreError.corruptBlob = e else { return XCTFail("\(e)") }
@@ -68,8 +75,10 @@ final class CorruptStoreTests: XCTestCase {
 
     func testDamagedColumnsAreCorruptRowsNotTraps() throws {
         let id = try damagedID
-        for (column, value) in [("n", "-1"), ("fps", "0"), ("fps", "'nan'"), ("p", "7"), ("frame_count", "-5"),
-                                ("time_base_den", "0"), ("shot_starts", "X'00'")] {
+        for (column, value) in [
+            ("n", "-1"), ("fps", "0"), ("fps", "'nan'"), ("p", "7"), ("frame_count", "-5"),
+            ("time_base_den", "0"), ("shot_starts", "X'00'"),
+        ] {
             // A writer that bypasses the schema's CHECKs (another tool, a hand edit, an attacker).
             try sql("PRAGMA ignore_check_constraints = ON; UPDATE videos SET \(column) = \(value) WHERE id = \(id)")
             let lib = try open()
@@ -79,8 +88,12 @@ final class CorruptStoreTests: XCTestCase {
             XCTAssertThrowsError(try lib.video(id: id), "\(column) = \(value)") { e in
                 XCTAssertEqual(LayerFailure(e)?.code, "corrupt_store", "\(column) = \(value): \(e)")
             }
-            XCTAssertTrue(try lib.verify(sample: 0, minCosine: 0.99).problems.contains { $0.contains(damaged.path) }, "\(column) = \(value): verify names it")
-            try sql("UPDATE videos SET n = 2, fps = 2, p = 0.85, frame_count = 12, time_base_den = 12800, shot_starts = NULL WHERE id = \(id)")
+            XCTAssertTrue(
+                try lib.verify(sample: 0, minCosine: 0.99).problems.contains { $0.contains(damaged.path) },
+                "\(column) = \(value): verify names it")
+            try sql(
+                "UPDATE videos SET n = 2, fps = 2, p = 0.85, frame_count = 12, time_base_den = 12800, shot_starts = NULL WHERE id = \(id)"
+            )
         }
     }
 
@@ -103,12 +116,13 @@ final class CorruptStoreTests: XCTestCase {
         for i in 16..<24 { bytes[i] = 0xff }
         try bytes.write(to: file)
         XCTAssertNil(MatrixFile.read(file, dim: before.dim, model: try TinyCLIP.model.get().weightsSHA256))
-        for attempt in 0..<2 {   // every restart: rebuilt, then read back
+        for attempt in 0..<2 {  // every restart: rebuilt, then read back
             let fresh = try open()
             XCTAssertEqual(try fresh.matrix().rows, before.rows, "start \(attempt)")
             XCTAssertEqual(Set(try fresh.search("a test pattern", k: 5).map(\.path)).count, 2)
         }
-        XCTAssertNotNil(MatrixFile.read(file, dim: before.dim, model: try TinyCLIP.model.get().weightsSHA256), "rewritten")
+        XCTAssertNotNil(
+            MatrixFile.read(file, dim: before.dim, model: try TinyCLIP.model.get().weightsSHA256), "rewritten")
     }
 
     func testMatrixRowsThatDoNotMatchTheVideoAreReadAgainFromTheStore() throws {

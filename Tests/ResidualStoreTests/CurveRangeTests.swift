@@ -1,7 +1,7 @@
 import Foundation
 import ResidualStore
-import Timeline
 import TestSupport
+import Timeline
 import XCTest
 
 /// Curves and embeddings of [from, to] read only the chunks of that range: a damaged chunk
@@ -12,10 +12,12 @@ final class CurveRangeTests: XCTestCase {
         let dir = try TempDirectory.make("curve-range")
         defer { TempDirectory.remove(dir) }
         let video = dir.appendingPathComponent("a.mp4")
-        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "8", "-c:v", "libx264", "-g", "10",
-                                    "-pix_fmt", "yuv420p", video.path])
+        try ExternalCommand.ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "8", "-c:v", "libx264", "-g", "10",
+            "-pix_fmt", "yuv420p", video.path,
+        ])
         var config = Library.Configuration()
-        config.recipe.chunkFrames = 3   // chunks [0-2] [3-5] [6-8] [9-11] [12-14] [15]
+        config.recipe.chunkFrames = 3  // chunks [0-2] [3-5] [6-8] [9-11] [12-14] [15]
         config.recipe.iframes = .fixed
         config.frameTierBytes = 0
         let store = dir.appendingPathComponent("store.rstore")
@@ -26,7 +28,8 @@ final class CurveRangeTests: XCTestCase {
         let early = try library.similarityCurve(v, text: "bars", from: 0, to: 1.5)
         XCTAssertEqual(early.map(\.index), [0, 3])
         XCTAssertEqual(try library.similarityCurve(v, text: "bars", from: 3, to: 3).map(\.index), [6])
-        XCTAssertEqual(try library.similarityCurve(v, text: "bars", from: 0, to: 1e300).map(\.index), [0, 3, 6, 9, 12, 15])
+        XCTAssertEqual(
+            try library.similarityCurve(v, text: "bars", from: 0, to: 1e300).map(\.index), [0, 3, 6, 9, 12, 15])
         XCTAssertEqual(try library.similarityCurve(v, text: "bars", from: 9, to: 10).map(\.index), [])
         // A window (frames 4-6 and their anchor 3) gives the whole video's frames.
         let whole = try library.embeddings(v, from: 0, to: 100)
@@ -37,8 +40,12 @@ final class CurveRangeTests: XCTestCase {
         let denseEarly = try library.similarityCurve(v, text: "bars", from: 2, to: 3, dense: true)
 
         // Chunk [12-14]'s offsets cut short: only a read of that chunk can notice.
-        let r = try ExternalCommand.capture(URL(fileURLWithPath: "/usr/bin/env"), ["sqlite3", "-cmd", ".timeout 20000", store.path,
-            "UPDATE chunks SET offsets = substr(offsets, 1, 6) WHERE video_id = \(v.id!) AND first_frame = 12"])
+        let r = try ExternalCommand.capture(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            [
+                "sqlite3", "-cmd", ".timeout 20000", store.path,
+                "UPDATE chunks SET offsets = substr(offsets, 1, 6) WHERE video_id = \(v.id!) AND first_frame = 12",
+            ])
         XCTAssertEqual(r.status, 0, String(decoding: r.stderr, as: UTF8.self))
         XCTAssertEqual(try library.similarityCurve(v, text: "bars", from: 0, to: 1.5), early)
         XCTAssertEqual(try library.embeddings(v, from: 2, to: 3).map(\.vector), part.map(\.vector))

@@ -20,9 +20,9 @@ final class EvalTests: XCTestCase {
     func testRecallAndMeanIoUOnKnownAnswers() {
         let spans = GroundingProtocol(fps: 2, window: 1).rankedSpans(curve: Self.curve, times: Self.times, duration: 30)
         var m = GroundingMetrics()
-        m.add(ranked: spans, truth: (10, 15))   // top-1 exact: IoU 1
-        m.add(ranked: spans, truth: (0, 5))     // second proposal exact, top-1 IoU 0
-        m.add(ranked: spans, truth: (10, 20))   // top-1 IoU 5/10 = 0.5: counts at 0.3 only (strictly above)
+        m.add(ranked: spans, truth: (10, 15))  // top-1 exact: IoU 1
+        m.add(ranked: spans, truth: (0, 5))  // second proposal exact, top-1 IoU 0
+        m.add(ranked: spans, truth: (10, 20))  // top-1 IoU 5/10 = 0.5: counts at 0.3 only (strictly above)
         XCTAssertEqual(m.queries, 3)
         XCTAssertEqual(m.recall(at: 1, 0), 200.0 / 3, accuracy: 1e-9)
         XCTAssertEqual(m.recall(at: 1, 1), 100.0 / 3, accuracy: 1e-9)
@@ -49,14 +49,18 @@ final class EvalTests: XCTestCase {
         XCTAssertEqual(list.map(\.video), ["AO8RW", "sub/clip.mp4", "Y6R7T"])
         XCTAssertEqual(list.map(\.start), [0, 1.5, 24.3])
         XCTAssertEqual(list.map(\.end), [6.9, 3, 30.4])
-        XCTAssertEqual(list.map(\.text), ["a person is putting a book on a shelf.", "someone opens a door", "person turn a light on ## twice."])
+        XCTAssertEqual(
+            list.map(\.text),
+            ["a person is putting a book on a shelf.", "someone opens a door", "person turn a light on ## twice."])
         XCTAssertEqual(list.map(\.line), [1, 3, 4])
-        for (bad, line, needle) in [("A 1 2##ok\nB 5 3##reversed", 2, "start < end"),
-                                    ("A 1 2 no separator", 1, "##"),
-                                    ("A x 2##t", 1, "VIDEO START END"),
-                                    ("A 1 2##", 1, "empty sentence"),
-                                    ("{\"video\": \"v\", \"start\": 1}", 1, "\"text\""),
-                                    ("A nan 2##t", 1, "start < end")] {
+        for (bad, line, needle) in [
+            ("A 1 2##ok\nB 5 3##reversed", 2, "start < end"),
+            ("A 1 2 no separator", 1, "##"),
+            ("A x 2##t", 1, "VIDEO START END"),
+            ("A 1 2##", 1, "empty sentence"),
+            ("{\"video\": \"v\", \"start\": 1}", 1, "\"text\""),
+            ("A nan 2##t", 1, "start < end"),
+        ] {
             XCTAssertThrowsError(try GroundingAnnotations.parse(bad, path: "bad.txt")) { e in
                 guard case .badAnnotation(let path, let l, let reason) = e as? EvalError else { return XCTFail("\(e)") }
                 XCTAssertEqual(path, "bad.txt")
@@ -71,7 +75,8 @@ final class EvalTests: XCTestCase {
     func testVideosResolveInsideTheFolderOnly() throws {
         let dir = try TempDirectory.make("resolve")
         defer { TempDirectory.remove(dir) }
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("videos/sub"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("videos/sub"), withIntermediateDirectories: true)
         for f in ["videos/AO8RW.mp4", "videos/sub/clip.mkv", "outside.mp4"] {
             _ = FileManager.default.createFile(atPath: dir.appendingPathComponent(f).path, contents: Data([0]))
         }
@@ -85,11 +90,15 @@ final class EvalTests: XCTestCase {
     }
 
     func testFidelityKnownAnswers() async throws {
-        let model = try TinyCLIP.model.get(), url = try PipelineTests.video.get()
+        let model = try TinyCLIP.model.get()
+        let url = try PipelineTests.video.get()
         let zero = ResidualTokenizer.zero(for: model)
         let eval = try FidelityEvaluation(model: model, maxFrames: 12, batch: 5)
-        let settings = [FidelityEvaluation.Setting(n: 2, p: 0, strategy: .uniform, tokenizerName: "A=0", tokenizer: zero)]
-            + ReductionStrategy.allCases.map { FidelityEvaluation.Setting(n: 2, p: 0.85, strategy: $0, tokenizerName: "A=0", tokenizer: zero) }
+        let settings =
+            [FidelityEvaluation.Setting(n: 2, p: 0, strategy: .uniform, tokenizerName: "A=0", tokenizer: zero)]
+            + ReductionStrategy.allCases.map {
+                FidelityEvaluation.Setting(n: 2, p: 0.85, strategy: $0, tokenizerName: "A=0", tokenizer: zero)
+            }
         let rows = try await eval.run(videos: [url], settings: settings)
         XCTAssertEqual(rows.map(\.strategy), ["full", "uniform"] + ReductionStrategy.allCases.map(\.rawValue))
         XCTAssertEqual(rows[0].frames, 12)
@@ -99,7 +108,8 @@ final class EvalTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(rows[1].min_cosine), 1, accuracy: 1e-5)
         XCTAssertEqual(rows[1].gflops_per_frame, rows[0].gflops_per_frame, accuracy: 1e-9)
         for r in rows.dropFirst(2) {
-            let mean = try XCTUnwrap(r.mean_cosine), low = try XCTUnwrap(r.min_cosine)
+            let mean = try XCTUnwrap(r.mean_cosine)
+            let low = try XCTUnwrap(r.min_cosine)
             XCTAssertLessThan(mean, 0.99999, "\(r.strategy): dropping 85% of the patches changes the feature")
             XCTAssertLessThanOrEqual(low, mean)
             XCTAssertGreaterThan(low, -1)
@@ -111,12 +121,15 @@ final class EvalTests: XCTestCase {
     }
 
     func testGroundingRunListsMissingVideosAndScoresTheRest() async throws {
-        let model = try TinyCLIP.model.get(), url = try PipelineTests.video.get()
+        let model = try TinyCLIP.model.get()
+        let url = try PipelineTests.video.get()
         let dir = try TempDirectory.make("ground")
         defer { TempDirectory.remove(dir) }
         try FileManager.default.copyItem(at: url, to: dir.appendingPathComponent("CLIP1.mp4"))
-        _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("BROKEN.mp4").path, contents: Data("not a video".utf8))
-        let list = try GroundingAnnotations.parse("""
+        _ = FileManager.default.createFile(
+            atPath: dir.appendingPathComponent("BROKEN.mp4").path, contents: Data("not a video".utf8))
+        let list = try GroundingAnnotations.parse(
+            """
             CLIP1 0.0 2.5##a test pattern with a moving circle
             GONE 1.0 2.0##a missing video
             CLIP1 3.0 6.0##coloured bars
@@ -124,15 +137,18 @@ final class EvalTests: XCTestCase {
             """, path: "a.txt")
         let zero = ResidualTokenizer.zero(for: model)
         let eval = try GroundingEvaluation(model: model, batch: 4)
-        let report = try await eval.run(annotations: list, videos: dir,
-                                        settings: [.init(n: 2, p: 0.85, strategy: .center, tokenizerName: "A=0", tokenizer: zero)])
+        let report = try await eval.run(
+            annotations: list, videos: dir,
+            settings: [.init(n: 2, p: 0.85, strategy: .center, tokenizerName: "A=0", tokenizer: zero)])
         XCTAssertEqual(report.missing, ["GONE"])
         XCTAssertEqual(report.failed.map(\.video), ["BROKEN"])
         XCTAssertEqual(report.rows.map(\.setting), ["full CLIP", "ResidualViT"])
         XCTAssertEqual(report.rows.map(\.queries), [2, 2])
         XCTAssertEqual(report.rows.map(\.videos), [1, 1])
         for r in report.rows {
-            for v in [r.r1_iou03, r.r1_iou05, r.r1_iou07, r.r5_iou03, r.r5_iou05, r.r5_iou07, r.miou] { XCTAssertTrue((0...100).contains(v)) }
+            for v in [r.r1_iou03, r.r1_iou05, r.r1_iou07, r.r5_iou03, r.r5_iou05, r.r5_iou07, r.miou] {
+                XCTAssertTrue((0...100).contains(v))
+            }
             XCTAssertGreaterThanOrEqual(r.r5_iou03, r.r1_iou03)
             XCTAssertGreaterThanOrEqual(r.r1_iou03, r.r1_iou07)
         }

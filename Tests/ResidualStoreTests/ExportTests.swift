@@ -11,8 +11,14 @@ final class ExportTests: XCTestCase {
         let dir = try TempDirectory.make("export")
         defer { TempDirectory.remove(dir) }
         let enc = ["-c:v", "libx264", "-g", "10", "-pix_fmt", "yuv420p"]
-        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "4"] + enc + [dir.appendingPathComponent("a.mp4").path])
-        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "smptebars=size=160x120:rate=10", "-t", "3"] + enc + [dir.appendingPathComponent("b.mp4").path])
+        try ExternalCommand.ffmpeg(
+            ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "4"] + enc + [
+                dir.appendingPathComponent("a.mp4").path
+            ])
+        try ExternalCommand.ffmpeg(
+            ["-f", "lavfi", "-i", "smptebars=size=160x120:rate=10", "-t", "3"] + enc + [
+                dir.appendingPathComponent("b.mp4").path
+            ])
         let lib = try Library(store: dir.appendingPathComponent("lib.rstore"), model: try TinyCLIP.model.get())
         _ = try await lib.index([dir.appendingPathComponent("a.mp4"), dir.appendingPathComponent("b.mp4")])
         let videos = try lib.videos().sorted { $0.id! < $1.id! }
@@ -25,7 +31,8 @@ final class ExportTests: XCTestCase {
         var expected: [(Int64, Library.FrameEmbedding)] = []
         for v in videos { expected += try lib.embeddings(v, from: 0, to: v.duration).map { (v.id!, $0) } }
         let expectedI = expected.filter { $0.1.kind == .i }
-        XCTAssertEqual(rows.map { "\($0.videoID)/\($0.frame)/\($0.kind.rawValue)" }, expectedI.map { "\($0.0)/\($0.1.index)/I" })
+        XCTAssertEqual(
+            rows.map { "\($0.videoID)/\($0.frame)/\($0.kind.rawValue)" }, expectedI.map { "\($0.0)/\($0.1.index)/I" })
         for (r, e) in zip(rows, expectedI) {
             XCTAssertEqual(r.time, e.1.time)
             XCTAssertEqual(r.vector, e.1.vector)
@@ -47,7 +54,9 @@ final class ExportTests: XCTestCase {
         try lib.export(filter: SearchFilter(videoIDs: [videos[1].id!], from: 1, to: 2), dense: true) { filtered += $0 }
         XCTAssertEqual(filtered.map(\.frame), [2, 3, 4])
         XCTAssertTrue(filtered.allSatisfy { $0.videoID == videos[1].id! })
-        XCTAssertThrowsError(try lib.export(filter: SearchFilter(from: 3, to: 1)) { _ in }) { guard case LibraryError.badFilter = $0 else { return XCTFail("\($0)") } }
+        XCTAssertThrowsError(try lib.export(filter: SearchFilter(from: 3, to: 1)) { _ in }) {
+            guard case LibraryError.badFilter = $0 else { return XCTFail("\($0)") }
+        }
     }
 
     func testNPYWriterPatchesItsCountAndTheReaderReadsWhatNumpyWrites() throws {
@@ -90,12 +99,18 @@ final class ExportTests: XCTestCase {
             ("magic", Data("PK\u{3}\u{4} not npy".utf8), "magic"),
             ("short", Data(NPY.magic), "magic"),
             ("version", npy("{}", version: 9), "version"),
-            ("length", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", declaredLength: 60000), "past the end"),
+            (
+                "length", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", declaredLength: 60000),
+                "past the end"
+            ),
             ("dtype", npy("{'descr': '>f4', 'fortran_order': False, 'shape': (3,), }"), "dtype"),
             ("object", npy("{'descr': '|O', 'fortran_order': False, 'shape': (3,), }"), "dtype"),
             ("shape", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", body: 16), "shape"),
             ("count", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999,), }"), "bytes of data"),
-            ("huge dim", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,), }"), "dimension"),
+            (
+                "huge dim", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,), }"),
+                "dimension"
+            ),
             ("negative", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (-3,), }"), "dimension"),
             ("code", npy("{'descr': __import__('os').system('true'), 'shape': (3,)}"), "quoted string"),
             ("key", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), 'x': 1}"), "unknown key"),
@@ -113,7 +128,9 @@ final class ExportTests: XCTestCase {
         }
         let big = dir.appendingPathComponent("big.npy")
         try NPY.data([Float](repeating: 1, count: 1000), shape: [1000]).write(to: big)
-        XCTAssertThrowsError(try NPY.readVector(big, maxBytes: 1000)) { XCTAssertTrue("\($0)".contains("more than"), "\($0)") }
+        XCTAssertThrowsError(try NPY.readVector(big, maxBytes: 1000)) {
+            XCTAssertTrue("\($0)".contains("more than"), "\($0)")
+        }
         XCTAssertThrowsError(try NPY.readVector(dir)) { XCTAssertTrue("\($0)".contains("not a regular file"), "\($0)") }
     }
 }

@@ -1,9 +1,10 @@
 import CLIP
 import Foundation
-@testable import ResidualStore
 import TestSupport
 import Timeline
 import XCTest
+
+@testable import ResidualStore
 
 /// The decoded-frame tier on real video: same answers as decoding the originals, filled at
 /// ingest, and a damaged or foreign tier file is never trusted.
@@ -21,7 +22,8 @@ final class FrameTierTests: XCTestCase {
     func library(_ name: String, tierBytes: Int = 2 << 30) throws -> Library {
         var config = Library.Configuration()
         config.frameTierBytes = tierBytes
-        return try Library(store: dir.appendingPathComponent(name), model: try TinyCLIP.model.get(), configuration: config)
+        return try Library(
+            store: dir.appendingPathComponent(name), model: try TinyCLIP.model.get(), configuration: config)
     }
 
     static func cosine(_ a: [Float], _ b: [Float]) -> Float {
@@ -31,14 +33,18 @@ final class FrameTierTests: XCTestCase {
 
     func testTierAnswersLikeTheOriginalsAndIsFilledAtIngest() async throws {
         let url = try SearchQualityTests.scenesVideo(in: dir)
-        let tiered = try library("a.rstore"), plain = try library("b.rstore", tierBytes: 0)
+        let tiered = try library("a.rstore")
+        let plain = try library("b.rstore", tierBytes: 0)
         XCTAssertNotNil(tiered.frameTier)
         XCTAssertNil(plain.frameTier)
         _ = try await tiered.index([url])
         _ = try await plain.index([url])
         let stats = try XCTUnwrap(tiered.frameTier).file.stats()
-        let v = try XCTUnwrap(try tiered.videos().first), w = try XCTUnwrap(try plain.videos().first)
-        XCTAssertEqual(stats.entries, v.frameCount - (v.frameCount + v.n) / (v.n + 1), "every P-frame's input is in the tier after ingest")
+        let v = try XCTUnwrap(try tiered.videos().first)
+        let w = try XCTUnwrap(try plain.videos().first)
+        XCTAssertEqual(
+            stats.entries, v.frameCount - (v.frameCount + v.n) / (v.n + 1),
+            "every P-frame's input is in the tier after ingest")
 
         // P-features from the tier vs from decoding the original.
         let control = QueryControl()
@@ -54,10 +60,12 @@ final class FrameTierTests: XCTestCase {
 
         // A query's moments with and without the tier.
         for text in ["a colourful test pattern", "a fractal", "bars of colour"] {
-            let r1 = try tiered.searchReport(text, k: 3), r2 = try plain.searchReport(text, k: 3)
+            let r1 = try tiered.searchReport(text, k: 3)
+            let r2 = try plain.searchReport(text, k: 3)
             XCTAssertEqual(r1.moments.count, r2.moments.count)
             for (m1, m2) in zip(r1.moments, r2.moments) {
-                XCTAssertGreaterThanOrEqual(Grounding.iou((m1.start, m1.end), (m2.start, m2.end)), 0.8, "\(text): \(m1) vs \(m2)")
+                XCTAssertGreaterThanOrEqual(
+                    Grounding.iou((m1.start, m1.end), (m2.start, m2.end)), 0.8, "\(text): \(m1) vs \(m2)")
                 XCTAssertEqual(m1.score, m2.score, accuracy: 0.02)
             }
         }
@@ -72,9 +80,12 @@ final class FrameTierTests: XCTestCase {
         // Relabel every payload as written by the previous (4:2:0) recipe.
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["sqlite3", dir.appendingPathComponent("r.rstore.frames").path,
-                       "UPDATE payloads SET recipe = replace(recipe, 'jpeg444', 'jpeg420')"]
-        try p.run(); p.waitUntilExit()
+        p.arguments = [
+            "sqlite3", dir.appendingPathComponent("r.rstore.frames").path,
+            "UPDATE payloads SET recipe = replace(recipe, 'jpeg444', 'jpeg420')",
+        ]
+        try p.run()
+        p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)
         let control = QueryControl()
         _ = try library("r.rstore").embeddings(v, from: 0, to: 10, control: control)
@@ -96,8 +107,11 @@ final class FrameTierTests: XCTestCase {
         let tierURL = dir.appendingPathComponent("c.rstore.frames")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["sqlite3", tierURL.path, "UPDATE payloads SET blob = substr(blob, 1, 40) || X'00' || substr(blob, 42)"]
-        try p.run(); p.waitUntilExit()
+        p.arguments = [
+            "sqlite3", tierURL.path, "UPDATE payloads SET blob = substr(blob, 1, 40) || X'00' || substr(blob, 42)",
+        ]
+        try p.run()
+        p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)
         let fresh = try library("c.rstore")
         let control = QueryControl()

@@ -15,9 +15,13 @@ final class GroundingTests: XCTestCase {
         for i in 25..<31 { curve[i] = 0.9 }
         let p = Grounding.proposals(curve: curve, window: 1)
         XCTAssertEqual(p.count, 3)
-        XCTAssertEqual(p[0].first, 25); XCTAssertEqual(p[0].last, 30); XCTAssertEqual(p[0].score, 0.9)
-        XCTAssertEqual(p[1].first, 5); XCTAssertEqual(p[1].last, 8)
-        XCTAssertEqual(p[2].first, 0); XCTAssertEqual(p[2].last, 39, "whole video last")
+        XCTAssertEqual(p[0].first, 25)
+        XCTAssertEqual(p[0].last, 30)
+        XCTAssertEqual(p[0].score, 0.9)
+        XCTAssertEqual(p[1].first, 5)
+        XCTAssertEqual(p[1].last, 8)
+        XCTAssertEqual(p[2].first, 0)
+        XCTAssertEqual(p[2].last, 39, "whole video last")
         // A flat curve has no run above its mean: only the whole video.
         XCTAssertEqual(Grounding.proposals(curve: [Float](repeating: 0.3, count: 10)).map(\.first), [0])
     }
@@ -38,14 +42,19 @@ final class GroundingProtocolTests: XCTestCase {
     static let times = (0..<10).map(Double.init)
 
     func testPresetsAndOverrides() {
-        XCTAssertEqual(GroundingProtocol.preset(named: "charades-sta"), GroundingProtocol(name: "charades-sta", fps: 3, window: 15, thresholdShift: 1))
-        XCTAssertEqual(GroundingProtocol.preset(named: "ActivityNet"), GroundingProtocol(name: "activitynet", fps: 1, window: 15, thresholdShift: 0.95))
+        XCTAssertEqual(
+            GroundingProtocol.preset(named: "charades-sta"),
+            GroundingProtocol(name: "charades-sta", fps: 3, window: 15, thresholdShift: 1))
+        XCTAssertEqual(
+            GroundingProtocol.preset(named: "ActivityNet"),
+            GroundingProtocol(name: "activitynet", fps: 1, window: 15, thresholdShift: 0.95))
         XCTAssertNil(GroundingProtocol.preset(named: "mad"))
         let o = GroundingProtocol.activityNet.overriding(fps: 2)
         XCTAssertEqual(o.fps, 2)
         XCTAssertEqual(o.thresholdShift, 0.95, "values not given keep the preset's")
         XCTAssertEqual(o.name, "activitynet+overrides")
-        XCTAssertEqual(GroundingProtocol.charadesSTA.overriding(fps: 3).name, "charades-sta", "the same value is no override")
+        XCTAssertEqual(
+            GroundingProtocol.charadesSTA.overriding(fps: 3).name, "charades-sta", "the same value is no override")
         XCTAssertNotNil(GroundingProtocol(fps: 1, thresholdShift: 0).problem)
         XCTAssertNotNil(GroundingProtocol(fps: 1, window: 0).problem)
         XCTAssertNotNil(GroundingProtocol(fps: 0).problem)
@@ -59,20 +68,22 @@ final class GroundingProtocolTests: XCTestCase {
 
     func testHandWorkedProposalsAndRecall() {
         // Shift 1.0: threshold 0.226, only frames 2-4 exceed it; 6-8 (0.22) do not.
-        let atMean = GroundingProtocol(fps: 1, window: 3, thresholdShift: 1).rankedSpans(curve: Self.curve, times: Self.times, duration: 10)
+        let atMean = GroundingProtocol(fps: 1, window: 3, thresholdShift: 1).rankedSpans(
+            curve: Self.curve, times: Self.times, duration: 10)
         XCTAssertEqual(atMean.map { [$0.0, $0.1] }, [[2, 5], [0, 10]])
         // Shift 0.95: threshold 0.2147; frames 6-8 (0.22) now form a second run. 1 and 5 (0.20) stay out.
         let p = GroundingProtocol(fps: 1, window: 3, thresholdShift: 0.95)
         let spans = p.rankedSpans(curve: Self.curve, times: Self.times, duration: 10)
-        XCTAssertEqual(spans.map { [$0.0, $0.1] }, [[2, 5], [6, 9], [0, 10]], "ranked by peak (0.40, 0.22), whole video last")
+        XCTAssertEqual(
+            spans.map { [$0.0, $0.1] }, [[2, 5], [6, 9], [0, 10]], "ranked by peak (0.40, 0.22), whole video last")
 
         var m = GroundingMetrics()
         // Q1 runs past the video: clamped to (6, 10), [6, 9] has IoU 3/4 (unclamped it would be 3/6 = 0.5,
         // which does not count at 0.5).
         XCTAssertEqual(GroundingProtocol.clamped((6, 12), duration: 10).1, 10)
-        m.add(ranked: spans, truth: GroundingProtocol.clamped((6, 12), duration: 10))   // IoUs [0, 0.75, 0.4]
-        m.add(ranked: spans, truth: GroundingProtocol.clamped((3, 5), duration: 10))    // IoUs [2/3, 0, 0.2]
-        m.add(ranked: spans, truth: GroundingProtocol.clamped((2, 8), duration: 10))    // IoUs [0.5, 2/7, 0.6]
+        m.add(ranked: spans, truth: GroundingProtocol.clamped((6, 12), duration: 10))  // IoUs [0, 0.75, 0.4]
+        m.add(ranked: spans, truth: GroundingProtocol.clamped((3, 5), duration: 10))  // IoUs [2/3, 0, 0.2]
+        m.add(ranked: spans, truth: GroundingProtocol.clamped((2, 8), duration: 10))  // IoUs [0.5, 2/7, 0.6]
         // R@1: 0.3 by Q2 and Q3; 0.5 by Q2 only (Q3's 0.5 is not strictly above); 0.7 by none.
         XCTAssertEqual(m.recall(at: 1, 0), 200.0 / 3, accuracy: 1e-9)
         XCTAssertEqual(m.recall(at: 1, 1), 100.0 / 3, accuracy: 1e-9)

@@ -6,7 +6,8 @@ final class IFeatureMatrixTests: XCTestCase {
     /// The int8 x int16 scan gives the exact float cosines to within quantisation error.
     func testScoresMatchFloatCosines() {
         var rng = SplitMix(seed: 11)
-        let dim = 512, rows = 5000
+        let dim = 512
+        let rows = 5000
         var m = IFeatureMatrix(dim: dim)
         var vectors: [[Float]] = []
         for r in 0..<rows {

@@ -62,18 +62,24 @@ final class IndexRecipeTests: XCTestCase {
 
     func testTheStoredRowHoldsTheRecipe() throws {
         var recipe = IndexRecipe(fps: 4, n: 3, p: 0.5, strategy: .uniform, iframes: .fixed, codec: .i8, chunkFrames: 16)
-        let row = VideoRecord(file: "/v/a.mp4", contentHash: "h", size: 1, mtime: 0, duration: 10, timeBaseNum: 1, timeBaseDen: 1000,
-                              info: "{}", fingerprint: "fp", recipe: recipe)
+        let row = VideoRecord(
+            file: "/v/a.mp4", contentHash: "h", size: 1, mtime: 0, duration: 10, timeBaseNum: 1, timeBaseDen: 1000,
+            info: "{}", fingerprint: "fp", recipe: recipe)
         XCTAssertEqual(try row.recipe(chunkFrames: 16), recipe, "what is written reads back")
-        XCTAssertEqual(try row.recipe().chunkFrames, IndexRecipe.default.chunkFrames, "the chunk size is the caller's, not stored")
+        XCTAssertEqual(
+            try row.recipe().chunkFrames, IndexRecipe.default.chunkFrames, "the chunk size is the caller's, not stored")
         recipe.iframes = nil
-        let fresh = VideoRecord(file: "/v/a.mp4", contentHash: "h", size: 1, mtime: 0, duration: 10, timeBaseNum: 1, timeBaseDen: 1000,
-                                info: "{}", fingerprint: "fp", recipe: recipe)
-        XCTAssertEqual(try fresh.recipe().iframes, IndexRecipe.defaultIFrames, "a stored row always names its placement")
+        let fresh = VideoRecord(
+            file: "/v/a.mp4", contentHash: "h", size: 1, mtime: 0, duration: 10, timeBaseNum: 1, timeBaseDen: 1000,
+            info: "{}", fingerprint: "fp", recipe: recipe)
+        XCTAssertEqual(
+            try fresh.recipe().iframes, IndexRecipe.defaultIFrames, "a stored row always names its placement")
         var unknown = row
         unknown.codec = "f8+zstd"
         XCTAssertThrowsError(try unknown.recipe()) { e in
-            guard case LibraryError.settingsMismatch(_, let stored, _)? = e as? LibraryError else { return XCTFail("\(e)") }
+            guard case LibraryError.settingsMismatch(_, let stored, _)? = e as? LibraryError else {
+                return XCTFail("\(e)")
+            }
             XCTAssertEqual(stored, "f8+zstd")
         }
     }
@@ -81,7 +87,7 @@ final class IndexRecipeTests: XCTestCase {
     /// The layout an ingest grows as it finds cuts is the stored layout with those shot starts.
     func testAGrownLayoutIsTheStoredOne() throws {
         var grown = FrameLayout(n: 2)
-        for k in [0, 5, 5, 3, 11] { grown = grown.startingShot(at: k) }   // 0, repeats and earlier frames change nothing
+        for k in [0, 5, 5, 3, 11] { grown = grown.startingShot(at: k) }  // 0, repeats and earlier frames change nothing
         XCTAssertEqual(grown, FrameLayout(n: 2, shotStarts: try ShotStarts([5, 11])))
         XCTAssertEqual((0..<14).filter(grown.isIFrame), [0, 3, 5, 8, 11])
     }

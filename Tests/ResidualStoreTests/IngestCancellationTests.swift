@@ -12,12 +12,15 @@ final class IngestCancellationTests: XCTestCase {
         defer { TempDirectory.remove(dir) }
         let (a, b) = (dir.appendingPathComponent("a.mp4"), dir.appendingPathComponent("b.mp4"))
         for (src, url) in [("testsrc2", a), ("smptebars", b)] {
-            try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "\(src)=size=160x120:rate=10", "-t", "6", "-c:v", "libx264", "-g", "10",
-                                        "-pix_fmt", "yuv420p", url.path])
+            try ExternalCommand.ffmpeg([
+                "-f", "lavfi", "-i", "\(src)=size=160x120:rate=10", "-t", "6", "-c:v", "libx264", "-g", "10",
+                "-pix_fmt", "yuv420p", url.path,
+            ])
         }
         var config = Library.Configuration()
         config.recipe.chunkFrames = 3
-        let library = try Library(store: dir.appendingPathComponent("store.rstore"), model: try TinyCLIP.model.get(), configuration: config)
+        let library = try Library(
+            store: dir.appendingPathComponent("store.rstore"), model: try TinyCLIP.model.get(), configuration: config)
         let seen = Events()
         let run = Task {
             try await library.index([a, b]) { event in

@@ -1,10 +1,11 @@
 import CLIP
 import Foundation
-@testable import ResidualStore
 import TestSupport
 import Timeline
 import Video
 import XCTest
+
+@testable import ResidualStore
 
 /// `index` reports where an ingest's time went (`IngestCost`), and the motion source decides
 /// how much is decoded: codec vectors need every frame, the pixel difference only the sampled
@@ -20,9 +21,12 @@ final class IngestCostTests: XCTestCase {
         let url = dir.appendingPathComponent("bframes.mp4")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "6",
-                       "-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-g", "50", "-pix_fmt", "yuv420p", url.path]
-        try p.run(); p.waitUntilExit()
+        p.arguments = [
+            "ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "6",
+            "-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-g", "50", "-pix_fmt", "yuv420p", url.path,
+        ]
+        try p.run()
+        p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
         return url
     }
@@ -31,7 +35,8 @@ final class IngestCostTests: XCTestCase {
         var config = Library.Configuration()
         config.recipe.strategy = .motion
         config.motionSource = source
-        return try Library(store: dir.appendingPathComponent(name), model: try TinyCLIP.model.get(), configuration: config)
+        return try Library(
+            store: dir.appendingPathComponent(name), model: try TinyCLIP.model.get(), configuration: config)
     }
 
     func testIndexReportsEveryStageAndNeverMoreCPUThanTheProcessSpent() async throws {
@@ -59,12 +64,16 @@ final class IngestCostTests: XCTestCase {
 
     func testPixelSourceDecodesOnlyWhatIsSampledAndStoresWhatAFullDecodeGives() async throws {
         let url = try clip()
-        let byVectors = try library("v.rstore", source: .vectors), byPixels = try library("p.rstore", source: .pixels)
-        let a = try await byVectors.index([url]), b = try await byPixels.index([url])
-        let v = try byVectors.video(url.path), w = try byPixels.video(url.path)
+        let byVectors = try library("v.rstore", source: .vectors)
+        let byPixels = try library("p.rstore", source: .pixels)
+        let a = try await byVectors.index([url])
+        let b = try await byPixels.index([url])
+        let v = try byVectors.video(url.path)
+        let w = try byPixels.video(url.path)
         XCTAssertEqual(v.motionSource, "vectors")
         XCTAssertEqual(w.motionSource, "pixels", "the configured source is recorded")
-        let full = try XCTUnwrap(a.cost), skipping = try XCTUnwrap(b.cost)
+        let full = try XCTUnwrap(a.cost)
+        let skipping = try XCTUnwrap(b.cost)
         XCTAssertGreaterThan(skipping.framesSkipped, 0)
         XCTAssertLessThan(skipping.framesDecoded, full.framesDecoded)
         XCTAssertEqual(skipping[.motion], StageCost(), "no vectors read")
@@ -85,7 +94,8 @@ final class IngestCostTests: XCTestCase {
         config.recipe.n = 0
         config.recipe.strategy = .motion
         config.motionSource = .vectors
-        let library = try Library(store: dir.appendingPathComponent("n0.rstore"), model: try TinyCLIP.model.get(), configuration: config)
+        let library = try Library(
+            store: dir.appendingPathComponent("n0.rstore"), model: try TinyCLIP.model.get(), configuration: config)
         XCTAssertNotNil(library.frameTier)
         let summary = try await library.index([url])
         let cost = try XCTUnwrap(summary.cost)

@@ -1,12 +1,13 @@
 import CLIP
 import Digest
 import Foundation
-@testable import ResidualStore
 import Store
 import TestSupport
 import Timeline
 import Video
 import XCTest
+
+@testable import ResidualStore
 
 /// The engine over changed and damaged files: stale files are refused before a pixel is read
 /// and re-indexed by the next `index`; damaged files become ready with their damage recorded
@@ -21,10 +22,16 @@ final class IngestRobustnessTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
-    func make(_ name: String, source: String = "testsrc2=size=160x120:rate=25", seconds: Int = 4, extra: [String] = []) throws -> URL {
+    func make(_ name: String, source: String = "testsrc2=size=160x120:rate=25", seconds: Int = 4, extra: [String] = [])
+        throws -> URL
+    {
         let url = dir.appendingPathComponent(name)
-        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", source, "-t", "\(seconds)", "-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-bf", "2",
-                    "-pix_fmt", "yuv420p"] + extra + [url.path])
+        try ExternalCommand.ffmpeg(
+            [
+                "-f", "lavfi", "-i", source, "-t", "\(seconds)", "-c:v", "libx264", "-preset", "veryfast", "-g", "25",
+                "-bf", "2",
+                "-pix_fmt", "yuv420p",
+            ] + extra + [url.path])
         return url
     }
 
@@ -83,9 +90,10 @@ final class IngestRobustnessTests: XCTestCase {
         _ = try await library().index([url])
         let v = try library().video(url.path)
         var data = try Data(contentsOf: url)
-        data[data.count - 100] ^= 0xff   // within the last MiB
+        data[data.count - 100] ^= 0xff  // within the last MiB
         try data.write(to: url)
-        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: v.mtime)], ofItemAtPath: url.path)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSince1970: v.mtime)], ofItemAtPath: url.path)
         XCTAssertThrowsError(try library().embeddings(v, from: 0, to: 2)) { e in
             XCTAssertTrue(self.isStale(e), "\(e)")
             XCTAssertTrue("\(e)".contains("first or last MiB"), "\(e)")
@@ -102,10 +110,13 @@ final class IngestRobustnessTests: XCTestCase {
         let url = try make("a.mp4")
         let lib = try library()
         let model = lib.modelRecord
-        let v = VideoRecord(path: url.path, contentHash: try SHA256.hex(fileAt: url), size: 0, mtime: 0, duration: 4, timeBaseNum: 1,
-                            timeBaseDen: 12800, fps: 2, n: 2, p: 0.85, strategy: "uniform", codec: .f16, info: "{}")
+        let v = VideoRecord(
+            path: url.path, contentHash: try SHA256.hex(fileAt: url), size: 0, mtime: 0, duration: 4, timeBaseNum: 1,
+            timeBaseDen: 12800, fps: 2, n: 2, p: 0.85, strategy: "uniform", codec: .f16, info: "{}")
         let other = Lease(owner: "elsewhere:1:x", seconds: 1.5)
-        guard case .resume(let row) = try lib.store.begin(v, model: model, lease: other) else { return XCTFail("expected a new row") }
+        guard case .resume(let row) = try lib.store.begin(v, model: model, lease: other) else {
+            return XCTFail("expected a new row")
+        }
 
         let skipped = try await library(wait: false).index([url])
         XCTAssertEqual(skipped.files.map(\.outcome), [.skipped])
@@ -148,7 +159,8 @@ final class IngestRobustnessTests: XCTestCase {
         XCTAssertEqual(summary.files.map(\.outcome), [.indexed, .indexed], "\(summary.files)")
         XCTAssertTrue(summary.files.allSatisfy { $0.damage != nil }, "\(summary.files)")
         let lib = try library()
-        let c = try lib.video(corrupt.path), t = try lib.video(cut.path)
+        let c = try lib.video(corrupt.path)
+        let t = try lib.video(cut.path)
         XCTAssertEqual(c.status, .ready)
         let cDamage = try XCTUnwrap(c.damageReport)
         XCTAssertGreaterThan(cDamage.corruptPackets + cDamage.damagedFrames + cDamage.decodeErrors, 0)

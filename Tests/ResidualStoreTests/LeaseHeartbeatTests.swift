@@ -1,6 +1,7 @@
-@testable import ResidualStore
 import Foundation
 import XCTest
+
+@testable import ResidualStore
 
 /// The one lease heartbeat (ingest video leases, worker job leases) and a worker's job
 /// deadline: they beat until stopped or the lease is lost, and fire once unless cancelled.
@@ -9,12 +10,20 @@ final class LeaseHeartbeatTests: XCTestCase {
         private let lock = NSLock()
         private var n = 0
         var value: Int { lock.withLock { n } }
-        func add() -> Int { lock.withLock { n += 1; return n } }
+        func add() -> Int {
+            lock.withLock {
+                n += 1
+                return n
+            }
+        }
     }
 
     func testBeatsUntilStopped() throws {
         let beats = Count()
-        let h = Heartbeat(every: 0.02) { _ = beats.add(); return true }
+        let h = Heartbeat(every: 0.02) {
+            _ = beats.add()
+            return true
+        }
         Thread.sleep(forTimeInterval: 0.3)
         h.stop()
         let atStop = beats.value
@@ -25,7 +34,7 @@ final class LeaseHeartbeatTests: XCTestCase {
 
     func testALostLeaseStopsTheBeat() throws {
         let beats = Count()
-        let h = Heartbeat(every: 0.02) { beats.add() < 2 }   // the second renewal finds the lease gone
+        let h = Heartbeat(every: 0.02) { beats.add() < 2 }  // the second renewal finds the lease gone
         Thread.sleep(forTimeInterval: 0.3)
         XCTAssertEqual(beats.value, 2)
         h.stop()

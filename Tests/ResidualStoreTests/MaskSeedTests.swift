@@ -10,7 +10,8 @@ import XCTest
 /// cache keys carry the sampling rate.
 final class MaskSeedTests: XCTestCase {
     func testReconstructionUsesTheVideosStoredMaskSeed() async throws {
-        let model = try TinyCLIP.model.get(), url = try PipelineTests.video.get()
+        let model = try TinyCLIP.model.get()
+        let url = try PipelineTests.video.get()
         let dir = try TempDirectory.make("seed")
         defer { TempDirectory.remove(dir) }
         var config = Library.Configuration()
@@ -21,7 +22,8 @@ final class MaskSeedTests: XCTestCase {
         let library = try Library(store: dir.appendingPathComponent("s.sqlite"), model: model, configuration: config)
         _ = try await library.index([url])
         let v = try library.video(url.path)
-        XCTAssertEqual(UInt64(bitPattern: v.maskSeed), UInt64(v.contentHash.prefix(16), radix: 16), "seed from the content hash")
+        XCTAssertEqual(
+            UInt64(bitPattern: v.maskSeed), UInt64(v.contentHash.prefix(16), radix: 16), "seed from the content hash")
         let seed = UInt64(bitPattern: v.maskSeed)
         XCTAssertNotEqual(seed, 0)
         let dense = try library.embeddings(v, from: 0, to: 1)
@@ -29,20 +31,29 @@ final class MaskSeedTests: XCTestCase {
 
         var crops: [[Float]] = []
         try VideoReader(url: url).forEachFrame(fps: 2) { f in
-            if crops.count < 3 { crops.append(CLIPPreprocessor.normalize(CLIPPreprocessor.resizeAndCrop(f.image, size: 224))) }
+            if crops.count < 3 {
+                crops.append(CLIPPreprocessor.normalize(CLIPPreprocessor.resizeAndCrop(f.image, size: 224)))
+            }
         }
         for k in 1...2 {
             // A = 0: the P-feature is the ViT over the kept patches alone.
             func feature(seed: UInt64) throws -> [Float] {
-                let keep = try TokenReduction(p: 0.85, strategy: .random, seed: seed).select(grid: 14, patchSize: 16, frameIndex: k)
-                return crops[k].withUnsafeBufferPointer { model.vision.encode([.init(pixels: $0.baseAddress!, keep: keep)]) }
+                let keep = try TokenReduction(p: 0.85, strategy: .random, seed: seed).select(
+                    grid: 14, patchSize: 16, frameIndex: k)
+                return crops[k].withUnsafeBufferPointer {
+                    model.vision.encode([.init(pixels: $0.baseAddress!, keep: keep)])
+                }
             }
-            let stored = try feature(seed: seed), constant = try feature(seed: 0)
-            XCTAssertLessThan(zip(dense[k].vector, stored).map { abs($0 - $1) }.max()!, 1e-5, "P-frame \(k) uses the stored seed")
-            XCTAssertGreaterThan(zip(dense[k].vector, constant).map { abs($0 - $1) }.max()!, 1e-3, "not the old constant seed")
+            let stored = try feature(seed: seed)
+            let constant = try feature(seed: 0)
+            XCTAssertLessThan(
+                zip(dense[k].vector, stored).map { abs($0 - $1) }.max()!, 1e-5, "P-frame \(k) uses the stored seed")
+            XCTAssertGreaterThan(
+                zip(dense[k].vector, constant).map { abs($0 - $1) }.max()!, 1e-3, "not the old constant seed")
         }
         // The encoder's copy with a seed changes only the seed.
-        let enc = try ResidualEncoder(model: model, tokenizer: .zero(for: model), n: 2, reduction: TokenReduction(p: 0.85, strategy: .random))
+        let enc = try ResidualEncoder(
+            model: model, tokenizer: .zero(for: model), n: 2, reduction: TokenReduction(p: 0.85, strategy: .random))
         XCTAssertEqual(enc.withMaskSeed(seed).reduction, try TokenReduction(p: 0.85, strategy: .random, seed: seed))
     }
 
@@ -52,6 +63,8 @@ final class MaskSeedTests: XCTestCase {
         cache.put(FrameKey(videoHash: "h", fps: 2, index: 3), image)
         XCTAssertNotNil(cache.get(FrameKey(videoHash: "h", fps: 2, index: 3)))
         XCTAssertNil(cache.get(FrameKey(videoHash: "h", fps: 1, index: 3)), "frame 3 at 1 fps is another frame")
-        XCTAssertNotEqual(FrameKey(videoHash: "h", fps: 2, index: 3).description, FrameKey(videoHash: "h", fps: 1, index: 3).description)
+        XCTAssertNotEqual(
+            FrameKey(videoHash: "h", fps: 2, index: 3).description,
+            FrameKey(videoHash: "h", fps: 1, index: 3).description)
     }
 }

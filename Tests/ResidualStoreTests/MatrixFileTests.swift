@@ -1,7 +1,8 @@
 import Foundation
-@testable import ResidualStore
 import TestSupport
 import XCTest
+
+@testable import ResidualStore
 
 /// The persisted stage-1 matrix: what a fresh process loads equals what the store holds, and
 /// a damaged, stale or foreign file is rebuilt, never used.

@@ -15,7 +15,8 @@ final class ModelConfigBindingTests: XCTestCase {
         let other = dir.appendingPathComponent("tiny-quick")
         try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
         for name in ["model.safetensors", "vocab.json", "merges.txt"] {
-            try FileManager.default.copyItem(at: fixture.appendingPathComponent(name), to: other.appendingPathComponent(name))
+            try FileManager.default.copyItem(
+                at: fixture.appendingPathComponent(name), to: other.appendingPathComponent(name))
         }
         let config = try String(contentsOf: fixture.appendingPathComponent("config.json"), encoding: .utf8)
         XCTAssertTrue(config.contains(#""hidden_act": "gelu""#))
@@ -23,7 +24,8 @@ final class ModelConfigBindingTests: XCTestCase {
             .write(to: other.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
 
         let store = dir.appendingPathComponent("lib.rstore")
-        let model = try TinyCLIP.model.get(), quick = try CLIPModel(directory: other)
+        let model = try TinyCLIP.model.get()
+        let quick = try CLIPModel(directory: other)
         XCTAssertEqual(model.weightsSHA256, quick.weightsSHA256, "the same weights")
         _ = try Library(store: store, model: model)
         XCTAssertThrowsError(try Library(store: store, model: quick)) { e in

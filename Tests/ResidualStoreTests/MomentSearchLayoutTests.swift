@@ -1,6 +1,7 @@
-@testable import ResidualStore
 import Timeline
 import XCTest
+
+@testable import ResidualStore
 
 /// Stage 2's choice of P-frames on adaptive layouts, where an I-frame can be the last frame of
 /// its shot (no P-frames after it): `rstore bench search` crashed on such a candidate.

@@ -1,9 +1,10 @@
 import CLIP
 import Foundation
-@testable import ResidualStore
-import Video
 import TestSupport
+import Video
 import XCTest
+
+@testable import ResidualStore
 
 /// The motion strategy's source is recorded per video and used again by reconstruction: codec
 /// motion vectors where the codec has them (the patches ingest would pick, measured by
@@ -19,15 +20,18 @@ final class MotionSourceTests: XCTestCase {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["ffmpeg", "-v", "error", "-y"] + args
-        try p.run(); p.waitUntilExit()
+        try p.run()
+        p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
     }
 
     /// H.264 with B-frames, a keyframe every 2 s (not on every anchor), moving content.
     func bFrameClip() throws -> URL {
         let url = dir.appendingPathComponent("bframes.mp4")
-        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "5", "-c:v", "libx264", "-preset", "veryfast",
-                    "-bf", "2", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0", "-pix_fmt", "yuv420p", url.path])
+        try ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "5", "-c:v", "libx264", "-preset", "veryfast",
+            "-bf", "2", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0", "-pix_fmt", "yuv420p", url.path,
+        ])
         return url
     }
 
@@ -35,12 +39,14 @@ final class MotionSourceTests: XCTestCase {
         var config = Library.Configuration()
         config.recipe.strategy = .motion
         config.frameTierBytes = tierBytes
-        return try Library(store: dir.appendingPathComponent(name), model: try TinyCLIP.model.get(), configuration: config)
+        return try Library(
+            store: dir.appendingPathComponent(name), model: try TinyCLIP.model.get(), configuration: config)
     }
 
     /// Normalised model inputs of every sampled frame, and the sequential pass's span motion.
     func inputs(_ url: URL, grid: Int, n: Int) throws -> (crops: [[Float]], motion: [Int: [Float]]) {
-        var crops: [[Float]] = [], deltas: [PatchMotion] = []
+        var crops: [[Float]] = []
+        var deltas: [PatchMotion] = []
         try VideoReader(url: url).forEachFrame(fps: 2, motion: MotionGrid(imageSize: 224, grid: grid)) { f in
             crops.append(CLIPPreprocessor.normalize(CLIPPreprocessor.resizeAndCrop(f.image, size: 224)))
             deltas.append(f.motion!)
@@ -65,7 +71,8 @@ final class MotionSourceTests: XCTestCase {
         let v = try library.video(url.path)
         XCTAssertEqual(v.motionSource, "vectors", "H.264 exports motion vectors; the column is read back")
         let dense = try library.embeddings(v, from: 0, to: v.duration)
-        let c = model.config, n = v.n
+        let c = model.config
+        let n = v.n
         let (crops, motion) = try inputs(url, grid: c.gridSize, n: n)
         XCTAssertEqual(dense.count, crops.count)
         let reduction = try TokenReduction(p: v.p, strategy: .motion)
@@ -75,12 +82,20 @@ final class MotionSourceTests: XCTestCase {
             let a = k - k % (n + 1)
             let (keep, byPixels) = crops[k].withUnsafeBufferPointer { f in
                 crops[a].withUnsafeBufferPointer {
-                    (reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: f.baseAddress, anchor: $0.baseAddress, motion: scores),
-                     reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: f.baseAddress, anchor: $0.baseAddress))
+                    (
+                        reduction.select(
+                            grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: f.baseAddress,
+                            anchor: $0.baseAddress, motion: scores),
+                        reduction.select(
+                            grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: f.baseAddress,
+                            anchor: $0.baseAddress)
+                    )
                 }
             }
             let expected = feature(model, crops[k], keep: keep)
-            XCTAssertLessThan(zip(dense[k].vector, expected).map { abs($0 - $1) }.max()!, 1e-5, "P-frame \(k): the ingest-order patches")
+            XCTAssertLessThan(
+                zip(dense[k].vector, expected).map { abs($0 - $1) }.max()!, 1e-5,
+                "P-frame \(k): the ingest-order patches")
             if byPixels != keep { differFromPixels += 1 }
         }
         XCTAssertGreaterThan(differFromPixels, 0, "codec motion keeps other patches than the pixel difference")
@@ -91,13 +106,15 @@ final class MotionSourceTests: XCTestCase {
         let library = try library("t.rstore", tierBytes: 1 << 30)
         _ = try await library.index([url])
         let v = try library.video(url.path)
-        let src = try library.source(v), rec = try library.reconstructor(for: v)
+        let src = try library.source(v)
+        let rec = try library.reconstructor(for: v)
         XCTAssertEqual(src.motionSource, .vectors)
         let pFrames = (0..<v.frameCount).filter { !v.layout.isIFrame($0) }
         let tier = try XCTUnwrap(library.frameTier)
         let entries = tier.read(src, frames: pFrames, encoder: rec.encoder.withMaskSeed(src.maskSeed))
         XCTAssertEqual(entries.count, pFrames.count, "ingest filled the tier under the vectors recipe")
-        XCTAssertTrue(tier.read(src, frames: pFrames, encoder: rec.encoder.withMaskSeed(src.maskSeed)).count == pFrames.count)
+        XCTAssertTrue(
+            tier.read(src, frames: pFrames, encoder: rec.encoder.withMaskSeed(src.maskSeed)).count == pFrames.count)
         let scores = try rec.motionScores(of: src, frames: pFrames)
         XCTAssertEqual(scores.count, pFrames.count)
         let c = rec.encoder.model.config
@@ -106,20 +123,28 @@ final class MotionSourceTests: XCTestCase {
             let a = v.layout.anchor(of: k)
             let keep = crops[k].withUnsafeBufferPointer { f in
                 crops[a].withUnsafeBufferPointer {
-                    rec.encoder.reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: f.baseAddress, anchor: $0.baseAddress, motion: scores[k])
+                    rec.encoder.reduction.select(
+                        grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: f.baseAddress,
+                        anchor: $0.baseAddress, motion: scores[k])
                 }
             }
             XCTAssertEqual(entries[k]?.keep, keep, "P-frame \(k): seek-and-decode picks the patches ingest stored")
         }
         // The recipe names the source: tiers written for the pixel difference are not served.
-        XCTAssertNotEqual(tier.recipe(rec.encoder, motionSource: .vectors), tier.recipe(rec.encoder, motionSource: .pixels))
-        XCTAssertEqual(tier.recipe(rec.encoder), tier.recipe(rec.encoder, motionSource: .pixels), "old recipes stay valid for the pixel source")
+        XCTAssertNotEqual(
+            tier.recipe(rec.encoder, motionSource: .vectors), tier.recipe(rec.encoder, motionSource: .pixels))
+        XCTAssertEqual(
+            tier.recipe(rec.encoder), tier.recipe(rec.encoder, motionSource: .pixels),
+            "old recipes stay valid for the pixel source")
     }
 
     func testIntraOnlyVideoRecordsPixelsAndOldRowsMeanPixels() async throws {
-        let model = try TinyCLIP.model.get(), c = model.config
+        let model = try TinyCLIP.model.get()
+        let c = model.config
         let mjpeg = dir.appendingPathComponent("intra.mkv")
-        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10", "-t", "3", "-c:v", "mjpeg", "-q:v", "4", mjpeg.path])
+        try ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10", "-t", "3", "-c:v", "mjpeg", "-q:v", "4", mjpeg.path,
+        ])
         let h264 = try bFrameClip()
         let store = dir.appendingPathComponent("old.rstore")
         do {
@@ -131,24 +156,31 @@ final class MotionSourceTests: XCTestCase {
         // A store written before migration 0005: the column is NULL.
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["sqlite3", "-cmd", ".timeout 20000", store.path, "UPDATE videos SET motion_source = NULL"]   // waits out a lock
-        try p.run(); p.waitUntilExit()
+        p.arguments = ["sqlite3", "-cmd", ".timeout 20000", store.path, "UPDATE videos SET motion_source = NULL"]  // waits out a lock
+        try p.run()
+        p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)
         let library = try library("old.rstore")
         for url in [mjpeg, h264] {
             let v = try library.video(url.path)
             XCTAssertNil(v.motionSource)
-            XCTAssertEqual(try library.source(v).motionSource, .pixels, "NULL: the pixel difference, what such rows always used")
+            XCTAssertEqual(
+                try library.source(v).motionSource, .pixels, "NULL: the pixel difference, what such rows always used")
             let dense = try library.embeddings(v, from: 0, to: v.duration)
             let (crops, _) = try inputs(url, grid: c.gridSize, n: v.n)
             let reduction = try TokenReduction(p: v.p, strategy: .motion)
             for k in crops.indices where k % (v.n + 1) != 0 {
                 let a = k - k % (v.n + 1)
                 let keep = crops[k].withUnsafeBufferPointer { f in
-                    crops[a].withUnsafeBufferPointer { reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: f.baseAddress, anchor: $0.baseAddress) }
+                    crops[a].withUnsafeBufferPointer {
+                        reduction.select(
+                            grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: f.baseAddress,
+                            anchor: $0.baseAddress)
+                    }
                 }
-                XCTAssertLessThan(zip(dense[k].vector, feature(model, crops[k], keep: keep)).map { abs($0 - $1) }.max()!, 1e-5,
-                                  "\(url.lastPathComponent) P-frame \(k): pixel-difference patches")
+                XCTAssertLessThan(
+                    zip(dense[k].vector, feature(model, crops[k], keep: keep)).map { abs($0 - $1) }.max()!, 1e-5,
+                    "\(url.lastPathComponent) P-frame \(k): pixel-difference patches")
             }
         }
     }

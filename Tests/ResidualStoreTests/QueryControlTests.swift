@@ -1,6 +1,7 @@
-import XCTest
-@testable import ResidualStore
 import Video
+import XCTest
+
+@testable import ResidualStore
 
 final class QueryControlTests: XCTestCase {
     func testChargesUpToTheLimitThenRefusesWithoutRecording() throws {

@@ -1,6 +1,7 @@
-@testable import ResidualStore
 import Timeline
 import XCTest
+
+@testable import ResidualStore
 
 /// Stage 2's plan is a value computed from values (`MomentSearch.plan`): what it asks for
 /// and what it spends of the P-frame budget can be checked without a library.
@@ -9,15 +10,21 @@ final class RefinePlanTests: XCTestCase {
     let search = MomentSearch()
 
     func candidate(_ first: Int, _ last: Int, peak: Int, score: Float) -> MomentSearch.Candidate {
-        MomentSearch.Candidate(videoID: 1, firstFrame: first, lastFrame: last, peakFrame: peak, score: score, threshold: 0.1)
+        MomentSearch.Candidate(
+            videoID: 1, firstFrame: first, lastFrame: last, peakFrame: peak, score: score, threshold: 0.1)
     }
 
     func testThePlanSpendsTheBudgetOnNewPFramesOnlyAndAsksEachVideoOnce() {
-        let video = MomentSearch.VideoContext(id: 1, path: "/a.mp4", times: (0..<60).map { Double($0) / 2 }, fps: 2, layout: layout)
-        let c1 = candidate(30, 35, peak: 33, score: 0.9), c2 = candidate(33, 41, peak: 36, score: 0.8)
-        let d1 = Set(search.decisiveFrames(c1, layout: layout, frames: 60)), d2 = Set(search.decisiveFrames(c2, layout: layout, frames: 60))
+        let video = MomentSearch.VideoContext(
+            id: 1, path: "/a.mp4", times: (0..<60).map { Double($0) / 2 }, fps: 2, layout: layout)
+        let c1 = candidate(30, 35, peak: 33, score: 0.9)
+        let c2 = candidate(33, 41, peak: 36, score: 0.8)
+        let d1 = Set(search.decisiveFrames(c1, layout: layout, frames: 60))
+        let d2 = Set(search.decisiveFrames(c2, layout: layout, frames: 60))
         XCTAssertFalse(d1.isDisjoint(with: d2), "the two candidates share P-frames")
-        func pFrames(_ plan: RefinePlan) -> Set<Int> { Set(plan.requests.flatMap(\.frameIndices).filter { !layout.isIFrame($0) }) }
+        func pFrames(_ plan: RefinePlan) -> Set<Int> {
+            Set(plan.requests.flatMap(\.frameIndices).filter { !layout.isIFrame($0) })
+        }
 
         // A shared P-frame is paid for once: the budget of the union refines both.
         let both = search.plan([c1, c2], k: 1, videos: [1: video], pFrameBudget: d1.union(d2).count)
@@ -42,8 +49,12 @@ final class RefinePlanTests: XCTestCase {
     }
 
     func testOnlyTheBestCandidatesArePlannedAndAVanishedVideoIsDropped() {
-        let video = MomentSearch.VideoContext(id: 1, path: "/a.mp4", times: (0..<60).map { Double($0) / 2 }, fps: 2, layout: layout)
-        let candidates = [candidate(3, 8, peak: 6, score: 0.9), candidate(21, 26, peak: 24, score: 0.8), candidate(45, 50, peak: 48, score: 0.7)]
+        let video = MomentSearch.VideoContext(
+            id: 1, path: "/a.mp4", times: (0..<60).map { Double($0) / 2 }, fps: 2, layout: layout)
+        let candidates = [
+            candidate(3, 8, peak: 6, score: 0.9), candidate(21, 26, peak: 24, score: 0.8),
+            candidate(45, 50, peak: 48, score: 0.7),
+        ]
         let plan = search.plan(candidates, k: 1, videos: [1: video])
         XCTAssertEqual(plan.refinements.map(\.candidate), Array(candidates.prefix(search.candidatesPerResult)))
         XCTAssertEqual(search.plan(candidates, k: 1, videos: [:]).requests, [], "no video: nothing to compute")

@@ -1,9 +1,10 @@
 import Foundation
-@testable import ResidualStore
 import Store
 import TestSupport
 import Timeline
 import XCTest
+
+@testable import ResidualStore
 
 /// A video re-indexed or removed while a query reads it gives the old version, the new one,
 /// or a clean `notReady` (HTTP 409), never a trap on offsets that came back short.
@@ -16,8 +17,10 @@ final class ReindexRaceTests: XCTestCase {
     func clip(_ name: String, _ source: String, seconds: Int = 8) throws -> URL {
         let url = dir.appendingPathComponent(name)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "\(source)=size=160x120:rate=10", "-t", "\(seconds)",
-                                    "-pix_fmt", "yuv420p", "-c:v", "libx264", "-g", "20", url.path])
+        try ExternalCommand.ffmpeg([
+            "-f", "lavfi", "-i", "\(source)=size=160x120:rate=10", "-t", "\(seconds)",
+            "-pix_fmt", "yuv420p", "-c:v", "libx264", "-g", "20", url.path,
+        ])
         return url
     }
 
@@ -25,11 +28,15 @@ final class ReindexRaceTests: XCTestCase {
         // The candidate points at frames of a version whose offsets are gone (0 frames now):
         // today's refine must skip it, not build a reversed range.
         let layout = FrameLayout(n: 2)
-        let c = MomentSearch.Candidate(videoID: 1, firstFrame: 30, lastFrame: 35, peakFrame: 33, score: 0.9, threshold: 0.1)
-        let other = MomentSearch.Candidate(videoID: 2, firstFrame: 0, lastFrame: 5, peakFrame: 3, score: 0.5, threshold: 0.1)
+        let c = MomentSearch.Candidate(
+            videoID: 1, firstFrame: 30, lastFrame: 35, peakFrame: 33, score: 0.9, threshold: 0.1)
+        let other = MomentSearch.Candidate(
+            videoID: 2, firstFrame: 0, lastFrame: 5, peakFrame: 3, score: 0.5, threshold: 0.1)
         let times = (0..<12).map { Double($0) / 2 }
         for vanished in [MomentSearch.VideoContext(id: 1, path: "/gone.mp4", times: [], fps: 2, layout: layout), nil] {
-            var videos = [Int64(2): MomentSearch.VideoContext(id: 2, path: "/b.mp4", times: times, fps: 2, layout: layout)]
+            var videos = [
+                Int64(2): MomentSearch.VideoContext(id: 2, path: "/b.mp4", times: times, fps: 2, layout: layout)
+            ]
             videos[1] = vanished
             let plan = MomentSearch().plan([c, other], k: 2, videos: videos)
             let features = plan.requests.map { $0.frameIndices.map { _ in [Float(1), 0] } }
@@ -97,7 +104,8 @@ final class ReindexRaceTests: XCTestCase {
         let readers = (0..<3).map { r in
             Task.detached { () throws -> (answered: Int, refused: Int) in
                 let lib = try Library(store: store, model: model)
-                var answered = 0, refused = 0
+                var answered = 0
+                var refused = 0
                 while Date() < deadline {
                     do {
                         let moments = try lib.search(r == 0 ? "a test pattern" : "colour bars", k: 3)
@@ -107,7 +115,7 @@ final class ReindexRaceTests: XCTestCase {
                     } catch StoreError.notReady, StoreError.unknownVideo {
                         refused += 1
                     } catch is FreshnessError {
-                        refused += 1   // the file was replaced and not re-indexed yet: a 409 too
+                        refused += 1  // the file was replaced and not re-indexed yet: a 409 too
                     }
                 }
                 return (answered, refused)

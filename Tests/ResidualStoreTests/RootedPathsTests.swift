@@ -1,9 +1,10 @@
 import CLIP
 import Foundation
-@testable import ResidualStore
 import Store
 import TestSupport
 import XCTest
+
+@testable import ResidualStore
 
 /// Paths relative to named library roots: two "machines" that mount one archive in different
 /// folders share a store and get the same features and frames; a root not mounted, or a stored
@@ -16,14 +17,17 @@ final class RootedPathsTests: XCTestCase {
 
     func library(roots: [String: URL]) throws -> Library {
         var config = Library.Configuration()
-        config.frameTierBytes = 0   // every machine decodes its own files
+        config.frameTierBytes = 0  // every machine decodes its own files
         config.roots = try RootMounts(roots)
-        return try Library(store: dir.appendingPathComponent("shared.rstore"), model: try TinyCLIP.model.get(), configuration: config)
+        return try Library(
+            store: dir.appendingPathComponent("shared.rstore"), model: try TinyCLIP.model.get(), configuration: config)
     }
 
     func testMachinesMountingTheArchiveElsewhereGetTheSameFeaturesAndFrames() async throws {
-        let a = dir.appendingPathComponent("machineA/videos"), b = dir.appendingPathComponent("machineB/mnt/archive")
-        try FileManager.default.createDirectory(at: a.appendingPathComponent("clips"), withIntermediateDirectories: true)
+        let a = dir.appendingPathComponent("machineA/videos")
+        let b = dir.appendingPathComponent("machineB/mnt/archive")
+        try FileManager.default.createDirectory(
+            at: a.appendingPathComponent("clips"), withIntermediateDirectories: true)
         let file = try SearchQualityTests.scenesVideo(in: a.appendingPathComponent("clips"))
 
         // Machine A indexes.
@@ -64,7 +68,9 @@ final class RootedPathsTests: XCTestCase {
 
         // Freshness is checked on the file this machine resolves: B's copy changes, A's does not.
         let h = try FileHandle(forWritingTo: b.appendingPathComponent("clips/scenes.mp4"))
-        try h.seekToEnd(); try h.write(contentsOf: Data([0])); try h.close()
+        try h.seekToEnd()
+        try h.write(contentsOf: Data([0]))
+        try h.close()
         let libB2 = try library(roots: ["archive": b])
         XCTAssertThrowsError(try libB2.embeddings(v, from: 0, to: v.duration)) { e in
             guard case .stale(let path, _)? = e as? FreshnessError else { return XCTFail("\(e)") }
@@ -79,13 +85,17 @@ final class RootedPathsTests: XCTestCase {
         XCTAssertFalse(report.refined, "coarse: no P-frame can be rebuilt without the file")
         XCTAssertEqual(report.pFrames, 0)
         let notMounted = RootError.notMounted(root: "archive", video: id, path: "archive:clips/scenes.mp4", mounted: [])
-        XCTAssertThrowsError(try libC.embeddings(v, from: 0, to: v.duration)) { XCTAssertEqual($0 as? RootError, notMounted) }
+        XCTAssertThrowsError(try libC.embeddings(v, from: 0, to: v.duration)) {
+            XCTAssertEqual($0 as? RootError, notMounted)
+        }
         XCTAssertThrowsError(try libC.frameImage(v, index: 1)) { XCTAssertEqual($0 as? RootError, notMounted) }
-        XCTAssertTrue("\(notMounted)".contains("video \(id)") && "\(notMounted)".contains("--root archive="), "\(notMounted)")
+        XCTAssertTrue(
+            "\(notMounted)".contains("video \(id)") && "\(notMounted)".contains("--root archive="), "\(notMounted)")
         XCTAssertEqual(try libC.embeddings(v, from: 0, to: 0).map(\.kind), [.i], "I-features need no file")
         let other = try library(roots: ["elsewhere": a])
         XCTAssertThrowsError(try other.frameImage(v, index: 0)) {
-            XCTAssertEqual($0 as? RootError, .notMounted(root: "archive", video: id, path: v.path, mounted: ["elsewhere"]))
+            XCTAssertEqual(
+                $0 as? RootError, .notMounted(root: "archive", video: id, path: v.path, mounted: ["elsewhere"]))
         }
     }
 
@@ -93,7 +103,9 @@ final class RootedPathsTests: XCTestCase {
         let folder = dir.appendingPathComponent("videos")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let file = folder.appendingPathComponent("a.mp4")
-        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=3", "-pix_fmt", "yuv420p", file.path])
+        try ExternalCommand.ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=3", "-pix_fmt", "yuv420p", file.path,
+        ])
         let old = try library(roots: [:])
         let indexed = try await old.index([file])
         XCTAssertEqual(indexed.indexed, 1)
@@ -107,16 +119,22 @@ final class RootedPathsTests: XCTestCase {
     }
 
     func testHostileStoredPathsAndSymlinksLeavingTheRootAreRefused() async throws {
-        let root = dir.appendingPathComponent("root"), outside = dir.appendingPathComponent("outside")
+        let root = dir.appendingPathComponent("root")
+        let outside = dir.appendingPathComponent("outside")
         for d in [root, outside] { try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true) }
         let secret = outside.appendingPathComponent("secret.mp4")
-        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=2", "-pix_fmt", "yuv420p", secret.path])
-        try FileManager.default.createSymbolicLink(at: root.appendingPathComponent("link.mp4"), withDestinationURL: secret)
+        try ExternalCommand.ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=2", "-pix_fmt", "yuv420p", secret.path,
+        ])
+        try FileManager.default.createSymbolicLink(
+            at: root.appendingPathComponent("link.mp4"), withDestinationURL: secret)
         try FileManager.default.createSymbolicLink(at: root.appendingPathComponent("away"), withDestinationURL: outside)
         let mounts = try RootMounts(["archive": root])
 
         func refused(_ stored: String, _ expected: RootError, line: UInt = #line) {
-            XCTAssertThrowsError(try mounts.file(for: stored), line: line) { XCTAssertEqual($0 as? RootError, expected, line: line) }
+            XCTAssertThrowsError(try mounts.file(for: stored), line: line) {
+                XCTAssertEqual($0 as? RootError, expected, line: line)
+            }
         }
         refused("archive:../outside/secret.mp4", .badPath(path: "../outside/secret.mp4", reason: .traversal))
         refused("archive:a/../../outside/secret.mp4", .badPath(path: "a/../../outside/secret.mp4", reason: .traversal))
@@ -126,12 +144,17 @@ final class RootedPathsTests: XCTestCase {
         refused("archive:link.mp4", .leavesRoot(root: "archive", path: "link.mp4"))
         refused("archive:away/secret.mp4", .leavesRoot(root: "archive", path: "away/secret.mp4"))
         refused("relative/file.mp4", .badPath(path: "relative/file.mp4", reason: .unrooted))
-        XCTAssertEqual(try mounts.file(for: "archive:clips/missing.mp4").path, root.appendingPathComponent("clips/missing.mp4").path,
-                       "a missing file inside the root is the reader's to report")
-        XCTAssertEqual(try mounts.file(for: "/abs/old.mp4").path, "/abs/old.mp4", "stores without roots keep absolute paths")
+        XCTAssertEqual(
+            try mounts.file(for: "archive:clips/missing.mp4").path,
+            root.appendingPathComponent("clips/missing.mp4").path,
+            "a missing file inside the root is the reader's to report")
+        XCTAssertEqual(
+            try mounts.file(for: "/abs/old.mp4").path, "/abs/old.mp4", "stores without roots keep absolute paths")
         XCTAssertEqual(StoredPath("/data/a:b.mp4"), .absolute("/data/a:b.mp4"))
         XCTAssertEqual(StoredPath("archive:x/a:b.mp4"), .rooted(root: "archive", path: "x/a:b.mp4"))
-        XCTAssertThrowsError(try RootMounts(["bad name": root])) { XCTAssertEqual($0 as? RootError, .badName("bad name")) }
+        XCTAssertThrowsError(try RootMounts(["bad name": root])) {
+            XCTAssertEqual($0 as? RootError, .badName("bad name"))
+        }
 
         // Storing: inside a root by name, outside by its real path: refused, nothing stored.
         XCTAssertThrowsError(try mounts.storedPath(for: root.appendingPathComponent("link.mp4"))) {
@@ -141,7 +164,8 @@ final class RootedPathsTests: XCTestCase {
         let lib = try library(roots: ["archive": root])
         let summary = try await lib.index([root.appendingPathComponent("link.mp4")])
         XCTAssertEqual(summary.files.map(\.outcome), [.failed])
-        XCTAssertTrue(summary.files[0].error?.contains("resolves outside library root `archive`") ?? false, "\(summary.files)")
+        XCTAssertTrue(
+            summary.files[0].error?.contains("resolves outside library root `archive`") ?? false, "\(summary.files)")
         XCTAssertEqual(try lib.videos(), [])
     }
 }

@@ -10,11 +10,13 @@ final class SearchQualityTests: XCTestCase {
     /// 36 s of three visibly different scenes (GOP 10 s), so the similarity curve has structure.
     static func scenesVideo(in dir: URL) throws -> URL {
         let url = dir.appendingPathComponent("scenes.mp4")
-        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=12",
-                                    "-f", "lavfi", "-i", "mandelbrot=size=320x240:rate=25,trim=duration=12",
-                                    "-f", "lavfi", "-i", "smptebars=size=320x240:rate=25:duration=12",
-                                    "-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0,format=yuv420p",
-                                    "-c:v", "libx264", "-g", "250", "-bf", "2", url.path])
+        try ExternalCommand.ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=12",
+            "-f", "lavfi", "-i", "mandelbrot=size=320x240:rate=25,trim=duration=12",
+            "-f", "lavfi", "-i", "smptebars=size=320x240:rate=25:duration=12",
+            "-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0,format=yuv420p",
+            "-c:v", "libx264", "-g", "250", "-bf", "2", url.path,
+        ])
         return url
     }
 
@@ -30,8 +32,9 @@ final class SearchQualityTests: XCTestCase {
             let grounded = try XCTUnwrap(try lib.ground(v, text: text).first)
             let found = try XCTUnwrap(try lib.search(text, k: 1).first)
             XCTAssertEqual(found.videoID, grounded.videoID)
-            XCTAssertGreaterThanOrEqual(Grounding.iou((found.start, found.end), (grounded.start, grounded.end)), 0.8,
-                                        "\(text): search \(found.start)-\(found.end) vs ground \(grounded.start)-\(grounded.end)")
+            XCTAssertGreaterThanOrEqual(
+                Grounding.iou((found.start, found.end), (grounded.start, grounded.end)), 0.8,
+                "\(text): search \(found.start)-\(found.end) vs ground \(grounded.start)-\(grounded.end)")
         }
     }
 
@@ -56,7 +59,8 @@ final class SearchQualityTests: XCTestCase {
         XCTAssertFalse(none.moments.isEmpty)
         XCTAssertTrue(none.moments.allSatisfy { !$0.refined })
 
-        let some = try lib.searchReport("bars of colour", k: 2, control: QueryControl(limits: .init(maxPFrames: 2 * v.n + 1)))
+        let some = try lib.searchReport(
+            "bars of colour", k: 2, control: QueryControl(limits: .init(maxPFrames: 2 * v.n + 1)))
         XCTAssertLessThanOrEqual(some.pFrames, 2 * v.n + 1)
         XCTAssertFalse(some.moments.isEmpty)
     }

@@ -1,11 +1,12 @@
 import CLIP
 import Foundation
-@testable import ResidualStore
 import Store
 import Tensor
 import TestSupport
 import Timeline
 import XCTest
+
+@testable import ResidualStore
 
 /// Stage 1 on the FAISS index: the wrapper itself, the index file (never trusted), and the
 /// index following the store through adds, re-indexes and deletes in agreement with the scan.
@@ -13,13 +14,15 @@ final class Stage1ANNTests: XCTestCase {
     // MARK: The wrapper
 
     func testWrapperTrainsAddsSearchesRemovesAndRoundTrips() throws {
-        let dim = 16, n = 600
+        let dim = 16
+        let n = 600
         var rng = SplitMix(seed: 5)
         let rows = (0..<n).map { _ in VectorMath.normalized((0..<dim).map { _ in rng.normal() }) }
         let ids = (0..<n).map { Stage1ANNIDs.id(video: Int64($0 % 7 + 1), frame: $0) }
         let index = try FaissIndex(dim: dim, factory: "IVF4,Flat")
         XCTAssertFalse(index.isTrained)
-        XCTAssertThrowsError(try index.add(rows.flatMap { $0 }, ids: ids), "adding before training is an error, not a crash")
+        XCTAssertThrowsError(
+            try index.add(rows.flatMap { $0 }, ids: ids), "adding before training is an error, not a crash")
         try index.train(rows.flatMap { $0 })
         try index.add(rows.flatMap { $0 }, ids: ids)
         XCTAssertEqual(index.count, n)
@@ -56,7 +59,8 @@ final class Stage1ANNTests: XCTestCase {
     }
 
     func testQuantisedIndexFindsTheNearestRows() throws {
-        let dim = 32, n = 2000
+        let dim = 32
+        let n = 2000
         var rng = SplitMix(seed: 8)
         let rows = (0..<n).map { _ in VectorMath.normalized((0..<dim).map { _ in rng.normal() }) }
         let index = try FaissIndex(dim: dim, factory: "IVF8,SQ8")
@@ -102,16 +106,22 @@ final class Stage1ANNTests: XCTestCase {
         /// Stores a video of `frames` sampled frames (N = 2): a scene drifting from a random start.
         mutating func add(_ lib: Library, path: String, frames: Int) throws -> Int64 {
             let dim = model.config.embedDim
-            let v = VideoRecord(path: path, contentHash: UUID().uuidString, size: 0, mtime: 0, duration: Double(frames) / 2, timeBaseNum: 1,
-                                timeBaseDen: 1000, fps: 2, n: 2, p: 0.85, strategy: "random", codec: .f16, info: "{}")
-            guard case .resume(let row) = try lib.store.begin(v, model: lib.modelRecord, lease: nil) else { throw XCTSkip("store refused") }
+            let v = VideoRecord(
+                path: path, contentHash: UUID().uuidString, size: 0, mtime: 0, duration: Double(frames) / 2,
+                timeBaseNum: 1,
+                timeBaseDen: 1000, fps: 2, n: 2, p: 0.85, strategy: "random", codec: .f16, info: "{}")
+            guard case .resume(let row) = try lib.store.begin(v, model: lib.modelRecord, lease: nil) else {
+                throw XCTSkip("store refused")
+            }
             var vec = (0..<dim).map { _ in rng.normal() }
             var feats: [(index: Int, vector: [Float])] = []
             for k in stride(from: 0, to: frames, by: 3) {
                 for j in 0..<dim { vec[j] += 0.4 * rng.normal() }
                 feats.append((k, vec))
             }
-            let offsets = (0..<frames).map { FrameOffsetRecord(index: $0, pts: Int64($0) * 500, time: Double($0) / 2, seekPTS: 0) }
+            let offsets = (0..<frames).map {
+                FrameOffsetRecord(index: $0, pts: Int64($0) * 500, time: Double($0) / 2, seekPTS: 0)
+            }
             try lib.store.append(video: row.id!, offsets: offsets, iFeatures: feats, shotStarts: [], lease: nil)
             try lib.store.finish(video: row.id!, expectedFrames: frames, lease: nil, damage: nil)
             return row.id!
@@ -121,12 +131,14 @@ final class Stage1ANNTests: XCTestCase {
     /// The index holds exactly the ready videos' I-features, and the approximate plan (every
     /// list probed, every video a candidate) equals the exact scan's, after each change.
     func assertAgrees(_ f: Fixture, _ why: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let exact = try f.open(.exact), ann = try f.open(.ann)
+        let exact = try f.open(.exact)
+        let ann = try f.open(.ann)
         let dim = f.model.config.embedDim
         var rng = SplitMix(seed: 99)
         for _ in 0..<3 {
             let q = VectorMath.normalized((0..<dim).map { _ in rng.normal() })
-            let e = try exact.stage1Plan(query: q, k: 5), a = try ann.stage1Plan(query: q, k: 5)
+            let e = try exact.stage1Plan(query: q, k: 5)
+            let a = try ann.stage1Plan(query: q, k: 5)
             XCTAssertEqual(e.mode, Stage1Mode.exact, why, file: file, line: line)
             XCTAssertEqual(a.mode, Stage1Mode.ann, why, file: file, line: line)
             XCTAssertEqual(a.candidates, e.candidates, why, file: file, line: line)
@@ -135,7 +147,8 @@ final class Stage1ANNTests: XCTestCase {
         let index = try XCTUnwrap(state.index, file: file, line: line)
         let stored = try exact.matrix().rows.map { Stage1ANNIDs.id(video: $0.video, frame: $0.frame) }
         let q = [Float](repeating: 1 / Float(dim).squareRoot(), count: dim)
-        XCTAssertEqual(Set(try index.search(q, k: index.count + 5, nprobe: 4).map(\.id)), Set(stored), why, file: file, line: line)
+        XCTAssertEqual(
+            Set(try index.search(q, k: index.count + 5, nprobe: 4).map(\.id)), Set(stored), why, file: file, line: line)
         XCTAssertEqual(index.count, stored.count, why, file: file, line: line)
         XCTAssertTrue(ann.stage1IndexWarnings.isEmpty, "\(why): \(ann.stage1IndexWarnings)", file: file, line: line)
     }
@@ -152,7 +165,8 @@ final class Stage1ANNTests: XCTestCase {
         // One long-lived library follows the store too (its in-memory index is updated).
         let dim = f.model.config.embedDim
         let q = VectorMath.normalized((0..<dim).map { Float($0 % 3) - 1 })
-        XCTAssertEqual(try lib.stage1Plan(query: q, k: 3).candidates, try f.open(.exact).stage1Plan(query: q, k: 3).candidates)
+        XCTAssertEqual(
+            try lib.stage1Plan(query: q, k: 3).candidates, try f.open(.exact).stage1Plan(query: q, k: 3).candidates)
 
         _ = try f.add(lib, path: "/v/d.mp4", frames: 360)
         try assertAgrees(f, "a fourth added")
@@ -163,8 +177,9 @@ final class Stage1ANNTests: XCTestCase {
         _ = try f.add(lib, path: "/v/c.mp4", frames: 210)
         _ = try f.add(lib, path: "/v/e.mp4", frames: 150)
         try assertAgrees(f, "one re-indexed, one added")
-        XCTAssertEqual(try lib.stage1Plan(query: q, k: 3).candidates, try f.open(.exact).stage1Plan(query: q, k: 3).candidates,
-                       "the long-lived library followed every change")
+        XCTAssertEqual(
+            try lib.stage1Plan(query: q, k: 3).candidates, try f.open(.exact).stage1Plan(query: q, k: 3).candidates,
+            "the long-lived library followed every change")
     }
 
     func testDamagedOrForeignIndexFileIsRebuiltWithAWarning() throws {
@@ -183,7 +198,9 @@ final class Stage1ANNTests: XCTestCase {
             try bytes.write(to: file)
             let l = try f.open(.ann)
             XCTAssertEqual(try l.stage1Plan(query: q, k: 4).candidates, expected, cause, line: line)
-            XCTAssertTrue(l.stage1IndexWarnings.contains { $0.contains(cause) && $0.contains("rebuilding") }, "\(cause): \(l.stage1IndexWarnings)", line: line)
+            XCTAssertTrue(
+                l.stage1IndexWarnings.contains { $0.contains(cause) && $0.contains("rebuilding") },
+                "\(cause): \(l.stage1IndexWarnings)", line: line)
             // Rebuilt and rewritten: the next process loads it without a warning.
             let next = try f.open(.ann)
             XCTAssertEqual(try next.stage1Plan(query: q, k: 4).candidates, expected, line: line)
@@ -202,7 +219,8 @@ final class Stage1ANNTests: XCTestCase {
         var crafted = good
         let tableEnd = Stage1ANNFile.headerSize + 3 * 20
         for i in tableEnd..<(tableEnd + 4) { crafted[i] = 0x5a }
-        let sum = Stage1ANNFile.checksum(table: crafted[Stage1ANNFile.headerSize..<tableEnd], faiss: crafted[tableEnd...])
+        let sum = Stage1ANNFile.checksum(
+            table: crafted[Stage1ANNFile.headerSize..<tableEnd], faiss: crafted[tableEnd...])
         withUnsafeBytes(of: sum.littleEndian) { crafted.replaceSubrange(48..<56, with: $0) }
         try reopen(crafted, expect: "FAISS read failed")
     }
@@ -219,10 +237,12 @@ final class Stage1ANNTests: XCTestCase {
             XCTAssertEqual(exact.stage1, .exact)
             XCTAssertEqual(auto.stage1, .exact, "below the threshold")
             XCTAssertEqual(auto.moments, exact.moments)
-            XCTAssertFalse(FileManager.default.fileExists(atPath: f.storeURL.path + ".ann"), "no index below the threshold")
+            XCTAssertFalse(
+                FileManager.default.fileExists(atPath: f.storeURL.path + ".ann"), "no index below the threshold")
             let above = try f.open(.auto, threshold: rows).searchReport(text, k: 3)
             XCTAssertEqual(above.stage1, .ann, "at the threshold")
-            XCTAssertEqual(above.moments, exact.moments, "every list probed and every video a candidate: the same moments")
+            XCTAssertEqual(
+                above.moments, exact.moments, "every list probed and every video a candidate: the same moments")
             try FileManager.default.removeItem(atPath: f.storeURL.path + ".ann")
         }
     }

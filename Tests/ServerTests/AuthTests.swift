@@ -23,21 +23,39 @@ final class AuthTests: XCTestCase {
             let none = try await client.execute(uri: "/v1/videos", method: .get)
             assertError(none, 401, "missing_token")
             XCTAssertEqual(none.headers[.wwwAuthenticate], "Bearer realm=\"rstore\"")
-            assertError(try await client.execute(uri: "/v1/videos", method: .get, headers: bearer("wrong")), 401, "bad_token")
-            assertError(try await client.execute(uri: "/v1/search?q=x", method: .get, headers: bearer(token + "x")), 401, "bad_token")
+            assertError(
+                try await client.execute(uri: "/v1/videos", method: .get, headers: bearer("wrong")), 401, "bad_token")
+            assertError(
+                try await client.execute(uri: "/v1/search?q=x", method: .get, headers: bearer(token + "x")), 401,
+                "bad_token")
             var basic = HTTPFields()
             basic[.authorization] = "Basic \(token)"
             assertError(try await client.execute(uri: "/v1/videos", method: .get, headers: basic), 401, "bad_token")
-            do { let resp = try await client.execute(uri: "/v1/videos", method: .get, headers: bearer(token)); XCTAssertEqual(resp.status, .ok, resp.text) }
-            assertError(try await client.execute(uri: "/v1/index", method: .post, body: ByteBuffer(string: #"{"path":"a.mp4"}"#)), 401, "missing_token")
+            do {
+                let resp = try await client.execute(uri: "/v1/videos", method: .get, headers: bearer(token))
+                XCTAssertEqual(resp.status, .ok, resp.text)
+            }
+            assertError(
+                try await client.execute(
+                    uri: "/v1/index", method: .post, body: ByteBuffer(string: #"{"path":"a.mp4"}"#)), 401,
+                "missing_token")
             // The raw token is no cookie: only a session the server issued is.
             var rawCookie = HTTPFields()
             rawCookie[.cookie] = "rstore_session=\(token); rstore_token=\(token)"
             assertError(try await client.execute(uri: "/v1/videos", method: .get, headers: rawCookie), 401)
             // Public routes.
-            do { let resp = try await client.execute(uri: "/healthz", method: .get); XCTAssertEqual(resp.status, .ok, resp.text) }
-            do { let resp = try await client.execute(uri: "/", method: .get); XCTAssertEqual(resp.status, .ok, resp.text) }
-            do { let resp = try await client.execute(uri: "/openapi.json", method: .get); XCTAssertEqual(resp.status, .ok, resp.text) }
+            do {
+                let resp = try await client.execute(uri: "/healthz", method: .get)
+                XCTAssertEqual(resp.status, .ok, resp.text)
+            }
+            do {
+                let resp = try await client.execute(uri: "/", method: .get)
+                XCTAssertEqual(resp.status, .ok, resp.text)
+            }
+            do {
+                let resp = try await client.execute(uri: "/openapi.json", method: .get)
+                XCTAssertEqual(resp.status, .ok, resp.text)
+            }
         }
     }
 
@@ -55,18 +73,29 @@ final class AuthTests: XCTestCase {
             XCTAssertFalse(set.contains(token), "the cookie is not the token")
             let pair = String(set.split(separator: ";")[0])
             let cookieName = String(pair.split(separator: "=")[0])
-            XCTAssertTrue(cookieName.hasPrefix("rstore_session_") && cookieName.count == "rstore_session_".count + 16, cookieName)
+            XCTAssertTrue(
+                cookieName.hasPrefix("rstore_session_") && cookieName.count == "rstore_session_".count + 16, cookieName)
             var cookie = HTTPFields()
             cookie[.cookie] = "other=1; \(pair)"
-            do { let r = try await client.execute(uri: "/v1/videos/\(f.videoA)/frames/0.jpg", method: .get, headers: cookie); XCTAssertEqual(r.status, .ok, r.text) }
+            do {
+                let r = try await client.execute(
+                    uri: "/v1/videos/\(f.videoA)/frames/0.jpg", method: .get, headers: cookie)
+                XCTAssertEqual(r.status, .ok, r.text)
+            }
             var sameOrigin = cookie
             sameOrigin[.origin] = "http://localhost"
-            do { let r = try await client.execute(uri: "/v1/videos", method: .get, headers: sameOrigin); XCTAssertEqual(r.status, .ok, r.text) }
+            do {
+                let r = try await client.execute(uri: "/v1/videos", method: .get, headers: sameOrigin)
+                XCTAssertEqual(r.status, .ok, r.text)
+            }
             var foreign = cookie
             foreign[.origin] = "http://evil.example"
             assertError(try await client.execute(uri: "/v1/videos", method: .get, headers: foreign), 403, "bad_origin")
             // Writes need the header, even with a valid session.
-            assertError(try await client.execute(uri: "/v1/index", method: .post, headers: cookie, body: ByteBuffer(string: #"{"path":"a.mp4"}"#)), 401)
+            assertError(
+                try await client.execute(
+                    uri: "/v1/index", method: .post, headers: cookie, body: ByteBuffer(string: #"{"path":"a.mp4"}"#)),
+                401)
             assertError(try await client.execute(uri: "/v1/session", method: .post, headers: cookie), 401)
             // A made-up session of the right shape is refused.
             var forged = HTTPFields()
@@ -92,7 +121,10 @@ final class AuthTests: XCTestCase {
         try await withClient(one) { client in
             var both = HTTPFields()
             both[.cookie] = "\(b); \(a)"
-            do { let r = try await client.execute(uri: "/v1/videos", method: .get, headers: both); XCTAssertEqual(r.status, .ok, r.text) }
+            do {
+                let r = try await client.execute(uri: "/v1/videos", method: .get, headers: both)
+                XCTAssertEqual(r.status, .ok, r.text)
+            }
             var other = HTTPFields()
             other[.cookie] = b
             assertError(try await client.execute(uri: "/v1/videos", method: .get, headers: other), 401)
@@ -107,7 +139,8 @@ final class AuthTests: XCTestCase {
             for uri in pathTricks {
                 for method in [HTTPRequest.Method.get, .head, .options, .post, .put, .delete] {
                     let r = try await client.execute(uri: uri, method: method)
-                    XCTAssertFalse((200..<300).contains(Int(r.status.code)), "\(method) \(uri): \(r.status.code) \(r.text)")
+                    XCTAssertFalse(
+                        (200..<300).contains(Int(r.status.code)), "\(method) \(uri): \(r.status.code) \(r.text)")
                     XCTAssertFalse(r.text.contains("a.mp4"), "\(method) \(uri) leaked library data")
                 }
             }
@@ -119,7 +152,9 @@ final class AuthTests: XCTestCase {
             assertError(try await client.execute(uri: "/v1//videos", method: .get), 401, "missing_token")
             // Writes too (this server has a library root, so an unauthenticated index would run).
             for uri in ["//v1/index", "/v1//index", "///v1/index"] {
-                assertError(try await client.execute(uri: uri, method: .post, body: ByteBuffer(string: #"{"path":"later"}"#)), 401, "missing_token")
+                assertError(
+                    try await client.execute(uri: uri, method: .post, body: ByteBuffer(string: #"{"path":"later"}"#)),
+                    401, "missing_token")
             }
             let head = try await client.execute(uri: "/v1/videos", method: .head)
             XCTAssertEqual(head.status.code, 401)
@@ -138,7 +173,8 @@ final class AuthTests: XCTestCase {
         XCTAssertEqual(Set(routes.filter(\.isPublic).map(\.path)), ["/", "/healthz", "/openapi.json"])
         try await withClient(server) { client in
             for r in routes where !r.isPublic {
-                let uri = r.path.replacingOccurrences(of: "{id}", with: "\(f.videoA)").replacingOccurrences(of: "{index}", with: "0")
+                let uri = r.path.replacingOccurrences(of: "{id}", with: "\(f.videoA)").replacingOccurrences(
+                    of: "{index}", with: "0")
                 let resp = try await client.execute(uri: uri, method: r.method == "POST" ? .post : .get)
                 assertError(resp, 401)
             }
@@ -148,8 +184,12 @@ final class AuthTests: XCTestCase {
     func testWithoutTokenReadsAreOpenAndWritesRefused() async throws {
         let f = try await ServerFixture.shared.value
         try await withClient(try f.server()) { client in
-            do { let resp = try await client.execute(uri: "/v1/videos", method: .get); XCTAssertEqual(resp.status, .ok, resp.text) }
-            let w = try await client.execute(uri: "/v1/index", method: .post, body: ByteBuffer(string: #"{"path":"a.mp4"}"#))
+            do {
+                let resp = try await client.execute(uri: "/v1/videos", method: .get)
+                XCTAssertEqual(resp.status, .ok, resp.text)
+            }
+            let w = try await client.execute(
+                uri: "/v1/index", method: .post, body: ByteBuffer(string: #"{"path":"a.mp4"}"#))
             assertError(w, 403, "writes_disabled")
             assertError(try await client.execute(uri: "//v1/index", method: .post), 403, "writes_disabled")
             let health = try await client.execute(uri: "/healthz", method: .get)
@@ -167,7 +207,8 @@ final class AuthTests: XCTestCase {
         XCTAssertNoThrow(try ServerConfiguration(host: "127.0.0.1").validate())
         XCTAssertNoThrow(try ServerConfiguration(host: "::1").validate())
         XCTAssertThrowsError(try ServerConfiguration(host: "192.168.1.5", token: "").validate())
-        XCTAssertThrowsError(try ServerConfiguration(libraryRoots: [URL(fileURLWithPath: "/nonexistent-root")]).validate())
+        XCTAssertThrowsError(
+            try ServerConfiguration(libraryRoots: [URL(fileURLWithPath: "/nonexistent-root")]).validate())
         var c = ServerConfiguration()
         c.allowedHosts = ["http://x.example/"]
         XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("--allow-host")) }
@@ -190,14 +231,18 @@ final class AuthTests: XCTestCase {
 
         let fromFile = try TokenSource.resolve(argument: nil, file: file.path, environment: env)
         XCTAssertEqual(fromFile, .init(token: "0123456789abcdef", warning: nil))
-        XCTAssertEqual(try TokenSource.resolve(argument: nil, file: nil, environment: env), .init(token: "from-the-environment", warning: nil))
-        XCTAssertEqual(try TokenSource.resolve(argument: nil, file: nil, environment: [:]), .init(token: nil, warning: nil))
+        XCTAssertEqual(
+            try TokenSource.resolve(argument: nil, file: nil, environment: env),
+            .init(token: "from-the-environment", warning: nil))
+        XCTAssertEqual(
+            try TokenSource.resolve(argument: nil, file: nil, environment: [:]), .init(token: nil, warning: nil))
         let argv = try TokenSource.resolve(argument: "an-argv-token", file: nil, environment: env)
         XCTAssertEqual(argv.token, "an-argv-token")
         XCTAssertTrue(argv.warning?.contains("ps") ?? false)
 
         func refuses(_ arg: String?, _ path: String?, _ needle: String, line: UInt = #line) {
-            XCTAssertThrowsError(try TokenSource.resolve(argument: arg, file: path, environment: [:]), line: line) { e in
+            XCTAssertThrowsError(try TokenSource.resolve(argument: arg, file: path, environment: [:]), line: line) {
+                e in
                 XCTAssertTrue("\(e)".contains(needle), "\(e)", line: line)
             }
         }

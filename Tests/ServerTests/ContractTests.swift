@@ -2,9 +2,10 @@ import BuildInfo
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-@testable import Server
 import TestSupport
 import XCTest
+
+@testable import Server
 
 /// `openapi.json` is the contract, proved both ways against the code: every route the router
 /// registers is documented and every documented route is registered; every query parameter
@@ -18,28 +19,40 @@ final class ContractTests: XCTestCase {
 
     static var operations: [(method: String, path: String, op: [String: Any])] {
         let paths = document["paths"] as? [String: [String: Any]] ?? [:]
-        return paths.flatMap { path, ops in ops.compactMap { m, o in (o as? [String: Any]).map { (m.uppercased(), path, $0) } } }
-            .sorted { ($0.path, $0.method) < ($1.path, $1.method) }
+        return paths.flatMap { path, ops in
+            ops.compactMap { m, o in (o as? [String: Any]).map { (m.uppercased(), path, $0) } }
+        }
+        .sorted { ($0.path, $0.method) < ($1.path, $1.method) }
     }
 
     static func parameters(_ op: [String: Any], in location: String) -> Set<String> {
-        Set((op["parameters"] as? [[String: Any]] ?? []).filter { $0["in"] as? String == location }.compactMap { $0["name"] as? String })
+        Set(
+            (op["parameters"] as? [[String: Any]] ?? []).filter { $0["in"] as? String == location }.compactMap {
+                $0["name"] as? String
+            })
     }
 
     func testVersionsAndTheServedDocument() async throws {
         let doc = Self.document
         let info = try XCTUnwrap(doc["info"] as? [String: Any])
         XCTAssertEqual(doc["openapi"] as? String, "3.1.0")
-        XCTAssertEqual(info["version"] as? String, BuildInfo.packageVersion, "the file's info.version is the package version")
+        XCTAssertEqual(
+            info["version"] as? String, BuildInfo.packageVersion, "the file's info.version is the package version")
         XCTAssertEqual(info["x-api-version"] as? Int, BuildInfo.apiVersion)
-        XCTAssertEqual(BuildInfo.packageVersion.split(separator: ".").first.map(String.init), String(BuildInfo.apiVersion), "the major version is the API version")
+        XCTAssertEqual(
+            BuildInfo.packageVersion.split(separator: ".").first.map(String.init), String(BuildInfo.apiVersion),
+            "the major version is the API version")
         XCTAssertTrue(BuildInfo.version.hasPrefix(BuildInfo.packageVersion))
         let f = try await ServerFixture.shared.value
         try await withClient(try f.server()) { client in
             let r = try await client.execute(uri: "/openapi.json", method: .get)
-            XCTAssertEqual((r.json["info"] as? [String: Any])?["version"] as? String, BuildInfo.version, "served with this build's version")
-            var served = r.json, file = Self.document
-            served["info"] = nil; file["info"] = nil
+            XCTAssertEqual(
+                (r.json["info"] as? [String: Any])?["version"] as? String, BuildInfo.version,
+                "served with this build's version")
+            var served = r.json
+            var file = Self.document
+            served["info"] = nil
+            file["info"] = nil
             XCTAssertTrue(NSDictionary(dictionary: served).isEqual(to: file), "otherwise the file as checked in")
             let h = try await client.execute(uri: "/healthz", method: .get)
             XCTAssertEqual(h.json["version"] as? String, BuildInfo.version)
@@ -53,10 +66,16 @@ final class ContractTests: XCTestCase {
             let server = try f.server { $0.metricsPublic = metricsPublic }
             let registered = Set(server.makeRouter().routes.map { "\($0.method) \($0.path)" })
             let documented = Set(Self.operations.map { "\($0.method) \($0.path)" })
-            XCTAssertEqual(documented, registered, "documented, not served: \(documented.subtracting(registered)); served, not documented: \(registered.subtracting(documented))")
+            XCTAssertEqual(
+                documented, registered,
+                "documented, not served: \(documented.subtracting(registered)); served, not documented: \(registered.subtracting(documented))"
+            )
             // Public routes say so (`security: []`), and only they.
             let publicRoutes = Set(server.makeRouter().routes.filter(\.isPublic).map { "\($0.method) \($0.path)" })
-            let documentedPublic = Set(Self.operations.filter { ($0.op["security"] as? [Any])?.isEmpty == true }.map { "\($0.method) \($0.path)" })
+            let documentedPublic = Set(
+                Self.operations.filter { ($0.op["security"] as? [Any])?.isEmpty == true }.map {
+                    "\($0.method) \($0.path)"
+                })
             if metricsPublic {
                 XCTAssertEqual(documentedPublic.union(["GET /metrics"]), publicRoutes)
             } else {
@@ -64,7 +83,8 @@ final class ContractTests: XCTestCase {
             }
         }
         for (method, path, op) in Self.operations {
-            let inPath = Set(path.components(separatedBy: "{").dropFirst().compactMap { $0.components(separatedBy: "}").first })
+            let inPath = Set(
+                path.components(separatedBy: "{").dropFirst().compactMap { $0.components(separatedBy: "}").first })
             XCTAssertEqual(Self.parameters(op, in: "path"), inPath, "\(method) \(path): path parameters")
         }
         // Every $ref resolves.
@@ -91,10 +111,13 @@ final class ContractTests: XCTestCase {
                 let names = Self.parameters(op, in: "query")
                 var query: [String] = []
                 for n in names.sorted() {
-                    let v = try XCTUnwrap(Self.sample[n], "no sample value for query parameter `\(n)` of \(method) \(path)")
+                    let v = try XCTUnwrap(
+                        Self.sample[n], "no sample value for query parameter `\(n)` of \(method) \(path)")
                     query.append("\(n)=\(v)")
                 }
-                let uri = path.replacingOccurrences(of: "{id}", with: "\(f.videoA)").replacingOccurrences(of: "{index}", with: "0")
+                let uri =
+                    path.replacingOccurrences(of: "{id}", with: "\(f.videoA)").replacingOccurrences(
+                        of: "{index}", with: "0")
                     + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
                 // POST /v1/search reads the query string too (k, refine and the filter of an image upload).
                 let postWithQuery = method == "POST" && path == "/v1/search"
@@ -106,13 +129,16 @@ final class ContractTests: XCTestCase {
                 var headers = bearer(token)
                 if postWithQuery { headers[.contentType] = "application/json" }
                 let r = try await QueryParameters.$readNames.withValue(log) {
-                    try await client.execute(uri: uri, method: postWithQuery ? .post : .get, headers: headers,
-                                             body: postWithQuery ? ByteBuffer(string: #"{"text": "red"}"#) : nil)
+                    try await client.execute(
+                        uri: uri, method: postWithQuery ? .post : .get, headers: headers,
+                        body: postWithQuery ? ByteBuffer(string: #"{"text": "red"}"#) : nil)
                 }
                 // GET /v1/queue answers 404 no_queue on a store that is not shared (reading
                 // nothing); a search with every filter names a root this library does not have
                 // (400 after every parameter was read).
-                XCTAssertTrue(r.status.code < 300 || path == "/v1/queue" || (path == "/v1/search" && r.status.code == 400), "\(uri): \(r.text)")
+                XCTAssertTrue(
+                    r.status.code < 300 || path == "/v1/queue" || (path == "/v1/search" && r.status.code == 400),
+                    "\(uri): \(r.text)")
                 XCTAssertEqual(log.all, names, "\(method) \(path): read by the handler vs documented")
             }
         }
@@ -123,26 +149,37 @@ final class ContractTests: XCTestCase {
         let dir = try TempDirectory.make("contract")
         defer { TempDirectory.remove(dir) }
         let (library, _, a, b) = try await f.privateLibrary(in: dir)
-        try FileManager.default.copyItem(at: f.root.appendingPathComponent("later/c.mp4"), to: dir.appendingPathComponent("c.mp4"))
+        try FileManager.default.copyItem(
+            at: f.root.appendingPathComponent("later/c.mp4"), to: dir.appendingPathComponent("c.mp4"))
         try Data("not a video at all".utf8).write(to: dir.appendingPathComponent("broken.mp4"))
         let token = ServerFixture.token
-        let server = try RStoreServer(library: library, configuration: ServerConfiguration(token: token, libraryRoots: [dir]))
+        let server = try RStoreServer(
+            library: library, configuration: ServerConfiguration(token: token, libraryRoots: [dir]))
         let check = SchemaCheck(document: Self.document)
 
         try await withClient(server) { client in
-            let ops = Dictionary(Self.operations.map { ("\($0.method) \($0.path)", $0.op) }, uniquingKeysWith: { a, _ in a })
+            let ops = Dictionary(
+                Self.operations.map { ("\($0.method) \($0.path)", $0.op) }, uniquingKeysWith: { a, _ in a })
             /// Sends a request and checks its body against the schema the document gives for
             /// that operation and status.
-            func call(_ method: HTTPRequest.Method, _ template: String, _ uri: String, json: String? = nil, auth: Bool = true) async throws -> TestResponse {
+            func call(
+                _ method: HTTPRequest.Method, _ template: String, _ uri: String, json: String? = nil, auth: Bool = true
+            ) async throws -> TestResponse {
                 var h = auth ? bearer(token) : HTTPFields()
                 if json != nil { h[.contentType] = "application/json" }
-                let r = try await client.execute(uri: uri, method: method, headers: h, body: json.map { ByteBuffer(string: $0) })
+                let r = try await client.execute(
+                    uri: uri, method: method, headers: h, body: json.map { ByteBuffer(string: $0) })
                 let op = try XCTUnwrap(ops["\(method.rawValue) \(template)"], "\(method) \(template) is documented")
                 let responses = op["responses"] as? [String: Any] ?? [:]
-                var response = try XCTUnwrap(responses[String(r.status.code)] as? [String: Any], "\(method) \(uri): status \(r.status.code) is documented (\(r.text.prefix(300)))")
+                var response = try XCTUnwrap(
+                    responses[String(r.status.code)] as? [String: Any],
+                    "\(method) \(uri): status \(r.status.code) is documented (\(r.text.prefix(300)))")
                 if let ref = response["$ref"] as? String { response = check.resolve(ref) as? [String: Any] ?? [:] }
                 let content = response["content"] as? [String: Any]
-                if r.status == .noContent { XCTAssertNil(content); return r }
+                if r.status == .noContent {
+                    XCTAssertNil(content)
+                    return r
+                }
                 if let json = (content?["application/json"] as? [String: Any])?["schema"] as? [String: Any] {
                     XCTAssertTrue(r.headers[.contentType]?.hasPrefix("application/json") ?? false, "\(uri): JSON")
                     let value = try JSONSerialization.jsonObject(with: Data(r.bytes))
@@ -150,8 +187,10 @@ final class ContractTests: XCTestCase {
                     XCTAssertTrue(p.isEmpty, "\(method) \(uri): \(p.prefix(10))")
                 } else {
                     let type = r.headers[.contentType]?.split(separator: ";").first.map(String.init) ?? ""
-                    XCTAssertTrue(content?.keys.contains { $0 == type || ($0.hasSuffix("/*") && type.hasPrefix($0.dropLast())) } ?? false,
-                                  "\(uri): \(type) is documented")
+                    XCTAssertTrue(
+                        content?.keys.contains { $0 == type || ($0.hasSuffix("/*") && type.hasPrefix($0.dropLast())) }
+                            ?? false,
+                        "\(uri): \(type) is documented")
                 }
                 return r
             }
@@ -172,8 +211,11 @@ final class ContractTests: XCTestCase {
             XCTAssertFalse((search.json["moments"] as? [Any] ?? []).isEmpty)
             _ = try await call(.get, "/v1/search", "/v1/search?q=")
             _ = try await call(.get, "/v1/search", "/v1/search?q=red&video_id=\(a)&from=0&to=2")
-            _ = try await call(.post, "/v1/search", "/v1/search", json: #"{"text": "red", "k": 2, "filter": {"video_ids": [\#(a)]}}"#)
-            _ = try await call(.post, "/v1/search", "/v1/search", json: #"{"like": {"video_id": \#(a), "time": 1.5}, "refine": false}"#)
+            _ = try await call(
+                .post, "/v1/search", "/v1/search", json: #"{"text": "red", "k": 2, "filter": {"video_ids": [\#(a)]}}"#)
+            _ = try await call(
+                .post, "/v1/search", "/v1/search", json: #"{"like": {"video_id": \#(a), "time": 1.5}, "refine": false}"#
+            )
             _ = try await call(.post, "/v1/search", "/v1/search", json: #"{"vector": [1, 2]}"#)
             _ = try await call(.get, "/v1/videos/{id}/ground", "/v1/videos/\(a)/ground?q=red")
             _ = try await call(.get, "/v1/videos/{id}/curve", "/v1/videos/\(a)/curve?q=red&dense=true")
@@ -202,8 +244,9 @@ final class ContractTests: XCTestCase {
         // which this library cannot show (no damaged file, no store outage, no shared queue).
         let notShownHere: Set<String> = [
             "Health/properties/store_error", "Job/properties/current_file", "Video/properties/damage",
-            "Video/properties/error",   // a file that fails after its record is written (a broken one fails before)
-            "FileResult/properties/damage", "Queued/properties/shared", "Queued/properties/files", "Queued/properties/queued",
+            "Video/properties/error",  // a file that fails after its record is written (a broken one fails before)
+            "FileResult/properties/damage", "Queued/properties/shared", "Queued/properties/files",
+            "Queued/properties/queued",
             "Queued/properties/already_queued", "Queued/properties/queue", "QueueCounts/properties/queued",
             "QueueCounts/properties/claimed", "QueueCounts/properties/done", "QueueCounts/properties/failed",
             "IndexRequest/properties/path", "IndexRequest/properties/paths",
@@ -211,7 +254,7 @@ final class ContractTests: XCTestCase {
         let unseen = check.documentedProperties.subtracting(check.seen)
             .map { $0.replacingOccurrences(of: "#/components/schemas/", with: "") }
             .filter { !notShownHere.contains($0) && !$0.hasPrefix("DamageReport/") }
-            .filter { !$0.hasPrefix("SearchRequest/") && !$0.hasPrefix("SearchFilter/") }   // request bodies
+            .filter { !$0.hasPrefix("SearchRequest/") && !$0.hasPrefix("SearchFilter/") }  // request bodies
         XCTAssertEqual(unseen.sorted(), [], "documented fields no response carried")
     }
 }

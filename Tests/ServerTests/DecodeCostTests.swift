@@ -23,15 +23,19 @@ final class DecodeCostTests: XCTestCase {
     static func makeFixture() async throws -> LongGOP {
         let dir = try TempDirectory.make("decode-cost")
         for (name, size) in [("small", "320x240"), ("large", "640x480")] {
-            try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=\(size):rate=25", "-t", "10", "-c:v", "libx264",
-                                        "-g", "250", "-bf", "0", "-pix_fmt", "yuv420p", dir.appendingPathComponent("\(name).mp4").path])
+            try ExternalCommand.ffmpeg([
+                "-f", "lavfi", "-i", "testsrc2=size=\(size):rate=25", "-t", "10", "-c:v", "libx264",
+                "-g", "250", "-bf", "0", "-pix_fmt", "yuv420p", dir.appendingPathComponent("\(name).mp4").path,
+            ])
         }
         var config = Library.Configuration()
-        config.frameTierBytes = 0   // every P-frame input comes from decoding the file
-        let library = try Library(store: dir.appendingPathComponent("store.rstore"), model: TinyCLIP.model.get(), configuration: config)
+        config.frameTierBytes = 0  // every P-frame input comes from decoding the file
+        let library = try Library(
+            store: dir.appendingPathComponent("store.rstore"), model: TinyCLIP.model.get(), configuration: config)
         _ = try await library.index([dir.appendingPathComponent("small.mp4"), dir.appendingPathComponent("large.mp4")])
-        return LongGOP(dir: dir, library: library, small: try library.video(dir.appendingPathComponent("small.mp4").path),
-                       large: try library.video(dir.appendingPathComponent("large.mp4").path))
+        return LongGOP(
+            dir: dir, library: library, small: try library.video(dir.appendingPathComponent("small.mp4").path),
+            large: try library.video(dir.appendingPathComponent("large.mp4").path))
     }
 
     /// The last sampled frame (9.5 s, source frame 237) decodes the whole GOP before it; twice
@@ -98,7 +102,8 @@ final class DecodeCostTests: XCTestCase {
             let near = try await client.execute(uri: "/v1/videos/\(large)/frames/2.jpg", method: .get)
             XCTAssertEqual(near.status, .ok, near.text)
             // Frame 19 of the small video: one sampled frame, ~238 decoded (19.8 720p frames).
-            assertError(try await client.execute(uri: "/v1/videos/\(small)/frames/19.jpg", method: .get), 400, "over_limit")
+            assertError(
+                try await client.execute(uri: "/v1/videos/\(small)/frames/19.jpg", method: .get), 400, "over_limit")
             // A range of two sampled frames (one P-frame) passes the estimate, then its decode
             // from the keyframe stops at the budget.
             let range = try await client.execute(uri: "/v1/videos/\(small)/embeddings?from=9&to=9.5", method: .get)

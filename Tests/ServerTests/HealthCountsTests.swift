@@ -15,7 +15,10 @@ final class HealthCountsTests: XCTestCase {
         defer { TempDirectory.remove(dir) }
         let enc = ["-c:v", "libx264", "-g", "10", "-pix_fmt", "yuv420p"]
         for (i, src) in ["testsrc2", "smptebars"].enumerated() {
-            try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "\(src)=size=160x120:rate=10", "-t", "2"] + enc + [dir.appendingPathComponent("v\(i).mp4").path])
+            try ExternalCommand.ffmpeg(
+                ["-f", "lavfi", "-i", "\(src)=size=160x120:rate=10", "-t", "2"] + enc + [
+                    dir.appendingPathComponent("v\(i).mp4").path
+                ])
         }
         let library = try Library(store: dir.appendingPathComponent("s.rstore"), model: try TinyCLIP.model.get())
         _ = try await library.index([dir.appendingPathComponent("v0.mp4")])

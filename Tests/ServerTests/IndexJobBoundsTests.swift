@@ -2,10 +2,11 @@ import CLIP
 import Foundation
 import HummingbirdTesting
 import ResidualStore
-@testable import Server
 import Store
 import TestSupport
 import XCTest
+
+@testable import Server
 
 /// Index jobs run in parallel up to `indexJobs`, the rest wait, and each is cancelled at its
 /// deadline. A job is kept running for as long as a test wants by a live lease on its file
@@ -29,7 +30,10 @@ final class IndexJobBoundsTests: XCTestCase {
         let f = try await ServerFixture.shared.value
         let dir = try TempDirectory.make(name)
         let fm = FileManager.default
-        let (seed, held, free) = (dir.appendingPathComponent("seed.mp4"), dir.appendingPathComponent("held.mp4"), dir.appendingPathComponent("free.mp4"))
+        let (seed, held, free) = (
+            dir.appendingPathComponent("seed.mp4"), dir.appendingPathComponent("held.mp4"),
+            dir.appendingPathComponent("free.mp4")
+        )
         try fm.copyItem(at: f.root.appendingPathComponent("a.mp4"), to: seed)
         try fm.copyItem(at: f.root.appendingPathComponent("a.mp4"), to: held)
         try fm.copyItem(at: f.root.appendingPathComponent("b.mp4"), to: free)
@@ -60,7 +64,8 @@ final class IndexJobBoundsTests: XCTestCase {
     static func submit(_ client: any TestClientProtocol, _ path: String) async throws -> String {
         var h = bearer(ServerFixture.token)
         h[.contentType] = "application/json"
-        let r = try await client.execute(uri: "/v1/index", method: .post, headers: h, body: body(#"{"paths": ["\#(path)"]}"#))
+        let r = try await client.execute(
+            uri: "/v1/index", method: .post, headers: h, body: body(#"{"paths": ["\#(path)"]}"#))
         XCTAssertEqual(r.status, .accepted, r.text)
         return try XCTUnwrap(r.json["id"] as? String)
     }
@@ -69,7 +74,9 @@ final class IndexJobBoundsTests: XCTestCase {
         try await client.execute(uri: "/v1/jobs/\(id)", method: .get, headers: bearer(ServerFixture.token)).json
     }
 
-    static func waitFor(_ client: any TestClientProtocol, _ id: String, _ states: Set<String>, timeout: Double = 30) async throws -> [String: Any] {
+    static func waitFor(_ client: any TestClientProtocol, _ id: String, _ states: Set<String>, timeout: Double = 30)
+        async throws -> [String: Any]
+    {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let j = try await job(client, id)
@@ -139,7 +146,8 @@ final class IndexJobBoundsTests: XCTestCase {
             // The freed slot goes to the queued job (which has its own 0.5 s to finish).
             let next = try await Self.waitFor(client, other, ["succeeded", "failed"])
             // ISO 8601 UTC with milliseconds: fixed width, so the strings order as the times do.
-            XCTAssertGreaterThanOrEqual(next["started_at"] as? String ?? "", failed["finished_at"] as? String ?? "~", "\(next)")
+            XCTAssertGreaterThanOrEqual(
+                next["started_at"] as? String ?? "", failed["finished_at"] as? String ?? "~", "\(next)")
         }
         XCTAssertEqual(try s.store.video(id: s.heldRow).status, .indexing, "the holder's row is its own")
         XCTAssertEqual(try s.library.verify(sample: 2, minCosine: 0.9).problems, [])

@@ -14,7 +14,8 @@ final class IndexJobTests: XCTestCase {
         try await withClient(try f.server(token: token)) { client in
             var h = bearer(token)
             h[.contentType] = "application/json"
-            let r = try await client.execute(uri: "/v1/index", method: .post, headers: h, body: body(#"{"paths": ["later"]}"#))
+            let r = try await client.execute(
+                uri: "/v1/index", method: .post, headers: h, body: body(#"{"paths": ["later"]}"#))
             XCTAssertEqual(r.status, .accepted, r.text)
             let id = try XCTUnwrap(r.json["id"] as? String)
             XCTAssertEqual(r.headers[.location], "/v1/jobs/\(id)")
@@ -44,9 +45,14 @@ final class IndexJobTests: XCTestCase {
             let results = job.json["results"] as? [[String: Any]] ?? []
             XCTAssertEqual(results.first?["outcome"] as? String, "indexed")
             let list = try await client.execute(uri: "/v1/videos", method: .get, headers: bearer(token))
-            XCTAssertTrue((list.json["videos"] as? [[String: Any]] ?? []).contains { ($0["path"] as? String ?? "").hasSuffix("later/c.mp4") })
+            XCTAssertTrue(
+                (list.json["videos"] as? [[String: Any]] ?? []).contains {
+                    ($0["path"] as? String ?? "").hasSuffix("later/c.mp4")
+                })
 
-            assertError(try await client.execute(uri: "/v1/jobs/nope", method: .get, headers: bearer(token)), 404, "unknown_job")
+            assertError(
+                try await client.execute(uri: "/v1/jobs/nope", method: .get, headers: bearer(token)), 404, "unknown_job"
+            )
         }
     }
 
@@ -62,13 +68,18 @@ final class IndexJobTests: XCTestCase {
             assertError(try await post(#"{"paths": []}"#), 400, "bad_parameter")
             assertError(try await post(#"{"path": "../outside/secret.mp4"}"#), 400, "path_traversal")
             assertError(try await post(#"{"path": "later/../../outside"}"#), 400, "path_traversal")
-            assertError(try await post("{\"path\": \"\(f.outside.appendingPathComponent("secret.mp4").path)\"}"), 403, "outside_library_roots")
+            assertError(
+                try await post("{\"path\": \"\(f.outside.appendingPathComponent("secret.mp4").path)\"}"), 403,
+                "outside_library_roots")
             assertError(try await post(#"{"path": "/etc/passwd"}"#), 403, "outside_library_roots")
             assertError(try await post(#"{"path": "escape.mp4"}"#), 403, "outside_library_roots")
             assertError(try await post(#"{"path": "missing.mp4"}"#), 404, "no_such_path")
             // An existing absolute path outside the roots and a missing one read the same.
-            for (p, missing) in [("/etc/passwd", "/etc/no-such-file-\(getpid())"), (f.outside.path, f.outside.path + "/nope.mp4")] {
-                let a = try await post("{\"path\": \"\(p)\"}"), b = try await post("{\"path\": \"\(missing)\"}")
+            for (p, missing) in [
+                ("/etc/passwd", "/etc/no-such-file-\(getpid())"), (f.outside.path, f.outside.path + "/nope.mp4"),
+            ] {
+                let a = try await post("{\"path\": \"\(p)\"}")
+                let b = try await post("{\"path\": \"\(missing)\"}")
                 assertError(a, 403, "outside_library_roots")
                 assertError(b, 403, "outside_library_roots")
                 XCTAssertEqual(a.errorMessage, "path \(p): not inside a library root")
@@ -80,7 +91,8 @@ final class IndexJobTests: XCTestCase {
         }
         // No library roots: nothing can be indexed.
         try await withClient(try f.server(token: token, roots: false)) { client in
-            let r = try await client.execute(uri: "/v1/index", method: .post, headers: bearer(token), body: body(#"{"path": "a.mp4"}"#))
+            let r = try await client.execute(
+                uri: "/v1/index", method: .post, headers: bearer(token), body: body(#"{"path": "a.mp4"}"#))
             assertError(r, 403, "no_library_roots")
         }
     }

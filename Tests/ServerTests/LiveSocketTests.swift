@@ -50,7 +50,8 @@ final class LiveSocketTests: XCTestCase {
                 }
             }
             XCTAssertEqual(try RawHTTP.request(port: port, "GET", "//v1/videos").status, 401)
-            let ok = try RawHTTP.request(port: port, "GET", "//v1/videos", headers: ["Authorization": "Bearer \(token)"])
+            let ok = try RawHTTP.request(
+                port: port, "GET", "//v1/videos", headers: ["Authorization": "Bearer \(token)"])
             XCTAssertEqual(ok.status, 200)
             XCTAssertTrue(ok.body.contains("a.mp4"))
         }
@@ -60,11 +61,16 @@ final class LiveSocketTests: XCTestCase {
     /// Host, and gets 421, even from the token-less loopback server whose reads are open.
     func testHostAndOriginChecks() async throws {
         let f = try await ServerFixture.shared.value
-        let server = try f.server { $0.port = 0; $0.allowedHosts = ["Media.LAN", "other.lan:9999"] }
+        let server = try f.server {
+            $0.port = 0
+            $0.allowedHosts = ["Media.LAN", "other.lan:9999"]
+        }
         try await server.makeApplication().test(.live) { client in
             let port = try XCTUnwrap(client.port)
-            for host in ["evil.example:\(port)", "evil.example", "127.0.0.1.evil.example:\(port)", "localhost.evil.example",
-                         "127.0.0.2:\(port)", "[::2]:\(port)", "127.0.0.1:x", "a b"] {
+            for host in [
+                "evil.example:\(port)", "evil.example", "127.0.0.1.evil.example:\(port)", "localhost.evil.example",
+                "127.0.0.2:\(port)", "[::2]:\(port)", "127.0.0.1:x", "a b",
+            ] {
                 for uri in ["/v1/videos", "/healthz", "/", "/nothing"] {
                     let r = try RawHTTP.request(port: port, "GET", uri, headers: ["Host": host])
                     XCTAssertTrue(r.status == 421 || r.status == 400, "Host \(host) \(uri): \(r.head)")
@@ -73,15 +79,20 @@ final class LiveSocketTests: XCTestCase {
             }
             let bad = try RawHTTP.request(port: port, "GET", "/v1/videos", headers: ["Host": "evil.example:\(port)"])
             XCTAssertTrue(bad.body.contains("bad_host"), bad.body)
-            for host in ["127.0.0.1:\(port)", "127.0.0.1", "localhost:\(port)", "LOCALHOST", "[::1]:\(port)", "media.lan:\(port)", "other.lan:\(port)", "localhost."] {
+            for host in [
+                "127.0.0.1:\(port)", "127.0.0.1", "localhost:\(port)", "LOCALHOST", "[::1]:\(port)",
+                "media.lan:\(port)", "other.lan:\(port)", "localhost.",
+            ] {
                 let r = try RawHTTP.request(port: port, "GET", "/v1/videos", headers: ["Host": host])
                 XCTAssertEqual(r.status, 200, "Host \(host): \(r.head)")
             }
             // State-changing requests with a foreign Origin are refused before anything else.
-            let post = try RawHTTP.request(port: port, "POST", "/v1/index", headers: ["Origin": "http://evil.example", "Content-Length": "0"])
+            let post = try RawHTTP.request(
+                port: port, "POST", "/v1/index", headers: ["Origin": "http://evil.example", "Content-Length": "0"])
             XCTAssertEqual(post.status, 403)
             XCTAssertTrue(post.body.contains("bad_origin"), post.body)
-            let nullOrigin = try RawHTTP.request(port: port, "POST", "/v1/session", headers: ["Origin": "null", "Content-Length": "0"])
+            let nullOrigin = try RawHTTP.request(
+                port: port, "POST", "/v1/session", headers: ["Origin": "null", "Content-Length": "0"])
             XCTAssertTrue(nullOrigin.body.contains("bad_origin"), nullOrigin.body)
         }
         let token = ServerFixture.token
@@ -89,9 +100,13 @@ final class LiveSocketTests: XCTestCase {
         try await tokened.makeApplication().test(.live) { client in
             let port = try XCTUnwrap(client.port)
             let auth = "Bearer \(token)"
-            let foreign = try RawHTTP.request(port: port, "POST", "/v1/session", headers: ["Authorization": auth, "Origin": "http://evil.example", "Content-Length": "0"])
+            let foreign = try RawHTTP.request(
+                port: port, "POST", "/v1/session",
+                headers: ["Authorization": auth, "Origin": "http://evil.example", "Content-Length": "0"])
             XCTAssertEqual(foreign.status, 403, foreign.head)
-            let own = try RawHTTP.request(port: port, "POST", "/v1/session", headers: ["Authorization": auth, "Origin": "http://127.0.0.1:\(port)", "Content-Length": "0"])
+            let own = try RawHTTP.request(
+                port: port, "POST", "/v1/session",
+                headers: ["Authorization": auth, "Origin": "http://127.0.0.1:\(port)", "Content-Length": "0"])
             XCTAssertEqual(own.status, 200, own.head)
             XCTAssertTrue(own.head.lowercased().contains("set-cookie: rstore_session_"), own.head)
         }

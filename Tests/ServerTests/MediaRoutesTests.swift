@@ -35,7 +35,7 @@ final class MediaRoutesTests: XCTestCase {
             let past = try await range("bytes=\(size)-")
             assertError(past, 416, "range_not_satisfiable")
             XCTAssertEqual(past.headers[.contentRange], "bytes */\(size)")
-            let garbage = try await range("bytes=zz")   // ignored: whole file
+            let garbage = try await range("bytes=zz")  // ignored: whole file
             XCTAssertEqual(garbage.status, .ok)
             assertError(try await client.execute(uri: "/v1/videos/77777/media", method: .get), 404, "unknown_video")
         }

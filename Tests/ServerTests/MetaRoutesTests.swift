@@ -31,7 +31,8 @@ final class MetaRoutesTests: XCTestCase {
         try await withClient(try f.server()) { client in
             let uris = [
                 "/v1/videos/99999999999999999999999", "/v1/videos/%00", "/v1/videos/1e3/embeddings",
-                "/v1/videos/\(f.videoA)/embeddings?from=1e308&to=1e309", "/v1/videos/\(f.videoA)/frames/99999999999999999999.jpg",
+                "/v1/videos/\(f.videoA)/embeddings?from=1e308&to=1e309",
+                "/v1/videos/\(f.videoA)/frames/99999999999999999999.jpg",
                 "/v1/search?q=x&k=%", "/v1/search?k=5&q=", "/v1/videos/\(f.videoA)/ground?k=1",
                 "/v1/jobs/" + String(repeating: "j", count: 300), "/v1/videos/\(f.videoA)/curve?q=x&from=-5",
             ]

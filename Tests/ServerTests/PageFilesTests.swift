@@ -1,9 +1,10 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-@testable import Server
 import TestSupport
 import XCTest
+
+@testable import Server
 
 /// The search page's files (`Sources/Server/Resources/page`: `index.html`, `page.css`,
 /// `page.js`) are a page a browser can read, and `GET /` serves exactly them, the stylesheet
@@ -18,7 +19,9 @@ final class PageFilesTests: XCTestCase {
     }
 
     func testServedPageIsTheFilesInlined() async throws {
-        let html = try Self.file("index.html"), css = try Self.file("page.css"), js = try Self.file("page.js")
+        let html = try Self.file("index.html")
+        let css = try Self.file("page.css")
+        let js = try Self.file("page.js")
         XCTAssertTrue(html.contains(SearchPage.stylesheetLink), "index.html links page.css")
         XCTAssertTrue(html.contains(SearchPage.scriptLink), "index.html links page.js")
         let expected = html.replacingOccurrences(of: SearchPage.stylesheetLink, with: "<style>\n\(css)</style>")
@@ -29,8 +32,10 @@ final class PageFilesTests: XCTestCase {
             let page = try await client.execute(uri: "/", method: .get)
             XCTAssertEqual(page.status, .ok)
             XCTAssertEqual(page.headers[.contentType], "text/html; charset=utf-8")
-            XCTAssertEqual(page.headers[.contentSecurityPolicy],
-                           "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'")
+            XCTAssertEqual(
+                page.headers[.contentSecurityPolicy],
+                "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'"
+            )
             // The embedded files are the checked-in ones, and nothing is left to fetch.
             XCTAssertEqual(page.text, expected)
             XCTAssertFalse(page.text.contains("page.css") || page.text.contains("page.js"), "the page links no file")

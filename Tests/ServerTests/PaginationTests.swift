@@ -8,10 +8,15 @@ import XCTest
 /// of pages gets the whole list when it fits the default page.
 final class PaginationTests: XCTestCase {
     /// Follows `nextCursor` from `uri` (which has a `?`) and returns the items of `key` of every page.
-    static func walk(_ client: any TestClientProtocol, _ uri: String, _ key: String, limit: Int) async throws -> (items: [[String: Any]], pages: Int) {
-        var items: [[String: Any]] = [], pages = 0, cursor: String?
+    static func walk(_ client: any TestClientProtocol, _ uri: String, _ key: String, limit: Int) async throws -> (
+        items: [[String: Any]], pages: Int
+    ) {
+        var items: [[String: Any]] = []
+        var pages = 0
+        var cursor: String?
         repeat {
-            let r = try await client.execute(uri: uri + "&limit=\(limit)" + (cursor.map { "&cursor=\($0)" } ?? ""), method: .get)
+            let r = try await client.execute(
+                uri: uri + "&limit=\(limit)" + (cursor.map { "&cursor=\($0)" } ?? ""), method: .get)
             XCTAssertEqual(r.status, .ok, r.text)
             let page = r.json[key] as? [[String: Any]] ?? []
             XCTAssertLessThanOrEqual(page.count, limit)
@@ -42,7 +47,9 @@ final class PaginationTests: XCTestCase {
             let past = try await client.execute(uri: "/v1/videos/\(f.videoA)/frames?cursor=99", method: .get)
             XCTAssertEqual((past.json["frames"] as? [Any])?.count, 0)
             for bad in ["limit=0", "limit=6", "limit=x", "cursor=-1", "cursor=abc", "cursor=99999999999999999999"] {
-                assertError(try await client.execute(uri: "/v1/videos/\(f.videoA)/frames?\(bad)", method: .get), 400, "bad_parameter")
+                assertError(
+                    try await client.execute(uri: "/v1/videos/\(f.videoA)/frames?\(bad)", method: .get), 400,
+                    "bad_parameter")
             }
         }
         // The default page holds a short video whole, as before pages.

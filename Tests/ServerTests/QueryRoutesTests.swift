@@ -25,9 +25,12 @@ final class QueryRoutesTests: XCTestCase {
                 XCTAssertEqual(thumb.status, .ok)
             }
             // Where the time went, and stage 1 alone (what the page shows first).
-            for key in ["stage1_ms", "stage2_ms", "p_frames", "decoded_frames", "frame_cache_hits"] { XCTAssertNotNil(r.json[key], key) }
+            for key in ["stage1_ms", "stage2_ms", "p_frames", "decoded_frames", "frame_cache_hits"] {
+                XCTAssertNotNil(r.json[key], key)
+            }
             XCTAssertEqual(r.json["refined"] as? Bool, true)
-            let coarse = try await client.execute(uri: "/v1/search?q=a+colour+test+pattern&k=3&refine=false", method: .get)
+            let coarse = try await client.execute(
+                uri: "/v1/search?q=a+colour+test+pattern&k=3&refine=false", method: .get)
             XCTAssertEqual(coarse.json["p_frames"] as? Int, 0)
             XCTAssertEqual(coarse.json["refined"] as? Bool, false)
             XCTAssertEqual((coarse.json["moments"] as? [[String: Any]])?.first?["refined"] as? Bool, false)
@@ -55,9 +58,13 @@ final class QueryRoutesTests: XCTestCase {
             XCTAssertFalse(proposals.isEmpty)
             XCTAssertLessThanOrEqual(proposals.count, 2)
             XCTAssertTrue(proposals.allSatisfy { $0["video_id"] as? Int == Int(f.videoA) })
-            assertError(try await client.execute(uri: "/v1/videos/\(f.videoA)/ground", method: .get), 400, "bad_parameter")
-            assertError(try await client.execute(uri: "/v1/videos/\(f.videoA)/ground?q=x&k=-1", method: .get), 400, "bad_parameter")
-            assertError(try await client.execute(uri: "/v1/videos/999999/ground?q=x", method: .get), 404, "unknown_video")
+            assertError(
+                try await client.execute(uri: "/v1/videos/\(f.videoA)/ground", method: .get), 400, "bad_parameter")
+            assertError(
+                try await client.execute(uri: "/v1/videos/\(f.videoA)/ground?q=x&k=-1", method: .get), 400,
+                "bad_parameter")
+            assertError(
+                try await client.execute(uri: "/v1/videos/999999/ground?q=x", method: .get), 404, "unknown_video")
         }
         // Videos with more frames than a request may reconstruct are refused before any work.
         try await withClient(try f.server { $0.limits.maxPFrames = 4 }) { client in
@@ -88,15 +95,23 @@ final class QueryRoutesTests: XCTestCase {
                 let d = dpts.first { $0["index"] as? Int == p["index"] as? Int }
                 XCTAssertEqual(p["score"] as? Double ?? 0, d?["score"] as? Double ?? 9, accuracy: 1e-4)
             }
-            assertError(try await client.execute(uri: "/v1/videos/\(f.videoA)/curve?q=bars&dense=maybe", method: .get), 400, "bad_parameter")
-            assertError(try await client.execute(uri: "/v1/videos/\(f.videoA)/curve?q=bars&from=2&to=1", method: .get), 400, "bad_parameter")
-            assertError(try await client.execute(uri: "/v1/videos/\(f.videoA)/curve", method: .get), 400, "bad_parameter")
+            assertError(
+                try await client.execute(uri: "/v1/videos/\(f.videoA)/curve?q=bars&dense=maybe", method: .get), 400,
+                "bad_parameter")
+            assertError(
+                try await client.execute(uri: "/v1/videos/\(f.videoA)/curve?q=bars&from=2&to=1", method: .get), 400,
+                "bad_parameter")
+            assertError(
+                try await client.execute(uri: "/v1/videos/\(f.videoA)/curve", method: .get), 400, "bad_parameter")
             assertError(try await client.execute(uri: "/v1/videos/8888/curve?q=x", method: .get), 404, "unknown_video")
         }
         // A dense curve is bounded in frames; the I-frame curve decodes nothing and is not.
         try await withClient(try f.server { $0.limits.maxPFrames = 2 }) { client in
-            assertError(try await client.execute(uri: "/v1/videos/\(f.videoA)/curve?q=bars&dense=true", method: .get), 400, "over_limit")
-            let part = try await client.execute(uri: "/v1/videos/\(f.videoA)/curve?q=bars&dense=true&from=0&to=1", method: .get)
+            assertError(
+                try await client.execute(uri: "/v1/videos/\(f.videoA)/curve?q=bars&dense=true", method: .get), 400,
+                "over_limit")
+            let part = try await client.execute(
+                uri: "/v1/videos/\(f.videoA)/curve?q=bars&dense=true&from=0&to=1", method: .get)
             XCTAssertEqual(part.status, .ok, part.text)
             XCTAssertEqual((part.json["points"] as? [Any])?.count, 3)
             let coarse = try await client.execute(uri: "/v1/videos/\(f.videoA)/curve?q=bars", method: .get)

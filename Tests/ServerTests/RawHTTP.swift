@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,9 +24,14 @@ enum RawHTTP {
         var tv = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
-        guard r == 0 else { close(fd); throw POSIXError(.ECONNREFUSED) }
+        guard r == 0 else {
+            close(fd)
+            throw POSIXError(.ECONNREFUSED)
+        }
         return fd
     }
 
@@ -41,7 +47,8 @@ enum RawHTTP {
 
     /// Sends `method target` with the given headers (Host defaults to 127.0.0.1:port) and reads
     /// the whole reply (the request says `Connection: close`).
-    static func request(port: Int, _ method: String, _ target: String, headers: [String: String] = [:]) throws -> Reply {
+    static func request(port: Int, _ method: String, _ target: String, headers: [String: String] = [:]) throws -> Reply
+    {
         let fd = try connect(port: port)
         defer { close(fd) }
         var h = headers
@@ -65,7 +72,9 @@ enum RawHTTP {
     }
 
     /// Opens a connection and sends `partial` (a request that never ends): a slow client.
-    static func slowClient(port: Int, _ partial: String = "GET /v1/videos HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ") throws -> Int32 {
+    static func slowClient(port: Int, _ partial: String = "GET /v1/videos HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        throws -> Int32
+    {
         let fd = try connect(port: port)
         send(fd, partial)
         return fd
@@ -87,7 +96,9 @@ enum RawHTTP {
 
     /// `request` on a Dispatch thread: the server under test runs in this process on Swift's
     /// cooperative pool, which blocking clients must not occupy.
-    static func requestOffPool(port: Int, _ method: String, _ target: String, headers: [String: String] = [:]) async throws -> Reply {
+    static func requestOffPool(port: Int, _ method: String, _ target: String, headers: [String: String] = [:])
+        async throws -> Reply
+    {
         try await offPool { try request(port: port, method, target, headers: headers) }
     }
 

@@ -4,7 +4,7 @@ import Foundation
 /// ($ref, oneOf, type, properties, required, additionalProperties, items, enum), and records
 /// which documented properties real responses carried (so a test can ask the other way round:
 /// is every documented field produced by the code?).
-final class SchemaCheck: @unchecked Sendable {   // used by one test task at a time
+final class SchemaCheck: @unchecked Sendable {  // used by one test task at a time
     nonisolated(unsafe) let document: [String: Any]
     /// Documented property locations seen, e.g. `#/components/schemas/Moment/properties/video_id`.
     private(set) var seen: Set<String> = []
@@ -21,7 +21,10 @@ final class SchemaCheck: @unchecked Sendable {   // used by one test task at a t
             }
             for (k, v) in d {
                 if k == "properties", let props = v as? [String: Any] {
-                    for (p, s) in props { out.insert("\(at)/properties/\(p)"); walk(s, "\(at)/properties/\(p)") }
+                    for (p, s) in props {
+                        out.insert("\(at)/properties/\(p)")
+                        walk(s, "\(at)/properties/\(p)")
+                    }
                 } else {
                     walk(v, "\(at)/\(k)")
                 }
@@ -65,7 +68,9 @@ final class SchemaCheck: @unchecked Sendable {   // used by one test task at a t
             guard let obj = value as? [String: Any] else { return ["\(path): not an object"] }
             let props = schema["properties"] as? [String: Any] ?? [:]
             var out: [String] = []
-            for r in schema["required"] as? [String] ?? [] where obj[r] == nil { out.append("\(path): required field `\(r)` missing") }
+            for r in schema["required"] as? [String] ?? [] where obj[r] == nil {
+                out.append("\(path): required field `\(r)` missing")
+            }
             for (k, v) in obj {
                 if let ps = props[k] as? [String: Any] {
                     seen.insert("\(at)/properties/\(k)")

@@ -8,9 +8,13 @@ final class ServeCommandTests: XCTestCase {
     func serve(_ args: [String], env: [String: String] = [:]) throws -> (status: Int32, stderr: String) {
         guard RStoreProcess.builtBinary != nil else { throw XCTSkip("rstore is not built beside the tests") }
         // --port 70000 makes every run that gets past the token stop at validation.
-        let out = try RStoreProcess.run(["serve", "--model", TestPaths.tinyCLIP.path,
-                                         "--store", FileManager.default.temporaryDirectory.appendingPathComponent("rstore-serve-\(getpid()).rstore").path] + args,
-                                        environment: env)
+        let out = try RStoreProcess.run(
+            [
+                "serve", "--model", TestPaths.tinyCLIP.path,
+                "--store",
+                FileManager.default.temporaryDirectory.appendingPathComponent("rstore-serve-\(getpid()).rstore").path,
+            ] + args,
+            environment: env)
         return (out.status, out.stderr)
     }
 
@@ -18,12 +22,16 @@ final class ServeCommandTests: XCTestCase {
     func testPasswordInStoreURLIsWarnedAbout() throws {
         guard RStoreProcess.builtBinary != nil else { throw XCTSkip("rstore is not built beside the tests") }
         // Port 1 refuses at once; the warning comes before anything connects.
-        let out = try RStoreProcess.run(["serve", "--model", TestPaths.tinyCLIP.path, "--store", "postgres://u:sekrit99@127.0.0.1:1/x", "--port", "70000"])
+        let out = try RStoreProcess.run([
+            "serve", "--model", TestPaths.tinyCLIP.path, "--store", "postgres://u:sekrit99@127.0.0.1:1/x", "--port",
+            "70000",
+        ])
         XCTAssertNotEqual(out.status, 0)
         XCTAssertTrue(out.stderr.contains("warning: the store URL on the command line holds a password"), out.stderr)
         XCTAssertFalse(out.stderr.contains("sekrit99"), out.stderr)
-        let none = try RStoreProcess.run(["serve", "--model", TestPaths.tinyCLIP.path, "--store", "postgres://u@127.0.0.1:1/x", "--port", "70000"],
-                                         environment: ["PGPASSWORD": "sekrit99"])
+        let none = try RStoreProcess.run(
+            ["serve", "--model", TestPaths.tinyCLIP.path, "--store", "postgres://u@127.0.0.1:1/x", "--port", "70000"],
+            environment: ["PGPASSWORD": "sekrit99"])
         XCTAssertFalse(none.stderr.contains("warning"), none.stderr)
     }
 
@@ -48,7 +56,9 @@ final class ServeCommandTests: XCTestCase {
             try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: file.path)
             let open = try serve(["--token-file", file.path, "--port", "70000"])
             XCTAssertNotEqual(open.status, 0)
-            XCTAssertTrue(open.stderr.contains("--token-file \(file.path): permissions \(String(format: "%04o", mode)) are too open"), open.stderr)
+            XCTAssertTrue(
+                open.stderr.contains(
+                    "--token-file \(file.path): permissions \(String(format: "%04o", mode)) are too open"), open.stderr)
             XCTAssertTrue(open.stderr.contains("chmod 600"), open.stderr)
             XCTAssertFalse(open.stderr.contains("--port 70000"), "refused before validation: \(open.stderr)")
         }
@@ -74,7 +84,9 @@ final class ServeCommandTests: XCTestCase {
 
         let noFolder = try serve(["--root", "archive=\(dir.appendingPathComponent("absent").path)"])
         XCTAssertNotEqual(noFolder.status, 0)
-        XCTAssertTrue(noFolder.stderr.contains("--root archive=\(dir.appendingPathComponent("absent").path): not a folder"), noFolder.stderr)
+        XCTAssertTrue(
+            noFolder.stderr.contains("--root archive=\(dir.appendingPathComponent("absent").path): not a folder"),
+            noFolder.stderr)
         let badName = try serve(["--root", "a/b=\(dir.path)"])
         XCTAssertTrue(badName.stderr.contains("expected NAME=PATH"), badName.stderr)
     }

@@ -2,12 +2,13 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import PostgresTestSupport
-@testable import ResidualStore
 import Server
 import Store
 import StorePostgres
 import TestSupport
 import XCTest
+
+@testable import ResidualStore
 
 /// `rstore serve` on a PostgreSQL store shared by machines that mount the archive in different
 /// places: videos are stored root-relative and served through this server's own roots, and
@@ -21,14 +22,18 @@ final class SharedLibraryRoutesTests: XCTestCase {
         let dir = try TempDirectory.make("sharedserve")
         defer { TempDirectory.remove(dir) }
         let fm = FileManager.default
-        let a = dir.appendingPathComponent("machineA"), b = dir.appendingPathComponent("machineB/archive")
-        let plain = dir.appendingPathComponent("plain"), outside = dir.appendingPathComponent("outside")
+        let a = dir.appendingPathComponent("machineA")
+        let b = dir.appendingPathComponent("machineB/archive")
+        let plain = dir.appendingPathComponent("plain")
+        let outside = dir.appendingPathComponent("outside")
         for d in [a.appendingPathComponent("clips"), b.deletingLastPathComponent(), plain, outside] {
             try fm.createDirectory(at: d, withIntermediateDirectories: true)
         }
         func video(_ src: String, _ seconds: Int, _ to: URL) throws {
-            try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "\(src)=size=160x120:rate=10", "-t", "\(seconds)",
-                                        "-c:v", "libx264", "-g", "10", "-pix_fmt", "yuv420p", to.path])
+            try ExternalCommand.ffmpeg([
+                "-f", "lavfi", "-i", "\(src)=size=160x120:rate=10", "-t", "\(seconds)",
+                "-c:v", "libx264", "-g", "10", "-pix_fmt", "yuv420p", to.path,
+            ])
         }
         try video("testsrc2", 4, a.appendingPathComponent("clips/a.mp4"))
         func library(_ roots: [String: URL], _ cache: String) throws -> Library {
@@ -36,8 +41,9 @@ final class SharedLibraryRoutesTests: XCTestCase {
             c.frameTierBytes = 0
             c.frameCacheBytes = 16 << 20
             c.roots = try RootMounts(roots)
-            return try Library(opening: { try PostgresStore(url: url, localCache: dir.appendingPathComponent(cache)) },
-                               model: try TinyCLIP.model.get(), configuration: c)
+            return try Library(
+                opening: { try PostgresStore(url: url, localCache: dir.appendingPathComponent(cache)) },
+                model: try TinyCLIP.model.get(), configuration: c)
         }
 
         // Machine A indexes under its mount.
@@ -56,7 +62,9 @@ final class SharedLibraryRoutesTests: XCTestCase {
         try video("testsrc", 2, b.appendingPathComponent("new/r.mp4"))
         try video("rgbtestsrc", 2, outside.appendingPathComponent("secret.mp4"))
         try video("rgbtestsrc", 2, plain.appendingPathComponent("p.mp4"))
-        try fm.createSymbolicLink(at: b.appendingPathComponent("new/escape.mp4"), withDestinationURL: outside.appendingPathComponent("secret.mp4"))
+        try fm.createSymbolicLink(
+            at: b.appendingPathComponent("new/escape.mp4"),
+            withDestinationURL: outside.appendingPathComponent("secret.mp4"))
         let libB = try library(["archive": b], "B")
         var configB = ServerConfiguration(token: Self.token, libraryRoots: [b, plain])
         configB.limits.maxIndexPaths = 8
@@ -69,7 +77,9 @@ final class SharedLibraryRoutesTests: XCTestCase {
             XCTAssertEqual(frames.count, dense.count)
             XCTAssertTrue(frames.contains { $0["kind"] as? String == "P" })
             for (f, d) in zip(frames, dense) {
-                XCTAssertEqual((f["embedding"] as? [Double] ?? []).map { Float($0) }, d.vector, "frame \(d.index): same features as machine A")
+                XCTAssertEqual(
+                    (f["embedding"] as? [Double] ?? []).map { Float($0) }, d.vector,
+                    "frame \(d.index): same features as machine A")
             }
             let jpg = try await client.execute(uri: "/v1/videos/\(id)/frames/1.jpg", method: .get, headers: h)
             XCTAssertEqual(jpg.status, .ok, jpg.text)
@@ -98,14 +108,18 @@ final class SharedLibraryRoutesTests: XCTestCase {
             // Attacks on the queue path: nothing is queued by any of them.
             assertError(try await post(#"{"path": "../outside/secret.mp4"}"#), 400, "path_traversal")
             assertError(try await post(#"{"path": "new/../../outside/secret.mp4"}"#), 400, "path_traversal")
-            assertError(try await post("{\"path\": \"\(outside.appendingPathComponent("secret.mp4").path)\"}"), 403, "outside_library_roots")
+            assertError(
+                try await post("{\"path\": \"\(outside.appendingPathComponent("secret.mp4").path)\"}"), 403,
+                "outside_library_roots")
             assertError(try await post(#"{"path": "new/escape.mp4"}"#), 403, "outside_library_roots")
             assertError(try await post(#"{"path": "new/q\u0000.mp4"}"#), 400, "bad_parameter")
             assertError(try await post(#"{"path": "p.mp4"}"#), 403, "outside_named_roots")
             let many = "{\"paths\": [" + Array(repeating: "\"new\"", count: 9).joined(separator: ",") + "]}"
             assertError(try await post(many), 400, "bad_parameter")
             assertError(try await post("{\"path\": \"" + String(repeating: "a/", count: 40_000) + "\"}"), 413)
-            assertError(try await client.execute(uri: "/v1/index", method: .post, body: ByteBuffer(string: #"{"path": "new"}"#)), 401)
+            assertError(
+                try await client.execute(
+                    uri: "/v1/index", method: .post, body: ByteBuffer(string: #"{"path": "new"}"#)), 401)
 
             let counts = try await client.execute(uri: "/v1/queue", method: .get, headers: h)
             XCTAssertEqual(counts.status, .ok)
@@ -115,11 +129,14 @@ final class SharedLibraryRoutesTests: XCTestCase {
         let pg = try PostgresStore(url: url, localCache: dir.appendingPathComponent("W"))
         defer { pg.close() }
         var claimed: [String] = []
-        while let job = try pg.claimJob(lease: Lease.make(), roots: ["archive"]) { claimed.append("\(job.root):\(job.path)") }
+        while let job = try pg.claimJob(lease: Lease.make(), roots: ["archive"]) {
+            claimed.append("\(job.root):\(job.path)")
+        }
         XCTAssertEqual(claimed.sorted(), ["archive:new/q.mp4", "archive:new/r.mp4"])
 
         // A server with no roots: search answers from stage 1; what needs the file names the root.
-        let serverC = try RStoreServer(library: try library([:], "C"), configuration: ServerConfiguration(token: Self.token))
+        let serverC = try RStoreServer(
+            library: try library([:], "C"), configuration: ServerConfiguration(token: Self.token))
         try await withClient(serverC) { client in
             let h = bearer(Self.token)
             let s = try await client.execute(uri: "/v1/search?q=test%20pattern&k=2", method: .get, headers: h)
@@ -136,7 +153,9 @@ final class SharedLibraryRoutesTests: XCTestCase {
     func testQueueRouteOnALocalStoreIsNotFound() async throws {
         let f = try await ServerFixture.shared.value
         try await withClient(try f.server(token: ServerFixture.token)) { client in
-            assertError(try await client.execute(uri: "/v1/queue", method: .get, headers: bearer(ServerFixture.token)), 404, "no_queue")
+            assertError(
+                try await client.execute(uri: "/v1/queue", method: .get, headers: bearer(ServerFixture.token)), 404,
+                "no_queue")
         }
     }
 }

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Server
 import XCTest
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +16,11 @@ final class StarvationTests: XCTestCase {
     /// and every slow one is closed once the idle timeout passes.
     func testHalfSentRequestsDoNotStarveOthersAndAreClosed() async throws {
         let f = try await ServerFixture.shared.value
-        let server = try f.server { $0.port = 0; $0.idleTimeout = 3; $0.maxConnections = 1000 }
+        let server = try f.server {
+            $0.port = 0
+            $0.idleTimeout = 3
+            $0.maxConnections = 1000
+        }
         try await server.makeApplication().test(.live) { client in
             let port = try XCTUnwrap(client.port)
             let slow = try await RawHTTP.offPool { try (0..<300).map { _ in try RawHTTP.slowClient(port: port) } }
@@ -33,7 +38,11 @@ final class StarvationTests: XCTestCase {
     /// the slow ones are closed in turn, and a normal client still gets its answer.
     func testConnectionLimitWithSlowClients() async throws {
         let f = try await ServerFixture.shared.value
-        let server = try f.server { $0.port = 0; $0.idleTimeout = 1; $0.maxConnections = 16 }
+        let server = try f.server {
+            $0.port = 0
+            $0.idleTimeout = 1
+            $0.maxConnections = 16
+        }
         try await server.makeApplication().test(.live) { client in
             let port = try XCTUnwrap(client.port)
             let slow = try await RawHTTP.offPool { try (0..<48).map { _ in try RawHTTP.slowClient(port: port) } }
@@ -49,14 +58,19 @@ final class StarvationTests: XCTestCase {
     func testDrippingBodyIsCut() async throws {
         let f = try await ServerFixture.shared.value
         let token = ServerFixture.token
-        let server = try f.server(token: token) { $0.port = 0; $0.idleTimeout = 30; $0.bodyTimeout = 1.5 }
+        let server = try f.server(token: token) {
+            $0.port = 0
+            $0.idleTimeout = 30
+            $0.bodyTimeout = 1.5
+        }
         try await server.makeApplication().test(.live) { client in
             let port = try XCTUnwrap(client.port)
-            let head = "POST /v1/index HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"path\": \""
+            let head =
+                "POST /v1/index HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"path\": \""
             let cut = try await RawHTTP.offPool { () -> Bool in
                 let fd = try RawHTTP.slowClient(port: port, head)
                 defer { close(fd) }
-                for _ in 0..<40 {   // 40 x 0.25 s: long past the body timeout
+                for _ in 0..<40 {  // 40 x 0.25 s: long past the body timeout
                     RawHTTP.send(fd, "a")
                     if RawHTTP.isClosed(fd, within: 0.25) { return true }
                 }
@@ -67,8 +81,10 @@ final class StarvationTests: XCTestCase {
     }
 
     func testTimeoutOptionsAreChecked() {
-        for change in [{ (c: inout ServerConfiguration) in c.maxConnections = 0 }, { $0.idleTimeout = 0 }, { $0.bodyTimeout = -1 },
-                       { $0.storeTimeout = .nan }, { $0.storeThreads = 0 }] {
+        for change in [
+            { (c: inout ServerConfiguration) in c.maxConnections = 0 }, { $0.idleTimeout = 0 }, { $0.bodyTimeout = -1 },
+            { $0.storeTimeout = .nan }, { $0.storeThreads = 0 },
+        ] {
             var c = ServerConfiguration()
             change(&c)
             XCTAssertThrowsError(try c.validate())

@@ -20,12 +20,15 @@ final class StoppedDatabaseTests: XCTestCase {
         let dir = try TempDirectory.make("stopped")
         defer { TempDirectory.remove(dir) }
         let clip = dir.appendingPathComponent("a.mp4")
-        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "2",
-                                    "-c:v", "libx264", "-g", "10", "-pix_fmt", "yuv420p", clip.path])
+        try ExternalCommand.ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "2",
+            "-c:v", "libx264", "-g", "10", "-pix_fmt", "yuv420p", clip.path,
+        ])
         var c = Library.Configuration()
         c.frameTierBytes = 0
-        let library = try Library(opening: { try PostgresStore(url: url, localCache: dir.appendingPathComponent("cache")) },
-                                  model: try TinyCLIP.model.get(), configuration: c)
+        let library = try Library(
+            opening: { try PostgresStore(url: url, localCache: dir.appendingPathComponent("cache")) },
+            model: try TinyCLIP.model.get(), configuration: c)
         let indexed = try await library.index([clip]).indexed
         XCTAssertEqual(indexed, 1)
         let id = try XCTUnwrap(try library.videos().first?.id)
@@ -38,7 +41,9 @@ final class StoppedDatabaseTests: XCTestCase {
         let server = try RStoreServer(library: library, configuration: config)
         try await server.makeApplication().test(.live) { client in
             let port = try XCTUnwrap(client.port)
-            func get(_ uri: String) async throws -> RawHTTP.Reply { try await RawHTTP.requestOffPool(port: port, "GET", uri) }
+            func get(_ uri: String) async throws -> RawHTTP.Reply {
+                try await RawHTTP.requestOffPool(port: port, "GET", uri)
+            }
             for uri in ["/v1/videos", "/v1/videos/\(id)", "/v1/videos/\(id)/frames/0.jpg"] {
                 let before = try await get(uri)
                 XCTAssertEqual(before.status, 200, uri)
@@ -49,7 +54,9 @@ final class StoppedDatabaseTests: XCTestCase {
             defer { if !resumed { try? cluster.signal("CONT") } }
             // Store calls, more than the line holds: each answers 503, none hangs.
             let stuck = try await withThrowingTaskGroup(of: RawHTTP.Reply.self) { group in
-                for uri in ["/v1/videos", "/v1/videos/\(id)/frames", "/v1/search?q=x", "/v1/videos/424242"] + (1...8).map({ "/v1/videos?limit=\($0)" }) {
+                for uri in ["/v1/videos", "/v1/videos/\(id)/frames", "/v1/search?q=x", "/v1/videos/424242"]
+                    + (1...8).map({ "/v1/videos?limit=\($0)" })
+                {
                     group.addTask { try await get(uri) }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -61,7 +68,10 @@ final class StoppedDatabaseTests: XCTestCase {
             // Memory-only routes answer meanwhile, /healthz included (it reports the outage
             // once its background refresh gives up, never waiting for it), and so do the
             // record, thumbnail and file of a video served before.
-            for uri in ["/healthz", "/", "/openapi.json", "/healthz", "/v1/videos/\(id)", "/v1/videos/\(id)/frames/0.jpg", "/v1/videos/\(id)/media"] {
+            for uri in [
+                "/healthz", "/", "/openapi.json", "/healthz", "/v1/videos/\(id)", "/v1/videos/\(id)/frames/0.jpg",
+                "/v1/videos/\(id)/media",
+            ] {
                 let r = try await get(uri)
                 XCTAssertEqual(r.status, 200, uri)
             }

@@ -21,7 +21,7 @@ final class VideoRoutesTests: XCTestCase {
             let one = try await client.execute(uri: "/v1/videos/\(f.videoA)", method: .get)
             XCTAssertEqual(one.status, .ok)
             XCTAssertEqual(one.json["name"] as? String, "a.mp4")
-            XCTAssertEqual(one.json["frames"] as? Int, 8)   // 4 s at 2 fps
+            XCTAssertEqual(one.json["frames"] as? Int, 8)  // 4 s at 2 fps
             XCTAssertEqual(one.json["i_frames"] as? Int, 3)
             XCTAssertEqual(one.json["width"] as? Int, 160)
             assertError(try await client.execute(uri: "/v1/videos/987654", method: .get), 404, "unknown_video")
@@ -55,7 +55,8 @@ final class VideoRoutesTests: XCTestCase {
 
             var h = HTTPFields()
             h[.accept] = "application/octet-stream"
-            let b = try await client.execute(uri: "/v1/videos/\(f.videoA)/embeddings?from=0.5&to=2.5", method: .get, headers: h)
+            let b = try await client.execute(
+                uri: "/v1/videos/\(f.videoA)/embeddings?from=0.5&to=2.5", method: .get, headers: h)
             XCTAssertEqual(b.status, .ok)
             XCTAssertEqual(b.headers[.contentType], "application/octet-stream")
             XCTAssertEqual(b.headers[HTTPFields.Element.Name("X-RStore-Count")!], "5")
@@ -75,9 +76,12 @@ final class VideoRoutesTests: XCTestCase {
             XCTAssertEqual((all.json["frames"] as? [Any])?.count, 8)
             // Bad parameters.
             for q in ["from=abc", "from=-1", "from=3&to=1", "to=nan", "to=inf", "from=1e308&to=1e309"] {
-                assertError(try await client.execute(uri: "/v1/videos/\(f.videoA)/embeddings?\(q)", method: .get), 400, "bad_parameter")
+                assertError(
+                    try await client.execute(uri: "/v1/videos/\(f.videoA)/embeddings?\(q)", method: .get), 400,
+                    "bad_parameter")
             }
-            assertError(try await client.execute(uri: "/v1/videos/31337/embeddings", method: .get), 404, "unknown_video")
+            assertError(
+                try await client.execute(uri: "/v1/videos/31337/embeddings", method: .get), 404, "unknown_video")
             // A `to` past the end is the end (the range is counted in frames, not seconds).
             let past = try await client.execute(uri: "/v1/videos/\(f.videoA)/embeddings?from=0&to=100000", method: .get)
             XCTAssertEqual((past.json["frames"] as? [Any])?.count, 8, past.text)
@@ -102,7 +106,8 @@ final class VideoRoutesTests: XCTestCase {
         let f = try await ServerFixture.shared.value
         let server = try f.server()
         try await withClient(server) { client in
-            let health0 = try await client.execute(uri: "/healthz", method: .get).json["thumbnail_cache"] as? [String: Any]
+            let health0 =
+                try await client.execute(uri: "/healthz", method: .get).json["thumbnail_cache"] as? [String: Any]
             let r = try await client.execute(uri: "/v1/videos/\(f.videoA)/frames/4.jpg", method: .get)
             XCTAssertEqual(r.status, .ok, r.text)
             XCTAssertEqual(r.headers[.contentType], "image/jpeg")
@@ -110,15 +115,22 @@ final class VideoRoutesTests: XCTestCase {
             XCTAssertEqual(Array(r.bytes.suffix(2)), [0xFF, 0xD9])
             let again = try await client.execute(uri: "/v1/videos/\(f.videoA)/frames/4.jpg", method: .get)
             XCTAssertEqual(again.bytes, r.bytes)
-            let health1 = try await client.execute(uri: "/healthz", method: .get).json["thumbnail_cache"] as? [String: Any]
+            let health1 =
+                try await client.execute(uri: "/healthz", method: .get).json["thumbnail_cache"] as? [String: Any]
             XCTAssertEqual((health1?["entries"] as? Int ?? 0) - (health0?["entries"] as? Int ?? 0), 1)
             XCTAssertGreaterThanOrEqual((health1?["hits"] as? Int ?? 0) - (health0?["hits"] as? Int ?? 0), 1)
             XCTAssertLessThanOrEqual(health1?["bytes"] as? Int ?? .max, 4 << 20)
 
-            assertError(try await client.execute(uri: "/v1/videos/\(f.videoA)/frames/8.jpg", method: .get), 404, "unknown_frame")
-            assertError(try await client.execute(uri: "/v1/videos/\(f.videoA)/frames/x.jpg", method: .get), 400, "bad_parameter")
-            assertError(try await client.execute(uri: "/v1/videos/55555/frames/0.jpg", method: .get), 404, "unknown_video")
-            assertError(try await client.execute(uri: "/v1/videos/\(f.videoA)/frames/1.png", method: .get), 404, "no_route")
+            assertError(
+                try await client.execute(uri: "/v1/videos/\(f.videoA)/frames/8.jpg", method: .get), 404, "unknown_frame"
+            )
+            assertError(
+                try await client.execute(uri: "/v1/videos/\(f.videoA)/frames/x.jpg", method: .get), 400, "bad_parameter"
+            )
+            assertError(
+                try await client.execute(uri: "/v1/videos/55555/frames/0.jpg", method: .get), 404, "unknown_video")
+            assertError(
+                try await client.execute(uri: "/v1/videos/\(f.videoA)/frames/1.png", method: .get), 404, "no_route")
         }
     }
 }

@@ -4,8 +4,9 @@ import HummingbirdTesting
 import NIOCore
 import NIOEmbedded
 import ResidualStore
-@testable import Server
 import XCTest
+
+@testable import Server
 
 /// The bounded work line (503 + Retry-After when full) and cancellation of a request's work
 /// when its client goes away.
@@ -20,7 +21,9 @@ final class WorkBoundsTests: XCTestCase {
                 tasks.append(Task { [gate] in try await server.work.run(QueryControl()) { gate.wait() } })
             }
             let deadline = Date().addingTimeInterval(10)
-            while server.work.stats.running < server.work.limit, Date() < deadline { try await Task.sleep(nanoseconds: 10_000_000) }
+            while server.work.stats.running < server.work.limit, Date() < deadline {
+                try await Task.sleep(nanoseconds: 10_000_000)
+            }
         }
 
         func release() async {
@@ -31,7 +34,10 @@ final class WorkBoundsTests: XCTestCase {
 
     func testFullLineAnswers503WithRetryAfter() async throws {
         let f = try await ServerFixture.shared.value
-        let server = try f.server { $0.maxConcurrentWork = 1; $0.maxQueuedWork = 1 }
+        let server = try f.server {
+            $0.maxConcurrentWork = 1
+            $0.maxQueuedWork = 1
+        }
         let blocker = try await Blocker(server)
         try await withClient(server) { client in
             let queued = Task { try await client.execute(uri: "/v1/search?q=waiting", method: .get) }
@@ -57,7 +63,11 @@ final class WorkBoundsTests: XCTestCase {
     /// (it never runs), and the server keeps serving.
     func testDisconnectCancelsWaitingWork() async throws {
         let f = try await ServerFixture.shared.value
-        let server = try f.server { $0.port = 0; $0.maxConcurrentWork = 1; $0.maxQueuedWork = 4 }
+        let server = try f.server {
+            $0.port = 0
+            $0.maxConcurrentWork = 1
+            $0.maxQueuedWork = 4
+        }
         let blocker = try await Blocker(server)
         try await server.makeApplication().test(.live) { client in
             let port = try XCTUnwrap(client.port)
@@ -84,7 +94,10 @@ final class WorkBoundsTests: XCTestCase {
         let (channel, steps, running) = try await startLoop(server)
         try await waitUntil("the work runs") { steps.value > 3 }
         channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
-        do { _ = try await running.value; XCTFail("the work should have stopped") } catch {
+        do {
+            _ = try await running.value
+            XCTFail("the work should have stopped")
+        } catch {
             XCTAssertEqual(error as? QueryError, .cancelled)
         }
         let after = steps.value
@@ -96,17 +109,23 @@ final class WorkBoundsTests: XCTestCase {
         let (_, steps2, task) = try await startLoop(server)
         try await waitUntil("the second work runs") { steps2.value > 3 }
         task.cancel()
-        do { _ = try await task.value; XCTFail("the work should have stopped") } catch {
+        do {
+            _ = try await task.value
+            XCTFail("the work should have stopped")
+        } catch {
             XCTAssertEqual(error as? QueryError, .cancelled)
         }
     }
 
     /// Starts, on a fresh watched connection, heavy work that loops (checking its control
     /// between steps, like the engine between batches) for up to 20 s.
-    func startLoop(_ server: RStoreServer) async throws -> (NIOAsyncTestingChannel, ManagedAtomicCounter, Task<Int, any Error>) {
+    func startLoop(_ server: RStoreServer) async throws -> (
+        NIOAsyncTestingChannel, ManagedAtomicCounter, Task<Int, any Error>
+    ) {
         let channel = NIOAsyncTestingChannel()
         try await channel.pipeline.addHandler(ConnectionWatcher())
-        let context = ServerContext(source: ApplicationRequestContextSource(channel: channel, logger: .init(label: "test")))
+        let context = ServerContext(
+            source: ApplicationRequestContextSource(channel: channel, logger: .init(label: "test")))
         let steps = ManagedAtomicCounter()
         let task = Task<Int, any Error> {
             try await server.heavy(context) { control in
@@ -150,7 +169,10 @@ final class WorkBoundsTests: XCTestCase {
 func waitUntil(_ what: String, timeout: Double = 10, _ cond: () -> Bool) async throws {
     let deadline = Date().addingTimeInterval(timeout)
     while !cond() {
-        if Date() >= deadline { XCTFail("timed out waiting until \(what)"); return }
+        if Date() >= deadline {
+            XCTFail("timed out waiting until \(what)")
+            return
+        }
         try await Task.sleep(nanoseconds: 10_000_000)
     }
 }

@@ -15,9 +15,13 @@ class StoreConformanceCase: XCTestCase {
     func checkIngestAndRead() throws { try StoreConformance.ingestAndRead(makeBackend()) }
     func checkBadChunksWriteNothing() throws { try StoreConformance.badChunksWriteNothing(makeBackend()) }
     func checkResumeAfterCrash() throws { try StoreConformance.resumeAfterCrash(makeBackend()) }
-    func checkChunksUnderLeaseSeeOtherWriters() throws { try StoreConformance.chunksUnderLeaseSeeOtherWriters(makeBackend()) }
+    func checkChunksUnderLeaseSeeOtherWriters() throws {
+        try StoreConformance.chunksUnderLeaseSeeOtherWriters(makeBackend())
+    }
     func checkAtomicReindexAndFail() throws { try StoreConformance.atomicReindexAndFail(makeBackend()) }
-    func checkReadersConsistentWhileWritersCommit() throws { try StoreConformance.readersConsistentWhileWritersCommit(makeBackend()) }
+    func checkReadersConsistentWhileWritersCommit() throws {
+        try StoreConformance.readersConsistentWhileWritersCommit(makeBackend())
+    }
 }
 
 /// `StoreConformance` against the SQLite backend (a fresh file per test).

@@ -11,7 +11,9 @@ final class IndexQueueAttemptsTests: XCTestCase {
     func testAttemptsAreBoundedAndTheLastReasonKept() throws {
         let cluster = try PostgresCluster.shared()
         let url = try cluster.createDatabase("attempts")
-        let pg = try PostgresStore(url: url, localCache: FileManager.default.temporaryDirectory.appendingPathComponent("pgcache-\(UUID().uuidString)"))
+        let pg = try PostgresStore(
+            url: url,
+            localCache: FileManager.default.temporaryDirectory.appendingPathComponent("pgcache-\(UUID().uuidString)"))
         defer { pg.close() }
         XCTAssertEqual(try pg.enqueue(root: "lib", paths: ["a.mp4"]), 1)
 
@@ -38,7 +40,9 @@ final class IndexQueueAttemptsTests: XCTestCase {
         XCTAssertNil(try pg.claimJob(lease: late, roots: ["lib"], maxAttempts: 3))
         let final = try XCTUnwrap(try pg.jobError(third.id))
         XCTAssertEqual(final.status, "failed")
-        XCTAssertEqual(final.error, "claimed 3 times without finishing (at most 3 attempts); last attempt: deadline passed after 6 s")
+        XCTAssertEqual(
+            final.error,
+            "claimed 3 times without finishing (at most 3 attempts); last attempt: deadline passed after 6 s")
         XCTAssertEqual(try pg.queueCounts().failed, 1)
         XCTAssertNil(try pg.claimJob(lease: late, roots: ["lib"], maxAttempts: 3), "a failed job is not claimed again")
     }

@@ -7,14 +7,18 @@ import XCTest
 /// Bad input for the PostgreSQL backend: each gives a clear typed error naming the store
 /// (never its password) and leaves stored data intact.
 final class PostgresFailureTests: XCTestCase {
-    func cache() -> URL { FileManager.default.temporaryDirectory.appendingPathComponent("pgcache-\(UUID().uuidString)") }
+    func cache() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("pgcache-\(UUID().uuidString)")
+    }
 
     func testUnreachableServer() throws {
         let cluster = try PostgresCluster.shared()
         // A port nobody listens on: the cluster's port + 1 is not ours (checked by trying).
         let url = "postgres://rstore:sekrit123@127.0.0.1:\(cluster.port == 65535 ? 1 : cluster.port + 1)/x"
         XCTAssertThrowsError(try PostgresStore(url: url, localCache: cache())) { e in
-            guard case PostgresStoreError.unreachable(let store, _)? = e as? PostgresStoreError else { return XCTFail("\(e)") }
+            guard case PostgresStoreError.unreachable(let store, _)? = e as? PostgresStoreError else {
+                return XCTFail("\(e)")
+            }
             XCTAssertEqual(store, "postgres://rstore@127.0.0.1:\(cluster.port == 65535 ? 1 : cluster.port + 1)/x")
             XCTAssertFalse("\(e)".contains("sekrit123"), "the password is never printed: \(e)")
         }
@@ -41,14 +45,19 @@ final class PostgresFailureTests: XCTestCase {
         XCTAssertFalse(store.path.contains(cluster.password))
         store.close()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("pgpass-\(UUID().uuidString)")
-        try "# comment\nother:1:*:*:nope\n127.0.0.1:\(cluster.port):*:rstore:\(cluster.password)\n".write(to: file, atomically: true, encoding: .utf8)
+        try "# comment\nother:1:*:*:nope\n127.0.0.1:\(cluster.port):*:rstore:\(cluster.password)\n".write(
+            to: file, atomically: true, encoding: .utf8)
         let fromFile = try PostgresLocation(url: bare, environment: ["PGPASSFILE": file.path])
         XCTAssertEqual(fromFile, fromEnv)
         XCTAssertNoThrow(try PostgresStore(location: fromFile, localCache: cache()).close())
         XCTAssertFalse(try PostgresLocation(url: bare, environment: ["HOME": "/nonexistent"]).hasPassword)
         XCTAssertEqual(PostgresLocation.redacted("postgres://u:pw@h:1/d"), "postgres://u:***@h:1/d")
-        XCTAssertThrowsError(try PostgresLocation(url: "postgres://u:pw@h:99999/d")) { e in XCTAssertFalse("\(e)".contains(":pw@"), "\(e)") }
-        XCTAssertThrowsError(try PostgresLocation(url: "postgres://u@h/d?sslmode=requir")) { e in XCTAssertTrue("\(e)".contains("verify-full"), "\(e)") }
+        XCTAssertThrowsError(try PostgresLocation(url: "postgres://u:pw@h:99999/d")) { e in
+            XCTAssertFalse("\(e)".contains(":pw@"), "\(e)")
+        }
+        XCTAssertThrowsError(try PostgresLocation(url: "postgres://u@h/d?sslmode=requir")) { e in
+            XCTAssertTrue("\(e)".contains("verify-full"), "\(e)")
+        }
     }
 
     func testForeignDatabaseAndNewerSchemaAreRefused() throws {
@@ -92,13 +101,17 @@ final class PostgresFailureTests: XCTestCase {
         try s.append(video: v.id!, offsets: o, iFeatures: f, lease: nil)
         // Another session holds the row, so the commit waits inside its transaction; then the
         // server drops the waiting connection (a restart, a network cut) mid-chunk.
-        let holder = Thread { try? cluster.psql(url, "BEGIN; SELECT id FROM videos FOR UPDATE; SELECT pg_sleep(2); COMMIT") }
+        let holder = Thread {
+            try? cluster.psql(url, "BEGIN; SELECT id FROM videos FOR UPDATE; SELECT pg_sleep(2); COMMIT")
+        }
         holder.start()
         Thread.sleep(forTimeInterval: 0.5)
         let killer = Thread {
             for _ in 0..<40 {
                 Thread.sleep(forTimeInterval: 0.1)
-                try? cluster.psql(url, """
+                try? cluster.psql(
+                    url,
+                    """
                     SELECT pg_terminate_backend(pid) FROM pg_stat_activity
                     WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FOR UPDATE%'
                     """)
@@ -107,7 +120,9 @@ final class PostgresFailureTests: XCTestCase {
         killer.start()
         let (o2, f2) = StoreConformance.chunk(6..<12)
         XCTAssertThrowsError(try s.append(video: v.id!, offsets: o2, iFeatures: f2, lease: nil)) { e in
-            guard case PostgresStoreError.connectionLost(_, let during)? = e as? PostgresStoreError else { return XCTFail("\(e)") }
+            guard case PostgresStoreError.connectionLost(_, let during)? = e as? PostgresStoreError else {
+                return XCTFail("\(e)")
+            }
             XCTAssertTrue(during.contains("frame 6"), during)
         }
         while killer.isExecuting || holder.isExecuting { Thread.sleep(forTimeInterval: 0.05) }

@@ -1,19 +1,23 @@
 import Foundation
 import PostgresTestSupport
 import Store
-@testable import StorePostgres
 import XCTest
+
+@testable import StorePostgres
 
 /// PostgreSQL over TLS, `sslmode` as libpq means it, against a cluster with a self-signed
 /// certificate and against the plaintext one; and the deadlines of a server that stops
 /// answering.
 final class PostgresTLSTests: XCTestCase {
-    func cache() -> URL { FileManager.default.temporaryDirectory.appendingPathComponent("pgcache-\(UUID().uuidString)") }
+    func cache() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("pgcache-\(UUID().uuidString)")
+    }
 
     /// Whether the store's connection is encrypted, as the server sees it.
     func encrypted(_ store: PostgresStore) throws -> Bool {
         try store.pool.transaction("ssl?", readOnly: true) { s in
-            try s.rows("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").first?["ssl"].decode(Bool.self) ?? false
+            try s.rows("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").first?["ssl"].decode(Bool.self)
+                ?? false
         }
     }
 
@@ -24,9 +28,11 @@ final class PostgresTLSTests: XCTestCase {
     func testSSLModesAgainstATLSServer() throws {
         let cluster = try PostgresCluster.sharedTLS()
         let url = try cluster.createDatabase("tls")
-        for (query, tls) in [("sslmode=require", true), ("sslmode=prefer", true), ("sslmode=disable", false), ("sslmode=allow", false),
-                             ("sslmode=verify-full&sslrootcert=\(cluster.rootCertificate)", true),
-                             ("sslmode=verify-ca&sslrootcert=\(cluster.rootCertificate)", true)] {
+        for (query, tls) in [
+            ("sslmode=require", true), ("sslmode=prefer", true), ("sslmode=disable", false), ("sslmode=allow", false),
+            ("sslmode=verify-full&sslrootcert=\(cluster.rootCertificate)", true),
+            ("sslmode=verify-ca&sslrootcert=\(cluster.rootCertificate)", true),
+        ] {
             let store = try open(url, query)
             XCTAssertEqual(try encrypted(store), tls, query)
             store.close()
@@ -39,7 +45,9 @@ final class PostgresTLSTests: XCTestCase {
         // (libpq: require with a root certificate checks the chain).
         for mode in ["verify-full", "verify-ca", "require"] {
             XCTAssertThrowsError(try open(url, "sslmode=\(mode)&sslrootcert=\(cluster.otherCertificate)"), mode) { e in
-                guard case PostgresStoreError.unreachable(let store, _)? = e as? PostgresStoreError else { return XCTFail("\(mode): \(e)") }
+                guard case PostgresStoreError.unreachable(let store, _)? = e as? PostgresStoreError else {
+                    return XCTFail("\(mode): \(e)")
+                }
                 XCTAssertFalse(store.contains(cluster.password))
                 XCTAssertFalse("\(e)".contains(cluster.password), "\(e)")
             }
@@ -69,16 +77,32 @@ final class PostgresTLSTests: XCTestCase {
     func testURLOptions() throws {
         let env = ["HOME": "/nonexistent"]
         XCTAssertEqual(try PostgresLocation(url: "postgres://u@h/d", environment: env).sslMode, .prefer)
-        XCTAssertEqual(try PostgresLocation(url: "postgres://u@h/d", environment: env.merging(["PGSSLMODE": "require"]) { $1 }).sslMode, .require)
-        XCTAssertEqual(try PostgresLocation(url: "postgres://u@h/d?sslmode=disable", environment: env.merging(["PGSSLMODE": "require"]) { $1 }).sslMode, .disable)
-        let l = try PostgresLocation(url: "postgres://u@h/d?sslmode=verify-full&sslrootcert=/x/root.pem&connect_timeout=3&statement_timeout=7.5", environment: env)
+        XCTAssertEqual(
+            try PostgresLocation(url: "postgres://u@h/d", environment: env.merging(["PGSSLMODE": "require"]) { $1 })
+                .sslMode, .require)
+        XCTAssertEqual(
+            try PostgresLocation(
+                url: "postgres://u@h/d?sslmode=disable", environment: env.merging(["PGSSLMODE": "require"]) { $1 }
+            ).sslMode, .disable)
+        let l = try PostgresLocation(
+            url: "postgres://u@h/d?sslmode=verify-full&sslrootcert=/x/root.pem&connect_timeout=3&statement_timeout=7.5",
+            environment: env)
         XCTAssertEqual(l.sslMode, .verifyFull)
         XCTAssertEqual(l.sslRootCert, "/x/root.pem")
         XCTAssertEqual(l.connectTimeout, 3)
         XCTAssertEqual(l.statementTimeout, 7.5)
-        XCTAssertEqual(try PostgresLocation(url: "postgres://u@h/d", environment: env.merging(["PGSSLROOTCERT": "/y.pem", "PGCONNECT_TIMEOUT": "4"]) { $1 }).sslRootCert, "/y.pem")
-        XCTAssertEqual(try PostgresLocation(url: "postgres://u@h/d", environment: env.merging(["PGCONNECT_TIMEOUT": "4"]) { $1 }).connectTimeout, 4)
-        for bad in ["sslmode=requir", "connect_timeout=0", "connect_timeout=x", "statement_timeout=-1", "sslcert=/a", "ssl=true"] {
+        XCTAssertEqual(
+            try PostgresLocation(
+                url: "postgres://u@h/d",
+                environment: env.merging(["PGSSLROOTCERT": "/y.pem", "PGCONNECT_TIMEOUT": "4"]) { $1 }
+            ).sslRootCert, "/y.pem")
+        XCTAssertEqual(
+            try PostgresLocation(url: "postgres://u@h/d", environment: env.merging(["PGCONNECT_TIMEOUT": "4"]) { $1 })
+                .connectTimeout, 4)
+        for bad in [
+            "sslmode=requir", "connect_timeout=0", "connect_timeout=x", "statement_timeout=-1", "sslcert=/a",
+            "ssl=true",
+        ] {
             XCTAssertThrowsError(try PostgresLocation(url: "postgres://u:pw@h/d?\(bad)", environment: env), bad) { e in
                 XCTAssertFalse("\(e)".contains(":pw@"), "\(e)")
             }
@@ -86,14 +110,20 @@ final class PostgresTLSTests: XCTestCase {
     }
 
     func testPasswordOnTheCommandLineIsWarnedAbout() {
-        for argv in [["rstore", "serve", "--store", "postgres://u:pw@h/d"], ["rstore", "worker", "--store=postgresql://u:pw@h:5/d?sslmode=require"],
-                     ["rstore", "store", "copy", "a.rstore", "postgres://u:pw@h/d"]] {
+        for argv in [
+            ["rstore", "serve", "--store", "postgres://u:pw@h/d"],
+            ["rstore", "worker", "--store=postgresql://u:pw@h:5/d?sslmode=require"],
+            ["rstore", "store", "copy", "a.rstore", "postgres://u:pw@h/d"],
+        ] {
             let w = PostgresLocation.argvPasswordWarning(argv)
             XCTAssertNotNil(w, "\(argv)")
             XCTAssertFalse(w?.contains("pw") ?? true, "the warning does not repeat the password")
             XCTAssertTrue(w?.contains("PGPASSWORD") ?? false)
         }
-        for argv in [["rstore", "serve", "--store", "postgres://u@h/d"], ["rstore", "serve", "--store", "a.rstore"], ["rstore", "search", "x:y@z"]] {
+        for argv in [
+            ["rstore", "serve", "--store", "postgres://u@h/d"], ["rstore", "serve", "--store", "a.rstore"],
+            ["rstore", "search", "x:y@z"],
+        ] {
             XCTAssertNil(PostgresLocation.argvPasswordWarning(argv), "\(argv)")
         }
     }
@@ -111,7 +141,9 @@ final class PostgresTLSTests: XCTestCase {
         var resumed = false
         defer { if !resumed { try? cluster.signal("CONT") } }
         XCTAssertThrowsError(try store.videos()) { e in
-            guard case PostgresStoreError.timedOut(_, _, let seconds)? = e as? PostgresStoreError else { return XCTFail("\(e)") }
+            guard case PostgresStoreError.timedOut(_, _, let seconds)? = e as? PostgresStoreError else {
+                return XCTFail("\(e)")
+            }
             XCTAssertEqual(seconds, 2, "statement_timeout 1 s + 1 s of grace")
             XCTAssertTrue((e as? StoreOutage)?.isOutage ?? false)
         }
@@ -151,7 +183,8 @@ final class PostgresTLSTests: XCTestCase {
     func testCheckoutWaitsAtMostTheConnectTimeout() throws {
         let cluster = try PostgresCluster.shared()
         let url = try cluster.createDatabase("busy")
-        let store = try PostgresStore(location: try PostgresLocation(url: url + "?connect_timeout=0.5"), localCache: cache(), maxConnections: 1)
+        let store = try PostgresStore(
+            location: try PostgresLocation(url: url + "?connect_timeout=0.5"), localCache: cache(), maxConnections: 1)
         defer { store.close() }
         let holding = expectation(description: "the slow statement ends")
         DispatchQueue.global().async {
@@ -160,7 +193,9 @@ final class PostgresTLSTests: XCTestCase {
         }
         Thread.sleep(forTimeInterval: 0.3)
         XCTAssertThrowsError(try store.videos()) { e in
-            guard case PostgresStoreError.timedOut(_, let during, _)? = e as? PostgresStoreError else { return XCTFail("\(e)") }
+            guard case PostgresStoreError.timedOut(_, let during, _)? = e as? PostgresStoreError else {
+                return XCTFail("\(e)")
+            }
             XCTAssertTrue(during.contains("busy connections"), during)
         }
         wait(for: [holding], timeout: 30)

@@ -20,14 +20,16 @@ final class SharedSearchFollowsTests: XCTestCase {
             url = try PostgresCluster.shared().createDatabase(name)
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            model = try CLIPModel(directory: PostgresCluster.packageRoot.appendingPathComponent("Tests/CLIPTests/Fixtures/tiny-clip"))
+            model = try CLIPModel(
+                directory: PostgresCluster.packageRoot.appendingPathComponent("Tests/CLIPTests/Fixtures/tiny-clip"))
         }
 
         func open() throws -> Library {
             var c = Library.Configuration()
             c.frameTierBytes = 0
             let cache = dir.appendingPathComponent("cache-\(UUID().uuidString)")
-            return try Library(opening: { try PostgresStore(url: url, localCache: cache) }, model: model, configuration: c)
+            return try Library(
+                opening: { try PostgresStore(url: url, localCache: cache) }, model: model, configuration: c)
         }
 
         /// A 4 s test-pattern video made by ffmpeg's lavfi source `source` (written over `name`).
@@ -35,8 +37,12 @@ final class SharedSearchFollowsTests: XCTestCase {
             let v = dir.appendingPathComponent(name ?? "\(source).mp4")
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "\(source)=size=160x120:rate=10", "-t", "4", "-pix_fmt", "yuv420p", v.path]
-            try p.run(); p.waitUntilExit()
+            p.arguments = [
+                "ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "\(source)=size=160x120:rate=10", "-t", "4",
+                "-pix_fmt", "yuv420p", v.path,
+            ]
+            try p.run()
+            p.waitUntilExit()
             XCTAssertEqual(p.terminationStatus, 0, "ffmpeg \(source)")
             return v
         }
@@ -55,8 +61,9 @@ final class SharedSearchFollowsTests: XCTestCase {
         XCTAssertEqual(Set(try server.search("a test pattern", k: 10).map(\.path)), [videos[0].path])
         _ = try await worker.index([videos[1]])
         XCTAssertNotEqual(try server.generation(), g1, "the server can tell the library changed")
-        XCTAssertEqual(Set(try server.search("a test pattern", k: 10).map(\.path)), Set(videos.map(\.path)),
-                       "the running server finds the video indexed by another process")
+        XCTAssertEqual(
+            Set(try server.search("a test pattern", k: 10).map(\.path)), Set(videos.map(\.path)),
+            "the running server finds the video indexed by another process")
     }
 
     /// The server's stage 1 follows the generation: an unchanged library costs one generation
@@ -64,7 +71,8 @@ final class SharedSearchFollowsTests: XCTestCase {
     func testAServerReloadsOnlyTheVideosThatChanged() async throws {
         let shared = try Shared("incremental")
         defer { shared.remove() }
-        let a = try shared.video("testsrc2", name: "a.mp4"), b = try shared.video("smptebars", name: "b.mp4")
+        let a = try shared.video("testsrc2", name: "a.mp4")
+        let b = try shared.video("smptebars", name: "b.mp4")
         let server = try shared.open()
         let worker = try shared.open()
         _ = try await worker.index([a, b])

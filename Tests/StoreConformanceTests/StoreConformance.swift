@@ -20,27 +20,40 @@ enum StoreConformance {
     }
 
     static func record(_ path: String, hash: String = "h1", n: Int = 2) -> VideoRecord {
-        VideoRecord(path: path, contentHash: hash, size: 1000, mtime: 1, duration: 30, timeBaseNum: 1, timeBaseDen: 1000,
-                    fps: 2, n: n, p: 0.5, strategy: "motion", codec: .f16, info: "{}", fingerprint: "fp")
+        VideoRecord(
+            path: path, contentHash: hash, size: 1000, mtime: 1, duration: 30, timeBaseNum: 1, timeBaseDen: 1000,
+            fps: 2, n: n, p: 0.5, strategy: "motion", codec: .f16, info: "{}", fingerprint: "fp")
     }
 
     /// Frames `range` of a video: offsets, and the I-features the layout asks for (values
     /// exactly representable in f16 so round trips compare equal).
-    static func chunk(_ range: Range<Int>, n: Int = 2, salt: Float = 0) -> ([FrameOffsetRecord], [(index: Int, vector: [Float])]) {
-        let offsets = range.map { FrameOffsetRecord(index: $0, pts: Int64($0) * 500, time: Double($0) * 0.5, seekPTS: Int64($0 / 4) * 2000) }
+    static func chunk(_ range: Range<Int>, n: Int = 2, salt: Float = 0) -> (
+        [FrameOffsetRecord], [(index: Int, vector: [Float])]
+    ) {
+        let offsets = range.map {
+            FrameOffsetRecord(index: $0, pts: Int64($0) * 500, time: Double($0) * 0.5, seekPTS: Int64($0 / 4) * 2000)
+        }
         let layout = FrameLayout(n: n)
-        let feats = range.filter { layout.kind(of: $0) == .i }.map { k in (index: k, vector: (0..<dim).map { Float((k * 7 + $0) % 16) / 8 + salt }) }
+        let feats = range.filter { layout.kind(of: $0) == .i }.map { k in
+            (index: k, vector: (0..<dim).map { Float((k * 7 + $0) % 16) / 8 + salt })
+        }
         return (offsets, feats)
     }
 
     static func resumeRow(_ plan: StorePlan, file: StaticString = #filePath, line: UInt = #line) throws -> VideoRecord {
-        guard case .resume(let v) = plan else { XCTFail("expected resume, got \(plan)", file: file, line: line); throw XCTSkip("no row") }
+        guard case .resume(let v) = plan else {
+            XCTFail("expected resume, got \(plan)", file: file, line: line)
+            throw XCTSkip("no row")
+        }
         return v
     }
 
     /// Indexes `path` whole (frames 0..<frames in chunks of `step`) and returns the ready row.
     @discardableResult
-    static func ingest(_ s: any FeatureStoring, _ m: ModelRecord, _ path: String, hash: String = "h1", frames: Int = 20, step: Int = 7, salt: Float = 0) throws -> VideoRecord {
+    static func ingest(
+        _ s: any FeatureStoring, _ m: ModelRecord, _ path: String, hash: String = "h1", frames: Int = 20, step: Int = 7,
+        salt: Float = 0
+    ) throws -> VideoRecord {
         let v = try resumeRow(try s.begin(record(path, hash: hash), model: m, lease: nil))
         for lo in stride(from: v.frameCount, to: frames, by: step) {
             let (o, f) = chunk(lo..<min(frames, lo + step), salt: salt)
@@ -97,16 +110,25 @@ enum StoreConformance {
         XCTAssertEqual(try bind(s).id, m.id, "binding the same model twice is one model")
         XCTAssertEqual(try reopen().model()?.weightsSha256, "w1")
         XCTAssertThrowsError(try bind(s, weights: "w2")) { e in
-            guard case StoreError.modelMismatch(_, let expected, let found)? = e as? StoreError else { return XCTFail("\(e)") }
+            guard case StoreError.modelMismatch(_, let expected, let found)? = e as? StoreError else {
+                return XCTFail("\(e)")
+            }
             XCTAssertEqual([expected, found], ["w1", "w2"])
         }
-        XCTAssertThrowsError(try s.bindModel(name: "test", config: #"{"arch":"test","width":9}"#, weightsSha256: "w1", tokenizerSha256: "", embedDim: dim)) { e in
+        XCTAssertThrowsError(
+            try s.bindModel(
+                name: "test", config: #"{"arch":"test","width":9}"#, weightsSha256: "w1", tokenizerSha256: "",
+                embedDim: dim)
+        ) { e in
             guard case StoreError.configMismatch(_, _, _, _, let d)? = e as? StoreError else { return XCTFail("\(e)") }
             XCTAssertEqual(d, ["width: 8 -> 9"])
         }
-        XCTAssertThrowsError(try s.bindModel(name: "test", config: config, weightsSha256: "w1", tokenizerSha256: "", embedDim: dim + 1))
-        XCTAssertEqual(try s.bindModel(name: "test", config: config, weightsSha256: "w1", tokenizerSha256: "a1", embedDim: dim).tokenizerSha256, "a1",
-                       "a new residual tokenizer is recorded, not refused")
+        XCTAssertThrowsError(
+            try s.bindModel(name: "test", config: config, weightsSha256: "w1", tokenizerSha256: "", embedDim: dim + 1))
+        XCTAssertEqual(
+            try s.bindModel(name: "test", config: config, weightsSha256: "w1", tokenizerSha256: "a1", embedDim: dim)
+                .tokenizerSha256, "a1",
+            "a new residual tokenizer is recorded, not refused")
     }
 
     static func ingestAndRead(_ b: Backend) throws {
@@ -135,7 +157,9 @@ enum StoreConformance {
         XCTAssertGreaterThan(st.featureBytes, 0)
         XCTAssertEqual(try r.rawChunks(of: v).map(\.firstFrame), [0, 7, 14])
         // The same file again: nothing to do.
-        guard case .unchanged(let same) = try s.begin(record("/v/a.mp4"), model: m, lease: nil) else { return XCTFail("expected unchanged") }
+        guard case .unchanged(let same) = try s.begin(record("/v/a.mp4"), model: m, lease: nil) else {
+            return XCTFail("expected unchanged")
+        }
         XCTAssertEqual(same.id, v.id)
     }
 
@@ -144,13 +168,22 @@ enum StoreConformance {
         let m = try bind(s)
         let v = try resumeRow(try s.begin(record("/v/b.mp4"), model: m, lease: nil))
         let (o, f) = chunk(0..<6)
-        XCTAssertThrowsError(try s.append(video: v.id!, offsets: Array(o.dropFirst()), iFeatures: Array(f.dropFirst()), lease: nil), "a chunk not starting at the resume point")
-        XCTAssertThrowsError(try s.append(video: v.id!, offsets: o, iFeatures: [f[0]], lease: nil), "an I-feature missing")
-        XCTAssertThrowsError(try s.append(video: v.id!, offsets: o, iFeatures: f.map { ($0.index, Array($0.vector.prefix(3))) }, lease: nil), "wrong dimension")
-        XCTAssertThrowsError(try s.begin(record("/v/c.mp4", n: -1), model: m, lease: nil)) { e in XCTAssertTrue("\(e)".contains("invalid sampling") || "\(e)".contains("N"), "\(e)") }
+        XCTAssertThrowsError(
+            try s.append(video: v.id!, offsets: Array(o.dropFirst()), iFeatures: Array(f.dropFirst()), lease: nil),
+            "a chunk not starting at the resume point")
+        XCTAssertThrowsError(
+            try s.append(video: v.id!, offsets: o, iFeatures: [f[0]], lease: nil), "an I-feature missing")
+        XCTAssertThrowsError(
+            try s.append(
+                video: v.id!, offsets: o, iFeatures: f.map { ($0.index, Array($0.vector.prefix(3))) }, lease: nil),
+            "wrong dimension")
+        XCTAssertThrowsError(try s.begin(record("/v/c.mp4", n: -1), model: m, lease: nil)) { e in
+            XCTAssertTrue("\(e)".contains("invalid sampling") || "\(e)".contains("N"), "\(e)")
+        }
         XCTAssertEqual(try s.video(id: v.id!).frameCount, 0)
         XCTAssertEqual(try s.rawChunks(of: v), [])
-        XCTAssertThrowsError(try s.finish(video: v.id!, expectedFrames: 6, lease: nil, damage: nil), "finishing with frames missing")
+        XCTAssertThrowsError(
+            try s.finish(video: v.id!, expectedFrames: 6, lease: nil, damage: nil), "finishing with frames missing")
         XCTAssertEqual(try s.video(id: v.id!).status, .indexing)
     }
 
@@ -163,23 +196,31 @@ enum StoreConformance {
         let lease = Lease(owner: "thishost:3:3", seconds: 30)
         let v = try resumeRow(try s.begin(record("/v/l.mp4"), model: m, lease: lease))
         let (o, f) = chunk(0..<4)
-        XCTAssertThrowsError(try s.append(video: v.id!, offsets: o, iFeatures: [f[0]], lease: lease), "an I-feature missing") { e in
+        XCTAssertThrowsError(
+            try s.append(video: v.id!, offsets: o, iFeatures: [f[0]], lease: lease), "an I-feature missing"
+        ) { e in
             XCTAssertTrue("\(e)".contains("needs I-features"), "\(e)")
         }
-        XCTAssertThrowsError(try s.append(video: v.id!, offsets: Array(o.dropFirst()), iFeatures: Array(f.dropFirst()), lease: lease), "not at the resume point")
+        XCTAssertThrowsError(
+            try s.append(video: v.id!, offsets: Array(o.dropFirst()), iFeatures: Array(f.dropFirst()), lease: lease),
+            "not at the resume point")
         try s.append(video: v.id!, offsets: o, iFeatures: f, lease: lease)
         // The same lease commits frames 4..<8 through another connection (another store object).
         let other = try reopen()
         let (o2, f2) = chunk(4..<8)
         try other.append(video: v.id!, offsets: o2, iFeatures: f2, lease: lease)
-        XCTAssertThrowsError(try s.append(video: v.id!, offsets: o2, iFeatures: f2, lease: lease), "frames 4..<8 are committed already") { e in
+        XCTAssertThrowsError(
+            try s.append(video: v.id!, offsets: o2, iFeatures: f2, lease: lease), "frames 4..<8 are committed already"
+        ) { e in
             XCTAssertTrue("\(e)".contains("8 frames are committed"), "\(e)")
         }
         let (o3, f3) = chunk(8..<12)
         try s.append(video: v.id!, offsets: o3, iFeatures: f3, lease: lease)
         // Another lease took the row: ours can no longer write it.
         let thief = Lease(owner: "thishost:4:4", seconds: 30)
-        XCTAssertThrowsError(try s.append(video: v.id!, offsets: chunk(12..<16).0, iFeatures: chunk(12..<16).1, lease: thief)) { e in
+        XCTAssertThrowsError(
+            try s.append(video: v.id!, offsets: chunk(12..<16).0, iFeatures: chunk(12..<16).1, lease: thief)
+        ) { e in
             guard case StoreError.leaseLost? = e as? StoreError else { return XCTFail("\(e)") }
         }
         try s.finish(video: v.id!, expectedFrames: 12, lease: lease, damage: nil)
@@ -197,12 +238,16 @@ enum StoreConformance {
         // The first ingest "dies": another process sees the lease live, then expired.
         let other = try reopen()
         let next = Lease(owner: "thishost:2:2", seconds: 30)
-        guard case .busy = try other.begin(record("/v/r.mp4"), model: m, lease: next) else { return XCTFail("a live lease must make the row busy") }
+        guard case .busy = try other.begin(record("/v/r.mp4"), model: m, lease: next) else {
+            return XCTFail("a live lease must make the row busy")
+        }
         Thread.sleep(forTimeInterval: 0.5)
         let resumed = try resumeRow(try other.begin(record("/v/r.mp4"), model: m, lease: next))
         XCTAssertEqual(resumed.id, v.id)
         XCTAssertEqual(resumed.frameCount, 8, "resumes from the last committed chunk")
-        XCTAssertThrowsError(try s.append(video: v.id!, offsets: chunk(8..<12).0, iFeatures: chunk(8..<12).1, lease: dead)) { e in
+        XCTAssertThrowsError(
+            try s.append(video: v.id!, offsets: chunk(8..<12).0, iFeatures: chunk(8..<12).1, lease: dead)
+        ) { e in
             guard case StoreError.leaseLost? = e as? StoreError else { return XCTFail("\(e)") }
         }
         XCTAssertFalse(try s.heartbeat(video: v.id!, lease: dead))
@@ -248,8 +293,10 @@ enum StoreConformance {
 
     /// Every ready video's I-features, read as the engine builds its search matrix: the list of
     /// ready videos, then each one's features.
-    static func readyIFeatures(_ s: any FeatureStoring) throws -> (rows: [(video: Int64, index: Int)], vectors: [Float]) {
-        var rows: [(video: Int64, index: Int)] = [], vectors: [Float] = []
+    static func readyIFeatures(_ s: any FeatureStoring) throws -> (rows: [(video: Int64, index: Int)], vectors: [Float])
+    {
+        var rows: [(video: Int64, index: Int)] = []
+        var vectors: [Float] = []
         for v in try s.videos(status: .ready) {
             for f in try s.iFeatures(of: v) {
                 rows.append((v.id!, f.index))
@@ -273,12 +320,15 @@ enum StoreConformance {
             while !stop.value {
                 do {
                     let ready = try reader.videos(status: .ready)
-                    guard ready.count == 1 else { errors.set(); continue }
+                    guard ready.count == 1 else {
+                        errors.set()
+                        continue
+                    }
                     let features = try reader.iFeatures(of: ready[0])
                     if [10, 7].contains(features.count) {
                         seen += 1
                     } else if (try? reader.video(id: ready[0].id!)) != nil {
-                        errors.set()   // still there, yet not whole: a torn read
+                        errors.set()  // still there, yet not whole: a torn read
                     }
                     // Else replaced between the two reads: the engine reads the list again.
                 } catch StoreError.unknownVideo, StoreError.notReady {

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Timeline
 import XCTest
+
 @testable import Store
 
 /// Adaptive I-frames: the layout rule with shot starts, and how the store keeps it.
@@ -10,7 +11,8 @@ final class AdaptiveLayoutTests: XCTestCase {
     var url: URL { dir.appendingPathComponent("lib.rstore") }
 
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-layout-\(UUID().uuidString.prefix(8))")
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rstore-layout-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     }
 
@@ -44,9 +46,13 @@ final class AdaptiveLayoutTests: XCTestCase {
     /// lies before the shot its frame is in, and I-frames stay at most N+1 apart.
     func testDerivedAnswersAgreeWithTheRule() throws {
         var seed: UInt64 = 7
-        func next() -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int(seed >> 33) }
+        func next() -> Int {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(seed >> 33)
+        }
         for _ in 0..<200 {
-            let n = next() % 4, frames = 1 + next() % 60
+            let n = next() % 4
+            let frames = 1 + next() % 60
             let starts = Array(Set((0..<(next() % 8)).map { _ in 1 + next() % max(1, frames) })).sorted()
             let l = FrameLayout(n: n, shotStarts: try ShotStarts(starts))
             let iFrames = (0..<frames).filter(l.isIFrame)
@@ -73,8 +79,9 @@ final class AdaptiveLayoutTests: XCTestCase {
     // MARK: The store
 
     func record(iframes: IFramePlacement) -> VideoRecord {
-        VideoRecord(path: "/v/a.mp4", contentHash: "h", size: 10, mtime: 0, duration: 6, timeBaseNum: 1, timeBaseDen: 90000,
-                    fps: 2, n: 2, p: 0.85, strategy: "motion", codec: .f16, info: "{}", iframes: iframes)
+        VideoRecord(
+            path: "/v/a.mp4", contentHash: "h", size: 10, mtime: 0, duration: 6, timeBaseNum: 1, timeBaseDen: 90000,
+            fps: 2, n: 2, p: 0.85, strategy: "motion", codec: .f16, info: "{}", iframes: iframes)
     }
 
     func offsets(_ r: Range<Int>) -> [FrameOffsetRecord] {
@@ -93,7 +100,9 @@ final class AdaptiveLayoutTests: XCTestCase {
         let s = try SQLiteStore(url: url)
         let v = try begin(s, record(iframes: .adaptive))
         let layout = FrameLayout(n: 2, shotStarts: try ShotStarts([4, 8]))
-        func feats(_ r: Range<Int>) -> [(index: Int, vector: [Float])] { r.filter(layout.isIFrame).map { ($0, [Float($0), 1, 2, 3]) } }
+        func feats(_ r: Range<Int>) -> [(index: Int, vector: [Float])] {
+            r.filter(layout.isIFrame).map { ($0, [Float($0), 1, 2, 3]) }
+        }
         try s.append(video: v.id!, offsets: offsets(0..<8), iFeatures: feats(0..<8), shotStarts: [4])
         try s.append(video: v.id!, offsets: offsets(8..<14), iFeatures: feats(8..<14), shotStarts: [8])
         try s.finish(video: v.id!)
@@ -117,7 +126,8 @@ final class AdaptiveLayoutTests: XCTestCase {
         let s2 = try SQLiteStore(url: dir.appendingPathComponent("b.rstore"))
         let v = try begin(s2, record(iframes: .adaptive))
         for (starts, why) in [([7], "outside the chunk"), ([4, 2], "out of order"), ([0], "frame 0")] {
-            XCTAssertThrowsError(try s2.append(video: v.id!, offsets: offsets(0..<6), iFeatures: one, shotStarts: starts), why)
+            XCTAssertThrowsError(
+                try s2.append(video: v.id!, offsets: offsets(0..<6), iFeatures: one, shotStarts: starts), why)
         }
         // A cut at 2 makes frame 2 (and 5) I-frames: the fixed layout's I-features do not match it.
         XCTAssertThrowsError(try s2.append(video: v.id!, offsets: offsets(0..<6), iFeatures: one, shotStarts: [2])) {
@@ -136,7 +146,9 @@ final class AdaptiveLayoutTests: XCTestCase {
         }
         let s = try SQLiteStore(url: url)
         let v = try begin(s, record(iframes: .adaptive))
-        try DatabaseQueue(path: url.path).write { try $0.execute(sql: "UPDATE videos SET shot_starts = x'80' WHERE id = ?", arguments: [v.id!]) }
+        try DatabaseQueue(path: url.path).write {
+            try $0.execute(sql: "UPDATE videos SET shot_starts = x'80' WHERE id = ?", arguments: [v.id!])
+        }
         XCTAssertThrowsError(try SQLiteStore(url: url).video(id: v.id!))
     }
 }

@@ -33,7 +33,9 @@ final class FrameTierFileTests: XCTestCase {
         try handle.close()
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: url.path + suffix) }
         tier = try FrameTierFile(url: url, owner: "store-a|model-2", byteBudget: 1 << 20)
-        XCTAssertEqual(tier.get(video: "v", recipe: "r", frames: [4, 5]).count, tier.get(video: "v", recipe: "r", frames: [4]).count)
+        XCTAssertEqual(
+            tier.get(video: "v", recipe: "r", frames: [4, 5]).count,
+            tier.get(video: "v", recipe: "r", frames: [4]).count)
         try tier.put(video: "v", recipe: "r", payloads: [(6, Data("y".utf8))])
         XCTAssertEqual(tier.get(video: "v", recipe: "r", frames: [6]), [6: Data("y".utf8)])
     }
@@ -44,9 +46,13 @@ final class FrameTierFileTests: XCTestCase {
         // As the previous recipe (4:2:0 payloads) left it: same schema, older format row.
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["sqlite3", url.path, "UPDATE meta SET value = 'rstore-frame-tier/1' WHERE key = 'format'; "
-                       + "INSERT INTO payloads VALUES ('v', 'r', 1, X'00', 1, 0);"]
-        try p.run(); p.waitUntilExit()
+        p.arguments = [
+            "sqlite3", url.path,
+            "UPDATE meta SET value = 'rstore-frame-tier/1' WHERE key = 'format'; "
+                + "INSERT INTO payloads VALUES ('v', 'r', 1, X'00', 1, 0);",
+        ]
+        try p.run()
+        p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)
         XCTAssertNotEqual(FrameTierFile.format, "rstore-frame-tier/1")
         let tier = try FrameTierFile(url: url, owner: "o", byteBudget: 1 << 20)
@@ -57,10 +63,10 @@ final class FrameTierFileTests: XCTestCase {
 
     func testEvictionKeepsTheTierUnderItsBudgetDroppingLeastRecentlyUsed() throws {
         let tier = try FrameTierFile(url: dir.appendingPathComponent("e.frames"), owner: "o", byteBudget: 10_000)
-        let blob = Data(repeating: 7, count: 992)   // 1000 bytes with the 8-byte header
+        let blob = Data(repeating: 7, count: 992)  // 1000 bytes with the 8-byte header
         try tier.put(video: "v", recipe: "r", payloads: (0..<8).map { ($0, blob) })
         usleep(5000)
-        _ = tier.get(video: "v", recipe: "r", frames: [0])   // 0 becomes recent
+        _ = tier.get(video: "v", recipe: "r", frames: [0])  // 0 becomes recent
         usleep(5000)
         try tier.put(video: "v", recipe: "r", payloads: (8..<12).map { ($0, blob) })
         let s = try tier.stats()

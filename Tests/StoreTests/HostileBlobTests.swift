@@ -1,7 +1,8 @@
 import Foundation
-@testable import Store
 import Support
 import XCTest
+
+@testable import Store
 
 /// Crafted blobs (the header lies outside the checksum) give a BlobError before anything large
 /// is allocated, and checked arithmetic where deltas add up.
@@ -9,7 +10,7 @@ final class HostileBlobTests: XCTestCase {
     /// An "RSO2" blob around `raw`, stored without LZ4, with any header the test wants.
     func offsetsBlob(count: UInt32, first: UInt32 = 0, raw: [UInt8], rawLength: UInt32? = nil) -> Data {
         var b = Data("RSO2".utf8)
-        b.append(1)   // stored raw
+        b.append(1)  // stored raw
         b.appendLE(count)
         b.appendLE(first)
         b.appendLE(rawLength ?? UInt32(raw.count))
@@ -20,7 +21,10 @@ final class HostileBlobTests: XCTestCase {
 
     /// The BlobError's message, nil when `body` succeeds.
     func error(_ body: () throws -> Void) -> String? {
-        do { try body(); return nil } catch let e as BlobError { return e.description } catch { return "not a BlobError: \(error)" }
+        do {
+            try body()
+            return nil
+        } catch let e as BlobError { return e.description } catch { return "not a BlobError: \(error)" }
     }
 
     func testOffsetCountIsBoundedByTheBlobFromAbove() throws {
@@ -48,17 +52,24 @@ final class HostileBlobTests: XCTestCase {
         let reason = error { _ = try OffsetCodec.decode(offsetsBlob(count: 2, first: 7, raw: raw)) }
         XCTAssertEqual(reason, "frame 8: pts or seek point overflows 64 bits")
         // The encoder refuses what the decoder would refuse.
-        let far = [FrameOffsetRecord(index: 0, pts: .min, time: 0, seekPTS: .min), FrameOffsetRecord(index: 1, pts: .max, time: 1, seekPTS: .max)]
+        let far = [
+            FrameOffsetRecord(index: 0, pts: .min, time: 0, seekPTS: .min),
+            FrameOffsetRecord(index: 1, pts: .max, time: 1, seekPTS: .max),
+        ]
         XCTAssertNotNil(error { _ = try OffsetCodec.encode(far) })
         // Extreme but representable timelines still round-trip.
-        let edge = [FrameOffsetRecord(index: 3, pts: .max - 1, time: 0, seekPTS: .max - 1), FrameOffsetRecord(index: 4, pts: .max, time: 1, seekPTS: .max - 1)]
+        let edge = [
+            FrameOffsetRecord(index: 3, pts: .max - 1, time: 0, seekPTS: .max - 1),
+            FrameOffsetRecord(index: 4, pts: .max, time: 1, seekPTS: .max - 1),
+        ]
         XCTAssertEqual(try OffsetCodec.decode(OffsetCodec.encode(edge)), edge)
     }
 
     func testFeatureBlobRawSizeIsCapped() throws {
         // A well-formed blob of 33,300 x 1024 f16 (68 MB of zeros, 270 KB of LZ4): decoded whole
         // before; now refused from its header, and the encoder will not write one either.
-        let dim = 1024, count = 33_300
+        let dim = 1024
+        let count = 33_300
         let raw = [UInt8](repeating: 0, count: count * 2 * dim)
         let packed = try XCTUnwrap(LZ4Block.compress(raw))
         var b = Data("RSF1".utf8)

@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
-@testable import Store
 import TestSupport
 import XCTest
+
+@testable import Store
 
 /// Leases on `indexing` rows: one writer per video, takeover after expiry, and nobody deletes
 /// or overwrites what another ingest committed.
@@ -22,8 +23,9 @@ final class LeaseTests: XCTestCase {
     }
 
     func video(hash: String = "h1") -> VideoRecord {
-        VideoRecord(path: "/v/a.mp4", contentHash: hash, size: 10, mtime: 0, duration: 6, timeBaseNum: 1, timeBaseDen: 90000,
-                    fps: 2, n: 2, p: 0.85, strategy: "motion", codec: .f16, info: "{}", fingerprint: "fp")
+        VideoRecord(
+            path: "/v/a.mp4", contentHash: hash, size: 10, mtime: 0, duration: 6, timeBaseNum: 1, timeBaseDen: 90000,
+            fps: 2, n: 2, p: 0.85, strategy: "motion", codec: .f16, info: "{}", fingerprint: "fp")
     }
 
     func offsets(_ range: Range<Int>) -> [FrameOffsetRecord] {
@@ -35,7 +37,10 @@ final class LeaseTests: XCTestCase {
     }
 
     func resumed(_ plan: StorePlan, file: StaticString = #filePath, line: UInt = #line) throws -> VideoRecord {
-        guard case .resume(let r) = plan else { XCTFail("expected resume, got \(plan)", file: file, line: line); throw CocoaError(.featureUnsupported) }
+        guard case .resume(let r) = plan else {
+            XCTFail("expected resume, got \(plan)", file: file, line: line)
+            throw CocoaError(.featureUnsupported)
+        }
         return r
     }
 
@@ -46,14 +51,19 @@ final class LeaseTests: XCTestCase {
 
     func testASecondIngestIsBusyCannotWriteAndItsFailureDeletesNothing() throws {
         let (s, m) = try setup()
-        let a = Lease(owner: "host:1:a", seconds: 30), b = Lease(owner: "host:2:b", seconds: 30)
+        let a = Lease(owner: "host:1:a", seconds: 30)
+        let b = Lease(owner: "host:2:b", seconds: 30)
         let row = try resumed(try s.begin(video(), model: m, lease: a))
         XCTAssertEqual(row.leaseOwner, a.owner)
         try s.append(video: row.id!, offsets: offsets(0..<6), iFeatures: features(0..<6), lease: a)
 
-        guard case .busy(let held) = try s.begin(video(), model: m, lease: b) else { return XCTFail("B must see A's live lease") }
+        guard case .busy(let held) = try s.begin(video(), model: m, lease: b) else {
+            return XCTFail("B must see A's live lease")
+        }
         XCTAssertEqual(held.leaseOwner, a.owner)
-        XCTAssertThrowsError(try s.append(video: row.id!, offsets: offsets(6..<9), iFeatures: features(6..<9), lease: b)) {
+        XCTAssertThrowsError(
+            try s.append(video: row.id!, offsets: offsets(6..<9), iFeatures: features(6..<9), lease: b)
+        ) {
             XCTAssertTrue(isLeaseLost($0), "\($0)")
         }
         XCTAssertThrowsError(try s.append(video: row.id!, offsets: offsets(6..<9), iFeatures: features(6..<9))) {
@@ -82,16 +92,19 @@ final class LeaseTests: XCTestCase {
 
     func testAnExpiredLeaseIsTakenOverAndTheOldHolderCannotWrite() throws {
         let (s, m) = try setup()
-        let a = Lease(owner: "host:1:a", seconds: 0.2), b = Lease(owner: "host:2:b", seconds: 30)
+        let a = Lease(owner: "host:1:a", seconds: 0.2)
+        let b = Lease(owner: "host:2:b", seconds: 30)
         let row = try resumed(try s.begin(video(), model: m, lease: a))
         try s.append(video: row.id!, offsets: offsets(0..<3), iFeatures: features(0..<3), lease: a)
-        usleep(300_000)   // A stops heartbeating (killed)
+        usleep(300_000)  // A stops heartbeating (killed)
         let taken = try resumed(try s.begin(video(), model: m, lease: b))
         XCTAssertEqual(taken.id, row.id)
         XCTAssertEqual(taken.frameCount, 3, "B resumes from A's last committed chunk")
         XCTAssertEqual(taken.leaseOwner, b.owner)
         // A wakes up: it can neither write, nor finish, nor fail B's row.
-        XCTAssertThrowsError(try s.append(video: row.id!, offsets: offsets(3..<6), iFeatures: features(3..<6), lease: a)) {
+        XCTAssertThrowsError(
+            try s.append(video: row.id!, offsets: offsets(3..<6), iFeatures: features(3..<6), lease: a)
+        ) {
             XCTAssertTrue(isLeaseLost($0), "\($0)")
         }
         XCTAssertFalse(try s.heartbeat(video: row.id!, lease: a))
@@ -108,7 +121,8 @@ final class LeaseTests: XCTestCase {
         let (s, m) = try setup()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/true")
-        try p.run(); p.waitUntilExit()
+        try p.run()
+        p.waitUntilExit()
         let host = ProcessInfo.processInfo.hostName
         let dead = Lease(owner: "\(host):\(p.processIdentifier):dead", seconds: 600)
         let alive = Lease(owner: "\(host):\(getpid()):other", seconds: 600)

@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
-@testable import Store
 import TestSupport
 import XCTest
+
+@testable import Store
 
 /// A store is bound to its model's weights *and* to how they are read (the normalised config).
 final class ModelBindingTests: XCTestCase {
@@ -21,20 +22,28 @@ final class ModelBindingTests: XCTestCase {
         try s.bindModel(name: "tiny", config: config, weightsSha256: "w1", tokenizerSha256: "", embedDim: 24)
     }
 
-    func models() throws -> [Row] { try DatabaseQueue(path: url.path).read { try Row.fetchAll($0, sql: "SELECT * FROM models") } }
+    func models() throws -> [Row] {
+        try DatabaseQueue(path: url.path).read { try Row.fetchAll($0, sql: "SELECT * FROM models") }
+    }
 
     func testSameWeightsReadWithAnotherConfigAreRefusedNamingBoth() throws {
         let s = try SQLiteStore(url: url)
         let m = try bind(s, Self.gelu)
-        XCTAssertTrue(m.config.hasPrefix(#"{"embedDim":24,"vision":{"activation":"gelu","heads":4,"layerNormEps":"#), "sorted keys: \(m.config)")
+        XCTAssertTrue(
+            m.config.hasPrefix(#"{"embedDim":24,"vision":{"activation":"gelu","heads":4,"layerNormEps":"#),
+            "sorted keys: \(m.config)")
         XCTAssertEqual(m.configSha256.count, 64)
         let before = try models()
-        let changes = [("activation", #""gelu""#, #""quickGELU""#), ("heads", "4", "8"), ("layerNormEps", "1e-05", "1e-06")]
+        let changes = [
+            ("activation", #""gelu""#, #""quickGELU""#), ("heads", "4", "8"), ("layerNormEps", "1e-05", "1e-06"),
+        ]
         for (key, old, new) in changes {
             let other = Self.gelu.replacingOccurrences(of: #""\#(key)":\#(old)"#, with: #""\#(key)":\#(new)"#)
             XCTAssertNotEqual(other, Self.gelu)
             XCTAssertThrowsError(try bind(s, other)) { e in
-                guard case .configMismatch(let p, let w, let stored, let loaded, let diff)? = e as? StoreError else { return XCTFail("\(e)") }
+                guard case .configMismatch(let p, let w, let stored, let loaded, let diff)? = e as? StoreError else {
+                    return XCTFail("\(e)")
+                }
                 XCTAssertEqual(p, url.path)
                 XCTAssertEqual(w, "w1")
                 XCTAssertEqual(diff.count, 1, "\(diff)")
@@ -45,7 +54,8 @@ final class ModelBindingTests: XCTestCase {
         }
         XCTAssertEqual(try models(), before, "a refused binding changes nothing")
         // Key order and whitespace are not part of the config.
-        let reordered = #"{ "embedDim": 24, "vision": {"layerNormEps": 1e-05, "activation": "gelu", "width": 64, "heads": 4} }"#
+        let reordered =
+            #"{ "embedDim": 24, "vision": {"layerNormEps": 1e-05, "activation": "gelu", "width": 64, "heads": 4} }"#
         XCTAssertEqual(try bind(s, reordered).id, m.id)
         XCTAssertThrowsError(try bind(s, "not json"))
     }
@@ -58,7 +68,9 @@ final class ModelBindingTests: XCTestCase {
             let s = try SQLiteStore(url: url)
             _ = try bind(s, legacy)
         }
-        try DatabaseQueue(path: url.path).write { try $0.execute(sql: "UPDATE models SET config = ?, config_sha256 = ''", arguments: [legacy]) }
+        try DatabaseQueue(path: url.path).write {
+            try $0.execute(sql: "UPDATE models SET config = ?, config_sha256 = ''", arguments: [legacy])
+        }
         let s = try SQLiteStore(url: url)
         let m = try bind(s, Self.gelu)
         XCTAssertEqual(m.configSha256, ModelConfig(Self.gelu)!.sha256, "the hash is filled on first open")
@@ -66,7 +78,11 @@ final class ModelBindingTests: XCTestCase {
         XCTAssertEqual(try bind(s, legacy).id, m.id)
 
         // A legacy store whose config differs is refused like any other.
-        try DatabaseQueue(path: url.path).write { try $0.execute(sql: "UPDATE models SET config = ?, config_sha256 = ''", arguments: [legacy.replacingOccurrences(of: "gelu", with: "quickGELU")]) }
+        try DatabaseQueue(path: url.path).write {
+            try $0.execute(
+                sql: "UPDATE models SET config = ?, config_sha256 = ''",
+                arguments: [legacy.replacingOccurrences(of: "gelu", with: "quickGELU")])
+        }
         XCTAssertThrowsError(try bind(s, Self.gelu)) { e in
             guard case .configMismatch(_, _, _, _, let diff)? = e as? StoreError else { return XCTFail("\(e)") }
             XCTAssertEqual(diff, [#"vision.activation: "quickGELU" -> "gelu""#])

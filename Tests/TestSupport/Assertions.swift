@@ -2,8 +2,10 @@ import XCTest
 
 /// Fails unless `a` and `b` have the same length and differ by at most `tolerance` anywhere;
 /// the message names the worst difference.
-public func assertClose(_ a: [Float], _ b: [Float], tolerance: Float = 1e-4, _ what: String,
-                        file: StaticString = #filePath, line: UInt = #line) {
+public func assertClose(
+    _ a: [Float], _ b: [Float], tolerance: Float = 1e-4, _ what: String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(a.count, b.count, "\(what): length", file: file, line: line)
     guard a.count == b.count else { return }
     var worst: Float = 0

@@ -11,12 +11,14 @@ public enum ExternalCommand {
     /// Runs `exe` to the end (environment: the caller's when nil) and returns its exit status,
     /// stdout and stderr.
     public static func capture(_ exe: URL, _ args: [String], environment: [String: String]? = nil)
-        throws -> (status: Int32, stdout: Data, stderr: Data) {
+        throws -> (status: Int32, stdout: Data, stderr: Data)
+    {
         let p = Process()
         p.executableURL = exe
         p.arguments = args
         if let environment { p.environment = environment }
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
@@ -32,8 +34,9 @@ public enum ExternalCommand {
     public static func run(_ exe: String, _ args: [String]) throws -> Data {
         let r = try capture(URL(fileURLWithPath: exe), args)
         if r.status != 0 {
-            throw Failure(description: "\(exe) \(args.joined(separator: " ")) failed (\(r.status)): "
-                          + String(decoding: r.stderr.suffix(2000), as: UTF8.self))
+            throw Failure(
+                description: "\(exe) \(args.joined(separator: " ")) failed (\(r.status)): "
+                    + String(decoding: r.stderr.suffix(2000), as: UTF8.self))
         }
         return r.stdout
     }

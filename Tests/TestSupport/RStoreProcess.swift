@@ -3,7 +3,11 @@ import Tensor
 
 /// Runs the built `rstore` binary, as a user would.
 public enum RStoreProcess {
-    public struct Output: Sendable { public var status: Int32; public var stdout: String; public var stderr: String }
+    public struct Output: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
 
     /// The `rstore` built beside the test bundle (`swift build --build-tests` builds it), if any.
     public static var builtBinary: URL? {
@@ -38,6 +42,8 @@ public enum RStoreProcess {
         env["RSTORE_TOKEN"] = nil
         for (k, v) in environment { env[k] = v }
         let r = try ExternalCommand.capture(binary, args, environment: env)
-        return Output(status: r.status, stdout: String(decoding: r.stdout, as: UTF8.self), stderr: String(decoding: r.stderr, as: UTF8.self))
+        return Output(
+            status: r.status, stdout: String(decoding: r.stdout, as: UTF8.self),
+            stderr: String(decoding: r.stderr, as: UTF8.self))
     }
 }

@@ -7,7 +7,9 @@ public enum SampleVideos {
     /// missing; if that fails: XCTSkip when CI is unset, failure when CI is set.
     public static func all() throws -> [URL] {
         func list() -> [URL] {
-            let files = (try? FileManager.default.contentsOfDirectory(at: TestPaths.samples, includingPropertiesForKeys: nil)) ?? []
+            let files =
+                (try? FileManager.default.contentsOfDirectory(at: TestPaths.samples, includingPropertiesForKeys: nil))
+                ?? []
             return files.filter { $0.pathExtension == "mp4" }.sorted { $0.lastPathComponent < $1.lastPathComponent }
         }
         var found = list()
@@ -20,7 +22,7 @@ public enum SampleVideos {
             let msg = "sample videos missing in \(TestPaths.samples.path): run Tools/fetch-sample-videos.sh"
             if ProcessInfo.processInfo.environment["CI"] != nil {
                 XCTFail(msg)
-                throw XCTSkip(msg)   // stop the test after recording the failure
+                throw XCTSkip(msg)  // stop the test after recording the failure
             }
             throw XCTSkip(msg)
         }

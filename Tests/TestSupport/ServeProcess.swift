@@ -13,7 +13,9 @@ public final class ServeProcess: @unchecked Sendable {
     /// Starts `rstore serve ARGS --port 0` with the caller's environment plus `environment`
     /// (RSTORE_MODEL and RSTORE_TOKEN removed first), and waits up to `timeout` seconds for its
     /// "rstore serving ... on http://..." line.
-    public init(_ args: [String], environment: [String: String] = [:], logDirectory: URL, timeout: TimeInterval = 60) throws {
+    public init(_ args: [String], environment: [String: String] = [:], logDirectory: URL, timeout: TimeInterval = 60)
+        throws
+    {
         var env = ProcessInfo.processInfo.environment
         env["RSTORE_MODEL"] = nil
         env["RSTORE_TOKEN"] = nil
@@ -32,7 +34,10 @@ public final class ServeProcess: @unchecked Sendable {
         let handle = out.fileHandleForReading
         while Date() < deadline, process.isRunning {
             let chunk = handle.availableData
-            if chunk.isEmpty { Thread.sleep(forTimeInterval: 0.05); continue }
+            if chunk.isEmpty {
+                Thread.sleep(forTimeInterval: 0.05)
+                continue
+            }
             text += String(decoding: chunk, as: UTF8.self)
             if let r = text.range(of: "http://127.0.0.1:"), let end = text[r.upperBound...].firstIndex(of: "/") {
                 port = Int(text[r.upperBound..<end]) ?? 0

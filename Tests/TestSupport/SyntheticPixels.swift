@@ -10,7 +10,8 @@ public enum SyntheticPixels {
             for c in 0..<3 {
                 for y in 0..<size {
                     for x in 0..<size {
-                        let v = 1.5 * sin(0.05 * Double(x) * Double(b + 1) + 0.07 * Double(y) + Double(c))
+                        let v =
+                            1.5 * sin(0.05 * Double(x) * Double(b + 1) + 0.07 * Double(y) + Double(c))
                             + 0.3 * cos(0.9 * Double((x * y) % 17))
                         out[i] = Float(v)
                         i += 1

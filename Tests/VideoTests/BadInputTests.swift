@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import Video
 
 /// Bad input gives typed errors whose messages name the file (and the time, where known);
@@ -16,8 +17,10 @@ final class BadInputTests: XCTestCase {
         try? FileManager.default.removeItem(at: dir)
     }
 
-    func expectError(_ url: URL, file: StaticString = #filePath, line: UInt = #line,
-                     _ check: (VideoError) -> Bool) {
+    func expectError(
+        _ url: URL, file: StaticString = #filePath, line: UInt = #line,
+        _ check: (VideoError) -> Bool
+    ) {
         do {
             let r = try VideoReader(url: url)
             _ = try r.sampleOffsets()
@@ -46,7 +49,8 @@ final class BadInputTests: XCTestCase {
 
     func testTextFileNamedMP4() throws {
         let url = dir.appendingPathComponent("notes.mp4")
-        try String(repeating: "this is a text file, not a video\n", count: 50).write(to: url, atomically: true, encoding: .utf8)
+        try String(repeating: "this is a text file, not a video\n", count: 50).write(
+            to: url, atomically: true, encoding: .utf8)
         expectError(url) { if case .cannotOpen = $0 { true } else { false } }
     }
 
@@ -61,7 +65,8 @@ final class BadInputTests: XCTestCase {
         let mkv = dir.appendingPathComponent("ok.mkv")
         try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-t", "1", "-c:v", "libx264", mkv.path])
         var data = try Data(contentsOf: mkv)
-        let id = Data("V_MPEG4/ISO/AVC".utf8), fake = Data("V_RSTORE/NOPE/X".utf8)
+        let id = Data("V_MPEG4/ISO/AVC".utf8)
+        let fake = Data("V_RSTORE/NOPE/X".utf8)
         let r = try XCTUnwrap(data.range(of: id))
         data.replaceSubrange(r, with: fake)
         let url = dir.appendingPathComponent("unknown-codec.mkv")
@@ -78,7 +83,7 @@ final class BadInputTests: XCTestCase {
         expectError(url) { e in
             switch e {
             case .absurdDimensions(_, let w, let h): return w == 100000 && h == 100000
-            case .cannotOpen: return true   // libav may refuse the header itself
+            case .cannotOpen: return true  // libav may refuse the header itself
             default: return false
             }
         }
@@ -137,18 +142,21 @@ final class BadInputTests: XCTestCase {
     }
 
     func testTruncatedFastStartMP4() throws {
-        let url = try DecodeTestSupport.makeVideo(dir, "fs.mp4", seconds: 4,
-                                                  extra: ["-g", "30", "-bf", "3", "-pix_fmt", "yuv420p", "-movflags", "+faststart"])
+        let url = try DecodeTestSupport.makeVideo(
+            dir, "fs.mp4", seconds: 4,
+            extra: ["-g", "30", "-bf", "3", "-pix_fmt", "yuv420p", "-movflags", "+faststart"])
         try checkTruncated(url, keep: 0.5)
     }
 
     func testTruncatedMPEGTS() throws {
-        let url = try DecodeTestSupport.makeVideo(dir, "t.ts", seconds: 4, extra: ["-g", "30", "-bf", "2", "-pix_fmt", "yuv420p"])
+        let url = try DecodeTestSupport.makeVideo(
+            dir, "t.ts", seconds: 4, extra: ["-g", "30", "-bf", "2", "-pix_fmt", "yuv420p"])
         try checkTruncated(url, keep: 0.55)
     }
 
     func testTruncatedMatroska() throws {
-        let url = try DecodeTestSupport.makeVideo(dir, "t.mkv", seconds: 4, extra: ["-g", "30", "-bf", "2", "-pix_fmt", "yuv420p"])
+        let url = try DecodeTestSupport.makeVideo(
+            dir, "t.mkv", seconds: 4, extra: ["-g", "30", "-bf", "2", "-pix_fmt", "yuv420p"])
         try checkTruncated(url, keep: 0.6)
     }
 
@@ -163,7 +171,8 @@ final class BadInputTests: XCTestCase {
 
     /// Garbage bytes in the middle of a stream: never a damaged frame.
     func testCorruptedMiddle() throws {
-        let url = try DecodeTestSupport.makeVideo(dir, "c.ts", seconds: 4, extra: ["-g", "60", "-bf", "2", "-pix_fmt", "yuv420p"])
+        let url = try DecodeTestSupport.makeVideo(
+            dir, "c.ts", seconds: 4, extra: ["-g", "60", "-bf", "2", "-pix_fmt", "yuv420p"])
         let intact = try DecodeTestSupport.sampleAll(url)
         var data = try Data(contentsOf: url)
         let mid = data.count / 2

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import Video
 
 /// Files whose bytes are playlists or lists (whatever their name) are refused before any
@@ -16,8 +17,10 @@ final class ContainerPolicyTests: XCTestCase {
         let elsewhere = dir.appendingPathComponent("elsewhere", isDirectory: true)
         try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
         outside = elsewhere.appendingPathComponent("secret.ts")
-        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "2",
-                                    "-c:v", "mpeg2video", "-f", "mpegts", outside.path])
+        try ExternalCommand.ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "2",
+            "-c:v", "mpeg2video", "-f", "mpegts", outside.path,
+        ])
         try FileManager.default.createDirectory(at: library, withIntermediateDirectories: true)
     }
 
@@ -33,8 +36,10 @@ final class ContainerPolicyTests: XCTestCase {
         return url
     }
 
-    func expectRefused(_ url: URL, format: String, file: StaticString = #filePath, line: UInt = #line,
-                       _ open: (URL) throws -> Void) {
+    func expectRefused(
+        _ url: URL, format: String, file: StaticString = #filePath, line: UInt = #line,
+        _ open: (URL) throws -> Void
+    ) {
         do {
             try open(url)
             XCTFail("\(url.lastPathComponent) was opened", file: file, line: line)
@@ -44,8 +49,9 @@ final class ContainerPolicyTests: XCTestCase {
             }
             XCTAssertEqual(p, url.path, file: file, line: line)
             XCTAssertEqual(f, format, file: file, line: line)
-            XCTAssertTrue(e.description.contains(url.path) && e.description.contains(format),
-                          "message must name the file and the format: \(e)", file: file, line: line)
+            XCTAssertTrue(
+                e.description.contains(url.path) && e.description.contains(format),
+                "message must name the file and the format: \(e)", file: file, line: line)
             XCTAssertTrue(e.description.contains("opens other files"), "\(e)", file: file, line: line)
         } catch {
             XCTFail("not a VideoError: \(error)", file: file, line: line)
@@ -57,7 +63,8 @@ final class ContainerPolicyTests: XCTestCase {
     }
 
     func testHLSPlaylistNamedMP4WithAnAbsoluteEntryIsRefused() throws {
-        let url = try write("""
+        let url = try write(
+            """
             #EXTM3U
             #EXT-X-VERSION:3
             #EXT-X-TARGETDURATION:2
@@ -70,7 +77,8 @@ final class ContainerPolicyTests: XCTestCase {
     }
 
     func testHLSPlaylistWithADotDotEntryIsRefused() throws {
-        let url = try write("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n../elsewhere/secret.ts\n#EXT-X-ENDLIST\n", as: "evil.mkv")
+        let url = try write(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n../elsewhere/secret.ts\n#EXT-X-ENDLIST\n", as: "evil.mkv")
         expectRefused(url, format: "hls", sample)
     }
 
@@ -85,7 +93,9 @@ final class ContainerPolicyTests: XCTestCase {
         try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", other.path])
         for name in ["shot%d.jpg", "shot%d.png"] {
             let pattern = library.appendingPathComponent(name)
-            try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=32x24", "-frames:v", "1", "-update", "1", pattern.path])
+            try ExternalCommand.ffmpeg([
+                "-f", "lavfi", "-i", "testsrc2=size=32x24", "-frames:v", "1", "-update", "1", pattern.path,
+            ])
             XCTAssertEqual(try ImageFile.load(pattern).width, 32, "\(name) read literally, not as shot1")
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import Video
 
 /// The ingest cost breakdown as the video layer measures it: the metered stream yields the
@@ -9,7 +10,10 @@ final class CostMeterTests: XCTestCase {
     /// Every sampled frame of the full decode (no skipping, on the calling thread).
     func fullDecode(_ url: URL) throws -> [SampledFrame] {
         var out: [SampledFrame] = []
-        try VideoReader(url: url).sequentialPass(fps: 2, skipNonReference: false) { out.append($0); return true }
+        try VideoReader(url: url).sequentialPass(fps: 2, skipNonReference: false) {
+            out.append($0)
+            return true
+        }
         return out
     }
 
@@ -28,7 +32,9 @@ final class CostMeterTests: XCTestCase {
         for (a, b) in zip(sampled, full) { XCTAssertEqual(a.image, b.image, "sample \(a.offset.index)") }
         let cost = meter.finish(videoSeconds: 4)
         XCTAssertGreaterThan(cost.framesSkipped, 0, "non-reference frames that are not sampled are skipped")
-        XCTAssertLessThan(cost.framesDecoded, try VideoReader(url: url).info.frameCountEstimate, "fewer frames decoded than the file has")
+        XCTAssertLessThan(
+            cost.framesDecoded, try VideoReader(url: url).info.frameCountEstimate,
+            "fewer frames decoded than the file has")
         XCTAssertEqual(cost.framesSampled, full.count)
         XCTAssertEqual(cost.framesConverted, Set(full.map(\.offset.pts)).count, "each decoded picture converted once")
         XCTAssertGreaterThan(cost[.decode].cpuSeconds, 0)
@@ -51,7 +57,8 @@ final class CostMeterTests: XCTestCase {
     /// The decode thread's name is the pass's own, so its decoder's threads are told apart
     /// from another pass's.
     func testEveryPassGetsADecodeThreadNameOfItsOwnWithinTheKernelLimit() {
-        let a = VideoReader.decodeThreadName(), b = VideoReader.decodeThreadName()
+        let a = VideoReader.decodeThreadName()
+        let b = VideoReader.decodeThreadName()
         XCTAssertNotEqual(a, b)
         XCTAssertTrue(a.hasPrefix("rstore.dec"))
         XCTAssertLessThanOrEqual(a.utf8.count, 15)

@@ -2,6 +2,7 @@ import CLIP
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import Video
 
 /// Damaged media with `concealDamage`: corrupt packets are concealed and counted with their
@@ -14,7 +15,8 @@ final class DamageTests: XCTestCase {
 
     /// An H.264 MPEG-TS with 6 KB of its middle overwritten (deterministic pattern).
     func corruptedTS() throws -> (intact: URL, bad: URL) {
-        let url = try DecodeTestSupport.makeVideo(dir, "c.ts", seconds: 8, extra: ["-g", "50", "-bf", "2", "-pix_fmt", "yuv420p"])
+        let url = try DecodeTestSupport.makeVideo(
+            dir, "c.ts", seconds: 8, extra: ["-g", "50", "-bf", "2", "-pix_fmt", "yuv420p"])
         var data = try Data(contentsOf: url)
         let mid = data.count / 2
         for i in mid..<(mid + 6000) { data[i] ^= UInt8(truncatingIfNeeded: i &* 131 &+ 7) }
@@ -65,14 +67,16 @@ final class DamageTests: XCTestCase {
         let inSpan = frames.filter { $0.offset.time >= span.start - 1 && $0.offset.time <= span.end + 1 }.map(\.offset)
         XCTAssertFalse(inSpan.isEmpty)
         let first = try VideoReader(url: bad, threads: 1, concealDamage: true).decode(offsets: inSpan)
-        let second = try VideoReader(url: bad, threads: 1, concealDamage: true).decode(offsets: inSpan.reversed()).reversed()
+        let second = try VideoReader(url: bad, threads: 1, concealDamage: true).decode(offsets: inSpan.reversed())
+            .reversed()
         XCTAssertEqual(first.count, inSpan.count)
         XCTAssertTrue(zip(first, second).allSatisfy { $0 == $1 }, "random access over a damaged span is deterministic")
     }
 
     func testTruncatedFastStartMP4IsReadToItsEnd() throws {
-        let url = try DecodeTestSupport.makeVideo(dir, "fs.mp4", seconds: 6,
-                                                  extra: ["-g", "30", "-bf", "2", "-pix_fmt", "yuv420p", "-movflags", "+faststart"])
+        let url = try DecodeTestSupport.makeVideo(
+            dir, "fs.mp4", seconds: 6,
+            extra: ["-g", "30", "-bf", "2", "-pix_fmt", "yuv420p", "-movflags", "+faststart"])
         let reference = try DecodeTestSupport.sampleAll(url)
         let data = try Data(contentsOf: url)
         let cut = dir.appendingPathComponent("cut.mp4")
@@ -92,11 +96,12 @@ final class DamageTests: XCTestCase {
     }
 
     func testTruncatedTransportStreamYieldsWhatItHas() throws {
-        let url = try DecodeTestSupport.makeVideo(dir, "t.ts", seconds: 6, extra: ["-g", "30", "-bf", "2", "-pix_fmt", "yuv420p"])
+        let url = try DecodeTestSupport.makeVideo(
+            dir, "t.ts", seconds: 6, extra: ["-g", "30", "-bf", "2", "-pix_fmt", "yuv420p"])
         let reference = try DecodeTestSupport.sampleAll(url)
         let data = try Data(contentsOf: url)
         let cut = dir.appendingPathComponent("cut.ts")
-        try data.prefix(data.count / 2 + 77).write(to: cut)   // mid-packet
+        try data.prefix(data.count / 2 + 77).write(to: cut)  // mid-packet
         let (frames, _) = try sample(cut, conceal: true)
         XCTAssertGreaterThan(frames.count, 2)
         XCTAssertLessThan(frames.count, reference.count)
@@ -105,11 +110,14 @@ final class DamageTests: XCTestCase {
     /// `decode(offsets:transform:)` gives exactly what decoding then transforming gives, so the
     /// model's inputs are unchanged while full-size pictures are never held together.
     func testTransformOnDecodeIsBitIdentical() throws {
-        let url = try DecodeTestSupport.makeVideo(dir, "hd.mp4", source: "testsrc2=size=640x360:rate=25", seconds: 4,
-                                                  extra: ["-g", "25", "-bf", "2", "-pix_fmt", "yuv420p"])
+        let url = try DecodeTestSupport.makeVideo(
+            dir, "hd.mp4", source: "testsrc2=size=640x360:rate=25", seconds: 4,
+            extra: ["-g", "25", "-bf", "2", "-pix_fmt", "yuv420p"])
         let offsets = try VideoReader(url: url).sampleOffsets(fps: 2)
         let picks = [offsets[5], offsets[1], offsets[6], offsets[2]]
-        let plain = try VideoReader(url: url).decode(offsets: picks).map { CLIPPreprocessor.resizeAndCrop($0, size: 224) }
+        let plain = try VideoReader(url: url).decode(offsets: picks).map {
+            CLIPPreprocessor.resizeAndCrop($0, size: 224)
+        }
         var calls = 0
         let mapped = try VideoReader(url: url).decode(offsets: picks) { image -> RGBImage in
             calls += 1

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import Video
 
 /// Sequential decoding: probing, the sampling rule, pixels, skipping, the async stream.
@@ -55,26 +56,28 @@ final class DecodeTests: XCTestCase {
                 }
                 XCTAssertGreaterThanOrEqual(o.time, 0)
                 XCTAssertLessThanOrEqual(o.seekPTS, o.pts)
-                XCTAssertTrue(keys.contains(o.seekPTS) || o.seekPTS == frames.first?.ts,
-                              "\(url.lastPathComponent) #\(o.index): seek point \(o.seekPTS) is not a keyframe")
+                XCTAssertTrue(
+                    keys.contains(o.seekPTS) || o.seekPTS == frames.first?.ts,
+                    "\(url.lastPathComponent) #\(o.index): seek point \(o.seekPTS) is not a keyframe")
             }
             // No samples past the end: the last sample instant is <= the last frame's time.
             if let last = offsets.last, offsets.count > 1 {
-                XCTAssertLessThanOrEqual(Double(last.index) / 2, (try reader.sampleTimeOfLastFrame(frames: frames.map(\.ts))) + 1e-9,
-                                         url.lastPathComponent)
+                XCTAssertLessThanOrEqual(
+                    Double(last.index) / 2, (try reader.sampleTimeOfLastFrame(frames: frames.map(\.ts))) + 1e-9,
+                    url.lastPathComponent)
             }
         }
     }
 
     /// Sample counts for a plain 30 fps video: k / 2 <= last frame time.
     func testSampleCountsAndTimes() throws {
-        let url = try Self.video("bframes.mp4")   // 4 s at 30 fps: last frame at 119/30 s
+        let url = try Self.video("bframes.mp4")  // 4 s at 30 fps: last frame at 119/30 s
         let offs = try VideoReader(url: url).sampleOffsets(fps: 2)
         XCTAssertEqual(offs.count, 8)
         for o in offs { XCTAssertEqual(o.time, Double(o.index) / 2, accuracy: 1e-6) }
         let offs5 = try VideoReader(url: url).sampleOffsets(fps: 5)
         XCTAssertEqual(offs5.count, 20)
-        let url25 = try Self.video("25fps.mp4")   // 3 s at 25 fps: 0.5 s -> frame 12 (0.48 s)
+        let url25 = try Self.video("25fps.mp4")  // 3 s at 25 fps: 0.5 s -> frame 12 (0.48 s)
         let o25 = try VideoReader(url: url25).sampleOffsets(fps: 2)
         XCTAssertEqual(o25.count, 6)
         XCTAssertEqual(o25[1].time, 0.48, accuracy: 1e-6)
@@ -88,7 +91,8 @@ final class DecodeTests: XCTestCase {
             let url = try Self.video(name)
             let frames = try DecodeTestSupport.sampleAll(url)
             let (probed, _, _) = try DecodeTestSupport.ffprobeFrames(url)
-            let w = frames[0].image.width, h = frames[0].image.height
+            let w = frames[0].image.width
+            let h = frames[0].image.height
             let raw = try DecodeTestSupport.rawRGB(url, width: w, height: h, vf: "setpts=PTS")
             let frameBytes = w * h * 3
             // ffmpeg outputs every frame (passthrough) in presentation order.
@@ -96,7 +100,8 @@ final class DecodeTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(all, probed.count - 1, name)
             for f in frames {
                 guard let pos = probed.firstIndex(where: { $0.ts == f.offset.pts }), pos < all else {
-                    XCTFail("\(name): pts \(f.offset.pts) not in ffprobe's list"); continue
+                    XCTFail("\(name): pts \(f.offset.pts) not in ffprobe's list")
+                    continue
                 }
                 let ref = raw[(pos * frameBytes)..<((pos + 1) * frameBytes)]
                 var maxDiff = 0
@@ -109,13 +114,22 @@ final class DecodeTests: XCTestCase {
     /// Skipping non-reference frames never changes the sampled frames, and does skip some.
     func testSkippingNonReferenceFramesIsExact() throws {
         var files = try SampleVideos.all()
-        files += try ["bframes.mp4", "vfr.mp4", "start.ts", "offset.mkv", "mpeg4.avi", "hevc.mp4", "25fps.mp4"].map { try Self.video($0) }
+        files += try ["bframes.mp4", "vfr.mp4", "start.ts", "offset.mkv", "mpeg4.avi", "hevc.mp4", "25fps.mp4"].map {
+            try Self.video($0)
+        }
         var skippedSomewhere = 0
         for url in files {
             let reader = try VideoReader(url: url)
-            var a: [SampledFrame] = [], b: [SampledFrame] = []
-            let sa = try reader.sequentialPass(fps: 2, skipNonReference: true) { a.append($0); return true }
-            try reader.sequentialPass(fps: 2, skipNonReference: false) { b.append($0); return true }
+            var a: [SampledFrame] = []
+            var b: [SampledFrame] = []
+            let sa = try reader.sequentialPass(fps: 2, skipNonReference: true) {
+                a.append($0)
+                return true
+            }
+            try reader.sequentialPass(fps: 2, skipNonReference: false) {
+                b.append($0)
+                return true
+            }
             XCTAssertEqual(a.map(\.offset), b.map(\.offset), url.lastPathComponent)
             XCTAssertEqual(a.count, b.count)
             for (x, y) in zip(a, b) where x.image != y.image {
@@ -190,15 +204,20 @@ final class DecodeTests: XCTestCase {
         for try await f in try VideoReader(url: url).frames(fps: 2, convertIf: { $0 % 3 == 0 }) { streamed.append(f) }
         XCTAssertEqual(streamed.map(\.offset), sync.map(\.offset))
         for (a, b) in zip(streamed, sync) {
-            if a.offset.index % 3 == 0 { XCTAssertEqual(a.image, b.image) } else { XCTAssertTrue(a.image.pixels.isEmpty) }
+            if a.offset.index % 3 == 0 {
+                XCTAssertEqual(a.image, b.image)
+            } else {
+                XCTAssertTrue(a.image.pixels.isEmpty)
+            }
         }
     }
 
     /// Rotation side data: the display matrix's rotation is applied exactly (same pixels as the
     /// unrotated decode, rotated) and in the same direction as ffmpeg's autorotate.
     func testRotationIsApplied() throws {
-        let base = try DecodeTestSupport.makeVideo(Self.dir, "rot0.mp4", source: "testsrc2=size=64x48:rate=10", seconds: 1,
-                                                   extra: ["-pix_fmt", "yuv420p"])
+        let base = try DecodeTestSupport.makeVideo(
+            Self.dir, "rot0.mp4", source: "testsrc2=size=64x48:rate=10", seconds: 1,
+            extra: ["-pix_fmt", "yuv420p"])
         let plain = try DecodeTestSupport.sampleAll(base)
         var seen: Set<Int> = []
         for tag in [90, 180, 270] {
@@ -230,7 +249,8 @@ final class DecodeTests: XCTestCase {
 
     /// Reference rotation (clockwise), written plainly.
     static func rotateReference(_ img: RGBImage, _ deg: Int) -> RGBImage {
-        let w = img.width, h = img.height
+        let w = img.width
+        let h = img.height
         let (ow, oh) = deg == 180 ? (w, h) : (h, w)
         var out = [UInt8](repeating: 0, count: img.pixels.count)
         for y in 0..<oh {
@@ -250,9 +270,12 @@ final class DecodeTests: XCTestCase {
     /// HD video without colour metadata is treated as BT.709, tagged BT.709 is honoured.
     func testColourSpaceFromFrame() throws {
         // A flat colour encoded as BT.709 limited range must come back close to the input RGB.
-        let url = try DecodeTestSupport.makeVideo(Self.dir, "bt709.mp4", source: "color=c=0x3070C0:size=1280x720:rate=5", seconds: 1,
-                                                  extra: ["-vf", "scale=out_color_matrix=bt709:out_range=tv", "-pix_fmt", "yuv420p",
-                                                          "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"])
+        let url = try DecodeTestSupport.makeVideo(
+            Self.dir, "bt709.mp4", source: "color=c=0x3070C0:size=1280x720:rate=5", seconds: 1,
+            extra: [
+                "-vf", "scale=out_color_matrix=bt709:out_range=tv", "-pix_fmt", "yuv420p",
+                "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+            ])
         let f = try XCTUnwrap(DecodeTestSupport.sampleAll(url).first)
         let p = f.image[640, 360]
         XCTAssertEqual(Int(p.r), 0x30, accuracy: 3)

@@ -1,6 +1,7 @@
 import CLIP
 import Foundation
 import XCTest
+
 @testable import Video
 
 final class FrameCacheTests: XCTestCase {
@@ -9,7 +10,8 @@ final class FrameCacheTests: XCTestCase {
         var rng = SplitMix(seed: UInt64(key.index) &* 7919 &+ UInt64(key.videoHash.utf8.count))
         var px = [UInt8](repeating: 0, count: width * height * 3)
         for i in 0..<px.count {
-            px[i] = noise ? UInt8(truncatingIfNeeded: rng.next()) : UInt8(truncatingIfNeeded: (i / 48 + key.index) & 0xFF)
+            px[i] =
+                noise ? UInt8(truncatingIfNeeded: rng.next()) : UInt8(truncatingIfNeeded: (i / 48 + key.index) & 0xFF)
         }
         return RGBImage(width: width, height: height, pixels: px)
     }
@@ -81,7 +83,10 @@ final class FrameCacheTests: XCTestCase {
             let img = Self.image(k, width: side, height: side)
             let cost = side * side * 3 + FrameCache.entryOverhead
             // Model: replace, reject oversize, evict oldest until it fits.
-            if live[k] != nil { live[k] = nil; order.removeAll { $0 == k } }
+            if live[k] != nil {
+                live[k] = nil
+                order.removeAll { $0 == k }
+            }
             if cost <= budget {
                 while live.values.reduce(0, +) + cost > budget {
                     live[order.removeFirst()] = nil
@@ -169,8 +174,11 @@ final class FrameCacheTests: XCTestCase {
             let budget = 20 * Self.cost16
             let cache = FrameCache(byteBudget: budget, compress: compress)
             let images = (0..<64).map { Self.image(Self.key($0), noise: $0 % 2 == 0) }
-            let gets = Counter(), found = Counter(), wrong = Counter()
-            let threads = 8, opsPerThread = 3000
+            let gets = Counter()
+            let found = Counter()
+            let wrong = Counter()
+            let threads = 8
+            let opsPerThread = 3000
             DispatchQueue.concurrentPerform(iterations: threads) { t in
                 var rng = SplitMix(seed: UInt64(t) + 100)
                 for _ in 0..<opsPerThread {
@@ -209,6 +217,14 @@ final class FrameCacheTests: XCTestCase {
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var n = 0
-    func add() { lock.lock(); n += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+    func add() {
+        lock.lock()
+        n += 1
+        lock.unlock()
+    }
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return n
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import Video
 
 final class ImageFileTests: XCTestCase {
@@ -8,8 +9,10 @@ final class ImageFileTests: XCTestCase {
         let dir = try TempDirectory.make("img")
         defer { try? FileManager.default.removeItem(at: dir) }
         let png = dir.appendingPathComponent("a.png")
-        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1",
-                                      "-pix_fmt", "rgb24", png.path])
+        try ExternalCommand.ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1",
+            "-pix_fmt", "rgb24", png.path,
+        ])
         let img = try ImageFile.load(png)
         XCTAssertEqual(img.width, 64)
         XCTAssertEqual(img.height, 48)
@@ -21,18 +24,23 @@ final class ImageFileTests: XCTestCase {
         let dir = try TempDirectory.make("img")
         defer { try? FileManager.default.removeItem(at: dir) }
         let rgba = dir.appendingPathComponent("rgba.png")
-        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=32x16", "-frames:v", "1",
-                                      "-pix_fmt", "rgba", rgba.path])
+        try ExternalCommand.ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=32x16", "-frames:v", "1",
+            "-pix_fmt", "rgba", rgba.path,
+        ])
         let gray = dir.appendingPathComponent("gray.png")
-        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=32x16", "-frames:v", "1",
-                                      "-pix_fmt", "gray", gray.path])
+        try ExternalCommand.ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=32x16", "-frames:v", "1",
+            "-pix_fmt", "gray", gray.path,
+        ])
         let a = try ImageFile.load(rgba)
         XCTAssertEqual(a.pixels.count, 32 * 16 * 3)
         XCTAssertEqual(a.pixels, try DecodeTestSupport.rawRGB(rgba, width: 32, height: 16))
         let g = try ImageFile.load(gray)
         XCTAssertEqual(g.pixels.count, 32 * 16 * 3)
         for i in stride(from: 0, to: g.pixels.count, by: 3) {
-            XCTAssertEqual(g.pixels[i], g.pixels[i + 1]); XCTAssertEqual(g.pixels[i], g.pixels[i + 2])
+            XCTAssertEqual(g.pixels[i], g.pixels[i + 1])
+            XCTAssertEqual(g.pixels[i], g.pixels[i + 2])
         }
     }
 
@@ -40,8 +48,10 @@ final class ImageFileTests: XCTestCase {
         let dir = try TempDirectory.make("img")
         defer { try? FileManager.default.removeItem(at: dir) }
         let jpg = dir.appendingPathComponent("a file with % and spaces.jpg")
-        try ExternalCommand.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64", "-frames:v", "1",
-                                      "-q:v", "2", jpg.path])
+        try ExternalCommand.ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=96x64", "-frames:v", "1",
+            "-q:v", "2", jpg.path,
+        ])
         let img = try ImageFile.load(jpg)
         XCTAssertEqual(img.width, 96)
         XCTAssertEqual(img.height, 64)
@@ -49,7 +59,8 @@ final class ImageFileTests: XCTestCase {
         XCTAssertEqual(ref.count, img.pixels.count)
         var maxDiff = 0
         for (a, b) in zip(img.pixels, ref) { maxDiff = max(maxDiff, abs(Int(a) - Int(b))) }
-        XCTAssertLessThanOrEqual(maxDiff, 2, "JPEG (full-range BT.601) conversion should match ffmpeg's accurate conversion")
+        XCTAssertLessThanOrEqual(
+            maxDiff, 2, "JPEG (full-range BT.601) conversion should match ffmpeg's accurate conversion")
     }
 
     func testImageErrors() throws {

@@ -24,7 +24,9 @@ final class JPEGEncoderSessionTests: XCTestCase {
 
     func testEmptyPictureIsATypedErrorAndTheSessionGoesOn() throws {
         let session = JPEGEncoderSession(JPEGEncoder(quality: 5))
-        XCTAssertThrowsError(try session.encode(RGBImage(width: 0, height: 0, pixels: []))) { XCTAssertTrue($0 is JPEGEncodingError) }
+        XCTAssertThrowsError(try session.encode(RGBImage(width: 0, height: 0, pixels: []))) {
+            XCTAssertTrue($0 is JPEGEncodingError)
+        }
         XCTAssertEqual(try session.encode(picture(5)), try JPEGEncoder(quality: 5).encode(picture(5)))
     }
 }

@@ -19,7 +19,8 @@ final class JPEGEncoderTests: XCTestCase {
     }
 
     func roundTrip(_ jpeg: Data) throws -> RGBImage {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("rstore-jpeg-\(getpid())-\(UUID().uuidString).jpg")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rstore-jpeg-\(getpid())-\(UUID().uuidString).jpg")
         try jpeg.write(to: url)
         defer { try? FileManager.default.removeItem(at: url) }
         return try ImageFile.load(url)
@@ -64,11 +65,17 @@ final class JPEGEncoderTests: XCTestCase {
         XCTAssertEqual(back.height, 180)
         // Compare against a 2x box-downscaled original.
         var px = [UInt8](repeating: 0, count: 320 * 180 * 3)
-        for y in 0..<180 { for x in 0..<320 { for c in 0..<3 {
-            var s = 0
-            for dy in 0..<2 { for dx in 0..<2 { s += Int(img.pixels[((2 * y + dy) * 640 + 2 * x + dx) * 3 + c]) } }
-            px[(y * 320 + x) * 3 + c] = UInt8(s / 4)
-        } } }
+        for y in 0..<180 {
+            for x in 0..<320 {
+                for c in 0..<3 {
+                    var s = 0
+                    for dy in 0..<2 {
+                        for dx in 0..<2 { s += Int(img.pixels[((2 * y + dy) * 640 + 2 * x + dx) * 3 + c]) }
+                    }
+                    px[(y * 320 + x) * 3 + c] = UInt8(s / 4)
+                }
+            }
+        }
         XCTAssertLessThan(meanAbsError(RGBImage(width: 320, height: 180, pixels: px), back), 8)
         // Higher quality numbers give smaller files.
         XCTAssertLessThan(try JPEGEncoder(quality: 20).encode(img).count, try JPEGEncoder(quality: 2).encode(img).count)

@@ -2,6 +2,7 @@ import CLIP
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import Video
 
 /// Codec motion vectors as the motion strategy's signal: the sequential (ingest) pass and
@@ -16,24 +17,36 @@ final class MotionVectorTests: XCTestCase {
     /// H.264 with B-frames (2 between references, pyramid), a keyframe every 2 s and none in
     /// between (no scene-cut keyframes), moving content.
     func bFrameClip() throws -> URL {
-        try DecodeTestSupport.makeVideo(dir, "bframes.mp4", source: "testsrc2=size=320x240:rate=25", seconds: 7,
-                                        codec: ["-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "50",
-                                                "-keyint_min", "50", "-sc_threshold", "0", "-pix_fmt", "yuv420p"])
+        try DecodeTestSupport.makeVideo(
+            dir, "bframes.mp4", source: "testsrc2=size=320x240:rate=25", seconds: 7,
+            codec: [
+                "-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "50",
+                "-keyint_min", "50", "-sc_threshold", "0", "-pix_fmt", "yuv420p",
+            ])
     }
 
     /// Picture types in presentation order, from the ffprobe CLI.
     func pictureTypes(_ url: URL) throws -> [String] {
         guard let ff = ExternalCommand.ffmpegPath else { throw XCTSkip("ffmpeg CLI not found") }
         let probe = URL(fileURLWithPath: ff).deletingLastPathComponent().appendingPathComponent("ffprobe").path
-        let out = try ExternalCommand.run(probe, ["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pict_type",
-                                                    "-of", "csv=p=0", url.path])
-        return String(decoding: out, as: UTF8.self).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let out = try ExternalCommand.run(
+            probe,
+            [
+                "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pict_type",
+                "-of", "csv=p=0", url.path,
+            ])
+        return String(decoding: out, as: UTF8.self).split(separator: "\n").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
     }
 
     /// Every P-frame's span motion from the sequential pass: sum of the deltas after its anchor.
-    func sequentialScores(_ url: URL, fps: Double, n: Int, grid: MotionGrid) throws -> (offsets: [FrameOffset], scores: [Int: [Float]?]) {
+    func sequentialScores(_ url: URL, fps: Double, n: Int, grid: MotionGrid) throws -> (
+        offsets: [FrameOffset], scores: [Int: [Float]?]
+    ) {
         let reader = try VideoReader(url: url)
-        var offsets: [FrameOffset] = [], deltas: [PatchMotion] = []
+        var offsets: [FrameOffset] = []
+        var deltas: [PatchMotion] = []
         try reader.forEachFrame(fps: fps, motion: grid) { f in
             offsets.append(f.offset)
             deltas.append(try XCTUnwrap(f.motion))
@@ -50,8 +63,9 @@ final class MotionVectorTests: XCTestCase {
         let url = try bFrameClip()
         let types = try pictureTypes(url)
         XCTAssertTrue(types.contains("B"), "the clip must have B-frames: \(types.prefix(20))")
-        let n = 2, fps = 2.0
-        for g in [7, 14, 16] {   // B/32, B/16, L/14 at 224
+        let n = 2
+        let fps = 2.0
+        for g in [7, 14, 16] {  // B/32, B/16, L/14 at 224
             let grid = MotionGrid(imageSize: 224, grid: g)
             let (offsets, sequential) = try sequentialScores(url, fps: fps, n: n, grid: grid)
             XCTAssertEqual(offsets.count, 14)
@@ -71,8 +85,9 @@ final class MotionVectorTests: XCTestCase {
                     let random = PatchMotion.span(d[0..<(k - a)])
                     let seq = try XCTUnwrap(sequential[k])
                     XCTAssertEqual(random, seq, "grid \(g), frame \(k): identical scores")
-                    XCTAssertEqual(reduction.select(grid: g, patchSize: 224 / g, frameIndex: k, motion: random),
-                                   reduction.select(grid: g, patchSize: 224 / g, frameIndex: k, motion: seq))
+                    XCTAssertEqual(
+                        reduction.select(grid: g, patchSize: 224 / g, frameIndex: k, motion: random),
+                        reduction.select(grid: g, patchSize: 224 / g, frameIndex: k, motion: seq))
                     if let s = seq, s.contains(where: { $0 > 0 }) { nonEmpty += 1 }
                 }
             }
@@ -87,9 +102,10 @@ final class MotionVectorTests: XCTestCase {
 
     func testMotionIsWhereThePictureMoves() throws {
         // A still background with a box moving right across the top-left quadrant only.
-        let url = try DecodeTestSupport.makeVideo(dir, "box.mp4", source: "color=c=gray:size=320x240:rate=25", seconds: 3,
-                                                  codec: ["-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-pix_fmt", "yuv420p"],
-                                                  extra: ["-vf", "drawbox=x='10+t*30':y=20:w=40:h=40:color=white:t=fill"])
+        let url = try DecodeTestSupport.makeVideo(
+            dir, "box.mp4", source: "color=c=gray:size=320x240:rate=25", seconds: 3,
+            codec: ["-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-pix_fmt", "yuv420p"],
+            extra: ["-vf", "drawbox=x='10+t*30':y=20:w=40:h=40:color=white:t=fill"])
         let grid = MotionGrid(imageSize: 224, grid: 7)
         let (_, scores) = try sequentialScores(url, fps: 2, n: 2, grid: grid)
         let s = try XCTUnwrap(scores[1] ?? nil)
@@ -101,39 +117,59 @@ final class MotionVectorTests: XCTestCase {
     }
 
     func testIntraOnlyStreamHasNoVectorsAndFallsBack() throws {
-        let url = try DecodeTestSupport.makeVideo(dir, "intra.mkv", source: "testsrc2=size=160x120:rate=10", seconds: 3,
-                                                  codec: ["-c:v", "mjpeg", "-q:v", "5"])
+        let url = try DecodeTestSupport.makeVideo(
+            dir, "intra.mkv", source: "testsrc2=size=160x120:rate=10", seconds: 3,
+            codec: ["-c:v", "mjpeg", "-q:v", "5"])
         let reader = try VideoReader(url: url)
         XCTAssertFalse(reader.exportsMotionVectors, "MJPEG has no motion vectors: its videos record the pixel source")
         let (offsets, scores) = try sequentialScores(url, fps: 2, n: 2, grid: MotionGrid(imageSize: 224, grid: 7))
         XCTAssertGreaterThan(offsets.count, 3)
         XCTAssertFalse(scores.isEmpty)
-        XCTAssertTrue(scores.values.allSatisfy { $0 == nil }, "no span has vectors: the caller falls back to the pixel difference")
-        XCTAssertTrue(try reader.motionDeltas(spans: [Array(offsets[0...2])], grid: MotionGrid(imageSize: 224, grid: 7))[0].allSatisfy { $0.vectors == 0 })
+        XCTAssertTrue(
+            scores.values.allSatisfy { $0 == nil }, "no span has vectors: the caller falls back to the pixel difference"
+        )
+        XCTAssertTrue(
+            try reader.motionDeltas(spans: [Array(offsets[0...2])], grid: MotionGrid(imageSize: 224, grid: 7))[0]
+                .allSatisfy { $0.vectors == 0 })
         // H.264 exports them.
         XCTAssertTrue(try VideoReader(url: try bFrameClip()).exportsMotionVectors)
     }
 
     func testMotionScoreFallsBackToPixelsThenCentre() throws {
         let r = try TokenReduction(p: 0.5, strategy: .motion)
-        let g = 4, ps = 2, s = g * ps
+        let g = 4
+        let ps = 2
+        let s = g * ps
         var frame = [Float](repeating: 0, count: 3 * s * s)
         let anchor = frame
-        frame[0] = 5   // pixel change in patch 0 only
-        let scores: [Float] = (0..<16).map { Float($0) }   // codec motion grows with the index
+        frame[0] = 5  // pixel change in patch 0 only
+        let scores: [Float] = (0..<16).map { Float($0) }  // codec motion grows with the index
         frame.withUnsafeBufferPointer { f in
             anchor.withUnsafeBufferPointer { a in
-                XCTAssertEqual(r.select(grid: g, patchSize: ps, frameIndex: 1, frame: f.baseAddress, anchor: a.baseAddress, motion: scores),
-                               Array(8..<16), "codec motion first")
-                XCTAssertTrue(r.select(grid: g, patchSize: ps, frameIndex: 1, frame: f.baseAddress, anchor: a.baseAddress).contains(0),
-                              "pixel difference without motion")
+                XCTAssertEqual(
+                    r.select(
+                        grid: g, patchSize: ps, frameIndex: 1, frame: f.baseAddress, anchor: a.baseAddress,
+                        motion: scores),
+                    Array(8..<16), "codec motion first")
+                XCTAssertTrue(
+                    r.select(grid: g, patchSize: ps, frameIndex: 1, frame: f.baseAddress, anchor: a.baseAddress)
+                        .contains(0),
+                    "pixel difference without motion")
                 let still = [Float](repeating: 0, count: 16)
-                XCTAssertTrue(r.select(grid: g, patchSize: ps, frameIndex: 1, frame: f.baseAddress, anchor: a.baseAddress, motion: still).contains(0),
-                              "ties of codec motion (a still scene) go to the pixel difference, not to the first rows")
-                XCTAssertEqual(r.select(grid: g, patchSize: ps, frameIndex: 1, motion: still), Array(0..<8), "then to the index")
-                XCTAssertEqual(r.select(grid: g, patchSize: ps, frameIndex: 1, frame: f.baseAddress, anchor: a.baseAddress, motion: [1, 2]),
-                               r.select(grid: g, patchSize: ps, frameIndex: 1, frame: f.baseAddress, anchor: a.baseAddress),
-                               "a score of the wrong size is ignored")
+                XCTAssertTrue(
+                    r.select(
+                        grid: g, patchSize: ps, frameIndex: 1, frame: f.baseAddress, anchor: a.baseAddress,
+                        motion: still
+                    ).contains(0),
+                    "ties of codec motion (a still scene) go to the pixel difference, not to the first rows")
+                XCTAssertEqual(
+                    r.select(grid: g, patchSize: ps, frameIndex: 1, motion: still), Array(0..<8), "then to the index")
+                XCTAssertEqual(
+                    r.select(
+                        grid: g, patchSize: ps, frameIndex: 1, frame: f.baseAddress, anchor: a.baseAddress,
+                        motion: [1, 2]),
+                    r.select(grid: g, patchSize: ps, frameIndex: 1, frame: f.baseAddress, anchor: a.baseAddress),
+                    "a score of the wrong size is ignored")
             }
         }
     }

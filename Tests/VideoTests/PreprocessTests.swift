@@ -2,6 +2,7 @@ import CLIP
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import Video
 
 /// CLIP preprocessing against the Hugging Face / Pillow reference made by
@@ -108,13 +109,15 @@ final class PreprocessTests: XCTestCase {
             XCTAssertEqual(crop.height, 224)
             XCTAssertEqual(crop.pixels.count, ref.count)
 
-            var maxU8 = 0, differing = 0
+            var maxU8 = 0
+            var differing = 0
             for (a, b) in zip(crop.pixels, ref) where a != b {
                 differing += 1
                 maxU8 = max(maxU8, abs(Int(a) - Int(b)))
             }
             let pv = CLIPPreprocessor.normalize(crop)
-            var sumAbs = 0.0, maxAbs: Float = 0
+            var sumAbs = 0.0
+            var maxAbs: Float = 0
             let plane = 224 * 224
             for i in 0..<plane {
                 for ch in 0..<3 {
@@ -124,9 +127,11 @@ final class PreprocessTests: XCTestCase {
                 }
             }
             let meanAbs = sumAbs / Double(3 * plane)
-            print(String(format: "preprocess %@ (%dx%d): max |uint8 diff| %d (%d differing), "
-                         + "pixel_values mean |diff| %.3g, max |diff| %.3g",
-                         c.name, c.width, c.height, maxU8, differing, meanAbs, Double(maxAbs)))
+            print(
+                String(
+                    format: "preprocess %@ (%dx%d): max |uint8 diff| %d (%d differing), "
+                        + "pixel_values mean |diff| %.3g, max |diff| %.3g",
+                    c.name, c.width, c.height, maxU8, differing, meanAbs, Double(maxAbs)))
             XCTAssertLessThanOrEqual(meanAbs, 0.01, c.name)
             XCTAssertLessThanOrEqual(maxU8, 1, c.name)
             // What this implementation achieves: Pillow's fixed-point arithmetic reproduced exactly.
@@ -148,8 +153,9 @@ final class PreprocessTests: XCTestCase {
             for ch in 0..<3 {
                 let slice = pv[(ch * 224 * 224)..<((ch + 1) * 224 * 224)]
                 let sum = slice.reduce(0.0) { $0 + Double($1) }
-                XCTAssertEqual(sum, c.pixel_values.sum[ch], accuracy: 1e-6 * max(1, abs(c.pixel_values.sum[ch])),
-                               "\(c.name) channel \(ch) sum")
+                XCTAssertEqual(
+                    sum, c.pixel_values.sum[ch], accuracy: 1e-6 * max(1, abs(c.pixel_values.sum[ch])),
+                    "\(c.name) channel \(ch) sum")
                 XCTAssertEqual(slice.min(), c.pixel_values.min[ch], c.name)
                 XCTAssertEqual(slice.max(), c.pixel_values.max[ch], c.name)
             }
@@ -169,8 +175,9 @@ final class PreprocessTests: XCTestCase {
                 XCTAssertEqual(CLIPPreprocessor.normalize(img)[ch], Self.reference(UInt8(v), channel: ch))
             }
         }
-        XCTAssertEqual(CLIPPreprocessor.normalize(RGBImage(width: 1, height: 1, pixels: [0, 0, 0]))[0],
-                       -1.7922626, accuracy: 1e-6)
+        XCTAssertEqual(
+            CLIPPreprocessor.normalize(RGBImage(width: 1, height: 1, pixels: [0, 0, 0]))[0],
+            -1.7922626, accuracy: 1e-6)
     }
 
     // MARK: resampler against Pillow
@@ -208,21 +215,27 @@ final class PreprocessTests: XCTestCase {
     func testCroppedResizeEqualsResizeThenCrop() {
         var rng = SplitMix(seed: 42)
         for i in 0..<60 {
-            let w = Int(rng.next() % 90) + 1, h = Int(rng.next() % 90) + 1
-            let ow = Int(rng.next() % 120) + 1, oh = Int(rng.next() % 120) + 1
-            let cw = Int(rng.next() % UInt64(ow)) + 1, ch = Int(rng.next() % UInt64(oh)) + 1
-            let cx = Int(rng.next() % UInt64(ow - cw + 1)), cy = Int(rng.next() % UInt64(oh - ch + 1))
+            let w = Int(rng.next() % 90) + 1
+            let h = Int(rng.next() % 90) + 1
+            let ow = Int(rng.next() % 120) + 1
+            let oh = Int(rng.next() % 120) + 1
+            let cw = Int(rng.next() % UInt64(ow)) + 1
+            let ch = Int(rng.next() % UInt64(oh)) + 1
+            let cx = Int(rng.next() % UInt64(ow - cw + 1))
+            let cy = Int(rng.next() % UInt64(oh - ch + 1))
             let src = SyntheticImage.make(width: w, height: h, seed: 500 + i)
             for order in [BicubicResampler.PassOrder.pillow, .horizontalFirst, .verticalFirst] {
                 let full = BicubicResampler.resize(src, width: ow, height: oh, order: order)
-                let part = BicubicResampler.resize(src, width: ow, height: oh, cropX: cx, cropY: cy,
-                                                   cropWidth: cw, cropHeight: ch, order: order)
+                let part = BicubicResampler.resize(
+                    src, width: ow, height: oh, cropX: cx, cropY: cy,
+                    cropWidth: cw, cropHeight: ch, order: order)
                 var expected = [UInt8]()
                 for y in cy..<(cy + ch) {
                     expected += full.pixels[((y * ow + cx) * 3)..<((y * ow + cx + cw) * 3)]
                 }
-                XCTAssertEqual(part, RGBImage(width: cw, height: ch, pixels: expected),
-                               "\(w)x\(h) -> \(ow)x\(oh) crop \(cx),\(cy) \(cw)x\(ch) \(order)")
+                XCTAssertEqual(
+                    part, RGBImage(width: cw, height: ch, pixels: expected),
+                    "\(w)x\(h) -> \(ow)x\(oh) crop \(cx),\(cy) \(cw)x\(ch) \(order)")
             }
         }
     }
@@ -260,8 +273,10 @@ final class PreprocessTests: XCTestCase {
             out.withUnsafeMutableBufferPointer { CLIPPreprocessor.normalize(crop, into: $0.baseAddress!) }
         }
         let t1 = DispatchTime.now().uptimeNanoseconds
-        print(String(format: "CLIP preprocessing 1280x720 -> 224x224 float CHW: %.3f ms/frame (%d frames, one thread)",
-                     Double(t1 - t0) / Double(n) / 1e6, n))
+        print(
+            String(
+                format: "CLIP preprocessing 1280x720 -> 224x224 float CHW: %.3f ms/frame (%d frames, one thread)",
+                Double(t1 - t0) / Double(n) / 1e6, n))
     }
 }
 
@@ -321,16 +336,24 @@ enum SyntheticImage {
 final class PreprocessEmbeddingTests: XCTestCase {
     func testEmbeddingsOfPreprocessedInputsMatchReference() throws {
         let model = try TinyCLIP.model.get()
-        let reference = try JSONDecoder().decode([String: [Float]].self,
+        let reference = try JSONDecoder().decode(
+            [String: [Float]].self,
             from: Data(contentsOf: PreprocessTests.dir.appendingPathComponent("tiny_clip_embeddings.json")))
         let cases = try PreprocessTests.manifest().cases
         XCTAssertEqual(Set(cases.map(\.name)), Set(reference.keys))
         for c in cases {
-            let pixels = CLIPPreprocessor.normalize(CLIPPreprocessor.resizeAndCrop(try PreprocessTests.input(c), size: 224))
+            let pixels = CLIPPreprocessor.normalize(
+                CLIPPreprocessor.resizeAndCrop(try PreprocessTests.input(c), size: 224))
             let ours = model.encodeImages(pixels: pixels, count: 1)
             let ref = try XCTUnwrap(reference[c.name])
-            var dot: Float = 0, na: Float = 0, nb: Float = 0
-            for (a, b) in zip(ours, ref) { dot += a * b; na += a * a; nb += b * b }
+            var dot: Float = 0
+            var na: Float = 0
+            var nb: Float = 0
+            for (a, b) in zip(ours, ref) {
+                dot += a * b
+                na += a * a
+                nb += b * b
+            }
             XCTAssertGreaterThanOrEqual(dot / (na * nb).squareRoot(), 0.9999, c.name)
         }
     }

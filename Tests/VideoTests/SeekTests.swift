@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import Video
 
 /// Random access: frames decoded from stored offsets are byte-identical to the sequential pass.
@@ -21,7 +22,8 @@ final class SeekTests: XCTestCase {
             for i in Array(sequential.indices).shuffled(using: &rng) {
                 let f = sequential[i]
                 let img = try reader.decode(f.offset)
-                XCTAssertTrue(img == f.image, "\(url.lastPathComponent): sample \(f.offset.index) (pts \(f.offset.pts)) differs")
+                XCTAssertTrue(
+                    img == f.image, "\(url.lastPathComponent): sample \(f.offset.index) (pts \(f.offset.pts)) differs")
             }
         }
     }
@@ -33,7 +35,7 @@ final class SeekTests: XCTestCase {
             let sequential = try DecodeTestSupport.sampleAll(url)
             let reader = try VideoReader(url: url)
             var order = Array(sequential.indices).shuffled(using: &rng)
-            if let first = order.first { order.append(first) }   // a duplicate request
+            if let first = order.first { order.append(first) }  // a duplicate request
             let seeksBefore = reader.input.seeks
             let images = try reader.decode(offsets: order.map { sequential[$0].offset })
             XCTAssertEqual(images.count, order.count)
@@ -54,8 +56,9 @@ final class SeekTests: XCTestCase {
 
     /// A long-GOP video: many samples share a GOP; the batch decodes each GOP once.
     func testBatchSharesGOPs() throws {
-        let url = try DecodeTestSupport.makeVideo(TestVideos.dir, "longgop.mp4", seconds: 5,
-                                                  extra: ["-g", "300", "-bf", "3", "-pix_fmt", "yuv420p"])
+        let url = try DecodeTestSupport.makeVideo(
+            TestVideos.dir, "longgop.mp4", seconds: 5,
+            extra: ["-g", "300", "-bf", "3", "-pix_fmt", "yuv420p"])
         let sequential = try DecodeTestSupport.sampleAll(url)
         XCTAssertEqual(Set(sequential.map(\.offset.seekPTS)).count, 1, "one GOP")
         let reader = try VideoReader(url: url)

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import Video
 
 /// The shot-cut signal adaptive I-frames are placed by: real cuts found, no storms.
@@ -13,14 +14,21 @@ final class ShotCutDetectorTests: XCTestCase {
 
     /// Seeded noise: a picture that changes completely every frame (what a broken stream looks like).
     static func noise(seed: UInt64, size: Int = 64) -> RGBImage {
-        var s = seed &* 0x9e3779b97f4a7c15 | 1
+        var s = seed &* 0x9e37_79b9_7f4a_7c15 | 1
         var px = [UInt8](repeating: 0, count: size * size * 3)
-        for i in px.indices { s ^= s << 13; s ^= s >> 7; s ^= s << 17; px[i] = UInt8(truncatingIfNeeded: s) }
+        for i in px.indices {
+            s ^= s << 13
+            s ^= s >> 7
+            s ^= s << 17
+            px[i] = UInt8(truncatingIfNeeded: s)
+        }
         return RGBImage(width: size, height: size, pixels: px)
     }
 
     /// Indices of the frames that start a shot, with every decision flushed.
-    static func cuts(_ frames: [(image: RGBImage, damaged: Bool)], settings: ShotCutDetector.Settings = .init()) -> [Int] {
+    static func cuts(_ frames: [(image: RGBImage, damaged: Bool)], settings: ShotCutDetector.Settings = .init())
+        -> [Int]
+    {
         var d = ShotCutDetector(settings: settings)
         let decisions = frames.flatMap { d.push($0.image, damaged: $0.damaged) } + d.finish()
         precondition(decisions.count == frames.count)
@@ -28,7 +36,8 @@ final class ShotCutDetectorTests: XCTestCase {
     }
 
     func testSignatureDistanceBounds() {
-        let red = ShotCutDetector.Signature(Self.solid(250, 0, 0)), blue = ShotCutDetector.Signature(Self.solid(0, 0, 250))
+        let red = ShotCutDetector.Signature(Self.solid(250, 0, 0))
+        let blue = ShotCutDetector.Signature(Self.solid(0, 0, 250))
         XCTAssertEqual(red.distance(to: red), 0, accuracy: 1e-9)
         XCTAssertEqual(red.distance(to: blue), 1, accuracy: 1e-6, "disjoint colours are distance 1")
         // An empty or 1-pixel image has no histogram: distance 0 to another empty one, never a crash.
@@ -52,7 +61,8 @@ final class ShotCutDetectorTests: XCTestCase {
     /// the extra I-frames stay bounded.
     func testNoiseStormIsBoundedByMinimumShotLength() {
         for minShot in [2, 3, 5] {
-            let cuts = Self.cuts((0..<300).map { (Self.noise(seed: UInt64($0)), false) }, settings: .init(minShotFrames: minShot))
+            let cuts = Self.cuts(
+                (0..<300).map { (Self.noise(seed: UInt64($0)), false) }, settings: .init(minShotFrames: minShot))
             XCTAssertLessThanOrEqual(cuts.count, 300 / minShot, "minShot \(minShot)")
             XCTAssertTrue(zip(cuts, cuts.dropFirst()).allSatisfy { $1 - $0 >= minShot }, "cuts \(cuts)")
         }
@@ -80,7 +90,8 @@ final class ShotCutDetectorTests: XCTestCase {
     /// the shot starts at the real cut, not at the flash (which would leave the new shot's first
     /// frames leaning on an anchor from the old one).
     func testAStrongerCutInsideAShortShotMovesTheShotStart() {
-        let red = Self.solid(224, 48, 40), blue = Self.solid(32, 96, 224)
+        let red = Self.solid(224, 48, 40)
+        let blue = Self.solid(32, 96, 224)
         let frames = (0..<20).map { k in (k < 10 ? red : k == 10 ? Self.halfFlash(red) : blue, false) }
         XCTAssertEqual(Self.cuts(frames), [11])
         XCTAssertEqual(Self.cuts(Array(frames.prefix(12))), [11], "decided by finish() too")
@@ -110,16 +121,23 @@ final class ShotCutDetectorTests: XCTestCase {
         let dir = try TempDirectory.make("flash-cut")
         defer { TempDirectory.remove(dir) }
         let url = dir.appendingPathComponent("flash.mp4")
-        try ExternalCommand.run(ffmpeg, ["-hide_banner", "-nostdin", "-v", "error",
-            "-f", "lavfi", "-i", "color=c=0xE03028:s=320x240:r=10:d=3.3",
-            "-f", "lavfi", "-i", "color=c=0xE03028:s=320x240:r=10:d=0.4",
-            "-f", "lavfi", "-i", "color=c=0x2060E0:s=320x240:r=10:d=3",
-            "-filter_complex", "[1]drawbox=x=0:y=0:w=iw:h=ih/2:color=white:t=fill[f];[0][f][2]concat=n=3:v=1:a=0,format=yuv420p",
-            "-c:v", "libx264", "-g", "10", url.path])
+        try ExternalCommand.run(
+            ffmpeg,
+            [
+                "-hide_banner", "-nostdin", "-v", "error",
+                "-f", "lavfi", "-i", "color=c=0xE03028:s=320x240:r=10:d=3.3",
+                "-f", "lavfi", "-i", "color=c=0xE03028:s=320x240:r=10:d=0.4",
+                "-f", "lavfi", "-i", "color=c=0x2060E0:s=320x240:r=10:d=3",
+                "-filter_complex",
+                "[1]drawbox=x=0:y=0:w=iw:h=ih/2:color=white:t=fill[f];[0][f][2]concat=n=3:v=1:a=0,format=yuv420p",
+                "-c:v", "libx264", "-g", "10", url.path,
+            ])
         XCTAssertEqual(try Self.detect(url, fps: 2), [4.0])
         // Adaptive placement's settings (N = 2, shots of at least 3 samples) agree.
         var frames: [RGBImage] = []
-        try VideoReader(url: url).forEachFrame(fps: 2) { frames.append(CLIPPreprocessor.resizeAndCrop($0.image, size: 224)) }
+        try VideoReader(url: url).forEachFrame(fps: 2) {
+            frames.append(CLIPPreprocessor.resizeAndCrop($0.image, size: 224))
+        }
         XCTAssertEqual(ShotCutDetector.shotStarts(frames, settings: .adaptivePlacement(n: 2)), [8])
     }
 
@@ -129,20 +147,29 @@ final class ShotCutDetectorTests: XCTestCase {
     /// samples (one shot each) get no cut.
     func testRealClipsAgainstFFmpegSceneDetection() throws {
         let samples = try SampleVideos.all()
-        for fps in [2.0, 4.0] { for url in samples where !url.lastPathComponent.contains("distorted") {
-            let found = try Self.detect(url, fps: fps)
-            let last = try S.sampleAll(url, fps: fps).last?.offset.time ?? 0
-            let reference = try Self.ffmpegSceneCuts(url).filter { $0 <= last }   // a cut after the last sampled frame cannot be seen
-            XCTAssertEqual(found.count, reference.count, "\(url.lastPathComponent) at \(fps) fps: found \(found), ffmpeg \(reference)")
-            for c in reference {
-                XCTAssertTrue(found.contains { abs($0 - c) <= 1 / fps + 1e-6 }, "\(url.lastPathComponent) at \(fps) fps: cut at \(c) s missed; found \(found)")
+        for fps in [2.0, 4.0] {
+            for url in samples where !url.lastPathComponent.contains("distorted") {
+                let found = try Self.detect(url, fps: fps)
+                let last = try S.sampleAll(url, fps: fps).last?.offset.time ?? 0
+                let reference = try Self.ffmpegSceneCuts(url).filter { $0 <= last }  // a cut after the last sampled frame cannot be seen
+                XCTAssertEqual(
+                    found.count, reference.count,
+                    "\(url.lastPathComponent) at \(fps) fps: found \(found), ffmpeg \(reference)")
+                for c in reference {
+                    XCTAssertTrue(
+                        found.contains { abs($0 - c) <= 1 / fps + 1e-6 },
+                        "\(url.lastPathComponent) at \(fps) fps: cut at \(c) s missed; found \(found)")
+                }
             }
-        } }
-        XCTAssertTrue(try samples.contains { try !Self.ffmpegSceneCuts($0).isEmpty }, "bikes.mp4 has cuts: the reference must see them")
+        }
+        XCTAssertTrue(
+            try samples.contains { try !Self.ffmpegSceneCuts($0).isEmpty },
+            "bikes.mp4 has cuts: the reference must see them")
     }
 
     static func detect(_ url: URL, fps: Double) throws -> [Double] {
-        var frames: [(image: RGBImage, damaged: Bool)] = [], times: [Double] = []
+        var frames: [(image: RGBImage, damaged: Bool)] = []
+        var times: [Double] = []
         try VideoReader(url: url).forEachFrame(fps: fps) { frame in
             frames.append((CLIPPreprocessor.resizeAndCrop(frame.image, size: 224), false))
             times.append(frame.offset.time)
@@ -154,7 +181,10 @@ final class ShotCutDetectorTests: XCTestCase {
         guard let exe = ExternalCommand.ffmpegPath else { throw XCTSkip("ffmpeg CLI not found") }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = ["-hide_banner", "-nostdin", "-v", "info", "-i", url.path, "-vf", "select='gt(scene,0.3)',showinfo", "-f", "null", "-"]
+        p.arguments = [
+            "-hide_banner", "-nostdin", "-v", "info", "-i", url.path, "-vf", "select='gt(scene,0.3)',showinfo", "-f",
+            "null", "-",
+        ]
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice

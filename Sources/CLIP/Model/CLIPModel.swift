@@ -34,8 +34,11 @@ public final class CLIPModel: @unchecked Sendable {
             let hasVocab = FileManager.default.fileExists(atPath: directory.appendingPathComponent("vocab.json").path)
             tokenizer = hasVocab ? try CLIPTokenizer(directory: directory) : nil
             if let tokenizer, tokenizer.vocabularySize != config.vocabSize {
-                throw WeightsError.badConfig(path: directory.appendingPathComponent("vocab.json").path,
-                    reason: "tokenizer has \(tokenizer.vocabularySize) tokens but the text tower embeds \(config.vocabSize)")
+                throw WeightsError.badConfig(
+                    path: directory.appendingPathComponent("vocab.json").path,
+                    reason:
+                        "tokenizer has \(tokenizer.vocabularySize) tokens but the text tower embeds \(config.vocabSize)"
+                )
             }
         } else {
             text = nil
@@ -56,7 +59,11 @@ public final class CLIPModel: @unchecked Sendable {
         let url = directory.appendingPathComponent(Self.weightsFileName)
         let fresh = try SafeTensorsFile(url: url).sha256()
         guard fresh == weightsSHA256 else {
-            throw WeightsError.badConfig(path: url.path, reason: "weights hash \(fresh.prefix(16))… differs from the hash in use \(weightsSHA256.prefix(16))… (the file changed while loaded, or the hash cache was wrong)")
+            throw WeightsError.badConfig(
+                path: url.path,
+                reason:
+                    "weights hash \(fresh.prefix(16))… differs from the hash in use \(weightsSHA256.prefix(16))… (the file changed while loaded, or the hash cache was wrong)"
+            )
         }
         WeightsHashCache.store(fresh, for: url)
     }

@@ -8,24 +8,29 @@ import Tensor
 public struct TextTower: Sendable {
     public let config: CLIPConfig
     public let tower: TowerConfig
-    public let tokenEmbedding: [Float]     // [vocab, width]
+    public let tokenEmbedding: [Float]  // [vocab, width]
     public let positionEmbedding: [Float]  // [context, width]
     public let transformer: Transformer
     public let finalLN: LayerNorm
-    public let projection: Linear          // [embedDim, width]
+    public let projection: Linear  // [embedDim, width]
 
     static func load(_ w: SafeTensorsFile, config c: CLIPConfig, tower t: TowerConfig) throws -> TextTower {
         let d = t.width
-        let layers = try (0..<t.layers).map { try EncoderLayer.load(w, prefix: "text_model.encoder.layers.\($0)", config: t) }
+        let layers = try (0..<t.layers).map {
+            try EncoderLayer.load(w, prefix: "text_model.encoder.layers.\($0)", config: t)
+        }
         return TextTower(
             config: c, tower: t,
             tokenEmbedding: try w.floats("text_model.embeddings.token_embedding.weight", shape: [c.vocabSize, d]),
-            positionEmbedding: try w.floats("text_model.embeddings.position_embedding.weight", shape: [c.contextLength, d]),
+            positionEmbedding: try w.floats(
+                "text_model.embeddings.position_embedding.weight", shape: [c.contextLength, d]),
             transformer: Transformer(config: t, layers: layers),
-            finalLN: LayerNorm(weight: try w.floats("text_model.final_layer_norm.weight", shape: [d]),
-                               bias: try w.floats("text_model.final_layer_norm.bias", shape: [d]), eps: t.layerNormEps),
-            projection: Linear(weight: try w.floats("text_projection.weight", shape: [c.embedDim, d]), bias: nil,
-                               inFeatures: d, outFeatures: c.embedDim))
+            finalLN: LayerNorm(
+                weight: try w.floats("text_model.final_layer_norm.weight", shape: [d]),
+                bias: try w.floats("text_model.final_layer_norm.bias", shape: [d]), eps: t.layerNormEps),
+            projection: Linear(
+                weight: try w.floats("text_projection.weight", shape: [c.embedDim, d]), bias: nil,
+                inFeatures: d, outFeatures: c.embedDim))
     }
 
     /// The position whose output is pooled: the first end-of-text token (what HF does for
@@ -38,8 +43,10 @@ public struct TextTower: Sendable {
 
     /// Projected (unnormalized) embeddings [sequences.count, embedDim].
     /// Each sequence holds token ids including start and end tokens, at most contextLength.
-    public func encode(_ sequences: [[Int32]], endToken: Int32,
-                       observer: ((Int, UnsafeBufferPointer<Float>) -> Void)? = nil) -> [Float] {
+    public func encode(
+        _ sequences: [[Int32]], endToken: Int32,
+        observer: ((Int, UnsafeBufferPointer<Float>) -> Void)? = nil
+    ) -> [Float] {
         let d = tower.width
         let packing = Attention.Packing(lengths: sequences.map(\.count))
         let rows = packing.totalRows
@@ -52,7 +59,8 @@ public struct TextTower: Sendable {
                     for (j, id) in ids.enumerated() {
                         precondition(id >= 0 && Int(id) < config.vocabSize, "token id \(id) outside the vocabulary")
                         let dst = h + (packing.offsets[s] + j) * d
-                        let e = tok.baseAddress! + Int(id) * d, p = pos.baseAddress! + j * d
+                        let e = tok.baseAddress! + Int(id) * d
+                        let p = pos.baseAddress! + j * d
                         for k in 0..<d { dst[k] = e[k] + p[k] }
                     }
                 }
@@ -72,7 +80,9 @@ public struct TextTower: Sendable {
         }
         var out = [Float](repeating: 0, count: sequences.count * config.embedDim)
         pooled.withUnsafeBufferPointer { p in
-            out.withUnsafeMutableBufferPointer { o in projection(p.baseAddress!, rows: sequences.count, into: o.baseAddress!) }
+            out.withUnsafeMutableBufferPointer { o in
+                projection(p.baseAddress!, rows: sequences.count, into: o.baseAddress!)
+            }
         }
         return out
     }

@@ -13,6 +13,9 @@ final class Workspace {
     }
 
     deinit {
-        norm.deallocate(); qkv.deallocate(); attn.deallocate(); mlp.deallocate()
+        norm.deallocate()
+        qkv.deallocate()
+        attn.deallocate()
+        mlp.deallocate()
     }
 }

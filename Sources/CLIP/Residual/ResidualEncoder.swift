@@ -15,10 +15,13 @@ public struct ResidualEncoder: Sendable {
     public init(model: CLIPModel, tokenizer: ResidualTokenizer, n: Int, reduction: TokenReduction) throws {
         guard n >= 0 else { throw ResidualError.badParameter("N (P-frames per I-frame) must be >= 0, got \(n)") }
         guard tokenizer.width == model.config.vision.width, tokenizer.embedDim == model.config.embedDim else {
-            throw ResidualError.badParameter("residual tokenizer maps \(tokenizer.embedDim) -> \(tokenizer.width) dims, but the model needs \(model.config.embedDim) -> \(model.config.vision.width)")
+            throw ResidualError.badParameter(
+                "residual tokenizer maps \(tokenizer.embedDim) -> \(tokenizer.width) dims, but the model needs \(model.config.embedDim) -> \(model.config.vision.width)"
+            )
         }
         guard tokenizer.clipSHA256 == model.weightsSHA256 else {
-            throw ResidualError.wrongWeights(path: "residual tokenizer", trainedFor: tokenizer.clipSHA256, loaded: model.weightsSHA256)
+            throw ResidualError.wrongWeights(
+                path: "residual tokenizer", trainedFor: tokenizer.clipSHA256, loaded: model.weightsSHA256)
         }
         self.model = model
         self.tokenizer = tokenizer
@@ -53,8 +56,11 @@ public struct ResidualEncoder: Sendable {
         /// motion strategy; nil: the pixel difference to `anchorPixels`.
         public var motion: [Float]?
 
-        public init(index: Int, pixels: UnsafePointer<Float>, anchorPixels: UnsafePointer<Float>?, anchorFeature: ArraySlice<Float>,
-                    keep: [Int]? = nil, motion: [Float]? = nil) {
+        public init(
+            index: Int, pixels: UnsafePointer<Float>, anchorPixels: UnsafePointer<Float>?,
+            anchorFeature: ArraySlice<Float>,
+            keep: [Int]? = nil, motion: [Float]? = nil
+        ) {
             self.keep = keep
             self.motion = motion
             self.index = index
@@ -67,13 +73,18 @@ public struct ResidualEncoder: Sendable {
     /// The vision requests for P-frames: kept patches plus the residual token.
     public func requests(_ frames: [PFrame]) -> [VisionTower.Request] {
         let c = model.config
-        let tokens = tokenizer.isZero ? [] : tokenizer.tokens(anchors: frames.flatMap(\.anchorFeature), count: frames.count)
+        let tokens =
+            tokenizer.isZero ? [] : tokenizer.tokens(anchors: frames.flatMap(\.anchorFeature), count: frames.count)
         let d = c.vision.width
         return frames.enumerated().map { i, f in
-            let keep = f.keep ?? reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: f.index,
-                                        frame: f.pixels, anchor: f.anchorPixels, motion: f.motion)
-            return VisionTower.Request(pixels: f.pixels, keep: keep,
-                                       extraTokens: tokens.isEmpty ? [] : Array(tokens[i * d..<(i + 1) * d]))
+            let keep =
+                f.keep
+                ?? reduction.select(
+                    grid: c.gridSize, patchSize: c.patchSize, frameIndex: f.index,
+                    frame: f.pixels, anchor: f.anchorPixels, motion: f.motion)
+            return VisionTower.Request(
+                pixels: f.pixels, keep: keep,
+                extraTokens: tokens.isEmpty ? [] : Array(tokens[i * d..<(i + 1) * d]))
         }
     }
 
@@ -86,27 +97,31 @@ public struct ResidualEncoder: Sendable {
     /// [count, 3, S, S]). `first` must be an I-frame index; I-frames run as one full batch,
     /// then every P-frame as one reduced batch.
     public func encodeSequence(pixels: [Float], count: Int, first: Int = 0) -> (features: [Float], isIFrame: [Bool]) {
-        try! encodeSequence(pixels: pixels, count: count, first: first, anchor: .exact)   // .exact cannot throw
+        try! encodeSequence(pixels: pixels, count: count, first: first, anchor: .exact)  // .exact cannot throw
     }
 
     /// As above, with the I-features rounded by `anchor` (the store's codec) before they are
     /// returned and fed to A: exactly what the library stores and reconstructs from. `layout`:
     /// the video's own (adaptive videos have I-frames at shot starts too); nil: this encoder's
     /// fixed one.
-    public func encodeSequence(pixels: [Float], count: Int, first: Int = 0, layout: FrameLayout? = nil,
-                               anchor: AnchorQuantizer) throws -> (features: [Float], isIFrame: [Bool]) {
+    public func encodeSequence(
+        pixels: [Float], count: Int, first: Int = 0, layout: FrameLayout? = nil,
+        anchor: AnchorQuantizer
+    ) throws -> (features: [Float], isIFrame: [Bool]) {
         let layout = layout ?? self.layout
         precondition(layout.n == n, "the layout's N must be the encoder's")
         precondition(layout.isIFrame(first), "a sequence must start on an I-frame")
         let c = model.config
-        let stride = 3 * c.imageSize * c.imageSize, b = c.embedDim
+        let stride = 3 * c.imageSize * c.imageSize
+        let b = c.embedDim
         precondition(pixels.count == count * stride)
         let kinds = (0..<count).map { layout.isIFrame(first + $0) }
         var out = [Float](repeating: 0, count: count * b)
         try pixels.withUnsafeBufferPointer { px in
             let base = px.baseAddress!
             let iLocal = (0..<count).filter { kinds[$0] }
-            let iFeatures = try anchor(model.vision.encode(iLocal.map { VisionTower.Request(pixels: base + $0 * stride) }), dim: b)
+            let iFeatures = try anchor(
+                model.vision.encode(iLocal.map { VisionTower.Request(pixels: base + $0 * stride) }), dim: b)
             var slot: [Int: Int] = [:]
             for (j, i) in iLocal.enumerated() {
                 slot[i] = j
@@ -114,8 +129,9 @@ public struct ResidualEncoder: Sendable {
             }
             let pFrames: [PFrame] = (0..<count).filter { !kinds[$0] }.map { i in
                 let a = layout.anchor(of: first + i) - first
-                return PFrame(index: first + i, pixels: base + i * stride, anchorPixels: base + a * stride,
-                              anchorFeature: iFeatures[slot[a]! * b..<(slot[a]! + 1) * b])
+                return PFrame(
+                    index: first + i, pixels: base + i * stride, anchorPixels: base + a * stride,
+                    anchorFeature: iFeatures[slot[a]! * b..<(slot[a]! + 1) * b])
             }
             let pFeatures = encodePFrames(pFrames)
             for (j, f) in pFrames.enumerated() {

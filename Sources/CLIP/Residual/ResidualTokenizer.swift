@@ -33,9 +33,11 @@ public struct ResidualTokenizer: Sendable, Equatable {
 
     /// A = 0: the baseline without a residual token.
     public static func zero(for model: CLIPModel) -> ResidualTokenizer {
-        let d = model.config.vision.width, b = model.config.embedDim
-        return ResidualTokenizer(weight: [Float](repeating: 0, count: d * b), bias: [Float](repeating: 0, count: d),
-                                 embedDim: b, width: d, clipSHA256: model.weightsSHA256)
+        let d = model.config.vision.width
+        let b = model.config.embedDim
+        return ResidualTokenizer(
+            weight: [Float](repeating: 0, count: d * b), bias: [Float](repeating: 0, count: d),
+            embedDim: b, width: d, clipSHA256: model.weightsSHA256)
     }
 
     public var isZero: Bool { weight.allSatisfy { $0 == 0 } && bias.allSatisfy { $0 == 0 } }
@@ -52,7 +54,9 @@ public struct ResidualTokenizer: Sendable, Equatable {
         }
         var out = [Float](repeating: 0, count: count * width)
         let linear = Linear(weight: weight, bias: bias, inFeatures: embedDim, outFeatures: width)
-        unit.withUnsafeBufferPointer { u in out.withUnsafeMutableBufferPointer { linear(u.baseAddress!, rows: count, into: $0.baseAddress!) } }
+        unit.withUnsafeBufferPointer { u in
+            out.withUnsafeMutableBufferPointer { linear(u.baseAddress!, rows: count, into: $0.baseAddress!) }
+        }
         return out
     }
 
@@ -81,9 +85,11 @@ public struct ResidualTokenizer: Sendable, Equatable {
         guard sha == model.weightsSHA256 else {
             throw ResidualError.wrongWeights(path: url.path, trainedFor: sha, loaded: model.weightsSHA256)
         }
-        let d = model.config.vision.width, b = model.config.embedDim
-        self.init(weight: try f.floats(Self.weightName, shape: [d, b]), bias: try f.floats(Self.biasName, shape: [d]),
-                  embedDim: b, width: d, clipSHA256: sha)
+        let d = model.config.vision.width
+        let b = model.config.embedDim
+        self.init(
+            weight: try f.floats(Self.weightName, shape: [d, b]), bias: try f.floats(Self.biasName, shape: [d]),
+            embedDim: b, width: d, clipSHA256: sha)
         anchorCodec = f.metadata["anchor_codec"]
         for (k, v) in f.metadata where k.hasPrefix("training.") { training[String(k.dropFirst("training.".count))] = v }
     }
@@ -99,7 +105,8 @@ public enum ResidualError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .notAResidualTokenizer(let p, let r): return "\(p): not a residual tokenizer file: \(r)"
         case .wrongWeights(let p, let t, let l):
-            return "\(p): residual tokenizer was trained for CLIP weights \(t.prefix(16))…, but the loaded model is \(l.prefix(16))…"
+            return
+                "\(p): residual tokenizer was trained for CLIP weights \(t.prefix(16))…, but the loaded model is \(l.prefix(16))…"
         case .badParameter(let m): return m
         }
     }

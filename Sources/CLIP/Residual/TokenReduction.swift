@@ -48,7 +48,8 @@ public struct TokenReduction: Sendable, Equatable {
     /// first half, end - (k-1-i)*step for the rest), so the truncation lands where theirs does.
     public static func linspace(patches n: Int, count k: Int) -> [Int] {
         guard k > 1 else { return [0] }
-        let end = Float(n - 1), step = end / Float(k - 1)
+        let end = Float(n - 1)
+        let step = end / Float(k - 1)
         return (0..<k).map { i in
             let v = i < k / 2 ? Float(i) * step : end - step * Float(k - 1 - i)
             return max(0, min(n - 1, Int(v)))
@@ -62,17 +63,19 @@ public struct TokenReduction: Sendable, Equatable {
     /// first, ties (e.g. the many zero-motion patches of a still scene) broken by the pixel
     /// difference of `frame` to `anchor` (normalized CHW pixels) when given, then by index;
     /// without `motion`, the pixel difference alone; without pixels either, the centre.
-    public func select(grid: Int, patchSize: Int, frameIndex: Int,
-                       frame: UnsafePointer<Float>? = nil, anchor: UnsafePointer<Float>? = nil,
-                       motion: [Float]? = nil) -> [Int] {
+    public func select(
+        grid: Int, patchSize: Int, frameIndex: Int,
+        frame: UnsafePointer<Float>? = nil, anchor: UnsafePointer<Float>? = nil,
+        motion: [Float]? = nil
+    ) -> [Int] {
         let n = grid * grid
         let k = keepCount(patches: n)
         let chosen: [Int]
         switch strategy {
         case .random:
-            var rng = SplitMix(seed: seed ^ (UInt64(truncatingIfNeeded: frameIndex) &* 0x9e3779b97f4a7c15))
+            var rng = SplitMix(seed: seed ^ (UInt64(truncatingIfNeeded: frameIndex) &* 0x9e37_79b9_7f4a_7c15))
             var idx = Array(0..<n)
-            for i in 0..<k { idx.swapAt(i, i + Int(rng.next() % UInt64(n - i))) }   // partial Fisher-Yates
+            for i in 0..<k { idx.swapAt(i, i + Int(rng.next() % UInt64(n - i))) }  // partial Fisher-Yates
             chosen = Array(idx.prefix(k))
         case .uniform:
             chosen = Self.uniformGrid(grid: grid, count: k)
@@ -80,20 +83,24 @@ public struct TokenReduction: Sendable, Equatable {
             chosen = Self.linspace(patches: n, count: k)
         case .center:
             let c = Double(grid - 1) / 2
-            chosen = Array((0..<n).sorted {
-                let a = pow(Double($0 / grid) - c, 2) + pow(Double($0 % grid) - c, 2)
-                let b = pow(Double($1 / grid) - c, 2) + pow(Double($1 % grid) - c, 2)
-                return a != b ? a < b : $0 < $1
-            }.prefix(k))
+            chosen = Array(
+                (0..<n).sorted {
+                    let a = pow(Double($0 / grid) - c, 2) + pow(Double($0 % grid) - c, 2)
+                    let b = pow(Double($1 / grid) - c, 2) + pow(Double($1 % grid) - c, 2)
+                    return a != b ? a < b : $0 < $1
+                }.prefix(k))
         case .motion:
-            let pixels = frame.flatMap { f in anchor.map { Self.patchDifferences(grid: grid, patchSize: patchSize, frame: f, anchor: $0) } }
+            let pixels = frame.flatMap { f in
+                anchor.map { Self.patchDifferences(grid: grid, patchSize: patchSize, frame: f, anchor: $0) }
+            }
             if let motion, motion.count == n {
                 chosen = Self.highest(motion, then: pixels, count: k)
                 break
             }
             guard let pixels else {
                 // No anchor pixels (e.g. an I-frame itself): fall back to the centre.
-                return (try! TokenReduction(p: p, strategy: .center, seed: seed)).select(grid: grid, patchSize: patchSize, frameIndex: frameIndex)
+                return (try! TokenReduction(p: p, strategy: .center, seed: seed)).select(
+                    grid: grid, patchSize: patchSize, frameIndex: frameIndex)
             }
             chosen = Self.highest(pixels, count: k)
         }
@@ -103,11 +110,12 @@ public struct TokenReduction: Sendable, Equatable {
     /// The `count` highest-scoring patches; ties go to the higher `then` score, then to the
     /// lower index, so the choice is total. (Public: training draws its tie-breaks at random.)
     public static func highest(_ score: [Float], then second: [Float]? = nil, count k: Int) -> [Int] {
-        Array(score.indices.sorted {
-            if score[$0] != score[$1] { return score[$0] > score[$1] }
-            if let second, second[$0] != second[$1] { return second[$0] > second[$1] }
-            return $0 < $1
-        }.prefix(k))
+        Array(
+            score.indices.sorted {
+                if score[$0] != score[$1] { return score[$0] > score[$1] }
+                if let second, second[$0] != second[$1] { return second[$0] > second[$1] }
+                return $0 < $1
+            }.prefix(k))
     }
 
     /// `count` patches of a `grid` x `grid` layout on an even 2-D grid: r ~ sqrt(count) rows
@@ -119,7 +127,8 @@ public struct TokenReduction: Sendable, Equatable {
         let k = min(k, g * g)
         var rows = max(1, min(g, Int(Double(k).squareRoot().rounded())))
         while (k + rows - 1) / rows > g { rows += 1 }
-        let base = k / rows, extra = k % rows
+        let base = k / rows
+        let extra = k % rows
         let longer = Set((0..<extra).map { ($0 * rows + rows / 2) / extra })
         var out: [Int] = []
         out.reserveCapacity(k)
@@ -132,7 +141,9 @@ public struct TokenReduction: Sendable, Equatable {
     }
 
     /// Mean |frame - anchor| per patch over the three channels.
-    public static func patchDifferences(grid: Int, patchSize p: Int, frame: UnsafePointer<Float>, anchor: UnsafePointer<Float>) -> [Float] {
+    public static func patchDifferences(
+        grid: Int, patchSize p: Int, frame: UnsafePointer<Float>, anchor: UnsafePointer<Float>
+    ) -> [Float] {
         let s = grid * p
         var score = [Float](repeating: 0, count: grid * grid)
         for c in 0..<3 {

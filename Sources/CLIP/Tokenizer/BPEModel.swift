@@ -38,7 +38,8 @@ final class BPEModel: Sendable {
     static let maxVocabulary = 1 << 20
 
     convenience init(vocabURL: URL, mergesURL: URL) throws {
-        try self.init(vocab: Self.readData(vocabURL), vocabURL: vocabURL, merges: Self.readData(mergesURL), mergesURL: mergesURL)
+        try self.init(
+            vocab: Self.readData(vocabURL), vocabURL: vocabURL, merges: Self.readData(mergesURL), mergesURL: mergesURL)
     }
 
     /// Builds the model from the files' bytes; the URLs only name them in errors.
@@ -146,7 +147,8 @@ final class BPEModel: Sendable {
         do {
             let size = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
             guard size <= maxFileBytes else {
-                throw TokenizerError.unreadableFile(url, reason: "\(size) bytes, more than a tokenizer file may have (\(maxFileBytes))")
+                throw TokenizerError.unreadableFile(
+                    url, reason: "\(size) bytes, more than a tokenizer file may have (\(maxFileBytes))")
             }
             return try Data(contentsOf: url)
         } catch let error as TokenizerError {
@@ -158,7 +160,8 @@ final class BPEModel: Sendable {
 
     private static func text(_ data: Data, _ url: URL) throws -> String {
         guard data.count <= maxFileBytes else {
-            throw TokenizerError.unreadableFile(url, reason: "\(data.count) bytes, more than a tokenizer file may have (\(maxFileBytes))")
+            throw TokenizerError.unreadableFile(
+                url, reason: "\(data.count) bytes, more than a tokenizer file may have (\(maxFileBytes))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw TokenizerError.unreadableFile(url, reason: "not valid UTF-8")
@@ -180,16 +183,22 @@ final class BPEModel: Sendable {
             throw TokenizerError.invalidVocabulary(url, reason: "\(error)")
         }
         guard vocabulary.count <= maxVocabulary else {
-            throw TokenizerError.invalidVocabulary(url, reason: "\(vocabulary.count) tokens, more than \(maxVocabulary)")
+            throw TokenizerError.invalidVocabulary(
+                url, reason: "\(vocabulary.count) tokens, more than \(maxVocabulary)")
         }
         // The ids index the text tower's embedding rows: each of 0 ..< count exactly once.
         var seen = [String?](repeating: nil, count: vocabulary.count)
         for (token, id) in vocabulary {
             guard id >= 0, Int(id) < vocabulary.count else {
-                throw TokenizerError.invalidVocabulary(url, reason: "token \(String(reflecting: token)) has id \(id), outside 0..<\(vocabulary.count) (the vocabulary's size)")
+                throw TokenizerError.invalidVocabulary(
+                    url,
+                    reason:
+                        "token \(String(reflecting: token)) has id \(id), outside 0..<\(vocabulary.count) (the vocabulary's size)"
+                )
             }
             if let other = seen[Int(id)] {
-                throw TokenizerError.invalidVocabulary(url, reason: "tokens \(String(reflecting: other)) and \(String(reflecting: token)) share id \(id)")
+                throw TokenizerError.invalidVocabulary(
+                    url, reason: "tokens \(String(reflecting: other)) and \(String(reflecting: token)) share id \(id)")
             }
             seen[Int(id)] = token
         }

@@ -29,8 +29,9 @@ public struct CLIPTokenizer: Sendable {
 
     /// Loads `vocab.json` and `merges.txt` from a Hugging Face model folder.
     public init(directory: URL) throws {
-        try self.init(vocabURL: directory.appendingPathComponent("vocab.json"),
-                      mergesURL: directory.appendingPathComponent("merges.txt"))
+        try self.init(
+            vocabURL: directory.appendingPathComponent("vocab.json"),
+            mergesURL: directory.appendingPathComponent("merges.txt"))
     }
 
     public init(vocabURL: URL, mergesURL: URL) throws {

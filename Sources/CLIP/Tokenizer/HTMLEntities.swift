@@ -17,7 +17,11 @@ enum HTMLEntities {
         var i = 0
         let n = text.count
         while i < n {
-            guard text[i] == "&" else { out.append(text[i]); i += 1; continue }
+            guard text[i] == "&" else {
+                out.append(text[i])
+                i += 1
+                continue
+            }
             var j = i + 1
             let numeric = j < n && text[j] == "#"
             if numeric { j += 1 }
@@ -25,7 +29,9 @@ enum HTMLEntities {
             while j < n, isASCIIAlphanumeric(text[j]) { j += 1 }
             let length = j - nameStart
             guard length >= 1, length <= 24, j < n, text[j] == ";" else {
-                out.append(text[i]); i += 1; continue
+                out.append(text[i])
+                i += 1
+                continue
             }
             let name = text[nameStart..<j]
             if let replacement = decode(name: name, numeric: numeric) {
@@ -76,7 +82,8 @@ enum HTMLEntities {
         if value == 0x0D { return ["\r"] }
         if (0x80...0x9F).contains(value) { return [TextFixer.windows1252(value)] }
         if (0xD800...0xDFFF).contains(value) { return ["\u{FFFD}"] }
-        let invalid = (0x01...0x08).contains(value) || value == 0x0B || (0x0E...0x1F).contains(value)
+        let invalid =
+            (0x01...0x08).contains(value) || value == 0x0B || (0x0E...0x1F).contains(value)
             || value == 0x7F || (0xFDD0...0xFDEF).contains(value) || (value & 0xFFFE) == 0xFFFE
         if invalid { return [] }
         return [Unicode.Scalar(value)!]
@@ -102,69 +109,69 @@ enum HTMLEntities {
     /// Entity name (without `&` and `;`) -> text, as in ftfy's `HTML_ENTITIES`, restricted
     /// to the HTML 4.01 names and `apos` (see the type's comment).
     static let named: [String: String] = [
-    "AACUTE": "Á", "Aacute": "Á", "aacute": "á", "ACIRC": "Â", "Acirc": "Â", "acirc": "â", "ACUTE": "´",
-    "acute": "´", "AELIG": "Æ", "AElig": "Æ", "aelig": "æ", "AGRAVE": "À", "Agrave": "À", "agrave": "à",
-    "ALEFSYM": "ℵ", "alefsym": "ℵ", "ALPHA": "Α", "Alpha": "Α", "alpha": "α", "AMP": "&", "amp": "&",
-    "AND": "∧", "And": "⩓", "and": "∧", "ANG": "∠", "ang": "∠", "APOS": "'", "apos": "'", "ARING": "Å",
-    "Aring": "Å", "aring": "å", "ASYMP": "≈", "asymp": "≈", "ATILDE": "Ã", "Atilde": "Ã", "atilde": "ã",
-    "AUML": "Ä", "Auml": "Ä", "auml": "ä", "BDQUO": "„", "bdquo": "„", "BETA": "Β", "Beta": "Β", "beta": "β",
-    "BRVBAR": "¦", "brvbar": "¦", "BULL": "•", "bull": "•", "CAP": "∩", "Cap": "⋒", "cap": "∩",
-    "CCEDIL": "Ç", "Ccedil": "Ç", "ccedil": "ç", "CEDIL": "¸", "cedil": "¸", "CENT": "¢", "cent": "¢",
-    "CHI": "Χ", "Chi": "Χ", "chi": "χ", "CIRC": "ˆ", "circ": "ˆ", "CLUBS": "♣", "clubs": "♣", "CONG": "≅",
-    "cong": "≅", "COPY": "©", "copy": "©", "CRARR": "↵", "crarr": "↵", "CUP": "∪", "Cup": "⋓", "cup": "∪",
-    "CURREN": "¤", "curren": "¤", "DAGGER": "†", "Dagger": "‡", "dagger": "†", "DARR": "↓", "Darr": "↡",
-    "dArr": "⇓", "darr": "↓", "DEG": "°", "deg": "°", "DELTA": "Δ", "Delta": "Δ", "delta": "δ", "DIAMS": "♦",
-    "diams": "♦", "DIVIDE": "÷", "divide": "÷", "EACUTE": "É", "Eacute": "É", "eacute": "é", "ECIRC": "Ê",
-    "Ecirc": "Ê", "ecirc": "ê", "EGRAVE": "È", "Egrave": "È", "egrave": "è", "EMPTY": "∅", "empty": "∅",
-    "EMSP": "\u{2003}", "emsp": "\u{2003}", "ENSP": "\u{2002}", "ensp": "\u{2002}", "EPSILON": "Ε",
-    "Epsilon": "Ε", "epsilon": "ε", "EQUIV": "≡", "equiv": "≡", "ETA": "Η", "Eta": "Η", "eta": "η",
-    "ETH": "Ð", "eth": "ð", "EUML": "Ë", "Euml": "Ë", "euml": "ë", "EURO": "€", "euro": "€", "EXIST": "∃",
-    "exist": "∃", "FNOF": "Ƒ", "fnof": "ƒ", "FORALL": "∀", "ForAll": "∀", "forall": "∀", "FRAC12": "½",
-    "frac12": "½", "FRAC14": "¼", "frac14": "¼", "FRAC34": "¾", "frac34": "¾", "FRASL": "⁄", "frasl": "⁄",
-    "GAMMA": "Γ", "Gamma": "Γ", "gamma": "γ", "GE": "≥", "gE": "≧", "ge": "≥", "GT": ">", "Gt": "≫",
-    "gt": ">", "HARR": "↔", "hArr": "⇔", "harr": "↔", "HEARTS": "♥", "hearts": "♥", "HELLIP": "…",
-    "hellip": "…", "IACUTE": "Í", "Iacute": "Í", "iacute": "í", "ICIRC": "Î", "Icirc": "Î", "icirc": "î",
-    "IEXCL": "¡", "iexcl": "¡", "IGRAVE": "Ì", "Igrave": "Ì", "igrave": "ì", "IMAGE": "ℑ", "image": "ℑ",
-    "INFIN": "∞", "infin": "∞", "INT": "∫", "Int": "∬", "int": "∫", "IOTA": "Ι", "Iota": "Ι", "iota": "ι",
-    "IQUEST": "¿", "iquest": "¿", "ISIN": "∈", "isin": "∈", "IUML": "Ï", "Iuml": "Ï", "iuml": "ï",
-    "KAPPA": "Κ", "Kappa": "Κ", "kappa": "κ", "LAMBDA": "Λ", "Lambda": "Λ", "lambda": "λ", "LANG": "⟨",
-    "Lang": "⟪", "lang": "⟨", "LAQUO": "«", "laquo": "«", "LARR": "←", "Larr": "↞", "lArr": "⇐", "larr": "←",
-    "LCEIL": "⌈", "lceil": "⌈", "LDQUO": "“", "ldquo": "“", "LE": "≤", "lE": "≦", "le": "≤", "LFLOOR": "⌊",
-    "lfloor": "⌊", "LOWAST": "∗", "lowast": "∗", "LOZ": "◊", "loz": "◊", "LRM": "\u{200E}",
-    "lrm": "\u{200E}", "LSAQUO": "‹", "lsaquo": "‹", "LSQUO": "‘", "lsquo": "‘", "LT": "<", "Lt": "≪",
-    "lt": "<", "MACR": "¯", "macr": "¯", "MDASH": "—", "mdash": "—", "MICRO": "Μ", "micro": "µ",
-    "MIDDOT": "·", "middot": "·", "MINUS": "−", "minus": "−", "MU": "Μ", "Mu": "Μ", "mu": "μ", "NABLA": "∇",
-    "nabla": "∇", "NBSP": "\u{A0}", "nbsp": "\u{A0}", "NDASH": "–", "ndash": "–", "NE": "≠", "ne": "≠",
-    "NI": "∋", "ni": "∋", "NOT": "¬", "Not": "⫬", "not": "¬", "NOTIN": "∉", "notin": "∉", "NSUB": "⊄",
-    "nsub": "⊄", "NTILDE": "Ñ", "Ntilde": "Ñ", "ntilde": "ñ", "NU": "Ν", "Nu": "Ν", "nu": "ν", "OACUTE": "Ó",
-    "Oacute": "Ó", "oacute": "ó", "OCIRC": "Ô", "Ocirc": "Ô", "ocirc": "ô", "OELIG": "Œ", "OElig": "Œ",
-    "oelig": "œ", "OGRAVE": "Ò", "Ograve": "Ò", "ograve": "ò", "OLINE": "‾", "oline": "‾", "OMEGA": "Ω",
-    "Omega": "Ω", "omega": "ω", "OMICRON": "Ο", "Omicron": "Ο", "omicron": "ο", "OPLUS": "⊕", "oplus": "⊕",
-    "OR": "∨", "Or": "⩔", "or": "∨", "ORDF": "ª", "ordf": "ª", "ORDM": "º", "ordm": "º", "OSLASH": "Ø",
-    "Oslash": "Ø", "oslash": "ø", "OTILDE": "Õ", "Otilde": "Õ", "otilde": "õ", "OTIMES": "⊗", "Otimes": "⨷",
-    "otimes": "⊗", "OUML": "Ö", "Ouml": "Ö", "ouml": "ö", "PARA": "¶", "para": "¶", "PART": "∂", "part": "∂",
-    "PERMIL": "‰", "permil": "‰", "PERP": "⊥", "perp": "⊥", "PHI": "Φ", "Phi": "Φ", "phi": "φ", "PI": "Π",
-    "Pi": "Π", "pi": "π", "PIV": "Π", "piv": "ϖ", "PLUSMN": "±", "plusmn": "±", "POUND": "£", "pound": "£",
-    "PRIME": "′", "Prime": "″", "prime": "′", "PROD": "∏", "prod": "∏", "PROP": "∝", "prop": "∝", "PSI": "Ψ",
-    "Psi": "Ψ", "psi": "ψ", "QUOT": "\"", "quot": "\"", "RADIC": "√", "radic": "√", "RANG": "⟩", "Rang": "⟫",
-    "rang": "⟩", "RAQUO": "»", "raquo": "»", "RARR": "→", "Rarr": "↠", "rArr": "⇒", "rarr": "→",
-    "RCEIL": "⌉", "rceil": "⌉", "RDQUO": "”", "rdquo": "”", "REAL": "ℜ", "real": "ℜ", "REG": "®", "reg": "®",
-    "RFLOOR": "⌋", "rfloor": "⌋", "RHO": "Ρ", "Rho": "Ρ", "rho": "ρ", "RLM": "\u{200F}", "rlm": "\u{200F}",
-    "RSAQUO": "›", "rsaquo": "›", "RSQUO": "’", "rsquo": "’", "SBQUO": "‚", "sbquo": "‚", "SCARON": "Š",
-    "Scaron": "Š", "scaron": "š", "SDOT": "⋅", "sdot": "⋅", "SECT": "§", "sect": "§", "SHY": "\u{AD}",
-    "shy": "\u{AD}", "SIGMA": "Σ", "Sigma": "Σ", "sigma": "σ", "SIGMAF": "Σ", "sigmaf": "ς", "SIM": "∼",
-    "sim": "∼", "SPADES": "♠", "spades": "♠", "SUB": "⊂", "Sub": "⋐", "sub": "⊂", "SUBE": "⊆", "subE": "⫅",
-    "sube": "⊆", "SUM": "∑", "Sum": "∑", "sum": "∑", "SUP": "⊃", "Sup": "⋑", "sup": "⊃", "SUP1": "¹",
-    "sup1": "¹", "SUP2": "²", "sup2": "²", "SUP3": "³", "sup3": "³", "SUPE": "⊇", "supE": "⫆", "supe": "⊇",
-    "SZLIG": "SS", "szlig": "ß", "TAU": "Τ", "Tau": "Τ", "tau": "τ", "THERE4": "∴", "there4": "∴",
-    "THETA": "Θ", "Theta": "Θ", "theta": "θ", "THETASYM": "Θ", "thetasym": "ϑ", "THINSP": "\u{2009}",
-    "thinsp": "\u{2009}", "THORN": "Þ", "thorn": "þ", "TILDE": "˜", "Tilde": "∼", "tilde": "˜", "TIMES": "×",
-    "times": "×", "TRADE": "™", "trade": "™", "UACUTE": "Ú", "Uacute": "Ú", "uacute": "ú", "UARR": "↑",
-    "Uarr": "↟", "uArr": "⇑", "uarr": "↑", "UCIRC": "Û", "Ucirc": "Û", "ucirc": "û", "UGRAVE": "Ù",
-    "Ugrave": "Ù", "ugrave": "ù", "UML": "¨", "uml": "¨", "UPSIH": "ϒ", "upsih": "ϒ", "UPSILON": "Υ",
-    "Upsilon": "Υ", "upsilon": "υ", "UUML": "Ü", "Uuml": "Ü", "uuml": "ü", "WEIERP": "℘", "weierp": "℘",
-    "XI": "Ξ", "Xi": "Ξ", "xi": "ξ", "YACUTE": "Ý", "Yacute": "Ý", "yacute": "ý", "YEN": "¥", "yen": "¥",
-    "YUML": "Ÿ", "Yuml": "Ÿ", "yuml": "ÿ", "ZETA": "Ζ", "Zeta": "Ζ", "zeta": "ζ", "ZWJ": "\u{200D}",
-    "zwj": "\u{200D}", "ZWNJ": "\u{200C}", "zwnj": "\u{200C}",
+        "AACUTE": "Á", "Aacute": "Á", "aacute": "á", "ACIRC": "Â", "Acirc": "Â", "acirc": "â", "ACUTE": "´",
+        "acute": "´", "AELIG": "Æ", "AElig": "Æ", "aelig": "æ", "AGRAVE": "À", "Agrave": "À", "agrave": "à",
+        "ALEFSYM": "ℵ", "alefsym": "ℵ", "ALPHA": "Α", "Alpha": "Α", "alpha": "α", "AMP": "&", "amp": "&",
+        "AND": "∧", "And": "⩓", "and": "∧", "ANG": "∠", "ang": "∠", "APOS": "'", "apos": "'", "ARING": "Å",
+        "Aring": "Å", "aring": "å", "ASYMP": "≈", "asymp": "≈", "ATILDE": "Ã", "Atilde": "Ã", "atilde": "ã",
+        "AUML": "Ä", "Auml": "Ä", "auml": "ä", "BDQUO": "„", "bdquo": "„", "BETA": "Β", "Beta": "Β", "beta": "β",
+        "BRVBAR": "¦", "brvbar": "¦", "BULL": "•", "bull": "•", "CAP": "∩", "Cap": "⋒", "cap": "∩",
+        "CCEDIL": "Ç", "Ccedil": "Ç", "ccedil": "ç", "CEDIL": "¸", "cedil": "¸", "CENT": "¢", "cent": "¢",
+        "CHI": "Χ", "Chi": "Χ", "chi": "χ", "CIRC": "ˆ", "circ": "ˆ", "CLUBS": "♣", "clubs": "♣", "CONG": "≅",
+        "cong": "≅", "COPY": "©", "copy": "©", "CRARR": "↵", "crarr": "↵", "CUP": "∪", "Cup": "⋓", "cup": "∪",
+        "CURREN": "¤", "curren": "¤", "DAGGER": "†", "Dagger": "‡", "dagger": "†", "DARR": "↓", "Darr": "↡",
+        "dArr": "⇓", "darr": "↓", "DEG": "°", "deg": "°", "DELTA": "Δ", "Delta": "Δ", "delta": "δ", "DIAMS": "♦",
+        "diams": "♦", "DIVIDE": "÷", "divide": "÷", "EACUTE": "É", "Eacute": "É", "eacute": "é", "ECIRC": "Ê",
+        "Ecirc": "Ê", "ecirc": "ê", "EGRAVE": "È", "Egrave": "È", "egrave": "è", "EMPTY": "∅", "empty": "∅",
+        "EMSP": "\u{2003}", "emsp": "\u{2003}", "ENSP": "\u{2002}", "ensp": "\u{2002}", "EPSILON": "Ε",
+        "Epsilon": "Ε", "epsilon": "ε", "EQUIV": "≡", "equiv": "≡", "ETA": "Η", "Eta": "Η", "eta": "η",
+        "ETH": "Ð", "eth": "ð", "EUML": "Ë", "Euml": "Ë", "euml": "ë", "EURO": "€", "euro": "€", "EXIST": "∃",
+        "exist": "∃", "FNOF": "Ƒ", "fnof": "ƒ", "FORALL": "∀", "ForAll": "∀", "forall": "∀", "FRAC12": "½",
+        "frac12": "½", "FRAC14": "¼", "frac14": "¼", "FRAC34": "¾", "frac34": "¾", "FRASL": "⁄", "frasl": "⁄",
+        "GAMMA": "Γ", "Gamma": "Γ", "gamma": "γ", "GE": "≥", "gE": "≧", "ge": "≥", "GT": ">", "Gt": "≫",
+        "gt": ">", "HARR": "↔", "hArr": "⇔", "harr": "↔", "HEARTS": "♥", "hearts": "♥", "HELLIP": "…",
+        "hellip": "…", "IACUTE": "Í", "Iacute": "Í", "iacute": "í", "ICIRC": "Î", "Icirc": "Î", "icirc": "î",
+        "IEXCL": "¡", "iexcl": "¡", "IGRAVE": "Ì", "Igrave": "Ì", "igrave": "ì", "IMAGE": "ℑ", "image": "ℑ",
+        "INFIN": "∞", "infin": "∞", "INT": "∫", "Int": "∬", "int": "∫", "IOTA": "Ι", "Iota": "Ι", "iota": "ι",
+        "IQUEST": "¿", "iquest": "¿", "ISIN": "∈", "isin": "∈", "IUML": "Ï", "Iuml": "Ï", "iuml": "ï",
+        "KAPPA": "Κ", "Kappa": "Κ", "kappa": "κ", "LAMBDA": "Λ", "Lambda": "Λ", "lambda": "λ", "LANG": "⟨",
+        "Lang": "⟪", "lang": "⟨", "LAQUO": "«", "laquo": "«", "LARR": "←", "Larr": "↞", "lArr": "⇐", "larr": "←",
+        "LCEIL": "⌈", "lceil": "⌈", "LDQUO": "“", "ldquo": "“", "LE": "≤", "lE": "≦", "le": "≤", "LFLOOR": "⌊",
+        "lfloor": "⌊", "LOWAST": "∗", "lowast": "∗", "LOZ": "◊", "loz": "◊", "LRM": "\u{200E}",
+        "lrm": "\u{200E}", "LSAQUO": "‹", "lsaquo": "‹", "LSQUO": "‘", "lsquo": "‘", "LT": "<", "Lt": "≪",
+        "lt": "<", "MACR": "¯", "macr": "¯", "MDASH": "—", "mdash": "—", "MICRO": "Μ", "micro": "µ",
+        "MIDDOT": "·", "middot": "·", "MINUS": "−", "minus": "−", "MU": "Μ", "Mu": "Μ", "mu": "μ", "NABLA": "∇",
+        "nabla": "∇", "NBSP": "\u{A0}", "nbsp": "\u{A0}", "NDASH": "–", "ndash": "–", "NE": "≠", "ne": "≠",
+        "NI": "∋", "ni": "∋", "NOT": "¬", "Not": "⫬", "not": "¬", "NOTIN": "∉", "notin": "∉", "NSUB": "⊄",
+        "nsub": "⊄", "NTILDE": "Ñ", "Ntilde": "Ñ", "ntilde": "ñ", "NU": "Ν", "Nu": "Ν", "nu": "ν", "OACUTE": "Ó",
+        "Oacute": "Ó", "oacute": "ó", "OCIRC": "Ô", "Ocirc": "Ô", "ocirc": "ô", "OELIG": "Œ", "OElig": "Œ",
+        "oelig": "œ", "OGRAVE": "Ò", "Ograve": "Ò", "ograve": "ò", "OLINE": "‾", "oline": "‾", "OMEGA": "Ω",
+        "Omega": "Ω", "omega": "ω", "OMICRON": "Ο", "Omicron": "Ο", "omicron": "ο", "OPLUS": "⊕", "oplus": "⊕",
+        "OR": "∨", "Or": "⩔", "or": "∨", "ORDF": "ª", "ordf": "ª", "ORDM": "º", "ordm": "º", "OSLASH": "Ø",
+        "Oslash": "Ø", "oslash": "ø", "OTILDE": "Õ", "Otilde": "Õ", "otilde": "õ", "OTIMES": "⊗", "Otimes": "⨷",
+        "otimes": "⊗", "OUML": "Ö", "Ouml": "Ö", "ouml": "ö", "PARA": "¶", "para": "¶", "PART": "∂", "part": "∂",
+        "PERMIL": "‰", "permil": "‰", "PERP": "⊥", "perp": "⊥", "PHI": "Φ", "Phi": "Φ", "phi": "φ", "PI": "Π",
+        "Pi": "Π", "pi": "π", "PIV": "Π", "piv": "ϖ", "PLUSMN": "±", "plusmn": "±", "POUND": "£", "pound": "£",
+        "PRIME": "′", "Prime": "″", "prime": "′", "PROD": "∏", "prod": "∏", "PROP": "∝", "prop": "∝", "PSI": "Ψ",
+        "Psi": "Ψ", "psi": "ψ", "QUOT": "\"", "quot": "\"", "RADIC": "√", "radic": "√", "RANG": "⟩", "Rang": "⟫",
+        "rang": "⟩", "RAQUO": "»", "raquo": "»", "RARR": "→", "Rarr": "↠", "rArr": "⇒", "rarr": "→",
+        "RCEIL": "⌉", "rceil": "⌉", "RDQUO": "”", "rdquo": "”", "REAL": "ℜ", "real": "ℜ", "REG": "®", "reg": "®",
+        "RFLOOR": "⌋", "rfloor": "⌋", "RHO": "Ρ", "Rho": "Ρ", "rho": "ρ", "RLM": "\u{200F}", "rlm": "\u{200F}",
+        "RSAQUO": "›", "rsaquo": "›", "RSQUO": "’", "rsquo": "’", "SBQUO": "‚", "sbquo": "‚", "SCARON": "Š",
+        "Scaron": "Š", "scaron": "š", "SDOT": "⋅", "sdot": "⋅", "SECT": "§", "sect": "§", "SHY": "\u{AD}",
+        "shy": "\u{AD}", "SIGMA": "Σ", "Sigma": "Σ", "sigma": "σ", "SIGMAF": "Σ", "sigmaf": "ς", "SIM": "∼",
+        "sim": "∼", "SPADES": "♠", "spades": "♠", "SUB": "⊂", "Sub": "⋐", "sub": "⊂", "SUBE": "⊆", "subE": "⫅",
+        "sube": "⊆", "SUM": "∑", "Sum": "∑", "sum": "∑", "SUP": "⊃", "Sup": "⋑", "sup": "⊃", "SUP1": "¹",
+        "sup1": "¹", "SUP2": "²", "sup2": "²", "SUP3": "³", "sup3": "³", "SUPE": "⊇", "supE": "⫆", "supe": "⊇",
+        "SZLIG": "SS", "szlig": "ß", "TAU": "Τ", "Tau": "Τ", "tau": "τ", "THERE4": "∴", "there4": "∴",
+        "THETA": "Θ", "Theta": "Θ", "theta": "θ", "THETASYM": "Θ", "thetasym": "ϑ", "THINSP": "\u{2009}",
+        "thinsp": "\u{2009}", "THORN": "Þ", "thorn": "þ", "TILDE": "˜", "Tilde": "∼", "tilde": "˜", "TIMES": "×",
+        "times": "×", "TRADE": "™", "trade": "™", "UACUTE": "Ú", "Uacute": "Ú", "uacute": "ú", "UARR": "↑",
+        "Uarr": "↟", "uArr": "⇑", "uarr": "↑", "UCIRC": "Û", "Ucirc": "Û", "ucirc": "û", "UGRAVE": "Ù",
+        "Ugrave": "Ù", "ugrave": "ù", "UML": "¨", "uml": "¨", "UPSIH": "ϒ", "upsih": "ϒ", "UPSILON": "Υ",
+        "Upsilon": "Υ", "upsilon": "υ", "UUML": "Ü", "Uuml": "Ü", "uuml": "ü", "WEIERP": "℘", "weierp": "℘",
+        "XI": "Ξ", "Xi": "Ξ", "xi": "ξ", "YACUTE": "Ý", "Yacute": "Ý", "yacute": "ý", "YEN": "¥", "yen": "¥",
+        "YUML": "Ÿ", "Yuml": "Ÿ", "yuml": "ÿ", "ZETA": "Ζ", "Zeta": "Ζ", "zeta": "ζ", "ZWJ": "\u{200D}",
+        "zwj": "\u{200D}", "ZWNJ": "\u{200C}", "zwnj": "\u{200C}",
     ]
 }

@@ -77,7 +77,10 @@ enum PreTokenizer {
                 let expected = UInt32(bytes[k])
                 let actual = text[i + k].value
                 if actual == expected { continue }
-                if expected == 0x73, actual == 0x17F { exact = false; continue }
+                if expected == 0x73, actual == 0x17F {
+                    exact = false
+                    continue
+                }
                 return nil
             }
             return (count, exact)

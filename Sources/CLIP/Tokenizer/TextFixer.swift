@@ -165,7 +165,9 @@ enum TextFixer {
         while i < text.count {
             let s = text[i]
             if s == "\r", i + 1 < text.count, text[i + 1] == "\n" {
-                out.append("\n"); i += 2; continue
+                out.append("\n")
+                i += 2
+                continue
             }
             out.append(lineBreak(s) ? "\n" : s)
             i += 1
@@ -222,7 +224,10 @@ enum TextFixer {
     /// Unicode's arithmetic Hangul rule, LV + T -> LVT (T has combining class 0, so only an
     /// adjacent pair composes).
     static func composeHangulLVT(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
-        let sBase: UInt32 = 0xAC00, tBase: UInt32 = 0x11A7, tCount: UInt32 = 28, sCount: UInt32 = 11172
+        let sBase: UInt32 = 0xAC00
+        let tBase: UInt32 = 0x11A7
+        let tCount: UInt32 = 28
+        let sCount: UInt32 = 11172
         func isLV(_ s: Unicode.Scalar) -> Bool {
             s.value >= sBase && s.value < sBase + sCount && (s.value - sBase) % tCount == 0
         }

@@ -8,8 +8,16 @@ import Foundation
 /// garbage file fails with the tensor's name instead of reading out of bounds.
 public final class SafeTensorsFile: @unchecked Sendable {
     public enum DType: String, Sendable {
-        case f32 = "F32", f16 = "F16", bf16 = "BF16", f64 = "F64"
-        case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", bool = "BOOL"
+        case f32 = "F32"
+        case f16 = "F16"
+        case bf16 = "BF16"
+        case f64 = "F64"
+        case i64 = "I64"
+        case i32 = "I32"
+        case i16 = "I16"
+        case i8 = "I8"
+        case u8 = "U8"
+        case bool = "BOOL"
 
         public var size: Int {
             switch self {
@@ -26,7 +34,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         public let name: String
         public let dtype: DType
         public let shape: [Int]
-        public let range: Range<Int>   // byte range within the data section
+        public let range: Range<Int>  // byte range within the data section
         /// Elements (the shape's product, checked for overflow when the header was read).
         public let count: Int
     }
@@ -40,7 +48,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public let path: String
     public let entries: [String: Entry]
     public let metadata: [String: String]
-    private let data: Data          // mapped whole file
+    private let data: Data  // mapped whole file
     private let dataStart: Int
 
     public convenience init(url: URL) throws {
@@ -59,16 +67,23 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public init(data: Data, path: String) throws {
         self.path = path
         guard data.count >= 8 else {
-            throw WeightsError.badHeader(path: path, reason: "file is \(data.count) bytes, shorter than the 8-byte header length")
+            throw WeightsError.badHeader(
+                path: path, reason: "file is \(data.count) bytes, shorter than the 8-byte header length")
         }
         let headerLength = data.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian
-        guard headerLength >= 2, headerLength <= UInt64(data.count - 8), headerLength <= UInt64(Self.maxHeaderBytes) else {
-            throw WeightsError.badHeader(path: path, reason: "header length \(headerLength) does not fit a \(data.count)-byte file (at most \(Self.maxHeaderBytes))")
+        guard headerLength >= 2, headerLength <= UInt64(data.count - 8), headerLength <= UInt64(Self.maxHeaderBytes)
+        else {
+            throw WeightsError.badHeader(
+                path: path,
+                reason:
+                    "header length \(headerLength) does not fit a \(data.count)-byte file (at most \(Self.maxHeaderBytes))"
+            )
         }
         let start = 8 + Int(headerLength)
         let headerData = data.subdata(in: 8..<start)
         guard Self.nestingDepth(headerData) <= Self.maxHeaderDepth,
-              let json = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
+            let json = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any]
+        else {
             throw WeightsError.badHeader(path: path, reason: "header is not a JSON object of tensor entries")
         }
         let available = data.count - start
@@ -84,8 +99,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
         // Tensors may not share bytes (a crafted header could alias one tensor onto another).
         let ranges = entries.values.filter { !$0.range.isEmpty }.sorted { $0.range.lowerBound < $1.range.lowerBound }
         for (a, b) in zip(ranges, ranges.dropFirst()) where b.range.lowerBound < a.range.upperBound {
-            throw WeightsError.badTensor(path: path, tensor: b.name,
-                reason: "data bytes \(b.range.lowerBound)..<\(b.range.upperBound) overlap tensor '\(a.name)' (\(a.range.lowerBound)..<\(a.range.upperBound))")
+            throw WeightsError.badTensor(
+                path: path, tensor: b.name,
+                reason:
+                    "data bytes \(b.range.lowerBound)..<\(b.range.upperBound) overlap tensor '\(a.name)' (\(a.range.lowerBound)..<\(a.range.upperBound))"
+            )
         }
         self.data = data
         self.dataStart = start
@@ -105,27 +123,34 @@ public final class SafeTensorsFile: @unchecked Sendable {
             throw WeightsError.unsupportedDType(path: path, tensor: name, dtype: dtypeName)
         }
         guard let shape = integers(info["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
-            throw WeightsError.badTensor(path: path, tensor: name, reason: "shape is not a list of non-negative integers")
+            throw WeightsError.badTensor(
+                path: path, tensor: name, reason: "shape is not a list of non-negative integers")
         }
         guard let offs = integers(info["data_offsets"]), offs.count == 2, offs[0] >= 0, offs[0] <= offs[1] else {
-            throw WeightsError.badTensor(path: path, tensor: name, reason: "data_offsets must be [begin, end] with 0 <= begin <= end")
+            throw WeightsError.badTensor(
+                path: path, tensor: name, reason: "data_offsets must be [begin, end] with 0 <= begin <= end")
         }
         guard offs[1] <= available else {
-            throw WeightsError.badTensor(path: path, tensor: name,
+            throw WeightsError.badTensor(
+                path: path, tensor: name,
                 reason: "data ends at byte \(offs[1]) but the file holds only \(available) data bytes (truncated?)")
         }
         var count = 1
         for d in shape {
             let (product, overflow) = count.multipliedReportingOverflow(by: d)
             guard !overflow else {
-                throw WeightsError.badTensor(path: path, tensor: name, reason: "shape \(shape) has more elements than a 64-bit count holds")
+                throw WeightsError.badTensor(
+                    path: path, tensor: name, reason: "shape \(shape) has more elements than a 64-bit count holds")
             }
             count = product
         }
         let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.size)
         guard !overflow, offs[1] - offs[0] == bytes else {
-            throw WeightsError.badTensor(path: path, tensor: name,
-                reason: "\(offs[1] - offs[0]) bytes for shape \(shape) of \(dtypeName) (expected \(overflow ? "more than 2^63" : "\(bytes)"))")
+            throw WeightsError.badTensor(
+                path: path, tensor: name,
+                reason:
+                    "\(offs[1] - offs[0]) bytes for shape \(shape) of \(dtypeName) (expected \(overflow ? "more than 2^63" : "\(bytes)"))"
+            )
         }
         return Entry(name: name, dtype: dtype, shape: shape, range: offs[0]..<offs[1], count: count)
     }
@@ -147,15 +172,26 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     /// Deepest bracket nesting of a JSON text, outside strings (a linear scan, no parsing).
     static func nestingDepth(_ json: Data) -> Int {
-        var depth = 0, deepest = 0, inString = false, escaped = false
+        var depth = 0
+        var deepest = 0
+        var inString = false
+        var escaped = false
         for byte in json {
             if inString {
-                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
                 continue
             }
             switch byte {
             case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1; deepest = max(deepest, depth)
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                deepest = max(deepest, depth)
             case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
             default: break
             }
@@ -196,11 +232,14 @@ public final class SafeTensorsFile: @unchecked Sendable {
                     memcpy(dst.baseAddress!, src, n * 4)
                 case .f16:
                     for i in 0..<n {
-                        dst[i] = Self.halfToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                        dst[i] = Self.halfToFloat(
+                            UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
                     }
                 case .bf16:
                     for i in 0..<n {
-                        let bits = UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16
+                        let bits =
+                            UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                            << 16
                         dst[i] = Float(bitPattern: bits)
                     }
                 default:

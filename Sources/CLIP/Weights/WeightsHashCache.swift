@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,7 +28,9 @@ public enum WeightsHashCache {
     public static var location: URL {
         let env = ProcessInfo.processInfo.environment
         if let p = env["RSTORE_HASH_CACHE"], !p.isEmpty { return URL(fileURLWithPath: p) }
-        if let xdg = env["XDG_CACHE_HOME"], !xdg.isEmpty { return URL(fileURLWithPath: xdg).appendingPathComponent("rstore/weights-sha256") }
+        if let xdg = env["XDG_CACHE_HOME"], !xdg.isEmpty {
+            return URL(fileURLWithPath: xdg).appendingPathComponent("rstore/weights-sha256")
+        }
         return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/rstore/weights-sha256")
     }
 
@@ -52,11 +55,15 @@ public enum WeightsHashCache {
         guard isHexDigest(sha), let id = identity(of: url) else { return }
         var kept = entries(cache).filter { $0.id.path != id.path }
         kept.insert((id, sha), at: 0)
-        let text = kept.prefix(maxEntries).map { "\($0.sha)\t\($0.id.inode)\t\($0.id.size)\t\($0.id.mtimeNanoseconds)\t\($0.id.path)" }
+        let text =
+            kept.prefix(maxEntries).map {
+                "\($0.sha)\t\($0.id.inode)\t\($0.id.size)\t\($0.id.mtimeNanoseconds)\t\($0.id.path)"
+            }
             .joined(separator: "\n") + "\n"
         let dir = cache.deletingLastPathComponent()
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let tmp = dir.appendingPathComponent(".\(cache.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
+        let tmp = dir.appendingPathComponent(
+            ".\(cache.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
         do {
             try Data(text.utf8).write(to: tmp)
             guard rename(tmp.path, cache.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
@@ -68,12 +75,14 @@ public enum WeightsHashCache {
     /// Parsed entries; malformed lines are skipped, an oversized file is ignored.
     static func entries(_ cache: URL) -> [(id: Identity, sha: String)] {
         guard let attrs = try? FileManager.default.attributesOfItem(atPath: cache.path),
-              let size = (attrs[.size] as? NSNumber)?.intValue, size <= maxFileBytes,
-              let data = try? Data(contentsOf: cache) else { return [] }
+            let size = (attrs[.size] as? NSNumber)?.intValue, size <= maxFileBytes,
+            let data = try? Data(contentsOf: cache)
+        else { return [] }
         return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { line in
             let f = line.split(separator: "\t", maxSplits: 4, omittingEmptySubsequences: false)
             guard f.count == 5, isHexDigest(String(f[0])), let ino = UInt64(f[1]), let size = Int64(f[2]),
-                  let mtime = Int64(f[3]), f[4].hasPrefix("/") else { return nil }
+                let mtime = Int64(f[3]), f[4].hasPrefix("/")
+            else { return nil }
             return (Identity(path: String(f[4]), inode: ino, size: size, mtimeNanoseconds: mtime), String(f[0]))
         }
     }

@@ -12,7 +12,7 @@ extension Library {
         let hash = try? store.video(id: id).contentHash
         guard try store.delete(video: id) else { return false }
         if let hash, let tier = frameTier, try !store.videos().contains(where: { $0.contentHash == hash }) {
-            try? tier.file.remove(video: hash)   // a cache: failing to trim it loses nothing
+            try? tier.file.remove(video: hash)  // a cache: failing to trim it loses nothing
         }
         return true
     }

@@ -33,18 +33,27 @@ struct EvalClip {
 
     /// What the clip holds at most: the caller decides whether to cut or refuse.
     enum Limit {
-        case cut(Int), refuse(Int)
-        var frames: Int { switch self { case .cut(let m), .refuse(let m): m } }
+        case cut(Int)
+        case refuse(Int)
+        var frames: Int {
+            switch self {
+            case .cut(let m), .refuse(let m): m
+            }
+        }
     }
 
     struct TooLong: Error, CustomStringConvertible {
         let path: String, limit: Int
-        var description: String { "\(path): more than \(limit) sampled frames (raise --max-frames; each costs ~150 KB)" }
+        var description: String {
+            "\(path): more than \(limit) sampled frames (raise --max-frames; each costs ~150 KB)"
+        }
     }
 
     static func load(_ url: URL, model: CLIPModel, fps: Double, limit: Limit, batch: Int) async throws -> EvalClip {
         let size = model.config.imageSize
-        var crops: [RGBImage] = [], times: [Double] = [], motion: [PatchMotion] = []
+        var crops: [RGBImage] = []
+        var times: [Double] = []
+        var motion: [PatchMotion] = []
         let reader = try VideoReader(url: url)
         let exportsVectors = reader.exportsMotionVectors
         let grid = MotionGrid(imageSize: size, grid: model.config.gridSize)
@@ -59,8 +68,10 @@ struct EvalClip {
         }
         guard !crops.isEmpty else { throw VideoError.noFrames(path: url.path) }
         let (reference, seconds) = encodeFull(crops, model: model, batch: batch)
-        return EvalClip(crops: crops, times: times, duration: max(reader.info.duration, times.last! + 1 / fps), reference: reference, fullSeconds: seconds,
-                        motion: motion, exportsVectors: exportsVectors)
+        return EvalClip(
+            crops: crops, times: times, duration: max(reader.info.duration, times.last! + 1 / fps),
+            reference: reference, fullSeconds: seconds,
+            motion: motion, exportsVectors: exportsVectors)
     }
 
     private static func encodeFull(_ crops: [RGBImage], model: CLIPModel, batch: Int) -> ([Float], Double) {
@@ -83,36 +94,50 @@ struct EvalClip {
     /// has usable vectors, as the library does, else by the pixel difference;
     /// `pixelFallbacks` counts its P-frames ranked by pixels. `layout`: the clip's (adaptive
     /// placement adds I-frames at shot starts); nil: the encoder's fixed one.
-    func dense(_ encoder: ResidualEncoder, layout: FrameLayout? = nil, codec: FeatureCodec, batch: Int, motionSource: MotionSource = .vectors)
-        throws -> (features: [Float], pSeconds: Double, pixelFallbacks: Int) {
-        let model = encoder.model, layout = layout ?? encoder.layout, b = model.config.embedDim
+    func dense(
+        _ encoder: ResidualEncoder, layout: FrameLayout? = nil, codec: FeatureCodec, batch: Int,
+        motionSource: MotionSource = .vectors
+    )
+        throws -> (features: [Float], pSeconds: Double, pixelFallbacks: Int)
+    {
+        let model = encoder.model
+        let layout = layout ?? encoder.layout
+        let b = model.config.embedDim
         let stride = 3 * model.config.imageSize * model.config.imageSize
         let anchors = layout.iFrames(in: 0..<crops.count)
         let rank = Dictionary(uniqueKeysWithValues: anchors.enumerated().map { ($1, $0) })
         let stored = try AnchorQuantizer.stored(codec)(anchors.flatMap { reference[$0 * b..<($0 + 1) * b] }, dim: b)
         var out = [Float](repeating: 0, count: crops.count * b)
-        for (i, a) in anchors.enumerated() { out.replaceSubrange(a * b..<(a + 1) * b, with: stored[i * b..<(i + 1) * b]) }
-        var seconds = 0.0, pixelFallbacks = 0
+        for (i, a) in anchors.enumerated() {
+            out.replaceSubrange(a * b..<(a + 1) * b, with: stored[i * b..<(i + 1) * b])
+        }
+        var seconds = 0.0
+        var pixelFallbacks = 0
         let byVectors = encoder.reduction.strategy == .motion && motionSource == .vectors && motion.count == crops.count
         let groupsPerBatch = max(1, batch / max(1, layout.maxSpacing - 1))
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: min(anchors.count, groupsPerBatch) * layout.maxSpacing * stride)
+        let buffer = UnsafeMutablePointer<Float>.allocate(
+            capacity: min(anchors.count, groupsPerBatch) * layout.maxSpacing * stride)
         defer { buffer.deallocate() }
         for firstGroup in Swift.stride(from: 0, to: anchors.count, by: groupsPerBatch) {
             let first = anchors[firstGroup]
             let end = firstGroup + groupsPerBatch < anchors.count ? anchors[firstGroup + groupsPerBatch] : crops.count
             for k in first..<end { CLIPPreprocessor.normalize(crops[k], into: buffer + (k - first) * stride) }
             let pFrames = (first..<end).filter { !layout.isIFrame($0) }.map { k in
-                let a = layout.anchor(of: k), i = rank[a]!
+                let a = layout.anchor(of: k)
+                let i = rank[a]!
                 let vectors = byVectors ? PatchMotion.span(motion[(a + 1)...k]) : nil
                 if encoder.reduction.strategy == .motion && vectors == nil { pixelFallbacks += 1 }
-                return ResidualEncoder.PFrame(index: k, pixels: buffer + (k - first) * stride, anchorPixels: buffer + (a - first) * stride,
-                                              anchorFeature: stored[i * b..<(i + 1) * b], motion: vectors)
+                return ResidualEncoder.PFrame(
+                    index: k, pixels: buffer + (k - first) * stride, anchorPixels: buffer + (a - first) * stride,
+                    anchorFeature: stored[i * b..<(i + 1) * b], motion: vectors)
             }
             guard !pFrames.isEmpty else { continue }
             let t0 = Date()
             let features = encoder.encodePFrames(pFrames)
             seconds += Date().timeIntervalSince(t0)
-            for (j, f) in pFrames.enumerated() { out.replaceSubrange(f.index * b..<(f.index + 1) * b, with: features[j * b..<(j + 1) * b]) }
+            for (j, f) in pFrames.enumerated() {
+                out.replaceSubrange(f.index * b..<(f.index + 1) * b, with: features[j * b..<(j + 1) * b])
+            }
         }
         return (out, seconds, pixelFallbacks)
     }

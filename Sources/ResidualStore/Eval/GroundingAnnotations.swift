@@ -23,9 +23,15 @@ public enum GroundingAnnotations {
     public static func load(_ url: URL) throws -> [GroundingAnnotation] {
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue
         guard let size else { throw EvalError.badAnnotation(path: url.path, line: 0, reason: "cannot read the file") }
-        guard size <= maxFileBytes else { throw EvalError.badAnnotation(path: url.path, line: 0, reason: "\(size) bytes, more than \(maxFileBytes)") }
-        guard let data = try? Data(contentsOf: url) else { throw EvalError.badAnnotation(path: url.path, line: 0, reason: "cannot read the file") }
-        guard let text = String(data: data, encoding: .utf8) else { throw EvalError.badAnnotation(path: url.path, line: 0, reason: "not UTF-8 text") }
+        guard size <= maxFileBytes else {
+            throw EvalError.badAnnotation(path: url.path, line: 0, reason: "\(size) bytes, more than \(maxFileBytes)")
+        }
+        guard let data = try? Data(contentsOf: url) else {
+            throw EvalError.badAnnotation(path: url.path, line: 0, reason: "cannot read the file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw EvalError.badAnnotation(path: url.path, line: 0, reason: "not UTF-8 text")
+        }
         return try parse(text, path: url.path)
     }
 
@@ -34,7 +40,9 @@ public enum GroundingAnnotations {
         for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !line.isEmpty else { continue }
-            let a = line.hasPrefix("{") ? try json(line, path: path, line: i + 1) : try charades(line, path: path, line: i + 1)
+            let a =
+                line.hasPrefix("{")
+                ? try json(line, path: path, line: i + 1) : try charades(line, path: path, line: i + 1)
             func bad(_ reason: String) -> EvalError { .badAnnotation(path: path, line: i + 1, reason: reason) }
             guard !a.video.isEmpty else { throw bad("empty video") }
             guard a.start.isFinite, a.end.isFinite, a.start >= 0, a.end > a.start else {
@@ -53,20 +61,29 @@ public enum GroundingAnnotations {
         }
         let head = line[..<sep.lowerBound].split(whereSeparator: \.isWhitespace)
         guard head.count == 3, let start = Double(head[1]), let end = Double(head[2]) else {
-            throw EvalError.badAnnotation(path: path, line: n, reason: "expected `VIDEO START END` before ##, got `\(line[..<sep.lowerBound])`")
+            throw EvalError.badAnnotation(
+                path: path, line: n, reason: "expected `VIDEO START END` before ##, got `\(line[..<sep.lowerBound])`")
         }
-        return GroundingAnnotation(video: String(head[0]), start: start, end: end,
-                                   text: line[sep.upperBound...].trimmingCharacters(in: .whitespaces), line: n)
+        return GroundingAnnotation(
+            video: String(head[0]), start: start, end: end,
+            text: line[sep.upperBound...].trimmingCharacters(in: .whitespaces), line: n)
     }
 
-    private struct JSONLine: Decodable { var video: String; var start: Double; var end: Double; var text: String }
+    private struct JSONLine: Decodable {
+        var video: String
+        var start: Double
+        var end: Double
+        var text: String
+    }
 
     private static func json(_ line: String, path: String, line n: Int) throws -> GroundingAnnotation {
         do {
             let j = try JSONDecoder().decode(JSONLine.self, from: Data(line.utf8))
-            return GroundingAnnotation(video: j.video, start: j.start, end: j.end, text: j.text.trimmingCharacters(in: .whitespaces), line: n)
+            return GroundingAnnotation(
+                video: j.video, start: j.start, end: j.end, text: j.text.trimmingCharacters(in: .whitespaces), line: n)
         } catch {
-            throw EvalError.badAnnotation(path: path, line: n, reason: "expected {\"video\", \"start\", \"end\", \"text\"}: \(error)")
+            throw EvalError.badAnnotation(
+                path: path, line: n, reason: "expected {\"video\", \"start\", \"end\", \"text\"}: \(error)")
         }
     }
 }

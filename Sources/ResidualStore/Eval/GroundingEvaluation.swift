@@ -54,8 +54,10 @@ public struct GroundingEvaluation: Sendable {
     public let maxFrames: Int
     public let batch: Int
 
-    public init(model: CLIPModel, scoring: GroundingProtocol = .library, codec: FeatureCodec = .f16, maxFrames: Int = 7200,
-                batch: Int = 64) throws {
+    public init(
+        model: CLIPModel, scoring: GroundingProtocol = .library, codec: FeatureCodec = .f16, maxFrames: Int = 7200,
+        batch: Int = 64
+    ) throws {
         guard model.text != nil else { throw CLIPError.noTextTower(model.directory.path) }
         if let problem = scoring.problem { throw ResidualError.badParameter(problem) }
         guard maxFrames >= 1, batch >= 1 else { throw ResidualError.badParameter("max frames and batch must be >= 1") }
@@ -82,10 +84,14 @@ public struct GroundingEvaluation: Sendable {
     }
 
     /// Runs full CLIP (first row) and every setting over the annotated videos found in `folder`.
-    public func run(annotations: [GroundingAnnotation], videos folder: URL, settings: [FidelityEvaluation.Setting],
-                    annotationsPath: String = "annotations", progress: (Event) -> Void = { _ in }) async throws -> Report {
+    public func run(
+        annotations: [GroundingAnnotation], videos folder: URL, settings: [FidelityEvaluation.Setting],
+        annotationsPath: String = "annotations", progress: (Event) -> Void = { _ in }
+    ) async throws -> Report {
         let encoders = try settings.map {
-            try ResidualEncoder(model: model, tokenizer: $0.tokenizer, n: $0.n, reduction: TokenReduction(p: $0.p, strategy: $0.strategy))
+            try ResidualEncoder(
+                model: model, tokenizer: $0.tokenizer, n: $0.n,
+                reduction: TokenReduction(p: $0.p, strategy: $0.strategy))
         }
         var order: [String] = []
         var byVideo: [String: [GroundingAnnotation]] = [:]
@@ -94,7 +100,8 @@ public struct GroundingEvaluation: Sendable {
             byVideo[a.video, default: []].append(a)
         }
         var metrics = [GroundingMetrics](repeating: GroundingMetrics(), count: settings.count + 1)
-        var missing: [String] = [], failed: [(video: String, reason: String)] = []
+        var missing: [String] = []
+        var failed: [(video: String, reason: String)] = []
         var evaluated = 0
         for (i, name) in order.enumerated() {
             guard let url = Self.resolve(name, in: folder) else {
@@ -120,18 +127,22 @@ public struct GroundingEvaluation: Sendable {
                     let text = Array(texts[q * b..<(q + 1) * b])
                     let curve = (0..<clip.crops.count).map { VectorMath.cosine(features[$0 * b..<($0 + 1) * b], text) }
                     let spans = scoring.rankedSpans(curve: curve, times: clip.times, duration: clip.duration)
-                    metrics[s].add(ranked: spans, truth: GroundingProtocol.clamped((a.start, a.end), duration: clip.duration))
+                    metrics[s].add(
+                        ranked: spans, truth: GroundingProtocol.clamped((a.start, a.end), duration: clip.duration))
                 }
             }
             evaluated += 1
             progress(.video(done: i + 1, of: order.count, name: name, frames: clip.crops.count))
         }
         guard evaluated > 0 else { throw EvalError.noVideos(annotations: annotationsPath, videos: folder.path) }
-        let full = row(setting: "full CLIP", strategy: "full", n: 0, p: 0, tokenizer: "-", metrics[0], videos: evaluated,
-                       gflops: model.vision.flops() / 1e9)
+        let full = row(
+            setting: "full CLIP", strategy: "full", n: 0, p: 0, tokenizer: "-", metrics[0], videos: evaluated,
+            gflops: model.vision.flops() / 1e9)
         let rest = settings.indices.map { s in
-            row(setting: "ResidualViT", strategy: settings[s].strategy.rawValue, n: settings[s].n, p: settings[s].p,
-                tokenizer: settings[s].tokenizerName, metrics[s + 1], videos: evaluated, gflops: encoders[s].flopsAverage / 1e9)
+            row(
+                setting: "ResidualViT", strategy: settings[s].strategy.rawValue, n: settings[s].n, p: settings[s].p,
+                tokenizer: settings[s].tokenizerName, metrics[s + 1], videos: evaluated,
+                gflops: encoders[s].flopsAverage / 1e9)
         }
         return Report(rows: [full] + rest, missing: missing, failed: failed, annotations: annotations.count)
     }
@@ -146,9 +157,12 @@ public struct GroundingEvaluation: Sendable {
         return out
     }
 
-    private func row(setting: String, strategy: String, n: Int, p: Double, tokenizer: String, _ m: GroundingMetrics,
-                     videos: Int, gflops: Double) -> Row {
-        Row(setting: setting, strategy: strategy, n: n, p: p, tokenizer: tokenizer, queries: m.queries, videos: videos,
+    private func row(
+        setting: String, strategy: String, n: Int, p: Double, tokenizer: String, _ m: GroundingMetrics,
+        videos: Int, gflops: Double
+    ) -> Row {
+        Row(
+            setting: setting, strategy: strategy, n: n, p: p, tokenizer: tokenizer, queries: m.queries, videos: videos,
             r1_iou03: m.recall(at: 1, 0), r1_iou05: m.recall(at: 1, 1), r1_iou07: m.recall(at: 1, 2),
             r5_iou03: m.recall(at: 5, 0), r5_iou05: m.recall(at: 5, 1), r5_iou07: m.recall(at: 5, 2),
             miou: m.mIoU, gflops_per_frame: gflops, preset: scoring.name, fps: scoring.fps, window: scoring.window,

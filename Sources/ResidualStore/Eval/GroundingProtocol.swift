@@ -49,7 +49,9 @@ public struct GroundingProtocol: Sendable, Equatable, Codable {
     public var problem: String? {
         if let s = SamplingLimits.problem(fps: fps) { return s }
         if window < 1 { return "smoothing window must be >= 1, got \(window)" }
-        if !(thresholdShift.isFinite && thresholdShift > 0) { return "threshold shift must be a positive number, got \(thresholdShift)" }
+        if !(thresholdShift.isFinite && thresholdShift > 0) {
+            return "threshold shift must be a positive number, got \(thresholdShift)"
+        }
         return nil
     }
 

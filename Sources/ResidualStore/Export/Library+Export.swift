@@ -28,7 +28,11 @@ public struct ExportSummary: Sendable, Codable, Equatable {
         self.pRows = pRows
     }
 
-    enum CodingKeys: String, CodingKey { case videos, rows, iRows = "i_rows", pRows = "p_rows" }
+    enum CodingKeys: String, CodingKey {
+        case videos, rows
+        case iRows = "i_rows"
+        case pRows = "p_rows"
+    }
 }
 
 extension Library {
@@ -38,11 +42,14 @@ extension Library {
     /// stored features and one batch, whatever the library's size. A video removed or
     /// re-indexed while the export runs is left out.
     @discardableResult
-    public func export(filter: SearchFilter = SearchFilter(), dense: Bool = false, batchFrames: Int = 256,
-                       control: QueryControl = QueryControl(), _ sink: ([ExportRow]) throws -> Void) throws -> ExportSummary {
+    public func export(
+        filter: SearchFilter = SearchFilter(), dense: Bool = false, batchFrames: Int = 256,
+        control: QueryControl = QueryControl(), _ sink: ([ExportRow]) throws -> Void
+    ) throws -> ExportSummary {
         try filter.validate()
         let batch = max(1, batchFrames)
-        let videos = try store.videos(status: .ready).filter { filter.admits($0, localPath: localPath(of: $0)) }.sorted { ($0.id ?? 0) < ($1.id ?? 0) }
+        let videos = try store.videos(status: .ready).filter { filter.admits($0, localPath: localPath(of: $0)) }.sorted
+        { ($0.id ?? 0) < ($1.id ?? 0) }
         var summary = ExportSummary()
         for v in videos {
             try control.checkCancelled()
@@ -52,7 +59,9 @@ extension Library {
             do { src = try source(v) } catch StoreError.notReady, StoreError.unknownVideo { continue }
             let id = v.id ?? -1
             func row(_ k: Int, _ f: [Float]) -> ExportRow {
-                ExportRow(videoID: id, path: v.path, time: src.offsets[k].time, frame: k, kind: v.layout.kind(of: k), vector: f)
+                ExportRow(
+                    videoID: id, path: v.path, time: src.offsets[k].time, frame: k, kind: v.layout.kind(of: k),
+                    vector: f)
             }
             var wrote = false
             if dense {
@@ -70,7 +79,9 @@ extension Library {
             } else {
                 let frames = v.layout.iFrames(in: allowed)
                 for start in stride(from: 0, to: frames.count, by: batch) {
-                    let rows = try frames[start..<min(frames.count, start + batch)].map { row($0, try src.iFeature($0)) }
+                    let rows = try frames[start..<min(frames.count, start + batch)].map {
+                        row($0, try src.iFeature($0))
+                    }
                     try sink(rows)
                     summary.rows += rows.count
                     summary.iRows += rows.count

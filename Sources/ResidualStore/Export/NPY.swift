@@ -15,7 +15,9 @@ public enum NPY {
     /// characters, so a streaming writer can rewrite the count in place.
     public static func header(descr: String, shape: [Int], countWidth: Int = 0) -> Data {
         var dims = shape.map(String.init)
-        if let first = dims.first, first.count < countWidth { dims[0] = String(repeating: " ", count: countWidth - first.count) + first }
+        if let first = dims.first, first.count < countWidth {
+            dims[0] = String(repeating: " ", count: countWidth - first.count) + first
+        }
         let shapeText = dims.count == 1 ? "(\(dims[0]),)" : "(" + dims.joined(separator: ", ") + ")"
         var text = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
         while (10 + text.utf8.count + 1) % 64 != 0 { text += " " }
@@ -39,7 +41,9 @@ public enum NPY {
     public static func readVector(_ url: URL, maxBytes: Int = 1 << 20) throws -> [Float] {
         let path = url.path
         func bad(_ why: String) -> NPYError { .bad(path: path, reason: why) }
-        guard let attrs = try? FileManager.default.attributesOfItem(atPath: path), let size = (attrs[.size] as? NSNumber)?.intValue else {
+        guard let attrs = try? FileManager.default.attributesOfItem(atPath: path),
+            let size = (attrs[.size] as? NSNumber)?.intValue
+        else {
             throw bad("cannot read the file")
         }
         guard (attrs[.type] as? FileAttributeType) == .typeRegular else { throw bad("not a regular file") }
@@ -52,10 +56,13 @@ public enum NPY {
     public static func vector(from data: Data, path: String) throws -> [Float] {
         func bad(_ why: String) -> NPYError { .bad(path: path, reason: why) }
         let bytes = [UInt8](data)
-        guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw bad("not a .npy file (no \\x93NUMPY magic)") }
+        guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
+            throw bad("not a .npy file (no \\x93NUMPY magic)")
+        }
         let major = bytes[6]
         guard (1...3).contains(major) else { throw bad("unknown .npy version \(major).\(bytes[7])") }
-        let headerLength: Int, start: Int
+        let headerLength: Int
+        let start: Int
         if major == 1 {
             headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
             start = 10
@@ -64,8 +71,11 @@ public enum NPY {
             headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
             start = 12
         }
-        guard headerLength <= bytes.count - start else { throw bad("header of \(headerLength) bytes runs past the end of the \(bytes.count)-byte file") }
-        guard let text = String(bytes: bytes[start..<(start + headerLength)], encoding: major == 3 ? .utf8 : .isoLatin1) else {
+        guard headerLength <= bytes.count - start else {
+            throw bad("header of \(headerLength) bytes runs past the end of the \(bytes.count)-byte file")
+        }
+        guard let text = String(bytes: bytes[start..<(start + headerLength)], encoding: major == 3 ? .utf8 : .isoLatin1)
+        else {
             throw bad("the header is not text")
         }
         var parser = HeaderParser(text: text, path: path)
@@ -85,7 +95,9 @@ public enum NPY {
         guard !(h.fortranOrder && h.shape.count > 1 && h.shape[0] > 1) else { throw bad("Fortran order") }
         let body = bytes.count - start - headerLength
         guard n >= 0, n <= body / width, body == n * width else {
-            throw bad("shape \(h.shape) needs \(n.multipliedReportingOverflow(by: width).partialValue) bytes of data, the file has \(body)")
+            throw bad(
+                "shape \(h.shape) needs \(n.multipliedReportingOverflow(by: width).partialValue) bytes of data, the file has \(body)"
+            )
         }
         let raw = bytes[(start + headerLength)...]
         var out = [Float]()
@@ -93,9 +105,15 @@ public enum NPY {
         raw.withUnsafeBytes { p in
             for i in 0..<n {
                 if width == 4 {
-                    out.append(Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))))
+                    out.append(
+                        Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
+                    )
                 } else {
-                    out.append(Float(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)))))
+                    out.append(
+                        Float(
+                            Double(
+                                bitPattern: UInt64(
+                                    littleEndian: p.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)))))
                 }
             }
         }
@@ -103,33 +121,48 @@ public enum NPY {
     }
 
     /// The three keys of a header dict, parsed from its literal text (no evaluation).
-    struct Header { var descr: String; var fortranOrder: Bool; var shape: [Int] }
+    struct Header {
+        var descr: String
+        var fortranOrder: Bool
+        var shape: [Int]
+    }
 
     struct HeaderParser {
         let chars: [Character]
         let path: String
         var i = 0
-        init(text: String, path: String) { chars = Array(text); self.path = path }
+        init(text: String, path: String) {
+            chars = Array(text)
+            self.path = path
+        }
 
         func bad(_ why: String) -> NPYError { .bad(path: path, reason: "header: \(why)") }
 
-        mutating func skipSpace() { while i < chars.count, chars[i] == " " || chars[i] == "\n" || chars[i] == "\t" { i += 1 } }
+        mutating func skipSpace() {
+            while i < chars.count, chars[i] == " " || chars[i] == "\n" || chars[i] == "\t" { i += 1 }
+        }
         mutating func expect(_ c: Character) throws {
             skipSpace()
             guard i < chars.count, chars[i] == c else { throw bad("expected '\(c)' at character \(i)") }
             i += 1
         }
-        mutating func peek() -> Character? { skipSpace(); return i < chars.count ? chars[i] : nil }
+        mutating func peek() -> Character? {
+            skipSpace()
+            return i < chars.count ? chars[i] : nil
+        }
 
         mutating func string() throws -> String {
             skipSpace()
-            guard i < chars.count, chars[i] == "'" || chars[i] == "\"" else { throw bad("expected a quoted string at character \(i)") }
+            guard i < chars.count, chars[i] == "'" || chars[i] == "\"" else {
+                throw bad("expected a quoted string at character \(i)")
+            }
             let q = chars[i]
             i += 1
             var s = ""
             while i < chars.count, chars[i] != q {
                 guard s.count < 64 else { throw bad("a string longer than 64 characters") }
-                s.append(chars[i]); i += 1
+                s.append(chars[i])
+                i += 1
             }
             guard i < chars.count else { throw bad("an unterminated string") }
             i += 1
@@ -139,7 +172,11 @@ public enum NPY {
         mutating func word() throws -> String {
             skipSpace()
             var s = ""
-            while i < chars.count, chars[i].isLetter { s.append(chars[i]); i += 1; if s.count > 8 { break } }
+            while i < chars.count, chars[i].isLetter {
+                s.append(chars[i])
+                i += 1
+                if s.count > 8 { break }
+            }
             return s
         }
 
@@ -149,8 +186,13 @@ public enum NPY {
             while peek() != ")" {
                 skipSpace()
                 var digits = ""
-                while i < chars.count, chars[i].isASCII, chars[i].isNumber { digits.append(chars[i]); i += 1 }
-                guard !digits.isEmpty, digits.count <= 12, let d = Int(digits) else { throw bad("a dimension that is not a small non-negative integer") }
+                while i < chars.count, chars[i].isASCII, chars[i].isNumber {
+                    digits.append(chars[i])
+                    i += 1
+                }
+                guard !digits.isEmpty, digits.count <= 12, let d = Int(digits) else {
+                    throw bad("a dimension that is not a small non-negative integer")
+                }
                 guard dims.count < 8 else { throw bad("more than 8 dimensions") }
                 dims.append(d)
                 if peek() == "," { i += 1 } else { break }
@@ -160,7 +202,9 @@ public enum NPY {
         }
 
         mutating func parse() throws -> Header {
-            var descr: String?, fortran: Bool?, shape: [Int]?
+            var descr: String?
+            var fortran: Bool?
+            var shape: [Int]?
             try expect("{")
             while peek() != "}" {
                 let key = try string()
@@ -185,7 +229,9 @@ public enum NPY {
                 if peek() == "," { i += 1 } else { break }
             }
             try expect("}")
-            guard let descr, let fortran, let shape else { throw bad("'descr', 'fortran_order' and 'shape' are required") }
+            guard let descr, let fortran, let shape else {
+                throw bad("'descr', 'fortran_order' and 'shape' are required")
+            }
             return Header(descr: descr, fortranOrder: fortran, shape: shape)
         }
     }

@@ -20,7 +20,8 @@ public final class NPYWriter {
         partial = URL(fileURLWithPath: url.path + ".partial")
         FileManager.default.createFile(atPath: partial.path, contents: nil)
         handle = try FileHandle(forWritingTo: partial)
-        try handle.write(contentsOf: NPY.header(descr: descr, shape: columns == 0 ? [0] : [0, columns], countWidth: Self.countWidth))
+        try handle.write(
+            contentsOf: NPY.header(descr: descr, shape: columns == 0 ? [0] : [0, columns], countWidth: Self.countWidth))
     }
 
     /// Appends rows (`values.count` must be a multiple of `columns`).
@@ -33,7 +34,9 @@ public final class NPYWriter {
     /// Rewrites the header with the real count, closes and renames the file into place.
     public func finish() throws {
         try handle.seek(toOffset: 0)
-        try handle.write(contentsOf: NPY.header(descr: descr, shape: columns == 0 ? [rows] : [rows, columns], countWidth: Self.countWidth))
+        try handle.write(
+            contentsOf: NPY.header(
+                descr: descr, shape: columns == 0 ? [rows] : [rows, columns], countWidth: Self.countWidth))
         try handle.close()
         _ = try? FileManager.default.removeItem(at: url)
         try FileManager.default.moveItem(at: partial, to: url)

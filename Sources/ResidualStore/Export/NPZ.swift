@@ -10,26 +10,61 @@ public enum NPZ {
 
     /// The archive of `entries`, in order.
     public static func archive(_ entries: [Entry]) throws -> Data {
-        var out = Data(), central = Data()
+        var out = Data()
+        var central = Data()
         func le16(_ v: Int, _ d: inout Data) { d.append(contentsOf: [UInt8(v & 0xff), UInt8((v >> 8) & 0xff)]) }
         func le32(_ v: UInt32, _ d: inout Data) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
         for e in entries {
             let name = Data((e.name + ".npy").utf8)
-            guard out.count + e.npy.count + name.count + 64 < Int(UInt32.max) else { throw NPYError.bad(path: e.name, reason: "the archive would pass 4 GiB (zip32)") }
-            let crc = CRC32.checksum(e.npy), offset = UInt32(out.count), size = UInt32(e.npy.count)
+            guard out.count + e.npy.count + name.count + 64 < Int(UInt32.max) else {
+                throw NPYError.bad(path: e.name, reason: "the archive would pass 4 GiB (zip32)")
+            }
+            let crc = CRC32.checksum(e.npy)
+            let offset = UInt32(out.count)
+            let size = UInt32(e.npy.count)
             // Local file header: version 2.0, no flags, stored, no time.
-            le32(0x0403_4b50, &out); le16(20, &out); le16(0, &out); le16(0, &out); le16(0, &out); le16(0x21, &out)
-            le32(crc, &out); le32(size, &out); le32(size, &out); le16(name.count, &out); le16(0, &out)
-            out.append(name); out.append(e.npy)
-            le32(0x0201_4b50, &central); le16(20, &central); le16(20, &central); le16(0, &central); le16(0, &central); le16(0, &central); le16(0x21, &central)
-            le32(crc, &central); le32(size, &central); le32(size, &central); le16(name.count, &central)
-            le16(0, &central); le16(0, &central); le16(0, &central); le16(0, &central); le32(0, &central); le32(offset, &central)
+            le32(0x0403_4b50, &out)
+            le16(20, &out)
+            le16(0, &out)
+            le16(0, &out)
+            le16(0, &out)
+            le16(0x21, &out)
+            le32(crc, &out)
+            le32(size, &out)
+            le32(size, &out)
+            le16(name.count, &out)
+            le16(0, &out)
+            out.append(name)
+            out.append(e.npy)
+            le32(0x0201_4b50, &central)
+            le16(20, &central)
+            le16(20, &central)
+            le16(0, &central)
+            le16(0, &central)
+            le16(0, &central)
+            le16(0x21, &central)
+            le32(crc, &central)
+            le32(size, &central)
+            le32(size, &central)
+            le16(name.count, &central)
+            le16(0, &central)
+            le16(0, &central)
+            le16(0, &central)
+            le16(0, &central)
+            le32(0, &central)
+            le32(offset, &central)
             central.append(name)
         }
         let cdOffset = UInt32(out.count)
         out.append(central)
-        le32(0x0605_4b50, &out); le16(0, &out); le16(0, &out); le16(entries.count, &out); le16(entries.count, &out)
-        le32(UInt32(central.count), &out); le32(cdOffset, &out); le16(0, &out)
+        le32(0x0605_4b50, &out)
+        le16(0, &out)
+        le16(0, &out)
+        le16(entries.count, &out)
+        le16(entries.count, &out)
+        le32(UInt32(central.count), &out)
+        le32(cdOffset, &out)
+        le16(0, &out)
         return out
     }
 

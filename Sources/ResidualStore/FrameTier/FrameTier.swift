@@ -46,12 +46,14 @@ package final class FrameTier: @unchecked Sendable {
     /// than the pixel difference); for the pixel difference it is what it was before sources
     /// were recorded, so tiers of those videos stay valid.
     package func recipe(_ encoder: ResidualEncoder, motionSource: MotionSource = .pixels) -> String {
-        let c = encoder.model.config, r = encoder.reduction
+        let c = encoder.model.config
+        let r = encoder.reduction
         let vectors = r.strategy == .motion && motionSource == .vectors
         let strategy = r.strategy.rawValue + (vectors ? "+mv" : "")
         let setting = "n\(encoder.n)/p\(r.p)/\(strategy)/seed\(r.seed)/s\(c.imageSize)/ps\(c.patchSize)"
         if let known = recipeLock.withLock({ recipes[setting] }) { return known }
-        let recipe = "n\(encoder.n)/p\(r.p)/\(strategy)@\(Self.fingerprint(r, grid: c.gridSize, patch: c.patchSize, vectors: vectors))/s\(c.imageSize)/ps\(c.patchSize)/\(Self.codecTag)q\(quality)"
+        let recipe =
+            "n\(encoder.n)/p\(r.p)/\(strategy)@\(Self.fingerprint(r, grid: c.gridSize, patch: c.patchSize, vectors: vectors))/s\(c.imageSize)/ps\(c.patchSize)/\(Self.codecTag)q\(quality)"
         recipeLock.withLock { recipes[setting] = recipe }
         return recipe
     }
@@ -60,8 +62,10 @@ package final class FrameTier: @unchecked Sendable {
     /// (a fixed strategy, a new motion signal) changes the recipe, so old patches are never
     /// served for a new rule.
     static func fingerprint(_ r: TokenReduction, grid: Int, patch: Int, vectors: Bool = false) -> String {
-        let s = grid * patch, count = 3 * s * s
-        var frame = [Float](repeating: 0, count: count), anchor = [Float](repeating: 0, count: count)
+        let s = grid * patch
+        let count = 3 * s * s
+        var frame = [Float](repeating: 0, count: count)
+        var anchor = [Float](repeating: 0, count: count)
         for i in 0..<count {
             frame[i] = Float((i &* 2_654_435_761) % 1000) / 500 - 1
             anchor[i] = Float((i &* 40503) % 997) / 500 - 1
@@ -72,7 +76,11 @@ package final class FrameTier: @unchecked Sendable {
         frame.withUnsafeBufferPointer { f in
             anchor.withUnsafeBufferPointer { a in
                 for k in 1...6 {
-                    text += r.select(grid: grid, patchSize: patch, frameIndex: k, frame: f.baseAddress, anchor: a.baseAddress, motion: motion)
+                    text +=
+                        r.select(
+                            grid: grid, patchSize: patch, frameIndex: k, frame: f.baseAddress, anchor: a.baseAddress,
+                            motion: motion
+                        )
                         .map(String.init).joined(separator: ",") + ";"
                 }
             }
@@ -81,10 +89,13 @@ package final class FrameTier: @unchecked Sendable {
     }
 
     /// Copies one square patch of packed RGB24 between images of different widths.
-    static func copyPatch(_ patch: Int, from src: [UInt8], width sw: Int, at s: (y: Int, x: Int),
-                          to dst: inout [UInt8], width dw: Int, at d: (y: Int, x: Int)) {
+    static func copyPatch(
+        _ patch: Int, from src: [UInt8], width sw: Int, at s: (y: Int, x: Int),
+        to dst: inout [UInt8], width dw: Int, at d: (y: Int, x: Int)
+    ) {
         for y in 0..<patch {
-            let a = ((s.y + y) * sw + s.x) * 3, b = ((d.y + y) * dw + d.x) * 3
+            let a = ((s.y + y) * sw + s.x) * 3
+            let b = ((d.y + y) * dw + d.x) * 3
             dst.replaceSubrange(b..<(b + patch * 3), with: src[a..<(a + patch * 3)])
         }
     }
@@ -93,18 +104,25 @@ package final class FrameTier: @unchecked Sendable {
 
     /// A JPEG encoder for this tier's mosaics, to keep across writes (one per ingest: opening
     /// one per picture cost more than the picture).
-    package func makeJPEGSession() -> JPEGEncoderSession { JPEGEncoderSession(JPEGEncoder(quality: quality, chroma: Self.chroma)) }
+    package func makeJPEGSession() -> JPEGEncoderSession {
+        JPEGEncoderSession(JPEGEncoder(quality: quality, chroma: Self.chroma))
+    }
 
     /// The payload of one P-frame: its kept patches of `image` (the model input).
-    func payload(_ image: RGBImage, keep: [Int], index: Int, pts: Int64, anchorPTS: Int64, patch: Int,
-                 jpeg: JPEGEncoderSession) throws -> Data {
+    func payload(
+        _ image: RGBImage, keep: [Int], index: Int, pts: Int64, anchorPTS: Int64, patch: Int,
+        jpeg: JPEGEncoderSession
+    ) throws -> Data {
         let perRow = min(Self.patchesPerRow, keep.count)
         let rows = (keep.count + perRow - 1) / perRow
-        let w = perRow * patch, h = rows * patch, grid = image.width / patch
+        let w = perRow * patch
+        let h = rows * patch
+        let grid = image.width / patch
         var mosaic = [UInt8](repeating: 0, count: w * h * 3)
         for (j, p) in keep.enumerated() {
-            Self.copyPatch(patch, from: image.pixels, width: image.width, at: ((p / grid) * patch, (p % grid) * patch),
-                           to: &mosaic, width: w, at: ((j / perRow) * patch, (j % perRow) * patch))
+            Self.copyPatch(
+                patch, from: image.pixels, width: image.width, at: ((p / grid) * patch, (p % grid) * patch),
+                to: &mosaic, width: w, at: ((j / perRow) * patch, (j % perRow) * patch))
         }
         var out = Data("RT1".utf8)
         for v in [Int64(index), pts, anchorPTS] { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
@@ -115,7 +133,8 @@ package final class FrameTier: @unchecked Sendable {
     }
 
     /// Decodes a payload; nil when it is not exactly for this frame or does not parse.
-    func entry(_ data: Data, index: Int, pts: Int64, anchorPTS: Int64, keepCount: Int, size: Int, patch: Int) -> Entry? {
+    func entry(_ data: Data, index: Int, pts: Int64, anchorPTS: Int64, keepCount: Int, size: Int, patch: Int) -> Entry?
+    {
         let bytes = [UInt8](data)
         guard bytes.count > 29, Array(bytes[0..<3]) == [0x52, 0x54, 0x31] else { return nil }
         func i64(_ at: Int) -> Int64 { (0..<8).reduce(Int64(0)) { $0 | Int64(bytes[at + $1]) << (8 * Int64($1)) } }
@@ -126,13 +145,17 @@ package final class FrameTier: @unchecked Sendable {
         guard count == keepCount, bytes.count > 29 + 2 * count else { return nil }
         let keep = (0..<count).map { u16(29 + 2 * $0) }
         guard keep == keep.sorted(), Set(keep).count == count, keep.allSatisfy({ $0 < grid * grid }) else { return nil }
-        guard let mosaic = try? JPEGDecoder(maxDimension: 4096).decode(Data(bytes[(29 + 2 * count)...])) else { return nil }
-        let perRow = min(Self.patchesPerRow, count), rows = (count + perRow - 1) / perRow
+        guard let mosaic = try? JPEGDecoder(maxDimension: 4096).decode(Data(bytes[(29 + 2 * count)...])) else {
+            return nil
+        }
+        let perRow = min(Self.patchesPerRow, count)
+        let rows = (count + perRow - 1) / perRow
         guard mosaic.width == perRow * patch, mosaic.height == rows * patch else { return nil }
         var px = [UInt8](repeating: 0, count: size * size * 3)
         for (j, p) in keep.enumerated() {
-            Self.copyPatch(patch, from: mosaic.pixels, width: mosaic.width, at: ((j / perRow) * patch, (j % perRow) * patch),
-                           to: &px, width: size, at: ((p / grid) * patch, (p % grid) * patch))
+            Self.copyPatch(
+                patch, from: mosaic.pixels, width: mosaic.width, at: ((j / perRow) * patch, (j % perRow) * patch),
+                to: &px, width: size, at: ((p / grid) * patch, (p % grid) * patch))
         }
         return Entry(keep: keep, image: RGBImage(width: size, height: size, pixels: px))
     }
@@ -147,9 +170,16 @@ package final class FrameTier: @unchecked Sendable {
         for (k, data) in file.get(video: source.contentHash, recipe: recipe, frames: frames) {
             let a = source.layout.anchor(of: k)
             guard source.hasOffset(k), source.hasOffset(a) else { continue }
-            guard let e = entry(data, index: k, pts: source.offset(k).pts, anchorPTS: source.offset(a).pts,
-                                keepCount: keepCount, size: c.imageSize, patch: c.patchSize) else { continue }
-            if recomputable && e.keep != encoder.reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k) { continue }
+            guard
+                let e = entry(
+                    data, index: k, pts: source.offset(k).pts, anchorPTS: source.offset(a).pts,
+                    keepCount: keepCount, size: c.imageSize, patch: c.patchSize)
+            else { continue }
+            if recomputable
+                && e.keep != encoder.reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: k)
+            {
+                continue
+            }
             out[k] = e
         }
         return out
@@ -178,23 +208,40 @@ package final class FrameTier: @unchecked Sendable {
 
     /// Like `write`, for callers to whom the tier is only a cache: a failure is reported once
     /// on stderr and otherwise ignored (the next query decodes the original instead).
-    package func refill(video: String, _ inputs: [Input], encoder: ResidualEncoder, motionSource: MotionSource = .pixels,
-                       jpeg: JPEGEncoderSession? = nil) {
+    package func refill(
+        video: String, _ inputs: [Input], encoder: ResidualEncoder, motionSource: MotionSource = .pixels,
+        jpeg: JPEGEncoderSession? = nil
+    ) {
         do {
             try write(video: video, inputs, encoder: encoder, motionSource: motionSource, jpeg: jpeg)
         } catch {
-            let first = warnOnce.withLock { () -> Bool in defer { warned = true }; return !warned }
-            if first { FileHandle.standardError.write(Data("warning: decoded-frame tier \(file.url.path) not written: \(error)\n".utf8)) }
+            let first = warnOnce.withLock { () -> Bool in
+                defer { warned = true }
+                return !warned
+            }
+            if first {
+                FileHandle.standardError.write(
+                    Data("warning: decoded-frame tier \(file.url.path) not written: \(error)\n".utf8))
+            }
         }
     }
 
     /// Stores P-frame inputs of the video with content hash `video` (`jpeg`: an encoder kept
     /// by the caller, else one for this call).
-    package func write(video: String, _ inputs: [Input], encoder: ResidualEncoder, motionSource: MotionSource = .pixels,
-                      jpeg: JPEGEncoderSession? = nil) throws {
+    package func write(
+        video: String, _ inputs: [Input], encoder: ResidualEncoder, motionSource: MotionSource = .pixels,
+        jpeg: JPEGEncoderSession? = nil
+    ) throws {
         let patch = encoder.model.config.patchSize
         let jpeg = jpeg ?? makeJPEGSession()
-        let payloads = try inputs.map { ($0.index, try payload($0.image, keep: $0.keep, index: $0.index, pts: $0.pts, anchorPTS: $0.anchorPTS, patch: patch, jpeg: jpeg)) }
+        let payloads = try inputs.map {
+            (
+                $0.index,
+                try payload(
+                    $0.image, keep: $0.keep, index: $0.index, pts: $0.pts, anchorPTS: $0.anchorPTS, patch: patch,
+                    jpeg: jpeg)
+            )
+        }
         try file.put(video: video, recipe: recipe(encoder, motionSource: motionSource), payloads: payloads)
     }
 }

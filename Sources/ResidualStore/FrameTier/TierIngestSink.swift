@@ -28,24 +28,31 @@ final class TierIngestSink {
     /// The grid ingest measures codec motion on, when the kept patches depend on it.
     var motionGrid: MotionGrid? {
         let c = encoder.model.config
-        return encoder.reduction.strategy == .motion && motionSource == .vectors ? MotionGrid(imageSize: c.imageSize, grid: c.gridSize) : nil
+        return encoder.reduction.strategy == .motion && motionSource == .vectors
+            ? MotionGrid(imageSize: c.imageSize, grid: c.gridSize) : nil
     }
 
     /// Takes one P-frame (its model input), its anchor I-frame's and its codec motion since
     /// the anchor (nil: none usable); chooses the kept patches as the residual encoder would.
-    func add(_ frame: FrameOffset, _ image: RGBImage, _ anchor: FrameOffset, _ anchorImage: RGBImage, _ vectors: [Float]?) throws {
+    func add(
+        _ frame: FrameOffset, _ image: RGBImage, _ anchor: FrameOffset, _ anchorImage: RGBImage, _ vectors: [Float]?
+    ) throws {
         let c = encoder.model.config
         let scores = motionSource == .vectors ? vectors : nil
-        let motion = encoder.reduction.strategy == .motion   // pixels: the fallback, and the tie-break of vectors
+        let motion = encoder.reduction.strategy == .motion  // pixels: the fallback, and the tie-break of vectors
         let pixels = motion ? CLIPPreprocessor.normalize(image) : []
-        if motion, anchorPixels?.index != anchor.index { anchorPixels = (anchor.index, CLIPPreprocessor.normalize(anchorImage)) }
+        if motion, anchorPixels?.index != anchor.index {
+            anchorPixels = (anchor.index, CLIPPreprocessor.normalize(anchorImage))
+        }
         let keep = pixels.withUnsafeBufferPointer { f in
             (anchorPixels?.normalized ?? []).withUnsafeBufferPointer { a in
-                encoder.reduction.select(grid: c.gridSize, patchSize: c.patchSize, frameIndex: frame.index,
-                                         frame: motion ? f.baseAddress : nil, anchor: motion ? a.baseAddress : nil, motion: scores)
+                encoder.reduction.select(
+                    grid: c.gridSize, patchSize: c.patchSize, frameIndex: frame.index,
+                    frame: motion ? f.baseAddress : nil, anchor: motion ? a.baseAddress : nil, motion: scores)
             }
         }
-        pending.append(FrameTier.Input(index: frame.index, pts: frame.pts, anchorPTS: anchor.pts, image: image, keep: keep))
+        pending.append(
+            FrameTier.Input(index: frame.index, pts: frame.pts, anchorPTS: anchor.pts, image: image, keep: keep))
         if pending.count >= Self.group { flush() }
     }
 

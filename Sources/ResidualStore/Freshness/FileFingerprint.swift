@@ -15,10 +15,14 @@ package struct FileFingerprint: Sendable, Equatable {
     /// Size and mtime only (one `stat`). Throws `FreshnessError.missing` if the file is gone.
     package static func stat(_ url: URL) throws -> (size: Int64, mtime: Double) {
         guard let attrs = try? FileManager.default.attributesOfItem(atPath: url.path),
-              (attrs[.type] as? FileAttributeType) == .typeRegular else {
+            (attrs[.type] as? FileAttributeType) == .typeRegular
+        else {
             throw FreshnessError.missing(path: url.path)
         }
-        return ((attrs[.size] as? NSNumber)?.int64Value ?? 0, (attrs[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
+        return (
+            (attrs[.size] as? NSNumber)?.int64Value ?? 0,
+            (attrs[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        )
     }
 
     /// Reads at most two windows of the file.
@@ -37,7 +41,8 @@ package struct FileFingerprint: Sendable, Equatable {
             throw FreshnessError.unreadable(path: url.path, reason: "\(error)")
         }
         withUnsafeBytes(of: UInt64(size).littleEndian) { sha.update($0) }
-        return FileFingerprint(size: size, mtime: mtime, hash: sha.finalize().map { String(format: "%02x", $0) }.joined())
+        return FileFingerprint(
+            size: size, mtime: mtime, hash: sha.finalize().map { String(format: "%02x", $0) }.joined())
     }
 }
 
@@ -57,10 +62,12 @@ public enum FreshnessError: Error, CustomStringConvertible, Equatable, Sendable 
 
     public var description: String {
         switch self {
-        case .missing(let p): return "\(p): the file was moved or deleted since it was indexed; run `rstore index` on its new path"
+        case .missing(let p):
+            return "\(p): the file was moved or deleted since it was indexed; run `rstore index` on its new path"
         case .unreadable(let p, let r): return "\(p): cannot read the file to check it is the one indexed: \(r)"
         case .stale(let p, let what):
-            return "\(p): the file changed since it was indexed (\(what)); its stored features are stale until `rstore index` runs on it again"
+            return
+                "\(p): the file changed since it was indexed (\(what)); its stored features are stale until `rstore index` runs on it again"
         }
     }
 }

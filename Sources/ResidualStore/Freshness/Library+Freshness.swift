@@ -4,7 +4,11 @@ import Store
 /// Which stored videos' files were found unchanged in this process, at which size and mtime:
 /// the fingerprint is read once per process (and again whenever size or mtime move).
 final class FreshnessCache: @unchecked Sendable {
-    private struct Seen: Equatable { var updatedAt: Double; var size: Int64; var mtime: Double }
+    private struct Seen: Equatable {
+        var updatedAt: Double
+        var size: Int64
+        var mtime: Double
+    }
     private let lock = NSLock()
     private var seen: [Int64: Seen] = [:]
     private let limit = 100_000
@@ -41,7 +45,8 @@ extension Library {
         } else {
             let now = try FileFingerprint.of(url)
             guard now.hash == v.fingerprint else {
-                let what = "content of its first or last MiB differs" + (moved ? "; \(when)" : " at the same size and mtime")
+                let what =
+                    "content of its first or last MiB differs" + (moved ? "; \(when)" : " at the same size and mtime")
                 throw FreshnessError.stale(path: v.path, what: what)
             }
         }
@@ -50,7 +55,10 @@ extension Library {
 
     /// The reason `v` cannot be read now (changed, moved, unreadable), or nil when it is fresh.
     public func staleness(_ v: VideoRecord) -> FreshnessError? {
-        do { try checkFresh(v); return nil } catch let e as FreshnessError { return e } catch {
+        do {
+            try checkFresh(v)
+            return nil
+        } catch let e as FreshnessError { return e } catch {
             return .unreadable(path: v.path, reason: "\(error)")
         }
     }

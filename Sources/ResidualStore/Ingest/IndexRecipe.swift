@@ -33,15 +33,19 @@ public struct IndexRecipe: Sendable, Equatable, Codable {
 
     /// The index defaults (the paper's N = 2 at 2 fps, p = 0.85; f16 features; 2-minute chunks
     /// at 2 fps).
-    public static let `default` = IndexRecipe(fps: 2, n: 2, p: 0.85, strategy: .motion, iframes: nil, codec: .f16, chunkFrames: 240)
+    public static let `default` = IndexRecipe(
+        fps: 2, n: 2, p: 0.85, strategy: .motion, iframes: nil, codec: .f16, chunkFrames: 240)
 
     /// The placement a new file gets when `iframes` is nil: adaptive measured better after
     /// cuts with a trained A and costs nothing on video without cuts (docs/DESIGN.md).
     public static let defaultIFrames = IFramePlacement.adaptive
 
-    public init(fps: Double = IndexRecipe.default.fps, n: Int = IndexRecipe.default.n, p: Double = IndexRecipe.default.p,
-                strategy: ReductionStrategy = IndexRecipe.default.strategy, iframes: IFramePlacement? = IndexRecipe.default.iframes,
-                codec: FeatureCodec = IndexRecipe.default.codec, chunkFrames: Int = IndexRecipe.default.chunkFrames) {
+    public init(
+        fps: Double = IndexRecipe.default.fps, n: Int = IndexRecipe.default.n, p: Double = IndexRecipe.default.p,
+        strategy: ReductionStrategy = IndexRecipe.default.strategy,
+        iframes: IFramePlacement? = IndexRecipe.default.iframes,
+        codec: FeatureCodec = IndexRecipe.default.codec, chunkFrames: Int = IndexRecipe.default.chunkFrames
+    ) {
         self.fps = fps
         self.n = n
         self.p = p
@@ -60,9 +64,12 @@ public struct IndexRecipe: Sendable, Equatable, Codable {
         if let problem = SamplingLimits.problem(n: n) { throw IndexRecipeError(field: .n, description: problem) }
         if let problem = SamplingLimits.problem(p: p) { throw IndexRecipeError(field: .p, description: problem) }
         guard codec != .f32 else {
-            throw IndexRecipeError(field: .codec, description: "codec must be f16+lz4 or i8+lz4 (f32+lz4 is for evaluation only)")
+            throw IndexRecipeError(
+                field: .codec, description: "codec must be f16+lz4 or i8+lz4 (f32+lz4 is for evaluation only)")
         }
-        guard chunkFrames >= 1 else { throw IndexRecipeError(field: .chunkFrames, description: "chunk-frames must be >= 1, got \(chunkFrames)") }
+        guard chunkFrames >= 1 else {
+            throw IndexRecipeError(field: .chunkFrames, description: "chunk-frames must be >= 1, got \(chunkFrames)")
+        }
     }
 }
 
@@ -70,7 +77,10 @@ public struct IndexRecipe: Sendable, Equatable, Codable {
 /// allowed, in the words the CLI prints after `--`.
 public struct IndexRecipeError: Error, Equatable, CustomStringConvertible {
     /// The field, spelled as its command-line option.
-    public enum Field: String, Sendable { case fps, n, p, codec, chunkFrames = "chunk-frames" }
+    public enum Field: String, Sendable {
+        case fps, n, p, codec
+        case chunkFrames = "chunk-frames"
+    }
     public let field: Field
     public let description: String
 }

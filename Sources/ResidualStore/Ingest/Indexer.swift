@@ -1,13 +1,15 @@
 import CLIP
 import Digest
 import Foundation
-import Timeline
 import Store
+import Timeline
 import Video
 
 extension Library {
     /// File extensions `index` picks up inside folders.
-    public static let videoExtensions: Set<String> = ["mp4", "m4v", "mov", "mkv", "webm", "avi", "ts", "mts", "m2ts", "mpg", "mpeg", "wmv", "flv", "3gp", "ogv"]
+    public static let videoExtensions: Set<String> = [
+        "mp4", "m4v", "mov", "mkv", "webm", "avi", "ts", "mts", "m2ts", "mpg", "mpeg", "wmv", "flv", "3gp", "ogv",
+    ]
 
     /// Files to index: files as given (missing ones too: they fail with a clear error and the
     /// rest go on), folders searched recursively for video extensions.
@@ -75,25 +77,33 @@ extension Library {
         let encoded = SharedCount()
         for (i, url) in files.enumerated() {
             try Task.checkCancellation()
-            switch await attempt(url, file: i + 1, of: files.count, prepared: &prepared[i], encoded: encoded, progress: progress) {
+            switch await attempt(
+                url, file: i + 1, of: files.count, prepared: &prepared[i], encoded: encoded, progress: progress)
+            {
             case .done(let r):
                 results[i] = r
                 progress?(.finished(r))
             case .busy(let holder):
                 busy.append(i)
-                progress?(.waiting(file: i + 1, of: files.count, path: url.path, holder: holder.leaseOwner ?? "?", until: holder.leaseExpiresAt ?? 0))
+                progress?(
+                    .waiting(
+                        file: i + 1, of: files.count, path: url.path, holder: holder.leaseOwner ?? "?",
+                        until: holder.leaseExpiresAt ?? 0))
             }
         }
         let poll = min(1.0, max(0.05, configuration.leaseSeconds / 4))
         for i in busy {
             while results[i] == nil {
                 if !configuration.waitForLeases {
-                    results[i] = FileResult(path: files[i].path, outcome: .skipped, frames: 0, seconds: 0,
-                                            error: "\(files[i].path): being indexed by another process; skipped")
+                    results[i] = FileResult(
+                        path: files[i].path, outcome: .skipped, frames: 0, seconds: 0,
+                        error: "\(files[i].path): being indexed by another process; skipped")
                     break
                 }
                 try await Task.sleep(nanoseconds: UInt64(poll * 1e9))
-                if case .done(let r) = await attempt(files[i], file: i + 1, of: files.count, prepared: &prepared[i], encoded: encoded, progress: progress) {
+                if case .done(let r) = await attempt(
+                    files[i], file: i + 1, of: files.count, prepared: &prepared[i], encoded: encoded, progress: progress
+                ) {
                     results[i] = r
                 }
             }
@@ -101,7 +111,9 @@ extension Library {
         }
         let costs = results.compactMap { $0?.cost }
         let total = costs.isEmpty ? nil : costs.reduce(into: IngestCost()) { $0.add($1) }
-        return IndexSummary(files: results.map { $0! }, seconds: Date().timeIntervalSince(start), framesEncoded: encoded.value, cost: total)
+        return IndexSummary(
+            files: results.map { $0! }, seconds: Date().timeIntervalSince(start), framesEncoded: encoded.value,
+            cost: total)
     }
 
     /// A file's facts, read once however many attempts it takes.
@@ -111,21 +123,28 @@ extension Library {
         var duration: Double
     }
 
-    enum Attempt { case done(FileResult), busy(VideoRecord) }
+    enum Attempt {
+        case done(FileResult)
+        case busy(VideoRecord)
+    }
 
     private func prepare(_ url: URL) throws -> Prepared {
-        let stored = try configuration.roots.storedPath(for: url)   // a file leaving its root is not opened
-        let reader = try VideoReader(url: url)   // typed errors for missing/unreadable files first
+        let stored = try configuration.roots.storedPath(for: url)  // a file leaving its root is not opened
+        let reader = try VideoReader(url: url)  // typed errors for missing/unreadable files first
         let info = reader.info
         let fingerprint = try FileFingerprint.of(url)
         let hash = try SHA256.hex(fileAt: url)
         var recipe = configuration.recipe
         recipe.iframes = placement(stored: stored, contentHash: hash)
-        var v = VideoRecord(file: stored, contentHash: hash, size: fingerprint.size, mtime: fingerprint.mtime, duration: info.duration,
-                            timeBaseNum: Int(info.timeBase.num), timeBaseDen: Int(info.timeBase.den),
-                            info: String(decoding: try JSONEncoder().encode(info), as: UTF8.self), fingerprint: fingerprint.hash, recipe: recipe)
+        var v = VideoRecord(
+            file: stored, contentHash: hash, size: fingerprint.size, mtime: fingerprint.mtime, duration: info.duration,
+            timeBaseNum: Int(info.timeBase.num), timeBaseDen: Int(info.timeBase.den),
+            info: String(decoding: try JSONEncoder().encode(info), as: UTF8.self), fingerprint: fingerprint.hash,
+            recipe: recipe)
         v.maskSeed = Self.maskSeed(contentHash: hash)
-        v.motionSource = MotionSource.of(reader, preferring: configuration.motionSource ?? Configuration.defaultMotionSource).rawValue
+        v.motionSource =
+            MotionSource.of(reader, preferring: configuration.motionSource ?? Configuration.defaultMotionSource)
+            .rawValue
         return Prepared(record: v, fingerprint: fingerprint, duration: info.duration)
     }
 
@@ -135,14 +154,19 @@ extension Library {
     private func placement(stored path: String, contentHash: String) -> IFramePlacement {
         if let chosen = configuration.recipe.iframes { return chosen }
         if let known = try? store.video(path: path), known.status != .failed, known.contentHash == contentHash,
-           let kept = IFramePlacement(rawValue: known.iframes) { return kept }
+            let kept = IFramePlacement(rawValue: known.iframes)
+        {
+            return kept
+        }
         return IndexRecipe.defaultIFrames
     }
 
     /// One try at one file: unchanged, busy (leased by another live ingest), or indexed under
     /// a lease of its own, heartbeat running, from the last committed chunk.
-    private func attempt(_ url: URL, file i: Int, of total: Int, prepared: inout Prepared?, encoded: SharedCount,
-                         progress: (@Sendable (IndexEvent) -> Void)?) async -> Attempt {
+    private func attempt(
+        _ url: URL, file i: Int, of total: Int, prepared: inout Prepared?, encoded: SharedCount,
+        progress: (@Sendable (IndexEvent) -> Void)?
+    ) async -> Attempt {
         let t0 = Date()
         let lease = Lease.make(seconds: configuration.leaseSeconds)
         let meter = CostMeter()
@@ -167,21 +191,33 @@ extension Library {
             let recipe = try r.recipe(chunkFrames: configuration.recipe.chunkFrames)
             let estimate = max(r.frameCount, Int((facts.duration * recipe.fps).rounded(.down)) + 1)
             progress?(.started(file: i, of: total, path: url.path, frames: estimate))
-            let pipeline = try IngestPipeline(model: model, settings: .init(recipe: recipe, batch: configuration.batch,
-                                                                           concealDamage: !configuration.strict))
+            let pipeline = try IngestPipeline(
+                model: model,
+                settings: .init(
+                    recipe: recipe, batch: configuration.batch,
+                    concealDamage: !configuration.strict))
             let heartbeat = Heartbeat(store: store, video: r.id!, lease: lease)
             defer { heartbeat.stop() }
             var frames = r.frameCount
-            let sink = try frameTier.map { TierIngestSink(tier: $0, encoder: try reconstructor(for: r).encoder.withMaskSeed(UInt64(bitPattern: r.maskSeed)),
-                                                          video: r.contentHash, motionSource: MotionSource(stored: r.motionSource)) }
+            let sink = try frameTier.map {
+                TierIngestSink(
+                    tier: $0, encoder: try reconstructor(for: r).encoder.withMaskSeed(UInt64(bitPattern: r.maskSeed)),
+                    video: r.contentHash, motionSource: MotionSource(stored: r.motionSource))
+            }
             defer { sink?.flush() }
-            let damage = try await pipeline.run(url: url, resumeFrom: r.frameCount, commit: { chunk in
-                try store.append(video: r.id!, offsets: chunk.offsets.map(FrameOffsetRecord.init),
-                                 iFeatures: chunk.iFeatures, shotStarts: chunk.shotStarts, lease: lease)
-                frames = chunk.offsets.last!.index + 1
-                encoded.add(chunk.iFeatures.count)
-            }, progress: { done in progress?(.progress(file: i, of: total, path: url.path, done: done, frames: estimate)) },
-               pFrameInput: sink?.add, motion: sink?.motionGrid, meter: meter)
+            let damage = try await pipeline.run(
+                url: url, resumeFrom: r.frameCount,
+                commit: { chunk in
+                    try store.append(
+                        video: r.id!, offsets: chunk.offsets.map(FrameOffsetRecord.init),
+                        iFeatures: chunk.iFeatures, shotStarts: chunk.shotStarts, lease: lease)
+                    frames = chunk.offsets.last!.index + 1
+                    encoded.add(chunk.iFeatures.count)
+                },
+                progress: { done in
+                    progress?(.progress(file: i, of: total, path: url.path, done: done, frames: estimate))
+                },
+                pFrameInput: sink?.add, motion: sink?.motionGrid, meter: meter)
             meter.measure(.tier) { sink?.flush() }
             guard frames > 0 else { throw VideoError.noFrames(path: url.path) }
             // The pixels read must be those of the file that was hashed.
@@ -190,26 +226,43 @@ extension Library {
                 throw FreshnessError.stale(path: url.path, what: "it changed while it was being indexed")
             }
             let report = damage.flatMap { $0.isClean ? nil : $0 }
-            try meter.measure(.commit) { try store.finish(video: r.id!, lease: lease, damage: try report.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }) }
+            try meter.measure(.commit) {
+                try store.finish(
+                    video: r.id!, lease: lease,
+                    damage: try report.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) })
+            }
             // Video seconds this run covered: the file's, less the part indexed before a resume.
             let covered = facts.duration * Double(frames - r.frameCount) / Double(max(1, frames))
-            return .done(FileResult(path: url.path, outcome: r.frameCount > 0 ? .resumed : .indexed, frames: frames,
-                                    seconds: Date().timeIntervalSince(t0), damage: report?.summary,
-                                    cost: meter.finish(videoSeconds: covered)))
+            return .done(
+                FileResult(
+                    path: url.path, outcome: r.frameCount > 0 ? .resumed : .indexed, frames: frames,
+                    seconds: Date().timeIntervalSince(t0), damage: report?.summary,
+                    cost: meter.finish(videoSeconds: covered)))
         } catch is CancellationError {
-            let why = "\(url.path): indexing was cancelled after \(String(format: "%.1f", Date().timeIntervalSince(t0))) s; index it again to start over"
+            let why =
+                "\(url.path): indexing was cancelled after \(String(format: "%.1f", Date().timeIntervalSince(t0))) s; index it again to start over"
             if let r = record { try? store.fail(video: r.id!, error: why, lease: lease) }
-            return .done(FileResult(path: url.path, outcome: .failed, frames: 0, seconds: Date().timeIntervalSince(t0), error: why))
+            return .done(
+                FileResult(
+                    path: url.path, outcome: .failed, frames: 0, seconds: Date().timeIntervalSince(t0), error: why))
         } catch let e as StoreError {
             if case .leaseLost = e {
                 // Another ingest took the row over: its data is its own; ours stops here.
-                return .done(FileResult(path: url.path, outcome: .skipped, frames: 0, seconds: Date().timeIntervalSince(t0), error: "\(e)"))
+                return .done(
+                    FileResult(
+                        path: url.path, outcome: .skipped, frames: 0, seconds: Date().timeIntervalSince(t0),
+                        error: "\(e)"))
             }
             if let r = record { try? store.fail(video: r.id!, error: "\(e)", lease: lease) }
-            return .done(FileResult(path: url.path, outcome: .failed, frames: 0, seconds: Date().timeIntervalSince(t0), error: "\(e)"))
+            return .done(
+                FileResult(
+                    path: url.path, outcome: .failed, frames: 0, seconds: Date().timeIntervalSince(t0), error: "\(e)"))
         } catch {
             if let r = record { try? store.fail(video: r.id!, error: "\(error)", lease: lease) }
-            return .done(FileResult(path: url.path, outcome: .failed, frames: 0, seconds: Date().timeIntervalSince(t0), error: "\(error)"))
+            return .done(
+                FileResult(
+                    path: url.path, outcome: .failed, frames: 0, seconds: Date().timeIntervalSince(t0),
+                    error: "\(error)"))
         }
     }
 }

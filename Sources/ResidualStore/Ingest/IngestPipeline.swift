@@ -56,13 +56,20 @@ package struct IngestPipeline: Sendable {
     /// Cancelling the calling task stops the run at the next sampled frame with
     /// `CancellationError` (the chunk in progress is not committed; the decoder thread stops).
     @discardableResult
-    package func run(url: URL, resumeFrom: Int = 0, commit: (Chunk) throws -> Void,
-                    progress: ((Int) -> Void)? = nil,
-                    pFrameInput: ((_ frame: FrameOffset, _ image: RGBImage, _ anchor: FrameOffset, _ anchorImage: RGBImage, _ motion: [Float]?) throws -> Void)? = nil,
-                    motion: MotionGrid? = nil, meter: CostMeter? = nil) async throws -> DamageReport? {
+    package func run(
+        url: URL, resumeFrom: Int = 0, commit: (Chunk) throws -> Void,
+        progress: ((Int) -> Void)? = nil,
+        pFrameInput: (
+            (
+                _ frame: FrameOffset, _ image: RGBImage, _ anchor: FrameOffset, _ anchorImage: RGBImage,
+                _ motion: [Float]?
+            ) throws -> Void
+        )? = nil,
+        motion: MotionGrid? = nil, meter: CostMeter? = nil
+    ) async throws -> DamageReport? {
         let reader = try VideoReader(url: url, concealDamage: settings.concealDamage)
         var chunk = Chunk()
-        var pending: [(index: Int, crop: RGBImage)] = []   // I-frames waiting for a full batch
+        var pending: [(index: Int, crop: RGBImage)] = []  // I-frames waiting for a full batch
 
         func encodePending() {
             guard !pending.isEmpty else { return }
@@ -89,7 +96,7 @@ package struct IngestPipeline: Sendable {
         // I-frame, so the run's layout starts a shot there.
         var layout = FrameLayout(n: n).startingShot(at: resumeFrom)
         var anchorCrop: (offset: FrameOffset, image: RGBImage)?
-        var sinceAnchor: [PatchMotion] = []   // motion deltas of the samples after the anchor
+        var sinceAnchor: [PatchMotion] = []  // motion deltas of the samples after the anchor
 
         func process(_ frame: SampledFrame, crop: RGBImage?, startsShot: Bool) throws {
             let k = frame.offset.index
@@ -108,18 +115,25 @@ package struct IngestPipeline: Sendable {
             } else if let pFrameInput, let anchorCrop {
                 let crop = crop ?? meter.measure(.convert) { model.crop(frame.image) }
                 try meter.measure(.tier) {
-                    try pFrameInput(frame.offset, crop, anchorCrop.offset, anchorCrop.image, PatchMotion.span(sinceAnchor))
+                    try pFrameInput(
+                        frame.offset, crop, anchorCrop.offset, anchorCrop.image, PatchMotion.span(sinceAnchor))
                 }
             }
             progress?(k + 1)
         }
 
-        let fixed = FrameLayout(n: n), everyFrame = detector != nil || keepP
+        let fixed = FrameLayout(n: n)
+        let everyFrame = detector != nil || keepP
         let convert: @Sendable (Int) -> Bool = { k in k >= resumeFrom && (everyFrame || fixed.isIFrame(k)) }
-        for try await frame in reader.frames(fps: settings.recipe.fps, convertIf: convert, motion: keepP ? motion : nil, meter: meter) {
+        for try await frame in reader.frames(
+            fps: settings.recipe.fps, convertIf: convert, motion: keepP ? motion : nil, meter: meter)
+        {
             try Task.checkCancellation()
             guard frame.offset.index >= resumeFrom else { continue }
-            guard detector != nil else { try process(frame, crop: nil, startsShot: false); continue }
+            guard detector != nil else {
+                try process(frame, crop: nil, startsShot: false)
+                continue
+            }
             let crop = meter.measure(.convert) { model.crop(frame.image) }
             held.append((frame, crop))
             let damaged = Self.isDamaged(frame.offset.time, reader.damage?.report)

@@ -15,7 +15,10 @@ extension Library {
     /// Cosine similarity of `text` with every sampled frame of `v` whose time lies in
     /// [from, to]. `dense == false` uses the stored I-features only (cheap, no decoding);
     /// `dense == true` also reconstructs the P-features (as `ground` does).
-    public func similarityCurve(_ v: VideoRecord, text: String, from: Double = 0, to: Double? = nil, dense: Bool = false, control: QueryControl = QueryControl()) throws -> [CurvePoint] {
+    public func similarityCurve(
+        _ v: VideoRecord, text: String, from: Double = 0, to: Double? = nil, dense: Bool = false,
+        control: QueryControl = QueryControl()
+    ) throws -> [CurvePoint] {
         try requireReady(v)
         let query = try textQuery(text)
         let upper = to ?? (v.duration + 1)
@@ -24,7 +27,9 @@ extension Library {
                 CurvePoint(index: $0.index, time: $0.time, kind: $0.kind, score: VectorMath.cosine($0.vector, query))
             }
         }
-        guard from.isFinite, upper.isFinite, from <= upper else { throw LibraryError.badRange(video: v.path, from: from, to: upper, duration: v.duration) }
+        guard from.isFinite, upper.isFinite, from <= upper else {
+            throw LibraryError.badRange(video: v.path, from: from, to: upper, duration: v.duration)
+        }
         guard let id = v.id else { return [] }
         // Only the chunks of the asked range are read: sample k is taken at k / fps and shows a
         // frame of time <= k / fps, so the samples of [from, to] lie among k >= from * fps; a
@@ -32,7 +37,9 @@ extension Library {
         // holds them all but samples of a frame held over a gap of more than a second past `to`.
         let window = Self.sampleWindow(v, from: from, to: upper + 1)
         guard !window.isEmpty else { return [] }
-        let times = Dictionary(try store.frameOffsets(video: id, range: window).map { ($0.index, $0.time) }, uniquingKeysWith: { a, _ in a })
+        let times = Dictionary(
+            try store.frameOffsets(video: id, range: window).map { ($0.index, $0.time) },
+            uniquingKeysWith: { a, _ in a })
         let features = try store.iFeatures(video: id, frames: window)
         try checkWidth(v, features)
         return features.compactMap { f in

@@ -18,7 +18,8 @@ package enum Grounding {
         var prefix = [Double](repeating: 0, count: curve.count + 1)
         for (i, v) in curve.enumerated() { prefix[i + 1] = prefix[i] + Double(v) }
         return curve.indices.map { i in
-            let lo = max(0, i - half), hi = min(curve.count - 1, i + half)
+            let lo = max(0, i - half)
+            let hi = min(curve.count - 1, i + half)
             return Float((prefix[hi + 1] - prefix[lo]) / Double(hi - lo + 1))
         }
     }
@@ -34,7 +35,7 @@ package enum Grounding {
         var out: [Proposal] = []
         var start: Int?
         for i in 0...s.count {
-            let above = i < s.count && s[i] - threshold > 1e-6   // float noise on a flat curve is not a run
+            let above = i < s.count && s[i] - threshold > 1e-6  // float noise on a flat curve is not a run
             if above, start == nil { start = i }
             if !above, let a = start {
                 out.append(Proposal(first: a, last: i - 1, score: s[a...(i - 1)].max()!))

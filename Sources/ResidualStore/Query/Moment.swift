@@ -12,7 +12,10 @@ public struct Moment: Sendable, Codable, Equatable {
     /// boundaries come from the I-frames alone (coarse, up to N+1 frames off).
     public var refined: Bool
 
-    public init(videoID: Int64, path: String, start: Double, end: Double, score: Float, firstFrame: Int, lastFrame: Int, refined: Bool = true) {
+    public init(
+        videoID: Int64, path: String, start: Double, end: Double, score: Float, firstFrame: Int, lastFrame: Int,
+        refined: Bool = true
+    ) {
         self.videoID = videoID
         self.path = path
         self.start = start

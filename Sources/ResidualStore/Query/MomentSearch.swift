@@ -68,12 +68,14 @@ package struct MomentSearch: Sendable {
     /// must be grouped by video in frame order. `rows` (nil: all) are the row ranges a filter
     /// admits (`Stage1Selection`): only they are scored, and each video's curve, threshold and
     /// proposals come from its admitted rows alone.
-    package func coarse(matrix: IFeatureMatrix, query: [Float], shape: [Int64: (layout: FrameLayout, frames: Int)],
-                       rows selected: [Range<Int>]? = nil) -> [Candidate] {
+    package func coarse(
+        matrix: IFeatureMatrix, query: [Float], shape: [Int64: (layout: FrameLayout, frames: Int)],
+        rows selected: [Range<Int>]? = nil
+    ) -> [Candidate] {
         let ranges = selected ?? [0..<matrix.rows.count]
         let scores = matrix.scores(query, ranges: ranges)
         var out: [Candidate] = []
-        var at = 0   // where each range's scores start in `scores`
+        var at = 0  // where each range's scores start in `scores`
         for range in ranges {
             out += coarse(rows: matrix.rows[range], scores: scores[at..<(at + range.count)], shape: shape)
             at += range.count
@@ -82,8 +84,10 @@ package struct MomentSearch: Sendable {
     }
 
     /// The candidates of consecutive matrix rows and their scores (same indices).
-    private func coarse(rows: ArraySlice<IFeatureMatrix.Row>, scores: ArraySlice<Float>,
-                        shape: [Int64: (layout: FrameLayout, frames: Int)]) -> [Candidate] {
+    private func coarse(
+        rows: ArraySlice<IFeatureMatrix.Row>, scores: ArraySlice<Float>,
+        shape: [Int64: (layout: FrameLayout, frames: Int)]
+    ) -> [Candidate] {
         var out: [Candidate] = []
         let shift = scores.startIndex - rows.startIndex
         // Rows come grouped by video in frame order (how the matrix is built): walk the runs.
@@ -103,9 +107,11 @@ package struct MomentSearch: Sendable {
             // The whole-video fallback only when the curve has no run above its mean.
             for p in proposals.count > 1 ? proposals.dropLast() : proposals[...] {
                 let peak = (p.first...p.last).max { smoothed[$0] < smoothed[$1] } ?? p.first
-                let last = min(s.frames - 1, layout.lastFrame(anchoredOn: rows[start + p.last].frame))   // the I-frame's P-frames follow it
-                out.append(Candidate(videoID: id, firstFrame: rows[start + p.first].frame, lastFrame: last,
-                                     peakFrame: rows[start + peak].frame, score: p.score, threshold: threshold))
+                let last = min(s.frames - 1, layout.lastFrame(anchoredOn: rows[start + p.last].frame))  // the I-frame's P-frames follow it
+                out.append(
+                    Candidate(
+                        videoID: id, firstFrame: rows[start + p.first].frame, lastFrame: last,
+                        peakFrame: rows[start + peak].frame, score: p.score, threshold: threshold))
             }
         }
         return out
@@ -130,7 +136,9 @@ package struct MomentSearch: Sendable {
     /// Empty when the candidate does not lie within `frames` (the video changed since stage 1).
     /// Within `allowed` (a filter's span) when given.
     func span(_ c: Candidate, layout: FrameLayout, frames: Int, allowed: Range<Int>? = nil) -> Range<Int> {
-        guard c.firstFrame >= 0, c.firstFrame <= c.lastFrame, c.lastFrame < frames, c.peakFrame < frames else { return 0..<0 }
+        guard c.firstFrame >= 0, c.firstFrame <= c.lastFrame, c.lastFrame < frames, c.peakFrame < frames else {
+            return 0..<0
+        }
         let margin = layout.maxSpacing + window / 2
         let whole = max(0, c.firstFrame - margin)..<min(frames, c.lastFrame + 1 + margin)
         guard let allowed else { return whole }
@@ -150,7 +158,9 @@ package struct MomentSearch: Sendable {
     /// boundaries (the same protocol over I-frames only) and are flagged `refined == false`.
     /// A candidate whose video is not in `videos` (gone or changed since stage 1), or does not
     /// lie within it, is dropped.
-    package func plan(_ candidates: [Candidate], k: Int, videos: [Int64: VideoContext], pFrameBudget: Int = .max) -> RefinePlan {
+    package func plan(_ candidates: [Candidate], k: Int, videos: [Int64: VideoContext], pFrameBudget: Int = .max)
+        -> RefinePlan
+    {
         var plan = RefinePlan(refinements: [], requests: [])
         var budget = pFrameBudget
         var wanted: [Int64: Set<Int>] = [:]
@@ -164,9 +174,12 @@ package struct MomentSearch: Sendable {
             if refined { budget -= p.count }
             let iFrames = span.filter(v.layout.isIFrame)
             wanted[v.id, default: []].formUnion(iFrames + (refined ? p : []))
-            plan.refinements.append(.init(candidate: c, video: v, span: span, pFrames: refined ? decisive : [], refined: refined))
+            plan.refinements.append(
+                .init(candidate: c, video: v, span: span, pFrames: refined ? decisive : [], refined: refined))
         }
-        plan.requests = wanted.keys.sorted().map { RefinePlan.FrameRequest(video: $0, frameIndices: wanted[$0]!.sorted()) }
+        plan.requests = wanted.keys.sorted().map {
+            RefinePlan.FrameRequest(video: $0, frameIndices: wanted[$0]!.sorted())
+        }
         return plan
     }
 
@@ -176,7 +189,8 @@ package struct MomentSearch: Sendable {
     package func rank(_ plan: RefinePlan, features: [[[Float]]], query: [Float], k: Int) -> [Moment] {
         var score: [Int64: [Int: Float]] = [:]
         for (r, f) in zip(plan.requests, features) {
-            score[r.video] = Dictionary(uniqueKeysWithValues: zip(r.frameIndices, f.map { VectorMath.cosine($0, query) }))
+            score[r.video] = Dictionary(
+                uniqueKeysWithValues: zip(r.frameIndices, f.map { VectorMath.cosine($0, query) }))
         }
         var refined: [Moment] = []
         for r in plan.refinements {
@@ -189,7 +203,10 @@ package struct MomentSearch: Sendable {
         }
         refined.sort { $0.score > $1.score }
         var out: [Moment] = []
-        for m in refined where !out.contains(where: { $0.videoID == m.videoID && Grounding.iou(($0.start, $0.end), (m.start, m.end)) > 0.3 }) {
+        for m in refined
+        where !out.contains(where: {
+            $0.videoID == m.videoID && Grounding.iou(($0.start, $0.end), (m.start, m.end)) > 0.3
+        }) {
             out.append(m)
             if out.count == k { break }
         }
@@ -204,10 +221,17 @@ package struct MomentSearch: Sendable {
         var j = 0
         for k in span {
             while j + 1 < xs.count && xs[j + 1] <= k { j += 1 }
-            if k <= first { out[k - span.lowerBound] = known[first]!; continue }
+            if k <= first {
+                out[k - span.lowerBound] = known[first]!
+                continue
+            }
             let a = xs[j]
-            if j + 1 >= xs.count || a == k { out[k - span.lowerBound] = known[a]!; continue }
-            let b = xs[j + 1], t = Float(k - a) / Float(b - a)
+            if j + 1 >= xs.count || a == k {
+                out[k - span.lowerBound] = known[a]!
+                continue
+            }
+            let b = xs[j + 1]
+            let t = Float(k - a) / Float(b - a)
             out[k - span.lowerBound] = known[a]! * (1 - t) + known[b]! * t
         }
         return out
@@ -223,9 +247,12 @@ package struct MomentSearch: Sendable {
             let above = i < s.count && s[i] - c.threshold > 1e-6
             if above, start == nil { start = i }
             if !above, let a = start {
-                let first = span.lowerBound + a, last = span.lowerBound + i - 1
+                let first = span.lowerBound + a
+                let last = span.lowerBound + i - 1
                 let peak = s[a...(i - 1)].max()!
-                if last >= c.firstFrame, first <= c.lastFrame, peak > (bestRun?.score ?? -.infinity) { bestRun = (first, last, peak) }
+                if last >= c.firstFrame, first <= c.lastFrame, peak > (bestRun?.score ?? -.infinity) {
+                    bestRun = (first, last, peak)
+                }
                 start = nil
             }
         }
@@ -235,7 +262,8 @@ package struct MomentSearch: Sendable {
     }
 
     func moment(_ v: VideoContext, first: Int, last: Int, score: Float) -> Moment {
-        Moment(videoID: v.id, path: v.path, start: v.times[first], end: v.times[last] + 1 / v.fps,
-               score: score, firstFrame: first, lastFrame: last)
+        Moment(
+            videoID: v.id, path: v.path, start: v.times[first], end: v.times[last] + 1 / v.fps,
+            score: score, firstFrame: first, lastFrame: last)
     }
 }

@@ -53,7 +53,8 @@ public final class QueryControl: @unchecked Sendable {
         try lock.withLock {
             if cancelled { throw QueryError.cancelled }
             guard count <= limits.maxPFrames - pFrames else {
-                throw QueryError.overBudget(.pFrames, needed: Double(pFrames) + Double(count), limit: Double(limits.maxPFrames))
+                throw QueryError.overBudget(
+                    .pFrames, needed: Double(pFrames) + Double(count), limit: Double(limits.maxPFrames))
             }
             pFrames += count
         }
@@ -68,7 +69,8 @@ public final class QueryControl: @unchecked Sendable {
             if cancelled { throw QueryError.cancelled }
             let limit = DecodeCost.pixels(frames: limits.maxDecodedFrames)
             guard cost <= limit - decodedPixels else {
-                throw QueryError.overBudget(.decoding, needed: DecodeCost.frames(pixels: decodedPixels + cost), limit: limits.maxDecodedFrames)
+                throw QueryError.overBudget(
+                    .decoding, needed: DecodeCost.frames(pixels: decodedPixels + cost), limit: limits.maxDecodedFrames)
             }
             decodedPixels += cost
             decoded += 1
@@ -81,7 +83,10 @@ public final class QueryControl: @unchecked Sendable {
     /// Where this query's P-frame inputs came from: the decoded-frame tier, or decoding the
     /// original file (counted, not limited: `charge(decodedFrames:)` is the limit).
     package func noteFrameSources(tierHits: Int, decoded: Int) {
-        lock.withLock { self.tierHits += tierHits; sourceDecoded += decoded }
+        lock.withLock {
+            self.tierHits += tierHits
+            sourceDecoded += decoded
+        }
     }
 
     package var frameSources: (tierHits: Int, decoded: Int) { lock.withLock { (tierHits, sourceDecoded) } }
@@ -122,7 +127,8 @@ public enum QueryError: Error, CustomStringConvertible, Equatable {
         case .cancelled: return "the query was cancelled"
         case .overBudget(let budget, let needed, let limit):
             let verb = budget == .decoding ? "reached" : "needs"
-            return "this query \(verb) \(Self.figure(needed)) \(budget.rawValue), more than the limit of \(Self.figure(limit)) per query; ask for a shorter range"
+            return
+                "this query \(verb) \(Self.figure(needed)) \(budget.rawValue), more than the limit of \(Self.figure(limit)) per query; ask for a shorter range"
         }
     }
 

@@ -42,7 +42,9 @@ extension Library {
     /// The unit-length query vector of `input` (see `QueryInput`). Bad input throws a typed
     /// error: `LibraryError.badVector`, `.badImage`, `.imageTooLarge`, `.timeOutsideVideo`,
     /// `.emptyQuery`, or `StoreError.unknownVideo` / `.notReady` for a stored frame.
-    package func queryVector(_ input: QueryInput, limits: QueryInput.Limits = .init(), control: QueryControl = QueryControl()) throws -> [Float] {
+    package func queryVector(
+        _ input: QueryInput, limits: QueryInput.Limits = .init(), control: QueryControl = QueryControl()
+    ) throws -> [Float] {
         switch input {
         case .text(let text):
             return try textQuery(text)
@@ -69,7 +71,9 @@ extension Library {
             guard let k = Self.nearestFrame(src.offsets.map(\.time), to: time) else {
                 throw LibraryError.timeOutsideVideo(video: v.path, time: time, duration: v.duration)
             }
-            let f = v.layout.isIFrame(k) ? try src.iFeature(k)
+            let f =
+                v.layout.isIFrame(k)
+                ? try src.iFeature(k)
                 : try reconstructor(for: v).features(of: src, range: k..<(k + 1), control: control)[0]
             return try Self.checkedUnit(f, dim: embedDim)
         }
@@ -77,17 +81,24 @@ extension Library {
 
     /// `v` scaled to unit length after checking its width and values.
     static func checkedUnit(_ v: [Float], dim: Int) throws -> [Float] {
-        guard v.count == dim else { throw LibraryError.badVector("it has \(v.count) values; this library's model embeds in \(dim)") }
-        if let i = v.firstIndex(where: { !$0.isFinite }) { throw LibraryError.badVector("value \(i) is \(v[i]), not a finite number") }
+        guard v.count == dim else {
+            throw LibraryError.badVector("it has \(v.count) values; this library's model embeds in \(dim)")
+        }
+        if let i = v.firstIndex(where: { !$0.isFinite }) {
+            throw LibraryError.badVector("value \(i) is \(v[i]), not a finite number")
+        }
         let norm = VectorMath.norm(v)
-        guard norm.isFinite, norm > 1e-12 else { throw LibraryError.badVector("its length is \(norm): no usable direction") }
+        guard norm.isFinite, norm > 1e-12 else {
+            throw LibraryError.badVector("its length is \(norm): no usable direction")
+        }
         return VectorMath.normalized(v)
     }
 
     /// Index of the time in `times` (ascending) nearest to `t`; nil for none.
     static func nearestFrame(_ times: [Double], to t: Double) -> Int? {
         guard !times.isEmpty else { return nil }
-        var lo = 0, hi = times.count - 1
+        var lo = 0
+        var hi = times.count - 1
         while lo < hi {
             let mid = (lo + hi) / 2
             if times[mid] < t { lo = mid + 1 } else { hi = mid }

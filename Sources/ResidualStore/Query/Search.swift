@@ -17,8 +17,10 @@ extension Library {
     /// Moment search for any kind of query (`QueryInput`): resolved to one unit vector, then
     /// the same two stages. `filter` chooses the rows stage 1 scores (`Stage1Selection`):
     /// nothing outside it is scored into a moment, and no P-frame outside it is computed.
-    public func searchReport(_ input: QueryInput, k: Int, filter: SearchFilter = SearchFilter(),
-                             limits: QueryInput.Limits = .init(), control: QueryControl = QueryControl()) throws -> SearchReport {
+    public func searchReport(
+        _ input: QueryInput, k: Int, filter: SearchFilter = SearchFilter(),
+        limits: QueryInput.Limits = .init(), control: QueryControl = QueryControl()
+    ) throws -> SearchReport {
         guard (1...1000).contains(k) else { throw LibraryError.badK(k) }
         try filter.validate()
         let t0 = DispatchTime.now().uptimeNanoseconds
@@ -27,10 +29,12 @@ extension Library {
         // 2. Stage 1: coarse candidates from the stored I-features.
         let stage1 = try stage1Plan(query: query, k: k, filter: filter)
         let t1 = DispatchTime.now().uptimeNanoseconds
-        let before = control.usage, hitsBefore = control.frameSources
+        let before = control.usage
+        let hitsBefore = control.frameSources
         // 3. The videos of the candidates stage 2 looks at, read once.
         let search = MomentSearch()
-        let videos = try stage2Videos(search.chosen(stage1.candidates, k: k), ready: stage1.ready, allowed: stage1.allowed)
+        let videos = try stage2Videos(
+            search.chosen(stage1.candidates, k: k), ready: stage1.ready, allowed: stage1.allowed)
         let contexts = videos.mapValues(\.context)
         // 4. The plan of the frames to compute, within the query's P-frame budget, and their
         //    features. Decoding past the request's budget (long GOPs, large pictures): the
@@ -46,12 +50,14 @@ extension Library {
         // 5. Ranked moments on the refined curves.
         let moments = search.rank(plan, features: features, query: query, k: k)
         let t2 = DispatchTime.now().uptimeNanoseconds
-        let after = control.usage, hitsAfter = control.frameSources
-        return SearchReport(moments: moments, stage1Ms: Double(t1 - t0) / 1e6, stage2Ms: Double(t2 - t1) / 1e6,
-                            pFrames: after.pFrames - before.pFrames, decodedFrames: hitsAfter.decoded - hitsBefore.decoded,
-                            frameCacheHits: hitsAfter.tierHits - hitsBefore.tierHits, refined: moments.allSatisfy(\.refined),
-                            stage1Videos: stage1.videosScored, stage1Rows: stage1.rowsScored,
-                            stage2Videos: plan.requests.map(\.video).sorted(), stage1: stage1.mode)
+        let after = control.usage
+        let hitsAfter = control.frameSources
+        return SearchReport(
+            moments: moments, stage1Ms: Double(t1 - t0) / 1e6, stage2Ms: Double(t2 - t1) / 1e6,
+            pFrames: after.pFrames - before.pFrames, decodedFrames: hitsAfter.decoded - hitsBefore.decoded,
+            frameCacheHits: hitsAfter.tierHits - hitsBefore.tierHits, refined: moments.allSatisfy(\.refined),
+            stage1Videos: stage1.videosScored, stage1Rows: stage1.rowsScored,
+            stage2Videos: plan.requests.map(\.video).sorted(), stage1: stage1.mode)
     }
 
     /// Stage 1: the coarse candidates of `query`, best first, and the ready videos they come
@@ -61,13 +67,18 @@ extension Library {
     func stage1Plan(query: [Float], k: Int, filter: SearchFilter = SearchFilter()) throws -> Stage1Plan {
         if filter.isEmpty, let indexed = try stage1IndexPlan(query: query, k: k) { return indexed }
         let snapshot = try stage1Snapshot()
-        let selection = filter.isEmpty ? nil
-            : snapshot.select(filter, localPaths: filter.pathPrefix == nil ? [:] : snapshot.ready.compactMapValues(localPath(of:)))
-        let candidates = MomentSearch().coarse(matrix: snapshot.matrix, query: query, shape: snapshot.shape(within: selection),
-                                               rows: selection?.ranges)
-        return Stage1Plan(candidates: candidates, ready: snapshot.ready, mode: .exact,
-                          videosScored: selection?.frames.count ?? snapshot.segments.filter { $0.rows > 0 }.count,
-                          rowsScored: selection?.rowCount ?? snapshot.matrix.rows.count, allowed: selection?.frames)
+        let selection =
+            filter.isEmpty
+            ? nil
+            : snapshot.select(
+                filter, localPaths: filter.pathPrefix == nil ? [:] : snapshot.ready.compactMapValues(localPath(of:)))
+        let candidates = MomentSearch().coarse(
+            matrix: snapshot.matrix, query: query, shape: snapshot.shape(within: selection),
+            rows: selection?.ranges)
+        return Stage1Plan(
+            candidates: candidates, ready: snapshot.ready, mode: .exact,
+            videosScored: selection?.frames.count ?? snapshot.segments.filter { $0.rows > 0 }.count,
+            rowsScored: selection?.rowCount ?? snapshot.matrix.rows.count, allowed: selection?.frames)
     }
 
     /// One video stage 2 may refine: its row, its stored frames, and what the scoring needs.
@@ -83,8 +94,10 @@ extension Library {
     /// here, or changed since it was indexed (and not yet re-indexed), keeps its coarse moments
     /// (`refinable` false): one stale file must not fail every search. `allowed`: the frames
     /// a filter admits of each video (stage 2 looks at no frame outside them).
-    func stage2Videos(_ candidates: ArraySlice<MomentSearch.Candidate>, ready: [Int64: VideoRecord],
-                      allowed: [Int64: Range<Int>]?) throws -> [Int64: Stage2Video] {
+    func stage2Videos(
+        _ candidates: ArraySlice<MomentSearch.Candidate>, ready: [Int64: VideoRecord],
+        allowed: [Int64: Range<Int>]?
+    ) throws -> [Int64: Stage2Video] {
         var out: [Int64: Stage2Video] = [:]
         var seen = Set<Int64>()
         for id in candidates.map(\.videoID) where seen.insert(id).inserted {
@@ -99,7 +112,8 @@ extension Library {
                 stage1.noteSkipped(e.description)
                 continue
             }
-            var context = MomentSearch.VideoContext(id: id, path: v.path, times: source.offsets.map(\.time), fps: v.fps, layout: v.layout)
+            var context = MomentSearch.VideoContext(
+                id: id, path: v.path, times: source.offsets.map(\.time), fps: v.fps, layout: v.layout)
             context.refinable = isMounted(v) && staleness(v) == nil
             context.allowed = allowed?[id]
             out[id] = Stage2Video(record: v, source: source, context: context)
@@ -115,10 +129,16 @@ extension Library {
         var groups: [(reconstructor: Reconstructor, members: [Int])] = []
         for (i, request) in plan.requests.enumerated() {
             let rec = try reconstructor(for: videos[request.video]!.record)
-            if let g = groups.firstIndex(where: { $0.reconstructor === rec }) { groups[g].members.append(i) } else { groups.append((rec, [i])) }
+            if let g = groups.firstIndex(where: { $0.reconstructor === rec }) {
+                groups[g].members.append(i)
+            } else {
+                groups.append((rec, [i]))
+            }
         }
         for (rec, members) in groups {
-            let parts = members.map { (source: videos[plan.requests[$0].video]!.source, frames: plan.requests[$0].frameIndices) }
+            let parts = members.map {
+                (source: videos[plan.requests[$0].video]!.source, frames: plan.requests[$0].frameIndices)
+            }
             for (i, f) in zip(members, try rec.features(of: parts, control: control)) { out[i] = f }
         }
         return out

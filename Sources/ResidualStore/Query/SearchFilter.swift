@@ -22,7 +22,9 @@ public struct SearchFilter: Sendable, Equatable, Codable {
     public var from: Double?
     public var to: Double?
 
-    public init(roots: [String] = [], pathPrefix: String? = nil, videoIDs: [Int64] = [], from: Double? = nil, to: Double? = nil) {
+    public init(
+        roots: [String] = [], pathPrefix: String? = nil, videoIDs: [Int64] = [], from: Double? = nil, to: Double? = nil
+    ) {
         self.roots = roots
         self.pathPrefix = pathPrefix
         self.videoIDs = videoIDs
@@ -32,7 +34,8 @@ public struct SearchFilter: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case roots, from, to
-        case pathPrefix = "path_prefix", videoIDs = "video_ids"
+        case pathPrefix = "path_prefix"
+        case videoIDs = "video_ids"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -53,16 +56,24 @@ public struct SearchFilter: Sendable, Equatable, Codable {
     /// Throws `LibraryError.badFilter` naming what is wrong.
     public func validate() throws {
         func bad(_ m: String) -> LibraryError { .badFilter(m) }
-        if roots.count > Self.maxItems || videoIDs.count > Self.maxItems { throw bad("at most \(Self.maxItems) roots and \(Self.maxItems) video ids") }
-        if let r = roots.first(where: { !RootMounts.isValidName($0) }) { throw bad("root \"\(r.prefix(64))\" is not a root name (letters, digits, - and _)") }
+        if roots.count > Self.maxItems || videoIDs.count > Self.maxItems {
+            throw bad("at most \(Self.maxItems) roots and \(Self.maxItems) video ids")
+        }
+        if let r = roots.first(where: { !RootMounts.isValidName($0) }) {
+            throw bad("root \"\(r.prefix(64))\" is not a root name (letters, digits, - and _)")
+        }
         if let p = pathPrefix {
             if p.isEmpty { throw bad("the path prefix is empty") }
-            if p.utf8.count > Self.maxPrefixLength { throw bad("the path prefix is longer than \(Self.maxPrefixLength) bytes") }
+            if p.utf8.count > Self.maxPrefixLength {
+                throw bad("the path prefix is longer than \(Self.maxPrefixLength) bytes")
+            }
             if p.contains("\0") { throw bad("the path prefix contains a NUL byte") }
         }
         if let id = videoIDs.first(where: { $0 < 0 }) { throw bad("video id \(id) is negative") }
         for (name, t) in [("from", from), ("to", to)] {
-            if let t, !(t.isFinite && t >= 0) { throw bad("\(name) must be a non-negative number of seconds, got \(t)") }
+            if let t, !(t.isFinite && t >= 0) {
+                throw bad("\(name) must be a non-negative number of seconds, got \(t)")
+            }
         }
         if let f = from, let t = to, f > t { throw bad("from (\(f) s) is after to (\(t) s)") }
     }
@@ -98,7 +109,8 @@ public struct SearchFilter: Sendable, Equatable, Codable {
 extension Library {
     /// A rooted video's file on this machine, without touching the disk (path prefix filters).
     func localPath(of v: VideoRecord) -> String? {
-        guard case .rooted(let root, let rel) = StoredPath(v.path), let folder = configuration.roots.folders[root] else { return nil }
+        guard case .rooted(let root, let rel) = StoredPath(v.path), let folder = configuration.roots.folders[root]
+        else { return nil }
         return folder.appendingPathComponent(rel).standardizedFileURL.path
     }
 }

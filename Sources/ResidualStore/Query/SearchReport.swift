@@ -25,8 +25,13 @@ public struct SearchReport: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case moments, refined, stage1
-        case stage1Ms = "stage1_ms", stage2Ms = "stage2_ms", pFrames = "p_frames"
-        case decodedFrames = "decoded_frames", frameCacheHits = "frame_cache_hits"
-        case stage1Videos = "stage1_videos", stage1Rows = "stage1_rows", stage2Videos = "stage2_videos"
+        case stage1Ms = "stage1_ms"
+        case stage2Ms = "stage2_ms"
+        case pFrames = "p_frames"
+        case decodedFrames = "decoded_frames"
+        case frameCacheHits = "frame_cache_hits"
+        case stage1Videos = "stage1_videos"
+        case stage1Rows = "stage1_rows"
+        case stage2Videos = "stage2_videos"
     }
 }

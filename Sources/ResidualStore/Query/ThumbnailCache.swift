@@ -14,13 +14,17 @@ public final class ThumbnailCache: @unchecked Sendable {
         encoder = JPEGEncoder(quality: 5, maxDimension: maxDimension)
     }
 
-    func key(_ v: VideoRecord, _ index: Int) -> String { "\(v.contentHash)@\(v.fps)#\(index)#\(encoder.maxDimension ?? 0)" }
+    func key(_ v: VideoRecord, _ index: Int) -> String {
+        "\(v.contentHash)@\(v.fps)#\(index)#\(encoder.maxDimension ?? 0)"
+    }
 
     public func cached(_ v: VideoRecord, _ index: Int) -> Data? { lru.get(key(v, index)) }
 
     /// Decodes the frame at its stored seek point and encodes it (blocking; run off the loop);
     /// the decoding is charged to `control`.
-    public func make(_ library: Library, _ v: VideoRecord, _ index: Int, control: QueryControl = QueryControl()) throws -> Data {
+    public func make(_ library: Library, _ v: VideoRecord, _ index: Int, control: QueryControl = QueryControl()) throws
+        -> Data
+    {
         let k = key(v, index)
         if let d = lru.get(k) { return d }
         let image = try library.frameImage(v, index: index, control: control)

@@ -7,7 +7,9 @@ extension Reconstructor {
     /// the order given. The P-frames of all videos that are not cached go through the residual
     /// encoder together, `batch` at a time, so a search's stage 2 is one batched pass however
     /// many videos it touches. Charged to `control` before any work.
-    package func features(of requests: [(source: Source, frames: [Int])], control: QueryControl = QueryControl()) throws -> [[[Float]]] {
+    package func features(of requests: [(source: Source, frames: [Int])], control: QueryControl = QueryControl()) throws
+        -> [[[Float]]]
+    {
         var out = requests.map { [[Float]?](repeating: nil, count: $0.frames.count) }
         var missing: [(request: Int, slot: Int, frame: Int)] = []
         for (r, req) in requests.enumerated() {
@@ -32,7 +34,7 @@ extension Reconstructor {
             for m in pass { frameIndices[m.request, default: []].append(m.frame) }
             let order = frameIndices.keys.sorted()
             let computed = try reconstruct(order.map { (requests[$0].source, frameIndices[$0]!) }, control: control)
-            var feature: [PartFrame: [Float]] = [:]   // keyed by (request, frame)
+            var feature: [PartFrame: [Float]] = [:]  // keyed by (request, frame)
             for (j, r) in order.enumerated() {
                 for (k, v) in zip(frameIndices[r]!, computed[j]) {
                     feature[PartFrame(part: r, frame: k)] = v
@@ -50,12 +52,15 @@ extension Reconstructor {
     func reconstruct(_ parts: [(source: Source, frames: [Int])], control: QueryControl? = nil) throws -> [[[Float]]] {
         var batch = try gather(parts, control: control)
         select(&batch)
-        let flat = encode(batch)   // [P, D], parts in order
+        let flat = encode(batch)  // [P, D], parts in order
         refill(batch)
         let d = encoder.model.config.embedDim
         var row = 0
         return batch.parts.map { part in
-            part.frameIndices.map { _ in defer { row += 1 }; return Array(flat[row * d..<(row + 1) * d]) }
+            part.frameIndices.map { _ in
+                defer { row += 1 }
+                return Array(flat[row * d..<(row + 1) * d])
+            }
         }
     }
 
@@ -65,7 +70,10 @@ extension Reconstructor {
     /// choose; all images normalised; the anchors' stored I-features.
     func gather(_ parts: [(source: Source, frames: [Int])], control: QueryControl?) throws -> PFrameBatch {
         let motion = encoder.reduction.strategy == .motion
-        var batch = PFrameBatch(parts: parts.map { .init(source: $0.source, frameIndices: $0.frames, encoder: encoder.withMaskSeed($0.source.maskSeed)) })
+        var batch = PFrameBatch(
+            parts: parts.map {
+                .init(source: $0.source, frameIndices: $0.frames, encoder: encoder.withMaskSeed($0.source.maskSeed))
+            })
         for (s, part) in batch.parts.enumerated() {
             let source = part.source
             // A changed file is refused whether or not its pixels are cached: its stored
@@ -94,7 +102,9 @@ extension Reconstructor {
         let stride = 3 * encoder.model.config.imageSize * encoder.model.config.imageSize
         var pixels = [Float](repeating: 0, count: batch.images.count * stride)
         pixels.withUnsafeMutableBufferPointer { buf in
-            for (i, img) in batch.images.enumerated() { CLIPPreprocessor.normalize(img, into: buf.baseAddress! + i * stride) }
+            for (i, img) in batch.images.enumerated() {
+                CLIPPreprocessor.normalize(img, into: buf.baseAddress! + i * stride)
+            }
         }
         batch.pixels = pixels
         for s in batch.parts.indices {
@@ -122,7 +132,8 @@ extension Reconstructor {
                     let frame = base + batch.imageRow[PartFrame(part: s, frame: k)]! * stride
                     let anchor = motion ? base + batch.imageRow[PartFrame(part: s, frame: a)]! * stride : nil
                     batch.keep[PartFrame(part: s, frame: k)] = part.encoder.reduction.select(
-                        grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: frame, anchor: anchor, motion: part.motion[k])
+                        grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: frame, anchor: anchor,
+                        motion: part.motion[k])
                     batch.chosen.append(PartFrame(part: s, frame: k))
                 }
             }
@@ -138,9 +149,11 @@ extension Reconstructor {
             for (s, part) in batch.parts.enumerated() {
                 for k in part.frameIndices {
                     let key = PartFrame(part: s, frame: k)
-                    pFrames.append(ResidualEncoder.PFrame(index: k, pixels: base + batch.imageRow[key]! * stride, anchorPixels: nil,
-                                                          anchorFeature: part.anchorFeatures[part.source.layout.anchor(of: k)]![...],
-                                                          keep: batch.keep[key]))
+                    pFrames.append(
+                        ResidualEncoder.PFrame(
+                            index: k, pixels: base + batch.imageRow[key]! * stride, anchorPixels: nil,
+                            anchorFeature: part.anchorFeatures[part.source.layout.anchor(of: k)]![...],
+                            keep: batch.keep[key]))
                 }
             }
             return encoder.encodePFrames(pFrames)
@@ -156,8 +169,10 @@ extension Reconstructor {
             guard let chosen = byPart[s] else { continue }
             let source = part.source
             let inputs = chosen.map { key in
-                FrameTier.Input(index: key.frame, pts: source.offset(key.frame).pts, anchorPTS: source.offset(source.layout.anchor(of: key.frame)).pts,
-                                image: batch.images[batch.imageRow[key]!], keep: batch.keep[key]!)
+                FrameTier.Input(
+                    index: key.frame, pts: source.offset(key.frame).pts,
+                    anchorPTS: source.offset(source.layout.anchor(of: key.frame)).pts,
+                    image: batch.images[batch.imageRow[key]!], keep: batch.keep[key]!)
             }
             tier.refill(video: source.contentHash, inputs, encoder: part.encoder, motionSource: source.motionSource)
         }

@@ -1,7 +1,7 @@
 import CLIP
 import Foundation
-import Timeline
 import Support
+import Timeline
 import Video
 
 /// Lazy P-features: P-feature of frame k = residual encoder(frame k pixels, I-feature of its
@@ -48,9 +48,12 @@ package final class Reconstructor: @unchecked Sendable {
         /// Where the motion strategy's scores come from, as recorded at ingest.
         package var motionSource: MotionSource = .pixels
 
-        package init(url: URL, contentHash: String, fps: Double, maskSeed: UInt64 = 0, offsets: [FrameOffset], layout: FrameLayout,
-                    iFeature: @escaping @Sendable (Int) throws -> [Float],
-                    checkFile: @escaping @Sendable () throws -> Void = {}) {
+        package init(
+            url: URL, contentHash: String, fps: Double, maskSeed: UInt64 = 0, offsets: [FrameOffset],
+            layout: FrameLayout,
+            iFeature: @escaping @Sendable (Int) throws -> [Float],
+            checkFile: @escaping @Sendable () throws -> Void = {}
+        ) {
             self.url = url
             self.contentHash = contentHash
             self.fps = fps
@@ -62,8 +65,10 @@ package final class Reconstructor: @unchecked Sendable {
         }
     }
 
-    package init(encoder: ResidualEncoder, frameCache: FrameCache, featureBudget: Int = 128 << 20, batch: Int = 256,
-                batchBytes: Int = 256 << 20) {
+    package init(
+        encoder: ResidualEncoder, frameCache: FrameCache, featureBudget: Int = 128 << 20, batch: Int = 256,
+        batchBytes: Int = 256 << 20
+    ) {
         self.encoder = encoder
         self.decodedFrames = frameCache
         self.pFeatures = ByteBudgetLRU(byteBudget: featureBudget)
@@ -82,7 +87,9 @@ package final class Reconstructor: @unchecked Sendable {
 
     /// Features of frames `range` (I stored, P reconstructed), in index order. The P-frames to
     /// compute are charged to `control` before any work, and cancellation is checked per batch.
-    package func features(of source: Source, range: Range<Int>, control: QueryControl = QueryControl()) throws -> [[Float]] {
+    package func features(of source: Source, range: Range<Int>, control: QueryControl = QueryControl()) throws
+        -> [[Float]]
+    {
         try features(of: [(source, Array(range))], control: control)[0]
     }
 
@@ -91,7 +98,9 @@ package final class Reconstructor: @unchecked Sendable {
     /// included), so an over-budget decode stops mid-way; each wanted frame becomes the model's
     /// input as soon as it is decoded,
     /// so memory follows the model's input size, not the source's resolution.
-    package func pixels(of source: Source, frames wanted: [Int], control: QueryControl = QueryControl()) throws -> [Int: RGBImage] {
+    package func pixels(of source: Source, frames wanted: [Int], control: QueryControl = QueryControl()) throws -> [Int:
+        RGBImage]
+    {
         let size = encoder.model.config.imageSize
         var have: [Int: RGBImage] = [:]
         var missing: [Int] = []
@@ -132,5 +141,7 @@ extension Reconstructor.Source {
     /// Whether the window holds sampled frame `k`.
     func hasOffset(_ k: Int) -> Bool { k >= firstIndex && k - firstIndex < offsets.count }
     func frameKey(_ k: Int) -> FrameKey { FrameKey(videoHash: contentHash, fps: fps, index: k) }
-    func featureKey(_ k: Int) -> PFeatureKey { PFeatureKey(frame: frameKey(k), maskSeed: maskSeed, anchor: layout.anchor(of: k)) }
+    func featureKey(_ k: Int) -> PFeatureKey {
+        PFeatureKey(frame: frameKey(k), maskSeed: maskSeed, anchor: layout.anchor(of: k))
+    }
 }

@@ -29,7 +29,11 @@ extension Library {
         public var queued: Int
         public var alreadyQueued: Int
         public var queue: QueueCounts
-        enum CodingKeys: String, CodingKey { case queued, alreadyQueued = "already_queued", queue }
+        enum CodingKeys: String, CodingKey {
+            case queued
+            case alreadyQueued = "already_queued"
+            case queue
+        }
     }
 
     /// Queues `files` (local files under the named roots) for the workers of a shared store,

@@ -24,7 +24,8 @@ public struct RootMounts: Sendable, Equatable {
     public var names: [String] { folders.keys.sorted() }
 
     public static func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 64 && name.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" || $0 == "_" }
+        !name.isEmpty && name.utf8.count <= 64
+            && name.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" || $0 == "_" }
     }
 
     /// The store's name for `file`: `NAME:relative` under the deepest root that holds it,
@@ -65,7 +66,9 @@ public struct RootMounts: Sendable, Equatable {
             guard p.hasPrefix("/") else { throw RootError.badPath(path: p, reason: .unrooted) }
             return URL(fileURLWithPath: p)
         case .rooted(let root, let rel):
-            guard folders[root] != nil else { throw RootError.notMounted(root: root, video: video, path: stored, mounted: names) }
+            guard folders[root] != nil else {
+                throw RootError.notMounted(root: root, video: video, path: stored, mounted: names)
+            }
             return try resolve(root: root, relative: rel)
         }
     }
@@ -90,8 +93,12 @@ public struct RootMounts: Sendable, Equatable {
     public static func checkRelative(_ path: String, allowAbsolute: Bool = false) throws {
         if path.isEmpty { throw RootError.badPath(path: path, reason: .empty) }
         if path.utf8.count > 4096 { throw RootError.badPath(path: String(path.prefix(64)) + "…", reason: .tooLong) }
-        if path.contains("\0") { throw RootError.badPath(path: path.replacingOccurrences(of: "\0", with: "\\0"), reason: .nul) }
-        if path.split(separator: "/", omittingEmptySubsequences: true).contains("..") { throw RootError.badPath(path: path, reason: .traversal) }
+        if path.contains("\0") {
+            throw RootError.badPath(path: path.replacingOccurrences(of: "\0", with: "\\0"), reason: .nul)
+        }
+        if path.split(separator: "/", omittingEmptySubsequences: true).contains("..") {
+            throw RootError.badPath(path: path, reason: .traversal)
+        }
         if !allowAbsolute && path.hasPrefix("/") { throw RootError.badPath(path: path, reason: .absolute) }
     }
 
@@ -119,7 +126,9 @@ public enum StoredPath: Sendable, Equatable {
     case rooted(root: String, path: String)
 
     public init(_ stored: String) {
-        if !stored.hasPrefix("/"), let colon = stored.firstIndex(of: ":"), RootMounts.isValidName(String(stored[..<colon])) {
+        if !stored.hasPrefix("/"), let colon = stored.firstIndex(of: ":"),
+            RootMounts.isValidName(String(stored[..<colon]))
+        {
             self = .rooted(root: String(stored[..<colon]), path: String(stored[stored.index(after: colon)...]))
         } else {
             self = .absolute(stored)
@@ -150,21 +159,24 @@ public enum RootError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .notMounted(let root, let video, let path, let mounted):
             let which = video.map { "video \($0) (\(path))" } ?? path
-            return "\(which) lies under library root `\(root)`, which is not mounted here (roots given: \(mounted.isEmpty ? "none" : mounted.joined(separator: ", "))); pass --root \(root)=PATH"
+            return
+                "\(which) lies under library root `\(root)`, which is not mounted here (roots given: \(mounted.isEmpty ? "none" : mounted.joined(separator: ", "))); pass --root \(root)=PATH"
         case .badPath(let path, let reason):
-            let why = switch reason {
-            case .empty: "it is empty"
-            case .tooLong: "it is longer than 4096 bytes"
-            case .nul: "it contains a NUL byte"
-            case .traversal: "it contains `..`"
-            case .absolute: "a path under a root must be relative"
-            case .unrooted: "a stored path must be absolute or NAME:relative/path"
-            }
+            let why =
+                switch reason {
+                case .empty: "it is empty"
+                case .tooLong: "it is longer than 4096 bytes"
+                case .nul: "it contains a NUL byte"
+                case .traversal: "it contains `..`"
+                case .absolute: "a path under a root must be relative"
+                case .unrooted: "a stored path must be absolute or NAME:relative/path"
+                }
             return "path \(path) refused: \(why)"
         case .leavesRoot(let root, let path):
             return "\(root):\(path) resolves outside library root `\(root)` (a symlink leads out of it)"
         case .underNoRoot(let p, let r):
-            return "\(p) lies under none of the named library roots (\(r.isEmpty ? "none given" : r.joined(separator: ", "))): give --root NAME=PATH for the folder it is in"
+            return
+                "\(p) lies under none of the named library roots (\(r.isEmpty ? "none given" : r.joined(separator: ", "))): give --root NAME=PATH for the folder it is in"
         case .badName(let n): return "library root name \"\(n)\": use letters, digits, - and _"
         }
     }

@@ -29,11 +29,15 @@ extension Library {
             }
             do {
                 // Damage concealed at ingest is concealed the same way here.
-                let reader = try VideoReader(url: try file(of: v), threads: v.damage != nil ? 1 : 0, concealDamage: v.damage != nil)
+                let reader = try VideoReader(
+                    url: try file(of: v), threads: v.damage != nil ? 1 : 0, concealDamage: v.damage != nil)
                 let fresh = model.embed(images: try reader.decode(offsets: picks.map { offsets[$0.index] }))
                 for (p, f) in zip(picks, fresh) {
                     let cos = VectorMath.cosine(p.vector, f)
-                    if Double(cos) < minCosine { report.problems.append(String(format: "%@ frame %d: stored vs recomputed cosine %.5f", v.path, p.index, cos)) }
+                    if Double(cos) < minCosine {
+                        report.problems.append(
+                            String(format: "%@ frame %d: stored vs recomputed cosine %.5f", v.path, p.index, cos))
+                    }
                     report.checked += 1
                 }
             } catch {

@@ -40,7 +40,8 @@ public struct IndexWorker: Sendable {
     /// Throws when the queue cannot be read or written (the job then stays claimed until its
     /// lease lapses, and another worker takes it).
     public func run(log: @escaping @Sendable (String) -> Void) async throws {
-        let pg = queue.postgres, roots = library.configuration.roots
+        let pg = queue.postgres
+        let roots = library.configuration.roots
         let me = Lease.make()
         log("worker \(me.owner) serving \(pg.path), roots \(roots.names.joined(separator: ", "))")
         var idleSince = Date()
@@ -59,10 +60,15 @@ public struct IndexWorker: Sendable {
 
     /// One claimed job: indexed and closed, failed, or given back past its deadline.
     private func serve(_ job: IndexJob, lease: Lease, log: @Sendable (String) -> Void) async throws {
-        let pg = queue.postgres, lib = library, deadlineSeconds = settings.jobDeadline, maxAttempts = settings.maxAttempts
+        let pg = queue.postgres
+        let lib = library
+        let deadlineSeconds = settings.jobDeadline
+        let maxAttempts = settings.maxAttempts
         // Queue rows are input from other machines: the roots' checks refuse a path that leaves its root.
         let url: URL
-        do { url = try lib.configuration.roots.file(for: StoredPath.rooted(root: job.root, path: job.path).stored) } catch {
+        do {
+            url = try lib.configuration.roots.file(for: StoredPath.rooted(root: job.root, path: job.path).stored)
+        } catch {
             try pg.completeJob(job.id, lease: lease, error: "\(error)")
             log("failed: \(job.root):\(job.path) (\(error))")
             return
@@ -72,11 +78,15 @@ public struct IndexWorker: Sendable {
         let work = Task { try await lib.index([url]) }
         // Past the deadline: stop renewing (another worker may claim the job once its lease
         // lapses), then cancel the ingest and wait for it to stop.
-        let deadline = JobDeadline(after: deadlineSeconds) { heartbeat.stop(); work.cancel() }
+        let deadline = JobDeadline(after: deadlineSeconds) {
+            heartbeat.stop()
+            work.cancel()
+        }
         let outcome = await work.result
         heartbeat.stop()
         if deadline.cancel() {
-            let reason = "deadline passed after \(Self.format(deadlineSeconds)) s (--job-deadline) on attempt \(job.attempts) of \(maxAttempts), stopped after \(String(format: "%.1f", Date().timeIntervalSince(started))) s"
+            let reason =
+                "deadline passed after \(Self.format(deadlineSeconds)) s (--job-deadline) on attempt \(job.attempts) of \(maxAttempts), stopped after \(String(format: "%.1f", Date().timeIntervalSince(started))) s"
             if job.attempts >= maxAttempts {
                 try pg.completeJob(job.id, lease: lease, error: reason)
                 log("failed: \(job.root):\(job.path) (\(reason); no attempts left)")
@@ -90,7 +100,9 @@ public struct IndexWorker: Sendable {
         let r = summary.files.first
         let error = r.flatMap { $0.outcome == Library.FileResult.Outcome.failed ? ($0.error ?? "failed") : nil }
         try pg.completeJob(job.id, lease: lease, error: error)
-        log("\(r?.outcome.rawValue ?? "?"): \(job.root):\(job.path)" + (error.map { " (\($0))" } ?? "") + (r.map { String(format: ", %d frames in %.1f s", $0.frames, $0.seconds) } ?? ""))
+        log(
+            "\(r?.outcome.rawValue ?? "?"): \(job.root):\(job.path)" + (error.map { " (\($0))" } ?? "")
+                + (r.map { String(format: ", %d frames in %.1f s", $0.frames, $0.seconds) } ?? ""))
     }
 
     static func format(_ x: Double) -> String { x == x.rounded() && x < 1e15 ? String(Int(x)) : "\(x)" }

@@ -4,7 +4,7 @@ import Foundation
 /// `IndexWorker` gives up a job that runs past `--job-deadline`.
 final class JobDeadline: @unchecked Sendable {
     private let cond = NSCondition()
-    private var state = 0   // 0 pending, 1 cancelled, 2 fired
+    private var state = 0  // 0 pending, 1 cancelled, 2 fired
 
     init(after seconds: Double, _ expire: @escaping @Sendable () -> Void) {
         let until = Date().addingTimeInterval(seconds)
@@ -23,7 +23,10 @@ final class JobDeadline: @unchecked Sendable {
     func cancel() -> Bool {
         cond.lock()
         defer { cond.unlock() }
-        if state == 0 { state = 1; cond.signal() }
+        if state == 0 {
+            state = 1
+            cond.signal()
+        }
         return state == 2
     }
 }

@@ -34,7 +34,12 @@ final class RecordCache: @unchecked Sendable {
     func record(_ id: Int64) -> Library.StoredVideo? { lock.withLock { records[id] } }
 
     /// A deleted video is not served from the cache either, even while the store is down.
-    func forget(_ id: Int64) { lock.withLock { records[id] = nil; order.removeAll { $0 == id } } }
+    func forget(_ id: Int64) {
+        lock.withLock {
+            records[id] = nil
+            order.removeAll { $0 == id }
+        }
+    }
 
     /// Whether the store's last call failed with an outage.
     var storeDown: Bool { lock.withLock { down } }

@@ -57,7 +57,11 @@ final class VideoCounts: @unchecked Sendable {
             let now = Date()
             let (last, listed) = lock.withLock { (lastGeneration, lastListing) }
             if last == generation, let listed, now.timeIntervalSince(listed) < 60 {
-                lock.withLock { snapshot.at = now; snapshot.error = nil; refreshing = false }
+                lock.withLock {
+                    snapshot.at = now
+                    snapshot.error = nil
+                    refreshing = false
+                }
                 return
             }
             let all = try library.videos()
@@ -70,7 +74,10 @@ final class VideoCounts: @unchecked Sendable {
             }
         } catch {
             let message = "\(error)"
-            lock.withLock { snapshot.error = message; refreshing = false }
+            lock.withLock {
+                snapshot.error = message
+                refreshing = false
+            }
         }
     }
 }

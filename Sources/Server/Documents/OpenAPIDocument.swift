@@ -13,12 +13,16 @@ public enum OpenAPIDocument {
     /// (`BuildInfo.version`, e.g. `2.0.0+6274480`), keys sorted.
     public static let json: [UInt8] = {
         guard var doc = (try? JSONSerialization.jsonObject(with: Data(checkedIn))) as? [String: Any],
-              var info = doc["info"] as? [String: Any] else {
-            return checkedIn   // a broken file fails ContractTests; serve it as it is meanwhile
+            var info = doc["info"] as? [String: Any]
+        else {
+            return checkedIn  // a broken file fails ContractTests; serve it as it is meanwhile
         }
         info["version"] = BuildInfo.version
         doc["info"] = info
-        guard let data = try? JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .withoutEscapingSlashes]) else { return checkedIn }
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: doc, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return checkedIn }
         return Array(data)
     }()
 }

@@ -16,7 +16,8 @@ enum SearchPage {
         let page = String(decoding: PackageResources.index_html, as: UTF8.self)
         let css = String(decoding: PackageResources.page_css, as: UTF8.self)
         let js = String(decoding: PackageResources.page_js, as: UTF8.self)
-        return page
+        return
+            page
             .replacingOccurrences(of: stylesheetLink, with: "<style>\n" + css + "</style>")
             .replacingOccurrences(of: scriptLink, with: "<script>\n" + js + "</script>")
     }()

@@ -11,7 +11,9 @@ struct AccessLog<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
     let metrics: ServerMetrics
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         let start = DispatchTime.now().uptimeNanoseconds
         do {
             // Until the response is ready (a media reply's body streams after it).

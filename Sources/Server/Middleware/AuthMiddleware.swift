@@ -20,11 +20,16 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     /// nothing, so they pass as GETs do (see `RouteTable.queryPost`).
     var postIsRead = false
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         let isRead = request.method == .get || request.method == .head || (postIsRead && request.method == .post)
         guard let token else {
             if isRead { return try await next(request, context) }
-            throw APIError(.forbidden, "writes_disabled", "write endpoints need a token: start `rstore serve` with --token-file FILE (or RSTORE_TOKEN) and send `Authorization: Bearer T`")
+            throw APIError(
+                .forbidden, "writes_disabled",
+                "write endpoints need a token: start `rstore serve` with --token-file FILE (or RSTORE_TOKEN) and send `Authorization: Bearer T`"
+            )
         }
         if let presented = Self.bearer(request), Self.constantTimeEqual(presented, token) {
             return try await next(request, context)
@@ -34,8 +39,12 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         }
         let hadCredentials = request.headers[.authorization] != nil
-        var e = APIError(.unauthorized, hadCredentials ? "bad_token" : "missing_token",
-                         hadCredentials ? "the bearer token is not valid" : "this server needs `Authorization: Bearer <token>` (the page: POST /v1/session with it sets a session cookie)")
+        var e = APIError(
+            .unauthorized, hadCredentials ? "bad_token" : "missing_token",
+            hadCredentials
+                ? "the bearer token is not valid"
+                : "this server needs `Authorization: Bearer <token>` (the page: POST /v1/session with it sets a session cookie)"
+        )
         e.headers[.wwwAuthenticate] = "Bearer realm=\"rstore\""
         throw e
     }
@@ -61,7 +70,8 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// Compares without an early exit, so response time does not reveal a matching prefix.
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
         var diff = UInt8(x.count == y.count ? 0 : 1)
         for i in 0..<max(x.count, y.count) {
             diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)

@@ -7,9 +7,13 @@ import Hummingbird
 struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
     let maxBytes: Int
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         if let len = request.headers[.contentLength].flatMap({ Int($0) }), len > maxBytes {
-            throw APIError(.contentTooLarge, "body_too_large", "request body of \(len) bytes exceeds the limit of \(maxBytes) bytes")
+            throw APIError(
+                .contentTooLarge, "body_too_large",
+                "request body of \(len) bytes exceeds the limit of \(maxBytes) bytes")
         }
         return try await next(request, context)
     }

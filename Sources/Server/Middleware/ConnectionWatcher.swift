@@ -17,7 +17,11 @@ final class ConnectionWatcher: ChannelInboundHandler, RemovableChannelHandler, @
     /// token removes it (call when the request is done).
     func onGone(_ body: @escaping @Sendable () -> Void) -> Int? {
         lock.lock()
-        if gone { lock.unlock(); body(); return nil }
+        if gone {
+            lock.unlock()
+            body()
+            return nil
+        }
         nextID += 1
         callbacks[nextID] = body
         lock.unlock()

@@ -17,7 +17,7 @@ struct HostGuard<Context: RequestContext>: RouterMiddleware {
     init(boundHost: String, extra: [String]) {
         var a: Set<String> = ["localhost", "127.0.0.1", "::1"]
         a.insert(Self.normalise(boundHost))
-        for h in extra { a.insert(Self.hostOf(authority: h) ?? Self.normalise(h)) }   // `name:port` → name
+        for h in extra { a.insert(Self.hostOf(authority: h) ?? Self.normalise(h)) }  // `name:port` → name
         allowed = a
     }
 
@@ -32,7 +32,9 @@ struct HostGuard<Context: RequestContext>: RouterMiddleware {
     /// The host part of an authority (`host`, `host:port`, `[v6]`, `[v6]:port`), or nil when
     /// malformed.
     static func hostOf(authority: String) -> String? {
-        guard !authority.isEmpty, !authority.contains(where: { $0 == "/" || $0 == "@" || $0 == " " }) else { return nil }
+        guard !authority.isEmpty, !authority.contains(where: { $0 == "/" || $0 == "@" || $0 == " " }) else {
+            return nil
+        }
         if authority.hasPrefix("[") {
             guard let close = authority.firstIndex(of: "]") else { return nil }
             let rest = authority[authority.index(after: close)...]
@@ -54,17 +56,26 @@ struct HostGuard<Context: RequestContext>: RouterMiddleware {
     static func originMatches(_ request: Request) -> Bool {
         guard let origin = request.headers[.origin] else { return true }
         guard let authority = request.head.authority else { return false }
-        let o = origin.lowercased(), a = authority.lowercased()
+        let o = origin.lowercased()
+        let a = authority.lowercased()
         return o == "http://" + a || o == "https://" + a
     }
 
     static func badOrigin(_ request: Request) -> APIError {
-        APIError(.forbidden, "bad_origin", "Origin \(request.headers[.origin]?.prefix(100) ?? "") is not this server's origin; cross-site requests are refused")
+        APIError(
+            .forbidden, "bad_origin",
+            "Origin \(request.headers[.origin]?.prefix(100) ?? "") is not this server's origin; cross-site requests are refused"
+        )
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         if let authority = request.head.authority, !isAllowed(authority: authority) {
-            throw APIError(.misdirectedRequest, "bad_host", "Host \(authority.prefix(100)) is not a name of this server (allowed: \(allowed.sorted().joined(separator: ", ")); add one with --allow-host)")
+            throw APIError(
+                .misdirectedRequest, "bad_host",
+                "Host \(authority.prefix(100)) is not a name of this server (allowed: \(allowed.sorted().joined(separator: ", ")); add one with --allow-host)"
+            )
         }
         if request.method != .get, request.method != .head, !Self.originMatches(request) {
             throw Self.badOrigin(request)

@@ -14,9 +14,11 @@ enum ByteRange: Equatable {
         guard unit == "bytes" else { return .whole }
         let specs = header[header.index(after: eq)...].split(separator: ",")
         guard let first = specs.first else { return .whole }
-        let parts = first.trimmingCharacters(in: .whitespaces).split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        let parts = first.trimmingCharacters(in: .whitespaces).split(
+            separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2 else { return .whole }
-        let a = parts[0].trimmingCharacters(in: .whitespaces), b = parts[1].trimmingCharacters(in: .whitespaces)
+        let a = parts[0].trimmingCharacters(in: .whitespaces)
+        let b = parts[1].trimmingCharacters(in: .whitespaces)
         if a.isEmpty {
             // Suffix: the last b bytes.
             guard let n = Int(b), n >= 0 else { return .whole }

@@ -34,7 +34,9 @@ public struct LibraryRoots: Sendable {
     /// Resolves a client path to a real path inside a root, or throws a 400/403/404 `APIError`.
     public func resolve(_ raw: String) throws -> URL {
         guard !roots.isEmpty else {
-            throw APIError(.forbidden, "no_library_roots", "this server has no library roots: start `rstore serve` with --library-root DIR to index over HTTP")
+            throw APIError(
+                .forbidden, "no_library_roots",
+                "this server has no library roots: start `rstore serve` with --library-root DIR to index over HTTP")
         }
         do { try RootMounts.checkRelative(raw, allowAbsolute: true) } catch { throw APIError.from(error) }
         let candidates: [String]
@@ -46,7 +48,9 @@ public struct LibraryRoots: Sendable {
         guard let existing = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
             // An absolute path elsewhere gets the same answer whether it exists or not (below
             // too): the client learns nothing about the disk outside the roots.
-            if raw.hasPrefix("/"), !contains(realPath: (raw as NSString).standardizingPath) { throw Self.notInside(raw) }
+            if raw.hasPrefix("/"), !contains(realPath: (raw as NSString).standardizingPath) {
+                throw Self.notInside(raw)
+            }
             throw APIError(.notFound, "no_such_path", "no file or folder \(raw) under the library roots")
         }
         guard let real = Self.realPath(existing), contains(realPath: real) else { throw Self.notInside(raw) }

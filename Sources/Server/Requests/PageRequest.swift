@@ -21,7 +21,8 @@ struct PageRequest: Equatable {
         limit = try params.int("limit", default: maxLimit, range: 1...maxLimit)
         if let raw = params.string("cursor"), !raw.isEmpty {
             guard let c = Int64(raw), c >= 0 else {
-                throw APIError.badParameter("`cursor` must be a nextCursor from a previous page, got \"\(raw.prefix(40))\"")
+                throw APIError.badParameter(
+                    "`cursor` must be a nextCursor from a previous page, got \"\(raw.prefix(40))\"")
             }
             cursor = c
         }

@@ -44,20 +44,28 @@ struct QueryParameters {
         guard let raw = value(name) else { throw APIError.badParameter("missing query parameter `\(name)`") }
         let t = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !t.isEmpty else { throw APIError.badParameter("query parameter `\(name)` is empty") }
-        guard t.count <= maxLength else { throw APIError.badParameter("query parameter `\(name)` is \(t.count) characters; the limit is \(maxLength)") }
+        guard t.count <= maxLength else {
+            throw APIError.badParameter("query parameter `\(name)` is \(t.count) characters; the limit is \(maxLength)")
+        }
         return t
     }
 
     func int(_ name: String, default def: Int, range: ClosedRange<Int>) throws -> Int {
         guard let raw = value(name), !raw.isEmpty else { return def }
-        guard let v = Int(raw) else { throw APIError.badParameter("`\(name)` must be an integer, got \"\(raw.prefix(40))\"") }
-        guard range.contains(v) else { throw APIError.badParameter("`\(name)` must be in \(range.lowerBound)...\(range.upperBound), got \(v)") }
+        guard let v = Int(raw) else {
+            throw APIError.badParameter("`\(name)` must be an integer, got \"\(raw.prefix(40))\"")
+        }
+        guard range.contains(v) else {
+            throw APIError.badParameter("`\(name)` must be in \(range.lowerBound)...\(range.upperBound), got \(v)")
+        }
         return v
     }
 
     func double(_ name: String) throws -> Double? {
         guard let raw = value(name), !raw.isEmpty else { return nil }
-        guard let v = Double(raw), v.isFinite else { throw APIError.badParameter("`\(name)` must be a finite number of seconds, got \"\(raw.prefix(40))\"") }
+        guard let v = Double(raw), v.isFinite else {
+            throw APIError.badParameter("`\(name)` must be a finite number of seconds, got \"\(raw.prefix(40))\"")
+        }
         return v
     }
 
@@ -75,7 +83,9 @@ extension RequestContext {
     /// A path parameter that must be a non-negative integer (ids, frame indices).
     func integerParameter(_ name: String, what: String) throws -> Int64 {
         guard let raw = parameters.get(name) else { throw APIError.badParameter("missing \(what)") }
-        guard let v = Int64(raw), v >= 0 else { throw APIError.badParameter("\(what) must be a non-negative integer, got \"\(raw.prefix(40))\"") }
+        guard let v = Int64(raw), v >= 0 else {
+            throw APIError.badParameter("\(what) must be a non-negative integer, got \"\(raw.prefix(40))\"")
+        }
         return v
     }
 }

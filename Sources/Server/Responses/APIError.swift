@@ -22,7 +22,10 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible, Senda
     static func notFound(_ message: String) -> APIError { APIError(.notFound, "not_found", message) }
 
     struct Body: Encodable {
-        struct Inner: Encodable { var code: String; var message: String }
+        struct Inner: Encodable {
+            var code: String
+            var message: String
+        }
         var error: Inner
     }
 
@@ -30,7 +33,9 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible, Senda
         var h = headers
         h[.contentType] = "application/json; charset=utf-8"
         h[.cacheControl] = "no-store"
-        let data = (try? JSONEncoder().encode(Body(error: .init(code: code, message: message)))) ?? Data("{\"error\":{\"code\":\"internal\",\"message\":\"\"}}".utf8)
+        let data =
+            (try? JSONEncoder().encode(Body(error: .init(code: code, message: message))))
+            ?? Data("{\"error\":{\"code\":\"internal\",\"message\":\"\"}}".utf8)
         return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -25,10 +25,12 @@ public enum EmbeddingsBinary {
         out.reserveCapacity(16 + 12 * c + kindBytes + 4 * c * dims)
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         out.append(contentsOf: magic)
-        u32(UInt32(c)); u32(UInt32(dims)); u32(0)
+        u32(UInt32(c))
+        u32(UInt32(dims))
+        u32(0)
         for r in rows { withUnsafeBytes(of: r.time.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
         for r in rows { u32(UInt32(r.index)) }
-        for r in rows { out.append(r.kind == .i ? 0x49 : 0x50) }   // ASCII "I" / "P"
+        for r in rows { out.append(r.kind == .i ? 0x49 : 0x50) }  // ASCII "I" / "P"
         out.append(contentsOf: [UInt8](repeating: 0, count: kindBytes - c))
         for r in rows {
             precondition(r.vector.count == dims)
@@ -38,11 +40,15 @@ public enum EmbeddingsBinary {
     }
 
     /// Parses the format back (for clients and tests): nil when malformed.
-    public static func decode(_ bytes: [UInt8]) -> (times: [Double], indices: [Int], kinds: [String], rows: [[Float]])? {
+    public static func decode(_ bytes: [UInt8]) -> (times: [Double], indices: [Int], kinds: [String], rows: [[Float]])?
+    {
         guard bytes.count >= 16, Array(bytes[0..<4]) == magic else { return nil }
-        func u32(_ o: Int) -> UInt32 { UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24 }
+        func u32(_ o: Int) -> UInt32 {
+            UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
+        }
         func u64(_ o: Int) -> UInt64 { UInt64(u32(o)) | UInt64(u32(o + 4)) << 32 }
-        let c = Int(u32(4)), d = Int(u32(8))
+        let c = Int(u32(4))
+        let d = Int(u32(8))
         let kindBytes = (c + 3) / 4 * 4
         let rowsAt = 16 + 12 * c + kindBytes
         guard bytes.count == rowsAt + 4 * c * d else { return nil }

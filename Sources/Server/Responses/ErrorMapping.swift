@@ -7,13 +7,14 @@ extension APIError {
     static func from(_ error: any Error) -> APIError {
         // Store, video and JPEG errors as the engine classifies them.
         if let f = LayerFailure(error) {
-            let status: HTTPResponse.Status = switch f.kind {
-            case .badInput: .badRequest
-            case .notFound: .notFound
-            case .conflict: .conflict
-            case .unavailable: .serviceUnavailable
-            case .internalError: .internalServerError
-            }
+            let status: HTTPResponse.Status =
+                switch f.kind {
+                case .badInput: .badRequest
+                case .notFound: .notFound
+                case .conflict: .conflict
+                case .unavailable: .serviceUnavailable
+                case .internalError: .internalServerError
+                }
             return APIError(status, f.code, f.message)
         }
         switch error {
@@ -48,15 +49,22 @@ extension APIError {
             }
         case let e as QueryError:
             switch e {
-            case .cancelled: return APIError(.serviceUnavailable, "cancelled", "the request was cancelled (its client went away or the server is stopping)")
+            case .cancelled:
+                return APIError(
+                    .serviceUnavailable, "cancelled",
+                    "the request was cancelled (its client went away or the server is stopping)")
             case .overBudget(let budget, _, _):
-                return APIError(.badRequest, "over_limit", "\(e.description) (the server's \(budget == .pFrames ? "--max-p-frames" : "--max-decoded-frames"))")
+                return APIError(
+                    .badRequest, "over_limit",
+                    "\(e.description) (the server's \(budget == .pFrames ? "--max-p-frames" : "--max-decoded-frames"))")
             }
         case let e as HTTPError:
             switch e.status {
-            case .contentTooLarge: return APIError(.contentTooLarge, "body_too_large", e.body ?? "request body too large")
+            case .contentTooLarge:
+                return APIError(.contentTooLarge, "body_too_large", e.body ?? "request body too large")
             case .notFound: return APIError(.notFound, "no_route", e.body ?? "no such route")
-            case .methodNotAllowed: return APIError(.methodNotAllowed, "method_not_allowed", e.body ?? "method not allowed")
+            case .methodNotAllowed:
+                return APIError(.methodNotAllowed, "method_not_allowed", e.body ?? "method not allowed")
             default: return APIError(e.status, "http_\(e.status.code)", e.body ?? e.status.reasonPhrase)
             }
         case let e as any HTTPResponseError:
@@ -73,7 +81,9 @@ extension APIError {
 
 /// Turns every error (including the router's own 404/405) into the JSON error shape.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         do {
             return try await next(request, context)
         } catch {

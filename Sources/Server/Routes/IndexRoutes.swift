@@ -16,7 +16,11 @@ struct QueuedBody: Encodable {
     var queued: Int
     var alreadyQueued: Int
     var queue: Library.QueueCounts
-    enum CodingKeys: String, CodingKey { case shared, files, queued, alreadyQueued = "already_queued", queue }
+    enum CodingKeys: String, CodingKey {
+        case shared, files, queued
+        case alreadyQueued = "already_queued"
+        case queue
+    }
 }
 
 extension RStoreServer {
@@ -32,14 +36,17 @@ extension RStoreServer {
                 throw APIError.badParameter("body must be JSON like {\"paths\": [\"videos/a.mp4\"]}")
             }
             let requested = (req.paths ?? []) + (req.path.map { [$0] } ?? [])
-            let files = try await blocking("finding the files to index", store: false) { try self.indexableFiles(requested) }
+            let files = try await blocking("finding the files to index", store: false) {
+                try self.indexableFiles(requested)
+            }
             var headers = HTTPFields()
             if library.hasIndexQueue {
                 let library = self.library
                 let q = try await blocking("queueing \(files.count) files") { try library.enqueue(files) }
                 headers[.location] = "/v1/queue"
-                return try JSONResponse.make(QueuedBody(files: files.count, queued: q.queued, alreadyQueued: q.alreadyQueued, queue: q.queue),
-                                             status: .accepted, headers: headers)
+                return try JSONResponse.make(
+                    QueuedBody(files: files.count, queued: q.queued, alreadyQueued: q.alreadyQueued, queue: q.queue),
+                    status: .accepted, headers: headers)
             }
             let job = try jobs.submit(files: files, requested: requested)
             headers[.location] = "/v1/jobs/\(job.id)"
@@ -48,7 +55,9 @@ extension RStoreServer {
 
         // GET /v1/jobs/{id}: progress of an index job.
         t.get("/v1/jobs/{id}") { [self] _, context in
-            guard let id = context.parameters.get("id"), id.count <= 64 else { throw APIError.badParameter("bad job id") }
+            guard let id = context.parameters.get("id"), id.count <= 64 else {
+                throw APIError.badParameter("bad job id")
+            }
             guard let job = jobs.job(id) else { throw APIError(.notFound, "unknown_job", "no job \(id.prefix(64))") }
             return try JSONResponse.make(job)
         }
@@ -57,7 +66,9 @@ extension RStoreServer {
         t.get("/v1/queue") { [self] _, _ in
             let library = self.library
             guard let counts = try await blocking("reading the queue", { try library.queueCounts() }) else {
-                throw APIError(.notFound, "no_queue", "this store is not shared: POST /v1/index runs jobs in this server (GET /v1/jobs/{id})")
+                throw APIError(
+                    .notFound, "no_queue",
+                    "this store is not shared: POST /v1/index runs jobs in this server (GET /v1/jobs/{id})")
             }
             return try JSONResponse.make(counts)
         }
@@ -69,7 +80,8 @@ extension RStoreServer {
     func indexableFiles(_ requested: [String]) throws -> [URL] {
         guard !requested.isEmpty else { throw APIError.badParameter("give `path` or `paths`") }
         guard requested.count <= configuration.limits.maxIndexPaths else {
-            throw APIError.badParameter("\(requested.count) paths; the limit is \(configuration.limits.maxIndexPaths) per request")
+            throw APIError.badParameter(
+                "\(requested.count) paths; the limit is \(configuration.limits.maxIndexPaths) per request")
         }
         let resolved = try requested.map { try roots.resolve($0) }
         // Folders are walked now, and every file found must still resolve inside a root
@@ -78,9 +90,13 @@ extension RStoreServer {
             guard let real = LibraryRoots.realPath(u.path) else { return false }
             return roots.contains(realPath: real)
         }.map { URL(fileURLWithPath: LibraryRoots.realPath($0.path) ?? $0.path) }
-        guard !files.isEmpty else { throw APIError.badParameter("no video files under \(requested.joined(separator: ", "))") }
+        guard !files.isEmpty else {
+            throw APIError.badParameter("no video files under \(requested.joined(separator: ", "))")
+        }
         guard files.count <= configuration.limits.maxIndexFiles else {
-            throw APIError.badParameter("\(files.count) video files under the paths given; the limit is \(configuration.limits.maxIndexFiles) per request")
+            throw APIError.badParameter(
+                "\(files.count) video files under the paths given; the limit is \(configuration.limits.maxIndexFiles) per request"
+            )
         }
         return files
     }

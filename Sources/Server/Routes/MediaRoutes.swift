@@ -23,11 +23,12 @@ extension RStoreServer {
             let library = self.library
             let (path, size) = try await blocking("checking the file of video \(v.id ?? -1)", store: false) {
                 try self.checkServable(v)
-                try library.checkFresh(v)   // a replaced file is not the indexed video
+                try library.checkFresh(v)  // a replaced file is not the indexed video
                 let path = try library.file(of: v).path
                 let attrs: [FileAttributeKey: Any]
                 do { attrs = try FileManager.default.attributesOfItem(atPath: path) } catch {
-                    throw APIError(.notFound, "file_missing", "\(v.path): the file was moved or deleted since it was indexed")
+                    throw APIError(
+                        .notFound, "file_missing", "\(v.path): the file was moved or deleted since it was indexed")
                 }
                 return (path, (attrs[.size] as? NSNumber)?.intValue ?? 0)
             }
@@ -38,7 +39,9 @@ extension RStoreServer {
             let fileIO = FileIO()
             switch ByteRange.parse(request.headers[.range], size: size) {
             case .unsatisfiable:
-                var e = APIError(.rangeNotSatisfiable, "range_not_satisfiable", "the requested range is outside the file (\(size) bytes)")
+                var e = APIError(
+                    .rangeNotSatisfiable, "range_not_satisfiable",
+                    "the requested range is outside the file (\(size) bytes)")
                 e.headers[.contentRange] = "bytes */\(size)"
                 throw e
             case .whole:

@@ -84,12 +84,17 @@ extension RStoreServer {
             // Stage 2 stops refining when the request's P-frame budget is spent (at once with refine=false).
             var limits = queryLimits
             if !refine { limits.maxPFrames = 0 }
-            let r = try await heavy(context, limits: limits) { control in try library.searchReport(.text(q), k: k, filter: filter, control: control) }
-            metrics.search(stage1Ms: r.stage1Ms, stage2Ms: r.stage2Ms, tierHits: r.frameCacheHits, decoded: r.decodedFrames)
-            return try JSONResponse.make(SearchBody(query: q, k: k, seconds: Date().timeIntervalSince(t0), moments: r.moments.map(MomentBody.init),
-                                                    stage1_ms: r.stage1Ms, stage2_ms: r.stage2Ms, p_frames: r.pFrames, decoded_frames: r.decodedFrames,
-                                                    frame_cache_hits: r.frameCacheHits, refined: r.refined,
-                                                    stage1_videos: r.stage1Videos, stage1_rows: r.stage1Rows, stage2_videos: r.stage2Videos))
+            let r = try await heavy(context, limits: limits) { control in
+                try library.searchReport(.text(q), k: k, filter: filter, control: control)
+            }
+            metrics.search(
+                stage1Ms: r.stage1Ms, stage2Ms: r.stage2Ms, tierHits: r.frameCacheHits, decoded: r.decodedFrames)
+            return try JSONResponse.make(
+                SearchBody(
+                    query: q, k: k, seconds: Date().timeIntervalSince(t0), moments: r.moments.map(MomentBody.init),
+                    stage1_ms: r.stage1Ms, stage2_ms: r.stage2Ms, p_frames: r.pFrames, decoded_frames: r.decodedFrames,
+                    frame_cache_hits: r.frameCacheHits, refined: r.refined,
+                    stage1_videos: r.stage1Videos, stage1_rows: r.stage1Rows, stage2_videos: r.stage2Videos))
         }
 
         // GET /v1/videos/{id}/ground?q=TEXT&k=5: zero-shot grounding in one video.
@@ -102,8 +107,10 @@ extension RStoreServer {
             let library = self.library
             let t0 = Date()
             let proposals = try await heavy(context) { control in try library.ground(v, text: q, control: control) }
-            return try JSONResponse.make(GroundBody(video: v.id ?? -1, query: q, seconds: Date().timeIntervalSince(t0),
-                                                    proposals: proposals.prefix(k).map(MomentBody.init)))
+            return try JSONResponse.make(
+                GroundBody(
+                    video: v.id ?? -1, query: q, seconds: Date().timeIntervalSince(t0),
+                    proposals: proposals.prefix(k).map(MomentBody.init)))
         }
 
         // GET /v1/videos/{id}/curve?q=TEXT&dense=false: per-frame similarity to a text.
@@ -114,11 +121,15 @@ extension RStoreServer {
             let dense = try params.bool("dense", default: false)
             let from = try params.double("from") ?? 0
             let to = try params.double("to") ?? v.duration
-            guard from >= 0, to >= from else { throw APIError.badParameter("need 0 <= from <= to, got from=\(from) to=\(to)") }
+            guard from >= 0, to >= from else {
+                throw APIError.badParameter("need 0 <= from <= to, got from=\(from) to=\(to)")
+            }
             // Without dense, only stored I-features are read: nothing is decoded or reconstructed.
             if dense { try checkFrameBudget(v, from: from, to: to, what: "a dense curve from \(from) s to \(to) s") }
             let library = self.library
-            let points = try await heavy(context) { control in try library.similarityCurve(v, text: q, from: from, to: to, dense: dense, control: control) }
+            let points = try await heavy(context) { control in
+                try library.similarityCurve(v, text: q, from: from, to: to, dense: dense, control: control)
+            }
             return try JSONResponse.make(CurveBody(video: v.id ?? -1, query: q, dense: dense, points: points))
         }
     }

@@ -28,13 +28,16 @@ extension RStoreServer {
             var status: Library.StoredVideo.Status?
             if let s = statusFilter, !s.isEmpty {
                 guard let st = Library.StoredVideo.Status(rawValue: s) else {
-                    throw APIError.badParameter("`status` must be one of indexing, ready, failed; got \"\(s.prefix(40))\"")
+                    throw APIError.badParameter(
+                        "`status` must be one of indexing, ready, failed; got \"\(s.prefix(40))\"")
                 }
                 status = st
             }
             let page = try PageRequest(params, maxLimit: configuration.limits.maxPageVideos)
             let (library, wanted) = (self.library, status)
-            let all = try await blocking("listing the videos") { try library.videos(status: wanted) }.sorted { ($0.id ?? -1) < ($1.id ?? -1) }
+            let all = try await blocking("listing the videos") { try library.videos(status: wanted) }.sorted {
+                ($0.id ?? -1) < ($1.id ?? -1)
+            }
             let (videos, next) = page.page(all) { $0.id ?? -1 }
             return try JSONResponse.make(VideosBody(videos: videos.map(VideoSummary.init), nextCursor: next))
         }
@@ -65,7 +68,9 @@ extension RStoreServer {
             let first = Int(min(Int64(Int32.max), page.cursor.map { $0 + 1 } ?? 0))
             let range = first..<max(first, min(v.frameCount, first + page.limit))
             let library = self.library
-            let frames = try await blocking("reading the timeline of video \(v.id ?? -1)") { try library.timeline(v, frames: range) }
+            let frames = try await blocking("reading the timeline of video \(v.id ?? -1)") {
+                try library.timeline(v, frames: range)
+            }
             let next = range.upperBound < v.frameCount ? String(range.upperBound - 1) : nil
             return try JSONResponse.make(FramesBody(video: v.id ?? -1, frames: frames, nextCursor: next))
         }
@@ -80,7 +85,9 @@ extension RStoreServer {
             guard to >= from else { throw APIError.badParameter("`to` (\(to)) must not be before `from` (\(from))") }
             try checkFrameBudget(v, from: from, to: to, what: "embeddings from \(from) s to \(to) s")
             let library = self.library
-            let rows = try await heavy(context) { control in try library.embeddings(v, from: from, to: to, control: control) }
+            let rows = try await heavy(context) { control in
+                try library.embeddings(v, from: from, to: to, control: control)
+            }
             let accept = request.headers[.accept] ?? ""
             if accept.contains("application/octet-stream") {
                 let dims = rows.first?.vector.count ?? library.embedDim
@@ -88,9 +95,14 @@ extension RStoreServer {
                 headers[.contentType] = "application/octet-stream"
                 headers[HTTPFields.Element.Name("X-RStore-Count")!] = String(rows.count)
                 headers[HTTPFields.Element.Name("X-RStore-Dims")!] = String(dims)
-                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: EmbeddingsBinary.encode(rows, dims: dims))))
+                return Response(
+                    status: .ok, headers: headers,
+                    body: .init(byteBuffer: ByteBuffer(bytes: EmbeddingsBinary.encode(rows, dims: dims))))
             }
-            return try JSONResponse.make(EmbeddingsBody(video: v.id ?? -1, from: from, to: to, dims: rows.first?.vector.count ?? library.embedDim, frames: rows.map(EmbeddingsBody.Frame.init)))
+            return try JSONResponse.make(
+                EmbeddingsBody(
+                    video: v.id ?? -1, from: from, to: to, dims: rows.first?.vector.count ?? library.embedDim,
+                    frames: rows.map(EmbeddingsBody.Frame.init)))
         }
 
         // GET /v1/videos/{id}/frames/{index}.jpg: a sampled frame as a JPEG thumbnail.
@@ -98,16 +110,20 @@ extension RStoreServer {
             let v = try await videoRecord(context)
             let index = try context.integerParameter("index", what: "frame index")
             guard index < v.frameCount else {
-                throw APIError(.notFound, "unknown_frame", "frame \(index) is outside video \(v.id ?? -1) (frames 0..<\(v.frameCount))")
+                throw APIError(
+                    .notFound, "unknown_frame",
+                    "frame \(index) is outside video \(v.id ?? -1) (frames 0..<\(v.frameCount))")
             }
             let k = Int(index)
             let (library, thumbnails) = (self.library, self.thumbnails)
-            try await blocking("checking the file of video \(v.id ?? -1)", store: false) { try library.checkFresh(v) }   // a replaced file is not the indexed video
+            try await blocking("checking the file of video \(v.id ?? -1)", store: false) { try library.checkFresh(v) }  // a replaced file is not the indexed video
             let jpeg: Data
             if let hit = thumbnails.cached(v, k) {
                 jpeg = hit
             } else {
-                try await blocking("checking the file of video \(v.id ?? -1)", store: false) { try self.checkServable(v) }
+                try await blocking("checking the file of video \(v.id ?? -1)", store: false) {
+                    try self.checkServable(v)
+                }
                 // Charged by what the decoder outputs from the seek keyframe to frame k.
                 jpeg = try await heavy(context) { control in try thumbnails.make(library, v, k, control: control) }
             }
@@ -149,7 +165,9 @@ struct EmbeddingsBody: Encodable {
         var kind: FrameKind
         var anchor: Int
         var embedding: [Float]
-        init(_ f: Library.FrameEmbedding) { (index, time, kind, anchor, embedding) = (f.index, f.time, f.kind, f.anchor, f.vector) }
+        init(_ f: Library.FrameEmbedding) {
+            (index, time, kind, anchor, embedding) = (f.index, f.time, f.kind, f.anchor, f.vector)
+        }
     }
     var video: Int64
     var from: Double

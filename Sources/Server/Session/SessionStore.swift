@@ -44,7 +44,11 @@ final class SessionStore: @unchecked Sendable {
         guard id.utf8.count == 64 else { return false }
         return lock.withLock {
             guard let e = expiry[id] else { return false }
-            if e < now { expiry[id] = nil; order.removeAll { $0 == id }; return false }
+            if e < now {
+                expiry[id] = nil
+                order.removeAll { $0 == id }
+                return false
+            }
             return true
         }
     }

@@ -26,16 +26,21 @@ public enum TokenSource {
             try checkPrivate(file)
             let data: Data
             do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
-                throw ServerSetupError.badToken("--token-file \(file): cannot read it (\((error as NSError).localizedDescription))")
+                throw ServerSetupError.badToken(
+                    "--token-file \(file): cannot read it (\((error as NSError).localizedDescription))")
             }
             guard data.count <= maxLength + 2, let text = String(data: data, encoding: .utf8) else {
                 throw ServerSetupError.badToken("--token-file \(file): not a UTF-8 token of at most \(maxLength) bytes")
             }
-            return Resolved(token: try check(text.trimmingCharacters(in: .whitespacesAndNewlines), from: "--token-file \(file)"))
+            return Resolved(
+                token: try check(text.trimmingCharacters(in: .whitespacesAndNewlines), from: "--token-file \(file)"))
         }
         if let argument {
-            return Resolved(token: try check(argument, from: "--token"),
-                            warning: "warning: --token puts the token in the process list (ps) for every user of this machine; use --token-file FILE or RSTORE_TOKEN instead\n")
+            return Resolved(
+                token: try check(argument, from: "--token"),
+                warning:
+                    "warning: --token puts the token in the process list (ps) for every user of this machine; use --token-file FILE or RSTORE_TOKEN instead\n"
+            )
         }
         if let env = environment["RSTORE_TOKEN"], !env.isEmpty {
             return Resolved(token: try check(env, from: "RSTORE_TOKEN"))
@@ -51,16 +56,23 @@ public enum TokenSource {
         guard stat(file, &st) == 0 else { return }
         let mode = st.st_mode & 0o777
         if mode & 0o077 != 0 {
-            throw ServerSetupError.badToken("--token-file \(file): permissions \(String(format: "%04o", mode)) are too open: the token must not be readable by group or others (run `chmod 600 \(file)`)")
+            throw ServerSetupError.badToken(
+                "--token-file \(file): permissions \(String(format: "%04o", mode)) are too open: the token must not be readable by group or others (run `chmod 600 \(file)`)"
+            )
         }
     }
 
     /// A token is 8...maxLength visible ASCII characters (it must fit an HTTP header as is).
     static func check(_ t: String, from source: String) throws -> String {
-        guard t.utf8.count >= 8 else { throw ServerSetupError.badToken("\(source): the token is shorter than 8 characters") }
-        guard t.utf8.count <= maxLength else { throw ServerSetupError.badToken("\(source): the token is longer than \(maxLength) bytes") }
+        guard t.utf8.count >= 8 else {
+            throw ServerSetupError.badToken("\(source): the token is shorter than 8 characters")
+        }
+        guard t.utf8.count <= maxLength else {
+            throw ServerSetupError.badToken("\(source): the token is longer than \(maxLength) bytes")
+        }
         guard t.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
-            throw ServerSetupError.badToken("\(source): the token must be visible ASCII without spaces (e.g. `openssl rand -hex 32`)")
+            throw ServerSetupError.badToken(
+                "\(source): the token must be visible ASCII without spaces (e.g. `openssl rand -hex 32`)")
         }
         return t
     }

@@ -31,19 +31,24 @@ final class IndexJobs: @unchecked Sendable {
 
         enum CodingKeys: String, CodingKey {
             case id, state, paths, filesTotal, filesDone, currentFile, currentFrames, currentFramesDone,
-                 createdAt, startedAt, finishedAt, results, error, progress
+                createdAt, startedAt, finishedAt, results, error, progress
         }
         func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(id, forKey: .id); try c.encode(state, forKey: .state); try c.encode(paths, forKey: .paths)
-            try c.encode(filesTotal, forKey: .filesTotal); try c.encode(filesDone, forKey: .filesDone)
-            try c.encodeIfPresent(currentFile, forKey: .currentFile); try c.encode(currentFrames, forKey: .currentFrames)
+            try c.encode(id, forKey: .id)
+            try c.encode(state, forKey: .state)
+            try c.encode(paths, forKey: .paths)
+            try c.encode(filesTotal, forKey: .filesTotal)
+            try c.encode(filesDone, forKey: .filesDone)
+            try c.encodeIfPresent(currentFile, forKey: .currentFile)
+            try c.encode(currentFrames, forKey: .currentFrames)
             try c.encode(currentFramesDone, forKey: .currentFramesDone)
             // Dates as ISO 8601 (the API's one date format).
             try c.encode(ISODate.string(epochSeconds: createdAt), forKey: .createdAt)
             try c.encodeIfPresent(startedAt.map { ISODate.string(epochSeconds: $0) }, forKey: .startedAt)
             try c.encodeIfPresent(finishedAt.map { ISODate.string(epochSeconds: $0) }, forKey: .finishedAt)
-            try c.encode(results, forKey: .results); try c.encodeIfPresent(error, forKey: .error)
+            try c.encode(results, forKey: .results)
+            try c.encodeIfPresent(error, forKey: .error)
             try c.encode(progress, forKey: .progress)
         }
     }
@@ -72,7 +77,8 @@ final class IndexJobs: @unchecked Sendable {
 
     /// Jobs queued or running (the index queue depth of a server over a local store).
     var pending: Int {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return jobs.values.filter { $0.state == .queued || $0.state == .running }.count
     }
 
@@ -80,13 +86,18 @@ final class IndexJobs: @unchecked Sendable {
     var runningCount: Int { lock.withLock { running } }
 
     func job(_ id: String) -> Job? {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return jobs[id]
     }
 
     private func update(_ id: String, _ body: (inout Job) -> Void) {
-        lock.lock(); defer { lock.unlock() }
-        if var j = jobs[id] { body(&j); jobs[id] = j }
+        lock.lock()
+        defer { lock.unlock() }
+        if var j = jobs[id] {
+            body(&j)
+            jobs[id] = j
+        }
     }
 
     /// Queues an index of `files` (already confined to the library roots); returns the job.
@@ -95,13 +106,17 @@ final class IndexJobs: @unchecked Sendable {
         let pending = jobs.values.filter { $0.state == .queued || $0.state == .running }.count
         guard pending < maxPending else {
             lock.unlock()
-            throw APIError(.tooManyRequests, "too_many_jobs", "\(pending) index jobs are queued or running; try again later")
+            throw APIError(
+                .tooManyRequests, "too_many_jobs", "\(pending) index jobs are queued or running; try again later")
         }
         let id = UUID().uuidString.lowercased()
-        let job = Job(id: id, state: .queued, paths: requested, filesTotal: files.count, createdAt: Date().timeIntervalSince1970)
+        let job = Job(
+            id: id, state: .queued, paths: requested, filesTotal: files.count, createdAt: Date().timeIntervalSince1970)
         jobs[id] = job
         order.append(id)
-        while order.count > 100, let oldest = order.first, jobs[oldest]?.state != .queued, jobs[oldest]?.state != .running {
+        while order.count > 100, let oldest = order.first, jobs[oldest]?.state != .queued,
+            jobs[oldest]?.state != .running
+        {
             order.removeFirst()
             jobs[oldest] = nil
         }
@@ -147,10 +162,15 @@ final class IndexJobs: @unchecked Sendable {
 
     private func run(id: String, files: [URL], library: Library) async {
         let started = Date()
-        update(id) { $0.state = .running; $0.startedAt = started.timeIntervalSince1970 }
+        update(id) {
+            $0.state = .running
+            $0.startedAt = started.timeIntervalSince1970
+        }
         // Past the deadline the task is cancelled; the job then says so, whatever the files did.
         let overdue = { [deadline] () -> String? in
-            Task.isCancelled ? "deadline passed after \(QueryError.figure(deadline)) s (--index-job-deadline); ran \(String(format: "%.1f", Date().timeIntervalSince(started))) s, the files not finished are not indexed" : nil
+            Task.isCancelled
+                ? "deadline passed after \(QueryError.figure(deadline)) s (--index-job-deadline); ran \(String(format: "%.1f", Date().timeIntervalSince(started))) s, the files not finished are not indexed"
+                : nil
         }
         do {
             let metrics = self.metrics
@@ -161,14 +181,21 @@ final class IndexJobs: @unchecked Sendable {
                 self?.update(id) { j in
                     switch event {
                     case .started(_, _, let path, let frames):
-                        j.currentFile = path; j.currentFrames = frames; j.currentFramesDone = 0
+                        j.currentFile = path
+                        j.currentFrames = frames
+                        j.currentFramesDone = 0
                     case .progress(_, _, let path, let done, let frames):
-                        j.currentFile = path; j.currentFrames = frames; j.currentFramesDone = done
+                        j.currentFile = path
+                        j.currentFrames = frames
+                        j.currentFramesDone = done
                     case .waiting:
                         break
                     case .finished(let r):
-                        j.results.append(r); j.filesDone = j.results.count
-                        j.currentFile = nil; j.currentFrames = 0; j.currentFramesDone = 0
+                        j.results.append(r)
+                        j.filesDone = j.results.count
+                        j.currentFile = nil
+                        j.currentFrames = 0
+                        j.currentFramesDone = 0
                     }
                 }
             }
@@ -176,14 +203,23 @@ final class IndexJobs: @unchecked Sendable {
             update(id) { j in
                 j.results = summary.files
                 j.filesDone = summary.files.count
-                j.state = summary.failed > 0 && summary.indexed == 0 && summary.files.allSatisfy({ $0.outcome == .failed }) ? .failed : .succeeded
+                j.state =
+                    summary.failed > 0 && summary.indexed == 0 && summary.files.allSatisfy({ $0.outcome == .failed })
+                    ? .failed : .succeeded
                 if j.state == .failed { j.error = summary.files.compactMap(\.error).first }
-                if let late { j.state = .failed; j.error = late }
+                if let late {
+                    j.state = .failed
+                    j.error = late
+                }
                 j.finishedAt = Date().timeIntervalSince1970
             }
         } catch {
             let message = overdue() ?? APIError.from(error).message
-            update(id) { $0.state = .failed; $0.error = message; $0.finishedAt = Date().timeIntervalSince1970 }
+            update(id) {
+                $0.state = .failed
+                $0.error = message
+                $0.finishedAt = Date().timeIntervalSince1970
+            }
         }
     }
 }

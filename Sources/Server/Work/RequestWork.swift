@@ -9,12 +9,15 @@ import ResidualStore
 extension RStoreServer {
     /// The per-request limits from the configuration.
     var queryLimits: QueryControl.Limits {
-        QueryControl.Limits(maxPFrames: configuration.limits.maxPFrames, maxDecodedFrames: configuration.limits.maxDecodedFrames)
+        QueryControl.Limits(
+            maxPFrames: configuration.limits.maxPFrames, maxDecodedFrames: configuration.limits.maxDecodedFrames)
     }
 
     /// Runs `body` with a fresh control for this request (see the type comment).
-    func heavy<T: Sendable>(_ context: Context, limits: QueryControl.Limits? = nil,
-                            _ body: @escaping @Sendable (QueryControl) throws -> T) async throws -> T {
+    func heavy<T: Sendable>(
+        _ context: Context, limits: QueryControl.Limits? = nil,
+        _ body: @escaping @Sendable (QueryControl) throws -> T
+    ) async throws -> T {
         let control = QueryControl(limits: limits ?? queryLimits)
         let work = self.work
         let cancel: @Sendable () -> Void = {
@@ -42,10 +45,16 @@ extension RStoreServer {
         let (frames, pFrames, decoding) = (budget.frames, budget.pFrames, budget.decodedFrames)
         let limits = configuration.limits
         if pFrames > limits.maxPFrames {
-            throw APIError(.badRequest, "over_limit", "\(what) covers \(frames) sampled frames of video \(v.id ?? -1) (\(pFrames) to reconstruct); the limit is \(limits.maxPFrames) P-frames per request (--max-p-frames): ask for a shorter from/to")
+            throw APIError(
+                .badRequest, "over_limit",
+                "\(what) covers \(frames) sampled frames of video \(v.id ?? -1) (\(pFrames) to reconstruct); the limit is \(limits.maxPFrames) P-frames per request (--max-p-frames): ask for a shorter from/to"
+            )
         }
         if decoding > limits.maxDecodedFrames {
-            throw APIError(.badRequest, "over_limit", "\(what) covers \(frames) sampled frames of video \(v.id ?? -1), \(pFrames) to decode: at least \(QueryError.figure(decoding)) 720p frames of decoding; the limit is \(QueryError.figure(limits.maxDecodedFrames)) decoded 720p frames per request (--max-decoded-frames): ask for a shorter from/to")
+            throw APIError(
+                .badRequest, "over_limit",
+                "\(what) covers \(frames) sampled frames of video \(v.id ?? -1), \(pFrames) to decode: at least \(QueryError.figure(decoding)) 720p frames of decoding; the limit is \(QueryError.figure(limits.maxDecodedFrames)) decoded 720p frames per request (--max-decoded-frames): ask for a shorter from/to"
+            )
         }
     }
 }

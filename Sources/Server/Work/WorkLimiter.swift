@@ -73,7 +73,11 @@ final class WorkLimiter: @unchecked Sendable {
     }
 
     var stats: Stats {
-        lock.withLock { Stats(running: running, queued: waiters.count, limit: limit, queueLimit: queueLimit, rejected: rejected, cancelled: cancelled) }
+        lock.withLock {
+            Stats(
+                running: running, queued: waiters.count, limit: limit, queueLimit: queueLimit, rejected: rejected,
+                cancelled: cancelled)
+        }
     }
 
     /// Runs `body` once a slot is free. Throws 503 `busy` when the line is full, and
@@ -83,8 +87,11 @@ final class WorkLimiter: @unchecked Sendable {
     /// running: a blocked call (a stopped database, a hung disk) cannot hold its request
     /// forever. The slot stays taken until `body` really returns, so blocked calls never
     /// take more than `limit` threads; later calls wait in the line, then get `busy`.
-    func run<T: Sendable>(_ control: QueryControl, timeout: Double? = nil, timedOut: @escaping @Sendable () -> any Error = { QueryError.cancelled },
-                          _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    func run<T: Sendable>(
+        _ control: QueryControl, timeout: Double? = nil,
+        timedOut: @escaping @Sendable () -> any Error = { QueryError.cancelled },
+        _ body: @escaping @Sendable () throws -> T
+    ) async throws -> T {
         let once = ResumeOnce<T>()
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
             once.set(c)
@@ -96,7 +103,10 @@ final class WorkLimiter: @unchecked Sendable {
                 }
             }
             acquire(control) { [threads] admitted in
-                if case .failure(let e) = admitted { once.resume(with: .failure(e)); return }
+                if case .failure(let e) = admitted {
+                    once.resume(with: .failure(e))
+                    return
+                }
                 guard !control.isCancelled, !once.isDone else {
                     self.release()
                     once.resume(with: .failure(QueryError.cancelled))
@@ -145,7 +155,10 @@ final class WorkLimiter: @unchecked Sendable {
             rejected += 1
             let (r, q) = (running, waiters.count)
             lock.unlock()
-            var e = APIError(.serviceUnavailable, "busy", "the server is busy (\(r) \(what) running, \(q) waiting, the line holds \(queueLimit)); retry after \(retryAfter) s")
+            var e = APIError(
+                .serviceUnavailable, "busy",
+                "the server is busy (\(r) \(what) running, \(q) waiting, the line holds \(queueLimit)); retry after \(retryAfter) s"
+            )
             e.headers[.retryAfter] = String(retryAfter)
             admit(.failure(e))
         }
@@ -159,7 +172,7 @@ final class WorkLimiter: @unchecked Sendable {
         } else {
             let next = waiters.removeFirst()
             lock.unlock()
-            next.admit(.success(()))   // the slot passes straight to the next waiter
+            next.admit(.success(()))  // the slot passes straight to the next waiter
         }
     }
 }

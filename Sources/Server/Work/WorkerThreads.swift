@@ -48,7 +48,11 @@ final class WorkerThreads: @unchecked Sendable {
                     s.condition.wait()
                     s.idle -= 1
                 }
-                if s.jobs.isEmpty { s.started -= 1; s.condition.unlock(); return }
+                if s.jobs.isEmpty {
+                    s.started -= 1
+                    s.condition.unlock()
+                    return
+                }
                 let next = s.jobs.removeFirst()
                 s.condition.unlock()
                 next()

@@ -10,7 +10,9 @@ struct BenchCPUShare {
     var postgres: [String: Double]
 
     static func now() -> BenchCPUShare {
-        BenchCPUShare(own: seconds(of: "self"), postgres: Dictionary(uniqueKeysWithValues: processes(named: "postgres").map { ($0, seconds(of: $0)) }))
+        BenchCPUShare(
+            own: seconds(of: "self"),
+            postgres: Dictionary(uniqueKeysWithValues: processes(named: "postgres").map { ($0, seconds(of: $0)) }))
     }
 
     /// `later - self` as fractions of all cores over `wall` seconds. A server process that
@@ -24,7 +26,8 @@ struct BenchCPUShare {
     /// utime + stime of /proc/<pid>/stat (fields 14 and 15, counted after the command name).
     static func seconds(of pid: String) -> Double {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.range(of: ")", options: .backwards) else { return 0 }
+            let close = stat.range(of: ")", options: .backwards)
+        else { return 0 }
         let fields = stat[close.upperBound...].split(separator: " ")
         guard fields.count > 13, let u = Double(fields[11]), let s = Double(fields[12]) else { return 0 }
         return (u + s) / Double(sysconf(Int32(_SC_CLK_TCK)))
@@ -32,13 +35,16 @@ struct BenchCPUShare {
 
     /// The 1-minute load average (runnable threads, all processes): how shared the machine was.
     static func loadAverage() -> Double {
-        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)).flatMap { $0.split(separator: " ").first.flatMap { Double($0) } } ?? 0
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)).flatMap {
+            $0.split(separator: " ").first.flatMap { Double($0) }
+        } ?? 0
     }
 
     static func processes(named name: String) -> [String] {
         let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return pids.filter { $0.allSatisfy(\.isNumber) }.filter {
-            (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == name
+            (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8))?.trimmingCharacters(
+                in: .whitespacesAndNewlines) == name
         }
     }
 }

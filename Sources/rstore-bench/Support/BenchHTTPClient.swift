@@ -17,7 +17,11 @@ enum BenchHTTPClient {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         guard rc == 0 else { throw Failure(description: "connect to 127.0.0.1:\(port): errno \(errno)") }
         let request = Array("GET \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n".utf8)
         var sent = 0
@@ -40,19 +44,28 @@ enum BenchHTTPClient {
 
     /// Splits a whole HTTP/1.1 response into status and body (Content-Length or chunked).
     static func parse(_ response: Data) throws -> (status: Int, body: Data) {
-        guard let split = response.range(of: Data("\r\n\r\n".utf8)) else { throw Failure(description: "no HTTP header in \(response.count) bytes") }
+        guard let split = response.range(of: Data("\r\n\r\n".utf8)) else {
+            throw Failure(description: "no HTTP header in \(response.count) bytes")
+        }
         let head = String(decoding: response[..<split.lowerBound], as: UTF8.self).lowercased()
         let statusLine = head.split(separator: "\r\n").first ?? ""
         let parts = statusLine.split(separator: " ")
-        guard parts.count >= 2, parts[0].hasPrefix("http/1."), let status = Int(parts[1]) else { throw Failure(description: "bad status line \(statusLine)") }
+        guard parts.count >= 2, parts[0].hasPrefix("http/1."), let status = Int(parts[1]) else {
+            throw Failure(description: "bad status line \(statusLine)")
+        }
         var body = Data(response[split.upperBound...])
         if head.contains("transfer-encoding: chunked") {
-            var out = Data(), rest = body[...]
+            var out = Data()
+            var rest = body[...]
             while let lineEnd = rest.range(of: Data("\r\n".utf8)),
-                  let size = Int(String(decoding: rest[..<lineEnd.lowerBound], as: UTF8.self).split(separator: ";").first?
-                                    .trimmingCharacters(in: .whitespaces) ?? "", radix: 16), size > 0 {
+                let size = Int(
+                    String(decoding: rest[..<lineEnd.lowerBound], as: UTF8.self).split(separator: ";").first?
+                        .trimmingCharacters(in: .whitespaces) ?? "", radix: 16), size > 0
+            {
                 let start = lineEnd.upperBound
-                guard rest.distance(from: start, to: rest.endIndex) >= size else { throw Failure(description: "truncated chunk") }
+                guard rest.distance(from: start, to: rest.endIndex) >= size else {
+                    throw Failure(description: "truncated chunk")
+                }
                 out.append(rest[start..<rest.index(start, offsetBy: size)])
                 rest = rest[rest.index(start, offsetBy: size)...].dropFirst(2)
             }

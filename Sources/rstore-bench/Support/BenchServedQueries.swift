@@ -17,11 +17,15 @@ enum ServedQueries {
 
     /// Runs each of `texts` once, in order, and returns the client-side latency with the
     /// server's own figures.
-    static func run(exe: URL, model: URL, store: URL, texts: [String], k: Int, maxPFrames: Int = 4096,
-                    log: (String) -> Void) throws -> [Timed] {
+    static func run(
+        exe: URL, model: URL, store: URL, texts: [String], k: Int, maxPFrames: Int = 4096,
+        log: (String) -> Void
+    ) throws -> [Timed] {
         let p = Process()
         p.executableURL = exe
-        p.arguments = ["serve", "--model", model.path, "--store", store.path, "--port", "0", "--max-p-frames", "\(maxPFrames)"]
+        p.arguments = [
+            "serve", "--model", model.path, "--store", store.path, "--port", "0", "--max-p-frames", "\(maxPFrames)",
+        ]
         let out = Pipe()
         p.standardOutput = out
         try p.run()
@@ -38,7 +42,8 @@ enum ServedQueries {
             let (status, data) = try BenchHTTPClient.get(port: port, "/v1/search?q=\(q)&k=\(k)")
             let ms = Date().timeIntervalSince(t) * 1000
             guard status == 200 else {
-                throw BenchHTTPClient.Failure(description: "GET /v1/search: HTTP \(status): \(String(decoding: data.prefix(300), as: UTF8.self))")
+                throw BenchHTTPClient.Failure(
+                    description: "GET /v1/search: HTTP \(status): \(String(decoding: data.prefix(300), as: UTF8.self))")
             }
             return Timed(ms: ms, body: try JSONDecoder().decode(Body.self, from: data))
         }
@@ -49,11 +54,14 @@ enum ServedQueries {
         var text = ""
         while !text.contains("\n") {
             let chunk = handle.availableData
-            guard !chunk.isEmpty else { throw BenchHTTPClient.Failure(description: "`rstore serve` exited before serving: \(text)") }
+            guard !chunk.isEmpty else {
+                throw BenchHTTPClient.Failure(description: "`rstore serve` exited before serving: \(text)")
+            }
             text += String(decoding: chunk, as: UTF8.self)
         }
         guard let r = text.range(of: "http://127.0.0.1:"),
-              let port = Int(text[r.upperBound...].prefix { $0.isNumber }) else {
+            let port = Int(text[r.upperBound...].prefix { $0.isNumber })
+        else {
             throw BenchHTTPClient.Failure(description: "no port in `rstore serve` output: \(text)")
         }
         return port

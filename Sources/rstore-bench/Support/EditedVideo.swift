@@ -29,8 +29,12 @@ struct EditedVideo {
 
     /// Times of the cuts (the start of every clip after the first), in seconds.
     var cuts: [Double] {
-        var t = 0.0, out: [Double] = []
-        for c in clips.dropLast() { t += c.duration; out.append(t) }
+        var t = 0.0
+        var out: [Double] = []
+        for c in clips.dropLast() {
+            t += c.duration
+            out.append(t)
+        }
         return out
     }
     var duration: Double { clips.reduce(0) { $0 + $1.duration } }
@@ -38,18 +42,20 @@ struct EditedVideo {
     /// Clips of 2-7 s until `seconds` is reached, drawn from `seed` (the same seed, the same video).
     init(seconds: Double, seed: UInt64) {
         var state = seed
-        func next() -> UInt64 {   // SplitMix64: a tiny, well-mixed, reproducible generator
-            state &+= 0x9e3779b97f4a7c15
+        func next() -> UInt64 {  // SplitMix64: a tiny, well-mixed, reproducible generator
+            state &+= 0x9e37_79b9_7f4a_7c15
             var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
-            z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
             return z ^ (z >> 31)
         }
-        var clips: [Clip] = [], total = 0.0, last = -1
+        var clips: [Clip] = []
+        var total = 0.0
+        var last = -1
         while total < seconds {
             var scene = Int(next() % UInt64(Self.scenes.count))
             if scene == last { scene = (scene + 1) % Self.scenes.count }
-            let frames = 50 + Int(next() % 126)          // 2.00 ... 7.00 s at 25 fps
+            let frames = 50 + Int(next() % 126)  // 2.00 ... 7.00 s at 25 fps
             clips.append(Clip(scene: scene, duration: Double(frames) / 25))
             total += Double(frames) / 25
             last = scene
@@ -71,8 +77,10 @@ struct EditedVideo {
             graph += "[\(i):v]format=yuv420p,setsar=1[v\(i)];"
         }
         graph += (0..<clips.count).map { "[v\($0)]" }.joined() + "concat=n=\(clips.count):v=1:a=0[out]"
-        args += ["-filter_complex", graph, "-map", "[out]", "-c:v", "libx264", "-preset", "ultrafast",
-                 "-g", "250", "-keyint_min", "250", "-sc_threshold", "0", "-pix_fmt", "yuv420p", url.path]
+        args += [
+            "-filter_complex", graph, "-map", "[out]", "-c:v", "libx264", "-preset", "ultrafast",
+            "-g", "250", "-keyint_min", "250", "-sc_threshold", "0", "-pix_fmt", "yuv420p", url.path,
+        ]
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["ffmpeg"] + args
@@ -82,7 +90,9 @@ struct EditedVideo {
         let message = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else {
-            throw BenchError("ffmpeg could not generate \(url.lastPathComponent): \(String(decoding: message, as: UTF8.self).prefix(500))")
+            throw BenchError(
+                "ffmpeg could not generate \(url.lastPathComponent): \(String(decoding: message, as: UTF8.self).prefix(500))"
+            )
         }
     }
 }

@@ -29,17 +29,25 @@ struct SyntheticArchive {
         var rng = SplitMix(seed: seed ^ (UInt64(v) &* 0x9E37_79B9_7F4A_7C15) ^ 0x5bd1_e995)
         let own = (0..<3).map { _ in Int(rng.next() % UInt64(topics.count)) }
         var out = [Float](repeating: 0, count: Self.perVideo * dim)
-        var scene = [Float](repeating: 0, count: dim), walk = [Float](repeating: 0, count: dim), row = [Float](repeating: 0, count: dim)
+        var scene = [Float](repeating: 0, count: dim)
+        var walk = [Float](repeating: 0, count: dim)
+        var row = [Float](repeating: 0, count: dim)
         for i in 0..<Self.perVideo {
             if i == 0 || rng.uniform() < 1 / 40 {
                 let t = topics[own[Int(rng.next() % 3)]]
                 let d = VectorMath.normalized((0..<dim).map { _ in rng.normal() })
-                for j in 0..<dim { scene[j] = 0.8 * t[j] + 0.6 * d[j]; walk[j] = 0 }
+                for j in 0..<dim {
+                    scene[j] = 0.8 * t[j] + 0.6 * d[j]
+                    walk[j] = 0
+                }
             }
             for j in 0..<dim { walk[j] *= 0.97 }
             for _ in 0..<32 { walk[Int(rng.next() % UInt64(dim))] += 0.03 * rng.normal() }
             var norm: Float = 0
-            for j in 0..<dim { row[j] = scene[j] + walk[j]; norm += row[j] * row[j] }
+            for j in 0..<dim {
+                row[j] = scene[j] + walk[j]
+                norm += row[j] * row[j]
+            }
             let inv = 1 / norm.squareRoot()
             for j in 0..<dim { out[i * dim + j] = row[j] * inv }
         }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import ResidualStore
 import RStoreCommandLine
+import ResidualStore
 
 /// `rstore embed VIDEO --from S --to S`: dense embeddings over a time range.
 struct EmbedCommand: AsyncParsableCommand {
@@ -15,7 +15,10 @@ struct EmbedCommand: AsyncParsableCommand {
     @Argument(help: "A stored video: its path or id.") var video: String
     @Option(help: "Start time: seconds or HH:MM:SS.ms (e.g. 95.5 or 00:01:35.500).") var from = TimeArgument(seconds: 0)
     @Option(help: "End time: seconds or HH:MM:SS.ms (default: the end).") var to: TimeArgument?
-    @Option(help: "json (one object per frame), npy (float32 [frames, dim] to --out) or npz (to --out: embeddings, times, indices, kinds).") var format = Format.json
+    @Option(
+        help:
+            "json (one object per frame), npy (float32 [frames, dim] to --out) or npz (to --out: embeddings, times, indices, kinds)."
+    ) var format = Format.json
     @Option(help: "Output file for npy and npz.") var out: String?
 
     func validate() throws {
@@ -29,8 +32,15 @@ struct EmbedCommand: AsyncParsableCommand {
         switch format {
         case .json:
             for f in frames {
-                struct Row: Encodable { let index: Int; let time: Double; let kind: String; let anchor: Int; let embedding: [Float] }
-                try printJSON(Row(index: f.index, time: f.time, kind: f.kind.rawValue, anchor: f.anchor, embedding: f.vector))
+                struct Row: Encodable {
+                    let index: Int
+                    let time: Double
+                    let kind: String
+                    let anchor: Int
+                    let embedding: [Float]
+                }
+                try printJSON(
+                    Row(index: f.index, time: f.time, kind: f.kind.rawValue, anchor: f.anchor, embedding: f.vector))
             }
         case .npy:
             let dim = lib.embedDim
@@ -46,7 +56,10 @@ struct EmbedCommand: AsyncParsableCommand {
                 ("kinds", NPZ.characters(frames.map { Character($0.kind.rawValue) })),
             ])
             try archive.write(to: URL(fileURLWithPath: out!))
-            FileHandle.standardError.write(Data("wrote \(frames.count) frames (embeddings \(frames.count) x \(dim), times, indices, kinds) to \(out!)\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "wrote \(frames.count) frames (embeddings \(frames.count) x \(dim), times, indices, kinds) to \(out!)\n"
+                        .utf8))
         }
     }
 }

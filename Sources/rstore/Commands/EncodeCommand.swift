@@ -1,8 +1,8 @@
 import ArgumentParser
 import CLIP
 import Foundation
-import ResidualStore
 import RStoreCommandLine
+import ResidualStore
 import Tensor
 import Video
 
@@ -44,11 +44,15 @@ struct EncodeCommand: AsyncParsableCommand {
         }
         for (input, e, truncated) in rows {
             let v = normalize ? VectorMath.normalized(e) : Array(e)
-            if truncated { FileHandle.standardError.write(Data("warning: text truncated to \(CLIPTokenizer.contextLength) tokens: \(input)\n".utf8)) }
+            if truncated {
+                FileHandle.standardError.write(
+                    Data("warning: text truncated to \(CLIPTokenizer.contextLength) tokens: \(input)\n".utf8))
+            }
             if json {
                 var obj: [String: Any] = ["input": input, "embedding": v.map(Double.init)]
                 if truncated { obj["truncated"] = true }
-                let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
+                let data = try JSONSerialization.data(
+                    withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
                 print(String(decoding: data, as: UTF8.self))
             } else {
                 let head = v.prefix(6).map { String(format: "%.4f", $0) }.joined(separator: " ")

@@ -20,14 +20,21 @@ struct EnqueueCommand: ParsableCommand {
         let queue = try WorkQueue(url: try sharedStoreURL(store))
         defer { queue.close() }
         let roots = try root.roots()
-        guard !roots.isEmpty else { throw ValidationError("give the library root the paths are under: --root NAME=PATH") }
+        guard !roots.isEmpty else {
+            throw ValidationError("give the library root the paths are under: --root NAME=PATH")
+        }
         let done = try queue.enqueue(paths.map { URL(fileURLWithPath: $0) }, roots: roots)
         let counts = done.queue
         if json {
-            struct Out: Encodable { var added: Int; var queue: Library.QueueCounts }
+            struct Out: Encodable {
+                var added: Int
+                var queue: Library.QueueCounts
+            }
             try printJSON(Out(added: done.queued, queue: counts))
         } else {
-            print("\(done.queued) queued (\(done.alreadyQueued) already queued); queue: \(counts.queued) queued, \(counts.claimed) claimed, \(counts.done) done, \(counts.failed) failed")
+            print(
+                "\(done.queued) queued (\(done.alreadyQueued) already queued); queue: \(counts.queued) queued, \(counts.claimed) claimed, \(counts.done) done, \(counts.failed) failed"
+            )
         }
     }
 }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import CLIP
 import Foundation
-import ResidualStore
 import RStoreCommandLine
+import ResidualStore
 import Timeline
 
 /// `rstore eval ...`: how faithful ResidualViT is to full CLIP, measured on real videos.
@@ -47,14 +47,29 @@ struct FidelitySettings {
     func settings(for clip: CLIPModel) throws -> [FidelityEvaluation.Setting] {
         let ns = try parseList(n, option: "n") { Int($0).flatMap { $0 >= 1 ? $0 : nil } }
         let ps = try parseList(p, option: "p") { Double($0).flatMap { $0 >= 0 && $0 < 1 ? $0 : nil } }
-        let strategies = strategy == "all" ? ReductionStrategy.allCases : try parseList(strategy, option: "strategy") { ReductionStrategy(rawValue: $0) }
+        let strategies =
+            strategy == "all"
+            ? ReductionStrategy.allCases
+            : try parseList(strategy, option: "strategy") { ReductionStrategy(rawValue: $0) }
         var tokenizers = [("A=0", ResidualTokenizer.zero(for: clip))]
-        if let tokenizer { tokenizers.append((tokenizer, try ResidualTokenizer(contentsOf: URL(fileURLWithPath: tokenizer), for: clip))) }
+        if let tokenizer {
+            tokenizers.append(
+                (tokenizer, try ResidualTokenizer(contentsOf: URL(fileURLWithPath: tokenizer), for: clip)))
+        }
         let placements = try parseList(iframes, option: "iframes") { IFramePlacement(rawValue: $0) }
         var out: [FidelityEvaluation.Setting] = []
-        for n in ns { for p in ps { for s in strategies { for (name, a) in tokenizers { for placement in placements {
-            out.append(.init(n: n, p: p, strategy: s, tokenizerName: name, tokenizer: a, iframes: placement))
-        } } } } }
+        for n in ns {
+            for p in ps {
+                for s in strategies {
+                    for (name, a) in tokenizers {
+                        for placement in placements {
+                            out.append(
+                                .init(n: n, p: p, strategy: s, tokenizerName: name, tokenizer: a, iframes: placement))
+                        }
+                    }
+                }
+            }
+        }
         return out
     }
 }

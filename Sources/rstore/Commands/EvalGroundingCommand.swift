@@ -1,8 +1,8 @@
 import ArgumentParser
 import CLIP
 import Foundation
-import ResidualStore
 import RStoreCommandLine
+import ResidualStore
 import Store
 
 /// `rstore eval grounding --annotations FILE --videos DIR`: the paper's zero-shot grounding
@@ -29,14 +29,19 @@ struct EvalGroundingCommand: AsyncParsableCommand {
     @Option(help: "P-frames per I-frame, comma-separated.") var n = "2"
     @Option(help: "Token drop ratios, comma-separated, each in [0, 1).") var p = "0.85"
     @Option(help: "Strategies, comma-separated, or all.") var strategy = "all"
-    @Option(help: "A trained residual tokenizer A (safetensors); rows with A = 0 are always included.") var tokenizer: String?
-    @Option(help: "Scoring preset: charades-sta (3 fps, shift 1.0) or activitynet (1 fps, shift 0.95).") var preset: String?
+    @Option(help: "A trained residual tokenizer A (safetensors); rows with A = 0 are always included.") var tokenizer:
+        String?
+    @Option(help: "Scoring preset: charades-sta (3 fps, shift 1.0) or activitynet (1 fps, shift 0.95).") var preset:
+        String?
     @Option(help: "Sampling rate in frames per second (default: the preset's, else 2).") var fps: Double?
     @Option(help: "Moving-average window in sampled frames (default: the preset's, else 15).") var window: Int?
-    @Option(name: .customLong("threshold-shift"), help: "Proposals are runs above this x the smoothed curve's mean (default: the preset's, else 1.0).")
+    @Option(
+        name: .customLong("threshold-shift"),
+        help: "Proposals are runs above this x the smoothed curve's mean (default: the preset's, else 1.0).")
     var thresholdShift: Float?
     @Option(help: "Feature codec the anchors go through: f16+lz4, i8+lz4, f32+lz4.") var codec = FeatureCodec.f16
-    @Option(name: .customLong("max-frames"), help: "Videos with more sampled frames are skipped (memory: 150 KB each).") var maxFrames = 7200
+    @Option(name: .customLong("max-frames"), help: "Videos with more sampled frames are skipped (memory: 150 KB each).")
+    var maxFrames = 7200
     @Option(help: "Frames per forward pass.") var batch = 64
     @Flag(help: "One JSON object per row.") var json = false
 
@@ -45,7 +50,9 @@ struct EvalGroundingCommand: AsyncParsableCommand {
         var base = GroundingProtocol.library
         if let preset {
             guard let p = GroundingProtocol.preset(named: preset) else {
-                throw ValidationError("--preset: unknown \"\(preset)\"; valid: \(GroundingProtocol.presets.map(\.name).joined(separator: ", "))")
+                throw ValidationError(
+                    "--preset: unknown \"\(preset)\"; valid: \(GroundingProtocol.presets.map(\.name).joined(separator: ", "))"
+                )
             }
             base = p
         }
@@ -61,11 +68,14 @@ struct EvalGroundingCommand: AsyncParsableCommand {
         let clip = try model.load()
         let settings = try FidelitySettings(n: n, p: p, strategy: strategy, tokenizer: tokenizer).settings(for: clip)
         let list = try GroundingAnnotations.load(URL(fileURLWithPath: annotations))
-        let eval = try GroundingEvaluation(model: clip, scoring: scoring, codec: codec, maxFrames: maxFrames, batch: batch)
+        let eval = try GroundingEvaluation(
+            model: clip, scoring: scoring, codec: codec, maxFrames: maxFrames, batch: batch)
         let bar = ProgressBar()
         var frames = 0
-        let report = try await eval.run(annotations: list, videos: URL(fileURLWithPath: videos), settings: settings,
-                                        annotationsPath: annotations) { event in
+        let report = try await eval.run(
+            annotations: list, videos: URL(fileURLWithPath: videos), settings: settings,
+            annotationsPath: annotations
+        ) { event in
             switch event {
             case .video(let done, let of, let name, let count):
                 frames += count
@@ -76,19 +86,29 @@ struct EvalGroundingCommand: AsyncParsableCommand {
         }
         bar.finish()
         if !report.missing.isEmpty {
-            bar.log("\(report.missing.count) video(s) not found in \(videos): \(report.missing.prefix(20).joined(separator: ", "))"
+            bar.log(
+                "\(report.missing.count) video(s) not found in \(videos): \(report.missing.prefix(20).joined(separator: ", "))"
                     + (report.missing.count > 20 ? ", ..." : ""))
         }
         for f in report.failed { bar.log("not evaluated: \(f.video): \(f.reason)") }
         if json { return try printJSONLines(report.rows) }
-        print("\(clip.config.archName), \(report.rows[0].videos) videos, \(report.rows[0].queries) of \(report.annotations) queries; "
-              + "protocol \(scoring.name): fps \(scoring.fps), window \(scoring.window), threshold \(scoring.thresholdShift) x mean, "
-              + "IoU strictly above; anchors as \(codec.rawValue)")
-        print("setting      strategy  N  p     A                 R1@0.3  R1@0.5  R1@0.7  R5@0.3  R5@0.5  R5@0.7   mIoU  GFLOPs/frame")
+        print(
+            "\(clip.config.archName), \(report.rows[0].videos) videos, \(report.rows[0].queries) of \(report.annotations) queries; "
+                + "protocol \(scoring.name): fps \(scoring.fps), window \(scoring.window), threshold \(scoring.thresholdShift) x mean, "
+                + "IoU strictly above; anchors as \(codec.rawValue)")
+        print(
+            "setting      strategy  N  p     A                 R1@0.3  R1@0.5  R1@0.7  R5@0.3  R5@0.5  R5@0.7   mIoU  GFLOPs/frame"
+        )
         for r in report.rows {
-            let cells = [pad(r.setting, 11), pad(r.strategy, 8), pad(r.n == 0 ? "-" : String(r.n), 1),
-                         pad(r.strategy == "full" ? "-" : String(format: "%.2f", r.p), 4), pad(String((r.tokenizer as NSString).lastPathComponent.suffix(16)), 16)]
-                + [r.r1_iou03, r.r1_iou05, r.r1_iou07, r.r5_iou03, r.r5_iou05, r.r5_iou07, r.miou].map { pad(String(format: "%.2f", $0), 6, right: true) }
+            let cells =
+                [
+                    pad(r.setting, 11), pad(r.strategy, 8), pad(r.n == 0 ? "-" : String(r.n), 1),
+                    pad(r.strategy == "full" ? "-" : String(format: "%.2f", r.p), 4),
+                    pad(String((r.tokenizer as NSString).lastPathComponent.suffix(16)), 16),
+                ]
+                + [r.r1_iou03, r.r1_iou05, r.r1_iou07, r.r5_iou03, r.r5_iou05, r.r5_iou07, r.miou].map {
+                    pad(String(format: "%.2f", $0), 6, right: true)
+                }
                 + [pad(String(format: "%.3f", r.gflops_per_frame), 12, right: true)]
             print(cells.joined(separator: "  "))
         }

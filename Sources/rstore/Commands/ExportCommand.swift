@@ -1,14 +1,15 @@
 import ArgumentParser
 import Foundation
-import ResidualStore
 import RStoreCommandLine
+import ResidualStore
 
 /// `rstore export`: the library's features (or a filter's) for FAISS, autofaiss or a
 /// dataframe, streamed: rows are written as they are read, one batch in memory at a time.
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export features with their video, path, time, frame and kind (I stored; --dense adds reconstructed P).",
+        abstract:
+            "Export features with their video, path, time, frame and kind (I stored; --dense adds reconstructed P).",
         discussion: """
             --format npy writes a folder OUT: features.npy (float32, one row per frame: CLIP image embeddings as stored, not normalised; normalise for cosine) and \
             meta.jsonl (line i describes row i: video_id, path, time, frame, kind). --format jsonl writes one JSON \
@@ -20,7 +21,8 @@ struct ExportCommand: AsyncParsableCommand {
     @OptionGroup var library: LibraryOptions
     @OptionGroup var filters: FilterOptions
     @Option(help: "npy (a folder: features.npy + meta.jsonl) or jsonl.") var format = Format.npy
-    @Flag(help: "Every sampled frame: P-features reconstructed (slow: the residual encoder runs on each).") var dense = false
+    @Flag(help: "Every sampled frame: P-features reconstructed (slow: the residual encoder runs on each).") var dense =
+        false
     @Option(help: "Output: a folder for npy (created), a file for jsonl (default: standard output).") var out: String?
     @Flag(help: "Print a JSON summary (videos, rows, i_rows, p_rows) to standard error at the end.") var json = false
 
@@ -33,7 +35,7 @@ struct ExportCommand: AsyncParsableCommand {
         let path: String
         let time: Double
         let frame: Int
-        let kind: String   // "I" or "P"
+        let kind: String  // "I" or "P"
     }
 
     struct Line: Encodable {
@@ -41,7 +43,7 @@ struct ExportCommand: AsyncParsableCommand {
         let path: String
         let time: Double
         let frame: Int
-        let kind: String   // "I" or "P"
+        let kind: String  // "I" or "P"
         let embedding: [Float]
     }
 
@@ -63,7 +65,11 @@ struct ExportCommand: AsyncParsableCommand {
                     try features.append(rows.flatMap(\.vector))
                     var lines = Data()
                     for r in rows {
-                        lines.append(try enc.encode(Meta(video_id: r.videoID, path: r.path, time: r.time, frame: r.frame, kind: r.kind.rawValue)))
+                        lines.append(
+                            try enc.encode(
+                                Meta(
+                                    video_id: r.videoID, path: r.path, time: r.time, frame: r.frame,
+                                    kind: r.kind.rawValue)))
                         lines.append(0x0A)
                     }
                     try meta.write(contentsOf: lines)
@@ -85,7 +91,11 @@ struct ExportCommand: AsyncParsableCommand {
             summary = try lib.export(filter: filters.filter, dense: dense) { rows in
                 var lines = Data()
                 for r in rows {
-                    lines.append(try enc.encode(Line(video_id: r.videoID, path: r.path, time: r.time, frame: r.frame, kind: r.kind.rawValue, embedding: r.vector)))
+                    lines.append(
+                        try enc.encode(
+                            Line(
+                                video_id: r.videoID, path: r.path, time: r.time, frame: r.frame, kind: r.kind.rawValue,
+                                embedding: r.vector)))
                     lines.append(0x0A)
                 }
                 try handle.write(contentsOf: lines)
@@ -95,7 +105,10 @@ struct ExportCommand: AsyncParsableCommand {
         if json {
             FileHandle.standardError.write(try enc.encode(summary) + Data("\n".utf8))
         } else {
-            FileHandle.standardError.write(Data("exported \(summary.rows) rows (\(summary.iRows) I, \(summary.pRows) P) of \(summary.videos) video(s)\(out.map { " to \($0)" } ?? "")\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "exported \(summary.rows) rows (\(summary.iRows) I, \(summary.pRows) P) of \(summary.videos) video(s)\(out.map { " to \($0)" } ?? "")\n"
+                        .utf8))
         }
     }
 }

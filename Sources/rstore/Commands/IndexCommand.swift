@@ -1,8 +1,8 @@
 import ArgumentParser
 import CLIP
 import Foundation
-import ResidualStore
 import RStoreCommandLine
+import ResidualStore
 import Store
 import Timeline
 import Video
@@ -11,25 +11,38 @@ import Video
 struct IndexCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
-        abstract: "Index video files and folders into the store (I-features only; P-features are reconstructed on demand).")
+        abstract:
+            "Index video files and folders into the store (I-features only; P-features are reconstructed on demand).")
 
     @OptionGroup var library: LibraryOptions
     @Argument(help: "Video files or folders (searched recursively).") var paths: [String] = []
-    @Flag(help: "Also re-index every stored video whose file changed since it was indexed (see `rstore stats`).") var stale = false
+    @Flag(help: "Also re-index every stored video whose file changed since it was indexed (see `rstore stats`).")
+    var stale = false
     @Option(help: "Sampling rate, frames per second.") var fps = IndexRecipe.default.fps
     @Option(help: "P-frames per I-frame (N).") var n = IndexRecipe.default.n
     @Option(help: "Fraction of patch tokens dropped on P-frames (p).") var p = IndexRecipe.default.p
     @Option(help: "Token reduction: motion, random, uniform, center.") var strategy = IndexRecipe.default.strategy
-    @Option(help: "I-frame placement: fixed (every N+1 sampled frames, as the paper) or adaptive (also at every detected shot cut; at most twice the I-frames). Default: adaptive for new files, and an indexed, unchanged file keeps its placement; given, files indexed with the other placement are re-indexed.")
+    @Option(
+        help:
+            "I-frame placement: fixed (every N+1 sampled frames, as the paper) or adaptive (also at every detected shot cut; at most twice the I-frames). Default: adaptive for new files, and an indexed, unchanged file keeps its placement; given, files indexed with the other placement are re-indexed."
+    )
     var iframes: IFramePlacement?
     @Option(help: "Feature codec: f16+lz4 or i8+lz4.") var codec = IndexRecipe.default.codec
-    @Option(help: "What ranks patches for --strategy motion in newly indexed files: vectors (the codec's, where it exports them: every frame decoded on one thread) or pixels (difference to the anchor: only sampled frames decoded). Default: \(Library.Configuration.defaultMotionSource.rawValue). An indexed file keeps its source.")
+    @Option(
+        help:
+            "What ranks patches for --strategy motion in newly indexed files: vectors (the codec's, where it exports them: every frame decoded on one thread) or pixels (difference to the anchor: only sampled frames decoded). Default: \(Library.Configuration.defaultMotionSource.rawValue). An indexed file keeps its source."
+    )
     var motionSource: MotionSource?
-    @Option(help: "Frames per committed chunk (the unit of crash-safe resume).") var chunkFrames = IndexRecipe.default.chunkFrames
-    @Flag(help: "Fail damaged or truncated files instead of indexing what decodes (damage is concealed and recorded by default).")
+    @Option(help: "Frames per committed chunk (the unit of crash-safe resume).") var chunkFrames = IndexRecipe.default
+        .chunkFrames
+    @Flag(
+        help:
+            "Fail damaged or truncated files instead of indexing what decodes (damage is concealed and recorded by default)."
+    )
     var strict = false
     @Flag(help: "Skip files another rstore process is indexing instead of waiting for them.") var noWait = false
-    @Flag(help: "Print a JSON summary (with `cost`: CPU and wall seconds by stage, frames decoded vs sampled).") var json = false
+    @Flag(help: "Print a JSON summary (with `cost`: CPU and wall seconds by stage, frames decoded vs sampled).")
+    var json = false
 
     func validate() throws {
         try checkRecipe(recipe)
@@ -67,15 +80,19 @@ struct IndexCommand: AsyncParsableCommand {
                 bar.update(file: i, of: total, name: path, done: done, total: frames, framesSoFar: framesDone.value)
             case .waiting(_, _, let path, let holder, let until):
                 let left = max(0, until - Date().timeIntervalSince1970)
-                bar.log(String(format: "%@: %@ is being indexed by %@ (lease for %.0f s more); %@", noWait ? "skipping" : "waiting",
-                               path, holder, left, noWait ? "skipped" : "coming back to it after the other files"))
+                bar.log(
+                    String(
+                        format: "%@: %@ is being indexed by %@ (lease for %.0f s more); %@",
+                        noWait ? "skipping" : "waiting",
+                        path, holder, left, noWait ? "skipped" : "coming back to it after the other files"))
             case .finished(let r):
                 switch r.outcome {
                 case .failed: bar.log("failed: \(r.error ?? r.path)")
                 case .unchanged: bar.log("unchanged: \(r.path)")
                 case .skipped: bar.log("skipped: \(r.error ?? r.path)")
                 case .indexed, .resumed:
-                    bar.log(String(format: "%@: %@, %d frames in %.1f s", r.outcome.rawValue, r.path, r.frames, r.seconds)
+                    bar.log(
+                        String(format: "%@: %@, %d frames in %.1f s", r.outcome.rawValue, r.path, r.frames, r.seconds)
                             + (r.damage.map { " (damaged, concealed: \($0))" } ?? ""))
                 }
             }
@@ -84,10 +101,12 @@ struct IndexCommand: AsyncParsableCommand {
         if json {
             try printJSON(summary)
         } else {
-            print(String(format: "%d indexed, %d unchanged, %d skipped, %d failed; %d I-frames encoded in %.1f s; store %@",
-                         summary.indexed, summary.files.filter { $0.outcome == .unchanged }.count,
-                         summary.files.filter { $0.outcome == .skipped }.count, summary.failed,
-                         summary.framesEncoded, summary.seconds, lib.storePath))
+            print(
+                String(
+                    format: "%d indexed, %d unchanged, %d skipped, %d failed; %d I-frames encoded in %.1f s; store %@",
+                    summary.indexed, summary.files.filter { $0.outcome == .unchanged }.count,
+                    summary.files.filter { $0.outcome == .skipped }.count, summary.failed,
+                    summary.framesEncoded, summary.seconds, lib.storePath))
         }
         if summary.failed > 0 { throw ExitCode(1) }
     }
@@ -97,6 +116,14 @@ struct IndexCommand: AsyncParsableCommand {
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var n = 0
-    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
-    func increment() { lock.lock(); n += 1; lock.unlock() }
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return n
+    }
+    func increment() {
+        lock.lock()
+        n += 1
+        lock.unlock()
+    }
 }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import CLIP
 import Foundation
-import ResidualStore
 import RStoreCommandLine
+import ResidualStore
 import Store
 
 /// `--store` and the model/tokenizer a library is opened with.
@@ -10,21 +10,33 @@ struct LibraryOptions: ParsableArguments {
     @OptionGroup var model: ModelOption
     @OptionGroup var root: LibraryRootOption
 
-    @Option(help: "The store: a file (SQLite), or postgres://user@host:port/db for a library shared by many machines (password from the URL, PGPASSWORD or ~/.pgpass). Default: $RSTORE_STORE, then ~/.local/share/rstore/library.rstore.")
+    @Option(
+        help:
+            "The store: a file (SQLite), or postgres://user@host:port/db for a library shared by many machines (password from the URL, PGPASSWORD or ~/.pgpass). Default: $RSTORE_STORE, then ~/.local/share/rstore/library.rstore."
+    )
     var store: String?
 
-    @Option(name: .customLong("tokenizer"), help: "Residual tokenizer A (safetensors from `rstore train-tokenizer`). Default: $RSTORE_TOKENIZER, else none (A = 0: token reduction only).")
+    @Option(
+        name: .customLong("tokenizer"),
+        help:
+            "Residual tokenizer A (safetensors from `rstore train-tokenizer`). Default: $RSTORE_TOKENIZER, else none (A = 0: token reduction only)."
+    )
     var tokenizerPath: String?
 
     @Option(help: "Byte budget of the decoded-frame tier beside the store (<store>.frames), in MB; 0 turns it off.")
     var frameTierMB = 2048
 
-    @Option(help: "Stage 1 of search: exact (scan every stored I-feature), ann (the approximate index <store>.ann), auto (exact below \(Stage1Settings().annThreshold) stored I-features, the index above).")
+    @Option(
+        help:
+            "Stage 1 of search: exact (scan every stored I-feature), ann (the approximate index <store>.ann), auto (exact below \(Stage1Settings().annThreshold) stored I-features, the index above)."
+    )
     var stage1: Stage1Mode = .auto
 
     var storeURL: URL {
         if let store { return URL(fileURLWithPath: store) }
-        if let env = ProcessInfo.processInfo.environment["RSTORE_STORE"], !env.isEmpty { return URL(fileURLWithPath: env) }
+        if let env = ProcessInfo.processInfo.environment["RSTORE_STORE"], !env.isEmpty {
+            return URL(fileURLWithPath: env)
+        }
         return ModelLocations.root.deletingLastPathComponent().appendingPathComponent("library.rstore")
     }
 
@@ -34,11 +46,17 @@ struct LibraryOptions: ParsableArguments {
         return given.flatMap { StoreLocation.isShared($0) ? $0 : nil }
     }
 
-    func open(_ configuration: Library.Configuration = .init(), store opened: (any FeatureStoring)? = nil) throws -> Library {
+    func open(_ configuration: Library.Configuration = .init(), store opened: (any FeatureStoring)? = nil) throws
+        -> Library
+    {
         let clip = try model.load()
-        let aPath = tokenizerPath ?? ProcessInfo.processInfo.environment["RSTORE_TOKENIZER"].flatMap { $0.isEmpty ? nil : $0 }
+        let aPath =
+            tokenizerPath ?? ProcessInfo.processInfo.environment["RSTORE_TOKENIZER"].flatMap { $0.isEmpty ? nil : $0 }
         let a = try aPath.map { try ResidualTokenizer(contentsOf: URL(fileURLWithPath: $0), for: clip) }
-        if postgresURL == nil { try FileManager.default.createDirectory(at: storeURL.deletingLastPathComponent(), withIntermediateDirectories: true) }
+        if postgresURL == nil {
+            try FileManager.default.createDirectory(
+                at: storeURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+        }
         var configuration = configuration
         configuration.frameTierBytes = max(0, frameTierMB) << 20
         configuration.roots = try root.roots()
@@ -47,7 +65,9 @@ struct LibraryOptions: ParsableArguments {
             return try Library(opening: { opened }, model: clip, tokenizer: a, configuration: configuration)
         }
         if let url = postgresURL {
-            return try Library(opening: { try StoreLocation.open(url, readOnly: false) }, model: clip, tokenizer: a, configuration: configuration)
+            return try Library(
+                opening: { try StoreLocation.open(url, readOnly: false) }, model: clip, tokenizer: a,
+                configuration: configuration)
         }
         return try Library(store: storeURL, model: clip, tokenizer: a, configuration: configuration)
     }

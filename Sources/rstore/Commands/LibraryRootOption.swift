@@ -6,7 +6,11 @@ import ResidualStore
 /// stored (and queued) relative to it, so machines that mount the archive in different places
 /// agree; stored paths become files here through the same roots (`RootMounts`).
 struct LibraryRootOption: ParsableArguments {
-    @Option(name: .customLong("root"), help: "A named library root on this machine, NAME=PATH (repeatable), e.g. archive=/mnt/videos. Files under it are stored as NAME:relative/path.")
+    @Option(
+        name: .customLong("root"),
+        help:
+            "A named library root on this machine, NAME=PATH (repeatable), e.g. archive=/mnt/videos. Files under it are stored as NAME:relative/path."
+    )
     var specs: [String] = []
 
     /// The roots given (none: every path stays absolute, as on one machine).

@@ -18,7 +18,8 @@ struct ProbeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let probe = try VideoProbe(URL(fileURLWithPath: file), fps: fps)
-        let offsets = probe.frames, failure = probe.failure
+        let offsets = probe.frames
+        let failure = probe.failure
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]

@@ -1,8 +1,8 @@
 import ArgumentParser
 import CLIP
 import Foundation
-import ResidualStore
 import RStoreCommandLine
+import ResidualStore
 import Tensor
 import Video
 
@@ -23,7 +23,9 @@ struct ScanCommand: AsyncParsableCommand {
     func validate() throws {
         try checkSampling(SamplingLimits.problem(fps: fps))
         guard k >= 1 else { throw ValidationError("-k must be at least 1") }
-        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw ValidationError("--text is empty") }
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw ValidationError("--text is empty")
+        }
     }
 
     func run() async throws {
@@ -32,9 +34,12 @@ struct ScanCommand: AsyncParsableCommand {
         var hits: [(path: String, time: Double, score: Float)] = []
         for path in videos {
             let reader = try VideoReader(url: URL(fileURLWithPath: path))
-            var crops: [RGBImage] = [], times: [Double] = []
+            var crops: [RGBImage] = []
+            var times: [Double] = []
             func flush() {
-                for (t, e) in zip(times, clip.embed(crops: crops)) { hits.append((path, t, VectorMath.cosine(e, query))) }
+                for (t, e) in zip(times, clip.embed(crops: crops)) {
+                    hits.append((path, t, VectorMath.cosine(e, query)))
+                }
                 crops.removeAll(keepingCapacity: true)
                 times.removeAll(keepingCapacity: true)
             }
@@ -48,7 +53,10 @@ struct ScanCommand: AsyncParsableCommand {
             }
             flush()
             let secs = Date().timeIntervalSince(start)
-            FileHandle.standardError.write(Data(String(format: "%@: %d frames in %.1f s (%.1f frames/s)\n", path, count, secs, Double(count) / secs).utf8))
+            FileHandle.standardError.write(
+                Data(
+                    String(format: "%@: %d frames in %.1f s (%.1f frames/s)\n", path, count, secs, Double(count) / secs)
+                        .utf8))
         }
         for h in hits.sorted(by: { $0.score > $1.score }).prefix(k) {
             print(String(format: "%.4f  %@  t=%.2fs", h.score, h.path, h.time))

@@ -29,7 +29,9 @@ enum ServeEnvironment {
     /// Options that read their variable themselves (`--token`'s is RSTORE_TOKEN).
     static let native: Set<String> = ["store", "model", "tokenizer", "token"]
 
-    static func variable(_ option: String) -> String { "RSTORE_" + option.uppercased().replacingOccurrences(of: "-", with: "_") }
+    static func variable(_ option: String) -> String {
+        "RSTORE_" + option.uppercased().replacingOccurrences(of: "-", with: "_")
+    }
 
     /// `argv` (after the subcommand) with the options the environment gives and argv does not.
     static func arguments(_ argv: [String], environment: [String: String]) -> [String] {
@@ -39,7 +41,10 @@ enum ServeEnvironment {
         for (name, kind, extra) in options {
             let flag = "--" + name
             guard !given.contains(where: { $0 == flag || $0.hasPrefix(flag + "=") }) else { continue }
-            guard let value = ([variable(name)] + extra).lazy.compactMap({ environment[$0] }).first(where: { !$0.isEmpty }) else { continue }
+            guard
+                let value = ([variable(name)] + extra).lazy.compactMap({ environment[$0] }).first(where: { !$0.isEmpty }
+                )
+            else { continue }
             switch kind {
             case .value:
                 out.insert(contentsOf: [flag, value], at: insertionPoint(out))

@@ -13,7 +13,9 @@ struct StoreCommand: ParsableCommand {
 struct StoreCopyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "copy",
-        abstract: "Copy a store's model and ready videos to another store (a file or postgres://...), blobs byte for byte; resumable.")
+        abstract:
+            "Copy a store's model and ready videos to another store (a file or postgres://...), blobs byte for byte; resumable."
+    )
 
     @Argument(help: "The store to copy: a file or postgres://user@host:port/db.") var from: String
     @Argument(help: "The store to copy into (created or extended; its model must be the same).") var to: String
@@ -26,7 +28,9 @@ struct StoreCopyCommand: ParsableCommand {
         if json {
             try printJSON(summary)
         } else {
-            print("\(summary.copied) videos copied (\(summary.frames) frames, \(summary.chunks) chunks), \(summary.unchanged) already there; \(source) -> \(target)")
+            print(
+                "\(summary.copied) videos copied (\(summary.frames) frames, \(summary.chunks) chunks), \(summary.unchanged) already there; \(source) -> \(target)"
+            )
         }
     }
 }

@@ -21,7 +21,8 @@ struct TimeArgument: ExpressibleByArgument, Equatable {
         var total = 0.0
         for (i, p) in parts.enumerated() {
             let last = i == parts.count - 1
-            guard !p.isEmpty, p.allSatisfy({ $0.isASCII && ($0.isNumber || (last && $0 == ".")) }), let v = Double(p) else { return nil }
+            guard !p.isEmpty, p.allSatisfy({ $0.isASCII && ($0.isNumber || (last && $0 == ".")) }), let v = Double(p)
+            else { return nil }
             // MM and SS below 60 when a larger unit precedes them.
             if i > 0, v >= 60 { return nil }
             total = total * 60 + v
@@ -36,6 +37,8 @@ struct TimeArgument: ExpressibleByArgument, Equatable {
 /// (`00:01:35.20`), so a printed time can be pasted into `--from` or `ffmpeg -ss`.
 func formatTime(_ s: Double) -> String {
     let centis = Int((max(0, s.isFinite ? s : 0) * 100).rounded())
-    let h = centis / 360_000, m = centis / 6000 % 60, sec = Double(centis % 6000) / 100
+    let h = centis / 360_000
+    let m = centis / 6000 % 60
+    let sec = Double(centis % 6000) / 100
     return String(format: "%02d:%02d:%05.2f", h, m, sec)
 }

@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
-import ResidualStore
 import RStoreCommandLine
+import ResidualStore
 
 /// `rstore verify`: decode every blob, and recompute a sample of I-features from the video files.
 struct VerifyCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "verify", abstract: "Check every stored blob and recompute a sample of I-features.")
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Check every stored blob and recompute a sample of I-features.")
 
     @OptionGroup var library: LibraryOptions
     @Option(help: "I-features to recompute per video.") var sample = 3

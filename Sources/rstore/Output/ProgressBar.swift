@@ -12,14 +12,18 @@ final class ProgressBar: @unchecked Sendable {
 
     /// `done`/`total` frames of the current file; `file` is i of n.
     func update(file: Int, of files: Int, name: String, done: Int, total: Int, framesSoFar: Int) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         let now = Date()
         let elapsed = now.timeIntervalSince(start)
         let rate = elapsed > 0 ? Double(framesSoFar) / elapsed : 0
         let remaining = rate > 0 && total > done ? Double(total - done) / rate : 0
         if isTTY {
-            draw(done, total, String(format: "file %d/%d  %d/%d frames  %.1f frames/s  ETA %@  %@",
-                                     file, files, done, total, rate, Self.clock(remaining), String(name.suffix(40))), now: now)
+            draw(
+                done, total,
+                String(
+                    format: "file %d/%d  %d/%d frames  %.1f frames/s  ETA %@  %@",
+                    file, files, done, total, rate, Self.clock(remaining), String(name.suffix(40))), now: now)
         } else if now.timeIntervalSince(lastLogged) > 5 {
             lastLogged = now
             log(String(format: "file %d/%d %@: %d/%d frames, %.1f frames/s", file, files, name, done, total, rate))
@@ -28,7 +32,8 @@ final class ProgressBar: @unchecked Sendable {
 
     /// `done` of `total` steps of `label` (terminal only: a log has the caller's own lines).
     func update(_ label: String, done: Int, total: Int) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         guard isTTY, total > 0 else { return }
         draw(done, total, "\(done)/\(total) \(label)", now: Date())
     }
@@ -59,6 +64,7 @@ final class ProgressBar: @unchecked Sendable {
 
     static func clock(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+        return s >= 3600
+            ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }
 }

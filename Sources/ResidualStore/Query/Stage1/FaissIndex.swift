@@ -19,7 +19,9 @@ package final class FaissIndex: @unchecked Sendable {
     package init(dim: Int, factory: String) throws {
         var err = [CChar](repeating: 0, count: 512)
         guard dim > 0, dim <= 1 << 16, let h = rs_faiss_create(Int32(dim), factory, &err, err.count) else {
-            throw FaissError(operation: "create \(factory) (dim \(dim))", message: dim > 0 && dim <= 1 << 16 ? Self.text(err) : "bad dimension")
+            throw FaissError(
+                operation: "create \(factory) (dim \(dim))",
+                message: dim > 0 && dim <= 1 << 16 ? Self.text(err) : "bad dimension")
         }
         handle = h
     }
@@ -28,7 +30,8 @@ package final class FaissIndex: @unchecked Sendable {
     package init(serialized bytes: UnsafeRawBufferPointer) throws {
         var err = [CChar](repeating: 0, count: 512)
         guard let base = bytes.baseAddress, bytes.count > 0,
-              let h = rs_faiss_deserialize(base.assumingMemoryBound(to: UInt8.self), bytes.count, &err, err.count) else {
+            let h = rs_faiss_deserialize(base.assumingMemoryBound(to: UInt8.self), bytes.count, &err, err.count)
+        else {
             throw FaissError(operation: "read", message: bytes.isEmpty ? "no bytes" : Self.text(err))
         }
         handle = h
@@ -61,17 +64,23 @@ package final class FaissIndex: @unchecked Sendable {
     @discardableResult
     package func remove(groups: [Int64], shift: Int) throws -> Int {
         var removed: Int64 = 0
-        try call("remove (\(groups.count) groups)") { rs_faiss_remove_groups(handle, groups, groups.count, Int32(shift), &removed, $0, $1) }
+        try call("remove (\(groups.count) groups)") {
+            rs_faiss_remove_groups(handle, groups, groups.count, Int32(shift), &removed, $0, $1)
+        }
         return Int(removed)
     }
 
     /// The `k` best rows for `query` (highest inner product first), probing `nprobe` lists.
     package func search(_ query: [Float], k: Int, nprobe: Int) throws -> [(id: Int64, score: Float)] {
-        guard query.count == dim else { throw FaissError(operation: "search", message: "query of \(query.count) values, index of \(dim)") }
+        guard query.count == dim else {
+            throw FaissError(operation: "search", message: "query of \(query.count) values, index of \(dim)")
+        }
         let kk = max(1, min(k, max(1, count)))
         var scores = [Float](repeating: 0, count: kk)
         var labels = [Int64](repeating: -1, count: kk)
-        try call("search (k \(kk), nprobe \(nprobe))") { rs_faiss_search(handle, 1, query, Int64(kk), max(1, nprobe), &scores, &labels, $0, $1) }
+        try call("search (k \(kk), nprobe \(nprobe))") {
+            rs_faiss_search(handle, 1, query, Int64(kk), max(1, nprobe), &scores, &labels, $0, $1)
+        }
         return zip(labels, scores).compactMap { $0.0 < 0 ? nil : (id: $0.0, score: $0.1) }
     }
 
@@ -81,14 +90,19 @@ package final class FaissIndex: @unchecked Sendable {
         var size = 0
         try call("write") { rs_faiss_serialize(handle, &out, &size, $0, $1) }
         guard let out else { throw FaissError(operation: "write", message: "no buffer") }
-        return Data(bytesNoCopy: out, count: size, deallocator: .custom { p, _ in rs_faiss_buffer_free(p.assumingMemoryBound(to: UInt8.self)) })
+        return Data(
+            bytesNoCopy: out, count: size,
+            deallocator: .custom { p, _ in rs_faiss_buffer_free(p.assumingMemoryBound(to: UInt8.self)) })
     }
 
     /// Threads FAISS's OpenMP loops (training, batched adds) may use.
     package static func setThreads(_ n: Int) { rs_faiss_set_threads(Int32(n)) }
 
     private func rowCount(_ vectors: [Float]) throws -> Int {
-        guard vectors.count % dim == 0 else { throw FaissError(operation: "input", message: "\(vectors.count) values is not a whole number of \(dim)-d rows") }
+        guard vectors.count % dim == 0 else {
+            throw FaissError(
+                operation: "input", message: "\(vectors.count) values is not a whole number of \(dim)-d rows")
+        }
         return vectors.count / dim
     }
 

@@ -12,7 +12,10 @@ package struct IFeatureMatrix: Sendable {
     package struct Row: Sendable, Equatable {
         package var video: Int64
         package var frame: Int
-        package init(video: Int64, frame: Int) { self.video = video; self.frame = frame }
+        package init(video: Int64, frame: Int) {
+            self.video = video
+            self.frame = frame
+        }
     }
 
     package let dim: Int
@@ -81,12 +84,14 @@ package struct IFeatureMatrix: Sendable {
                         var at = 0
                         for rowRange in ranges {
                             precondition(rowRange.lowerBound >= 0 && rowRange.upperBound <= rows.count)
-                            let p = UncheckedSendable((c.baseAddress, s.baseAddress, q.baseAddress, o.baseAddress! + at))
+                            let p = UncheckedSendable(
+                                (c.baseAddress, s.baseAddress, q.baseAddress, o.baseAddress! + at))
                             let base = rowRange.lowerBound
                             parallelChunks(rowRange.count, minChunk: 4096) { range in
                                 let (cp, sp, qp, op) = p.value
-                                rs_int8_scores(cp! + (base + range.lowerBound) * d, sp! + base + range.lowerBound, qp!, qscale,
-                                               range.count, d, op + range.lowerBound)
+                                rs_int8_scores(
+                                    cp! + (base + range.lowerBound) * d, sp! + base + range.lowerBound, qp!, qscale,
+                                    range.count, d, op + range.lowerBound)
                             }
                             at += rowRange.count
                         }

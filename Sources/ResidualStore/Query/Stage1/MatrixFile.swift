@@ -29,24 +29,30 @@ enum MatrixFile {
 
     /// Reads the file; nil when it is missing, damaged or not for this model and width.
     static func read(_ url: URL, dim: Int, model: String) -> (segments: [Segment], matrix: IFeatureMatrix)? {
-        guard let data = try? Data(contentsOf: url, options: .alwaysMapped), data.count >= headerSize else { return nil }
+        guard let data = try? Data(contentsOf: url, options: .alwaysMapped), data.count >= headerSize else {
+            return nil
+        }
         var r = ByteReader(data)
         guard r.bytes(4) == magic, r.u32() == format, Int(r.u32()) == dim else { return nil }
         // Counts are bounded before any arithmetic: a damaged header must read as "rebuild",
         // never overflow (which would trap on every start of the process).
-        let videoCount = r.u32(), rowCount = r.u64()
+        let videoCount = r.u32()
+        let rowCount = r.u64()
         guard videoCount <= 10_000_000, rowCount <= 1 << 34, dim > 0, dim <= 1 << 16 else { return nil }
-        let videos = Int(videoCount), rows = Int(rowCount)
+        let videos = Int(videoCount)
+        let rows = Int(rowCount)
         let modelField = r.bytes(64)
         guard modelField == modelBytes(model) else { return nil }
         let crc = r.u32()
         let expected = videos * 20 + rows * (8 + dim)
         guard data.count == headerSize + expected,
-              CRC32.checksum(data[(data.startIndex + headerSize)...]) == crc else { return nil }
+            CRC32.checksum(data[(data.startIndex + headerSize)...]) == crc
+        else { return nil }
         var segments: [Segment] = []
         var sum = 0
         for _ in 0..<videos {
-            let s = Segment(video: Int64(bitPattern: r.u64()), generation: Double(bitPattern: r.u64()), rows: Int(r.u32()))
+            let s = Segment(
+                video: Int64(bitPattern: r.u64()), generation: Double(bitPattern: r.u64()), rows: Int(r.u32()))
             segments.append(s)
             sum += s.rows
         }
@@ -62,7 +68,10 @@ enum MatrixFile {
         rowList.reserveCapacity(rows)
         var j = 0
         for s in segments {
-            for _ in 0..<s.rows { rowList.append(.init(video: s.video, frame: frames[j])); j += 1 }
+            for _ in 0..<s.rows {
+                rowList.append(.init(video: s.video, frame: frames[j]))
+                j += 1
+            }
         }
         return (segments, IFeatureMatrix(dim: dim, codes: codes, scales: scales, rows: rowList))
     }
@@ -87,7 +96,8 @@ enum MatrixFile {
         out.append(modelBytes(model))
         out.appendLE(CRC32.checksum(body))
         out.append(body)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(
+            ".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
         do {
             try out.write(to: tmp)
             guard rename(tmp.path, url.path) == 0 else { throw CocoaError(.fileWriteUnknown) }

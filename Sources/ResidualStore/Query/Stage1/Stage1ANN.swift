@@ -13,8 +13,11 @@ package enum Stage1ANNIDs {
 
     /// The videos stage 1 builds curves for: those of the best hits, best first, at most
     /// `limit`, only those `include` accepts (ready ones; a filter on videos applies here).
-    package static func candidateVideos(_ hits: [(id: Int64, score: Float)], limit: Int, include: (Int64) -> Bool) -> [Int64] {
-        var seen = Set<Int64>(), out: [Int64] = []
+    package static func candidateVideos(_ hits: [(id: Int64, score: Float)], limit: Int, include: (Int64) -> Bool)
+        -> [Int64]
+    {
+        var seen = Set<Int64>()
+        var out: [Int64] = []
         for h in hits {
             let v = video(h.id)
             guard seen.insert(v).inserted, include(v) else { continue }
@@ -138,8 +141,11 @@ extension Library {
             guard let index = state.index, index.count > 0 else {
                 return Stage1Plan(candidates: [], ready: state.ready, mode: .ann, videosScored: 0, rowsScored: 0)
             }
-            let hits = try index.search(query, k: max(settings.minHits, k * settings.hitsPerResult), nprobe: settings.nprobe)
-            let videos = Stage1ANNIDs.candidateVideos(hits, limit: max(settings.minVideos, k * settings.videosPerResult)) { state.ready[$0] != nil }
+            let hits = try index.search(
+                query, k: max(settings.minHits, k * settings.hitsPerResult), nprobe: settings.nprobe)
+            let videos = Stage1ANNIDs.candidateVideos(
+                hits, limit: max(settings.minVideos, k * settings.videosPerResult)
+            ) { state.ready[$0] != nil }
             var m = IFeatureMatrix(dim: model.config.embedDim)
             var scored: [Int64: VideoRecord] = [:]
             for id in videos {
@@ -147,8 +153,11 @@ extension Library {
                 m.append(rowsOf: rows, range: 0..<rows.rows.count)
                 scored[id] = v
             }
-            let candidates = MomentSearch().coarse(matrix: m, query: query, shape: scored.mapValues { ($0.layout, $0.frameCount) })
-            return Stage1Plan(candidates: candidates, ready: state.ready, mode: .ann, videosScored: scored.count, rowsScored: m.rows.count)
+            let candidates = MomentSearch().coarse(
+                matrix: m, query: query, shape: scored.mapValues { ($0.layout, $0.frameCount) })
+            return Stage1Plan(
+                candidates: candidates, ready: state.ready, mode: .ann, videosScored: scored.count,
+                rowsScored: m.rows.count)
         }
     }
 
@@ -172,7 +181,9 @@ extension Library {
     private func syncANN(generation g: Int64) throws -> Stage1ANNCache.State {
         if let s = stage1ANN.state, s.generation == g { return s }
         let url = annFileURL
-        let dim = model.config.embedDim, modelHash = model.weightsSHA256, settings = configuration.stage1
+        let dim = model.config.embedDim
+        let modelHash = model.weightsSHA256
+        let settings = configuration.stage1
         var changed = false
         var state: Stage1ANNCache.State
         if let s = stage1ANN.state {
@@ -180,8 +191,10 @@ extension Library {
         } else {
             do {
                 if let c = try Stage1ANNFile.read(url, dim: dim, model: modelHash, factory: settings.factory) {
-                    state = .init(index: c.index, factory: c.factory, segments: Dictionary(uniqueKeysWithValues: c.segments.map { ($0.video, $0) }),
-                                  trainedOn: c.trainedOn)
+                    state = .init(
+                        index: c.index, factory: c.factory,
+                        segments: Dictionary(uniqueKeysWithValues: c.segments.map { ($0.video, $0) }),
+                        trainedOn: c.trainedOn)
                 } else {
                     state = .init(index: nil, factory: "")
                     changed = true
@@ -197,7 +210,9 @@ extension Library {
         let byID = Dictionary(uniqueKeysWithValues: ready.map { ($0.id!, $0) })
         let total = ready.reduce(0) { $0 + $1.layout.iFrameCount(frames: $1.frameCount) }
         if state.index != nil, total > settings.retrainGrowth * max(1, state.trainedOn) {
-            stage1ANN.warn("stage-1 index \(url.path) trained on \(state.trainedOn) I-features, the library holds \(total): training it again")
+            stage1ANN.warn(
+                "stage-1 index \(url.path) trained on \(state.trainedOn) I-features, the library holds \(total): training it again"
+            )
             state = .init(index: nil, factory: "")
         }
         // Gone or re-indexed (a new row id, or a new `updatedAt`): their entries go.
@@ -227,8 +242,12 @@ extension Library {
         if changed, let index = state.index {
             let segments = state.segments.values.sorted { $0.video < $1.video }
             do {
-                try Stage1ANNFile.write(url, .init(index: index, segments: segments, trainedOn: state.trainedOn, generation: g, factory: state.factory),
-                                        model: modelHash)
+                try Stage1ANNFile.write(
+                    url,
+                    .init(
+                        index: index, segments: segments, trainedOn: state.trainedOn, generation: g,
+                        factory: state.factory),
+                    model: modelHash)
             } catch {
                 stage1ANN.warn("stage-1 index \(url.path) not written (\(error)); serving it from memory")
             }
@@ -243,7 +262,9 @@ extension Library {
     static func factoryName(of url: URL) -> String? {
         guard let h = try? FileHandle(forReadingFrom: url) else { return nil }
         defer { try? h.close() }
-        guard let d = try? h.read(upToCount: Stage1ANNFile.headerSize), d.count == Stage1ANNFile.headerSize else { return nil }
+        guard let d = try? h.read(upToCount: Stage1ANNFile.headerSize), d.count == Stage1ANNFile.headerSize else {
+            return nil
+        }
         return String(decoding: d.suffix(64).prefix { $0 != 0 }, as: UTF8.self)
     }
 
@@ -251,7 +272,9 @@ extension Library {
     private func annVectors(_ v: VideoRecord) throws -> (flat: [Float], ids: [Int64])? {
         let inRange: ([(index: Int, vector: [Float])]) throws -> Void = { features in
             if let f = features.first(where: { $0.index >= 1 << Stage1ANNIDs.shift }) {
-                throw StoreError.corruptBlob(path: self.store.path, video: StoreRules.name(v), frame: f.index, reason: "frame index past the index's id range")
+                throw StoreError.corruptBlob(
+                    path: self.store.path, video: StoreRules.name(v), frame: f.index,
+                    reason: "frame index past the index's id range")
             }
         }
         guard let features = try stage1IFeatures(v, check: inRange, skip: stage1.noteSkipped) else { return nil }
@@ -277,13 +300,16 @@ extension Library {
     package func stage1IndexInfo() -> Stage1IndexInfo? {
         let url = annFileURL
         guard let attrs = try? FileManager.default.attributesOfItem(atPath: url.path), let size = attrs[.size] as? Int,
-              let h = try? FileHandle(forReadingFrom: url), let d = try? h.read(upToCount: Stage1ANNFile.headerSize),
-              d.count == Stage1ANNFile.headerSize, d.prefix(4) == Stage1ANNFile.magic else { return nil }
+            let h = try? FileHandle(forReadingFrom: url), let d = try? h.read(upToCount: Stage1ANNFile.headerSize),
+            d.count == Stage1ANNFile.headerSize, d.prefix(4) == Stage1ANNFile.magic
+        else { return nil }
         try? h.close()
         var r = ByteReader(d)
         _ = r.bytes(12)
-        let videos = Int(r.u32()), rows = Int(r.u64())
-        return Stage1IndexInfo(path: url.path, fileBytes: size, rows: rows, videos: videos, factory: Self.factoryName(of: url) ?? "")
+        let videos = Int(r.u32())
+        let rows = Int(r.u64())
+        return Stage1IndexInfo(
+            path: url.path, fileBytes: size, rows: rows, videos: videos, factory: Self.factoryName(of: url) ?? "")
     }
 
     /// Warnings about the index file in this process (damaged, stale or not written).

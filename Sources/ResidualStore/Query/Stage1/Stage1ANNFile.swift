@@ -57,25 +57,35 @@ enum Stage1ANNFile {
         guard fmt == format else { throw .stale("format \(fmt), expected \(format)") }
         let fileDim = Int(r.u32())
         guard fileDim == dim else { throw .stale("dimension \(fileDim), the model's is \(dim)") }
-        let videoCount = r.u32(), rowCount = r.u64(), trainedOn = r.u64()
+        let videoCount = r.u32()
+        let rowCount = r.u64()
+        let trainedOn = r.u64()
         let generation = Int64(bitPattern: r.u64())
-        let bodyBytes = r.u64(), checksum = r.u64()
-        let modelField = r.bytes(64), factoryField = r.bytes(64)
-        guard videoCount <= 10_000_000, rowCount <= 1 << 40, trainedOn <= 1 << 40, bodyBytes <= 1 << 44 else { throw .damaged("header counts out of range") }
-        guard Int(bodyBytes) == data.count - headerSize else { throw .damaged("body of \(data.count - headerSize) bytes, header says \(bodyBytes)") }
+        let bodyBytes = r.u64()
+        let checksum = r.u64()
+        let modelField = r.bytes(64)
+        let factoryField = r.bytes(64)
+        guard videoCount <= 10_000_000, rowCount <= 1 << 40, trainedOn <= 1 << 40, bodyBytes <= 1 << 44 else {
+            throw .damaged("header counts out of range")
+        }
+        guard Int(bodyBytes) == data.count - headerSize else {
+            throw .damaged("body of \(data.count - headerSize) bytes, header says \(bodyBytes)")
+        }
         guard modelField == MatrixFile.modelBytes(model) else { throw .stale("written for another model") }
         let fileFactory = String(decoding: factoryField.prefix { $0 != 0 }, as: UTF8.self)
         if let factory, factory != fileFactory { throw .stale("index \(fileFactory), configured \(factory)") }
         let body = data[(data.startIndex + headerSize)...]
         let tableBytes = Int(videoCount) * 20
         guard tableBytes < body.count else { throw .damaged("table of \(videoCount) videos larger than the body") }
-        let table = body.prefix(tableBytes), faiss = body.dropFirst(tableBytes)
+        let table = body.prefix(tableBytes)
+        let faiss = body.dropFirst(tableBytes)
         guard checksum == Self.checksum(table: table, faiss: faiss) else { throw .damaged("checksum mismatch") }
         var segments: [Segment] = []
         segments.reserveCapacity(Int(videoCount))
         var sum2 = 0
         for _ in 0..<videoCount {
-            let s = Segment(video: Int64(bitPattern: r.u64()), generation: Double(bitPattern: r.u64()), rows: Int(r.u32()))
+            let s = Segment(
+                video: Int64(bitPattern: r.u64()), generation: Double(bitPattern: r.u64()), rows: Int(r.u32()))
             segments.append(s)
             sum2 += s.rows
         }
@@ -87,7 +97,8 @@ enum Stage1ANNFile {
         guard index.dim == dim, index.count == Int(rowCount), index.isTrained else {
             throw .damaged("index holds \(index.count) rows of \(index.dim), the table \(rowCount) of \(dim)")
         }
-        return Contents(index: index, segments: segments, trainedOn: Int(trainedOn), generation: generation, factory: fileFactory)
+        return Contents(
+            index: index, segments: segments, trainedOn: Int(trainedOn), generation: generation, factory: fileFactory)
     }
 
     /// Writes the file atomically (a temporary file renamed over it). Throws when it cannot:
@@ -113,7 +124,8 @@ enum Stage1ANNFile {
         out.append(MatrixFile.modelBytes(model))
         out.append(MatrixFile.modelBytes(c.factory))
         out.append(table)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(
+            ".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
         do {
             // Header and table, then the FAISS bytes as they are (no copy of a large index).
             try out.write(to: tmp)

@@ -18,9 +18,11 @@ extension Library {
         if let s = stage1.current, s.generation == g { return s }
         let ready = try store.videos(status: .ready)
         stage1.counted.listings += 1
-        let built = try stage1Matrix(ready: ready, previous: stage1.current.map { ($0.segments, $0.matrix) }, counters: &stage1.counted)
-        let s = Stage1Snapshot(generation: g, ready: Dictionary(uniqueKeysWithValues: ready.map { ($0.id!, $0) }),
-                               segments: built.segments, matrix: built.matrix)
+        let built = try stage1Matrix(
+            ready: ready, previous: stage1.current.map { ($0.segments, $0.matrix) }, counters: &stage1.counted)
+        let s = Stage1Snapshot(
+            generation: g, ready: Dictionary(uniqueKeysWithValues: ready.map { ($0.id!, $0) }),
+            segments: built.segments, matrix: built.matrix)
         stage1.current = s
         return s
     }
@@ -33,16 +35,22 @@ extension Library {
     /// else read from the store. The file is rewritten when it was the source and changed
     /// (a running server that follows a library keeps its matrix in memory; its next start
     /// reads the file and only what changed since).
-    func stage1Matrix(ready: [VideoRecord], previous: (segments: [MatrixFile.Segment], matrix: IFeatureMatrix)?,
-                      counters: inout Stage1Counters) throws -> (segments: [MatrixFile.Segment], matrix: IFeatureMatrix) {
+    func stage1Matrix(
+        ready: [VideoRecord], previous: (segments: [MatrixFile.Segment], matrix: IFeatureMatrix)?,
+        counters: inout Stage1Counters
+    ) throws -> (segments: [MatrixFile.Segment], matrix: IFeatureMatrix) {
         let url = URL(fileURLWithPath: store.localBase + ".matrix")
-        let dim = model.config.embedDim, modelHash = model.weightsSHA256
+        let dim = model.config.embedDim
+        let modelHash = model.weightsSHA256
         let fromFile = previous == nil
         let old = previous ?? MatrixFile.read(url, dim: dim, model: modelHash)
         var byVideo: [Int64: (MatrixFile.Segment, Int)] = [:]
         if let old {
             var start = 0
-            for s in old.segments { byVideo[s.video] = (s, start); start += s.rows }
+            for s in old.segments {
+                byVideo[s.video] = (s, start)
+                start += s.rows
+            }
         }
         var m = IFeatureMatrix(dim: dim)
         m.reserve(rows: ready.reduce(0) { $0 + $1.layout.iFrameCount(frames: $1.frameCount) })
@@ -52,7 +60,8 @@ extension Library {
             let id = v.id!
             let expectedRows = v.layout.iFrames(in: 0..<v.frameCount)
             if let old, let hit = byVideo[id], hit.0.generation == v.updatedAt,
-               old.matrix.rows[hit.1..<(hit.1 + hit.0.rows)].map(\.frame) == expectedRows {
+                old.matrix.rows[hit.1..<(hit.1 + hit.0.rows)].map(\.frame) == expectedRows
+            {
                 m.append(rowsOf: old.matrix, range: hit.1..<(hit.1 + hit.0.rows))
                 segments.append(hit.0)
                 counters.videosReused += 1

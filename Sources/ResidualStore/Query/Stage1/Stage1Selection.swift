@@ -28,7 +28,8 @@ extension Stage1Snapshot {
             guard !allowed.isEmpty else { continue }
             // Rows of one video are in frame order: the admitted ones are one run.
             let rows = matrix.rows
-            var lo = start, hi = start + seg.rows
+            var lo = start
+            var hi = start + seg.rows
             while lo < hi && rows[lo].frame < allowed.lowerBound { lo += 1 }
             while hi > lo && rows[hi - 1].frame >= allowed.upperBound { hi -= 1 }
             guard lo < hi else { continue }
