@@ -90,7 +90,10 @@ public enum CaptionFile {
             guard start >= 0, end >= start else { throw fail("span [\(start), \(end)] s is not a valid time range") }
             guard start < duration + 1e-6, end <= duration + 1 else {
                 throw fail(
-                    "span [\(start), \(end)] s lies outside \(videos[v].name) (duration \(String(format: "%.3f", duration)) s)"
+                    """
+                    span [\(start), \(end)] s lies outside \(videos[v].name) (duration \
+                    \(String(format: "%.3f", duration)) s)
+                    """
                 )
             }
             out.append(Caption(video: v, start: start, end: end, text: caption, line: line))

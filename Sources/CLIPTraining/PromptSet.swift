@@ -47,7 +47,10 @@ public struct PromptSet: Sendable, Equatable {
         }
         throw TrainingError.badParameter(
             "the shipped prompt set (\(bundleName)/\(resourceName)) is not beside the executable "
-                + "(looked in \(dirs.map(\.path).joined(separator: ", "))); pass a text file of sentences instead (--text-set)"
+                + """
+                (looked in \(dirs.map(\.path).joined(separator: ", "))); pass a text file of sentences instead \
+                (--text-set)
+                """
         )
     }
 

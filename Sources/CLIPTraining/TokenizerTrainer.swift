@@ -65,7 +65,10 @@ public final class TokenizerTrainer {
         }
         if !captions.isEmpty && config.loss != .text {
             throw TrainingError.badParameter(
-                "captions are used by the text loss only; drop them or use --loss text (this run: \(config.loss.rawValue))"
+                """
+                captions are used by the text loss only; drop them or use --loss text (this run: \
+                \(config.loss.rawValue))
+                """
             )
         }
         self.model = model
@@ -331,7 +334,10 @@ public final class TokenizerTrainer {
         }
         guard !samples.isEmpty else {
             throw TrainingError.noSamples(
-                "no P-frames: the videos give \(total) sampled frames, and with N = \(config.n) the first P-frame is sample 1 of each video"
+                """
+                no P-frames: the videos give \(total) sampled frames, and with N = \(config.n) the first P-frame is \
+                sample 1 of each video
+                """
             )
         }
         assignSplit()

@@ -71,7 +71,10 @@ public enum BLASCore {
         switch choice {
         case "auto":
             return
-                "\(core) (chosen for this CPU; OpenBLAS alone picked \(ProcessInfo.processInfo.environment[guardVariable] ?? "?"))"
+                """
+                \(core) (chosen for this CPU; OpenBLAS alone picked \
+                \(ProcessInfo.processInfo.environment[guardVariable] ?? "?"))
+                """
         case "user": return "\(core) (OPENBLAS_CORETYPE set by the user)"
         default: return "\(core) (OpenBLAS's own choice)"
         }

@@ -9,7 +9,10 @@ public struct ModelOption: ParsableArguments, Sendable {
     @Option(
         name: .customLong("model"),
         help:
-            "A CLIP model folder (Hugging Face layout). Default: $RSTORE_MODEL, then ~/.local/share/rstore/models/default."
+            """
+            A CLIP model folder (Hugging Face layout). Default: $RSTORE_MODEL, then \
+            ~/.local/share/rstore/models/default.
+            """
     )
     public var path: String?
 
@@ -28,7 +31,10 @@ public struct ModelOption: ParsableArguments, Sendable {
         } catch let e as WeightsError {
             if case .missingFile(let p) = e, p == url.path {
                 throw ValidationError(
-                    "no model at \(url.path): pass --model DIR, set RSTORE_MODEL, or run `rstore model import DIR` (see README)"
+                    """
+                    no model at \(url.path): pass --model DIR, set RSTORE_MODEL, or run `rstore model import DIR` \
+                    (see README)
+                    """
                 )
             }
             throw e

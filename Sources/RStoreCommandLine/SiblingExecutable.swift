@@ -35,7 +35,10 @@ public struct SiblingExecutable {
         public var name: String
         public var path: String
         public var description: String {
-            "\(name) not found at \(path) (it is looked for beside this executable); build it with `swift build --product \(name)` (or `swift build`), or install it next to this binary"
+            """
+            \(name) not found at \(path) (it is looked for beside this executable); build it with `swift build \
+            --product \(name)` (or `swift build`), or install it next to this binary
+            """
         }
     }
 }

@@ -275,7 +275,10 @@ public final class Library: @unchecked Sendable {
         throw StoreError.corruptBlob(
             path: store.path, video: v.path, frame: min(offsets.count, iFeatures.count),
             reason:
-                "\(offsets.count) frame offsets and \(iFeatures.count) I-features stored, the row says \(v.frameCount) frames"
+                """
+                \(offsets.count) frame offsets and \(iFeatures.count) I-features stored, the row says \(v.frameCount) \
+                frames
+                """
         )
     }
 

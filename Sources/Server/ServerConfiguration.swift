@@ -135,7 +135,10 @@ public struct ServerConfiguration: Sendable {
         }
         guard storeThreads >= 1, maxQueuedStoreCalls >= 0 else {
             throw ServerSetupError.badOption(
-                "store threads \(storeThreads) / queued store calls \(maxQueuedStoreCalls): need at least 1 thread and a line of >= 0"
+                """
+                store threads \(storeThreads) / queued store calls \(maxQueuedStoreCalls): need at least 1 thread and \
+                a line of >= 0
+                """
             )
         }
         guard maxQueuedWork >= 0 else {
@@ -165,7 +168,10 @@ public enum ServerSetupError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .tokenRequired(let h):
             return
-                "refusing to bind \(h) without a token: anyone on the network could read the library. Pass --token-file FILE (or set RSTORE_TOKEN), or bind 127.0.0.1"
+                """
+                refusing to bind \(h) without a token: anyone on the network could read the library. Pass \
+                --token-file FILE (or set RSTORE_TOKEN), or bind 127.0.0.1
+                """
         case .badLibraryRoot(let p): return "--library-root \(p): not a folder"
         case .badPort(let p): return "--port \(p): must be in 0...65535"
         case .badOption(let what), .badToken(let what): return what

@@ -201,7 +201,10 @@ public enum FeatureCodec: String, Sendable, Codable, CaseIterable {
         }
         guard rawLength <= maxRawBytes else {
             throw BlobError(
-                "header claims \(count) x \(dim) \(codec.rawValue) (\(rawLength) bytes), more than a blob may hold (\(maxRawBytes))"
+                """
+                header claims \(count) x \(dim) \(codec.rawValue) (\(rawLength) bytes), more than a blob may hold \
+                (\(maxRawBytes))
+                """
             )
         }
         return Header(codec: codec, stored: tag & rawFlag != 0, dim: dim, count: count, rawLength: rawLength, crc: crc)

@@ -125,7 +125,10 @@ public final class FrameTierFile: @unchecked Sendable {
                         let rows = try Row.fetchAll(
                             db,
                             sql:
-                                "SELECT frame, blob FROM payloads WHERE video = ? AND recipe = ? AND frame IN (\(marks))",
+                                """
+                                SELECT frame, blob FROM payloads WHERE video = ? AND recipe = ? AND frame IN \
+                                (\(marks))
+                                """,
                             arguments: args)
                         for r in rows {
                             let k: Int = r["frame"]

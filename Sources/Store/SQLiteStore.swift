@@ -284,7 +284,10 @@ public final class SQLiteStore: Sendable {
             try db.execute(sql: "DELETE FROM chunks WHERE video_id = ?", arguments: [id])
             try db.execute(
                 sql:
-                    "UPDATE videos SET status = 'failed', error = ?, frame_count = 0, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?",
+                    """
+                    UPDATE videos SET status = 'failed', error = ?, frame_count = 0, lease_owner = NULL, \
+                    lease_expires_at = NULL, updated_at = ? WHERE id = ?
+                    """,
                 arguments: [error, Date().timeIntervalSince1970, id])
         }
     }

@@ -28,17 +28,26 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             return "\(p): store schema version \(f) is newer than this rstore supports (\(s)); upgrade rstore"
         case .migrationChanged(let p, let n):
             return
-                "\(p): migration \(n) differs from the one applied to this store (migrations are never edited once landed)"
+                """
+                \(p): migration \(n) differs from the one applied to this store (migrations are never edited once \
+                landed)
+                """
         case .migrationFailed(let p, let n, let r):
             return "\(p): migration \(n) failed, nothing was changed: \(r)"
         case .needsMigration(let p, let f, let s):
             return
-                "\(p): store schema version \(f) is older than this rstore's (\(s)); open it once read-write (e.g. `rstore index`) to upgrade it"
+                """
+                \(p): store schema version \(f) is older than this rstore's (\(s)); open it once read-write (e.g. \
+                `rstore index`) to upgrade it
+                """
         case .notAStore(let p, let r): return "\(p): not a ResidualStore database: \(r)"
         case .locked(let p): return "\(p): the store is locked by another process; try again when it finishes"
         case .modelMismatch(let p, let e, let f):
             return
-                "\(p): store holds features of CLIP weights \(e), but the loaded model is \(f); features of different models are never mixed"
+                """
+                \(p): store holds features of CLIP weights \(e), but the loaded model is \(f); features of different \
+                models are never mixed
+                """
         case .configMismatch(let p, let w, let s, let l, let d):
             return
                 "\(p): store holds features of CLIP weights \(w) read with config \(s), but the loaded model reads them with config \(l) "
@@ -57,7 +66,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .invalidArgument(let m): return m
         case .leaseLost(let p, let v, let h):
             return
-                "\(p): \(v) is being indexed by another process (\(h ?? "lease released")); this ingest stopped without changing its data"
+                """
+                \(p): \(v) is being indexed by another process (\(h ?? "lease released")); this ingest stopped \
+                without changing its data
+                """
         }
     }
 }

@@ -106,7 +106,10 @@ public enum StoreRules {
         }
         guard video.n >= 0, video.fps > 0, video.timeBaseNum > 0, video.timeBaseDen > 0 else {
             throw StoreError.invalidArgument(
-                "\(video.path): invalid sampling (N \(video.n), fps \(video.fps), time base \(video.timeBaseNum)/\(video.timeBaseDen))"
+                """
+                \(video.path): invalid sampling (N \(video.n), fps \(video.fps), time base \
+                \(video.timeBaseNum)/\(video.timeBaseDen))
+                """
             )
         }
     }
@@ -127,7 +130,10 @@ public enum StoreRules {
         guard shotStarts.allSatisfy(chunk.contains), let grown = try? ShotStarts(v.shotStarts.frames + shotStarts)
         else {
             throw StoreError.invalidArgument(
-                "\(store): \(name(v)): shot starts \(shotStarts.prefix(8)) must be ascending frames inside the chunk \(chunk.lowerBound)..<\(chunk.upperBound)"
+                """
+                \(store): \(name(v)): shot starts \(shotStarts.prefix(8)) must be ascending frames inside the chunk \
+                \(chunk.lowerBound)..<\(chunk.upperBound)
+                """
             )
         }
         var v = v
@@ -164,7 +170,10 @@ public enum StoreRules {
         let expected = offsets.map(\.index).filter { v.layout.kind(of: $0) == .i }
         guard iFeatures.map(\.index) == expected else {
             throw StoreError.invalidArgument(
-                "\(store): \(name(v)): chunk at frame \(first) needs I-features for frames \(expected), got \(iFeatures.map(\.index))"
+                """
+                \(store): \(name(v)): chunk at frame \(first) needs I-features for frames \(expected), got \
+                \(iFeatures.map(\.index))
+                """
             )
         }
         guard let codec = FeatureCodec(rawValue: v.codec) else {
@@ -204,7 +213,10 @@ public enum StoreRules {
             let o = try OffsetCodec.decode(c.offsets)
             guard o.count == c.frameCount, o.first?.index == c.firstFrame else {
                 throw BlobError(
-                    "offsets blob holds \(o.count) frames from \(o.first?.index ?? -1), the row says \(c.frameCount) from \(c.firstFrame)"
+                    """
+                    offsets blob holds \(o.count) frames from \(o.first?.index ?? -1), the row says \(c.frameCount) \
+                    from \(c.firstFrame)
+                    """
                 )
             }
             return o
@@ -256,7 +268,10 @@ public enum StoreRules {
                 _ = try decodeOffsets(store: store, c, v)
                 if let dim, let h = try? FeatureCodec.header(c.features), h.dim != dim || h.codec.rawValue != v.codec {
                     problems.append(
-                        "\(store): \(name(v)) frame \(c.firstFrame): features are \(h.codec.rawValue) x \(h.dim), the video says \(v.codec) x \(dim)"
+                        """
+                        \(store): \(name(v)) frame \(c.firstFrame): features are \(h.codec.rawValue) x \(h.dim), the \
+                        video says \(v.codec) x \(dim)
+                        """
                     )
                 }
                 _ = try decodeFeatures(store: store, c, v)

@@ -120,7 +120,11 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         }
         guard urls.contains(where: { isPostgres($0) && URLComponents(string: $0)?.password != nil }) else { return nil }
         return
-            "warning: the store URL on the command line holds a password, which the process list (ps) shows to every user of this machine; use PGPASSWORD, a password file (~/.pgpass, PGPASSFILE or ?passfile=) or RSTORE_STORE instead\n"
+            """
+            warning: the store URL on the command line holds a password, which the process list (ps) shows to every \
+            user of this machine; use PGPASSWORD, a password file (~/.pgpass, PGPASSFILE or ?passfile=) or \
+            RSTORE_STORE instead\n
+            """
     }
 
     /// `url` with any password replaced by `***`, for messages about a URL that did not parse.

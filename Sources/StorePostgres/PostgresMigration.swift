@@ -39,7 +39,10 @@ struct PostgresMigration: Sendable, Equatable {
                 throw StoreError.notAStore(
                     path: s.store,
                     reason:
-                        "a PostgreSQL database with \(tables) tables but without ResidualStore's schema_migrations table"
+                        """
+                        a PostgreSQL database with \(tables) tables but without ResidualStore's schema_migrations \
+                        table
+                        """
                 )
             }
         }
@@ -74,7 +77,10 @@ struct PostgresMigration: Sendable, Equatable {
                     path: s.store, name: m.name, reason: e.serverInfo?[.message] ?? "\(e.code)")
             }
             try s.query(
-                "INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (\(m.version), \(m.name), \(m.sha256), \(Date().timeIntervalSince1970))"
+                """
+                INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (\(m.version), \(m.name), \
+                \(m.sha256), \(Date().timeIntervalSince1970))
+                """
             )
         }
         return warnings

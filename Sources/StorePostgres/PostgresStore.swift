@@ -69,7 +69,10 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
                     """)[0]["id"].decode(Int64.self)
             } else if update {
                 try s.query(
-                    "UPDATE models SET config = \(m.config), config_sha256 = \(m.configSha256), tokenizer_sha256 = \(m.tokenizerSha256) WHERE id = \(m.id!)"
+                    """
+                    UPDATE models SET config = \(m.config), config_sha256 = \(m.configSha256), tokenizer_sha256 = \
+                    \(m.tokenizerSha256) WHERE id = \(m.id!)
+                    """
                 )
             }
             return m
@@ -179,7 +182,10 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     public func refreshFileFacts(video id: Int64, size: Int64, mtime: Double, fingerprint: String) throws {
         try pool.transaction("refreshing file facts", retry: true) { s in
             try s.query(
-                "UPDATE videos SET size = \(size), mtime = \(mtime), fingerprint = \(fingerprint) WHERE id = \(id) AND status = 'ready'"
+                """
+                UPDATE videos SET size = \(size), mtime = \(mtime), fingerprint = \(fingerprint) WHERE id = \(id) AND \
+                status = 'ready'
+                """
             )
         }
     }
@@ -194,7 +200,10 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
             }
             guard renew else { return }
             try s.query(
-                "UPDATE videos SET lease_heartbeat_at = \(now), lease_expires_at = \(now + lease.seconds) WHERE id = \(v.id!)"
+                """
+                UPDATE videos SET lease_heartbeat_at = \(now), lease_expires_at = \(now + lease.seconds) WHERE id = \
+                \(v.id!)
+                """
             )
         } else if v.isLeasedByOther(than: nil, at: now) {
             throw StoreError.leaseLost(path: path, video: v.path, holder: v.leaseOwner)
@@ -419,7 +428,10 @@ public final class PostgresStore: FeatureStoring, @unchecked Sendable {
     func chunks(_ s: PostgresSession, of id: Int64, overlapping range: Range<Int>? = nil) throws -> [RawChunk] {
         guard let range else {
             return try s.rows(
-                "SELECT first_frame, frame_count, offsets, features FROM chunks WHERE video_id = \(id) ORDER BY first_frame"
+                """
+                SELECT first_frame, frame_count, offsets, features FROM chunks WHERE video_id = \(id) ORDER BY \
+                first_frame
+                """
             ).map(PostgresRows.chunk)
         }
         guard !range.isEmpty else { return [] }

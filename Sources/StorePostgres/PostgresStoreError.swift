@@ -23,7 +23,10 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Equatable, Store
             return "\(s): cannot connect to the PostgreSQL server (\(r)); is it running and listening there?"
         case .authentication(let s, let r):
             return
-                "\(s): the server refused the credentials (\(r)); check the user and the password (URL, PGPASSWORD or the password file)"
+                """
+                \(s): the server refused the credentials (\(r)); check the user and the password (URL, PGPASSWORD or \
+                the password file)
+                """
         case .connectionLost(let s, let d):
             return "\(s): the connection to the server was lost during \(d); nothing of it was committed"
         case .server(let s, let state, let m): return "\(s): the server refused the request (SQLSTATE \(state)): \(m)"
@@ -33,7 +36,10 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Equatable, Store
                 ? "no answer from the server within \(t) s"
                 : "the server cancelled the statement at its statement_timeout"
             return
-                "\(s): \(when) during \(d); it is down, stopped or overloaded (connect_timeout / statement_timeout in the URL set the limits)"
+                """
+                \(s): \(when) during \(d); it is down, stopped or overloaded (connect_timeout / statement_timeout in \
+                the URL set the limits)
+                """
         }
     }
 

@@ -20,7 +20,11 @@ extension PostgresLocation {
                 throw PostgresStoreError.badURL(
                     description + "?sslmode=\(sslMode.rawValue)",
                     reason:
-                        "sslmode=\(sslMode.rawValue) checks the server's certificate: give the certificates that sign it with sslrootcert=PATH (or PGSSLROOTCERT, or ~/.postgresql/root.crt), or sslrootcert=system for the system's trust roots"
+                        """
+                        sslmode=\(sslMode.rawValue) checks the server's certificate: give the certificates that sign \
+                        it with sslrootcert=PATH (or PGSSLROOTCERT, or ~/.postgresql/root.crt), or sslrootcert=system \
+                        for the system's trust roots
+                        """
                 )
             }
             if roots == "system" {

@@ -21,7 +21,10 @@ public final class ByteBudgetLRU<Key: Hashable, Value>: @unchecked Sendable {
 
         public var hitRate: Double { hits + misses == 0 ? 0 : Double(hits) / Double(hits + misses) }
         public var description: String {
-            "\(count) entries, \(bytes)/\(byteBudget) bytes (raw \(rawBytes)), hits \(hits), misses \(misses), evictions \(evictions)"
+            """
+            \(count) entries, \(bytes)/\(byteBudget) bytes (raw \(rawBytes)), hits \(hits), misses \(misses), \
+            evictions \(evictions)
+            """
         }
     }
 

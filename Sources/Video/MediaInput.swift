@@ -162,7 +162,10 @@ final class MediaInput {
             throw VideoError.cannotOpen(
                 path: path,
                 reason:
-                    "its picture size cannot be read within the limit of \(maxPixels) pixels (the picture is larger, or damaged)"
+                    """
+                    its picture size cannot be read within the limit of \(maxPixels) pixels (the picture is larger, \
+                    or damaged)
+                    """
             )
         }
         if w <= 0 || h <= 0 || w > LibAV.maxSide || h > LibAV.maxSide || w * h > LibAV.maxPixels

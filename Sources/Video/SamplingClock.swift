@@ -30,7 +30,10 @@ struct SamplingClock {
         let budget = fps * (Self.maxMeanHoldSeconds * Double(max(1, packets)) + Self.budgetSlackSeconds)
         guard Double(samples) + Double(adding) > budget else { return nil }
         return "\(packets) frames would stand for \(samples + Int(clamping: adding)) samples at \(fps) fps "
-            + "(more than one per \(Int(Self.maxMeanHoldSeconds)) s of frame on average plus \(Int(Self.budgetSlackSeconds)) s): damaged timestamps"
+            + """
+            (more than one per \(Int(Self.maxMeanHoldSeconds)) s of frame on average plus \
+            \(Int(Self.budgetSlackSeconds)) s): damaged timestamps
+            """
     }
 
     init(start: Int64, timeBase: AVRational, fps: Double) {
@@ -68,11 +71,17 @@ struct SamplingClock {
         let t = seconds(pts)
         if let previous, t - seconds(previous) > Self.maxGapSeconds {
             return
-                "timestamps jump \(Self.whole(t - seconds(previous))) s forward (pts \(previous) -> \(pts), more than \(Int(Self.maxGapSeconds)) s between two frames): damaged timestamps"
+                """
+                timestamps jump \(Self.whole(t - seconds(previous))) s forward (pts \(previous) -> \(pts), more than \
+                \(Int(Self.maxGapSeconds)) s between two frames): damaged timestamps
+                """
         }
         guard abs(t) <= Self.maxSeconds else {
             return
-                "frame pts \(pts) lies \(Self.whole(t)) s from the stream start (more than \(Int(Self.maxSeconds)) s): damaged timestamps"
+                """
+                frame pts \(pts) lies \(Self.whole(t)) s from the stream start (more than \(Int(Self.maxSeconds)) s): \
+                damaged timestamps
+                """
         }
         return nil
     }

@@ -19,7 +19,10 @@ struct BenchCutsCommand: AsyncParsableCommand {
     @OptionGroup var model: ModelOption
     @Option(
         help:
-            "A trained residual tokenizer A (safetensors): also measure the P-features' cosine to full CLIP after each cut, fixed vs adaptive I-frames, with this A and with A = 0 (N = 2, p = 0.85)."
+            """
+            A trained residual tokenizer A (safetensors): also measure the P-features' cosine to full CLIP after each \
+            cut, fixed vs adaptive I-frames, with this A and with A = 0 (N = 2, p = 0.85).
+            """
     )
     var tokenizer: String?
     @Option(help: "Patch selection of the fidelity rows (with --tokenizer).") var strategy = ReductionStrategy.motion
@@ -122,7 +125,10 @@ struct BenchCutsCommand: AsyncParsableCommand {
                 print(
                     String(
                         format:
-                            "P-frames after cuts, cos to full CLIP (%@): A = 0 fixed %.4f adaptive %.4f; trained A fixed %.4f adaptive %.4f: gain %+.4f",
+                            """
+                            P-frames after cuts, cos to full CLIP (%@): A = 0 fixed %.4f adaptive %.4f; trained A \
+                            fixed %.4f adaptive %.4f: gain %+.4f
+                            """,
                         strategy.rawValue, f0, a0, ft, at, at - ft))
             }
         }

@@ -62,12 +62,18 @@ struct BenchDecodeCommand: AsyncParsableCommand {
         } else {
             let i = reader.info
             print(
-                "\(file): \(i.codecName) \(i.width)x\(i.height), \(String(format: "%.1f", i.duration)) s at \(String(format: "%.2f", i.frameRate)) fps"
+                """
+                \(file): \(i.codecName) \(i.width)x\(i.height), \(String(format: "%.1f", i.duration)) s at \
+                \(String(format: "%.2f", i.frameRate)) fps
+                """
             )
             print(
                 String(
                     format:
-                        "rstore: %d sampled frames at %g fps in %.3f s = %.1f frames/s (decode + RGB24%@, skip non-ref: %@)",
+                        """
+                        rstore: %d sampled frames at %g fps in %.3f s = %.1f frames/s (decode + RGB24%@, skip \
+                        non-ref: %@)
+                        """,
                     frames, fps, ours, Double(frames) / ours, noResize ? "" : " + resize 224", noSkip ? "off" : "on"))
             if let ff = ffmpegSeconds, let ratio {
                 print(

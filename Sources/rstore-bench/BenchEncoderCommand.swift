@@ -78,7 +78,10 @@ struct BenchEncoderCommand: AsyncParsableCommand {
             print(
                 String(
                     format:
-                        "%@ batch %d, %@: %.2f images/s, %.1f GFLOP/s (%.2f GFLOP/image); sgemm %.1f GFLOP/s; ratio %.2f (threads %d, kernels %@)",
+                        """
+                        %@ batch %d, %@: %.2f images/s, %.1f GFLOP/s (%.2f GFLOP/image); sgemm %.1f GFLOP/s; ratio \
+                        %.2f (threads %d, kernels %@)
+                        """,
                     config.archName, batch, best.rawValue, imagesPerSecond, gflops, model.vision.flops() / 1e9, sgemm,
                     gflops / sgemm, BLAS.threads, BLASCore.summary))
             if let f = rates[.fp32], let b = rates[.bf16], let cosine {

@@ -73,7 +73,10 @@ struct BenchIngestCommand: AsyncParsableCommand {
                 print(
                     String(
                         format:
-                            "run %d: %.2f s wall for %.1f s of video (%.1fx real time), %d I-frames encoded, N=%d %@ %@ motion from %@, tier %d MB",
+                            """
+                            run %d: %.2f s wall for %.1f s of video (%.1fx real time), %d I-frames encoded, N=%d %@ \
+                            %@ motion from %@, tier %d MB
+                            """,
                         i, seconds, cost.videoSeconds, cost.videoSeconds / max(seconds, 1e-9), summary.framesEncoded, n,
                         strategy.rawValue, iframes.rawValue,
                         (motionSource ?? Library.Configuration.defaultMotionSource).rawValue, frameTierMB))

@@ -9,7 +9,10 @@ struct BenchResidualCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "residual",
         abstract:
-            "ms per full frame and per P-frame (random weights), interleaved speed-up measured vs the paper's cost model."
+            """
+            ms per full frame and per P-frame (random weights), interleaved speed-up measured vs the paper's cost \
+            model.
+            """
     )
 
     @Option(help: "Architectures, comma-separated.") var arch = "B/32,B/16"

@@ -14,7 +14,10 @@ struct BenchScaleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scale",
         abstract:
-            "Stage 1 at archive scale: index build time and bytes per hour, RSS, ANN vs exact p50/p95, recall@10 against exact; 100,000 h extrapolated."
+            """
+            Stage 1 at archive scale: index build time and bytes per hour, RSS, ANN vs exact p50/p95, recall@10 \
+            against exact; 100,000 h extrapolated.
+            """
     )
 
     @Option(help: "Video-hours to measure, comma separated (2,400 I-features of 512 an hour).") var hours = "100,300"
@@ -26,7 +29,10 @@ struct BenchScaleCommand: AsyncParsableCommand {
         Stage1Settings().minHits
     @Option(
         help:
-            "Largest size whose exact int8 matrix is built and timed (1.2 GB per 1,000 h); above it the scan is extrapolated per row."
+            """
+            Largest size whose exact int8 matrix is built and timed (1.2 GB per 1,000 h); above it the scan is \
+            extrapolated per row.
+            """
     ) var exactMaxHours = 1000.0
     @Option(help: "Embedding width.") var dim = 512
     @Flag(help: "Print one JSON object.") var json = false
@@ -77,7 +83,10 @@ struct BenchScaleCommand: AsyncParsableCommand {
             print(
                 String(
                     format:
-                        "%7.0f h  %@ (%d B codes): build %.1f s + %.1f s, index %.1f MB (%.1f KB/h), RSS %.0f -> %.0f MB",
+                        """
+                        %7.0f h  %@ (%d B codes): build %.1f s + %.1f s, index %.1f MB (%.1f KB/h), RSS %.0f -> %.0f \
+                        MB
+                        """,
                     s.hours, s.factory, s.code_bytes, s.train_seconds, s.add_seconds, Double(s.index_bytes) / 1e6,
                     s.index_bytes_per_hour / 1e3,
                     s.rss_before_mb, s.rss_after_index_mb))
@@ -265,13 +274,23 @@ struct BenchScaleCommand: AsyncParsableCommand {
         }
         r.extrapolated["exact_equals_ann_at_rows"] = perRow > 0 ? (r.sizes.first!.ann_p50_ms / perRow).rounded() : 0
         r.notes.append(
-            "ANN latency counts the index search and the curves of the candidate videos from a warm cache; a cold query adds ann_videos x store_read_ms_per_video_hour"
+            """
+            ANN latency counts the index search and the curves of the candidate videos from a warm cache; a cold \
+            query adds ann_videos x store_read_ms_per_video_hour
+            """
         )
         r.notes.append(
-            "stage-1 RSS extrapolated = index bytes (codes + ids + centroids) + the candidate-feature cache budget + the process before the index"
+            """
+            stage-1 RSS extrapolated = index bytes (codes + ids + centroids) + the candidate-feature cache budget + \
+            the process before the index
+            """
         )
         r.notes.append(
-            "ANN extrapolation: index search on a line through the measured sizes (lists ~ sqrt(rows), so the codes scanned grow ~ sqrt: the line is pessimistic) + the curves part of the largest size (the candidate videos are capped)"
+            """
+            ANN extrapolation: index search on a line through the measured sizes (lists ~ sqrt(rows), so the codes \
+            scanned grow ~ sqrt: the line is pessimistic) + the curves part of the largest size (the candidate videos \
+            are capped)
+            """
         )
     }
 

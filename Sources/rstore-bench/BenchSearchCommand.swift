@@ -120,7 +120,10 @@ struct BenchSearchCommand: AsyncParsableCommand {
         // 2. A warm `rstore serve` process over HTTP: one query to load the matrix, then never-asked queries.
         let nonce = UInt32.random(in: 0...UInt32.max)
         let texts = (0..<(queries + cliQueries + 1)).map { i in
-            "a \(Self.adjectives[i % Self.adjectives.count]) \(Self.nouns[(i / Self.adjectives.count + i) % Self.nouns.count]) \(nonce)-\(i)"
+            """
+            a \(Self.adjectives[i % Self.adjectives.count]) \
+            \(Self.nouns[(i / Self.adjectives.count + i) % Self.nouns.count]) \(nonce)-\(i)
+            """
         }
         let exe = try SiblingExecutable("rstore").require()  // `rstore serve` and `rstore search`, beside rstore-bench
         let served = try ServedQueries.run(
@@ -150,7 +153,10 @@ struct BenchSearchCommand: AsyncParsableCommand {
         log(
             String(
                 format:
-                    "warm `rstore serve` over HTTP: p50 %.0f ms, p95 %.0f ms (stage 1 p50 %.0f ms, stage 2 p50 %.0f ms); per query %.0f P-frames, %.0f decoded, %.0f tier hits",
+                    """
+                    warm `rstore serve` over HTTP: p50 %.0f ms, p95 %.0f ms (stage 1 p50 %.0f ms, stage 2 p50 %.0f \
+                    ms); per query %.0f P-frames, %.0f decoded, %.0f tier hits
+                    """,
                 r.server_first_query_p50_ms, r.server_first_query_p95_ms, r.stage1_p50_ms, r.stage2_p50_ms,
                 r.p_frames_per_query, r.decoded_frames_per_query, r.frame_cache_hits_per_query))
 
@@ -254,7 +260,10 @@ struct BenchSearchCommand: AsyncParsableCommand {
             log(
                 String(
                     format:
-                        "synthetic %.0f video-hours (%d I-features): stage 1 p50 %.0f ms; stage 1 + stage 2 p50 %.0f ms, p95 %.0f ms",
+                        """
+                        synthetic %.0f video-hours (%d I-features): stage 1 p50 %.0f ms; stage 1 + stage 2 p50 %.0f \
+                        ms, p95 %.0f ms
+                        """,
                     syntheticHours, matrix.rows.count, r.synthetic_stage1_p50_ms, r.synthetic_stage1_plus_stage2_p50_ms,
                     r.synthetic_stage1_plus_stage2_p95_ms))
         }

@@ -153,12 +153,18 @@ struct BenchStoreCommand: AsyncParsableCommand {
             print(
                 String(
                     format:
-                        "stage-1 search, %d I-features (%.0f video-hours): p50 %.1f ms, p95 %.1f ms (matrix scan alone p50 %.1f ms)",
+                        """
+                        stage-1 search, %d I-features (%.0f video-hours): p50 %.1f ms, p95 %.1f ms (matrix scan alone \
+                        p50 %.1f ms)
+                        """,
                     r.search_rows, hours, r.search_p50_ms, r.search_p95_ms, r.search_scan_p50_ms))
             print(
                 String(
                     format:
-                        "60 s window (%d frames): cold %.0f ms, warm %.1f ms, compute lower bound %.0f ms (cold/bound %.2f)",
+                        """
+                        60 s window (%d frames): cold %.0f ms, warm %.1f ms, compute lower bound %.0f ms (cold/bound \
+                        %.2f)
+                        """,
                     r.window_frames, r.window_cold_ms, r.window_warm_ms, r.window_lower_bound_ms,
                     r.window_cold_ms / max(1e-9, r.window_lower_bound_ms)))
         }

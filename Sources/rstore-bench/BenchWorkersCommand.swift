@@ -19,7 +19,10 @@ struct BenchWorkersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "workers",
         abstract:
-            "Coordination cost of many ingest workers on PostgreSQL: scaling, claims/s, commit p50/p99; SQLite vs PostgreSQL ingest."
+            """
+            Coordination cost of many ingest workers on PostgreSQL: scaling, claims/s, commit p50/p99; SQLite vs \
+            PostgreSQL ingest.
+            """
     )
 
     @Option(help: "A scratch PostgreSQL database, postgres://user@host:port/db. Default: $RSTORE_STORE.") var store:
@@ -34,7 +37,10 @@ struct BenchWorkersCommand: AsyncParsableCommand {
     @Option(help: "The CLIP model for --videos.") var model: String?
     @Option(
         help:
-            "A second scratch PostgreSQL database for --videos (a store holds one model; the synthetic runs bind their own)."
+            """
+            A second scratch PostgreSQL database for --videos (a store holds one model; the synthetic runs bind their \
+            own).
+            """
     )
     var ingestStore: String?
     @Option(help: "Real ingest runs per backend for --videos (alternating which goes first; the best counts).")
@@ -129,7 +135,10 @@ struct BenchWorkersCommand: AsyncParsableCommand {
                 String(
                     format:
                         "%2d workers: %.0f frames/s, scaling %.2f of linear, %.1f claims/s, commit p50 %.2f ms p99 %.2f ms; "
-                        + "%.1f round trips/video of %.2f ms, %d pool waits; CPU: rstore %.0f%%, postgres %.0f%% of %d cores, load %.1f",
+                            + """
+                            %.1f round trips/video of %.2f ms, %d pool waits; CPU: rstore %.0f%%, postgres %.0f%% of \
+                            %d cores, load %.1f
+                            """,
                     w, fps, r.scaling.last!, r.claims_per_s.last!, r.commit_p50_ms.last!, r.commit_p99_ms.last!,
                     r.round_trips_per_video.last!, r.round_trip_ms.last!, r.pool_waits.last!, 100 * cpu.own,
                     100 * cpu.postgres,

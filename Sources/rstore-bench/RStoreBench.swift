@@ -9,7 +9,10 @@ struct RStoreBench: AsyncParsableCommand {
         commandName: "rstore-bench",
         abstract: "Benchmarks (figures and ratios, never pass/fail).",
         discussion:
-            "`rstore bench SUBCOMMAND ...` runs this binary (it sits beside `rstore`; build it with `swift build --product rstore-bench`).",
+            """
+            `rstore bench SUBCOMMAND ...` runs this binary (it sits beside `rstore`; build it with `swift build \
+            --product rstore-bench`).
+            """,
         subcommands: [
             BenchEncoderCommand.self,
             BenchResidualCommand.self,

@@ -117,7 +117,10 @@ final class IngestRobustnessCommandTests: CLITestCase {
         victim.waitUntilExit()
         let killed = try XCTUnwrap(killedAt, "the first indexer never held a lease with committed chunks")
         print(
-            "killed pid \(victim.processIdentifier) at \(killed["path"] as String) frame \(killed["frame_count"] as Int)"
+            """
+            killed pid \(victim.processIdentifier) at \(killed["path"] as String) frame \
+            \(killed["frame_count"] as Int)
+            """
         )
         XCTAssertEqual(victim.terminationReason, .uncaughtSignal)
 

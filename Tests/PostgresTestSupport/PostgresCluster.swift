@@ -62,7 +62,10 @@ public final class PostgresCluster: NSObject, XCTestObservation, @unchecked Send
         if status == 3 {
             throw Unavailable(
                 description:
-                    "PostgreSQL binaries absent (\(err.trimmingCharacters(in: .whitespacesAndNewlines))): PostgreSQL tests skipped"
+                    """
+                    PostgreSQL binaries absent (\(err.trimmingCharacters(in: .whitespacesAndNewlines))): PostgreSQL \
+                    tests skipped
+                    """
             )
         }
         guard status == 0, let url = out.split(separator: "\n").last.map(String.init),

@@ -92,7 +92,10 @@ final class CorruptStoreTests: XCTestCase {
                 try lib.verify(sample: 0, minCosine: 0.99).problems.contains { $0.contains(damaged.path) },
                 "\(column) = \(value): verify names it")
             try sql(
-                "UPDATE videos SET n = 2, fps = 2, p = 0.85, frame_count = 12, time_base_den = 12800, shot_starts = NULL WHERE id = \(id)"
+                """
+                UPDATE videos SET n = 2, fps = 2, p = 0.85, frame_count = 12, time_base_den = 12800, shot_starts = \
+                NULL WHERE id = \(id)
+                """
             )
         }
     }

@@ -67,7 +67,10 @@ final class StoredAnchorTests: XCTestCase {
             let errStored = zip(dense[k].vector, viaStored).map { abs($0 - $1) }.max()!
             let errFloat = zip(dense[k].vector, viaFloat).map { abs($0 - $1) }.max()!
             print(
-                "P-frame \(k): |library - stored-anchor construction| \(errStored), |library - float-anchor construction| \(errFloat)"
+                """
+                P-frame \(k): |library - stored-anchor construction| \(errStored), |library - float-anchor \
+                construction| \(errFloat)
+                """
             )
             XCTAssertLessThan(errStored, 1e-5, "P-frame \(k) is built from the stored anchor")
             XCTAssertGreaterThan(

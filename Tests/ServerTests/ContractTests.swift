@@ -68,7 +68,10 @@ final class ContractTests: XCTestCase {
             let documented = Set(Self.operations.map { "\($0.method) \($0.path)" })
             XCTAssertEqual(
                 documented, registered,
-                "documented, not served: \(documented.subtracting(registered)); served, not documented: \(registered.subtracting(documented))"
+                """
+                documented, not served: \(documented.subtracting(registered)); served, not documented: \
+                \(registered.subtracting(documented))
+                """
             )
             // Public routes say so (`security: []`), and only they.
             let publicRoutes = Set(server.makeRouter().routes.filter(\.isPublic).map { "\($0.method) \($0.path)" })

@@ -45,7 +45,10 @@ final class CorruptStoreRoutesTests: XCTestCase {
 
             try Self.sql(
                 store,
-                "PRAGMA ignore_check_constraints = ON; UPDATE videos SET n = -1, updated_at = updated_at + 2 WHERE id = \(a)"
+                """
+                PRAGMA ignore_check_constraints = ON; UPDATE videos SET n = -1, updated_at = updated_at + 2 WHERE id \
+                = \(a)
+                """
             )
             assertError(try await client.execute(uri: "/v1/videos/\(a)", method: .get), 500, "corrupt_store")
             let search = try await client.execute(uri: "/v1/search?q=a+test+pattern&k=5", method: .get)

@@ -34,7 +34,10 @@ final class PageFilesTests: XCTestCase {
             XCTAssertEqual(page.headers[.contentType], "text/html; charset=utf-8")
             XCTAssertEqual(
                 page.headers[.contentSecurityPolicy],
-                "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'"
+                """
+                default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; \
+                script-src 'self' 'unsafe-inline'
+                """
             )
             // The embedded files are the checked-in ones, and nothing is left to fetch.
             XCTAssertEqual(page.text, expected)

@@ -49,7 +49,10 @@ final class SearchPostTests: XCTestCase {
 
             let filtered = try await Self.post(
                 client,
-                "{\"text\": \"colour bars\", \"k\": 4, \"filter\": {\"video_ids\": [\(fixture.videoB)], \"from\": 0.5, \"to\": 2.5}}"
+                """
+                {\"text\": \"colour bars\", \"k\": 4, \"filter\": {\"video_ids\": [\(fixture.videoB)], \"from\": 0.5, \
+                \"to\": 2.5}}
+                """
             )
             XCTAssertEqual(filtered.status, .ok, filtered.text)
             XCTAssertEqual(filtered.json["stage1_videos"] as? Int, 1)
@@ -131,11 +134,17 @@ final class SearchPostTests: XCTestCase {
             let boundary = "rstore-test-boundary"
             var form = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"k\"\r\n\r\n3\r\n".utf8)
             form += Data(
-                "--\(boundary)\r\nContent-Disposition: form-data; name=\"filter\"\r\n\r\n{\"video_ids\": [\(fixture.videoA)]}\r\n"
-                    .utf8)
+                """
+                --\(boundary)\r\nContent-Disposition: form-data; name=\"filter\"\r\n\r\n{\"video_ids\": \
+                [\(fixture.videoA)]}\r\n
+                """
+                .utf8)
             form += Data(
-                "--\(boundary)\r\nContent-Disposition: form-data; name=\"image\"; filename=\"q.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
-                    .utf8)
+                """
+                --\(boundary)\r\nContent-Disposition: form-data; name=\"image\"; filename=\"q.jpg\"\r\nContent-Type: \
+                image/jpeg\r\n\r\n
+                """
+                .utf8)
             form += smallBytes + Data("\r\n--\(boundary)--\r\n".utf8)
             h[.contentType] = "multipart/form-data; boundary=\(boundary)"
             let multi = try await client.execute(
@@ -170,7 +179,10 @@ final class SearchPostTests: XCTestCase {
                     uri: "/v1/search", method: .post, headers: h,
                     body: ByteBuffer(
                         string:
-                            "--\(boundary)\r\nContent-Disposition: form-data; name=\"k\"\r\n\r\n3\r\n--\(boundary)--\r\n"
+                            """
+                            --\(boundary)\r\nContent-Disposition: form-data; \
+                            name=\"k\"\r\n\r\n3\r\n--\(boundary)--\r\n
+                            """
                     )), 400, "bad_parameter")
         }
         // No temp file is left behind by any of these.

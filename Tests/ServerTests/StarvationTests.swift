@@ -66,7 +66,10 @@ final class StarvationTests: XCTestCase {
         try await server.makeApplication().test(.live) { client in
             let port = try XCTUnwrap(client.port)
             let head =
-                "POST /v1/index HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"path\": \""
+                """
+                POST /v1/index HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAuthorization: Bearer \(token)\r\nContent-Type: \
+                application/json\r\nContent-Length: 1000\r\n\r\n{\"path\": \"
+                """
             let cut = try await RawHTTP.offPool { () -> Bool in
                 let fd = try RawHTTP.slowClient(port: port, head)
                 defer { close(fd) }

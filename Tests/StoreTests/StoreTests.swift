@@ -724,7 +724,10 @@ final class StoreTests: XCTestCase {
             print(
                 String(
                     format:
-                        "bytes per video-hour %@: %.0f (%.3f MB; 1/%.1f of dense float32 %.0f) features %lld, offsets %lld, file %lld; tables: %@",
+                        """
+                        bytes per video-hour %@: %.0f (%.3f MB; 1/%.1f of dense float32 %.0f) features %lld, offsets \
+                        %lld, file %lld; tables: %@
+                        """,
                     codec.rawValue, st.bytesPerHour, st.bytesPerHour / 1e6, dense / st.bytesPerHour, dense,
                     st.featureBytes, st.offsetBytes, st.fileBytes, tables))
             XCTAssertLessThan(Double(st.offsetBytes), 0.02 * Double(st.featureBytes), "offsets are a small fraction")

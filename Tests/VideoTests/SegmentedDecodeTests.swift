@@ -56,7 +56,10 @@ final class SegmentedDecodeTests: XCTestCase {
         XCTAssertEqual(a.count, b.count, "\(what): sample count", file: file, line: line)
         for (x, y) in zip(a, b) where x != y {
             XCTFail(
-                "\(what): sample \(x.offset.index) differs (offset \(x.offset == y.offset), pixels \(x.pixels == y.pixels), motion \(x.motion == y.motion))",
+                """
+                \(what): sample \(x.offset.index) differs (offset \(x.offset == y.offset), pixels \
+                \(x.pixels == y.pixels), motion \(x.motion == y.motion))
+                """,
                 file: file, line: line)
             return
         }

@@ -62,7 +62,10 @@ public final class CLIPModel: @unchecked Sendable {
             throw WeightsError.badConfig(
                 path: url.path,
                 reason:
-                    "weights hash \(fresh.prefix(16))… differs from the hash in use \(weightsSHA256.prefix(16))… (the file changed while loaded, or the hash cache was wrong)"
+                    """
+                    weights hash \(fresh.prefix(16))… differs from the hash in use \(weightsSHA256.prefix(16))… (the \
+                    file changed while loaded, or the hash cache was wrong)
+                    """
             )
         }
         WeightsHashCache.store(fresh, for: url)

@@ -16,7 +16,10 @@ public struct ResidualEncoder: Sendable {
         guard n >= 0 else { throw ResidualError.badParameter("N (P-frames per I-frame) must be >= 0, got \(n)") }
         guard tokenizer.width == model.config.vision.width, tokenizer.embedDim == model.config.embedDim else {
             throw ResidualError.badParameter(
-                "residual tokenizer maps \(tokenizer.embedDim) -> \(tokenizer.width) dims, but the model needs \(model.config.embedDim) -> \(model.config.vision.width)"
+                """
+                residual tokenizer maps \(tokenizer.embedDim) -> \(tokenizer.width) dims, but the model needs \
+                \(model.config.embedDim) -> \(model.config.vision.width)
+                """
             )
         }
         guard tokenizer.clipSHA256 == model.weightsSHA256 else {

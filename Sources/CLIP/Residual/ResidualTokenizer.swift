@@ -106,7 +106,10 @@ public enum ResidualError: Error, CustomStringConvertible, Equatable {
         case .notAResidualTokenizer(let p, let r): return "\(p): not a residual tokenizer file: \(r)"
         case .wrongWeights(let p, let t, let l):
             return
-                "\(p): residual tokenizer was trained for CLIP weights \(t.prefix(16))…, but the loaded model is \(l.prefix(16))…"
+                """
+                \(p): residual tokenizer was trained for CLIP weights \(t.prefix(16))…, but the loaded model is \
+                \(l.prefix(16))…
+                """
         case .badParameter(let m): return m
         }
     }

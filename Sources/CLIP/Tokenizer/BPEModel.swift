@@ -193,7 +193,10 @@ final class BPEModel: Sendable {
                 throw TokenizerError.invalidVocabulary(
                     url,
                     reason:
-                        "token \(String(reflecting: token)) has id \(id), outside 0..<\(vocabulary.count) (the vocabulary's size)"
+                        """
+                        token \(String(reflecting: token)) has id \(id), outside 0..<\(vocabulary.count) (the \
+                        vocabulary's size)
+                        """
                 )
             }
             if let other = seen[Int(id)] {

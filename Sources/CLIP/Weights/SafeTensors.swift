@@ -76,7 +76,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
             throw WeightsError.badHeader(
                 path: path,
                 reason:
-                    "header length \(headerLength) does not fit a \(data.count)-byte file (at most \(Self.maxHeaderBytes))"
+                    """
+                    header length \(headerLength) does not fit a \(data.count)-byte file (at most \
+                    \(Self.maxHeaderBytes))
+                    """
             )
         }
         let start = 8 + Int(headerLength)
@@ -102,7 +105,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
             throw WeightsError.badTensor(
                 path: path, tensor: b.name,
                 reason:
-                    "data bytes \(b.range.lowerBound)..<\(b.range.upperBound) overlap tensor '\(a.name)' (\(a.range.lowerBound)..<\(a.range.upperBound))"
+                    """
+                    data bytes \(b.range.lowerBound)..<\(b.range.upperBound) overlap tensor '\(a.name)' \
+                    (\(a.range.lowerBound)..<\(a.range.upperBound))
+                    """
             )
         }
         self.data = data
@@ -149,7 +155,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
             throw WeightsError.badTensor(
                 path: path, tensor: name,
                 reason:
-                    "\(offs[1] - offs[0]) bytes for shape \(shape) of \(dtypeName) (expected \(overflow ? "more than 2^63" : "\(bytes)"))"
+                    """
+                    \(offs[1] - offs[0]) bytes for shape \(shape) of \(dtypeName) (expected \
+                    \(overflow ? "more than 2^63" : "\(bytes)"))
+                    """
             )
         }
         return Entry(name: name, dtype: dtype, shape: shape, range: offs[0]..<offs[1], count: count)

@@ -96,7 +96,10 @@ public enum NPY {
         let body = bytes.count - start - headerLength
         guard n >= 0, n <= body / width, body == n * width else {
             throw bad(
-                "shape \(h.shape) needs \(n.multipliedReportingOverflow(by: width).partialValue) bytes of data, the file has \(body)"
+                """
+                shape \(h.shape) needs \(n.multipliedReportingOverflow(by: width).partialValue) bytes of data, the \
+                file has \(body)
+                """
             )
         }
         let raw = bytes[(start + headerLength)...]

@@ -67,7 +67,10 @@ public enum FreshnessError: Error, CustomStringConvertible, Equatable, Sendable 
         case .unreadable(let p, let r): return "\(p): cannot read the file to check it is the one indexed: \(r)"
         case .stale(let p, let what):
             return
-                "\(p): the file changed since it was indexed (\(what)); its stored features are stale until `rstore index` runs on it again"
+                """
+                \(p): the file changed since it was indexed (\(what)); its stored features are stale until `rstore \
+                index` runs on it again
+                """
         }
     }
 }

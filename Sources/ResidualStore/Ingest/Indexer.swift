@@ -240,7 +240,10 @@ extension Library {
                     cost: meter.finish(videoSeconds: covered)))
         } catch is CancellationError {
             let why =
-                "\(url.path): indexing was cancelled after \(String(format: "%.1f", Date().timeIntervalSince(t0))) s; index it again to start over"
+                """
+                \(url.path): indexing was cancelled after \(String(format: "%.1f", Date().timeIntervalSince(t0))) s; \
+                index it again to start over
+                """
             if let r = record { try? store.fail(video: r.id!, error: why, lease: lease) }
             return .done(
                 FileResult(

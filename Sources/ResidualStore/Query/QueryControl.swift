@@ -128,7 +128,10 @@ public enum QueryError: Error, CustomStringConvertible, Equatable {
         case .overBudget(let budget, let needed, let limit):
             let verb = budget == .decoding ? "reached" : "needs"
             return
-                "this query \(verb) \(Self.figure(needed)) \(budget.rawValue), more than the limit of \(Self.figure(limit)) per query; ask for a shorter range"
+                """
+                this query \(verb) \(Self.figure(needed)) \(budget.rawValue), more than the limit of \
+                \(Self.figure(limit)) per query; ask for a shorter range
+                """
         }
     }
 

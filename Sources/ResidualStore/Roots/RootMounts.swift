@@ -160,7 +160,10 @@ public enum RootError: Error, CustomStringConvertible, Equatable {
         case .notMounted(let root, let video, let path, let mounted):
             let which = video.map { "video \($0) (\(path))" } ?? path
             return
-                "\(which) lies under library root `\(root)`, which is not mounted here (roots given: \(mounted.isEmpty ? "none" : mounted.joined(separator: ", "))); pass --root \(root)=PATH"
+                """
+                \(which) lies under library root `\(root)`, which is not mounted here (roots given: \
+                \(mounted.isEmpty ? "none" : mounted.joined(separator: ", "))); pass --root \(root)=PATH
+                """
         case .badPath(let path, let reason):
             let why =
                 switch reason {
@@ -176,7 +179,11 @@ public enum RootError: Error, CustomStringConvertible, Equatable {
             return "\(root):\(path) resolves outside library root `\(root)` (a symlink leads out of it)"
         case .underNoRoot(let p, let r):
             return
-                "\(p) lies under none of the named library roots (\(r.isEmpty ? "none given" : r.joined(separator: ", "))): give --root NAME=PATH for the folder it is in"
+                """
+                \(p) lies under none of the named library roots \
+                (\(r.isEmpty ? "none given" : r.joined(separator: ", "))): give --root NAME=PATH for the folder it is \
+                in
+                """
         case .badName(let n): return "library root name \"\(n)\": use letters, digits, - and _"
         }
     }

@@ -86,7 +86,10 @@ public struct IndexWorker: Sendable {
         heartbeat.stop()
         if deadline.cancel() {
             let reason =
-                "deadline passed after \(Self.format(deadlineSeconds)) s (--job-deadline) on attempt \(job.attempts) of \(maxAttempts), stopped after \(String(format: "%.1f", Date().timeIntervalSince(started))) s"
+                """
+                deadline passed after \(Self.format(deadlineSeconds)) s (--job-deadline) on attempt \(job.attempts) \
+                of \(maxAttempts), stopped after \(String(format: "%.1f", Date().timeIntervalSince(started))) s
+                """
             if job.attempts >= maxAttempts {
                 try pg.completeJob(job.id, lease: lease, error: reason)
                 log("failed: \(job.root):\(job.path) (\(reason); no attempts left)")

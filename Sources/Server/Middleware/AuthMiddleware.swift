@@ -28,7 +28,10 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
             if isRead { return try await next(request, context) }
             throw APIError(
                 .forbidden, "writes_disabled",
-                "write endpoints need a token: start `rstore serve` with --token-file FILE (or RSTORE_TOKEN) and send `Authorization: Bearer T`"
+                """
+                write endpoints need a token: start `rstore serve` with --token-file FILE (or RSTORE_TOKEN) and send \
+                `Authorization: Bearer T`
+                """
             )
         }
         if let presented = Self.bearer(request), Self.constantTimeEqual(presented, token) {
@@ -43,7 +46,10 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
             .unauthorized, hadCredentials ? "bad_token" : "missing_token",
             hadCredentials
                 ? "the bearer token is not valid"
-                : "this server needs `Authorization: Bearer <token>` (the page: POST /v1/session with it sets a session cookie)"
+                : """
+                this server needs `Authorization: Bearer <token>` (the page: POST /v1/session with it sets a \
+                session cookie)
+                """
         )
         e.headers[.wwwAuthenticate] = "Bearer realm=\"rstore\""
         throw e

@@ -64,7 +64,10 @@ struct HostGuard<Context: RequestContext>: RouterMiddleware {
     static func badOrigin(_ request: Request) -> APIError {
         APIError(
             .forbidden, "bad_origin",
-            "Origin \(request.headers[.origin]?.prefix(100) ?? "") is not this server's origin; cross-site requests are refused"
+            """
+            Origin \(request.headers[.origin]?.prefix(100) ?? "") is not this server's origin; cross-site requests \
+            are refused
+            """
         )
     }
 
@@ -74,7 +77,10 @@ struct HostGuard<Context: RequestContext>: RouterMiddleware {
         if let authority = request.head.authority, !isAllowed(authority: authority) {
             throw APIError(
                 .misdirectedRequest, "bad_host",
-                "Host \(authority.prefix(100)) is not a name of this server (allowed: \(allowed.sorted().joined(separator: ", ")); add one with --allow-host)"
+                """
+                Host \(authority.prefix(100)) is not a name of this server (allowed: \
+                \(allowed.sorted().joined(separator: ", ")); add one with --allow-host)
+                """
             )
         }
         if request.method != .get, request.method != .head, !Self.originMatches(request) {

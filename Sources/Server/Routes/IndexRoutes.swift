@@ -95,7 +95,10 @@ extension RStoreServer {
         }
         guard files.count <= configuration.limits.maxIndexFiles else {
             throw APIError.badParameter(
-                "\(files.count) video files under the paths given; the limit is \(configuration.limits.maxIndexFiles) per request"
+                """
+                \(files.count) video files under the paths given; the limit is \(configuration.limits.maxIndexFiles) \
+                per request
+                """
             )
         }
         return files

@@ -39,7 +39,10 @@ extension RStoreServer {
             var h = HTTPFields()
             h[.contentType] = "text/html; charset=utf-8"
             h[.contentSecurityPolicy] =
-                "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'"
+                """
+                default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; \
+                script-src 'self' 'unsafe-inline'
+                """
             return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(string: SearchPage.html)))
         }
 

@@ -38,7 +38,10 @@ extension RStoreServer {
                 let req: SearchRequest
                 do { req = try JSONDecoder().decode(SearchRequest.self, from: body) } catch {
                     throw APIError.badParameter(
-                        "body must be JSON like {\"text\": \"a dog\", \"k\": 10} or {\"like\": {\"video_id\": 3, \"time\": 12.5}}: \(Self.reason(error))"
+                        """
+                        body must be JSON like {\"text\": \"a dog\", \"k\": 10} or {\"like\": {\"video_id\": 3, \
+                        \"time\": 12.5}}: \(Self.reason(error))
+                        """
                     )
                 }
                 let given = [req.text != nil, req.vector != nil, req.like != nil].filter { $0 }.count

@@ -39,7 +39,10 @@ public enum TokenSource {
             return Resolved(
                 token: try check(argument, from: "--token"),
                 warning:
-                    "warning: --token puts the token in the process list (ps) for every user of this machine; use --token-file FILE or RSTORE_TOKEN instead\n"
+                    """
+                    warning: --token puts the token in the process list (ps) for every user of this machine; use \
+                    --token-file FILE or RSTORE_TOKEN instead\n
+                    """
             )
         }
         if let env = environment["RSTORE_TOKEN"], !env.isEmpty {
@@ -57,7 +60,10 @@ public enum TokenSource {
         let mode = st.st_mode & 0o777
         if mode & 0o077 != 0 {
             throw ServerSetupError.badToken(
-                "--token-file \(file): permissions \(String(format: "%04o", mode)) are too open: the token must not be readable by group or others (run `chmod 600 \(file)`)"
+                """
+                --token-file \(file): permissions \(String(format: "%04o", mode)) are too open: the token must not be \
+                readable by group or others (run `chmod 600 \(file)`)
+                """
             )
         }
     }

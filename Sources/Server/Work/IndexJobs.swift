@@ -169,7 +169,11 @@ final class IndexJobs: @unchecked Sendable {
         // Past the deadline the task is cancelled; the job then says so, whatever the files did.
         let overdue = { [deadline] () -> String? in
             Task.isCancelled
-                ? "deadline passed after \(QueryError.figure(deadline)) s (--index-job-deadline); ran \(String(format: "%.1f", Date().timeIntervalSince(started))) s, the files not finished are not indexed"
+                ? """
+                deadline passed after \(QueryError.figure(deadline)) s (--index-job-deadline); ran \
+                \(String(format: "%.1f", Date().timeIntervalSince(started))) s, the files not finished are not \
+                indexed
+                """
                 : nil
         }
         do {

@@ -47,13 +47,21 @@ extension RStoreServer {
         if pFrames > limits.maxPFrames {
             throw APIError(
                 .badRequest, "over_limit",
-                "\(what) covers \(frames) sampled frames of video \(v.id ?? -1) (\(pFrames) to reconstruct); the limit is \(limits.maxPFrames) P-frames per request (--max-p-frames): ask for a shorter from/to"
+                """
+                \(what) covers \(frames) sampled frames of video \(v.id ?? -1) (\(pFrames) to reconstruct); the limit \
+                is \(limits.maxPFrames) P-frames per request (--max-p-frames): ask for a shorter from/to
+                """
             )
         }
         if decoding > limits.maxDecodedFrames {
             throw APIError(
                 .badRequest, "over_limit",
-                "\(what) covers \(frames) sampled frames of video \(v.id ?? -1), \(pFrames) to decode: at least \(QueryError.figure(decoding)) 720p frames of decoding; the limit is \(QueryError.figure(limits.maxDecodedFrames)) decoded 720p frames per request (--max-decoded-frames): ask for a shorter from/to"
+                """
+                \(what) covers \(frames) sampled frames of video \(v.id ?? -1), \(pFrames) to decode: at least \
+                \(QueryError.figure(decoding)) 720p frames of decoding; the limit is \
+                \(QueryError.figure(limits.maxDecodedFrames)) decoded 720p frames per request (--max-decoded-frames): \
+                ask for a shorter from/to
+                """
             )
         }
     }

@@ -157,7 +157,10 @@ final class WorkLimiter: @unchecked Sendable {
             lock.unlock()
             var e = APIError(
                 .serviceUnavailable, "busy",
-                "the server is busy (\(r) \(what) running, \(q) waiting, the line holds \(queueLimit)); retry after \(retryAfter) s"
+                """
+                the server is busy (\(r) \(what) running, \(q) waiting, the line holds \(queueLimit)); retry after \
+                \(retryAfter) s
+                """
             )
             e.headers[.retryAfter] = String(retryAfter)
             admit(.failure(e))

@@ -91,7 +91,10 @@ struct EditedVideo {
         p.waitUntilExit()
         guard p.terminationStatus == 0 else {
             throw BenchError(
-                "ffmpeg could not generate \(url.lastPathComponent): \(String(decoding: message, as: UTF8.self).prefix(500))"
+                """
+                ffmpeg could not generate \(url.lastPathComponent): \
+                \(String(decoding: message, as: UTF8.self).prefix(500))
+                """
             )
         }
     }

@@ -17,7 +17,10 @@ struct EmbedCommand: AsyncParsableCommand {
     @Option(help: "End time: seconds or HH:MM:SS.ms (default: the end).") var to: TimeArgument?
     @Option(
         help:
-            "json (one object per frame), npy (float32 [frames, dim] to --out) or npz (to --out: embeddings, times, indices, kinds)."
+            """
+            json (one object per frame), npy (float32 [frames, dim] to --out) or npz (to --out: embeddings, times, \
+            indices, kinds).
+            """
     ) var format = Format.json
     @Option(help: "Output file for npy and npz.") var out: String?
 
@@ -58,8 +61,11 @@ struct EmbedCommand: AsyncParsableCommand {
             try archive.write(to: URL(fileURLWithPath: out!))
             FileHandle.standardError.write(
                 Data(
-                    "wrote \(frames.count) frames (embeddings \(frames.count) x \(dim), times, indices, kinds) to \(out!)\n"
-                        .utf8))
+                    """
+                    wrote \(frames.count) frames (embeddings \(frames.count) x \(dim), times, indices, kinds) to \
+                    \(out!)\n
+                    """
+                    .utf8))
         }
     }
 }

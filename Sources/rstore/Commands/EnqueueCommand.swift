@@ -33,7 +33,10 @@ struct EnqueueCommand: ParsableCommand {
             try printJSON(Out(added: done.queued, queue: counts))
         } else {
             print(
-                "\(done.queued) queued (\(done.alreadyQueued) already queued); queue: \(counts.queued) queued, \(counts.claimed) claimed, \(counts.done) done, \(counts.failed) failed"
+                """
+                \(done.queued) queued (\(done.alreadyQueued) already queued); queue: \(counts.queued) queued, \
+                \(counts.claimed) claimed, \(counts.done) done, \(counts.failed) failed
+                """
             )
         }
     }

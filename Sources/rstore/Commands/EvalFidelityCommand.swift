@@ -37,7 +37,10 @@ struct EvalFidelityCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("motion-source"),
         help:
-            "The motion strategy's signal: vectors (codec motion vectors where the codec has them, as the library) or pixels (pixel difference, for comparison)."
+            """
+            The motion strategy's signal: vectors (codec motion vectors where the codec has them, as the library) or \
+            pixels (pixel difference, for comparison).
+            """
     )
     var motionSource = MotionSource.vectors.rawValue
     @Flag(help: "One JSON object per row.") var json = false
@@ -70,13 +73,22 @@ struct EvalFidelityCommand: AsyncParsableCommand {
         bar.finish()
         if json { return try printJSONLines(rows) }
         print(
-            "\(clip.config.archName), \(videos.count) video(s), \(rows[0].frames) frames; anchors as \(codec.rawValue); GFLOPs = 2 x MAC"
+            """
+            \(clip.config.archName), \(videos.count) video(s), \(rows[0].frames) frames; anchors as \
+            \(codec.rawValue); GFLOPs = 2 x MAC
+            """
         )
         print(
-            "\(rows[0].cuts) shot cut(s) detected; \"after cuts\" = the frames within N after each (I-frames at their stored feature)"
+            """
+            \(rows[0].cuts) shot cut(s) detected; \"after cuts\" = the frames within N after each (I-frames at their \
+            stored feature)
+            """
         )
         print(
-            "strategy  motion          N  p     A                 iframes   P-frames  mean cos  min cos  after cuts  extra I/h  GFLOPs/frame  ms/frame  ms/P-frame"
+            """
+            strategy  motion          N  p     A                 iframes   P-frames  mean cos  min cos  after cuts  \
+            extra I/h  GFLOPs/frame  ms/frame  ms/P-frame
+            """
         )
         for r in rows {
             let cells = [

@@ -51,7 +51,10 @@ struct EvalGroundingCommand: AsyncParsableCommand {
         if let preset {
             guard let p = GroundingProtocol.preset(named: preset) else {
                 throw ValidationError(
-                    "--preset: unknown \"\(preset)\"; valid: \(GroundingProtocol.presets.map(\.name).joined(separator: ", "))"
+                    """
+                    --preset: unknown \"\(preset)\"; valid: \
+                    \(GroundingProtocol.presets.map(\.name).joined(separator: ", "))
+                    """
                 )
             }
             base = p
@@ -87,7 +90,10 @@ struct EvalGroundingCommand: AsyncParsableCommand {
         bar.finish()
         if !report.missing.isEmpty {
             bar.log(
-                "\(report.missing.count) video(s) not found in \(videos): \(report.missing.prefix(20).joined(separator: ", "))"
+                """
+                \(report.missing.count) video(s) not found in \(videos): \
+                \(report.missing.prefix(20).joined(separator: ", "))
+                """
                     + (report.missing.count > 20 ? ", ..." : ""))
         }
         for f in report.failed { bar.log("not evaluated: \(f.video): \(f.reason)") }
@@ -97,7 +103,10 @@ struct EvalGroundingCommand: AsyncParsableCommand {
                 + "protocol \(scoring.name): fps \(scoring.fps), window \(scoring.window), threshold \(scoring.thresholdShift) x mean, "
                 + "IoU strictly above; anchors as \(codec.rawValue)")
         print(
-            "setting      strategy  N  p     A                 R1@0.3  R1@0.5  R1@0.7  R5@0.3  R5@0.5  R5@0.7   mIoU  GFLOPs/frame"
+            """
+            setting      strategy  N  p     A                 R1@0.3  R1@0.5  R1@0.7  R5@0.3  R5@0.5  R5@0.7   mIoU  \
+            GFLOPs/frame
+            """
         )
         for r in report.rows {
             let cells =

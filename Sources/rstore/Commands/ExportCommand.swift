@@ -107,8 +107,11 @@ struct ExportCommand: AsyncParsableCommand {
         } else {
             FileHandle.standardError.write(
                 Data(
-                    "exported \(summary.rows) rows (\(summary.iRows) I, \(summary.pRows) P) of \(summary.videos) video(s)\(out.map { " to \($0)" } ?? "")\n"
-                        .utf8))
+                    """
+                    exported \(summary.rows) rows (\(summary.iRows) I, \(summary.pRows) P) of \(summary.videos) \
+                    video(s)\(out.map { " to \($0)" } ?? "")\n
+                    """
+                    .utf8))
         }
     }
 }

@@ -24,20 +24,32 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(help: "Token reduction: motion, random, uniform, center.") var strategy = IndexRecipe.default.strategy
     @Option(
         help:
-            "I-frame placement: fixed (every N+1 sampled frames, as the paper) or adaptive (also at every detected shot cut; at most twice the I-frames). Default: adaptive for new files, and an indexed, unchanged file keeps its placement; given, files indexed with the other placement are re-indexed."
+            """
+            I-frame placement: fixed (every N+1 sampled frames, as the paper) or adaptive (also at every detected \
+            shot cut; at most twice the I-frames). Default: adaptive for new files, and an indexed, unchanged file \
+            keeps its placement; given, files indexed with the other placement are re-indexed.
+            """
     )
     var iframes: IFramePlacement?
     @Option(help: "Feature codec: f16+lz4 or i8+lz4.") var codec = IndexRecipe.default.codec
     @Option(
         help:
-            "What ranks patches for --strategy motion in newly indexed files: vectors (the codec's, where it exports them: every frame decoded on one thread) or pixels (difference to the anchor: only sampled frames decoded). Default: \(Library.Configuration.defaultMotionSource.rawValue). An indexed file keeps its source."
+            """
+            What ranks patches for --strategy motion in newly indexed files: vectors (the codec's, where it exports \
+            them: every frame decoded on one thread) or pixels (difference to the anchor: only sampled frames \
+            decoded). Default: \(Library.Configuration.defaultMotionSource.rawValue). An indexed file keeps its \
+            source.
+            """
     )
     var motionSource: MotionSource?
     @Option(help: "Frames per committed chunk (the unit of crash-safe resume).") var chunkFrames = IndexRecipe.default
         .chunkFrames
     @Flag(
         help:
-            "Fail damaged or truncated files instead of indexing what decodes (damage is concealed and recorded by default)."
+            """
+            Fail damaged or truncated files instead of indexing what decodes (damage is concealed and recorded by \
+            default).
+            """
     )
     var strict = false
     @Flag(help: "Skip files another rstore process is indexing instead of waiting for them.") var noWait = false

@@ -12,14 +12,21 @@ struct LibraryOptions: ParsableArguments {
 
     @Option(
         help:
-            "The store: a file (SQLite), or postgres://user@host:port/db for a library shared by many machines (password from the URL, PGPASSWORD or ~/.pgpass). Default: $RSTORE_STORE, then ~/.local/share/rstore/library.rstore."
+            """
+            The store: a file (SQLite), or postgres://user@host:port/db for a library shared by many machines \
+            (password from the URL, PGPASSWORD or ~/.pgpass). Default: $RSTORE_STORE, then \
+            ~/.local/share/rstore/library.rstore.
+            """
     )
     var store: String?
 
     @Option(
         name: .customLong("tokenizer"),
         help:
-            "Residual tokenizer A (safetensors from `rstore train-tokenizer`). Default: $RSTORE_TOKENIZER, else none (A = 0: token reduction only)."
+            """
+            Residual tokenizer A (safetensors from `rstore train-tokenizer`). Default: $RSTORE_TOKENIZER, else none \
+            (A = 0: token reduction only).
+            """
     )
     var tokenizerPath: String?
 
@@ -28,7 +35,10 @@ struct LibraryOptions: ParsableArguments {
 
     @Option(
         help:
-            "Stage 1 of search: exact (scan every stored I-feature), ann (the approximate index <store>.ann), auto (exact below \(Stage1Settings().annThreshold) stored I-features, the index above)."
+            """
+            Stage 1 of search: exact (scan every stored I-feature), ann (the approximate index <store>.ann), auto \
+            (exact below \(Stage1Settings().annThreshold) stored I-features, the index above).
+            """
     )
     var stage1: Stage1Mode = .auto
 

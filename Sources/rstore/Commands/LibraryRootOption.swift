@@ -9,7 +9,10 @@ struct LibraryRootOption: ParsableArguments {
     @Option(
         name: .customLong("root"),
         help:
-            "A named library root on this machine, NAME=PATH (repeatable), e.g. archive=/mnt/videos. Files under it are stored as NAME:relative/path."
+            """
+            A named library root on this machine, NAME=PATH (repeatable), e.g. archive=/mnt/videos. Files under it \
+            are stored as NAME:relative/path.
+            """
     )
     var specs: [String] = []
 

@@ -70,7 +70,10 @@ struct ModelCommand: AsyncParsableCommand {
             } else {
                 let c = m.config
                 print(
-                    "\(m.directory.path)\n  arch \(c.archName), image \(c.imageSize), patch \(c.patchSize), embed \(c.embedDim)"
+                    """
+                    \(m.directory.path)\n  arch \(c.archName), image \(c.imageSize), patch \(c.patchSize), embed \
+                    \(c.embedDim)
+                    """
                 )
                 print(
                     "  vision: width \(c.vision.width), layers \(c.vision.layers), heads \(c.vision.heads), \(c.vision.activation.rawValue)"
@@ -89,7 +92,10 @@ struct ModelCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "init-random",
             abstract:
-                "Write a randomly initialised CLIP of a standard shape (for demos and benchmarks; meaningless similarities)."
+                """
+                Write a randomly initialised CLIP of a standard shape (for demos and benchmarks; meaningless \
+                similarities).
+                """
         )
 
         @Argument(help: "Folder to write.") var path: String

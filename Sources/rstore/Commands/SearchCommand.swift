@@ -16,13 +16,19 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: "Search by an image file (PNG, JPEG, anything libav reads).") var image: String?
     @Option(
         help:
-            "More like this: VIDEO@TIME, VIDEO a stored id or path, TIME seconds or HH:MM:SS.ms (e.g. 3@12.5, a.mp4@00:01:20)."
+            """
+            More like this: VIDEO@TIME, VIDEO a stored id or path, TIME seconds or HH:MM:SS.ms (e.g. 3@12.5, \
+            a.mp4@00:01:20).
+            """
     ) var like: String?
     @Option(help: "Search by a vector: a 1-D .npy (float32 or float64) of the model's width.") var vector: String?
     @Option(name: .short, help: "Number of moments.") var k = 10
     @Flag(
         help:
-            "Print JSON: the moments, query_kind, stage1_ms, stage2_ms, p_frames, decoded_frames, frame_cache_hits, stage1_videos, stage1_rows, stage2_videos."
+            """
+            Print JSON: the moments, query_kind, stage1_ms, stage2_ms, p_frames, decoded_frames, frame_cache_hits, \
+            stage1_videos, stage1_rows, stage2_videos.
+            """
     ) var json = false
     @Option(help: "P-frames stage 2 may reconstruct; past it, moments keep coarse boundaries (flagged).")
     var maxPFrames = 4096

@@ -59,7 +59,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("max-decoded-frames"),
         help:
-            "Decoding one request may do, in 720p frames: every frame decoded (from the seek keyframe on) counts its pixels / 1280x720, at least 1/64."
+            """
+            Decoding one request may do, in 720p frames: every frame decoded (from the seek keyframe on) counts its \
+            pixels / 1280x720, at least 1/64.
+            """
     ) var maxDecodedFrames = ServerConfiguration.Limits().maxDecodedFrames
     @Option(
         name: .customLong("max-concurrent-work"),
@@ -93,7 +96,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("log-level"),
         help:
-            "trace, debug, info (one access-log line per request), notice, warning, error or critical. Default: $LOG_LEVEL, else info."
+            """
+            trace, debug, info (one access-log line per request), notice, warning, error or critical. Default: \
+            $LOG_LEVEL, else info.
+            """
     )
     var logLevel: Logger.Level = .info
     @Flag(
@@ -139,7 +145,10 @@ struct ServeCommand: AsyncParsableCommand {
         let host = self.host
         if ["0.0.0.0", "::", "[::]"].contains(host), allowHosts.isEmpty {
             let note =
-                "note: requests must name this server in Host: localhost or \(host); to browse it by a LAN name or address, add --allow-host NAME (others get 421)\n"
+                """
+                note: requests must name this server in Host: localhost or \(host); to browse it by a LAN name or \
+                address, add --allow-host NAME (others get 421)\n
+                """
             FileHandle.standardError.write(Data(note.utf8))
         }
         let tokenNote = config.token == nil ? "none, loopback only, writes disabled" : "required"

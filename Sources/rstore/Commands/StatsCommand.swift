@@ -102,7 +102,10 @@ struct StatsCommand: AsyncParsableCommand {
             print(
                 String(
                     format:
-                        "frame tier   %.1f MB of %.0f MB, %d P-frame inputs, %.2f MB per video-hour, hit rate %.1f%% (%d hits, %d misses)",
+                        """
+                        frame tier   %.1f MB of %.0f MB, %d P-frame inputs, %.2f MB per video-hour, hit rate %.1f%% \
+                        (%d hits, %d misses)
+                        """,
                     Double(tier.bytes) / 1e6, Double(tier.byteBudget) / 1e6, tier.entries, tierPerHour / 1e6,
                     tier.hitRate * 100, tier.hits, tier.misses))
         } else {
@@ -114,13 +117,19 @@ struct StatsCommand: AsyncParsableCommand {
             print(
                 String(
                     format:
-                        "stage 1      ANN index %@ (%@): %d I-features of %d videos, %.1f MB, %.1f KB per video-hour resident",
+                        """
+                        stage 1      ANN index %@ (%@): %d I-features of %d videos, %.1f MB, %.1f KB per video-hour \
+                        resident
+                        """,
                     ann.path, ann.factory, ann.rows, ann.videos, Double(ann.fileBytes) / 1e6, annPerHour / 1e3))
         } else {
             print(
                 String(
                     format:
-                        "stage 1      exact int8 scan (%.0f KB per video-hour resident); the ANN index is built from %d stored I-features",
+                        """
+                        stage 1      exact int8 scan (%.0f KB per video-hour resident); the ANN index is built from \
+                        %d stored I-features
+                        """,
                     s.hours > 0 ? Double(s.iFrames) * Double(lib.embedDim + 20) / s.hours / 1e3 : 0,
                     lib.configuration.stage1.annThreshold))
         }

@@ -14,7 +14,10 @@ struct StoreCopyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "copy",
         abstract:
-            "Copy a store's model and ready videos to another store (a file or postgres://...), blobs byte for byte; resumable."
+            """
+            Copy a store's model and ready videos to another store (a file or postgres://...), blobs byte for byte; \
+            resumable.
+            """
     )
 
     @Argument(help: "The store to copy: a file or postgres://user@host:port/db.") var from: String
@@ -29,7 +32,10 @@ struct StoreCopyCommand: ParsableCommand {
             try printJSON(summary)
         } else {
             print(
-                "\(summary.copied) videos copied (\(summary.frames) frames, \(summary.chunks) chunks), \(summary.unchanged) already there; \(source) -> \(target)"
+                """
+                \(summary.copied) videos copied (\(summary.frames) frames, \(summary.chunks) chunks), \
+                \(summary.unchanged) already there; \(source) -> \(target)
+                """
             )
         }
     }

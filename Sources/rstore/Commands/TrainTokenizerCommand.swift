@@ -39,7 +39,10 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
     @Option(help: "Sampling rate in frames per second.") var fps = IndexRecipe.default.fps
     @Option(
         help:
-            "I-frame placement, as `rstore index --iframes`: fixed (every N+1 samples) or adaptive (also at each shot cut, so no training pair's anchor is in another shot)."
+            """
+            I-frame placement, as `rstore index --iframes`: fixed (every N+1 samples) or adaptive (also at each shot \
+            cut, so no training pair's anchor is in another shot).
+            """
     )
     var iframes = IndexRecipe.defaultIFrames
     @Option(help: "Epochs (a resumed run continues up to this many).") var epochs = 5
@@ -55,7 +58,10 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
         .auto
     @Option(
         help:
-            "Loss: text (distillation through texts), cosine (1 - cos to the teacher), soft-ce (over the batch's teacher features)."
+            """
+            Loss: text (distillation through texts), cosine (1 - cos to the teacher), soft-ce (over the batch's \
+            teacher features).
+            """
     )
     var loss = DistillationLoss.text
     @Option(
@@ -171,7 +177,10 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
 
         let trainer = try TokenizerTrainer(model: clip, config: config, videos: videos, captions: captionList)
         console.line(
-            "model \(clip.config.archName), N=\(n) p=\(p) strategy=\(strategy.rawValue) iframes=\(iframes.rawValue), loss: \(trainer.lossName)"
+            """
+            model \(clip.config.archName), N=\(n) p=\(p) strategy=\(strategy.rawValue) iframes=\(iframes.rawValue), \
+            loss: \(trainer.lossName)
+            """
                 + (config.loss == .text && captionList.isEmpty ? " (no captions: the text set only)" : "")
                 + ", masks \(masks.rawValue), anchors as \(config.anchor.name)")
         let a = try trainer.run(output: outURL, resume: resume) { event in
@@ -182,7 +191,10 @@ struct TrainTokenizerCommand: AsyncParsableCommand {
                 console.line(
                     "split: \(s.split); \(s.trainSamples) train / \(s.heldOutSamples) held-out P-frames"
                         + (s.texts > 0
-                            ? "; text bank \(s.texts) texts (\(s.captionTexts) captions), \(min(s.texts, textsPerStep)) a step"
+                            ? """
+                            ; text bank \(s.texts) texts (\(s.captionTexts) captions), \
+                            \(min(s.texts, textsPerStep)) a step
+                            """
                             : ""))
                 console.line(
                     "A = 0 (no residual token): mean cos(P, full) train \(fmt(s.baselineTrainCosine))"

@@ -19,12 +19,18 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Seconds between polls of an empty queue.") var poll = 1.0
     @Option(
         help:
-            "Seconds one job may run before this worker gives it up (cancels the ingest, stops renewing, records the attempt as failed)."
+            """
+            Seconds one job may run before this worker gives it up (cancels the ingest, stops renewing, records the \
+            attempt as failed).
+            """
     )
     var jobDeadline = 6 * 3600.0
     @Option(
         help:
-            "Claims of one job at most (workers that died or passed their deadline); then it is failed for good with the reason."
+            """
+            Claims of one job at most (workers that died or passed their deadline); then it is failed for good with \
+            the reason.
+            """
     )
     var maxAttempts = WorkQueue.defaultMaxAttempts
 

@@ -211,7 +211,10 @@ extension Library {
         let total = ready.reduce(0) { $0 + $1.layout.iFrameCount(frames: $1.frameCount) }
         if state.index != nil, total > settings.retrainGrowth * max(1, state.trainedOn) {
             stage1ANN.warn(
-                "stage-1 index \(url.path) trained on \(state.trainedOn) I-features, the library holds \(total): training it again"
+                """
+                stage-1 index \(url.path) trained on \(state.trainedOn) I-features, the library holds \(total): \
+                training it again
+                """
             )
             state = .init(index: nil, factory: "")
         }
