@@ -21,10 +21,35 @@ enum MatrixFile {
     static let format: UInt32 = 1
     static let headerSize = 4 + 4 + 4 + 4 + 8 + 64 + 4
 
+    /// One video's run of rows, as both stage-1 files store it: 20 bytes (video, generation, rows).
     struct Segment: Equatable {
         var video: Int64
         var generation: Double
         var rows: Int
+
+        static let tableBytes = 20
+
+        /// Reads `count` entries; the second value is their total rows, for the caller's check.
+        static func readTable(_ r: inout ByteReader, count: Int) -> (segments: [Segment], rows: Int) {
+            var segments: [Segment] = []
+            segments.reserveCapacity(count)
+            var sum = 0
+            for _ in 0..<count {
+                let s = Segment(
+                    video: Int64(bitPattern: r.u64()), generation: Double(bitPattern: r.u64()), rows: Int(r.u32()))
+                segments.append(s)
+                sum += s.rows
+            }
+            return (segments, sum)
+        }
+
+        static func appendTable(_ segments: [Segment], to data: inout Data) {
+            for s in segments {
+                data.appendLE(UInt64(bitPattern: s.video))
+                data.appendLE(s.generation.bitPattern)
+                data.appendLE(UInt32(s.rows))
+            }
+        }
     }
 
     /// Reads the file; nil when it is missing, damaged or not for this model and width.
@@ -44,18 +69,11 @@ enum MatrixFile {
         let modelField = r.bytes(64)
         guard modelField == modelBytes(model) else { return nil }
         let crc = r.u32()
-        let expected = videos * 20 + rows * (8 + dim)
+        let expected = videos * Segment.tableBytes + rows * (8 + dim)
         guard data.count == headerSize + expected,
             CRC32.checksum(data[(data.startIndex + headerSize)...]) == crc
         else { return nil }
-        var segments: [Segment] = []
-        var sum = 0
-        for _ in 0..<videos {
-            let s = Segment(
-                video: Int64(bitPattern: r.u64()), generation: Double(bitPattern: r.u64()), rows: Int(r.u32()))
-            segments.append(s)
-            sum += s.rows
-        }
+        let (segments, sum) = Segment.readTable(&r, count: videos)
         guard sum == rows else { return nil }
         var frames: [Int] = []
         frames.reserveCapacity(rows)
@@ -79,12 +97,8 @@ enum MatrixFile {
     /// Writes the file atomically (a temporary file renamed over it); best effort.
     static func write(_ url: URL, segments: [Segment], matrix m: IFeatureMatrix, model: String) {
         var body = Data()
-        body.reserveCapacity(segments.count * 20 + m.rows.count * (8 + m.dim))
-        for s in segments {
-            body.appendLE(UInt64(bitPattern: s.video))
-            body.appendLE(s.generation.bitPattern)
-            body.appendLE(UInt32(s.rows))
-        }
+        body.reserveCapacity(segments.count * Segment.tableBytes + m.rows.count * (8 + m.dim))
+        Segment.appendTable(segments, to: &body)
         for r in m.rows { body.appendLE(UInt32(r.frame)) }
         m.scales.withUnsafeBytes { body.append(contentsOf: $0) }
         m.codes.withUnsafeBytes { body.append(contentsOf: $0) }
@@ -96,14 +110,7 @@ enum MatrixFile {
         out.append(modelBytes(model))
         out.appendLE(CRC32.checksum(body))
         out.append(body)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(
-            ".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
-        do {
-            try out.write(to: tmp)
-            guard rename(tmp.path, url.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-        }
+        try? AtomicFile.write([out], to: url)
     }
 
     static func modelBytes(_ model: String) -> Data {

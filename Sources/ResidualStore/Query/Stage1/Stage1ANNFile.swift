@@ -75,20 +75,12 @@ enum Stage1ANNFile {
         let fileFactory = String(decoding: factoryField.prefix { $0 != 0 }, as: UTF8.self)
         if let factory, factory != fileFactory { throw .stale("index \(fileFactory), configured \(factory)") }
         let body = data[(data.startIndex + headerSize)...]
-        let tableBytes = Int(videoCount) * 20
+        let tableBytes = Int(videoCount) * Segment.tableBytes
         guard tableBytes < body.count else { throw .damaged("table of \(videoCount) videos larger than the body") }
         let table = body.prefix(tableBytes)
         let faiss = body.dropFirst(tableBytes)
         guard checksum == Self.checksum(table: table, faiss: faiss) else { throw .damaged("checksum mismatch") }
-        var segments: [Segment] = []
-        segments.reserveCapacity(Int(videoCount))
-        var sum2 = 0
-        for _ in 0..<videoCount {
-            let s = Segment(
-                video: Int64(bitPattern: r.u64()), generation: Double(bitPattern: r.u64()), rows: Int(r.u32()))
-            segments.append(s)
-            sum2 += s.rows
-        }
+        let (segments, sum2) = Segment.readTable(&r, count: Int(videoCount))
         guard sum2 == Int(rowCount) else { throw .damaged("table rows \(sum2), header \(rowCount)") }
         let index: FaissIndex
         do {
@@ -106,12 +98,8 @@ enum Stage1ANNFile {
     static func write(_ url: URL, _ c: Contents, model: String) throws {
         let faiss = try c.index.serialized()
         var table = Data()
-        table.reserveCapacity(c.segments.count * 20)
-        for s in c.segments {
-            table.appendLE(UInt64(bitPattern: s.video))
-            table.appendLE(s.generation.bitPattern)
-            table.appendLE(UInt32(s.rows))
-        }
+        table.reserveCapacity(c.segments.count * Segment.tableBytes)
+        Segment.appendTable(c.segments, to: &table)
         var out = magic
         out.appendLE(format)
         out.appendLE(UInt32(c.index.dim))
@@ -124,21 +112,8 @@ enum Stage1ANNFile {
         out.append(MatrixFile.modelBytes(model))
         out.append(MatrixFile.modelBytes(c.factory))
         out.append(table)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(
-            ".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
-        do {
-            // Header and table, then the FAISS bytes as they are (no copy of a large index).
-            try out.write(to: tmp)
-            let h = try FileHandle(forWritingTo: tmp)
-            defer { try? h.close() }
-            try h.seekToEnd()
-            try h.write(contentsOf: faiss)
-            try h.synchronize()
-            guard rename(tmp.path, url.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw error
-        }
+        // Header and table, then the FAISS bytes as they are (no copy of a large index).
+        try AtomicFile.write([out, faiss], to: url, sync: true)
     }
 
     static func checksum(table: Data, faiss: Data) -> UInt64 {
