@@ -157,7 +157,7 @@ public final class TokenizerTrainer {
         if resume { progress(.resumed(epochsDone: state.epochsDone)) }
 
         let scale = config.logitScale
-        let stride = 3 * model.config.imageSize * model.config.imageSize
+        let stride = model.config.imageFloats
         let batches = (train.count + config.batchSize - 1) / config.batchSize
         let pixels = UnsafeMutablePointer<Float>.allocate(capacity: min(config.batchSize, train.count) * stride)
         defer { pixels.deallocate() }
@@ -244,7 +244,7 @@ public final class TokenizerTrainer {
         guard !ids.isEmpty else { return (0, nil) }
         let b = model.config.embedDim
         let d = model.config.vision.width
-        let stride = 3 * model.config.imageSize * model.config.imageSize
+        let stride = model.config.imageFloats
         let chunk = min(config.batchSize, 256)
         let pixels = UnsafeMutablePointer<Float>.allocate(capacity: min(chunk, ids.count) * stride)
         defer { pixels.deallocate() }
@@ -281,7 +281,7 @@ public final class TokenizerTrainer {
         guard samples.isEmpty else { return }
         let c = model.config
         let b = c.embedDim
-        let stride = 3 * c.imageSize * c.imageSize
+        let stride = c.imageFloats
         let total = videos.reduce(0) { $0 + $1.frameCount }
         let chunk = max(1, min(config.batchSize, 64))
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * stride)

@@ -32,7 +32,7 @@ struct BenchEncoderCommand: AsyncParsableCommand {
         let config = CLIPConfig.standard(arch)!
         let model = CLIPModel(randomWith: config)
         let sgemm = Roofline.sgemmGFLOPs(seconds: min(2, seconds))
-        let stride = 3 * config.imageSize * config.imageSize
+        let stride = config.imageFloats
         var rng = SplitMix(seed: 1)
         let pixels = (0..<(batch * stride)).map { _ in rng.normal() }
         let chosen = Precision.current

@@ -34,7 +34,7 @@ struct BenchResidualCommand: AsyncParsableCommand {
         for name in arch.split(separator: ",").map(String.init) {
             guard let config = CLIPConfig.standard(name) else { throw ValidationError("unknown arch \(name)") }
             let model = CLIPModel(randomWith: config)
-            let stride = 3 * config.imageSize * config.imageSize
+            let stride = config.imageFloats
             var rng = SplitMix(seed: 2)
             let frames = max(batchFull, batchP)
             let pixels = (0..<(frames * stride)).map { _ in rng.normal() }

@@ -215,7 +215,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
         r.window60_cold_ms = Date().timeIntervalSince(t0) * 1000
         let pCount = frames.filter { $0.kind == .p }.count
         let enc = try fresh.reconstructor(for: v).encoder
-        let stride = 3 * clip.config.imageSize * clip.config.imageSize
+        let stride = clip.config.imageFloats
         let pixels = [Float](repeating: 0.1, count: pCount * stride)
         let anchor = [Float](repeating: 0.05, count: clip.config.embedDim)
         let keep = Array(0..<enc.reduction.keepCount(patches: clip.config.patchCount))

@@ -87,7 +87,7 @@ struct BenchStoreCommand: AsyncParsableCommand {
         r.window_frames = frames.count
         let pCount = frames.filter { $0.kind == .p }.count
         let reconstructor = try lib.reconstructor(for: v)
-        let stride = 3 * config.imageSize * config.imageSize
+        let stride = config.imageFloats
         var rng = SplitMix(seed: 3)
         let pixels = (0..<(min(pCount, 64) * stride)).map { _ in rng.normal() }
         let anchor = (0..<config.embedDim).map { _ in rng.normal() }

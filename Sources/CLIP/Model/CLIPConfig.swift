@@ -39,6 +39,8 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
 
     public var gridSize: Int { imageSize / patchSize }
     public var patchCount: Int { gridSize * gridSize }
+    /// Floats of one model input, a normalised [3, S, S] image: the stride between images in a batch.
+    public var imageFloats: Int { 3 * imageSize * imageSize }
 
     /// A short name like "ViT-B/32" when the shape is a known one.
     public var archName: String {

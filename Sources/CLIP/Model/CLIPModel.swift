@@ -84,7 +84,7 @@ public final class CLIPModel: @unchecked Sendable {
 
     /// Projected embeddings of preprocessed images ([count, 3, S, S] normalized floats).
     public func encodeImages(pixels: [Float], count: Int) -> [Float] {
-        let stride = 3 * config.imageSize * config.imageSize
+        let stride = config.imageFloats
         precondition(pixels.count == count * stride, "expected \(count) images of \(stride) floats")
         return pixels.withUnsafeBufferPointer { p in
             vision.encode((0..<count).map { VisionTower.Request(pixels: p.baseAddress! + $0 * stride) })

@@ -115,7 +115,7 @@ public struct ResidualEncoder: Sendable {
         precondition(layout.n == n, "the layout's N must be the encoder's")
         precondition(layout.isIFrame(first), "a sequence must start on an I-frame")
         let c = model.config
-        let stride = 3 * c.imageSize * c.imageSize
+        let stride = c.imageFloats
         let b = c.embedDim
         precondition(pixels.count == count * stride)
         let kinds = (0..<count).map { layout.isIFrame(first + $0) }

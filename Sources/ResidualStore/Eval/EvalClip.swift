@@ -103,7 +103,7 @@ struct EvalClip {
         let model = encoder.model
         let layout = layout ?? encoder.layout
         let b = model.config.embedDim
-        let stride = 3 * model.config.imageSize * model.config.imageSize
+        let stride = model.config.imageFloats
         let anchors = layout.iFrames(in: 0..<crops.count)
         let rank = Dictionary(uniqueKeysWithValues: anchors.enumerated().map { ($1, $0) })
         let stored = try AnchorQuantizer.stored(codec)(anchors.flatMap { reference[$0 * b..<($0 + 1) * b] }, dim: b)

@@ -10,7 +10,7 @@ extension CLIPModel {
     /// from pixels to an I-feature outside the residual encoder (ingest, verify, the tools).
     public func embed(crops: [RGBImage]) -> [[Float]] {
         guard !crops.isEmpty else { return [] }
-        let stride = 3 * config.imageSize * config.imageSize
+        let stride = config.imageFloats
         let b = config.embedDim
         var pixels = [Float](repeating: 0, count: crops.count * stride)
         pixels.withUnsafeMutableBufferPointer { buf in
