@@ -85,21 +85,20 @@ extension Reconstructor {
                 batch.keep[PartFrame(part: s, frame: k)] = e.keep
             }
             let missing = part.frameIndices.filter { hits[$0] == nil }
+            var fromSource = 0
             if !missing.isEmpty {
                 let wanted = missing + (motion ? missing.map { source.layout.anchor(of: $0) } : [])
-                let fromSource = Set(wanted).filter { !decodedFrames.contains(source.frameKey($0)) }.count
+                fromSource = Set(wanted).filter { !decodedFrames.contains(source.frameKey($0)) }.count
                 let px = try pixels(of: source, frames: wanted, control: control ?? QueryControl())
                 for k in px.keys.sorted() { batch.addImage(px[k]!, part: s, frame: k) }
-                control?.noteFrameSources(tierHits: hits.count, decoded: fromSource)
-            } else {
-                control?.noteFrameSources(tierHits: hits.count, decoded: 0)
             }
+            control?.noteFrameSources(tierHits: hits.count, decoded: fromSource)
             let unchosen = part.frameIndices.filter { batch.keep[PartFrame(part: s, frame: $0)] == nil }
             if motion && source.motionSource == .vectors && !unchosen.isEmpty {
                 batch.parts[s].motion = try motionScores(of: source, frames: unchosen)
             }
         }
-        let stride = 3 * encoder.model.config.imageSize * encoder.model.config.imageSize
+        let stride = encoder.model.config.imageFloats
         var pixels = [Float](repeating: 0, count: batch.images.count * stride)
         pixels.withUnsafeMutableBufferPointer { buf in
             for (i, img) in batch.images.enumerated() {
@@ -122,7 +121,7 @@ extension Reconstructor {
     func select(_ batch: inout PFrameBatch) {
         let c = encoder.model.config
         let motion = encoder.reduction.strategy == .motion
-        let stride = 3 * c.imageSize * c.imageSize
+        let stride = c.imageFloats
         let pixels = batch.pixels
         pixels.withUnsafeBufferPointer { buf in
             let base = buf.baseAddress!
@@ -142,7 +141,7 @@ extension Reconstructor {
 
     /// One forward pass of the residual encoder over every P-frame of the batch: [P, D].
     func encode(_ batch: PFrameBatch) -> [Float] {
-        let stride = 3 * encoder.model.config.imageSize * encoder.model.config.imageSize
+        let stride = encoder.model.config.imageFloats
         return batch.pixels.withUnsafeBufferPointer { buf in
             let base = buf.baseAddress!
             var pFrames: [ResidualEncoder.PFrame] = []
