@@ -48,7 +48,7 @@ let package = Package(
         // vocab, blobs, timestamps). The Tensor hot loops already work on unsafe pointers; the
         // before/after benches are in docs/DESIGN.md ("Hostile bytes").
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "CLIP", dependencies: ["Tensor", "Digest", "Timeline"]),
+        .target(name: "CLIP", dependencies: ["Tensor", "Digest", "Timeline", "Support"]),
         // Training of A (backward pass, losses, AdamW, trainer): only `rstore train-tokenizer`
         // links it; the engine and the server run inference only.
         .target(

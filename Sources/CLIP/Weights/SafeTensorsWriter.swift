@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Writes float32 or float16 tensors as a safetensors file (header padded to 8 bytes, as the
 /// reference writer does). Used for residual tokenizers and for generating random models.
@@ -29,15 +30,10 @@ public struct SafeTensorsWriter {
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while (json.count + 8) % 8 != 0 { json.append(0x20) }
-        var out = Data()
-        var n = UInt64(json.count).littleEndian
-        withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
-        out.append(json)
-        for t in tensors { out.append(t.data) }
-        // Write beside the target and rename, so a crash never leaves a half-written file.
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
-        try out.write(to: tmp)
-        if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
-        try FileManager.default.moveItem(at: tmp, to: url)
+        var head = Data()
+        head.appendLE(UInt64(json.count))
+        head.append(json)
+        // A crash never leaves a half-written file; the tensors are written as they are (no copy).
+        try AtomicFile.write([head] + tensors.map(\.data), to: url)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 #if canImport(Glibc)
 import Glibc
@@ -62,14 +63,7 @@ public enum WeightsHashCache {
             .joined(separator: "\n") + "\n"
         let dir = cache.deletingLastPathComponent()
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let tmp = dir.appendingPathComponent(
-            ".\(cache.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
-        do {
-            try Data(text.utf8).write(to: tmp)
-            guard rename(tmp.path, cache.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-        }
+        try? AtomicFile.write([Data(text.utf8)], to: cache)
     }
 
     /// Parsed entries; malformed lines are skipped, an oversized file is ignored.
