@@ -27,4 +27,12 @@ package struct RefinePlan: Sendable {
     package var refinements: [Refinement]
     /// One request per video, by id.
     package var requests: [FrameRequest]
+
+    /// The plan of `requests` (indices into `requests`, ascending) alone: those requests and
+    /// the refinements of their videos, for the moments of one finished pass of stage 2.
+    package func part(_ indices: [Int]) -> RefinePlan {
+        let chosen = indices.map { requests[$0] }
+        let ids = Set(chosen.map(\.video))
+        return RefinePlan(refinements: refinements.filter { ids.contains($0.video.id) }, requests: chosen)
+    }
 }

@@ -17,9 +17,13 @@ extension Library {
     /// Moment search for any kind of query (`QueryInput`): resolved to one unit vector, then
     /// the same two stages. `filter` chooses the rows stage 1 scores (`Stage1Selection`):
     /// nothing outside it is scored into a moment, and no P-frame outside it is computed.
+    /// `progress` (called on this thread) hears stage 1's coarse moments before stage 2
+    /// starts, then each batch's refined ones (`SearchProgress`); the report is the same
+    /// with or without it.
     public func searchReport(
         _ input: QueryInput, k: Int, filter: SearchFilter = SearchFilter(),
-        limits: QueryInput.Limits = .init(), control: QueryControl = QueryControl()
+        limits: QueryInput.Limits = .init(), control: QueryControl = QueryControl(),
+        progress: (@Sendable (SearchProgress) -> Void)? = nil
     ) throws -> SearchReport {
         guard (1...1000).contains(k) else { throw LibraryError.badK(k) }
         try filter.validate()
@@ -36,13 +40,27 @@ extension Library {
         let videos = try stage2Videos(
             search.chosen(stage1.candidates, k: k), ready: stage1.ready, allowed: stage1.allowed)
         let contexts = videos.mapValues(\.context)
+        //    Stage 1's answer, to a caller that streams it: the same plan with no P-frame.
+        if let progress {
+            progress(.coarse(try coarseReport(stage1, k: k, query: query, videos: videos, control: control, since: t0)))
+        }
         // 4. The plan of the frames to compute, within the query's P-frame budget, and their
         //    features. Decoding past the request's budget (long GOPs, large pictures): the
         //    moments keep their coarse boundaries, flagged, as past the P-frame budget.
         var plan = search.plan(stage1.candidates, k: k, videos: contexts, pFrameBudget: control.remainingPFrames)
         let features: [[[Float]]]
         do {
-            features = try stage2Features(plan, videos: videos, control: control)
+            // Each batched pass's moments, to a caller that streams them.
+            features = try stage2Features(
+                plan, videos: videos, control: control,
+                passDone: progress.map { progress in
+                    { [plan] (done: [Int], features: [[[Float]]]) in
+                        let part = plan.part(done)
+                        guard part.refinements.contains(where: \.refined) else { return }  // nothing new to show
+                        let moments = search.rank(part, features: done.map { features[$0] }, query: query, k: k)
+                        progress(.refined(moments, videos: part.requests.map(\.video)))
+                    }
+                })
         } catch QueryError.overBudget(.decoding, _, _) {
             plan = search.plan(stage1.candidates, k: k, videos: contexts, pFrameBudget: 0)
             features = try stage2Features(plan, videos: videos, control: control)
@@ -58,6 +76,22 @@ extension Library {
             frameCacheHits: hitsAfter.tierHits - hitsBefore.tierHits, refined: moments.allSatisfy(\.refined),
             stage1Videos: stage1.videosScored, stage1Rows: stage1.rowsScored,
             stage2Videos: plan.requests.map(\.video).sorted(), stage1: stage1.mode)
+    }
+
+    /// Stage 1's answer as a report: the moments of the plan with no P-frame (what a search
+    /// with no P-frame budget returns), ranked on the stored I-features of `videos`.
+    private func coarseReport(
+        _ stage1: Stage1Plan, k: Int, query: [Float], videos: [Int64: Stage2Video], control: QueryControl,
+        since t0: UInt64
+    ) throws -> SearchReport {
+        let search = MomentSearch()
+        let plan = search.plan(stage1.candidates, k: k, videos: videos.mapValues(\.context), pFrameBudget: 0)
+        let features = try stage2Features(plan, videos: videos, control: control)
+        let moments = search.rank(plan, features: features, query: query, k: k)
+        return SearchReport(
+            moments: moments, stage1Ms: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6, stage2Ms: 0,
+            pFrames: 0, decodedFrames: 0, frameCacheHits: 0, refined: moments.allSatisfy(\.refined),
+            stage1Videos: stage1.videosScored, stage1Rows: stage1.rowsScored, stage1: stage1.mode)
     }
 
     /// Stage 1: the coarse candidates of `query`, best first, and the ready videos they come
@@ -123,8 +157,12 @@ extension Library {
 
     /// The features `plan` asks for, one list per request in its order: stored I-features and
     /// P-features reconstructed, one batched pass per reconstructor (videos indexed with the
-    /// same N, p and strategy share one), charged to `control`.
-    func stage2Features(_ plan: RefinePlan, videos: [Int64: Stage2Video], control: QueryControl) throws -> [[[Float]]] {
+    /// same N, p and strategy share one), charged to `control`. `passDone` hears each pass's
+    /// request indices and every feature so far (those requests' are filled).
+    func stage2Features(
+        _ plan: RefinePlan, videos: [Int64: Stage2Video], control: QueryControl,
+        passDone: (([Int], [[[Float]]]) -> Void)? = nil
+    ) throws -> [[[Float]]] {
         var out = [[[Float]]](repeating: [], count: plan.requests.count)
         var groups: [(reconstructor: Reconstructor, members: [Int])] = []
         for (i, request) in plan.requests.enumerated() {
@@ -140,6 +178,7 @@ extension Library {
                 (source: videos[plan.requests[$0].video]!.source, frames: plan.requests[$0].frameIndices)
             }
             for (i, f) in zip(members, try rec.features(of: parts, control: control)) { out[i] = f }
+            passDone?(members, out)
         }
         return out
     }
