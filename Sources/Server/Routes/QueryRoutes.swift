@@ -71,30 +71,34 @@ struct CurveBody: Encodable {
 extension RStoreServer {
     func registerQueryRoutes(_ t: inout RouteTable) {
         // GET /v1/search?q=TEXT&k=10: text-to-moment search over the library (filters as
-        // query parameters: root, video_id, path_prefix, from, to).
+        // query parameters: root, video_id, path_prefix, from, to). stream=true: JSON lines,
+        // stage 1's moments first (`streamSearch`).
         t.get("/v1/search") { [self] request, context in
             let params = QueryParameters(request)
             let q = try params.text("q", maxLength: configuration.limits.maxQueryLength)
             let k = try params.int("k", default: 10, range: 1...configuration.limits.maxK)
             // refine=false: stage 1 only (coarse boundaries at once; the page asks again for refined ones).
             let refine = try params.bool("refine", default: true)
+            let stream = try params.bool("stream", default: false)
             let filter = try Self.filter(params)
             let library = self.library
             let t0 = Date()
             // Stage 2 stops refining when the request's P-frame budget is spent (at once with refine=false).
             var limits = queryLimits
             if !refine { limits.maxPFrames = 0 }
+            if stream {
+                return try await streamSearch(context, limits: limits, started: t0) { control, progress in
+                    try library.searchReport(.text(q), k: k, filter: filter, control: control, progress: progress)
+                } answer: { r, seconds in
+                    SearchBody(r, query: q, k: k, seconds: seconds)
+                }
+            }
             let r = try await heavy(context, limits: limits) { control in
                 try library.searchReport(.text(q), k: k, filter: filter, control: control)
             }
             metrics.search(
                 stage1Ms: r.stage1Ms, stage2Ms: r.stage2Ms, tierHits: r.frameCacheHits, decoded: r.decodedFrames)
-            return try JSONResponse.make(
-                SearchBody(
-                    query: q, k: k, seconds: Date().timeIntervalSince(t0), moments: r.moments.map(MomentBody.init),
-                    stage1_ms: r.stage1Ms, stage2_ms: r.stage2Ms, p_frames: r.pFrames, decoded_frames: r.decodedFrames,
-                    frame_cache_hits: r.frameCacheHits, refined: r.refined,
-                    stage1_videos: r.stage1Videos, stage1_rows: r.stage1Rows, stage2_videos: r.stage2Videos))
+            return try JSONResponse.make(SearchBody(r, query: q, k: k, seconds: Date().timeIntervalSince(t0)))
         }
 
         // GET /v1/videos/{id}/ground?q=TEXT&k=5: zero-shot grounding in one video.
