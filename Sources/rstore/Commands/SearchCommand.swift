@@ -32,6 +32,21 @@ struct SearchCommand: AsyncParsableCommand {
     ) var json = false
     @Option(help: "P-frames stage 2 may reconstruct; past it, moments keep coarse boundaries (flagged).")
     var maxPFrames = 4096
+    @Flag(
+        help:
+            """
+            Stage 1's moments only: boundaries from the stored I-frames (flagged coarse), no P-frame reconstructed \
+            and no video decoded.
+            """
+    ) var coarse = false
+    @Option(
+        help:
+            """
+            Seconds (from the command's start) to wait for refined moments; when they pass first, refining stops \
+            and stage 1's moments are printed, flagged coarse (exit status 0; with --json, "deadline_passed": true). \
+            Stage 1's answer is always printed, even when it comes after the deadline.
+            """
+    ) var deadline: Double?
 
     func validate() throws {
         let given = [text != nil, image != nil, like != nil, vector != nil].filter { $0 }.count
@@ -39,6 +54,9 @@ struct SearchCommand: AsyncParsableCommand {
             throw ValidationError("give one query: a text, --image FILE, --like VIDEO@SECONDS or --vector FILE.npy")
         }
         if let like { _ = try Self.parseLike(like) }
+        if let deadline, !(deadline > 0 && deadline <= 86_400) {
+            throw ValidationError("--deadline must be in (0, 86400] seconds, got \(deadline)")
+        }
     }
 
     /// `VIDEO@TIME` split at its last `@` (a path may contain one); TIME as `TimeArgument` reads it.
@@ -64,10 +82,13 @@ struct SearchCommand: AsyncParsableCommand {
     struct Output: Encodable {
         let report: SearchReport
         let queryKind: String
+        /// True when --deadline passed before stage 2 finished (the moments are stage 1's).
+        var deadlinePassed: Bool?
         func encode(to encoder: any Encoder) throws {
             try report.encode(to: encoder)
             var c = encoder.container(keyedBy: Key.self)
             try c.encode(queryKind, forKey: Key(stringValue: "query_kind")!)
+            try c.encodeIfPresent(deadlinePassed, forKey: Key(stringValue: "deadline_passed")!)
         }
         struct Key: CodingKey {
             var stringValue: String
@@ -78,13 +99,29 @@ struct SearchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let started = Date()
         let lib = try library.open()
         let query = try input()
-        let report = try lib.searchReport(
-            query, k: k, filter: filters.filter,
-            control: QueryControl(limits: .init(maxPFrames: max(0, maxPFrames))))
+        let control = QueryControl(limits: .init(maxPFrames: coarse ? 0 : max(0, maxPFrames)))
+        var report: SearchReport
+        var passed: Bool?
+        if let deadline {
+            let (k, filter) = (k, filters.filter)
+            let answer = try SearchDeadline(at: started.addingTimeInterval(deadline), control: control).run { progress in
+                try lib.searchReport(query, k: k, filter: filter, control: control, progress: progress)
+            }
+            (report, passed) = (answer.report, answer.passed)
+            if answer.passed {
+                FileHandle.standardError.write(
+                    Data(
+                        "rstore: --deadline \(deadline) s passed before stage 2 finished: stage 1's coarse moments\n"
+                            .utf8))
+            }
+        } else {
+            report = try lib.searchReport(query, k: k, filter: filters.filter, control: control)
+        }
         if json {
-            try printJSON(Output(report: report, queryKind: query.kind))
+            try printJSON(Output(report: report, queryKind: query.kind, deadlinePassed: passed))
             return
         }
         if report.moments.isEmpty {
