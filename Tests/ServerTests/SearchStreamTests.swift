@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Hummingbird
 import HummingbirdTesting
 import ResidualStore
@@ -126,12 +129,13 @@ final class SearchStreamTests: XCTestCase {
             XCTAssertEqual(coarse.status, .ok, coarse.text)
             // ...then their bytes are overwritten at the same size and mtime: decoding fails mid-stage 2.
             for name in ["a.mp4", "b.mp4"] {
-                let url = dir.appendingPathComponent(name)
-                let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
-                let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
-                try Data(repeating: 0x5a, count: size).write(to: url)
-                try FileManager.default.setAttributes(
-                    [.modificationDate: attributes[.modificationDate] as Any], ofItemAtPath: url.path)
+                let path = dir.appendingPathComponent(name).path
+                var st = stat()
+                XCTAssertEqual(stat(path, &st), 0)
+                try Data(repeating: 0x5a, count: Int(st.st_size)).write(to: URL(fileURLWithPath: path))
+                // The mtime to the nanosecond (a Date round trip may move it, and the file would be stale).
+                let times = [st.st_atim, st.st_mtim]
+                XCTAssertEqual(utimensat(AT_FDCWD, path, times, 0), 0)
             }
             let r = try await client.execute(uri: query + "&stream=true", method: .get)
             XCTAssertEqual(r.status, .ok, "the coarse line went out with 200")
