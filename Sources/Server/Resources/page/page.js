@@ -54,7 +54,9 @@ async function videoInfo(id) {
   return videoCache[id];
 }
 
-// Coarse moments (stage 1 only) at once, then the refined ones replace them when they arrive.
+// One streamed request (GET /v1/search?stream=true: JSON lines): stage 1's coarse moments are
+// shown at once, then each refined line and the final answer update the same cards in place.
+// A newer search drops the stream, which closes the request and stops its work on the server.
 let searchSeq = 0;
 async function search(q) {
   q = q.trim(); if (!q) return;
@@ -62,15 +64,56 @@ async function search(q) {
   const k = $("k").value, seq = ++searchSeq;
   const url = new URL(location.href); url.searchParams.set("q", q); history.replaceState(null, "", url);
   $("status").textContent = "Searching…";
-  const base = "/v1/search?q=" + encodeURIComponent(q) + "&k=" + k;
-  try {
-    const coarse = await api(base + "&refine=false");
-    if (seq === searchSeq) showMoments(q, coarse, "coarse, refining…");
-  } catch (e) {}
-  let res;
-  try { res = await api(base); }
-  catch (e) { if (seq === searchSeq) { $("status").textContent = "Error: " + e.message; $("results").innerHTML = ""; } return; }
-  if (seq === searchSeq) showMoments(q, res, res.refined ? "" : "some coarse: P-frame budget reached");
+  const fail = (message) => { if (seq === searchSeq) { $("status").textContent = "Error: " + message; $("results").innerHTML = ""; } };
+  let r;
+  try { r = await fetch("/v1/search?q=" + encodeURIComponent(q) + "&k=" + k + "&stream=true", { credentials: "same-origin" }); }
+  catch (e) { fail(e.message); return; }
+  if (!r.ok) {
+    let body = null;
+    try { body = await r.json(); } catch (e) { body = null; }
+    if (r.status === 401) { $("auth").style.display = "flex"; }
+    fail((body && body.error && body.error.message) || ("HTTP " + r.status)); return;
+  }
+  const reader = r.body.getReader(), decoder = new TextDecoder();
+  let buffer = "", last = null;
+  for (;;) {
+    let chunk;
+    try { chunk = await reader.read(); } catch (e) { if (!last || last.event !== "done") fail(e.message); return; }
+    buffer += decoder.decode(chunk.value || new Uint8Array(), { stream: !chunk.done });
+    let nl;
+    while ((nl = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, nl).trim(); buffer = buffer.slice(nl + 1);
+      if (!line) continue;
+      if (seq !== searchSeq) { reader.cancel().catch(() => {}); return; }
+      last = JSON.parse(line);
+      onSearchEvent(q, last);
+    }
+    if (chunk.done) break;
+  }
+  if (seq === searchSeq && (!last || (last.event !== "done" && last.event !== "error"))) fail("the answer stopped before its end");
+}
+
+function onSearchEvent(q, e) {
+  if (e.event === "coarse") {
+    showMoments(q, e.moments, e.moments.length + " moments for “" + q + "” in " + (e.seconds * 1000).toFixed(0) +
+      " ms (stage 1 " + e.stage1_ms.toFixed(0) + " ms) · coarse, refining…");
+  } else if (e.event === "refined") {
+    // The refined moments of some videos: each takes the place of a coarse card it overlaps.
+    const cards = Array.from(document.querySelectorAll("#results .card"));
+    for (const m of e.moments) {
+      const card = cards.find(c => c.moment && c.moment.video_id === m.video_id && !c.moment.refined &&
+        c.moment.start < m.end && m.start < c.moment.end);
+      if (card) fillCard(card, m, cards.indexOf(card), q, true);
+    }
+    $("status").textContent = $("status").textContent.replace(/refining….*$/, "refining… (" + e.videos.length + " videos refined)");
+  } else if (e.event === "done") {
+    const res = e.search;
+    showMoments(q, res.moments, res.moments.length + " moments for “" + q + "” in " + (res.seconds * 1000).toFixed(0) + " ms" +
+      " (stage 1 " + res.stage1_ms.toFixed(0) + " ms, stage 2 " + res.stage2_ms.toFixed(0) + " ms, " + res.p_frames + " P-frames, " +
+      res.frame_cache_hits + " from the frame tier, " + res.decoded_frames + " decoded)" + (res.refined ? "" : " · some coarse: P-frame budget reached"));
+  } else if (e.event === "error") {
+    $("status").textContent = "Error: " + e.error.message + (document.querySelector("#results .card") ? " (coarse moments shown)" : "");
+  }
 }
 
 // "More like this": the moment's middle frame (its stored or reconstructed feature) as the query.
@@ -80,33 +123,61 @@ async function like(m) {
   $("status").textContent = "Searching for moments like " + m.name + " at " + fmt(t) + "…";
   try {
     const res = await api("/v1/search", { like: { video_id: m.video_id, time: t }, k: +k });
-    if (seq === searchSeq) showMoments("like " + m.name + " @ " + fmt(t), res, res.refined ? "" : "some coarse: P-frame budget reached", false);
+    if (seq === searchSeq) showMoments("like " + m.name + " @ " + fmt(t), res.moments, res.moments.length + " moments like " + m.name + " @ " + fmt(t) +
+      " in " + (res.seconds * 1000).toFixed(0) + " ms" + (res.refined ? "" : " · some coarse: P-frame budget reached"), false);
   } catch (e) { if (seq === searchSeq) $("status").textContent = "Error: " + e.message; }
 }
 
-function showMoments(q, res, note, curves = true) {
-  $("status").textContent = res.moments.length + " moments for “" + q + "” in " + (res.seconds * 1000).toFixed(0) + " ms" +
-    " (stage 1 " + res.stage1_ms.toFixed(0) + " ms, stage 2 " + res.stage2_ms.toFixed(0) + " ms, " + res.p_frames + " P-frames, " +
-    res.frame_cache_hits + " from the frame tier, " + res.decoded_frames + " decoded)" + (note ? " · " + note : "");
-  const box = $("results"); box.innerHTML = "";
-  if (!res.moments.length) { box.innerHTML = '<div class="empty">No moments. Is anything indexed?</div>'; return; }
-  res.moments.forEach((m, i) => {
-    const card = document.createElement("div");
-    card.className = "card";
-    card.innerHTML =
-      '<div class="thumb"><img loading="lazy" alt="" src="' + esc(m.thumbnail) + '"><span class="rank">#' + (i + 1) + '</span>' +
-      '<span class="time">' + fmt(m.start) + '–' + fmt(m.end) + (m.refined ? '' : ' ≈') + '</span></div>' +
-      '<div class="meta"><div class="name" title="' + esc(m.path) + '">' + esc(m.name) + '</div>' +
-      '<div class="row"><span>' + fmt(m.start) + ' – ' + fmt(m.end) + ' (' + (m.end - m.start).toFixed(1) + ' s)</span>' +
-      '<span>score <span class="score">' + m.score.toFixed(3) + '</span></span></div>' +
-      '<canvas class="spark"></canvas><button class="ghost like" type="button" style="padding:2px 8px;font-size:12px;margin-top:6px">more like this</button></div>';
-    card.querySelector("button.like").addEventListener("click", (e) => { e.stopPropagation(); like(m); });
-    card.addEventListener("click", () => { document.querySelectorAll(".card.active").forEach(c => c.classList.remove("active")); card.classList.add("active"); play(m); });
-    box.appendChild(card);
-    const canvas = card.querySelector("canvas");
-    if (curves) Promise.all([api("/v1/videos/" + m.video_id + "/curve?q=" + encodeURIComponent(q)), videoInfo(m.video_id)])
-      .then(([c, v]) => drawSpark(canvas, c.points, m, v.duration)).catch(() => {});
+// The cards of `moments`, in place: card i shows moment i (a card already there keeps its
+// element, so a refined answer updates what the user is looking at instead of redrawing it).
+function showMoments(q, moments, status, curves = true) {
+  $("status").textContent = status;
+  const box = $("results");
+  if (!moments.length) { box.innerHTML = '<div class="empty">No moments. Is anything indexed?</div>'; return; }
+  box.querySelectorAll(".empty").forEach(e => e.remove());
+  const cards = Array.from(box.querySelectorAll(".card"));
+  moments.forEach((m, i) => {
+    let card = cards[i];
+    if (!card) { card = document.createElement("div"); box.appendChild(card); }
+    fillCard(card, m, i, q, curves);
   });
+  cards.slice(moments.length).forEach(c => c.remove());
+}
+
+// Each video's similarity curve for the query, asked once however often its cards change.
+const curveCache = {};
+function curveOf(q, id) {
+  const key = id + "\n" + q;
+  if (!curveCache[key]) curveCache[key] = api("/v1/videos/" + id + "/curve?q=" + encodeURIComponent(q));
+  return curveCache[key];
+}
+
+// Shows moment `m` as rank i in `card`: marked coarse (stage 1's I-frame boundaries) or refined;
+// a card whose moment changed from coarse to refined flashes once.
+function fillCard(card, m, i, q, curves) {
+  const was = card.moment;
+  const same = was && was.video_id === m.video_id && was.start === m.start && was.end === m.end && was.refined === m.refined;
+  card.moment = m;
+  card.className = "card " + (m.refined ? "refined" : "coarse") + (card.classList.contains("active") ? " active" : "") +
+    (was && !was.refined && m.refined ? " changed" : "");
+  if (same) { card.querySelector(".rank").textContent = "#" + (i + 1); return; }
+  const img = card.querySelector(".thumb img");
+  card.innerHTML =
+    '<div class="thumb"><img loading="lazy" alt=""><span class="rank">#' + (i + 1) + '</span>' +
+    '<span class="state">' + (m.refined ? "refined" : "coarse") + '</span>' +
+    '<span class="time">' + fmt(m.start) + '–' + fmt(m.end) + (m.refined ? '' : ' ≈') + '</span></div>' +
+    '<div class="meta"><div class="name" title="' + esc(m.path) + '">' + esc(m.name) + '</div>' +
+    '<div class="row"><span>' + fmt(m.start) + ' – ' + fmt(m.end) + ' (' + (m.end - m.start).toFixed(1) + ' s)</span>' +
+    '<span>score <span class="score">' + m.score.toFixed(3) + '</span></span></div>' +
+    '<canvas class="spark"></canvas><button class="ghost like" type="button" style="padding:2px 8px;font-size:12px;margin-top:6px">more like this</button></div>';
+  // The same thumbnail URL keeps its loaded picture instead of asking for it again.
+  const thumb = card.querySelector(".thumb img");
+  if (img && img.getAttribute("src") === m.thumbnail) thumb.replaceWith(img); else thumb.src = m.thumbnail;
+  card.querySelector("button.like").onclick = (e) => { e.stopPropagation(); like(m); };
+  card.onclick = () => { document.querySelectorAll(".card.active").forEach(c => c.classList.remove("active")); card.classList.add("active"); play(card.moment); };
+  const canvas = card.querySelector("canvas");
+  if (curves) Promise.all([curveOf(q, m.video_id), videoInfo(m.video_id)])
+    .then(([c, v]) => { if (card.moment === m) drawSpark(canvas, c.points, m, v.duration); }).catch(() => {});
 }
 
 async function openVideo(id, moment) {
