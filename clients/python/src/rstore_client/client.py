@@ -33,6 +33,11 @@ class Client:
 
     def _request(self, method, path, query=None, body=None, accept="application/json"):
         """Sends one request; returns (status, headers, bytes) of a success, raises APIError otherwise."""
+        with self._open(method, path, query, body, accept) as r:
+            return r.status, r.headers, r.read()
+
+    def _open(self, method, path, query=None, body=None, accept="application/json"):
+        """Sends one request; returns the open response of a success (its body unread), raises APIError otherwise."""
         url = self.url + path
         if query:
             pairs = [(k, _param(v)) for k, v in query.items() if v is not None]
@@ -47,8 +52,7 @@ class Client:
             headers["Content-Type"] = "application/json"
         req = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as r:
-                return r.status, r.headers, r.read()
+            return urllib.request.urlopen(req, timeout=self.timeout)
         except urllib.error.HTTPError as e:
             raw = e.read()
             try:
@@ -100,6 +104,31 @@ class Client:
         coarse moments at once.
         """
         return self._json("GET", "/v1/search", {"q": text, "k": k, "refine": None if refine else "false"})
+
+    def search_stream(self, text, k=10, refine=True):
+        """The same search, streamed: yields each event dict as the server writes it.
+
+        First ``{"event": "coarse", "moments": [...]}`` (stage 1's moments, before any frame is
+        decoded), then ``{"event": "refined", "moments": [...], "videos": [...]}`` per batch of
+        stage 2, last ``{"event": "done", "search": {...}}`` (what ``search`` returns). An error
+        after the first line raises its ``APIError``, as ``search`` would.
+        """
+        query = {"q": text, "k": k, "refine": None if refine else "false", "stream": "true"}
+        with self._open("GET", "/v1/search", query, accept="application/x-ndjson") as r:
+            for raw in r:
+                if not raw.strip():
+                    continue
+                try:
+                    event = json.loads(raw)
+                except ValueError as e:
+                    raise ProtocolError(f"GET /v1/search: a streamed line is not JSON ({e})") from None
+                if event.get("event") == "error":
+                    err = event.get("error") or {}
+                    raise error_for(event.get("status", 500), err.get("code", "internal"), err.get("message", ""), None)
+                yield event
+                if event.get("event") == "done":
+                    return
+        raise ProtocolError("GET /v1/search: the stream ended before its done line")
 
     def embeddings(self, video, start=0.0, end=None):
         """Dense embeddings of the frames of ``video`` with time in [start, end] seconds.
