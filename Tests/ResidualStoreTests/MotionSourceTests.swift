@@ -35,9 +35,11 @@ final class MotionSourceTests: XCTestCase {
         return url
     }
 
-    func library(_ name: String, tierBytes: Int = 0) throws -> Library {
+    /// Codec vectors unless `source` says otherwise (the default source is the pixel difference).
+    func library(_ name: String, tierBytes: Int = 0, source: MotionSource? = .vectors) throws -> Library {
         var config = Library.Configuration()
         config.recipe.strategy = .motion
+        config.motionSource = source
         config.frameTierBytes = tierBytes
         return try Library(
             store: dir.appendingPathComponent(name), model: try TinyCLIP.model.get(), configuration: config)
@@ -136,6 +138,48 @@ final class MotionSourceTests: XCTestCase {
         XCTAssertEqual(
             tier.recipe(rec.encoder), tier.recipe(rec.encoder, motionSource: .pixels),
             "old recipes stay valid for the pixel source")
+    }
+
+    /// The default source, the pixel difference: ingest skips the unsampled non-reference frames,
+    /// stores the offsets a full decode gives, and the patches it stores in the tier are the ones
+    /// query time picks from random-access pixels (the tier off).
+    func testDefaultPixelSourceSkipsAndIngestPatchesEqualRandomAccessPatches() async throws {
+        let url = try bFrameClip()
+        let library = try library("d.rstore", tierBytes: 1 << 30, source: nil)
+        let summary = try await library.index([url])
+        let v = try library.video(url.path)
+        XCTAssertEqual(v.motionSource, "pixels", "the default source is recorded")
+        let cost = try XCTUnwrap(summary.cost)
+        XCTAssertGreaterThan(cost.framesSkipped, 0, "unsampled non-reference frames are skipped")
+        XCTAssertEqual(cost[.motion], StageCost(), "no vectors read")
+        // Offsets: those of a full decode (no frame skipped).
+        var full: [FrameOffset] = []
+        try VideoReader(url: url).forEachFrame(fps: 2, skipNonReference: false) { full.append($0.offset) }
+        let src = try library.source(v)
+        XCTAssertEqual(src.offsets, full, "stored offsets bit-identical to a full decode")
+        XCTAssertEqual(src.motionSource, .pixels)
+
+        let rec = try library.reconstructor(for: v)
+        let pFrames = (0..<v.frameCount).filter { !v.layout.isIFrame($0) }
+        let tier = try XCTUnwrap(library.frameTier)
+        let entries = tier.read(src, frames: pFrames, encoder: rec.encoder.withMaskSeed(src.maskSeed))
+        XCTAssertEqual(entries.count, pFrames.count, "ingest filled the tier under the pixels recipe")
+        // Query time without the tier: seek-and-decode pixels of the P-frames and their anchors.
+        let anchors = pFrames.map { v.layout.anchor(of: $0) }
+        let px = try rec.pixels(of: src, frames: pFrames + anchors)
+        let c = rec.encoder.model.config
+        for k in pFrames {
+            let f = CLIPPreprocessor.normalize(try XCTUnwrap(px[k]))
+            let a = CLIPPreprocessor.normalize(try XCTUnwrap(px[v.layout.anchor(of: k)]))
+            let keep = f.withUnsafeBufferPointer { fb in
+                a.withUnsafeBufferPointer {
+                    rec.encoder.reduction.select(
+                        grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: fb.baseAddress,
+                        anchor: $0.baseAddress)
+                }
+            }
+            XCTAssertEqual(entries[k]?.keep, keep, "P-frame \(k): random access picks the patches ingest stored")
+        }
     }
 
     func testIntraOnlyVideoRecordsPixelsAndOldRowsMeanPixels() async throws {
