@@ -41,8 +41,14 @@ extension VideoReader {
             input.damage = damage == nil ? nil : DamageLog()
             let field = MotionField(grid: grid, rotation: info.rotation)
             let converter = RGBConverter()
-            // Wanted frames that share a GOP with a span ride along with its decode.
-            let byGOP = Dictionary(grouping: offsets, by: \.seekPTS).mapValues { $0.map(\.pts) }
+            // Wanted frames inside a span (or in a span's GOP) ride along with its decode.
+            var byGOP: [Int64: [Int64]] = [:]
+            for o in offsets {
+                let span = spans.first { $0.count > 1 && $0[0].pts <= o.pts && o.pts <= $0[$0.count - 1].pts }
+                if let key = span?[0].seekPTS ?? (spanGroups[o.seekPTS] != nil ? o.seekPTS : nil) {
+                    byGOP[key, default: []].append(o.pts)
+                }
+            }
             for (seekPTS, members) in spanGroups.sorted(by: { $0.key < $1.key }) {
                 let wanted = Set(byGOP[seekPTS] ?? [])
                 let (px, deltas) = try decodeGOP(

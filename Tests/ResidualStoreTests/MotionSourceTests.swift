@@ -182,6 +182,54 @@ final class MotionSourceTests: XCTestCase {
         }
     }
 
+    /// Stage 2 beyond the tier over two videos at once (`.vectors`: pixels and motion from one
+    /// decode per GOP, the videos decoded in parallel): the features of each video alone, every
+    /// decoded frame charged to the query, and a decode budget that runs out stops it typed.
+    func testTwoVideosDecodedTogetherGiveTheFeaturesOfEachAlone() async throws {
+        let a = try bFrameClip()
+        let b = dir.appendingPathComponent("second.mp4")
+        try ffmpeg([
+            "-f", "lavfi", "-i", "mandelbrot=size=320x240:rate=25", "-t", "4", "-c:v", "libx264", "-preset",
+            "veryfast", "-bf", "2", "-g", "50", "-pix_fmt", "yuv420p", b.path,
+        ])
+        _ = try await library("p.rstore").index([a, b])
+        func sources(_ lib: Library) throws -> [(source: Reconstructor.Source, frames: [Int])] {
+            try [a, b].map { url in
+                let v = try lib.video(url.path)
+                return (try lib.source(v), (0..<v.frameCount).filter { !v.layout.isIFrame($0) })
+            }
+        }
+        let together = try library("p.rstore")
+        let parts = try sources(together)
+        let v = try together.video(a.path)
+        let control = QueryControl()
+        let both = try together.reconstructor(for: v).features(of: parts, control: control)
+        let used = control.usage
+        XCTAssertEqual(control.frameSources.tierHits, 0)
+        XCTAssertGreaterThan(control.frameSources.decoded, 0)
+        XCTAssertGreaterThanOrEqual(used.decodedFrames, control.frameSources.decoded, "every decoded frame charged")
+        for (i, part) in parts.enumerated() {
+            let alone = try library("p.rstore")  // fresh caches
+            let aloneParts = try sources(alone)
+            let f = try alone.reconstructor(for: v).features(of: [aloneParts[i]])[0]
+            XCTAssertEqual(f.count, part.frames.count)
+            for (x, y) in zip(both[i], f) {
+                XCTAssertLessThan(zip(x, y).map { abs($0 - $1) }.max()!, 1e-4, "video \(i)")
+            }
+        }
+        // A decode budget of a few frames: the query stops, typed, whichever video hits it.
+        let fresh = try library("p.rstore")
+        let small = QueryControl(limits: .init(maxDecodedFrames: 3))
+        XCTAssertThrowsError(try fresh.reconstructor(for: v).features(of: try sources(fresh), control: small)) {
+            guard case QueryError.overBudget(.decoding, _, _) = $0 else { return XCTFail("\($0)") }
+        }
+        let cancelled = QueryControl()
+        cancelled.cancel()
+        XCTAssertThrowsError(try fresh.reconstructor(for: v).features(of: try sources(fresh), control: cancelled)) {
+            XCTAssertEqual($0 as? QueryError, .cancelled)
+        }
+    }
+
     func testIntraOnlyVideoRecordsPixelsAndOldRowsMeanPixels() async throws {
         let model = try TinyCLIP.model.get()
         let c = model.config
