@@ -289,4 +289,34 @@ final class Stage1ANNTests: XCTestCase {
         }
         XCTAssertNil(few.stage1.lock.withLock { few.stage1.current }, "filtered queries built no full matrix")
     }
+
+    /// `prepareStage1` does the index's work before any query: the file is written, and a
+    /// query of a new process finds it up to date (nothing trained or added, no warning).
+    func testPrepareBringsTheIndexUpToDateBeforeAnyQuery() throws {
+        var f = try Fixture()
+        defer { TempDirectory.remove(f.dir) }
+        let lib = try f.open(.exact)
+        for i in 0..<3 { _ = try f.add(lib, path: "/v/\(i).mp4", frames: 240) }
+        let rows = try lib.matrix().rows.count
+        let annFile = f.storeURL.path + ".ann"
+
+        let exact = try f.open(.exact)
+        XCTAssertEqual(try exact.prepareStage1(indexOnly: true).mode, nil, "an exact library has no index")
+        XCTAssertEqual(try exact.prepareStage1().mode, .exact)
+        XCTAssertEqual(try exact.prepareStage1().rows, rows)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: annFile))
+
+        let p = try f.open(.ann).prepareStage1(indexOnly: true)
+        XCTAssertEqual(p.mode, .ann)
+        XCTAssertEqual(p.rows, rows)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: annFile), "written beside the store")
+        let written = try Data(contentsOf: URL(fileURLWithPath: annFile))
+        let next = try f.open(.ann)
+        let q = VectorMath.normalized((0..<f.model.config.embedDim).map { Float($0 % 5) - 2 })
+        XCTAssertEqual(
+            try next.stage1Plan(query: q, k: 3).candidates, try exact.stage1Plan(query: q, k: 3).candidates)
+        XCTAssertEqual(next.stage1IndexWarnings, [])
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: annFile)), written, "the query found it up to date")
+    }
 }

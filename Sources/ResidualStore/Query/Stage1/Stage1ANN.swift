@@ -213,7 +213,7 @@ extension Library {
     /// file on first use (rebuilt with a warning when it fails a check), removes videos gone or
     /// re-indexed, trains when there is no index yet, adds new videos, rewrites the file when
     /// anything changed.
-    private func syncANN(generation g: Int64) throws -> Stage1ANNCache.State {
+    func syncANN(generation g: Int64) throws -> Stage1ANNCache.State {
         if let s = stage1ANN.state, s.generation == g { return s }
         let url = annFileURL
         let dim = model.config.embedDim
