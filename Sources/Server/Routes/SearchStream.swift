@@ -50,14 +50,22 @@ extension RStoreServer {
         let (events, sink) = AsyncStream.makeStream(of: SearchStreamEvent.self)
         let task = Task { [self] in
             do {
-                sink.yield(.done(try await heavy(context, limits: limits) { control in try run(control) { sink.yield(.progress($0)) } }))
+                let report = try await heavy(context, limits: limits) { control in
+                    try run(control) { sink.yield(.progress($0)) }
+                }
+                sink.yield(.done(report))
             } catch {
                 sink.yield(.failed(error))
             }
             sink.finish()
         }
         let lines = EventLine(events)
-        guard let first = await lines.next() else { throw APIError(.internalServerError, "internal", "the search ended without an answer") }
+        // The handler cancelled before the first line (the client went): the search stops too.
+        let head = await withTaskCancellationHandler { await lines.next() } onCancel: { task.cancel() }
+        guard let first = head else {
+            task.cancel()
+            throw CancellationError()
+        }
         if case .failed(let error) = first {
             throw error
         }
