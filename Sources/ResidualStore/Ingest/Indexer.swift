@@ -77,6 +77,7 @@ extension Library {
         let encoded = SharedCount()
         for (i, url) in files.enumerated() {
             try Task.checkCancellation()
+            refreshTierBudget()  // a default budget grows with the library
             switch await attempt(
                 url, file: i + 1, of: files.count, prepared: &prepared[i], encoded: encoded, progress: progress)
             {
@@ -174,6 +175,7 @@ extension Library {
         do {
             if prepared == nil { prepared = try meter.measure(.probe) { try prepare(url) } }
             let facts = prepared!
+            let previous = try? store.video(path: facts.record.path)
             switch try store.begin(facts.record, model: modelRecord, lease: lease) {
             case .unchanged(let ready):
                 let f = facts.fingerprint
@@ -185,6 +187,8 @@ extension Library {
                 return .busy(holder)
             case .resume(let r):
                 record = r
+                // The file's bytes changed: the old content's tier entries and stills go with its row.
+                if let old = previous?.contentHash, old != r.contentHash { try? dropTierEntries(ofContent: old) }
             }
             let r = record!
             // The row's recipe (a resume goes on as it began), in chunks of this run's size.
@@ -217,7 +221,7 @@ extension Library {
                 progress: { done in
                     progress?(.progress(file: i, of: total, path: url.path, done: done, frames: estimate))
                 },
-                pFrameInput: sink?.add, motion: sink?.motionGrid, meter: meter)
+                pFrameInput: sink?.add, motion: sink?.motionGrid, meter: meter, iFrame: sink?.addStill)
             meter.measure(.tier) { sink?.flush() }
             guard frames > 0 else { throw VideoError.noFrames(path: url.path) }
             // The pixels read must be those of the file that was hashed.
