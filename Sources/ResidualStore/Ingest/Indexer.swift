@@ -187,8 +187,6 @@ extension Library {
                 return .busy(holder)
             case .resume(let r):
                 record = r
-                // The file's bytes changed: the old content's tier entries and stills go with its row.
-                if let old = previous?.contentHash, old != r.contentHash { try? dropTierEntries(ofContent: old) }
             }
             let r = record!
             // The row's recipe (a resume goes on as it began), in chunks of this run's size.
@@ -235,6 +233,8 @@ extension Library {
                     video: r.id!, lease: lease,
                     damage: try report.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) })
             }
+            // The file's bytes changed: finish dropped the old row; its tier entries and stills go too.
+            if let old = previous?.contentHash, old != r.contentHash { try? dropTierEntries(ofContent: old) }
             // Video seconds this run covered: the file's, less the part indexed before a resume.
             let covered = facts.duration * Double(frames - r.frameCount) / Double(max(1, frames))
             return .done(
