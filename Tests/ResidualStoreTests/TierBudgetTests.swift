@@ -35,7 +35,7 @@ final class TierBudgetTests: XCTestCase {
     func testAFixedBudgetOverridesAndZeroIsOff() {
         let b = TierBudget.compute(hours: 1000, freeDiskBytes: 1, fixedFrames: 300 << 20)
         XCTAssertEqual(b.frames, 300 << 20)
-        XCTAssertEqual(b.stills, (300 << 20) / 6)  // 4 MB of stills per 24 MB of frames
+        XCTAssertEqual(b.stills, (300 << 20) / 2)  // 12 MB of stills per 24 MB of frames
         XCTAssertFalse(b.cappedByDisk)
         XCTAssertEqual(TierBudget.compute(hours: 5, freeDiskBytes: nil, fixedFrames: 0).frames, 0)
         XCTAssertEqual(TierBudget.compute(hours: 5, freeDiskBytes: nil, fixedFrames: -3).stills, 0)
@@ -78,6 +78,6 @@ final class TierBudgetTests: XCTestCase {
         let f = try XCTUnwrap(try Library(store: dir.appendingPathComponent("a.rstore"), model: model, configuration: fixed).tierStats())
         XCTAssertFalse(f.followsLibrary)
         XCTAssertEqual(f.byteBudget, 5 << 20)
-        XCTAssertEqual(f.stillBudget, (5 << 20) / 6)
+        XCTAssertEqual(f.stillBudget, (5 << 20) / 2)
     }
 }

@@ -9,9 +9,9 @@ public struct TierBudget: Sendable, Equatable, Codable {
     /// P-frame payload bytes per video-hour the default plans for: the most measured at 720p
     /// (19.3 MB at 4:4:4 on the bench's six scenes, docs/DESIGN.md), rounded up.
     public static let framesPerHour = 24 << 20
-    /// Still bytes per video-hour the default plans for (320 px JPEG per I-frame; measured
-    /// 2.5-2.8 MB on 720p clips at the default 2 fps, N = 2, docs/DESIGN.md), rounded up.
-    public static let stillsPerHour = 4 << 20
+    /// Still bytes per video-hour the default plans for (320 px JPEGs every 4 s and at shot
+    /// starts: ~900-1000 an hour, 4-10 KB each on 720p; docs/DESIGN.md), rounded up.
+    public static let stillsPerHour = 12 << 20
     /// Hours of room beyond the library (a file being indexed, the next ones).
     public static let headroomHours = 10.0
     /// The most of the disk's free space (plus what the tier holds already) the default takes.

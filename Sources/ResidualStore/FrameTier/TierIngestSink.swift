@@ -29,9 +29,14 @@ final class TierIngestSink {
         self.stillSession = tier.makeStillSession()
     }
 
-    /// Takes one I-frame's full picture: encoded to a still now, written with the next group.
-    /// A still that cannot be encoded is left out (its thumbnail decodes the original).
-    func addStill(_ frame: FrameOffset, _ image: RGBImage) {
+    private var lastStill: Double?
+
+    /// Takes one I-frame's full picture: kept when it starts a shot or is `stillSpacing` from
+    /// the last still, encoded to a still now and written with the next group. A still that
+    /// cannot be encoded is left out (its thumbnail decodes the original).
+    func addStill(_ frame: FrameOffset, _ image: RGBImage, startsShot: Bool) {
+        if !startsShot, let last = lastStill, frame.time - last < FrameTier.stillSpacing, frame.time >= last { return }
+        lastStill = frame.time
         guard let still = try? tier.encodeStill(image, time: frame.time, session: stillSession) else { return }
         stills.append(still)
         if stills.count >= Self.group { flushStills() }
