@@ -91,7 +91,9 @@ final class Stage1ANNTests: XCTestCase {
             model = try TinyCLIP.model.get()
         }
 
-        func open(_ mode: Stage1Mode, videos: Int = 1000, threshold: Int? = nil) throws -> Library {
+        func open(
+            _ mode: Stage1Mode, videos: Int = 1000, threshold: Int? = nil, videosPerResult: Int = 4
+        ) throws -> Library {
             var c = Library.Configuration()
             c.frameTierBytes = 0
             c.stage1.mode = mode
@@ -99,6 +101,7 @@ final class Stage1ANNTests: XCTestCase {
             c.stage1.nprobe = 4
             c.stage1.minHits = 1_000_000
             c.stage1.minVideos = videos
+            c.stage1.videosPerResult = videosPerResult
             if let threshold { c.stage1.annThreshold = threshold }
             return try Library(store: storeURL, model: model, configuration: c)
         }
@@ -245,5 +248,75 @@ final class Stage1ANNTests: XCTestCase {
                 above.moments, exact.moments, "every list probed and every video a candidate: the same moments")
             try FileManager.default.removeItem(atPath: f.storeURL.path + ".ann")
         }
+    }
+
+    /// A filtered query on the index never falls back to the whole matrix: a filter admitting
+    /// few videos scores them whole (the scan's moments exactly); a wide one takes the index's
+    /// best admitted videos, each scored within its span (the scan's moments of those videos).
+    func testFilteredQueriesOnTheIndexAgreeWithTheFilteredScan() throws {
+        var f = try Fixture()
+        defer { TempDirectory.remove(f.dir) }
+        let lib = try f.open(.exact)
+        var ids: [Int64] = []
+        for i in 0..<6 { ids.append(try f.add(lib, path: i < 3 ? "/news/\(i).mp4" : "/film/\(i).mp4", frames: 240)) }
+        let exact = try f.open(.exact)
+        let few = try f.open(.ann, videos: 3, videosPerResult: 1)
+        let dim = f.model.config.embedDim
+        var rng = SplitMix(seed: 5)
+        let filters = [
+            SearchFilter(videoIDs: [ids[1], ids[4]]),
+            SearchFilter(pathPrefix: "/news"),
+            SearchFilter(videoIDs: [ids[0], ids[2], ids[5]], from: 20, to: 80),
+            SearchFilter(from: 30),
+            SearchFilter(videoIDs: [999]),
+        ]
+        for (n, filter) in filters.enumerated() {
+            let q = VectorMath.normalized((0..<dim).map { _ in rng.normal() })
+            let e = try exact.stage1Plan(query: q, k: 1, filter: filter)
+            let a = try few.stage1Plan(query: q, k: 1, filter: filter)
+            XCTAssertEqual(a.mode, .ann, "filter \(n)")
+            XCTAssertEqual(a.allowed, e.allowed, "filter \(n): the same admitted spans")
+            if (e.allowed?.count ?? 6) <= 3 {
+                XCTAssertEqual(a.candidates, e.candidates, "filter \(n): few admitted videos are scored whole")
+            } else {
+                let chosen = Set(a.candidates.map(\.videoID))
+                XCTAssertEqual(chosen.count, 3, "filter \(n): the limit of candidate videos")
+                XCTAssertTrue(chosen.isSubset(of: Set(e.allowed!.keys)), "filter \(n): only admitted videos")
+                XCTAssertEqual(
+                    a.candidates, e.candidates.filter { chosen.contains($0.videoID) },
+                    "filter \(n): each candidate video scored within its span as the scan does")
+            }
+        }
+        XCTAssertNil(few.stage1.lock.withLock { few.stage1.current }, "filtered queries built no full matrix")
+    }
+
+    /// `prepareStage1` does the index's work before any query: the file is written, and a
+    /// query of a new process finds it up to date (nothing trained or added, no warning).
+    func testPrepareBringsTheIndexUpToDateBeforeAnyQuery() throws {
+        var f = try Fixture()
+        defer { TempDirectory.remove(f.dir) }
+        let lib = try f.open(.exact)
+        for i in 0..<3 { _ = try f.add(lib, path: "/v/\(i).mp4", frames: 240) }
+        let rows = try lib.matrix().rows.count
+        let annFile = f.storeURL.path + ".ann"
+
+        let exact = try f.open(.exact)
+        XCTAssertEqual(try exact.prepareStage1(indexOnly: true).mode, nil, "an exact library has no index")
+        XCTAssertEqual(try exact.prepareStage1().mode, .exact)
+        XCTAssertEqual(try exact.prepareStage1().rows, rows)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: annFile))
+
+        let p = try f.open(.ann).prepareStage1(indexOnly: true)
+        XCTAssertEqual(p.mode, .ann)
+        XCTAssertEqual(p.rows, rows)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: annFile), "written beside the store")
+        let written = try Data(contentsOf: URL(fileURLWithPath: annFile))
+        let next = try f.open(.ann)
+        let q = VectorMath.normalized((0..<f.model.config.embedDim).map { Float($0 % 5) - 2 })
+        XCTAssertEqual(
+            try next.stage1Plan(query: q, k: 3).candidates, try exact.stage1Plan(query: q, k: 3).candidates)
+        XCTAssertEqual(next.stage1IndexWarnings, [])
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: annFile)), written, "the query found it up to date")
     }
 }

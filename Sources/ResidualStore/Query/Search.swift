@@ -61,11 +61,11 @@ extension Library {
     }
 
     /// Stage 1: the coarse candidates of `query`, best first, and the ready videos they come
-    /// from. Above the size threshold, and without a filter (which the scan applies), the
-    /// approximate index answers (`Stage1ANN.swift`); else the int8 scan over the matrix
-    /// (`Stage1Build.swift`) of the rows `filter` admits (`Stage1Selection`).
+    /// from. Above the size threshold the approximate index answers (`Stage1ANN.swift`,
+    /// filter included); else the int8 scan over the matrix (`Stage1Build.swift`) of the rows
+    /// `filter` admits (`Stage1Selection`).
     func stage1Plan(query: [Float], k: Int, filter: SearchFilter = SearchFilter()) throws -> Stage1Plan {
-        if filter.isEmpty, let indexed = try stage1IndexPlan(query: query, k: k) { return indexed }
+        if let indexed = try stage1IndexPlan(query: query, k: k, filter: filter) { return indexed }
         let snapshot = try stage1Snapshot()
         let selection =
             filter.isEmpty

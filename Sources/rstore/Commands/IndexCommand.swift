@@ -110,6 +110,20 @@ struct IndexCommand: AsyncParsableCommand {
             }
         }
         bar.finish()
+        if summary.indexed > 0 {
+            // An archive's approximate index is brought up to date here, not by the next query.
+            do {
+                let p = try lib.prepareStage1(indexOnly: true)
+                if p.mode == .ann {
+                    let line = String(
+                        format: "stage-1 index: %d I-features, up to date in %.1f s\n", p.rows, p.seconds)
+                    FileHandle.standardError.write(Data(line.utf8))
+                }
+            } catch {
+                FileHandle.standardError.write(
+                    Data("warning: stage-1 index not updated (\(error)); the next search builds it\n".utf8))
+            }
+        }
         if json {
             try printJSON(summary)
         } else {

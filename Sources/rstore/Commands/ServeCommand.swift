@@ -142,6 +142,21 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "rstore.serve")
         logger.logLevel = logLevel
         let server = try RStoreServer(library: lib, configuration: config, logger: logger)
+        // Stage 1 loads (or, on an archive, brings its index up to date) while the server
+        // starts answering, instead of inside the first search.
+        Task.detached(priority: .background) { [logger] in
+            do {
+                let p = try lib.prepareStage1()
+                logger.info(
+                    "stage 1 ready",
+                    metadata: [
+                        "mode": "\(p.mode?.rawValue ?? "none")", "rows": "\(p.rows)",
+                        "seconds": "\(String(format: "%.2f", p.seconds))",
+                    ])
+            } catch {
+                logger.warning("stage 1 not prepared at start: \(error); the first search prepares it")
+            }
+        }
         let host = self.host
         if ["0.0.0.0", "::", "[::]"].contains(host), allowHosts.isEmpty {
             let note =

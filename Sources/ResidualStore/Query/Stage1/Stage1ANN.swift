@@ -106,8 +106,9 @@ extension Library {
     /// Stage 1 on the approximate index when the settings (mode, or the library's size against
     /// the threshold) call for it; nil: the exact scan answers. An index that cannot be built
     /// or searched (a library too small to train the configured quantisers, memory) is warned
-    /// about and the scan answers: it must not take search down.
-    func stage1IndexPlan(query: [Float], k: Int) throws -> Stage1Plan? {
+    /// about and the scan answers: it must not take search down. A filter is applied here too,
+    /// so a filtered query on an archive never loads the whole matrix.
+    func stage1IndexPlan(query: [Float], k: Int, filter: SearchFilter = SearchFilter()) throws -> Stage1Plan? {
         let settings = configuration.stage1
         switch settings.mode {
         case .exact: return nil
@@ -115,7 +116,7 @@ extension Library {
         case .ann: break
         }
         do {
-            return try annPlan(query: query, k: k)
+            return try annPlan(query: query, k: k, filter: filter)
         } catch let e as FaissIndex.FaissError {
             stage1ANN.lock.withLock { stage1ANN.warn("stage-1 index \(annFileURL.path): \(e); searching exactly") }
             return nil
@@ -132,33 +133,67 @@ extension Library {
     }
 
     /// The approximate path: the index's best I-features, the videos they fall in, the exact
-    /// coarse proposals of those videos only.
-    func annPlan(query: [Float], k: Int) throws -> Stage1Plan {
+    /// coarse proposals of those videos only. With a filter: when it admits no more videos than
+    /// the index path would read anyway, those videos are scored whole (exactly the scan's
+    /// moments); else the index is asked for more hits (as many more as the filter is narrow,
+    /// capped) and only admitted videos become candidates, each scored within its admitted span.
+    func annPlan(query: [Float], k: Int, filter: SearchFilter = SearchFilter()) throws -> Stage1Plan {
         let settings = configuration.stage1
         let g = try store.generation()
         return try stage1ANN.lock.withLock {
             let state = try syncANN(generation: g)
-            guard let index = state.index, index.count > 0 else {
-                return Stage1Plan(candidates: [], ready: state.ready, mode: .ann, videosScored: 0, rowsScored: 0)
+            let admitted = filter.isEmpty ? nil : admittedFrames(filter, ready: state.ready)
+            guard let index = state.index, index.count > 0, admitted?.isEmpty != true else {
+                return Stage1Plan(
+                    candidates: [], ready: state.ready, mode: .ann, videosScored: 0, rowsScored: 0, allowed: admitted)
             }
-            let hits = try index.search(
-                query, k: max(settings.minHits, k * settings.hitsPerResult), nprobe: settings.nprobe)
-            let videos = Stage1ANNIDs.candidateVideos(
-                hits, limit: max(settings.minVideos, k * settings.videosPerResult)
-            ) { state.ready[$0] != nil }
+            let limit = max(settings.minVideos, k * settings.videosPerResult)
+            let videos: [Int64]
+            if let admitted, admitted.count <= limit {
+                videos = admitted.keys.sorted()
+            } else {
+                var hits = max(settings.minHits, k * settings.hitsPerResult)
+                if let admitted {
+                    let rows = { (v: VideoRecord) in v.layout.iFrameCount(frames: v.frameCount) }
+                    let all = state.ready.values.reduce(0) { $0 + rows($1) }
+                    let some = admitted.keys.reduce(0) { $0 + (state.ready[$1].map(rows) ?? 0) }
+                    let widen = Double(all) / Double(max(1, some))
+                    hits = min(settings.maxFilteredHits, Int((Double(hits) * widen).rounded(.up)))
+                }
+                let found = try index.search(query, k: hits, nprobe: settings.nprobe)
+                videos = Stage1ANNIDs.candidateVideos(found, limit: limit) {
+                    state.ready[$0] != nil && (admitted == nil || admitted![$0] != nil)
+                }
+            }
             var m = IFeatureMatrix(dim: model.config.embedDim)
-            var scored: [Int64: VideoRecord] = [:]
+            var shape: [Int64: (layout: FrameLayout, frames: Int)] = [:]
             for id in videos {
                 guard let v = state.ready[id], let rows = try candidateRows(v) else { continue }
-                m.append(rowsOf: rows, range: 0..<rows.rows.count)
-                scored[id] = v
+                let span = admitted?[id] ?? 0..<v.frameCount
+                // Rows of a video are in frame order: the admitted ones are one run.
+                let lo = rows.rows.firstIndex { $0.frame >= span.lowerBound } ?? rows.rows.count
+                let hi = rows.rows.lastIndex { $0.frame < span.upperBound }.map { $0 + 1 } ?? lo
+                guard lo < hi else { continue }
+                m.append(rowsOf: rows, range: lo..<hi)
+                shape[id] = (v.layout, min(v.frameCount, span.upperBound))
             }
-            let candidates = MomentSearch().coarse(
-                matrix: m, query: query, shape: scored.mapValues { ($0.layout, $0.frameCount) })
+            let candidates = MomentSearch().coarse(matrix: m, query: query, shape: shape)
             return Stage1Plan(
-                candidates: candidates, ready: state.ready, mode: .ann, videosScored: scored.count,
-                rowsScored: m.rows.count)
+                candidates: candidates, ready: state.ready, mode: .ann, videosScored: shape.count,
+                rowsScored: m.rows.count, allowed: admitted)
         }
+    }
+
+    /// The frames `filter` admits of each ready video it admits (videos whose span is empty
+    /// left out), decided from the listing alone: no I-feature is read.
+    private func admittedFrames(_ filter: SearchFilter, ready: [Int64: VideoRecord]) -> [Int64: Range<Int>] {
+        var out: [Int64: Range<Int>] = [:]
+        for (id, v) in ready where v.frameCount > 0 {
+            guard filter.admits(v, localPath: filter.pathPrefix == nil ? nil : localPath(of: v)) else { continue }
+            let span = filter.frames(count: v.frameCount, fps: v.fps)
+            if !span.isEmpty { out[id] = span }
+        }
+        return out
     }
 
     /// One candidate video's I-features as int8 rows (the exact path's quantisation, so its
@@ -178,7 +213,7 @@ extension Library {
     /// file on first use (rebuilt with a warning when it fails a check), removes videos gone or
     /// re-indexed, trains when there is no index yet, adds new videos, rewrites the file when
     /// anything changed.
-    private func syncANN(generation g: Int64) throws -> Stage1ANNCache.State {
+    func syncANN(generation g: Int64) throws -> Stage1ANNCache.State {
         if let s = stage1ANN.state, s.generation == g { return s }
         let url = annFileURL
         let dim = model.config.embedDim

@@ -27,6 +27,9 @@ public struct Stage1Settings: Sendable {
     /// Candidate videos whose full curves stage 1 builds, per requested moment (at least `minVideos`).
     public var videosPerResult = 4
     public var minVideos = 24
+    /// Most I-features asked of the index for a filtered query (a narrow filter asks for more,
+    /// in proportion, so that enough of them fall in the videos it admits).
+    public var maxFilteredHits = 20_000
     /// Byte budget of the candidate videos' I-features kept in memory between queries.
     public var featureCacheBytes = 256 << 20
     /// The index is trained again from scratch when it holds this many times the rows it was
