@@ -19,7 +19,9 @@ public final class Library: @unchecked Sendable {
         /// thread) or the pixel difference to the anchor (the sampled frames suffice). nil:
         /// `defaultMotionSource`. A file keeps the source it was indexed with.
         public var motionSource: MotionSource? = nil
-        public static let defaultMotionSource = MotionSource.vectors
+        /// The pixel difference: measured no less faithful than codec vectors and it lets ingest
+        /// skip unsampled non-reference frames on frame threads (docs/DESIGN.md, "Motion source").
+        public static let defaultMotionSource = MotionSource.pixels
         public var frameCacheBytes = 512 << 20
         /// Byte budget of the on-disk decoded-frame tier's P-frames beside the store (0: no
         /// tier); nil: follows the library's size, capped by free disk (`TierBudget`).

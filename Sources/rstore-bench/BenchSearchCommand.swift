@@ -24,6 +24,13 @@ struct BenchSearchCommand: AsyncParsableCommand {
     @Option(help: "Where the generated library is kept between runs.") var cache = ".build/bench-search"
     @Option(help: "Video-hours of the synthetic stage-1 matrix of `bench store` to time these queries on (0: skip).")
     var syntheticHours = 1000.0
+    @Option(
+        help: """
+            Never-asked queries timed in this process on a fresh library object with the frame tier off, \
+            alternating with as many with it on (stage 2 decodes the originals: the first query of a video \
+            the tier does not hold); the CLI queries alternate too.
+            """)
+    var tierOffQueries = 3
     @Flag(help: "Print one JSON object.") var json = false
 
     struct Result: Encodable {
@@ -39,6 +46,15 @@ struct BenchSearchCommand: AsyncParsableCommand {
         /// frames, so it does not grow with the library).
         var synthetic_hours = 0.0, synthetic_stage1_p50_ms = 0.0, synthetic_stage1_plus_stage2_p50_ms = 0.0
         var synthetic_stage1_plus_stage2_p95_ms = 0.0
+        /// First queries with the tier off next to the tier on (`--tier-off-queries`): in this
+        /// process on a fresh library object each (no memory cache), and as fresh CLI processes.
+        var tier_off_first_query_p50_ms = 0.0, tier_on_first_query_p50_ms = 0.0
+        var tier_off_first_query_ms: [Double] = [], tier_on_first_query_ms: [Double] = []
+        var tier_off_cli_cold_p50_ms = 0.0
+        /// Tier off: frames the decoder output (seek keyframes and skipped-over frames included)
+        /// per refined P-frame, and sampled frames decoded per query.
+        var tier_off_decoder_frames_per_p_frame = 0.0, tier_off_sampled_frames_decoded_per_query = 0.0
+        var tier_off_p_frames_per_query = 0.0
         var blas_core = BLASCore.summary
     }
 
@@ -119,7 +135,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
 
         // 2. A warm `rstore serve` process over HTTP: one query to load the matrix, then never-asked queries.
         let nonce = UInt32.random(in: 0...UInt32.max)
-        let texts = (0..<(queries + cliQueries + 1)).map { i in
+        let texts = (0..<(queries + 3 * cliQueries + 2 * tierOffQueries + 1)).map { i in
             """
             a \(Self.adjectives[i % Self.adjectives.count]) \
             \(Self.nouns[(i / Self.adjectives.count + i) % Self.nouns.count]) \(nonce)-\(i)
@@ -162,12 +178,17 @@ struct BenchSearchCommand: AsyncParsableCommand {
 
         // 3. Fresh CLI processes.
         var cli: [Double] = []
-        for text in texts.suffix(cliQueries) {
+        var cliTierOff: [Double] = []
+        let cliTexts = Array(texts[(queries + 1)...].prefix(2 * cliQueries))
+        for (i, text) in cliTexts.enumerated() {
+            // Alternating: tier on, then tier off (stage 2 from the originals).
+            let tierOff = i % 2 == 1
             let p = Process()
             p.executableURL = exe
-            p.arguments = [
-                "search", "--model", model.resolvedURL.path, "--store", storeURL.path, text, "-k", "\(k)", "--json",
-            ]
+            p.arguments =
+                [
+                    "search", "--model", model.resolvedURL.path, "--store", storeURL.path, text, "-k", "\(k)", "--json",
+                ] + (tierOff ? ["--frame-tier-mb", "0"] : [])
             p.standardOutput = FileHandle.nullDevice
             let t0 = Date()
             try p.run()
@@ -175,13 +196,62 @@ struct BenchSearchCommand: AsyncParsableCommand {
             guard p.terminationStatus == 0 else {
                 throw ValidationError("`rstore search` failed (status \(p.terminationStatus))")
             }
-            cli.append(Date().timeIntervalSince(t0) * 1000)
+            let ms = Date().timeIntervalSince(t0) * 1000
+            if tierOff { cliTierOff.append(ms) } else { cli.append(ms) }
         }
         r.cli_cold_p50_ms = Self.percentile(cli, 0.5)
+        r.tier_off_cli_cold_p50_ms = Self.percentile(cliTierOff, 0.5)
         log(
             String(
-                format: "fresh CLI processes: p50 %.0f ms (%@)", r.cli_cold_p50_ms,
-                cli.map { String(format: "%.0f", $0) }.joined(separator: ", ")))
+                format: "fresh CLI processes: p50 %.0f ms (%@); tier off: p50 %.0f ms (%@)", r.cli_cold_p50_ms,
+                cli.map { String(format: "%.0f", $0) }.joined(separator: ", "), r.tier_off_cli_cold_p50_ms,
+                cliTierOff.map { String(format: "%.0f", $0) }.joined(separator: ", ")))
+
+        // 3b. First queries in this process, tier off next to tier on, alternating.
+        if tierOffQueries > 0 {
+            var offConfig = Library.Configuration()
+            offConfig.frameTierBytes = 0
+            var decoderFrames = 0
+            var pFrames = 0
+            var sampled = 0
+            for (i, text) in texts.suffix(2 * tierOffQueries).enumerated() {
+                let tierOff = i % 2 == 0
+                let lib = try Library(store: storeURL, model: clip, configuration: tierOff ? offConfig : .init())
+                // The matrix and text encoder loaded, no stage 2 (nothing decoded, nothing cached).
+                _ = try lib.searchReport("warm-up \(nonce)", k: 1, control: QueryControl(limits: .init(maxPFrames: 0)))
+                let control = QueryControl()
+                let before = control.usage
+                let t0 = Date()
+                let report = try lib.searchReport(text, k: k, control: control)
+                let ms = Date().timeIntervalSince(t0) * 1000
+                if tierOff {
+                    r.tier_off_first_query_ms.append(ms)
+                    decoderFrames += control.usage.decodedFrames - before.decodedFrames
+                    pFrames += report.pFrames
+                    sampled += report.decodedFrames
+                } else {
+                    r.tier_on_first_query_ms.append(ms)
+                }
+            }
+            r.tier_off_first_query_p50_ms = Self.percentile(r.tier_off_first_query_ms, 0.5)
+            r.tier_on_first_query_p50_ms = Self.percentile(r.tier_on_first_query_ms, 0.5)
+            r.tier_off_decoder_frames_per_p_frame = Double(decoderFrames) / Double(max(1, pFrames))
+            r.tier_off_sampled_frames_decoded_per_query = Double(sampled) / Double(tierOffQueries)
+            r.tier_off_p_frames_per_query = Double(pFrames) / Double(tierOffQueries)
+            log(
+                String(
+                    format:
+                        """
+                        first query in process: tier off p50 %.0f ms (%@), tier on p50 %.0f ms (%@); tier off: \
+                        %.1f P-frames, %.1f sampled frames decoded per query, %.2f decoder frames per P-frame
+                        """,
+                    r.tier_off_first_query_p50_ms,
+                    r.tier_off_first_query_ms.map { String(format: "%.0f", $0) }.joined(separator: ", "),
+                    r.tier_on_first_query_p50_ms,
+                    r.tier_on_first_query_ms.map { String(format: "%.0f", $0) }.joined(separator: ", "),
+                    r.tier_off_p_frames_per_query, r.tier_off_sampled_frames_decoded_per_query,
+                    r.tier_off_decoder_frames_per_p_frame))
+        }
 
         // 4. Fidelity: P-features from the tier vs from decoding the originals (60 s of each video).
         var plainConfig = Library.Configuration()

@@ -75,6 +75,7 @@ final class AdaptiveIngestTests: XCTestCase {
         var config = Library.Configuration()
         config.recipe.iframes = .adaptive
         config.recipe.strategy = .motion
+        config.motionSource = .vectors
         config.frameTierBytes = 0
         let library = try Library(store: dir.appendingPathComponent("s.sqlite"), model: model, configuration: config)
         _ = try await library.index([url])

@@ -35,9 +35,11 @@ final class MotionSourceTests: XCTestCase {
         return url
     }
 
-    func library(_ name: String, tierBytes: Int = 0) throws -> Library {
+    /// Codec vectors unless `source` says otherwise (the default source is the pixel difference).
+    func library(_ name: String, tierBytes: Int = 0, source: MotionSource? = .vectors) throws -> Library {
         var config = Library.Configuration()
         config.recipe.strategy = .motion
+        config.motionSource = source
         config.frameTierBytes = tierBytes
         return try Library(
             store: dir.appendingPathComponent(name), model: try TinyCLIP.model.get(), configuration: config)
@@ -136,6 +138,96 @@ final class MotionSourceTests: XCTestCase {
         XCTAssertEqual(
             tier.recipe(rec.encoder), tier.recipe(rec.encoder, motionSource: .pixels),
             "old recipes stay valid for the pixel source")
+    }
+
+    /// The default source, the pixel difference: ingest skips the unsampled non-reference frames,
+    /// stores the offsets a full decode gives, and the patches it stores in the tier are the ones
+    /// query time picks from random-access pixels (the tier off).
+    func testDefaultPixelSourceSkipsAndIngestPatchesEqualRandomAccessPatches() async throws {
+        let url = try bFrameClip()
+        let library = try library("d.rstore", tierBytes: 1 << 30, source: nil)
+        let summary = try await library.index([url])
+        let v = try library.video(url.path)
+        XCTAssertEqual(v.motionSource, "pixels", "the default source is recorded")
+        let cost = try XCTUnwrap(summary.cost)
+        XCTAssertGreaterThan(cost.framesSkipped, 0, "unsampled non-reference frames are skipped")
+        XCTAssertEqual(cost[.motion], StageCost(), "no vectors read")
+        // Offsets: those of a full decode (no frame skipped).
+        var full: [FrameOffset] = []
+        try VideoReader(url: url).forEachFrame(fps: 2, skipNonReference: false) { full.append($0.offset) }
+        let src = try library.source(v)
+        XCTAssertEqual(src.offsets, full, "stored offsets bit-identical to a full decode")
+        XCTAssertEqual(src.motionSource, .pixels)
+
+        let rec = try library.reconstructor(for: v)
+        let pFrames = (0..<v.frameCount).filter { !v.layout.isIFrame($0) }
+        let tier = try XCTUnwrap(library.frameTier)
+        let entries = tier.read(src, frames: pFrames, encoder: rec.encoder.withMaskSeed(src.maskSeed))
+        XCTAssertEqual(entries.count, pFrames.count, "ingest filled the tier under the pixels recipe")
+        // Query time without the tier: seek-and-decode pixels of the P-frames and their anchors.
+        let anchors = pFrames.map { v.layout.anchor(of: $0) }
+        let px = try rec.pixels(of: src, frames: pFrames + anchors)
+        let c = rec.encoder.model.config
+        for k in pFrames {
+            let f = CLIPPreprocessor.normalize(try XCTUnwrap(px[k]))
+            let a = CLIPPreprocessor.normalize(try XCTUnwrap(px[v.layout.anchor(of: k)]))
+            let keep = f.withUnsafeBufferPointer { fb in
+                a.withUnsafeBufferPointer {
+                    rec.encoder.reduction.select(
+                        grid: c.gridSize, patchSize: c.patchSize, frameIndex: k, frame: fb.baseAddress,
+                        anchor: $0.baseAddress)
+                }
+            }
+            XCTAssertEqual(entries[k]?.keep, keep, "P-frame \(k): random access picks the patches ingest stored")
+        }
+    }
+
+    /// Stage 2 beyond the tier over two videos at once (`.vectors`: pixels and motion from one
+    /// decode per GOP, the videos decoded in parallel): the features of each video alone, every
+    /// decoded frame charged to the query, and a decode budget that runs out stops it typed.
+    func testTwoVideosDecodedTogetherGiveTheFeaturesOfEachAlone() async throws {
+        let a = try bFrameClip()
+        let b = dir.appendingPathComponent("second.mp4")
+        try ffmpeg([
+            "-f", "lavfi", "-i", "mandelbrot=size=320x240:rate=25", "-t", "4", "-c:v", "libx264", "-preset",
+            "veryfast", "-bf", "2", "-g", "50", "-pix_fmt", "yuv420p", b.path,
+        ])
+        _ = try await library("p.rstore").index([a, b])
+        func sources(_ lib: Library) throws -> [(source: Reconstructor.Source, frames: [Int])] {
+            try [a, b].map { url in
+                let v = try lib.video(url.path)
+                return (try lib.source(v), (0..<v.frameCount).filter { !v.layout.isIFrame($0) })
+            }
+        }
+        let together = try library("p.rstore")
+        let parts = try sources(together)
+        let v = try together.video(a.path)
+        let control = QueryControl()
+        let both = try together.reconstructor(for: v).features(of: parts, control: control)
+        let used = control.usage
+        XCTAssertEqual(control.frameSources.tierHits, 0)
+        XCTAssertGreaterThan(control.frameSources.decoded, 0)
+        XCTAssertGreaterThanOrEqual(used.decodedFrames, control.frameSources.decoded, "every decoded frame charged")
+        for (i, part) in parts.enumerated() {
+            let alone = try library("p.rstore")  // fresh caches
+            let aloneParts = try sources(alone)
+            let f = try alone.reconstructor(for: v).features(of: [aloneParts[i]])[0]
+            XCTAssertEqual(f.count, part.frames.count)
+            for (x, y) in zip(both[i], f) {
+                XCTAssertLessThan(zip(x, y).map { abs($0 - $1) }.max()!, 1e-4, "video \(i)")
+            }
+        }
+        // A decode budget of a few frames: the query stops, typed, whichever video hits it.
+        let fresh = try library("p.rstore")
+        let small = QueryControl(limits: .init(maxDecodedFrames: 3))
+        XCTAssertThrowsError(try fresh.reconstructor(for: v).features(of: try sources(fresh), control: small)) {
+            guard case QueryError.overBudget(.decoding, _, _) = $0 else { return XCTFail("\($0)") }
+        }
+        let cancelled = QueryControl()
+        cancelled.cancel()
+        XCTAssertThrowsError(try fresh.reconstructor(for: v).features(of: try sources(fresh), control: cancelled)) {
+            XCTAssertEqual($0 as? QueryError, .cancelled)
+        }
     }
 
     func testIntraOnlyVideoRecordsPixelsAndOldRowsMeanPixels() async throws {

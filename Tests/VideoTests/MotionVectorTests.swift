@@ -100,6 +100,51 @@ final class MotionVectorTests: XCTestCase {
         }
     }
 
+    /// Stage 2 of a `.vectors` video: the pixels and the motion of a request from one decode
+    /// per GOP give what the two separate passes give (pixels byte-identical, motion
+    /// bit-identical to ingest's), and the decoder outputs fewer frames than the two did.
+    func testOneDecodePerGOPGivesThePixelsAndMotionOfTwoPasses() throws {
+        let url = try bFrameClip()
+        let grid = MotionGrid(imageSize: 224, grid: 7)
+        let n = 2
+        let (offsets, sequential) = try sequentialScores(url, fps: 2, n: n, grid: grid)
+        // Two anchors in the first GOP (0 s, 1.5 s: its span crosses the keyframe at 2 s), one in
+        // the third (4.5 s); the pixels of their P-frames and anchors.
+        let anchors = [0, 3, 9]
+        let spans = anchors.map { a in Array(offsets[a...(a + n)]) }
+        let wanted = anchors.flatMap { a in (a...(a + n)).map { offsets[$0] } }
+        var separate = 0
+        let meterSeparate: DecodeMeter = { _, _ in separate += 1 }
+        let pixels = try VideoReader(url: url).decode(offsets: wanted, meter: meterSeparate) { $0 }
+        let motion = try VideoReader(url: url).motionDeltas(spans: spans, grid: grid)
+        var combined = 0
+        let meterCombined: DecodeMeter = { _, _ in combined += 1 }
+        let both = try VideoReader(url: url).decode(
+            offsets: wanted, motionSpans: spans, grid: grid, meter: meterCombined) { $0 }
+        XCTAssertEqual(both.pixels.map(\.pixels), pixels.map(\.pixels), "pixels byte-identical")
+        XCTAssertEqual(both.motion, motion)
+        for (a, d) in zip(anchors, both.motion) {
+            for k in (a + 1)...(a + n) {
+                XCTAssertEqual(PatchMotion.span(d[0..<(k - a)]), sequential[k]!, "frame \(k): ingest's scores")
+            }
+        }
+        // The separate pixel decode is not metered for motion: its frames alone already reach
+        // the GOPs' anchors; the combined decode adds only the unsampled frames of the spans.
+        XCTAssertGreaterThan(combined, 0)
+        var motionOnly = 0
+        _ = try VideoReader(url: url).decode(
+            offsets: [], motionSpans: spans, grid: grid, meter: { _, _ in motionOnly += 1 }) { $0 }
+        XCTAssertEqual(combined, motionOnly, "the pixels ride along with the motion decode")
+        XCTAssertLessThan(combined, separate + motionOnly, "one decode instead of two")
+        // A meter that throws stops the decode there, with its error.
+        struct Stop: Error {}
+        XCTAssertThrowsError(
+            try VideoReader(url: url).decode(offsets: wanted, motionSpans: spans, grid: grid, meter: { _, _ in throw Stop() }) {
+                $0
+            }
+        ) { XCTAssertTrue($0 is Stop) }
+    }
+
     func testMotionIsWhereThePictureMoves() throws {
         // A still background with a box moving right across the top-left quadrant only.
         let url = try DecodeTestSupport.makeVideo(

@@ -65,38 +65,45 @@ extension Reconstructor {
     }
 
     /// The pass's inputs: each P-frame's image from the decoded-frame tier when it holds it
-    /// (with its kept patches), else from `pixels` (memory cache, then the original file; the
-    /// motion strategy also needs the anchor's); codec motion where patches are still to
-    /// choose; all images normalised; the anchors' stored I-features.
+    /// (with its kept patches), else from the memory cache or the original file (the motion
+    /// strategy also needs the anchor's); codec motion where patches are still to choose; all
+    /// images normalised; the anchors' stored I-features. The videos that need their original
+    /// files are decoded in parallel (`sourceFrames`), each needed GOP once for pixels and motion.
     func gather(_ parts: [(source: Source, frames: [Int])], control: QueryControl?) throws -> PFrameBatch {
         let motion = encoder.reduction.strategy == .motion
+        let control = control ?? QueryControl()
         var batch = PFrameBatch(
             parts: parts.map {
                 .init(source: $0.source, frameIndices: $0.frames, encoder: encoder.withMaskSeed($0.source.maskSeed))
             })
+        var hits: [[Int: FrameTier.Entry]] = []
+        var jobs: [(source: Source, pixels: [Int], motionOf: [Int])] = []
+        var jobOf: [Int: Int] = [:]  // part -> its job
         for (s, part) in batch.parts.enumerated() {
             let source = part.source
             // A changed file is refused whether or not its pixels are cached: its stored
             // features no longer describe it.
             try source.checkFile()
-            let hits = tier?.read(source, frames: part.frameIndices, encoder: part.encoder) ?? [:]
-            for (k, e) in hits.sorted(by: { $0.key < $1.key }) {
+            let h = tier?.read(source, frames: part.frameIndices, encoder: part.encoder) ?? [:]
+            hits.append(h)
+            let missing = part.frameIndices.filter { h[$0] == nil }
+            guard !missing.isEmpty else { continue }
+            let wanted = missing + (motion ? missing.map { source.layout.anchor(of: $0) } : [])
+            // The P-frames the tier did not hold are those whose patches are still to choose.
+            let motionOf = motion && source.motionSource == .vectors ? missing : []
+            jobOf[s] = jobs.count
+            jobs.append((source, wanted, motionOf))
+        }
+        let fromSource = try sourceFrames(jobs, control: control)
+        for s in batch.parts.indices {
+            for (k, e) in hits[s].sorted(by: { $0.key < $1.key }) {
                 batch.addImage(e.image, part: s, frame: k)
                 batch.keep[PartFrame(part: s, frame: k)] = e.keep
             }
-            let missing = part.frameIndices.filter { hits[$0] == nil }
-            var fromSource = 0
-            if !missing.isEmpty {
-                let wanted = missing + (motion ? missing.map { source.layout.anchor(of: $0) } : [])
-                fromSource = Set(wanted).filter { !decodedFrames.contains(source.frameKey($0)) }.count
-                let px = try pixels(of: source, frames: wanted, control: control ?? QueryControl())
-                for k in px.keys.sorted() { batch.addImage(px[k]!, part: s, frame: k) }
-            }
-            control?.noteFrameSources(tierHits: hits.count, decoded: fromSource)
-            let unchosen = part.frameIndices.filter { batch.keep[PartFrame(part: s, frame: $0)] == nil }
-            if motion && source.motionSource == .vectors && !unchosen.isEmpty {
-                batch.parts[s].motion = try motionScores(of: source, frames: unchosen)
-            }
+            let got = jobOf[s].map { fromSource[$0] } ?? SourceFrames()
+            for k in got.pixels.keys.sorted() { batch.addImage(got.pixels[k]!, part: s, frame: k) }
+            control.noteFrameSources(tierHits: hits[s].count, decoded: got.decoded)
+            batch.parts[s].motion = got.motion
         }
         let stride = encoder.model.config.imageFloats
         var pixels = [Float](repeating: 0, count: batch.images.count * stride)

@@ -101,28 +101,7 @@ package final class Reconstructor: @unchecked Sendable {
     package func pixels(of source: Source, frames wanted: [Int], control: QueryControl = QueryControl()) throws -> [Int:
         RGBImage]
     {
-        let size = encoder.model.config.imageSize
-        var have: [Int: RGBImage] = [:]
-        var missing: [Int] = []
-        for k in Set(wanted) {
-            if let img = decodedFrames.get(source.frameKey(k)) { have[k] = img } else { missing.append(k) }
-        }
-        if !missing.isEmpty {
-            missing.sort()
-            try control.checkCancelled()
-            try source.checkFile()
-            // Concealing, as ingest did; one thread for damaged files, so a damaged span
-            // decodes to the same pictures every time.
-            let reader = try VideoReader(url: source.url, threads: source.damaged ? 1 : 0, concealDamage: true)
-            let decoded = try reader.decode(offsets: missing.map { source.offset($0) }, meter: control.decodeMeter) {
-                CLIPPreprocessor.resizeAndCrop($0, size: size)
-            }
-            for (k, crop) in zip(missing, decoded) {
-                decodedFrames.put(source.frameKey(k), crop)
-                have[k] = crop
-            }
-        }
-        return have
+        try sourceFrames(of: source, pixels: wanted, motionOf: [], control: control).pixels
     }
 
 }

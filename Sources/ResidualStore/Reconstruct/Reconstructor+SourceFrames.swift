@@ -1,0 +1,99 @@
+import CLIP
+import Foundation
+import Synchronization
+import Video
+
+extension Reconstructor {
+    /// What stage 2 takes from one video's original file for a pass: model inputs by frame, and
+    /// (motion strategy, `.vectors` source) codec motion of P-frames from their anchors.
+    struct SourceFrames: Sendable {
+        var pixels: [Int: RGBImage] = [:]
+        var motion: [Int: [Float]] = [:]
+        /// Sampled frames decoded from the file (not in the memory cache).
+        var decoded = 0
+    }
+
+    /// Videos whose original files one request decodes at once: the machine's two cores.
+    static var sourceWorkers: Int { max(1, min(2, ProcessInfo.processInfo.activeProcessorCount)) }
+
+    /// Pixels of `wanted` (memory cache first) and the codec motion of `motionOf` (P-frames),
+    /// from one decode per needed GOP: the GOPs that hold motion spans are decoded once with
+    /// vectors exported, serving the pixels too (`VideoReader.decode(offsets:motionSpans:...)`);
+    /// the others skip non-reference frames. Every frame the decoder outputs is charged to
+    /// `control`. P-frames whose span has no usable vectors are left out of `motion` (they fall
+    /// back to the pixel difference, as at ingest).
+    func sourceFrames(of source: Source, pixels wanted: [Int], motionOf: [Int], control: QueryControl) throws
+        -> SourceFrames
+    {
+        var out = SourceFrames()
+        var missing: [Int] = []
+        for k in Set(wanted) {
+            if let img = decodedFrames.get(source.frameKey(k)) { out.pixels[k] = img } else { missing.append(k) }
+        }
+        let layout = source.layout
+        let byAnchor = Dictionary(grouping: motionOf.filter { !layout.isIFrame($0) }) { layout.anchor(of: $0) }
+        guard !missing.isEmpty || !byAnchor.isEmpty else { return out }
+        missing.sort()
+        try control.checkCancelled()
+        try source.checkFile()
+        // Concealing, as ingest did; one thread for damaged files, so a damaged span decodes to
+        // the same pictures every time.
+        let reader = try VideoReader(url: source.url, threads: source.damaged ? 1 : 0, concealDamage: true)
+        let size = encoder.model.config.imageSize
+        let anchors = byAnchor.keys.sorted()
+        let (decoded, deltas) = try reader.decode(
+            offsets: missing.map { source.offset($0) },
+            motionSpans: anchors.map { a in (a...byAnchor[a]!.max()!).map(source.offset) }, grid: motionGrid,
+            meter: control.decodeMeter
+        ) { CLIPPreprocessor.resizeAndCrop($0, size: size) }
+        for (k, crop) in zip(missing, decoded) {
+            decodedFrames.put(source.frameKey(k), crop)
+            out.pixels[k] = crop
+        }
+        out.decoded = missing.count
+        for (a, d) in zip(anchors, deltas) {
+            for k in byAnchor[a]! { out.motion[k] = PatchMotion.span(d[0..<(k - a)]) }
+        }
+        return out
+    }
+
+    /// `sourceFrames` of several videos, at most `sourceWorkers` at a time (each its own
+    /// decoder); results in the order of `jobs`. The first error (in job order) is thrown once
+    /// every started decode has stopped; after an error or a cancellation no new video starts.
+    func sourceFrames(
+        _ jobs: [(source: Source, pixels: [Int], motionOf: [Int])], control: QueryControl
+    ) throws -> [SourceFrames] {
+        if jobs.count <= 1 {
+            return try jobs.map { try sourceFrames(of: $0.source, pixels: $0.pixels, motionOf: $0.motionOf, control: control) }
+        }
+        struct Shared {
+            var results: [Result<SourceFrames, Error>?]
+            var next = 0
+            var failed = false
+        }
+        let shared = Mutex(Shared(results: .init(repeating: nil, count: jobs.count)))
+        DispatchQueue.concurrentPerform(iterations: min(Self.sourceWorkers, jobs.count)) { _ in
+            while true {
+                let i: Int? = shared.withLock { s in
+                    guard !s.failed, s.next < jobs.count else { return nil }
+                    defer { s.next += 1 }
+                    return s.next
+                }
+                guard let i else { return }
+                let job = jobs[i]
+                let r = Result {
+                    try self.sourceFrames(of: job.source, pixels: job.pixels, motionOf: job.motionOf, control: control)
+                }
+                shared.withLock { s in
+                    s.results[i] = r
+                    if case .failure = r { s.failed = true }
+                }
+            }
+        }
+        let results = shared.withLock { $0.results }
+        return try results.map { r -> SourceFrames in
+            guard let r else { throw QueryError.cancelled }  // not started after an earlier failure
+            return try r.get()
+        }
+    }
+}
