@@ -23,8 +23,9 @@ public final class Library: @unchecked Sendable {
         /// skip unsampled non-reference frames on frame threads (docs/DESIGN.md, "Motion source").
         public static let defaultMotionSource = MotionSource.pixels
         public var frameCacheBytes = 512 << 20
-        /// Byte budget of the on-disk decoded-frame tier beside the store (0: no tier).
-        public var frameTierBytes = 2 << 30
+        /// Byte budget of the on-disk decoded-frame tier's P-frames beside the store (0: no
+        /// tier); nil: follows the library's size, capped by free disk (`TierBudget`).
+        public var frameTierBytes: Int? = nil
         public var featureCacheBytes = 128 << 20
         public var batch = 16
         /// Fail damaged or truncated files (as `--strict`) instead of indexing what decodes.
@@ -98,6 +99,7 @@ public final class Library: @unchecked Sendable {
         frameCache = FrameCache(byteBudget: configuration.frameCacheBytes, compress: true)
         frameTier = Self.openFrameTier(
             store: URL(fileURLWithPath: store.localBase), model: model, bytes: configuration.frameTierBytes)
+        refreshTierBudget()
     }
 
     /// The reconstructor for a video's own N, p and strategy (videos may be indexed with

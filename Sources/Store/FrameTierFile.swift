@@ -12,15 +12,21 @@ import Support
 /// - Bounded by bytes: after a write, least recently used payloads go until the file's
 ///   payload bytes are under the budget.
 /// - WAL with a busy timeout, so a server reading and a CLI ingest writing share it safely.
+/// - Stills (small JPEGs of I-frames, what thumbnails are served from) sit in their own table
+///   under their own budget: evicting P-frame payloads never touches them, and they are keyed
+///   by the frame's time, not its index, so a new fps, N, p or strategy does not orphan them.
 public final class FrameTierFile: @unchecked Sendable {
     /// /2: P-frame patches as 4:4:4 JPEG (/1 held 4:2:0 ones); a file of /1 is started afresh
     /// rather than left to hold stale payloads until eviction.
     public static let format = "rstore-frame-tier/2"
     public let url: URL
     public let owner: String
-    public let byteBudget: Int
     private let lock = NSLock()
     private var pool: DatabasePool
+    private var budgets: (frames: Int, stills: Int)
+    /// Payload bytes the P-frame entries may take (stills have their own `stillBudget`).
+    public var byteBudget: Int { lock.withLock { budgets.frames } }
+    public var stillBudget: Int { lock.withLock { budgets.stills } }
 
     public struct Stats: Sendable, Codable, Equatable {
         public var entries: Int
@@ -29,13 +35,17 @@ public final class FrameTierFile: @unchecked Sendable {
         public var hits: Int
         public var misses: Int
         public var byteBudget: Int
+        public var stills = 0
+        public var stillBytes = 0
+        public var stillBudget = 0
         public var hitRate: Double { hits + misses == 0 ? 0 : Double(hits) / Double(hits + misses) }
     }
 
-    public init(url: URL, owner: String, byteBudget: Int) throws {
+    /// `stillBudget` nil: 1/8 of `byteBudget` (stills are ~1/10 of the frames' bytes an hour).
+    public init(url: URL, owner: String, byteBudget: Int, stillBudget: Int? = nil) throws {
         self.url = url
         self.owner = owner
-        self.byteBudget = max(0, byteBudget)
+        budgets = (max(0, byteBudget), max(0, stillBudget ?? byteBudget / 8))
         do {
             pool = try Self.open(url, owner: owner)
         } catch {
@@ -70,6 +80,11 @@ public final class FrameTierFile: @unchecked Sendable {
                         blob BLOB NOT NULL, bytes INTEGER NOT NULL, used INTEGER NOT NULL,
                         PRIMARY KEY (video, recipe, frame)) WITHOUT ROWID;
                     CREATE INDEX IF NOT EXISTS payloads_used ON payloads (used);
+                    CREATE TABLE IF NOT EXISTS stills (
+                        video TEXT NOT NULL, ms INTEGER NOT NULL,
+                        blob BLOB NOT NULL, bytes INTEGER NOT NULL, used INTEGER NOT NULL,
+                        PRIMARY KEY (video, ms)) WITHOUT ROWID;
+                    CREATE INDEX IF NOT EXISTS stills_used ON stills (used);
                     """)
             let format = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'format'")
             let own = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'owner'")
@@ -168,6 +183,7 @@ public final class FrameTierFile: @unchecked Sendable {
 
     /// Stores payloads (replacing older ones under the same key), then evicts by bytes.
     public func put(video: String, recipe: String, payloads: [(frame: Int, data: Data)]) throws {
+        let byteBudget = self.byteBudget
         guard !payloads.isEmpty, byteBudget > 0 else { return }
         let stamp = Self.now()
         try withPool { pool in
@@ -179,21 +195,113 @@ public final class FrameTierFile: @unchecked Sendable {
                         sql: "INSERT OR REPLACE INTO payloads VALUES (?, ?, ?, ?, ?, ?)",
                         arguments: [video, recipe, p.frame, blob, blob.count, stamp])
                 }
-                var total = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(bytes), 0) FROM payloads") ?? 0
-                guard total > byteBudget else { return }
-                // Oldest first, in batches, down to 90% of the budget so the next write does not evict again.
-                while total > byteBudget * 9 / 10 {
-                    let victims = try Row.fetchAll(
-                        db, sql: "SELECT video, recipe, frame, bytes FROM payloads ORDER BY used LIMIT 256")
-                    guard !victims.isEmpty else { break }
-                    for v in victims {
-                        try db.execute(
-                            sql: "DELETE FROM payloads WHERE video = ? AND recipe = ? AND frame = ?",
-                            arguments: [v["video"] as String, v["recipe"] as String, v["frame"] as Int])
-                        total -= v["bytes"] as Int
-                        if total <= byteBudget * 9 / 10 { break }
-                    }
+                try Self.evict(db, table: "payloads", key: ["video", "recipe", "frame"], budget: byteBudget)
+            }
+        }
+    }
+
+    /// Least recently used rows of `table` go, oldest first, in batches, down to 90% of
+    /// `budget` so the next write does not evict again.
+    private static func evict(_ db: Database, table: String, key: [String], budget: Int) throws {
+        var total = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(bytes), 0) FROM \(table)") ?? 0
+        guard total > budget else { return }
+        let columns = key.joined(separator: ", ")
+        let match = key.map { "\($0) = ?" }.joined(separator: " AND ")
+        while total > budget * 9 / 10 {
+            let victims = try Row.fetchAll(db, sql: "SELECT \(columns), bytes FROM \(table) ORDER BY used LIMIT 256")
+            guard !victims.isEmpty else { break }
+            for v in victims {
+                try db.execute(
+                    sql: "DELETE FROM \(table) WHERE \(match)",
+                    arguments: StatementArguments(key.map { v[$0] as DatabaseValue }))
+                total -= v["bytes"] as Int
+                if total <= budget * 9 / 10 { break }
+            }
+        }
+    }
+
+    /// Changes the budgets (the library's default follows its size); takes effect at the next write.
+    public func setBudgets(frames: Int, stills: Int) {
+        lock.withLock { budgets = (max(0, frames), max(0, stills)) }
+    }
+
+    /// Stores stills of one video keyed by their time in milliseconds (replacing older ones
+    /// at the same time), then evicts stills by bytes; P-frame payloads are not touched.
+    public func putStills(video: String, stills: [(ms: Int64, data: Data)]) throws {
+        let budget = stillBudget
+        guard !stills.isEmpty, budget > 0 else { return }
+        let stamp = Self.now()
+        try withPool { pool in
+            try pool.write { db in
+                for s in stills {
+                    let blob = Self.wrap(s.data)
+                    guard blob.count <= budget else { continue }
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO stills VALUES (?, ?, ?, ?, ?)",
+                        arguments: [video, s.ms, blob, blob.count, stamp])
                 }
+                try Self.evict(db, table: "stills", key: ["video", "ms"], budget: budget)
+            }
+        }
+    }
+
+    /// The intact still of `video` at or before `ms` within `tolerance` ms, else the nearest
+    /// one after it within `tolerance`; nil when there is none. A still failing its CRC is
+    /// deleted and reported missing (the caller decodes the original instead).
+    public func still(video: String, at ms: Int64, tolerance: Int64) -> (ms: Int64, data: Data)? {
+        do {
+            let row = try withPool { pool in
+                try pool.read { db -> Row? in
+                    let before = try Row.fetchOne(
+                        db,
+                        sql: "SELECT ms, blob FROM stills WHERE video = ? AND ms <= ? AND ms >= ? ORDER BY ms DESC LIMIT 1",
+                        arguments: [video, ms, ms - tolerance])
+                    if let before { return before }
+                    return try Row.fetchOne(
+                        db,
+                        sql: "SELECT ms, blob FROM stills WHERE video = ? AND ms > ? AND ms <= ? ORDER BY ms LIMIT 1",
+                        arguments: [video, ms, ms + tolerance])
+                }
+            }
+            guard let row else { return nil }
+            let at: Int64 = row["ms"]
+            guard let data = Self.unwrap(row["blob"]) else {
+                removeStill(video: video, ms: at)
+                return nil
+            }
+            try withPool { pool in
+                try pool.write { db in
+                    try db.execute(
+                        sql: "UPDATE stills SET used = ? WHERE video = ? AND ms = ?", arguments: [Self.now(), video, at])
+                }
+            }
+            return (at, data)
+        } catch {
+            return nil  // a cache that cannot be read is a miss
+        }
+    }
+
+    /// Drops one still (found damaged by its reader).
+    public func removeStill(video: String, ms: Int64) {
+        _ = try? withPool { pool in
+            try pool.write { db in
+                try db.execute(sql: "DELETE FROM stills WHERE video = ? AND ms = ?", arguments: [video, ms])
+            }
+        }
+    }
+
+    /// P-frame payloads held per video content hash (the most of any one recipe).
+    public func framesPerVideo() throws -> [String: Int] {
+        try withPool { pool in
+            try pool.read { db in
+                var out: [String: Int] = [:]
+                for r in try Row.fetchAll(
+                    db, sql: "SELECT video, COUNT(*) AS n FROM payloads GROUP BY video, recipe")
+                {
+                    let v: String = r["video"]
+                    out[v] = max(out[v] ?? 0, r["n"] as Int)
+                }
+                return out
             }
         }
     }
@@ -207,17 +315,21 @@ public final class FrameTierFile: @unchecked Sendable {
                 let hits = Int(try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hits'") ?? "0") ?? 0
                 let misses =
                     Int(try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'misses'") ?? "0") ?? 0
+                let still = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM stills")!
                 return Stats(
                     entries: row["n"], bytes: row["b"], videos: row["v"], hits: hits, misses: misses,
-                    byteBudget: byteBudget)
+                    byteBudget: byteBudget, stills: still["n"], stillBytes: still["b"], stillBudget: stillBudget)
             }
         }
     }
 
-    /// Drops every payload of one video (its content hash), whatever the recipe.
+    /// Drops every payload and still of one video (its content hash), whatever the recipe.
     public func remove(video: String) throws {
         try withPool { pool in
-            try pool.write { db in try db.execute(sql: "DELETE FROM payloads WHERE video = ?", arguments: [video]) }
+            try pool.write { db in
+                try db.execute(sql: "DELETE FROM payloads WHERE video = ?", arguments: [video])
+                try db.execute(sql: "DELETE FROM stills WHERE video = ?", arguments: [video])
+            }
         }
     }
 

@@ -110,11 +110,14 @@ final class VideoRoutesTests: XCTestCase {
                 try await client.execute(uri: "/healthz", method: .get).json["thumbnail_cache"] as? [String: Any]
             let r = try await client.execute(uri: "/v1/videos/\(f.videoA)/frames/4.jpg", method: .get)
             XCTAssertEqual(r.status, .ok, r.text)
+            // From the still of I-frame 3 stored at ingest (a new server: not in its cache), not the original.
+            XCTAssertEqual(r.headers[HTTPFields.Element.Name("X-RStore-Thumbnail")!], "still")
             XCTAssertEqual(r.headers[.contentType], "image/jpeg")
             XCTAssertEqual(Array(r.bytes.prefix(3)), [0xFF, 0xD8, 0xFF])
             XCTAssertEqual(Array(r.bytes.suffix(2)), [0xFF, 0xD9])
             let again = try await client.execute(uri: "/v1/videos/\(f.videoA)/frames/4.jpg", method: .get)
             XCTAssertEqual(again.bytes, r.bytes)
+            XCTAssertEqual(again.headers[HTTPFields.Element.Name("X-RStore-Thumbnail")!], "cache")
             let health1 =
                 try await client.execute(uri: "/healthz", method: .get).json["thumbnail_cache"] as? [String: Any]
             XCTAssertEqual((health1?["entries"] as? Int ?? 0) - (health0?["entries"] as? Int ?? 0), 1)

@@ -76,6 +76,46 @@ final class FrameTierFileTests: XCTestCase {
         XCTAssertNotNil(tier.get(video: "v", recipe: "r", frames: [11])[11])
     }
 
+    func testStillsHaveTheirOwnBudgetAndAreNeverEvictedByFrames() throws {
+        let tier = try FrameTierFile(
+            url: dir.appendingPathComponent("st.frames"), owner: "o", byteBudget: 10_000, stillBudget: 5_000)
+        let blob = Data(repeating: 7, count: 992)  // 1000 bytes with the 8-byte header
+        try tier.putStills(video: "v", stills: (0..<4).map { (Int64($0) * 1500, blob) })
+        // Frames far over their budget: evicted among themselves only.
+        for round in 0..<3 { try tier.put(video: "v", recipe: "r", payloads: (0..<12).map { ($0 + 12 * round, blob) }) }
+        var s = try tier.stats()
+        XCTAssertLessThanOrEqual(s.bytes, 10_000)
+        XCTAssertEqual(s.stills, 4, "frames never evict stills")
+        XCTAssertEqual(s.stillBudget, 5_000)
+        // Lookup: at or before within the tolerance, else the nearest after, else none.
+        XCTAssertEqual(tier.still(video: "v", at: 1600, tolerance: 500)?.ms, 1500)
+        XCTAssertEqual(tier.still(video: "v", at: 1400, tolerance: 500)?.ms, 1500)
+        XCTAssertEqual(tier.still(video: "v", at: 1400, tolerance: 1500)?.ms, 0)
+        XCTAssertNil(tier.still(video: "v", at: 6000, tolerance: 1000))
+        XCTAssertNil(tier.still(video: "w", at: 0, tolerance: 1000))
+        XCTAssertEqual(tier.still(video: "v", at: 0, tolerance: 0)?.data, blob)
+        // Stills over their own budget: least recently used go, frames stay.
+        usleep(5000)
+        _ = tier.still(video: "v", at: 0, tolerance: 0)
+        usleep(5000)
+        try tier.putStills(video: "v", stills: [(9000, blob), (10500, blob)])
+        s = try tier.stats()
+        XCTAssertLessThanOrEqual(s.stillBytes, 5_000)
+        XCTAssertNotNil(tier.still(video: "v", at: 0, tolerance: 0), "recently used survives")
+        XCTAssertNotNil(tier.still(video: "v", at: 1500, tolerance: 0), "recently used survives")
+        XCTAssertNil(tier.still(video: "v", at: 3000, tolerance: 0), "least recently used goes first")
+        XCTAssertNil(tier.still(video: "v", at: 4500, tolerance: 0), "least recently used goes first")
+        XCTAssertGreaterThan(try tier.stats().entries, 0)
+        // Budgets follow the library: a smaller one applies at the next write.
+        tier.setBudgets(frames: 10_000, stills: 2_000)
+        try tier.putStills(video: "v", stills: [(12000, blob)])
+        XCTAssertLessThanOrEqual(try tier.stats().stillBytes, 2_000)
+        // A video's removal takes its stills with its frames.
+        try tier.remove(video: "v")
+        s = try tier.stats()
+        XCTAssertEqual(s.stills + s.entries, 0)
+    }
+
     func testTwoHandlesShareTheTierWhileOneWrites() throws {
         let url = dir.appendingPathComponent("s.frames")
         let writer = try FrameTierFile(url: url, owner: "o", byteBudget: 1 << 24)

@@ -11,10 +11,16 @@ extension Library {
     public func delete(videoID id: Int64) throws -> Bool {
         let hash = try? store.video(id: id).contentHash
         guard try store.delete(video: id) else { return false }
-        if let hash, let tier = frameTier, try !store.videos().contains(where: { $0.contentHash == hash }) {
+        if let hash { try dropTierEntries(ofContent: hash) }
+        return true
+    }
+
+    /// Drops the tier's P-frame payloads and stills of content `hash` unless a stored row
+    /// still has that content (after a delete, or a re-index of a file whose bytes changed).
+    func dropTierEntries(ofContent hash: String) throws {
+        if let tier = frameTier, try !store.videos().contains(where: { $0.contentHash == hash }) {
             try? tier.file.remove(video: hash)  // a cache: failing to trim it loses nothing
         }
-        return true
     }
 
     /// Stored versions whose file is gone from its place (moved or deleted): what

@@ -215,14 +215,23 @@ package final class FrameTier: @unchecked Sendable {
         do {
             try write(video: video, inputs, encoder: encoder, motionSource: motionSource, jpeg: jpeg)
         } catch {
-            let first = warnOnce.withLock { () -> Bool in
-                defer { warned = true }
-                return !warned
-            }
-            if first {
-                FileHandle.standardError.write(
-                    Data("warning: decoded-frame tier \(file.url.path) not written: \(error)\n".utf8))
-            }
+            warnNotWritten(error)
+        }
+    }
+
+    /// Like `writeStills`, for ingest: a failure is reported once and otherwise ignored.
+    package func refillStills(video: String, _ stills: [(ms: Int64, data: Data)]) {
+        do { try writeStills(video: video, stills) } catch { warnNotWritten(error) }
+    }
+
+    private func warnNotWritten(_ error: any Error) {
+        let first = warnOnce.withLock { () -> Bool in
+            defer { warned = true }
+            return !warned
+        }
+        if first {
+            FileHandle.standardError.write(
+                Data("warning: decoded-frame tier \(file.url.path) not written: \(error)\n".utf8))
         }
     }
 
@@ -248,11 +257,15 @@ package final class FrameTier: @unchecked Sendable {
 
 extension Library {
     /// The tier file beside the store (`<store>.frames`), owned by this store and model. A
-    /// tier that cannot be opened is left out: queries decode the originals instead.
-    static func openFrameTier(store: URL, model: CLIPModel, bytes: Int) -> FrameTier? {
-        guard bytes > 0 else { return nil }
+    /// tier that cannot be opened is left out: queries decode the originals instead. `bytes`
+    /// nil: opened with no budget, which `refreshTierBudget` sets from the library's size.
+    static func openFrameTier(store: URL, model: CLIPModel, bytes: Int?) -> FrameTier? {
+        if let bytes, bytes <= 0 { return nil }
         let url = URL(fileURLWithPath: store.standardizedFileURL.path + ".frames")
         let owner = "\(store.standardizedFileURL.path)|\(model.weightsSHA256)"
-        return (try? FrameTierFile(url: url, owner: owner, byteBudget: bytes)).map { FrameTier(file: $0) }
+        let budget = TierBudget.compute(hours: 0, freeDiskBytes: nil, fixedFrames: bytes ?? 0)
+        return (try? FrameTierFile(url: url, owner: owner, byteBudget: budget.frames, stillBudget: budget.stills)).map {
+            FrameTier(file: $0)
+        }
     }
 }

@@ -12,6 +12,9 @@ final class TierIngestSink {
     /// The video's motion source (decides the motion strategy's patches and the tier recipe).
     let motionSource: MotionSource
     private var pending: [FrameTier.Input] = []
+    private var stills: [(ms: Int64, data: Data)] = []
+    /// Downscales and encodes I-frame stills (one per ingest, like `jpeg`).
+    let stillSession: JPEGEncoderSession
     private var anchorPixels: (index: Int, normalized: [Float])?
     /// One JPEG encoder for the whole ingest.
     let jpeg: JPEGEncoderSession
@@ -23,6 +26,26 @@ final class TierIngestSink {
         self.video = video
         self.motionSource = motionSource
         self.jpeg = tier.makeJPEGSession()
+        self.stillSession = tier.makeStillSession()
+    }
+
+    private var lastStill: Double?
+
+    /// Takes one I-frame's full picture: kept when it starts a shot or is `stillSpacing` from
+    /// the last still, encoded to a still now and written with the next group. A still that
+    /// cannot be encoded is left out (its thumbnail decodes the original).
+    func addStill(_ frame: FrameOffset, _ image: RGBImage, startsShot: Bool) {
+        if !startsShot, let last = lastStill, frame.time - last < FrameTier.stillSpacing, frame.time >= last { return }
+        lastStill = frame.time
+        guard let still = try? tier.encodeStill(image, time: frame.time, session: stillSession) else { return }
+        stills.append(still)
+        if stills.count >= Self.group { flushStills() }
+    }
+
+    private func flushStills() {
+        guard !stills.isEmpty else { return }
+        tier.refillStills(video: video, stills)
+        stills.removeAll(keepingCapacity: true)
     }
 
     /// The grid ingest measures codec motion on, when the kept patches depend on it.
@@ -57,6 +80,7 @@ final class TierIngestSink {
     }
 
     func flush() {
+        flushStills()
         guard !pending.isEmpty else { return }
         tier.refill(video: video, pending, encoder: encoder, motionSource: motionSource, jpeg: jpeg)
         pending.removeAll(keepingCapacity: true)

@@ -77,6 +77,7 @@ extension Library {
         let encoded = SharedCount()
         for (i, url) in files.enumerated() {
             try Task.checkCancellation()
+            refreshTierBudget()  // a default budget grows with the library
             switch await attempt(
                 url, file: i + 1, of: files.count, prepared: &prepared[i], encoded: encoded, progress: progress)
             {
@@ -174,6 +175,7 @@ extension Library {
         do {
             if prepared == nil { prepared = try meter.measure(.probe) { try prepare(url) } }
             let facts = prepared!
+            let previous = try? store.video(path: facts.record.path)
             switch try store.begin(facts.record, model: modelRecord, lease: lease) {
             case .unchanged(let ready):
                 let f = facts.fingerprint
@@ -217,7 +219,7 @@ extension Library {
                 progress: { done in
                     progress?(.progress(file: i, of: total, path: url.path, done: done, frames: estimate))
                 },
-                pFrameInput: sink?.add, motion: sink?.motionGrid, meter: meter)
+                pFrameInput: sink?.add, motion: sink?.motionGrid, meter: meter, iFrame: sink.map { s in { s.addStill($0, $1, startsShot: $2) } })
             meter.measure(.tier) { sink?.flush() }
             guard frames > 0 else { throw VideoError.noFrames(path: url.path) }
             // The pixels read must be those of the file that was hashed.
@@ -231,6 +233,8 @@ extension Library {
                     video: r.id!, lease: lease,
                     damage: try report.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) })
             }
+            // The file's bytes changed: finish dropped the old row; its tier entries and stills go too.
+            if let old = previous?.contentHash, old != r.contentHash { try? dropTierEntries(ofContent: old) }
             // Video seconds this run covered: the file's, less the part indexed before a resume.
             let covered = facts.duration * Double(frames - r.frameCount) / Double(max(1, frames))
             return .done(

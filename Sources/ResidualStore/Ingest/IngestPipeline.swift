@@ -52,6 +52,8 @@ package struct IngestPipeline: Sendable {
     /// decoded-frame tier keeps what it needs of them); P-frames are then converted too. With
     /// `motion`, it also gets the P-frame's codec motion from its anchor on that grid (nil
     /// where the span has no usable vectors), as reconstruction measures it later.
+    /// `iFrame`, when given, receives every I-frame's full decoded picture and whether it starts
+    /// a shot (the tier's stills).
     /// With `meter`, every stage charges its CPU and wall time to it (`IngestCost`).
     /// Cancelling the calling task stops the run at the next sampled frame with
     /// `CancellationError` (the chunk in progress is not committed; the decoder thread stops).
@@ -65,7 +67,8 @@ package struct IngestPipeline: Sendable {
                 _ motion: [Float]?
             ) throws -> Void
         )? = nil,
-        motion: MotionGrid? = nil, meter: CostMeter? = nil
+        motion: MotionGrid? = nil, meter: CostMeter? = nil,
+        iFrame: ((_ frame: FrameOffset, _ image: RGBImage, _ startsShot: Bool) throws -> Void)? = nil
     ) async throws -> DamageReport? {
         let reader = try VideoReader(url: url, concealDamage: settings.concealDamage)
         var chunk = Chunk()
@@ -112,6 +115,7 @@ package struct IngestPipeline: Sendable {
                 if keepP { anchorCrop = (frame.offset, crop) }
                 pending.append((k, crop))
                 if pending.count == settings.batch { encodePending() }
+                if let iFrame, frame.image.width > 0 { try meter.measure(.tier) { try iFrame(frame.offset, frame.image, startsShot) } }
             } else if let pFrameInput, let anchorCrop {
                 let crop = crop ?? meter.measure(.convert) { model.crop(frame.image) }
                 try meter.measure(.tier) {

@@ -118,16 +118,26 @@ extension RStoreServer {
             let (library, thumbnails) = (self.library, self.thumbnails)
             try await blocking("checking the file of video \(v.id ?? -1)", store: false) { try library.checkFresh(v) }  // a replaced file is not the indexed video
             let jpeg: Data
+            var source = "cache"
             if let hit = thumbnails.cached(v, k) {
                 jpeg = hit
             } else {
                 try await blocking("checking the file of video \(v.id ?? -1)", store: false) {
                     try self.checkServable(v)
                 }
-                // Charged by what the decoder outputs from the seek keyframe to frame k.
-                jpeg = try await heavy(context) { control in try thumbnails.make(library, v, k, control: control) }
+                // The still stored at ingest (no decoding); else the original, charged by what
+                // the decoder outputs from the seek keyframe to frame k.
+                if let still = try await blocking("reading the still of video \(v.id ?? -1)", {
+                    try thumbnails.fromStill(library, v, k)
+                }) {
+                    (jpeg, source) = (still, "still")
+                } else {
+                    jpeg = try await heavy(context) { control in try thumbnails.make(library, v, k, control: control) }
+                    source = "decoded"
+                }
             }
             var headers = HTTPFields()
+            headers[HTTPFields.Element.Name("X-RStore-Thumbnail")!] = source
             headers[.contentType] = "image/jpeg"
             headers[.cacheControl] = "private, max-age=86400"
             headers[.eTag] = "\"\(v.contentHash.prefix(16))-\(k)\""

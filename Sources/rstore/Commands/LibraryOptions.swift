@@ -30,8 +30,16 @@ struct LibraryOptions: ParsableArguments {
     )
     var tokenizerPath: String?
 
-    @Option(help: "Byte budget of the decoded-frame tier beside the store (<store>.frames), in MB; 0 turns it off.")
-    var frameTierMB = 2048
+    @Option(
+        help:
+            """
+            Byte budget of the decoded-frame tier beside the store (<store>.frames), in MB; 0 turns it off. \
+            Default: follows the library (\(TierBudget.framesPerHour >> 20) MB of frames and \
+            \(TierBudget.stillsPerHour >> 20) MB of stills per video-hour, \(Int(TierBudget.headroomHours)) hours of \
+            room), at most \(Int(TierBudget.diskShare * 100))% of the free disk.
+            """
+    )
+    var frameTierMB: Int?
 
     @Option(
         help:
@@ -68,7 +76,7 @@ struct LibraryOptions: ParsableArguments {
                 at: storeURL.deletingLastPathComponent(), withIntermediateDirectories: true)
         }
         var configuration = configuration
-        configuration.frameTierBytes = max(0, frameTierMB) << 20
+        configuration.frameTierBytes = frameTierMB.map { max(0, $0) << 20 }
         configuration.roots = try root.roots()
         configuration.stage1.mode = stage1
         if let opened {

@@ -22,8 +22,7 @@ struct StatsCommand: AsyncParsableCommand {
         let stale = ready.compactMap { v in
             lib.staleness(v).map { Stale(id: v.id ?? -1, path: v.path, reason: $0.description) }
         }
-        let tier = try lib.frameTier?.file.stats()
-        let tierPerHour = s.hours > 0 ? Double(tier?.bytes ?? 0) / s.hours : 0
+        let tier = try lib.tierStats()
         let ann = lib.stage1IndexInfo()
         let annPerHour = s.hours > 0 ? Double(ann?.fileBytes ?? 0) / s.hours : 0
         if json {
@@ -40,7 +39,18 @@ struct StatsCommand: AsyncParsableCommand {
                 let bytes: Int
                 let entries: Int
                 let byte_budget: Int
+                /// Payload bytes per video-hour the tier holds.
                 let bytes_per_hour: Double
+                let stills: Int
+                let still_bytes: Int
+                let still_budget: Int
+                let still_bytes_per_hour: Double
+                /// "library" (the default follows it) or "fixed" (--frame-tier-mb).
+                let budget: String
+                let capped_by_disk: Bool
+                let hours_held: Double
+                let library_hours: Double
+                let share_held: Double
                 let hit_rate: Double
                 let hits: Int
                 let misses: Int
@@ -62,9 +72,12 @@ struct StatsCommand: AsyncParsableCommand {
                     frame_cache: "\(cache)", damaged: damaged, stale: stale,
                     frame_tier: tier.map {
                         Tier(
-                            path: lib.frameTier!.file.url.path, bytes: $0.bytes, entries: $0.entries,
-                            byte_budget: $0.byteBudget,
-                            bytes_per_hour: tierPerHour, hit_rate: $0.hitRate, hits: $0.hits, misses: $0.misses)
+                            path: $0.path, bytes: $0.bytes, entries: $0.entries, byte_budget: $0.byteBudget,
+                            bytes_per_hour: $0.bytesPerHour, stills: $0.stills, still_bytes: $0.stillBytes,
+                            still_budget: $0.stillBudget, still_bytes_per_hour: $0.stillBytesPerHour,
+                            budget: $0.followsLibrary ? "library" : "fixed", capped_by_disk: $0.cappedByDisk,
+                            hours_held: $0.hoursHeld, library_hours: $0.libraryHours, share_held: $0.shareHeld,
+                            hit_rate: $0.hitRate, hits: $0.hits, misses: $0.misses)
                     },
                     stage1_index: ann.map {
                         ANN(
@@ -103,11 +116,19 @@ struct StatsCommand: AsyncParsableCommand {
                 String(
                     format:
                         """
-                        frame tier   %.1f MB of %.0f MB, %d P-frame inputs, %.2f MB per video-hour, hit rate %.1f%% \
-                        (%d hits, %d misses)
+                        frame tier   %.1f MB of %.0f MB (%@), %d P-frame inputs, %.2f MB per video-hour, hit rate \
+                        %.1f%% (%d hits, %d misses)
                         """,
-                    Double(tier.bytes) / 1e6, Double(tier.byteBudget) / 1e6, tier.entries, tierPerHour / 1e6,
-                    tier.hitRate * 100, tier.hits, tier.misses))
+                    Double(tier.bytes) / 1e6, Double(tier.byteBudget) / 1e6,
+                    tier.followsLibrary
+                        ? (tier.cappedByDisk ? "follows the library, capped by free disk" : "follows the library")
+                        : "fixed by --frame-tier-mb",
+                    tier.entries, tier.bytesPerHour / 1e6, tier.hitRate * 100, tier.hits, tier.misses))
+            print(
+                String(
+                    format: "  holds      %.2f of %.2f video-hours (%.0f%%); stills %d, %.1f MB of %.0f MB, %.2f MB per video-hour",
+                    tier.hoursHeld, tier.libraryHours, tier.shareHeld * 100, tier.stills,
+                    Double(tier.stillBytes) / 1e6, Double(tier.stillBudget) / 1e6, tier.stillBytesPerHour / 1e6))
         } else {
             print("frame tier   off")
         }
