@@ -254,7 +254,11 @@ public final class FrameTierFile: @unchecked Sendable {
                 try pool.read { db -> Row? in
                     let before = try Row.fetchOne(
                         db,
-                        sql: "SELECT ms, blob FROM stills WHERE video = ? AND ms <= ? AND ms >= ? ORDER BY ms DESC LIMIT 1",
+                        sql:
+                            """
+                            SELECT ms, blob FROM stills WHERE video = ? AND ms <= ? AND ms >= ? ORDER BY ms DESC \
+                            LIMIT 1
+                            """,
                         arguments: [video, ms, ms - tolerance])
                     if let before { return before }
                     return try Row.fetchOne(
@@ -272,7 +276,8 @@ public final class FrameTierFile: @unchecked Sendable {
             try withPool { pool in
                 try pool.write { db in
                     try db.execute(
-                        sql: "UPDATE stills SET used = ? WHERE video = ? AND ms = ?", arguments: [Self.now(), video, at])
+                        sql: "UPDATE stills SET used = ? WHERE video = ? AND ms = ?",
+                        arguments: [Self.now(), video, at])
                 }
             }
             return (at, data)

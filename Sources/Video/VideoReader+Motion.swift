@@ -60,7 +60,9 @@ extension VideoReader {
         }
         let rest = offsets.filter { found[$0.pts] == nil }
         if !rest.isEmpty {
-            for (o, img) in zip(rest, try decode(offsets: rest, meter: meter, transform: transform)) { found[o.pts] = img }
+            for (o, img) in zip(rest, try decode(offsets: rest, meter: meter, transform: transform)) {
+                found[o.pts] = img
+            }
         }
         return (offsets.map { found[$0.pts]! }, motion)
     }

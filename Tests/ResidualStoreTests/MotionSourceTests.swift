@@ -248,7 +248,8 @@ final class MotionSourceTests: XCTestCase {
         // A store written before migration 0005: the column is NULL.
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["sqlite3", "-cmd", ".timeout 20000", store.path, "UPDATE videos SET motion_source = NULL"]  // waits out a lock
+        // .timeout waits out a lock.
+        p.arguments = ["sqlite3", "-cmd", ".timeout 20000", store.path, "UPDATE videos SET motion_source = NULL"]
         try p.run()
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)

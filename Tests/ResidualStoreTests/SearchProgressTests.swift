@@ -58,7 +58,9 @@ final class SearchProgressTests: XCTestCase {
             var refinedVideos = Set<Int64>()
             var last: [Moment] = []
             for e in events.dropFirst() {
-                guard case .refined(let moments, let videos) = e else { return XCTFail("\(text): \(e) after the first") }
+                guard case .refined(let moments, let videos) = e else {
+                    return XCTFail("\(text): \(e) after the first")
+                }
                 refinedVideos.formUnion(videos)
                 XCTAssertTrue(moments.allSatisfy { videos.contains($0.videoID) && $0.refined })
                 last = moments

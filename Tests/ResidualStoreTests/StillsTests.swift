@@ -150,7 +150,8 @@ final class StillsTests: XCTestCase {
         let ms = Int64((try lib.offsets(of: v)[3].time * 1000).rounded())
         try tier.writeStills(video: v.contentHash, [(ms, Data("RS1".utf8) + Data(repeating: 0x41, count: 40))])
         XCTAssertNil(try thumbs.fromStill(lib, v, 3))
-        let jpeg = try JPEGEncoder(quality: 5).encode(RGBImage(width: 400, height: 20, pixels: .init(repeating: 9, count: 400 * 20 * 3)))
+        let jpeg = try JPEGEncoder(quality: 5).encode(
+            RGBImage(width: 400, height: 20, pixels: .init(repeating: 9, count: 400 * 20 * 3)))
         try tier.writeStills(video: v.contentHash, [(ms, tier.stillPayload(jpeg, ms: ms, width: 400, height: 20))])
         XCTAssertNil(try thumbs.fromStill(lib, v, 3), "larger than a still may be")
         try tier.writeStills(video: v.contentHash, [(ms, tier.stillPayload(jpeg, ms: ms + 1, width: 400, height: 20))])

@@ -12,8 +12,10 @@ final class TierBudgetTests: XCTestCase {
     func testHoursTimesPerHourWithHeadroom() {
         let b = TierBudget.compute(hours: 100, freeDiskBytes: 1 << 50, fixedFrames: nil)
         XCTAssertFalse(b.cappedByDisk)
-        XCTAssertEqual(Double(b.frames), (100 + TierBudget.headroomHours) * Double(TierBudget.framesPerHour), accuracy: 2)
-        XCTAssertEqual(Double(b.stills), (100 + TierBudget.headroomHours) * Double(TierBudget.stillsPerHour), accuracy: 2)
+        XCTAssertEqual(
+            Double(b.frames), (100 + TierBudget.headroomHours) * Double(TierBudget.framesPerHour), accuracy: 2)
+        XCTAssertEqual(
+            Double(b.stills), (100 + TierBudget.headroomHours) * Double(TierBudget.stillsPerHour), accuracy: 2)
         let empty = TierBudget.compute(hours: 0, freeDiskBytes: nil, fixedFrames: nil)
         XCTAssertEqual(Double(empty.frames + empty.stills), TierBudget.headroomHours * perHour, accuracy: 4)
         XCTAssertEqual(TierBudget.compute(hours: .nan, freeDiskBytes: nil, fixedFrames: nil), empty)
@@ -67,7 +69,10 @@ final class TierBudgetTests: XCTestCase {
         let tierURL = URL(fileURLWithPath: s.path)
         let sql = Process()
         sql.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        sql.arguments = ["sqlite3", tierURL.path, "DELETE FROM payloads WHERE frame IN (SELECT frame FROM payloads ORDER BY frame LIMIT \(p / 2))"]
+        sql.arguments = [
+            "sqlite3", tierURL.path,
+            "DELETE FROM payloads WHERE frame IN (SELECT frame FROM payloads ORDER BY frame LIMIT \(p / 2))",
+        ]
         try sql.run()
         sql.waitUntilExit()
         let half = try XCTUnwrap(try lib.tierStats())
@@ -75,7 +80,8 @@ final class TierBudgetTests: XCTestCase {
 
         var fixed = Library.Configuration()
         fixed.frameTierBytes = 5 << 20
-        let f = try XCTUnwrap(try Library(store: dir.appendingPathComponent("a.rstore"), model: model, configuration: fixed).tierStats())
+        let f = try XCTUnwrap(
+            try Library(store: dir.appendingPathComponent("a.rstore"), model: model, configuration: fixed).tierStats())
         XCTAssertFalse(f.followsLibrary)
         XCTAssertEqual(f.byteBudget, 5 << 20)
         XCTAssertEqual(f.stillBudget, (5 << 20) / 2)

@@ -225,7 +225,8 @@ final class ContractTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(lines.count, 3, streamed.text)
             for line in lines {
                 let p = check.problems(
-                    try JSONSerialization.jsonObject(with: Data(line.utf8)), lineSchema, at: "GET /v1/search 200 ndjson")
+                    try JSONSerialization.jsonObject(with: Data(line.utf8)), lineSchema, at: "GET /v1/search 200 ndjson"
+                )
                 XCTAssertTrue(p.isEmpty, "\(line): \(p.prefix(10))")
             }
             _ = try await call(.get, "/v1/search", "/v1/search?q=red&video_id=\(a)&from=0&to=2")

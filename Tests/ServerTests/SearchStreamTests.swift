@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Hummingbird
 import HummingbirdTesting
 import ResidualStore
@@ -9,6 +6,10 @@ import TestSupport
 import XCTest
 
 @testable import Server
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `GET /v1/search?stream=true`: JSON lines, stage 1's moments first, then the refined ones,
 /// then the answer the request gives without `stream` (or a final error line).
@@ -78,7 +79,8 @@ final class SearchStreamTests: XCTestCase {
             // refine=false streams the coarse line and an answer of the same moments.
             let notRefined = Self.lines(try await client.execute(uri: query + "&refine=false&stream=1", method: .get))
             XCTAssertEqual(notRefined.map { $0["event"] as? String ?? "?" }, ["coarse", "done"])
-            XCTAssertTrue(Self.same(notRefined.first?["moments"], (notRefined.last?["search"] as? [String: Any])?["moments"]))
+            XCTAssertTrue(
+                Self.same(notRefined.first?["moments"], (notRefined.last?["search"] as? [String: Any])?["moments"]))
 
             // stream=false (or absent) is the plain JSON body.
             let off = try await client.execute(uri: query + "&stream=false", method: .get)
@@ -96,7 +98,8 @@ final class SearchStreamTests: XCTestCase {
                 assertError(r, 400, "bad_parameter")
                 XCTAssertTrue(r.errorMessage?.contains("`stream` must be true or false") ?? false, r.text)
             }
-            assertError(try await client.execute(uri: "/v1/search?q=x&k=0&stream=1", method: .get), 400, "bad_parameter")
+            assertError(
+                try await client.execute(uri: "/v1/search?q=x&k=0&stream=1", method: .get), 400, "bad_parameter")
             assertError(try await client.execute(uri: "/v1/search?stream=1", method: .get), 400, "bad_parameter")
             // Found by the engine (the filter's span), still before any line.
             let span = try await client.execute(uri: "/v1/search?q=x&from=5&to=1&stream=1", method: .get)
@@ -112,7 +115,8 @@ final class SearchStreamTests: XCTestCase {
         let dir = try TempDirectory.make("stream-error")
         defer { TempDirectory.remove(dir) }
         for name in ["a.mp4", "b.mp4"] {
-            try FileManager.default.copyItem(at: f.root.appendingPathComponent(name), to: dir.appendingPathComponent(name))
+            try FileManager.default.copyItem(
+                at: f.root.appendingPathComponent(name), to: dir.appendingPathComponent(name))
         }
         // No tier and no frame cache: stage 2 must read the files.
         var config = Library.Configuration()

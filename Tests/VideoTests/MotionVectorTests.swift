@@ -120,7 +120,8 @@ final class MotionVectorTests: XCTestCase {
         var combined = 0
         let meterCombined: DecodeMeter = { _, _ in combined += 1 }
         let both = try VideoReader(url: url).decode(
-            offsets: wanted, motionSpans: spans, grid: grid, meter: meterCombined) { $0 }
+            offsets: wanted, motionSpans: spans, grid: grid, meter: meterCombined
+        ) { $0 }
         XCTAssertEqual(both.pixels.map(\.pixels), pixels.map(\.pixels), "pixels byte-identical")
         XCTAssertEqual(both.motion, motion)
         for (a, d) in zip(anchors, both.motion) {
@@ -133,13 +134,16 @@ final class MotionVectorTests: XCTestCase {
         XCTAssertGreaterThan(combined, 0)
         var motionOnly = 0
         _ = try VideoReader(url: url).decode(
-            offsets: [], motionSpans: spans, grid: grid, meter: { _, _ in motionOnly += 1 }) { $0 }
+            offsets: [], motionSpans: spans, grid: grid, meter: { _, _ in motionOnly += 1 }
+        ) { $0 }
         XCTAssertEqual(combined, motionOnly, "the pixels ride along with the motion decode")
         XCTAssertLessThan(combined, separate + motionOnly, "one decode instead of two")
         // A meter that throws stops the decode there, with its error.
         struct Stop: Error {}
         XCTAssertThrowsError(
-            try VideoReader(url: url).decode(offsets: wanted, motionSpans: spans, grid: grid, meter: { _, _ in throw Stop() }) {
+            try VideoReader(url: url).decode(
+                offsets: wanted, motionSpans: spans, grid: grid, meter: { _, _ in throw Stop() }
+            ) {
                 $0
             }
         ) { XCTAssertTrue($0 is Stop) }

@@ -81,7 +81,9 @@ extension FrameTier {
     /// before it within `tolerance` seconds, else the nearest after within it. A stored still
     /// that fails its checks is deleted and nil returned (the caller decodes the original).
     package func still(video: String, at seconds: Double, tolerance: Double) -> Still? {
-        guard let (ms, data) = file.still(video: video, at: Self.milliseconds(seconds), tolerance: Self.milliseconds(tolerance))
+        guard
+            let (ms, data) = file.still(
+                video: video, at: Self.milliseconds(seconds), tolerance: Self.milliseconds(tolerance))
         else { return nil }
         guard let still = parseStill(data, ms: ms) else {
             file.removeStill(video: video, ms: ms)

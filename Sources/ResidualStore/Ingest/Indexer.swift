@@ -219,7 +219,8 @@ extension Library {
                 progress: { done in
                     progress?(.progress(file: i, of: total, path: url.path, done: done, frames: estimate))
                 },
-                pFrameInput: sink?.add, motion: sink?.motionGrid, meter: meter, iFrame: sink.map { s in { s.addStill($0, $1, startsShot: $2) } })
+                pFrameInput: sink?.add, motion: sink?.motionGrid, meter: meter,
+                iFrame: sink.map { s in { s.addStill($0, $1, startsShot: $2) } })
             meter.measure(.tier) { sink?.flush() }
             guard frames > 0 else { throw VideoError.noFrames(path: url.path) }
             // The pixels read must be those of the file that was hashed.

@@ -115,7 +115,9 @@ package struct IngestPipeline: Sendable {
                 if keepP { anchorCrop = (frame.offset, crop) }
                 pending.append((k, crop))
                 if pending.count == settings.batch { encodePending() }
-                if let iFrame, frame.image.width > 0 { try meter.measure(.tier) { try iFrame(frame.offset, frame.image, startsShot) } }
+                if let iFrame, frame.image.width > 0 {
+                    try meter.measure(.tier) { try iFrame(frame.offset, frame.image, startsShot) }
+                }
             } else if let pFrameInput, let anchorCrop {
                 let crop = crop ?? meter.measure(.convert) { model.crop(frame.image) }
                 try meter.measure(.tier) {

@@ -122,8 +122,8 @@ extension Library {
         var context: MomentSearch.VideoContext
     }
 
-    /// The videos of `candidates` (stage 1's `ready` rows), read from the store once each. A video re-indexed or removed
-    /// since stage 1 is left out (its candidates are dropped), as is one whose stored bytes are
+    /// The videos of `candidates` (stage 1's `ready` rows), read from the store once each. A
+    /// video re-indexed or removed since stage 1 is left out (its candidates are dropped), as is one whose stored bytes are
     /// damaged (named in `stage1Counters.skipped`: the others still answer). A file not mounted
     /// here, or changed since it was indexed (and not yet re-indexed), keeps its coarse moments
     /// (`refinable` false): one stale file must not fail every search. `allowed`: the frames

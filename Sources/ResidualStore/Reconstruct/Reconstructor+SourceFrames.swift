@@ -64,7 +64,9 @@ extension Reconstructor {
         _ jobs: [(source: Source, pixels: [Int], motionOf: [Int])], control: QueryControl
     ) throws -> [SourceFrames] {
         if jobs.count <= 1 {
-            return try jobs.map { try sourceFrames(of: $0.source, pixels: $0.pixels, motionOf: $0.motionOf, control: control) }
+            return try jobs.map {
+                try sourceFrames(of: $0.source, pixels: $0.pixels, motionOf: $0.motionOf, control: control)
+            }
         }
         struct Shared {
             var results: [Result<SourceFrames, Error>?]

@@ -61,7 +61,11 @@ extension RStoreServer {
         }
         let lines = EventLine(events)
         // The handler cancelled before the first line (the client went): the search stops too.
-        let head = await withTaskCancellationHandler { await lines.next() } onCancel: { task.cancel() }
+        let head = await withTaskCancellationHandler {
+            await lines.next()
+        } onCancel: {
+            task.cancel()
+        }
         guard let first = head else {
             task.cancel()
             throw CancellationError()

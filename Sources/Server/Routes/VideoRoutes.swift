@@ -116,7 +116,8 @@ extension RStoreServer {
             }
             let k = Int(index)
             let (library, thumbnails) = (self.library, self.thumbnails)
-            try await blocking("checking the file of video \(v.id ?? -1)", store: false) { try library.checkFresh(v) }  // a replaced file is not the indexed video
+            // A replaced file is not the indexed video.
+            try await blocking("checking the file of video \(v.id ?? -1)", store: false) { try library.checkFresh(v) }
             let jpeg: Data
             var source = "cache"
             if let hit = thumbnails.cached(v, k) {
@@ -127,9 +128,12 @@ extension RStoreServer {
                 }
                 // The still stored at ingest (no decoding); else the original, charged by what
                 // the decoder outputs from the seek keyframe to frame k.
-                if let still = try await blocking("reading the still of video \(v.id ?? -1)", {
-                    try thumbnails.fromStill(library, v, k)
-                }) {
+                if let still = try await blocking(
+                    "reading the still of video \(v.id ?? -1)",
+                    {
+                        try thumbnails.fromStill(library, v, k)
+                    })
+                {
                     (jpeg, source) = (still, "still")
                 } else {
                     jpeg = try await heavy(context) { control in try thumbnails.make(library, v, k, control: control) }

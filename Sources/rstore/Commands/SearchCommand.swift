@@ -107,7 +107,8 @@ struct SearchCommand: AsyncParsableCommand {
         var passed: Bool?
         if let deadline {
             let (k, filter) = (k, filters.filter)
-            let answer = try SearchDeadline(at: started.addingTimeInterval(deadline), control: control).run { progress in
+            let answer = try SearchDeadline(at: started.addingTimeInterval(deadline), control: control).run {
+                progress in
                 try lib.searchReport(query, k: k, filter: filter, control: control, progress: progress)
             }
             (report, passed) = (answer.report, answer.passed)

@@ -126,7 +126,8 @@ struct StatsCommand: AsyncParsableCommand {
                     tier.entries, tier.bytesPerHour / 1e6, tier.hitRate * 100, tier.hits, tier.misses))
             print(
                 String(
-                    format: "  holds      %.2f of %.2f video-hours (%.0f%%); stills %d, %.1f MB of %.0f MB, %.2f MB per video-hour",
+                    format:
+                        "  holds      %.2f of %.2f video-hours (%.0f%%); stills %d, %.1f MB of %.0f MB, %.2f MB per video-hour",
                     tier.hoursHeld, tier.libraryHours, tier.shareHeld * 100, tier.stills,
                     Double(tier.stillBytes) / 1e6, Double(tier.stillBudget) / 1e6, tier.stillBytesPerHour / 1e6))
         } else {
