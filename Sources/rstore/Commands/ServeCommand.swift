@@ -143,10 +143,13 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = logLevel
         let server = try RStoreServer(library: lib, configuration: config, logger: logger)
         // Stage 1 loads (or, on an archive, brings its index up to date) while the server
-        // starts answering, instead of inside the first search.
+        // starts answering, instead of inside the first search; then one coarse search (no
+        // P-frame) touches the text tower's weights, so the first user's coarse answer is not
+        // the one that pages them in.
         Task.detached(priority: .background) { [logger] in
             do {
                 let p = try lib.prepareStage1()
+                _ = try lib.searchReport("a photo", k: 1, control: QueryControl(limits: .init(maxPFrames: 0)))
                 logger.info(
                     "stage 1 ready",
                     metadata: [
