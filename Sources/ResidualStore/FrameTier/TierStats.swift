@@ -35,7 +35,7 @@ public struct TierStats: Sendable, Codable, Equatable {
 extension Library {
     /// The tier's budget for this library now (see `TierBudget.compute`).
     func tierBudget(for tier: FrameTier) -> TierBudget {
-        let hours = (try? store.videos().filter { $0.status == .ready }.reduce(0) { $0 + $1.duration } / 3600) ?? 0
+        let hours = (try? store.videos(status: .ready).reduce(0) { $0 + $1.duration } / 3600) ?? 0
         let held = (try? tier.file.stats()).map { $0.bytes + $0.stillBytes } ?? 0
         return TierBudget.compute(
             hours: hours, freeDiskBytes: TierBudget.freeDiskBytes(at: tier.file.url), tierBytes: held,
@@ -55,7 +55,7 @@ extension Library {
         guard let tier = frameTier else { return nil }
         let s = try tier.file.stats()
         let perVideo = try tier.file.framesPerVideo()
-        let ready = try store.videos().filter { $0.status == .ready }
+        let ready = try store.videos(status: .ready)
         var library = 0.0
         var held = 0.0
         for v in ready {
