@@ -101,7 +101,9 @@ final class SearchProgressTests: XCTestCase {
         XCTAssertEqual(late.report.moments, coarse.moments)
         XCTAssertFalse(late.report.refined)
         XCTAssertTrue(tight.isCancelled)
-        finished.wait()  // the search thread stops at its next check
+        // `run` returned only once the search thread stopped (at its next check): a CLI that
+        // prints and exits must not tear down memory stage 2 still uses.
+        XCTAssertEqual(finished.wait(timeout: .now()), .success, "the search thread was still running")
 
         // A deadline already past still waits for stage 1 (there is nothing else to show).
         let past = QueryControl()

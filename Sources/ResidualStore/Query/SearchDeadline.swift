@@ -6,6 +6,7 @@ import Foundation
 /// seconds a video when the frame tier does not hold its frames: a caller with a deadline
 /// would rather have coarse boundaries than none. Stage 1's answer is waited for even past
 /// `at` (without it there is nothing to show); errors are thrown as the search throws them.
+/// `run` returns only once the search thread has stopped.
 public struct SearchDeadline: Sendable {
     public var at: Date
     public var control: QueryControl
@@ -44,7 +45,10 @@ public struct SearchDeadline: Sendable {
             if let coarse, error as? QueryError == .cancelled, control.isCancelled { return (coarse, true) }
             throw error
         case nil:
+            // Stop stage 2 and wait for it to stop (at its next check: one decoded frame or one
+            // encoder batch): a caller that returns and exits must not tear down what it uses.
             control.cancel()
+            state.waitForResult()
             return (coarse!, true)
         }
     }
@@ -70,6 +74,13 @@ public struct SearchDeadline: Sendable {
             while result == nil && condition.wait(until: deadline) {}
             while result == nil && coarse == nil { condition.wait() }
             return (coarse, result)
+        }
+
+        /// Until the search thread has handed over its result (or error).
+        func waitForResult() {
+            condition.lock()
+            defer { condition.unlock() }
+            while result == nil { condition.wait() }
         }
     }
 }
