@@ -38,6 +38,15 @@ public final class VideoReader: @unchecked Sendable {
     let lock = NSLock()
     let randomConverter = RGBConverter()
 
+    /// Random access (`decode(offsets:)`) skips the deblocking filter of the frames it decodes
+    /// only on the way to a wanted one (H.264, HEVC): ~25% less decode time for a GOP, at the
+    /// price of pictures that differ slightly from a full decode (see `MediaInput`). Off by
+    /// default: ingest and anything compared bit for bit decode in full.
+    public var deblockTargetsOnly: Bool {
+        get { lock.withLock { input.deblockTargetsOnly } }
+        set { lock.withLock { input.deblockTargetsOnly = newValue } }
+    }
+
     /// Opens the file, picks its best video stream and probes it. Throws `VideoError`.
     ///
     /// - Parameter concealDamage: decode damaged media the way a player does (corrupt packets

@@ -79,3 +79,56 @@ final class SeekTests: XCTestCase {
         XCTAssertEqual(try reader.decode(offsets: []).count, 0)
     }
 }
+
+/// `deblockTargetsOnly`: the frames decoded only on the way to a wanted one skip the deblocking
+/// filter (stage 2 beyond the tier). Pictures drift a little from a full decode; the model's
+/// crops stay within the cosine docs/DESIGN.md states.
+final class DeblockTargetsOnlyTests: XCTestCase {
+    func testSkippedDeblockingDriftsLittleAndSparesTheKeyframe() throws {
+        // One 10 s GOP, B-frames, coarse quantiser: deblocking does work on every frame.
+        let url = try DecodeTestSupport.makeVideo(
+            TestVideos.dir, "deblock-gop.mp4", source: "testsrc2=size=320x240:rate=25", seconds: 8,
+            extra: ["-g", "250", "-bf", "3", "-crf", "32", "-pix_fmt", "yuv420p"])
+        let sequential = try DecodeTestSupport.sampleAll(url)
+        XCTAssertEqual(Set(sequential.map(\.offset.seekPTS)).count, 1, "one GOP")
+        let reader = try VideoReader(url: url)
+        XCTAssertFalse(reader.deblockTargetsOnly, "off by default: ingest decodes in full")
+        reader.deblockTargetsOnly = true
+        let images = try reader.decode(offsets: sequential.map(\.offset))
+        XCTAssertEqual(images.count, sequential.count)
+        // The keyframe is decoded from nothing before it: identical.
+        XCTAssertTrue(images[0] == sequential[0].image, "the keyframe is a target and has no reference")
+        var changed = 0
+        var worst: Float = 1
+        for (img, f) in zip(images, sequential) {
+            if img != f.image { changed += 1 }
+            let a = Self.centred(CLIPPreprocessor.resizeAndCrop(img, size: 224))
+            let b = Self.centred(CLIPPreprocessor.resizeAndCrop(f.image, size: 224))
+            worst = min(worst, Self.cosine(a, b))
+        }
+        XCTAssertGreaterThan(changed, sequential.count / 2, "the filter was skipped on the way")
+        XCTAssertGreaterThan(worst, 0.99, "crops within the stated cosine of a full decode")
+
+        // Off again: byte-identical to the sequential pass.
+        reader.deblockTargetsOnly = false
+        let full = try reader.decode(offsets: sequential.map(\.offset))
+        XCTAssertTrue(zip(full, sequential).allSatisfy { $0 == $1.image })
+    }
+
+    /// Pixels minus their mean: the cosine then measures the picture, not its brightness.
+    static func centred(_ img: RGBImage) -> [Float] {
+        let v = img.pixels.map(Float.init)
+        let mean = v.reduce(0, +) / Float(max(1, v.count))
+        return v.map { $0 - mean }
+    }
+
+    static func cosine(_ a: [Float], _ b: [Float]) -> Float {
+        var (ab, aa, bb): (Float, Float, Float) = (0, 0, 0)
+        for (x, y) in zip(a, b) {
+            ab += x * y
+            aa += x * x
+            bb += y * y
+        }
+        return ab / max(1e-12, (aa * bb).squareRoot())
+    }
+}
