@@ -181,6 +181,29 @@ public final class FrameTierFile: @unchecked Sendable {
         return found
     }
 
+    /// Which of `frames` the tier holds (keys only: no payload read, no hit counted, no LRU
+    /// stamp), so a planner can tell the frames that would need decoding.
+    public func present(video: String, recipe: String, frames: [Int]) -> Set<Int> {
+        guard !frames.isEmpty else { return [] }
+        var out = Set<Int>()
+        try? withPool { pool in
+            try pool.read { db in
+                for part in stride(from: 0, to: frames.count, by: 500) {
+                    let slice = Array(frames[part..<min(frames.count, part + 500)])
+                    let marks = slice.map { _ in "?" }.joined(separator: ",")
+                    var args: StatementArguments = [video, recipe]
+                    args += StatementArguments(slice)
+                    out.formUnion(
+                        try Int.fetchAll(
+                            db,
+                            sql: "SELECT frame FROM payloads WHERE video = ? AND recipe = ? AND frame IN (\(marks))",
+                            arguments: args))
+                }
+            }
+        }
+        return out
+    }
+
     /// Stores payloads (replacing older ones under the same key), then evicts by bytes.
     public func put(video: String, recipe: String, payloads: [(frame: Int, data: Data)]) throws {
         let byteBudget = self.byteBudget

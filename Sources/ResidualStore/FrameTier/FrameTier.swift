@@ -160,6 +160,13 @@ package final class FrameTier: @unchecked Sendable {
         return Entry(keep: keep, image: RGBImage(width: size, height: size, pixels: px))
     }
 
+    /// The P-frames of `frames` the tier holds for `encoder`'s recipe (keys only; `read` still
+    /// checks each entry, so this may claim one that turns out damaged).
+    package func holds(_ source: Reconstructor.Source, frames: [Int], encoder: ResidualEncoder) -> Set<Int> {
+        file.present(
+            video: source.contentHash, recipe: recipe(encoder, motionSource: source.motionSource), frames: frames)
+    }
+
     /// Entries of the P-frames `frames` of `source` that the tier holds for `encoder`'s recipe.
     package func read(_ source: Reconstructor.Source, frames: [Int], encoder: ResidualEncoder) -> [Int: Entry] {
         let c = encoder.model.config

@@ -146,6 +146,18 @@ package struct MomentSearch: Sendable {
         return clamped.contains(c.firstFrame) && clamped.contains(c.lastFrame) ? clamped : 0..<0
     }
 
+    /// What decoding a plan may cost: `cost(video, frames)` is what outputting those frames of
+    /// the video would decode (0 for frames at hand), in the unit of `budget`.
+    package struct DecodeBudget {
+        package var budget: Double
+        package var cost: (Int64, Set<Int>) -> Double
+
+        package init(budget: Double, cost: @escaping (Int64, Set<Int>) -> Double) {
+            self.budget = budget
+            self.cost = cost
+        }
+    }
+
     /// The candidates stage 2 looks at: the best `k x candidatesPerResult`.
     package func chosen(_ candidates: [Candidate], k: Int) -> ArraySlice<Candidate> {
         candidates.prefix(k * candidatesPerResult)
@@ -158,19 +170,38 @@ package struct MomentSearch: Sendable {
     /// boundaries (the same protocol over I-frames only) and are flagged `refined == false`.
     /// A candidate whose video is not in `videos` (gone or changed since stage 1), or does not
     /// lie within it, is dropped.
-    package func plan(_ candidates: [Candidate], k: Int, videos: [Int64: VideoContext], pFrameBudget: Int = .max)
-        -> RefinePlan
-    {
+    ///
+    /// `decode` (frames the memory and the tier do not hold cost decoding the original): a
+    /// candidate whose P-frames would take the plan's decoding past `decode.budget` keeps
+    /// coarse boundaries too, except the first refined one (the best answer is always refined).
+    package func plan(
+        _ candidates: [Candidate], k: Int, videos: [Int64: VideoContext], pFrameBudget: Int = .max,
+        decode: DecodeBudget? = nil
+    ) -> RefinePlan {
         var plan = RefinePlan(refinements: [], requests: [])
         var budget = pFrameBudget
         var wanted: [Int64: Set<Int>] = [:]
+        var decodeCost: [Int64: Double] = [:]
+        var decodeSpent = 0.0
         for c in chosen(candidates, k: k) {
             guard let v = videos[c.videoID] else { continue }
             let span = span(c, layout: v.layout, frames: v.times.count, allowed: v.allowed)
             guard !span.isEmpty else { continue }
             let decisive = decisiveFrames(c, layout: v.layout, frames: v.times.count).filter(span.contains)
             let p = decisive.filter { !(wanted[v.id]?.contains($0) ?? false) }
-            let refined = v.refinable && p.count <= budget
+            var refined = v.refinable && p.count <= budget
+            if refined, let decode, !p.isEmpty {
+                let before = decodeCost[v.id] ?? 0
+                let after = decode.cost(v.id, (wanted[v.id] ?? []).union(p))
+                let extra = after - before
+                let anyRefined = plan.refinements.contains(where: { $0.refined && !$0.pFrames.isEmpty })
+                if anyRefined && extra > 0 && decodeSpent + extra > decode.budget {
+                    refined = false
+                } else {
+                    decodeSpent += extra
+                    decodeCost[v.id] = after
+                }
+            }
             if refined { budget -= p.count }
             let iFrames = span.filter(v.layout.isIFrame)
             wanted[v.id, default: []].formUnion(iFrames + (refined ? p : []))

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Video
 
 // A search, top to bottom: the query as one unit vector -> stage 1 (coarse proposals on the
 // stored I-features) -> the videos of the best candidates -> stage 2's plan of the P-frames
@@ -47,7 +48,9 @@ extension Library {
         // 4. The plan of the frames to compute, within the query's P-frame budget, and their
         //    features. Decoding past the request's budget (long GOPs, large pictures): the
         //    moments keep their coarse boundaries, flagged, as past the P-frame budget.
-        var plan = search.plan(stage1.candidates, k: k, videos: contexts, pFrameBudget: control.remainingPFrames)
+        var plan = search.plan(
+            stage1.candidates, k: k, videos: contexts, pFrameBudget: control.remainingPFrames,
+            decode: try refineDecodeBudget(search.plan(stage1.candidates, k: k, videos: contexts), videos: videos))
         let features: [[[Float]]]
         do {
             // Each batched pass's moments, to a caller that streams them.
@@ -113,6 +116,31 @@ extension Library {
             candidates: candidates, ready: snapshot.ready, mode: .exact,
             videosScored: selection?.frames.count ?? snapshot.segments.filter { $0.rows > 0 }.count,
             rowsScored: selection?.rowCount ?? snapshot.matrix.rows.count, allowed: selection?.frames)
+    }
+
+    /// Stage 2's decoding budget (`Configuration.refineDecodeBudget`) over the frames `full`
+    /// (the plan with no budget) asks for: what each P-frame would cost to decode from its
+    /// original, known before any decode (one tier lookup a video), in 720p frames (seconds
+    /// from each needed keyframe x the file's frame rate x its pixels against 720p). nil when
+    /// unbounded.
+    func refineDecodeBudget(_ full: RefinePlan, videos: [Int64: Stage2Video]) throws -> MomentSearch.DecodeBudget? {
+        let budget = configuration.refineDecodeBudget
+        guard budget.isFinite else { return nil }
+        var need: [Int64: [Int: [Int]]] = [:]
+        var perSecond: [Int64: Double] = [:]
+        for r in full.requests {
+            guard let v = videos[r.video] else { continue }
+            need[r.video] = try reconstructor(for: v.record).framesToDecode(v.source, frames: r.frameIndices)
+            let info = try? JSONDecoder().decode(VideoInfo.self, from: Data(v.record.info.utf8))
+            let rate = info.map { $0.frameRate > 0 && $0.frameRate.isFinite ? $0.frameRate : 30 } ?? 30
+            let pixels = DecodeCost.pixels(width: info?.codedWidth ?? 0, height: info?.codedHeight ?? 0)
+            perSecond[r.video] = rate * DecodeCost.frames(pixels: pixels)
+        }
+        return MomentSearch.DecodeBudget(budget: budget) { id, frames in
+            guard let v = videos[id], let n = need[id], !n.isEmpty else { return 0 }
+            let decoded = Set(frames.flatMap { n[$0] ?? [] })
+            return Reconstructor.decodeSeconds(v.source, frames: decoded) * (perSecond[id] ?? 0)
+        }
     }
 
     /// One video stage 2 may refine: its row, its stored frames, and what the scoring needs.

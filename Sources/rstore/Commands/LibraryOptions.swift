@@ -50,6 +50,17 @@ struct LibraryOptions: ParsableArguments {
     )
     var stage1: Stage1Mode = .auto
 
+    @Option(
+        help:
+            """
+            What stage 2 of one search may plan to decode from original files (frames the tier does not hold), in \
+            720p frames from each needed keyframe; candidates past it keep coarse boundaries (flagged), the best \
+            always refined. 0: only the best; inf: every candidate. Default: \
+            \(Int(Library.Configuration.defaultRefineDecodeBudget)).
+            """
+    )
+    var refineDecodeBudget: Double?
+
     var storeURL: URL {
         if let store { return URL(fileURLWithPath: store) }
         if let env = ProcessInfo.processInfo.environment["RSTORE_STORE"], !env.isEmpty {
@@ -79,6 +90,12 @@ struct LibraryOptions: ParsableArguments {
         configuration.frameTierBytes = frameTierMB.map { max(0, $0) << 20 }
         configuration.roots = try root.roots()
         configuration.stage1.mode = stage1
+        if let refineDecodeBudget {
+            guard refineDecodeBudget >= 0, !refineDecodeBudget.isNaN else {
+                throw ValidationError("--refine-decode-budget must be 0 or more (inf: no budget)")
+            }
+            configuration.refineDecodeBudget = refineDecodeBudget
+        }
         if let opened {
             return try Library(opening: { opened }, model: clip, tokenizer: a, configuration: configuration)
         }

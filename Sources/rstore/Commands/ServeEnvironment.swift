@@ -24,6 +24,7 @@ enum ServeEnvironment {
         ("body-timeout", .value, []), ("store-timeout", .value, []), ("thumbnail-cache-mb", .value, []),
         ("frame-cache-mb", .value, []), ("frame-tier-mb", .value, []), ("log-level", .value, ["LOG_LEVEL"]),
         ("metrics-public", .flag, []), ("stage1", .value, []),
+        ("refine-decode-budget", .value, []),
     ]
 
     /// Options that read their variable themselves (`--token`'s is RSTORE_TOKEN).
