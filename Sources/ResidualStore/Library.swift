@@ -27,6 +27,19 @@ public final class Library: @unchecked Sendable {
         /// tier); nil: follows the library's size, capped by free disk (`TierBudget`).
         public var frameTierBytes: Int? = nil
         public var featureCacheBytes = 128 << 20
+        /// Stage 2 decoding an original (frames the tier does not hold) skips the deblocking
+        /// filter of the frames it decodes only to reach a wanted one: ~25% less decode time
+        /// on deblocked H.264, but P-features drift from a full decode's (measured mean cosine
+        /// 0.998, min 0.885 on the `bench search` library: docs/DESIGN.md, "Stage 2 beyond the
+        /// tier"), so off by default: every frame decoded in full, as ingest decodes.
+        public var deblockTargetsOnly = false
+        /// What stage 2 of one search may plan to decode from originals (frames neither the
+        /// memory nor the tier holds), in 720p frames (`DecodeCost`) from each needed keyframe:
+        /// candidates past it keep coarse boundaries, flagged, in rank order, the best one always
+        /// refined. Bounds the first query of videos beyond the tier to ~2 s of decoding on two
+        /// cores (docs/DESIGN.md, "Stage 2 beyond the tier"); `.infinity`: refine every candidate.
+        public var refineDecodeBudget = Configuration.defaultRefineDecodeBudget
+        public static let defaultRefineDecodeBudget = 1500.0
         public var batch = 16
         /// Fail damaged or truncated files (as `--strict`) instead of indexing what decodes.
         public var strict = false
@@ -114,6 +127,7 @@ public final class Library: @unchecked Sendable {
             reduction: TokenReduction(p: v.p, strategy: v.reductionStrategy()))
         let r = Reconstructor(encoder: encoder, frameCache: frameCache, featureBudget: configuration.featureCacheBytes)
         r.tier = frameTier
+        r.deblockTargetsOnly = configuration.deblockTargetsOnly
         reconstructors[key] = r
         return r
     }

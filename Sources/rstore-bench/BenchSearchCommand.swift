@@ -21,6 +21,12 @@ struct BenchSearchCommand: AsyncParsableCommand {
     @Option(help: "Queries timed in the warm process.") var queries = 20
     @Option(help: "Queries timed as fresh CLI processes.") var cliQueries = 5
     @Option(name: .short, help: "Moments per query.") var k = 10
+    @Option(
+        help: """
+            x264 preset of the generated videos: veryfast (B-frames, CABAC, deblocking: how archives are \
+            encoded) or ultrafast (none of them: the costliest to decode a frame of, 15-22 Mbit/s here).
+            """)
+    var preset = "veryfast"
     @Option(help: "Where the generated library is kept between runs.") var cache = ".build/bench-search"
     @Option(help: "Video-hours of the synthetic stage-1 matrix of `bench store` to time these queries on (0: skip).")
     var syntheticHours = 1000.0
@@ -34,7 +40,9 @@ struct BenchSearchCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     struct Result: Encodable {
-        var library_minutes = 0.0, queries = 0
+        var library_minutes = 0.0, queries = 0, preset = ""
+        /// The generated files' mean bitrate: what a decoded frame costs follows it.
+        var source_mbit_per_second = 0.0
         var server_first_query_p50_ms = 0.0, server_first_query_p95_ms = 0.0, cli_cold_p50_ms = 0.0
         var p_frames_per_query = 0.0, decoded_frames_per_query = 0.0, frame_cache_hits_per_query = 0.0
         var stage1_p50_ms = 0.0, stage2_p50_ms = 0.0
@@ -50,6 +58,15 @@ struct BenchSearchCommand: AsyncParsableCommand {
         /// process on a fresh library object each (no memory cache), and as fresh CLI processes.
         var tier_off_first_query_p50_ms = 0.0, tier_on_first_query_p50_ms = 0.0
         var tier_off_first_query_ms: [Double] = [], tier_on_first_query_ms: [Double] = []
+        /// Tier off with `deblockTargetsOnly` on (frames on the way not deblocked), and with no
+        /// decoding budget (`refineDecodeBudget` infinite: every candidate refined).
+        var tier_off_deblock_skipped_first_query_p50_ms = 0.0, tier_off_deblock_skipped_first_query_ms: [Double] = []
+        var tier_off_unbounded_first_query_p50_ms = 0.0, tier_off_unbounded_first_query_ms: [Double] = []
+        /// Tier off, defaults: the share of moments refined (the rest past the decoding budget).
+        var tier_off_refined_share = 0.0
+        /// P-features decoded as stage 2 decodes beyond the tier (the deblocking of frames on the
+        /// way skipped) against a full decode: 1.5 s windows every 23 s.
+        var fast_vs_full_decode_mean_cos = 0.0, fast_vs_full_decode_min_cos = 0.0
         var tier_off_cli_cold_p50_ms = 0.0
         /// Tier off: frames the decoder output (seek keyframes and skipped-over frames included)
         /// per refined P-frame, and sampled frames decoded per query.
@@ -83,6 +100,9 @@ struct BenchSearchCommand: AsyncParsableCommand {
         guard (1...Self.scenes.count).contains(videos), videoSeconds >= 60, queries >= 1, cliQueries >= 0 else {
             throw ValidationError("need 1...\(Self.scenes.count) videos of >= 60 s and >= 1 query")
         }
+        guard ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"].contains(preset) else {
+            throw ValidationError("--preset: one of ultrafast, superfast, veryfast, faster, fast, medium")
+        }
         let log = { (s: String) in FileHandle.standardError.write(Data((s + "\n").utf8)) }
         let clip = try model.load()
         guard clip.tokenizer != nil else {
@@ -90,7 +110,8 @@ struct BenchSearchCommand: AsyncParsableCommand {
                 "the model has no tokenizer: make one with `rstore model init-random DIR --arch B/32 --vocab VOCAB`")
         }
         let dir = URL(fileURLWithPath: cache).appendingPathComponent(
-            "\(videos)x\(videoSeconds)s-720p25-g250-\(clip.weightsSHA256.prefix(12))")
+            "\(videos)x\(videoSeconds)s-720p25-g250\(preset == "ultrafast" ? "" : "-" + preset)-\(clip.weightsSHA256.prefix(12))"
+        )
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var r = Result()
         log("OpenBLAS kernels: \(r.blas_core)")
@@ -104,7 +125,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
             log("generating \(url.lastPathComponent) (\(videoSeconds) s of 720p)…")
             let tmp = dir.appendingPathComponent(".scene-\(i).tmp.mp4")
             try BenchStoreCommand.ffmpeg([
-                "-f", "lavfi", "-i", Self.scenes[i], "-t", "\(videoSeconds)", "-c:v", "libx264", "-preset", "ultrafast",
+                "-f", "lavfi", "-i", Self.scenes[i], "-t", "\(videoSeconds)", "-c:v", "libx264", "-preset", preset,
                 "-g", "250", "-keyint_min", "250", "-sc_threshold", "0", "-pix_fmt", "yuv420p", tmp.path,
             ])
             try FileManager.default.moveItem(at: tmp, to: url)
@@ -125,17 +146,24 @@ struct BenchSearchCommand: AsyncParsableCommand {
         let lib = try Library(store: storeURL, model: clip)
         let ready = try lib.videos(status: .ready)
         r.library_minutes = ready.reduce(0) { $0 + $1.duration } / 60
+        r.preset = preset
+        let fileBytes = try files.reduce(0) {
+            $0 + ((try FileManager.default.attributesOfItem(atPath: $1.path)[.size] as? Int) ?? 0)
+        }
+        r.source_mbit_per_second = Double(fileBytes) * 8 / 1e6 / max(1, r.library_minutes * 60)
         let tier = try lib.frameTier?.file.stats()
         r.frame_cache_bytes_per_hour = Double(tier?.bytes ?? 0) / max(1e-9, r.library_minutes / 60)
         log(
             String(
-                format: "library: %d videos, %.1f min; frame tier %.1f MB (%.2f MB per video-hour)", ready.count,
+                format:
+                    "library: %d videos, %.1f min, %.1f Mbit/s (x264 %@); frame tier %.1f MB (%.2f MB per video-hour)",
+                ready.count,
                 r.library_minutes,
-                Double(tier?.bytes ?? 0) / 1e6, r.frame_cache_bytes_per_hour / 1e6))
+                r.source_mbit_per_second, preset, Double(tier?.bytes ?? 0) / 1e6, r.frame_cache_bytes_per_hour / 1e6))
 
         // 2. A warm `rstore serve` process over HTTP: one query to load the matrix, then never-asked queries.
         let nonce = UInt32.random(in: 0...UInt32.max)
-        let texts = (0..<(queries + 3 * cliQueries + 2 * tierOffQueries + 1)).map { i in
+        let texts = (0..<(queries + 3 * cliQueries + 4 * tierOffQueries + 1)).map { i in
             """
             a \(Self.adjectives[i % Self.adjectives.count]) \
             \(Self.nouns[(i / Self.adjectives.count + i) % Self.nouns.count]) \(nonce)-\(i)
@@ -207,16 +235,24 @@ struct BenchSearchCommand: AsyncParsableCommand {
                 cli.map { String(format: "%.0f", $0) }.joined(separator: ", "), r.tier_off_cli_cold_p50_ms,
                 cliTierOff.map { String(format: "%.0f", $0) }.joined(separator: ", ")))
 
-        // 3b. First queries in this process, tier off next to tier on, alternating.
+        // 3b. First queries in this process, alternating: tier off (defaults), tier on, tier off
+        // with the deblocking of frames on the way skipped, tier off with every candidate
+        // refined (no decoding budget).
         if tierOffQueries > 0 {
             var offConfig = Library.Configuration()
             offConfig.frameTierBytes = 0
+            var fastConfig = offConfig
+            fastConfig.deblockTargetsOnly = true
+            var unboundedConfig = offConfig
+            unboundedConfig.refineDecodeBudget = .infinity
+            let configs = [offConfig, .init(), fastConfig, unboundedConfig]
             var decoderFrames = 0
             var pFrames = 0
             var sampled = 0
-            for (i, text) in texts.suffix(2 * tierOffQueries).enumerated() {
-                let tierOff = i % 2 == 0
-                let lib = try Library(store: storeURL, model: clip, configuration: tierOff ? offConfig : .init())
+            var refinedShare: [Double] = []
+            for (i, text) in texts.suffix(configs.count * tierOffQueries).enumerated() {
+                let mode = i % configs.count
+                let lib = try Library(store: storeURL, model: clip, configuration: configs[mode])
                 // The matrix and text encoder loaded, no stage 2 (nothing decoded, nothing cached).
                 _ = try lib.searchReport("warm-up \(nonce)", k: 1, control: QueryControl(limits: .init(maxPFrames: 0)))
                 let control = QueryControl()
@@ -224,31 +260,42 @@ struct BenchSearchCommand: AsyncParsableCommand {
                 let t0 = Date()
                 let report = try lib.searchReport(text, k: k, control: control)
                 let ms = Date().timeIntervalSince(t0) * 1000
-                if tierOff {
+                switch mode {
+                case 0:
                     r.tier_off_first_query_ms.append(ms)
                     decoderFrames += control.usage.decodedFrames - before.decodedFrames
                     pFrames += report.pFrames
                     sampled += report.decodedFrames
-                } else {
-                    r.tier_on_first_query_ms.append(ms)
+                    refinedShare.append(
+                        Double(report.moments.filter(\.refined).count) / Double(max(1, report.moments.count)))
+                case 1: r.tier_on_first_query_ms.append(ms)
+                case 2: r.tier_off_deblock_skipped_first_query_ms.append(ms)
+                default: r.tier_off_unbounded_first_query_ms.append(ms)
                 }
             }
             r.tier_off_first_query_p50_ms = Self.percentile(r.tier_off_first_query_ms, 0.5)
             r.tier_on_first_query_p50_ms = Self.percentile(r.tier_on_first_query_ms, 0.5)
+            r.tier_off_deblock_skipped_first_query_p50_ms = Self.percentile(
+                r.tier_off_deblock_skipped_first_query_ms, 0.5)
+            r.tier_off_unbounded_first_query_p50_ms = Self.percentile(r.tier_off_unbounded_first_query_ms, 0.5)
+            r.tier_off_refined_share = refinedShare.reduce(0, +) / Double(max(1, refinedShare.count))
             r.tier_off_decoder_frames_per_p_frame = Double(decoderFrames) / Double(max(1, pFrames))
             r.tier_off_sampled_frames_decoded_per_query = Double(sampled) / Double(tierOffQueries)
             r.tier_off_p_frames_per_query = Double(pFrames) / Double(tierOffQueries)
+            let list = { (xs: [Double]) in xs.map { String(format: "%.0f", $0) }.joined(separator: ", ") }
             log(
                 String(
                     format:
                         """
-                        first query in process: tier off p50 %.0f ms (%@), tier on p50 %.0f ms (%@); tier off: \
-                        %.1f P-frames, %.1f sampled frames decoded per query, %.2f decoder frames per P-frame
+                        first query in process: tier off p50 %.0f ms (%@; %.0f%% of moments refined, the rest within \
+                        the decoding budget), tier on p50 %.0f ms (%@), tier off skipping the deblocking on the way \
+                        p50 %.0f ms (%@), tier off refining every candidate p50 %.0f ms (%@); tier off: %.1f \
+                        P-frames, %.1f sampled frames decoded per query, %.2f decoder frames per P-frame
                         """,
-                    r.tier_off_first_query_p50_ms,
-                    r.tier_off_first_query_ms.map { String(format: "%.0f", $0) }.joined(separator: ", "),
-                    r.tier_on_first_query_p50_ms,
-                    r.tier_on_first_query_ms.map { String(format: "%.0f", $0) }.joined(separator: ", "),
+                    r.tier_off_first_query_p50_ms, list(r.tier_off_first_query_ms), r.tier_off_refined_share * 100,
+                    r.tier_on_first_query_p50_ms, list(r.tier_on_first_query_ms),
+                    r.tier_off_deblock_skipped_first_query_p50_ms, list(r.tier_off_deblock_skipped_first_query_ms),
+                    r.tier_off_unbounded_first_query_p50_ms, list(r.tier_off_unbounded_first_query_ms),
                     r.tier_off_p_frames_per_query, r.tier_off_sampled_frames_decoded_per_query,
                     r.tier_off_decoder_frames_per_p_frame))
         }
@@ -256,6 +303,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
         // 4. Fidelity: P-features from the tier vs from decoding the originals (60 s of each video).
         var plainConfig = Library.Configuration()
         plainConfig.frameTierBytes = 0
+        plainConfig.deblockTargetsOnly = false
         let plain = try Library(store: storeURL, model: clip, configuration: plainConfig)
         var cosines: [Float] = []
         var fromTier = 0
@@ -276,6 +324,30 @@ struct BenchSearchCommand: AsyncParsableCommand {
                 format: "tier vs source over %d P-frames (%d read from the tier): mean cos %.4f, min %.4f",
                 cosines.count, fromTier,
                 r.cache_vs_source_mean_cos, r.cache_vs_source_min_cos))
+
+        // 4b. Stage 2's decode beyond the tier (deblocking skipped on the way to the wanted
+        // frames) vs a full decode: sparse windows, so the way from the keyframe is long.
+        var skipConfig = plainConfig
+        skipConfig.deblockTargetsOnly = true
+        let fast = try Library(store: storeURL, model: clip, configuration: skipConfig)
+        var drift: [Float] = []
+        for v in ready {
+            for t in stride(from: 7.0, to: v.duration - 2, by: 23) {
+                let a = try fast.embeddings(v, from: t, to: t + 1.5)
+                let b = try plain.embeddings(v, from: t, to: t + 1.5)
+                for (x, y) in zip(a, b) where x.kind == .p { drift.append(VectorMath.cosine(x.vector, y.vector)) }
+            }
+        }
+        r.fast_vs_full_decode_mean_cos = Double(drift.reduce(0, +) / Float(max(1, drift.count)))
+        r.fast_vs_full_decode_min_cos = Double(drift.min() ?? 0)
+        log(
+            String(
+                format:
+                    """
+                    source decoded as stage 2 does (deblocking skipped on the way) vs in full, %d P-frames: mean cos \
+                    %.4f, min %.4f
+                    """,
+                drift.count, r.fast_vs_full_decode_mean_cos, r.fast_vs_full_decode_min_cos))
 
         // 5. A cold 60 s window (fresh process state, tier filled) vs its compute lower bound.
         let v = ready[ready.count / 2]

@@ -21,6 +21,9 @@ package final class Reconstructor: @unchecked Sendable {
     package let batchBytes: Int
     /// The on-disk decoded-frame tier, read before decoding and refilled after (nil: none).
     package var tier: FrameTier?
+    /// Decoding from the original skips the deblocking of frames that are only on the way to a
+    /// wanted one (`VideoReader.deblockTargetsOnly`; `Library.Configuration.deblockTargetsOnly`).
+    package var deblockTargetsOnly = false
 
     /// What the reconstructor needs to know of one stored video.
     package struct Source: Sendable {
