@@ -34,12 +34,13 @@ public final class Library: @unchecked Sendable {
         /// tier"), so off by default: every frame decoded in full, as ingest decodes.
         public var deblockTargetsOnly = false
         /// What stage 2 of one search may plan to decode from originals (frames neither the
-        /// memory nor the tier holds), in 720p frames (`DecodeCost`) from each needed keyframe:
+        /// memory nor the tier holds), in 720p frames from each needed keyframe, each weighted
+        /// by its pixels and its share of the file's bytes (`Library.refineDecodeBudget(_:videos:)`):
         /// candidates past it keep coarse boundaries, flagged, in rank order, the best one always
-        /// refined. Bounds the first query of videos beyond the tier to ~2 s of decoding on two
-        /// cores (docs/DESIGN.md, "Stage 2 beyond the tier"); `.infinity`: refine every candidate.
+        /// refined. Measured ~2 s a first query beyond the tier on two cores (docs/DESIGN.md,
+        /// "Stage 2 beyond the tier"); `.infinity`: refine every candidate.
         public var refineDecodeBudget = Configuration.defaultRefineDecodeBudget
-        public static let defaultRefineDecodeBudget = 1500.0
+        public static let defaultRefineDecodeBudget = 3000.0
         public var batch = 16
         /// Fail damaged or truncated files (as `--strict`) instead of indexing what decodes.
         public var strict = false

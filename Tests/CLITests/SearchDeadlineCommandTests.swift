@@ -81,5 +81,19 @@ final class SearchDeadlineCommandTests: CLITestCase {
             XCTAssertNotEqual(r.status, 0, bad)
             XCTAssertTrue(r.stderr.contains("--deadline"), r.stderr)
         }
+
+        // The decoding budget: 0 refines the best candidate only (nothing else is at hand with
+        // the tier off); inf every one; a negative or unreadable budget is refused.
+        let best = try search(["--frame-tier-mb", "0", "--refine-decode-budget", "0"], store: store).0
+        XCTAssertTrue(best.moments.contains(where: \.refined))
+        XCTAssertLessThanOrEqual(best.p_frames, full.p_frames)
+        let every = try search(["--frame-tier-mb", "0", "--refine-decode-budget", "inf"], store: store).0
+        XCTAssertEqual(every.moments, full.moments)
+        for bad in ["-1", "nan", "lots"] {
+            let r = try rstore(["search", "x", "--refine-decode-budget", bad], store: store)
+            XCTAssertNotEqual(r.status, 0, bad)
+            XCTAssertTrue(
+                r.stderr.contains("--refine-decode-budget") || r.stderr.contains("refine-decode-budget"), r.stderr)
+        }
     }
 }

@@ -54,8 +54,8 @@ struct LibraryOptions: ParsableArguments {
         help:
             """
             What stage 2 of one search may plan to decode from original files (frames the tier does not hold), in \
-            720p frames from each needed keyframe; candidates past it keep coarse boundaries (flagged), the best \
-            always refined. 0: only the best; inf: every candidate. Default: \
+            720p frames from each needed keyframe, weighted by pixels and bitrate; candidates past it keep coarse \
+            boundaries (flagged), the best always refined. 0: only the best; inf: every candidate. Default: \
             \(Int(Library.Configuration.defaultRefineDecodeBudget)).
             """
     )
