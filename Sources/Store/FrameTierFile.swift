@@ -132,11 +132,7 @@ public final class FrameTierFile: @unchecked Sendable {
         do {
             try withPool { pool in
                 try pool.read { db in
-                    for part in stride(from: 0, to: frames.count, by: 500) {
-                        let slice = Array(frames[part..<min(frames.count, part + 500)])
-                        let marks = slice.map { _ in "?" }.joined(separator: ",")
-                        var args: StatementArguments = [video, recipe]
-                        args += StatementArguments(slice)
+                    for (marks, args) in Self.framesIn(video: video, recipe: recipe, frames: frames) {
                         let rows = try Row.fetchAll(
                             db,
                             sql:
@@ -181,6 +177,16 @@ public final class FrameTierFile: @unchecked Sendable {
         return found
     }
 
+    /// `frames` in chunks of 500 for `video = ? AND recipe = ? AND frame IN (marks)`.
+    private static func framesIn(video: String, recipe: String, frames: [Int]) -> [(String, StatementArguments)] {
+        stride(from: 0, to: frames.count, by: 500).map { part in
+            let slice = Array(frames[part..<min(frames.count, part + 500)])
+            var args: StatementArguments = [video, recipe]
+            args += StatementArguments(slice)
+            return (slice.map { _ in "?" }.joined(separator: ","), args)
+        }
+    }
+
     /// Which of `frames` the tier holds (keys only: no payload read, no hit counted, no LRU
     /// stamp), so a planner can tell the frames that would need decoding.
     public func present(video: String, recipe: String, frames: [Int]) -> Set<Int> {
@@ -188,11 +194,7 @@ public final class FrameTierFile: @unchecked Sendable {
         var out = Set<Int>()
         try? withPool { pool in
             try pool.read { db in
-                for part in stride(from: 0, to: frames.count, by: 500) {
-                    let slice = Array(frames[part..<min(frames.count, part + 500)])
-                    let marks = slice.map { _ in "?" }.joined(separator: ",")
-                    var args: StatementArguments = [video, recipe]
-                    args += StatementArguments(slice)
+                for (marks, args) in Self.framesIn(video: video, recipe: recipe, frames: frames) {
                     out.formUnion(
                         try Int.fetchAll(
                             db,

@@ -11,15 +11,8 @@ final class RefineDecodeBudgetTests: XCTestCase {
     func testBudgetBoundsDecodingButNotWhatIsAtHand() async throws {
         let dir = try TempDirectory.make("decode-budget")
         let store = dir.appendingPathComponent("lib.rstore")
-        let url = dir.appendingPathComponent("scenes.mp4")
         // Three scenes, 4 s each at 10 fps, one keyframe every 4 s.
-        try ExternalCommand.ffmpeg([
-            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=4",
-            "-f", "lavfi", "-i", "mandelbrot=size=160x120:rate=10,trim=duration=4",
-            "-f", "lavfi", "-i", "smptebars=size=160x120:rate=10:duration=4",
-            "-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0,format=yuv420p",
-            "-c:v", "libx264", "-g", "40", "-bf", "2", url.path,
-        ])
+        let url = try SceneVideos.threeScenes(in: dir)
         let model = try TinyCLIP.model.get()
         let indexed = try Library(store: store, model: model)  // the tier on: ingest fills it
         let summary = try await indexed.index([url])

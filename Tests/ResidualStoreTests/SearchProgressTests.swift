@@ -24,14 +24,7 @@ final class SearchProgressTests: XCTestCase {
         let lib = try Library(
             store: dir.appendingPathComponent("lib.rstore"), model: try TinyCLIP.model.get(), configuration: config)
         // Three scenes, 4 s each at 10 fps (GOP 4 s): a curve with structure, indexed in seconds.
-        let url = dir.appendingPathComponent("scenes.mp4")
-        try ExternalCommand.ffmpeg([
-            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=4",
-            "-f", "lavfi", "-i", "mandelbrot=size=160x120:rate=10,trim=duration=4",
-            "-f", "lavfi", "-i", "smptebars=size=160x120:rate=10:duration=4",
-            "-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0,format=yuv420p",
-            "-c:v", "libx264", "-g", "40", "-bf", "2", url.path,
-        ])
+        let url = try SceneVideos.threeScenes(in: dir)
         let summary = try await lib.index([url])
         XCTAssertEqual(summary.failed, 0)
         return lib

@@ -9,15 +9,7 @@ import XCTest
 final class SearchQualityTests: XCTestCase {
     /// 36 s of three visibly different scenes (GOP 10 s), so the similarity curve has structure.
     static func scenesVideo(in dir: URL) throws -> URL {
-        let url = dir.appendingPathComponent("scenes.mp4")
-        try ExternalCommand.ffmpeg([
-            "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=12",
-            "-f", "lavfi", "-i", "mandelbrot=size=320x240:rate=25,trim=duration=12",
-            "-f", "lavfi", "-i", "smptebars=size=320x240:rate=25:duration=12",
-            "-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0,format=yuv420p",
-            "-c:v", "libx264", "-g", "250", "-bf", "2", url.path,
-        ])
-        return url
+        try SceneVideos.threeScenes(in: dir, size: "320x240", rate: 25, seconds: 12, gop: 250)
     }
 
     func testSearchAndGroundReturnTheSameMomentInAOneVideoLibrary() async throws {
