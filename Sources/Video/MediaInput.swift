@@ -354,13 +354,13 @@ final class MediaInput {
 
     var startForMessages: Int64 { streamStart != LibAV.nopts ? streamStart : 0 }
 
-    /// Whether the frame of a packet with this pts may be skipped under the current policy.
     /// `deblockTargetsOnly` and a packet on the way to the targets (not one of them).
     private func deblockSkippable(_ pts: Int64) -> Bool {
         guard deblockTargetsOnly, pts != LibAV.nopts, case .targets(let set) = skipPolicy else { return false }
         return !set.contains(pts)
     }
 
+    /// Whether the frame of a packet with this pts may be skipped under the current policy.
     private func packetSkippable(_ pts: Int64) -> Bool {
         guard canSkipNonRef, pts != LibAV.nopts else { return false }
         switch skipPolicy {

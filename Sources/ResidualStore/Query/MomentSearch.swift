@@ -183,6 +183,7 @@ package struct MomentSearch: Sendable {
         var wanted: [Int64: Set<Int>] = [:]
         var decodeCost: [Int64: Double] = [:]
         var decodeSpent = 0.0
+        var refinedOne = false  // a candidate with P-frames refined: the best is, whatever it costs
         for c in chosen(candidates, k: k) {
             guard let v = videos[c.videoID] else { continue }
             let span = span(c, layout: v.layout, frames: v.times.count, allowed: v.allowed)
@@ -194,8 +195,7 @@ package struct MomentSearch: Sendable {
                 let before = decodeCost[v.id] ?? 0
                 let after = decode.cost(v.id, (wanted[v.id] ?? []).union(p))
                 let extra = after - before
-                let anyRefined = plan.refinements.contains(where: { $0.refined && !$0.pFrames.isEmpty })
-                if anyRefined && extra > 0 && decodeSpent + extra > decode.budget {
+                if refinedOne && extra > 0 && decodeSpent + extra > decode.budget {
                     refined = false
                 } else {
                     decodeSpent += extra
@@ -203,6 +203,7 @@ package struct MomentSearch: Sendable {
                 }
             }
             if refined { budget -= p.count }
+            if refined && !decisive.isEmpty { refinedOne = true }
             let iFrames = span.filter(v.layout.isIFrame)
             wanted[v.id, default: []].formUnion(iFrames + (refined ? p : []))
             plan.refinements.append(

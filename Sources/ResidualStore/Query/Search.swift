@@ -50,7 +50,7 @@ extension Library {
         //    moments keep their coarse boundaries, flagged, as past the P-frame budget.
         var plan = search.plan(
             stage1.candidates, k: k, videos: contexts, pFrameBudget: control.remainingPFrames,
-            decode: try refineDecodeBudget(search.plan(stage1.candidates, k: k, videos: contexts), videos: videos))
+            decode: try refineDecodeBudget(stage1.candidates, k: k, videos: videos))
         let features: [[[Float]]]
         do {
             // Each batched pass's moments, to a caller that streams them.
@@ -118,14 +118,17 @@ extension Library {
             rowsScored: selection?.rowCount ?? snapshot.matrix.rows.count, allowed: selection?.frames)
     }
 
-    /// Stage 2's decoding budget (`Configuration.refineDecodeBudget`) over the frames `full`
-    /// (the plan with no budget) asks for: what each P-frame would cost to decode from its
+    /// Stage 2's decoding budget (`Configuration.refineDecodeBudget`) over the frames the plan
+    /// of `candidates` with no budget asks for: what each P-frame would cost to decode from its
     /// original, known before any decode (one tier lookup a video), in 720p frames (seconds
     /// from each needed keyframe x the file's frame rate x (its pixels against 720p + its
     /// bytes a frame / 15.5 KB)). nil when unbounded.
-    func refineDecodeBudget(_ full: RefinePlan, videos: [Int64: Stage2Video]) throws -> MomentSearch.DecodeBudget? {
+    func refineDecodeBudget(_ candidates: [MomentSearch.Candidate], k: Int, videos: [Int64: Stage2Video]) throws
+        -> MomentSearch.DecodeBudget?
+    {
         let budget = configuration.refineDecodeBudget
         guard budget.isFinite else { return nil }
+        let full = MomentSearch().plan(candidates, k: k, videos: videos.mapValues(\.context))
         var need: [Int64: [Int: [Int]]] = [:]
         var perSecond: [Int64: Double] = [:]
         for r in full.requests {

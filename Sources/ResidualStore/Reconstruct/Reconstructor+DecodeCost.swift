@@ -9,7 +9,7 @@ extension Reconstructor {
     package func framesToDecode(_ source: Source, frames: [Int]) -> [Int: [Int]] {
         let motion = encoder.reduction.strategy == .motion
         let p = frames.filter { !source.layout.isIFrame($0) && source.hasOffset($0) }
-        let uncached = p.filter { pFeatures.get(source.featureKey($0)) == nil }
+        let uncached = p.filter { !pFeatures.contains(source.featureKey($0)) }
         let inTier = tier?.holds(source, frames: uncached, encoder: encoder.withMaskSeed(source.maskSeed)) ?? []
         var out: [Int: [Int]] = [:]
         for k in uncached where !inTier.contains(k) {

@@ -72,7 +72,8 @@ extension Reconstructor {
         // motion spans or decodes on one thread for determinism (damaged files).
         var units: [(job: Int, pixels: [Int], motionOf: [Int], cost: Int64)] = []
         for (j, job) in jobs.enumerated() {
-            let frames = Set(job.pixels).filter(job.source.hasOffset)
+            let all = Set(job.pixels)
+            let frames = all.filter(job.source.hasOffset)
             if !job.motionOf.isEmpty || job.source.damaged {
                 units.append((j, job.pixels, job.motionOf, .max))
                 continue
@@ -81,8 +82,8 @@ extension Reconstructor {
             for (seek, ks) in gops {
                 units.append((j, ks.sorted(), [], ks.map { job.source.offset($0).pts - seek }.max() ?? 0))
             }
-            if frames.count < Set(job.pixels).count {  // frames outside the window: let the decode say so
-                units.append((j, Set(job.pixels).subtracting(frames).sorted(), [], 0))
+            if frames.count < all.count {  // frames outside the window: let the decode say so
+                units.append((j, all.subtracting(frames).sorted(), [], 0))
             }
         }
         units.sort { $0.cost > $1.cost }
