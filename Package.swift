@@ -35,7 +35,7 @@ let package = Package(
         .plugin(name: "GitDescribe", capability: .buildTool()),
         // Which sampled frames are I and which anchor each P leans on: shared by model, store and engine.
         .target(name: "Timeline"),
-        .target(name: "Support", dependencies: ["CLZ4"]),
+        .target(name: "Support", dependencies: ["CLZ4", "CKernels"]),
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // FAISS (Debian's static libfaiss.a, built with OpenMP and BLAS/LAPACK) behind a small C
         // interface: stage 1's approximate index over the I-features of a large library.

@@ -143,16 +143,19 @@ public enum FeatureCodec: String, Sendable, Codable, CaseIterable {
         let n = h.count * h.dim
         let dim = h.dim
         out.reserveCapacity(start + n)
+        if h.codec == .f16, n > 0 {
+            out.append(contentsOf: repeatElement(0, count: n))
+            raw.withUnsafeBytes { src in
+                out.withUnsafeMutableBufferPointer { dst in
+                    HalfPrecision.widen(src.baseAddress!, count: n, into: dst.baseAddress! + start)
+                }
+            }
+            return (dim, h.count)
+        }
         raw.withUnsafeBytes { src in
             switch h.codec {
             case .f16:
-                for i in 0..<n {
-                    out.append(
-                        Float(
-                            Float16(
-                                bitPattern: UInt16(
-                                    littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))))
-                }
+                break  // decoded above (n > 0)
             case .f32:
                 for i in 0..<n {
                     out.append(

@@ -30,4 +30,15 @@ void rs_bf16_convert_rows(const float *a, size_t lda, size_t rows, size_t k, uin
 void rs_bf16_gemm_nt(size_t m, size_t n, size_t k, const uint16_t *a16, const uint16_t *packed,
                      float *c, size_t ldc, int accumulate, size_t panel_begin, size_t panel_end);
 
+/// CRC-32 (IEEE 802.3, zlib's) of `size` bytes continuing from `crc` (0 to start): stored blobs'
+/// and tier frames are checked with it before they are decoded. Slice-by-8, ~1-2 GB/s.
+uint32_t rs_crc32(uint32_t crc, const void *data, size_t size);
+
+/// IEEE half (native byte order; `in` may be unaligned) -> float for `n` values: F16C where the CPU has it, else `rs_f16_to_f32_portable`
+/// (the same value for every half; a NaN stays a NaN).
+void rs_f16_to_f32(const uint16_t *in, float *out, size_t n);
+void rs_f16_to_f32_portable(const uint16_t *in, float *out, size_t n);
+/// Whether `rs_f16_to_f32` takes the F16C path here.
+int rs_f16c_supported(void);
+
 #endif
