@@ -9,6 +9,10 @@
 void rs_int8_scores(const int8_t *codes, const float *scales, const int16_t *q, float qscale,
                     size_t rows, size_t dim, float *out);
 
+/// out[i] = clamp(round(v[i] * inv), -127, 127), rounding half away from zero: one row of the
+/// stage-1 int8 matrix (every candidate video's rows are quantised on a cold read). NaN -> 0.
+void rs_quantize_int8(const float *v, size_t n, float inv, int8_t *out);
+
 /// A 64-bit checksum of `size` bytes (xxHash64-style lanes; not cryptographic): what the stage-1
 /// ANN index file is checked with on load.
 uint64_t rs_hash64(const void *data, size_t size, uint64_t seed);

@@ -35,11 +35,18 @@ package struct IFeatureMatrix: Sendable {
     }
 
     /// Appends rows `range` of another matrix of the same width, as they are.
-    mutating func append(rowsOf other: IFeatureMatrix, range: Range<Int>) {
+    package mutating func append(rowsOf other: IFeatureMatrix, range: Range<Int>) {
         precondition(other.dim == dim)
         codes.append(contentsOf: other.codes[(range.lowerBound * dim)..<(range.upperBound * dim)])
         scales.append(contentsOf: other.scales[range])
         rows.append(contentsOf: other.rows[range])
+    }
+
+    /// The rows of frames `frames`, for a matrix of one video's rows in frame order (one run).
+    package func rowRange(frames: Range<Int>) -> Range<Int> {
+        let lo = rows.firstIndex { $0.frame >= frames.lowerBound } ?? rows.count
+        let hi = rows.lastIndex { $0.frame < frames.upperBound }.map { $0 + 1 } ?? lo
+        return lo..<max(lo, hi)
     }
 
     /// Appends every row of another matrix of the same width.
@@ -47,12 +54,18 @@ package struct IFeatureMatrix: Sendable {
 
     /// Appends one feature (any scale; stored unit length so scores are cosines).
     package mutating func append(_ row: Row, _ vector: [Float]) {
-        precondition(vector.count == dim)
+        precondition(vector.count == dim && dim > 0)
         let norm = VectorMath.norm(vector)
         let maxAbs = vector.reduce(0) { max($0, abs($1)) }
         let scale = norm > 0 && maxAbs > 0 ? maxAbs / norm / 127 : 1
         let inv = norm > 0 && maxAbs > 0 ? 127 / maxAbs : 0
-        for v in vector { codes.append(Int8(max(-127, min(127, (v * inv).rounded())))) }
+        let start = codes.count
+        codes.append(contentsOf: repeatElement(0, count: dim))
+        vector.withUnsafeBufferPointer { v in
+            codes.withUnsafeMutableBufferPointer { c in
+                rs_quantize_int8(v.baseAddress, dim, inv, c.baseAddress! + start)
+            }
+        }
         scales.append(scale)
         rows.append(row)
     }

@@ -165,22 +165,21 @@ extension Library {
                     state.ready[$0] != nil && (admitted == nil || admitted![$0] != nil)
                 }
             }
-            var m = IFeatureMatrix(dim: model.config.embedDim)
+            var scored: [(matrix: IFeatureMatrix, rows: Range<Int>)] = []
             var shape: [Int64: (layout: FrameLayout, frames: Int)] = [:]
             for id in videos {
                 guard let v = state.ready[id], let rows = try candidateRows(v) else { continue }
                 let span = admitted?[id] ?? 0..<v.frameCount
                 // Rows of a video are in frame order: the admitted ones are one run.
-                let lo = rows.rows.firstIndex { $0.frame >= span.lowerBound } ?? rows.rows.count
-                let hi = rows.rows.lastIndex { $0.frame < span.upperBound }.map { $0 + 1 } ?? lo
-                guard lo < hi else { continue }
-                m.append(rowsOf: rows, range: lo..<hi)
+                let admittedRows = rows.rowRange(frames: span)
+                guard !admittedRows.isEmpty else { continue }
+                scored.append((rows, admittedRows))
                 shape[id] = (v.layout, min(v.frameCount, span.upperBound))
             }
-            let candidates = MomentSearch().coarse(matrix: m, query: query, shape: shape)
+            let candidates = MomentSearch().coarse(videos: scored, query: query, shape: shape)
             return Stage1Plan(
                 candidates: candidates, ready: state.ready, mode: .ann, videosScored: shape.count,
-                rowsScored: m.rows.count, allowed: admitted)
+                rowsScored: scored.reduce(0) { $0 + $1.rows.count }, allowed: admitted)
         }
     }
 
