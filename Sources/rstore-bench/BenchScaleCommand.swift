@@ -24,9 +24,18 @@ struct BenchScaleCommand: AsyncParsableCommand {
     @Option(help: "Queries per size.") var queries = 20
     @Option(help: "Moments per query (recall@k).") var k = 10
     @Option(help: "FAISS factory; default: the engine's choice by size (IVF~sqrt(rows),PQ32).") var factory: String?
-    @Option(help: "Inverted lists probed.") var nprobe = Stage1Settings().nprobe
-    @Option(help: "I-features asked of the index per query (at least; the engine's minHits).") var minHits =
-        Stage1Settings().minHits
+    @Option(help: "Inverted lists probed; a comma list measures each (the first is the headline).") var nprobe =
+        "\(Stage1Settings().nprobe)"
+    @Option(help: "I-features asked of the index per query (at least); a comma list measures each.") var minHits =
+        "\(Stage1Settings().minHits)"
+    @Option(
+        help:
+            """
+            Candidate videos whose curves are built (default: the engine's, max(minVideos, k x videosPerResult)); a \
+            comma list measures each.
+            """
+    ) var candidateVideos = ""
+    @Option(help: "Shared topics of the synthetic archive (fewer: more videos share each one).") var topics = 256
     @Option(
         help:
             """
@@ -43,6 +52,15 @@ struct BenchScaleCommand: AsyncParsableCommand {
         var rss_before_mb = 0.0, rss_after_index_mb = 0.0
         var ann_search_p50_ms = 0.0, ann_p50_ms = 0.0, ann_p95_ms = 0.0, ann_videos = 0.0
         var exact_measured = false, exact_p50_ms = 0.0, exact_p95_ms = 0.0
+        var recall_moments_at_k = 0.0, recall_ifeatures_at_k = 0.0
+        /// Every (nprobe, hits, videos) measured on the same index; the first is the headline above.
+        var sweep: [Point] = []
+    }
+
+    /// Stage 1 on the index with one choice of its three levers.
+    struct Point: Encodable {
+        var nprobe = 0, hits = 0, videos = 0
+        var ann_search_p50_ms = 0.0, ann_p50_ms = 0.0, ann_p95_ms = 0.0, ann_videos = 0.0
         var recall_moments_at_k = 0.0, recall_ifeatures_at_k = 0.0
     }
 
@@ -61,8 +79,13 @@ struct BenchScaleCommand: AsyncParsableCommand {
         guard !sizes.isEmpty, queries > 0, k > 0 else {
             throw ValidationError("--hours needs sizes of at least 1, --queries and -k positive")
         }
+        guard [nprobe, minHits].allSatisfy({ !Self.list($0).isEmpty }),
+            candidateVideos.isEmpty || !Self.list(candidateVideos).isEmpty
+        else {
+            throw ValidationError("--nprobe, --min-hits and --candidate-videos need positive integers, comma separated")
+        }
         let log = { (s: String) in FileHandle.standardError.write(Data((s + "\n").utf8)) }
-        let archive = SyntheticArchive(dim: dim)
+        let archive = SyntheticArchive(dim: dim, topics: max(1, topics))
         let settings = Stage1Settings()
         var r = Result()
         r.store_read_ms_per_video_hour = try Self.storeReadMs(dim: dim, archive: archive)
@@ -149,12 +172,7 @@ struct BenchScaleCommand: AsyncParsableCommand {
 
         // Exact answers, one video at a time (the scan's int8 rows and proposals, per video).
         let search = MomentSearch()
-        let shape = { (ids: [Int64]) in
-            Dictionary(
-                uniqueKeysWithValues: ids.map {
-                    ($0, (layout: FrameLayout(n: 2), frames: SyntheticArchive.framesPerVideo))
-                })
-        }
+        let shape = Self.shape
         let keepMatrix = s.hours <= exactMaxHours
         var full = IFeatureMatrix(dim: dim)
         if keepMatrix { full.reserve(rows: s.rows) }
@@ -188,9 +206,55 @@ struct BenchScaleCommand: AsyncParsableCommand {
             full = IFeatureMatrix(dim: dim)
         }
 
-        // The index path: search, the candidate videos, their curves and proposals. Their rows
-        // come from a warm cache here (generated outside the timed part); a cold read from the
-        // store is `store_read_ms_per_video_hour` each.
+        // The index path for every choice of the levers, on the same index and exact answers.
+        let key = Self.momentKey
+        let exact = Exact(
+            moments: exactMoments.map { Set($0.map(key)) }, rows: exactRows.map { Set($0.map(\.id)) })
+        var points: [Point] = []
+        for np in Self.list(nprobe) {
+            for h in Self.list(minHits) {
+                let engine = max(settings.minVideos, k * settings.videosPerResult)
+                for v in candidateVideos.isEmpty ? [engine] : Self.list(candidateVideos) {
+                    points.append(Point(nprobe: np, hits: max(h, k * settings.hitsPerResult), videos: v))
+                }
+            }
+        }
+        for var p in points {
+            try measure(&p, index: index, queries: qs, exact: exact, archive: archive, settings: settings)
+            s.sweep.append(p)
+            log(
+                String(
+                    format:
+                        "  nprobe %d, %d hits, %d videos: p50 %.1f ms (search %.1f); recall moments %.3f",
+                    p.nprobe, p.hits, p.videos, p.ann_p50_ms, p.ann_search_p50_ms,
+                    p.recall_moments_at_k))
+        }
+        let head = s.sweep[0]
+        (s.ann_p50_ms, s.ann_p95_ms, s.ann_search_p50_ms) = (head.ann_p50_ms, head.ann_p95_ms, head.ann_search_p50_ms)
+        s.ann_videos = head.ann_videos
+        (s.recall_moments_at_k, s.recall_ifeatures_at_k) = (head.recall_moments_at_k, head.recall_ifeatures_at_k)
+        log(
+            String(
+                format:
+                    "%.0f h: ANN p50 %.1f ms p95 %.1f ms; exact p50 %.1f ms; recall@%d moments %.3f I-features %.3f",
+                s.hours, s.ann_p50_ms, s.ann_p95_ms, s.exact_p50_ms, k, s.recall_moments_at_k, s.recall_ifeatures_at_k))
+        return s
+    }
+
+    /// The exact answer of each query: its moments' keys and its best rows' ids.
+    struct Exact {
+        var moments: [Set<String>]
+        var rows: [Set<Int64>]
+    }
+
+    /// Stage 1 on the index with `p`'s levers: search, the candidate videos, their curves and
+    /// proposals. Their rows come from a warm cache here (generated outside the timed part); a
+    /// cold read from the store is `store_read_ms_per_video_hour` each.
+    func measure(
+        _ p: inout Point, index: FaissIndex, queries qs: [[Float]], exact: Exact, archive: SyntheticArchive,
+        settings: Stage1Settings
+    ) throws {
+        let search = MomentSearch()
         var times: [Double] = []
         var searches: [Double] = []
         var recallM = 0.0
@@ -198,38 +262,45 @@ struct BenchScaleCommand: AsyncParsableCommand {
         var videosSum = 0
         for (qi, q) in qs.enumerated() {
             let t0 = Date()
-            let hits = try index.search(q, k: max(minHits, k * settings.hitsPerResult), nprobe: nprobe)
-            let cands = Stage1ANNIDs.candidateVideos(hits, limit: max(settings.minVideos, k * settings.videosPerResult))
-            { _ in true }
+            let hits = try index.search(q, k: p.hits, nprobe: p.nprobe)
+            let cands = Stage1ANNIDs.candidateVideos(hits, limit: p.videos) { _ in true }
             let searchMs = Date().timeIntervalSince(t0) * 1000
-            let rows = cands.map { Self.matrix(video: $0, archive.video(Int($0) - 1), dim: dim) }
+            // The candidates' rows, generated outside the timed part (the store's or the cache's work).
+            var whole: [Int64: IFeatureMatrix] = [:]
+            for v in cands { whole[v] = Self.matrix(video: v, archive.video(Int(v) - 1), dim: dim) }
             let t1 = Date()
-            var m = IFeatureMatrix(dim: dim)
-            m.reserve(rows: rows.count * SyntheticArchive.perVideo)
-            for x in rows { m.append(rowsOf: x) }
-            let found = Array(search.coarse(matrix: m, query: q, shape: shape(cands)).prefix(k))
+            let rows = cands.map { (matrix: whole[$0]!, rows: 0..<SyntheticArchive.perVideo) }
+            let found = Array(search.coarse(videos: rows, query: q, shape: Self.shape(cands)).prefix(k))
             times.append(searchMs + Date().timeIntervalSince(t1) * 1000)
             searches.append(searchMs)
             videosSum += cands.count
-            let key = { (c: MomentSearch.Candidate) in "\(c.videoID)/\(c.firstFrame)/\(c.lastFrame)" }
-            let exactKeys = Set(exactMoments[qi].map(key))
+            let key = Self.momentKey
             recallM +=
-                Double(found.filter { exactKeys.contains(key($0)) }.count) / Double(max(1, exactMoments[qi].count))
-            let exactIDs = Set(exactRows[qi].map(\.id))
+                Double(found.filter { exact.moments[qi].contains(key($0)) }.count)
+                / Double(max(1, exact.moments[qi].count))
             recallI +=
-                Double(hits.prefix(k).filter { exactIDs.contains($0.id) }.count) / Double(max(1, exactRows[qi].count))
+                Double(hits.prefix(k).filter { exact.rows[qi].contains($0.id) }.count)
+                / Double(max(1, exact.rows[qi].count))
         }
-        (s.ann_p50_ms, s.ann_p95_ms) = Self.percentiles(times)
-        s.ann_search_p50_ms = Self.percentiles(searches).0
-        s.ann_videos = Double(videosSum) / Double(qs.count)
-        s.recall_moments_at_k = recallM / Double(qs.count)
-        s.recall_ifeatures_at_k = recallI / Double(qs.count)
-        log(
-            String(
-                format:
-                    "%.0f h: ANN p50 %.1f ms p95 %.1f ms; exact p50 %.1f ms; recall@%d moments %.3f I-features %.3f",
-                s.hours, s.ann_p50_ms, s.ann_p95_ms, s.exact_p50_ms, k, s.recall_moments_at_k, s.recall_ifeatures_at_k))
-        return s
+        (p.ann_p50_ms, p.ann_p95_ms) = Self.percentiles(times)
+        p.ann_search_p50_ms = Self.percentiles(searches).0
+        p.ann_videos = Double(videosSum) / Double(qs.count)
+        p.recall_moments_at_k = recallM / Double(qs.count)
+        p.recall_ifeatures_at_k = recallI / Double(qs.count)
+    }
+
+    /// The synthetic videos' shape for `MomentSearch.coarse`.
+    static func shape(_ ids: [Int64]) -> [Int64: (layout: FrameLayout, frames: Int)] {
+        Dictionary(
+            uniqueKeysWithValues: ids.map { ($0, (layout: FrameLayout(n: 2), frames: SyntheticArchive.framesPerVideo)) }
+        )
+    }
+
+    static func momentKey(_ c: MomentSearch.Candidate) -> String { "\(c.videoID)/\(c.firstFrame)/\(c.lastFrame)" }
+
+    /// A comma list of positive integers.
+    static func list(_ text: String) -> [Int] {
+        text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
     }
 
     /// Straight lines through the measured sizes: the exact scan per row (it reads every row),

@@ -21,12 +21,17 @@ public struct Stage1Settings: Sendable {
     /// Inverted lists probed per query: at 240 video-hours (1,024 lists) 32 gave recall@10 of
     /// moments 0.90 against the scan, 128 gave 1.00 for 3.6 ms of search (`rstore bench scale`).
     public var nprobe = 128
-    /// I-features asked of the index per requested moment (at least `minHits`).
-    public var hitsPerResult = 40
-    public var minHits = 400
-    /// Candidate videos whose full curves stage 1 builds, per requested moment (at least `minVideos`).
-    public var videosPerResult = 4
-    public var minVideos = 24
+    /// I-features asked of the index per requested moment (at least `minHits`): enough to
+    /// name `videosPerResult` x k videos.
+    public var hitsPerResult = 200
+    public var minHits = 2000
+    /// Candidate videos whose full curves stage 1 builds, per requested moment (at least
+    /// `minVideos`). In an archive many videos share a subject and their best moments differ by
+    /// less than PQ32's scores err: on a synthetic 1,000 h library whose topics are shared by ~115
+    /// videos each (as at 10,000 h), 40 candidates found 0.65 of the exact top 10, 80 found 0.91,
+    /// 160 all of them (`rstore-bench scale --hours 1000 --topics 26 --min-videos 40,80,160`).
+    public var videosPerResult = 16
+    public var minVideos = 64
     /// Most I-features asked of the index for a filtered query (a narrow filter asks for more,
     /// in proportion, so that enough of them fall in the videos it admits).
     public var maxFilteredHits = 20_000
