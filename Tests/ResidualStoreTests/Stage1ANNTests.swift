@@ -185,6 +185,29 @@ final class Stage1ANNTests: XCTestCase {
             "the long-lived library followed every change")
     }
 
+    /// Candidate videos are read from the store two at a time: a damaged one among them is
+    /// named and left out, the others answer exactly as the scan does without it.
+    func testADamagedCandidateIsNamedAndTheOthersAnswer() throws {
+        var f = try Fixture()
+        defer { TempDirectory.remove(f.dir) }
+        let lib = try f.open(.ann)
+        var ids: [Int64] = []
+        for i in 0..<5 { ids.append(try f.add(lib, path: "/v/\(i).mp4", frames: 240)) }
+        let dim = f.model.config.embedDim
+        let q = VectorMath.normalized((0..<dim).map { Float($0 % 5) - 2 })
+        _ = try lib.stage1Plan(query: q, k: 3)  // the index is built from sound bytes
+        let r = try ExternalCommand.capture(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["sqlite3", f.storeURL.path, "UPDATE chunks SET features = X'0102' WHERE video_id = \(ids[2])"])
+        XCTAssertEqual(r.status, 0, String(decoding: r.stderr, as: UTF8.self))
+        let ann = try f.open(.ann)
+        let plan = try ann.stage1Plan(query: q, k: 3)
+        XCTAssertEqual(plan.videosScored, 4)
+        XCTAssertFalse(plan.candidates.contains { $0.videoID == ids[2] })
+        XCTAssertTrue(ann.stage1Counters.skipped.contains { $0.contains("/v/2.mp4") }, "\(ann.stage1Counters)")
+        XCTAssertEqual(plan.candidates, try f.open(.exact).stage1Plan(query: q, k: 3).candidates)
+    }
+
     func testDamagedOrForeignIndexFileIsRebuiltWithAWarning() throws {
         var f = try Fixture()
         defer { TempDirectory.remove(f.dir) }

@@ -1,6 +1,7 @@
 import Foundation
 import Store
 import Support
+import Synchronization
 import Tensor
 import Timeline
 
@@ -167,8 +168,9 @@ extension Library {
             }
             var scored: [(matrix: IFeatureMatrix, rows: Range<Int>)] = []
             var shape: [Int64: (layout: FrameLayout, frames: Int)] = [:]
+            let loaded = try candidateRows(videos.compactMap { state.ready[$0] })
             for id in videos {
-                guard let v = state.ready[id], let rows = try candidateRows(v) else { continue }
+                guard let v = state.ready[id], let rows = loaded[id] else { continue }
                 let span = admitted?[id] ?? 0..<v.frameCount
                 // Rows of a video are in frame order: the admitted ones are one run.
                 let admittedRows = rows.rowRange(frames: span)
@@ -195,17 +197,50 @@ extension Library {
         return out
     }
 
-    /// One candidate video's I-features as int8 rows (the exact path's quantisation, so its
-    /// curve is the one the scan would build); nil, and named, when its bytes are damaged.
-    private func candidateRows(_ v: VideoRecord) throws -> IFeatureMatrix? {
-        let id = v.id!
-        if let m = stage1ANN.features.get(id, generation: v.updatedAt) { return m }
-        guard let features = try stage1IFeatures(v, skip: stage1.noteSkipped) else { return nil }
-        var m = IFeatureMatrix(dim: model.config.embedDim)
-        m.reserve(rows: features.count)
-        for f in features { m.append(.init(video: id, frame: f.index), f.vector) }
-        stage1ANN.features.put(id, generation: v.updatedAt, m, budget: configuration.stage1.featureCacheBytes)
-        return m
+    /// The candidate videos' I-features as int8 rows (the exact path's quantisation, so a
+    /// curve is the one the scan would build), by id; a video whose bytes are damaged is left
+    /// out and named. The ones the feature cache does not hold are read from the store on two
+    /// threads (each read and its quantisation is one video's, independent of the others: a
+    /// cold first query reads ~160), and cached. The first error, in `vs` order, is thrown.
+    private func candidateRows(_ vs: [VideoRecord]) throws -> [Int64: IFeatureMatrix] {
+        var out: [Int64: IFeatureMatrix] = [:]
+        var missing: [VideoRecord] = []
+        for v in vs {
+            if let m = stage1ANN.features.get(v.id!, generation: v.updatedAt) {
+                out[v.id!] = m
+            } else {
+                missing.append(v)
+            }
+        }
+        let read = { @Sendable (v: VideoRecord) throws -> IFeatureMatrix? in
+            guard let features = try self.stage1IFeatures(v, skip: self.stage1.noteSkipped) else { return nil }
+            var m = IFeatureMatrix(dim: self.model.config.embedDim)
+            m.reserve(rows: features.count)
+            for f in features { m.append(.init(video: v.id!, frame: f.index), f.vector) }
+            return m
+        }
+        let results = Mutex([Result<IFeatureMatrix?, Error>?](repeating: nil, count: missing.count))
+        let next = Mutex(0)
+        let work = missing
+        DispatchQueue.concurrentPerform(iterations: min(2, ProcessInfo.processInfo.activeProcessorCount, work.count)) {
+            _ in
+            while true {
+                let i: Int? = next.withLock { n in
+                    guard n < work.count else { return nil }
+                    defer { n += 1 }
+                    return n
+                }
+                guard let i else { return }
+                let r = Result { try read(work[i]) }
+                results.withLock { $0[i] = r }
+            }
+        }
+        for (v, r) in zip(missing, results.withLock { $0 }) {
+            guard let m = try r!.get() else { continue }
+            out[v.id!] = m
+            stage1ANN.features.put(v.id!, generation: v.updatedAt, m, budget: configuration.stage1.featureCacheBytes)
+        }
+        return out
     }
 
     /// Brings the index up to the store's generation `g` (caller holds the lock): loads the
