@@ -23,7 +23,8 @@ extension Reconstructor {
     /// `control`. P-frames whose span has no usable vectors are left out of `motion` (they fall
     /// back to the pixel difference, as at ingest).
     func sourceFrames(
-        of source: Source, pixels wanted: [Int], motionOf: [Int], control: QueryControl, threads: Int = 0
+        of source: Source, pixels wanted: [Int], motionOf: [Int], control: QueryControl, threads: Int = 0,
+        reader open: ((Int) throws -> VideoReader)? = nil
     ) throws -> SourceFrames {
         var out = SourceFrames()
         var missing: [Int] = []
@@ -35,11 +36,7 @@ extension Reconstructor {
         guard !missing.isEmpty || !byAnchor.isEmpty else { return out }
         missing.sort()
         try control.checkCancelled()
-        try source.checkFile()
-        // Concealing, as ingest did; one thread for damaged files, so a damaged span decodes to
-        // the same pictures every time.
-        let reader = try VideoReader(url: source.url, threads: source.damaged ? 1 : threads, concealDamage: true)
-        reader.deblockTargetsOnly = deblockTargetsOnly && !source.damaged
+        let reader = try (open ?? { try self.openReader(source, threads: $0) })(threads)
         let size = encoder.model.config.imageSize
         let anchors = byAnchor.keys.sorted()
         let (decoded, deltas) = try reader.decode(
@@ -58,11 +55,22 @@ extension Reconstructor {
         return out
     }
 
+    /// A reader of `source`'s original, checked first (gone or changed since indexing is an
+    /// error naming it). Concealing, as ingest did; one thread for damaged files, so a damaged
+    /// span decodes to the same pictures every time.
+    func openReader(_ source: Source, threads: Int) throws -> VideoReader {
+        try source.checkFile()
+        let reader = try VideoReader(url: source.url, threads: source.damaged ? 1 : threads, concealDamage: true)
+        reader.deblockTargetsOnly = deblockTargetsOnly && !source.damaged
+        return reader
+    }
+
     /// `sourceFrames` of several videos, at most `sourceWorkers` decoders at a time; results
     /// in the order of `jobs`. A pixels-only job is split by GOP (seek point), so the two cores
     /// share the GOPs of one video as well as those of several: random access decodes a few
     /// hundred frames from each keyframe, where frame threads gain little (measured) and one
-    /// decoder per core gains nearly 2x. The longest GOP spans go first. The first error (in
+    /// decoder per core gains nearly 2x. The longest GOP spans go first; a worker keeps the
+    /// reader of each video it has opened for that video's next GOPs. The first error (in
     /// job order) is thrown once every started decode has stopped; after an error or a
     /// cancellation no new GOP starts.
     func sourceFrames(
@@ -102,6 +110,8 @@ extension Reconstructor {
         }
         let shared = Mutex(Shared(results: .init(repeating: nil, count: units.count)))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            // One reader per video per worker, opened at its first GOP (an open probes the file).
+            var readers: [Int: VideoReader] = [:]
             while true {
                 let i: Int? = shared.withLock { s in
                     guard !s.failed, s.next < work.count else { return nil }
@@ -110,10 +120,16 @@ extension Reconstructor {
                 }
                 guard let i else { return }
                 let unit = work[i]
+                let source = jobs[unit.job].source
                 let r = Result {
                     try self.sourceFrames(
-                        of: jobs[unit.job].source, pixels: unit.pixels, motionOf: unit.motionOf, control: control,
-                        threads: threads)
+                        of: source, pixels: unit.pixels, motionOf: unit.motionOf, control: control, threads: threads
+                    ) { threads in
+                        if let open = readers[unit.job] { return open }
+                        let reader = try self.openReader(source, threads: threads)
+                        readers[unit.job] = reader
+                        return reader
+                    }
                 }
                 shared.withLock { s in
                     s.results[i] = r
