@@ -347,7 +347,8 @@ struct BenchScaleCommand: AsyncParsableCommand {
         r.notes.append(
             """
             ANN latency counts the index search and the curves of the candidate videos from a warm cache; a cold \
-            query adds ann_videos x store_read_ms_per_video_hour
+            query adds the reads of ann_videos video-hours from the store (store_read_ms_per_video_hour each, two at \
+            a time) and their int8 quantisation
             """
         )
         r.notes.append(

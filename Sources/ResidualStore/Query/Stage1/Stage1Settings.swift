@@ -13,8 +13,9 @@ public struct Stage1Settings: Sendable {
     /// Stored I-features from which `.auto` uses the index; below it the exact scan (whose
     /// moments are exactly those of every earlier version). Measured by `rstore bench scale`:
     /// at 1.44 M I-features (600 video-hours) the scan took 57 ms a query and holds 0.8 GB, the
-    /// index path 12 ms warm; a cold query reads its ~10-14 candidate videos from the store
-    /// (~66 ms each), so small libraries keep the scan (docs/DESIGN.md, "Stage 1 at scale").
+    /// index path 12 ms warm; a cold query reads its candidate videos from the store (up to 160
+    /// at k = 10, ~5 ms a video-hour, two at a time), so small libraries keep the scan
+    /// (docs/DESIGN.md, "Stage 1 at scale").
     public var annThreshold = 1_200_000
     /// FAISS factory string; nil: `defaultFactory(rows:dim:)` when the index is trained.
     public var factory: String? = nil
