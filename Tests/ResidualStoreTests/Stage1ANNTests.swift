@@ -92,7 +92,8 @@ final class Stage1ANNTests: XCTestCase {
         }
 
         func open(
-            _ mode: Stage1Mode, videos: Int = 1000, threshold: Int? = nil, videosPerResult: Int = 4
+            _ mode: Stage1Mode, videos: Int = 1000, threshold: Int? = nil, videosPerResult: Int = 4,
+            maxCandidateRows: Int? = nil
         ) throws -> Library {
             var c = Library.Configuration()
             c.frameTierBytes = 0
@@ -102,6 +103,7 @@ final class Stage1ANNTests: XCTestCase {
             c.stage1.minHits = 1_000_000
             c.stage1.minVideos = videos
             c.stage1.videosPerResult = videosPerResult
+            if let maxCandidateRows { c.stage1.maxCandidateRows = maxCandidateRows }
             if let threshold { c.stage1.annThreshold = threshold }
             return try Library(store: storeURL, model: model, configuration: c)
         }
@@ -206,6 +208,24 @@ final class Stage1ANNTests: XCTestCase {
         XCTAssertFalse(plan.candidates.contains { $0.videoID == ids[2] })
         XCTAssertTrue(ann.stage1Counters.skipped.contains { $0.contains("/v/2.mp4") }, "\(ann.stage1Counters)")
         XCTAssertEqual(plan.candidates, try f.open(.exact).stage1Plan(query: q, k: 3).candidates)
+    }
+
+    /// One query's candidates hold at most `maxCandidateRows` I-features (the best video
+    /// always): long videos cannot make a query read and hold without bound.
+    func testCandidatesAreBoundedByTheirRows() throws {
+        XCTAssertEqual(Stage1ANNIDs.withinRows([4, 2, 9], max: 150, rows: { _ in 80 }), [4])
+        XCTAssertEqual(Stage1ANNIDs.withinRows([4, 2, 9], max: 160, rows: { _ in 80 }), [4, 2])
+        XCTAssertEqual(Stage1ANNIDs.withinRows([4, 2], max: 10, rows: { _ in 80 }), [4], "the best whatever its size")
+        var f = try Fixture()
+        defer { TempDirectory.remove(f.dir) }
+        let lib = try f.open(.ann)
+        for i in 0..<5 { _ = try f.add(lib, path: "/v/\(i).mp4", frames: 240) }  // 80 I-features each
+        let dim = f.model.config.embedDim
+        let q = VectorMath.normalized((0..<dim).map { Float($0 % 7) - 3 })
+        XCTAssertEqual(try f.open(.ann).stage1Plan(query: q, k: 3).videosScored, 5)
+        let bounded = try f.open(.ann, maxCandidateRows: 200).stage1Plan(query: q, k: 3)
+        XCTAssertEqual(bounded.videosScored, 2)
+        XCTAssertEqual(bounded.rowsScored, 160)
     }
 
     func testDamagedOrForeignIndexFileIsRebuiltWithAWarning() throws {

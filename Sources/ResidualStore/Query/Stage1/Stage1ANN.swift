@@ -27,6 +27,20 @@ package enum Stage1ANNIDs {
         }
         return out
     }
+
+    /// The first of `videos` (best first) whose I-features total at most `max` rows, the first
+    /// one whatever its size: what one query reads and holds for its curves is bounded, however
+    /// long the candidate videos are.
+    package static func withinRows(_ videos: [Int64], max: Int, rows: (Int64) -> Int) -> [Int64] {
+        var total = 0
+        var out: [Int64] = []
+        for v in videos {
+            total += rows(v)
+            if total > max && !out.isEmpty { break }
+            out.append(v)
+        }
+        return out
+    }
 }
 
 /// The approximate index and what it was built from, kept by one library and followed by
@@ -162,8 +176,11 @@ extension Library {
                     hits = min(settings.maxFilteredHits, Int((Double(hits) * widen).rounded(.up)))
                 }
                 let found = try index.search(query, k: hits, nprobe: settings.nprobe)
-                videos = Stage1ANNIDs.candidateVideos(found, limit: limit) {
+                let named = Stage1ANNIDs.candidateVideos(found, limit: limit) {
                     state.ready[$0] != nil && (admitted == nil || admitted![$0] != nil)
+                }
+                videos = Stage1ANNIDs.withinRows(named, max: settings.maxCandidateRows) {
+                    state.ready[$0].map { $0.layout.iFrameCount(frames: $0.frameCount) } ?? 0
                 }
             }
             var scored: [(matrix: IFeatureMatrix, rows: Range<Int>)] = []

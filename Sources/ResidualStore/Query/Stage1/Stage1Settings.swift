@@ -33,6 +33,10 @@ public struct Stage1Settings: Sendable {
     /// 160 all of them (`rstore-bench scale --hours 1000 --topics 26 --min-videos 40,80,160`).
     public var videosPerResult = 16
     public var minVideos = 64
+    /// Most I-features one query's candidates may hold (the best videos first, at least one):
+    /// 160 one-hour videos are 384,000 (~200 MB as int8 rows); ten-hour ones would be ten times
+    /// that without this bound.
+    public var maxCandidateRows = 800_000
     /// Most I-features asked of the index for a filtered query (a narrow filter asks for more,
     /// in proportion, so that enough of them fall in the videos it admits).
     public var maxFilteredHits = 20_000
