@@ -184,7 +184,7 @@ struct BenchScaleCommand: AsyncParsableCommand {
             for (qi, q) in qs.enumerated() {
                 exactMoments[qi] = Array(
                     (exactMoments[qi] + search.coarse(matrix: m, query: q, shape: shape([Int64(v + 1)])))
-                        .sorted(by: Self.better).prefix(k))
+                        .sorted(by: MomentSearch.Candidate.isBetter).prefix(k))
                 let sc = m.scores(q)
                 let top = sc.indices.sorted { sc[$0] > sc[$1] }.prefix(k).map {
                     (id: Stage1ANNIDs.id(video: Int64(v + 1), frame: frameOf($0)), score: sc[$0])
@@ -364,10 +364,6 @@ struct BenchScaleCommand: AsyncParsableCommand {
             are capped)
             """
         )
-    }
-
-    static func better(_ a: MomentSearch.Candidate, _ b: MomentSearch.Candidate) -> Bool {
-        a.score != b.score ? a.score > b.score : a.videoID < b.videoID
     }
 
     static func matrix(video: Int64, _ flat: [Float], dim: Int) -> IFeatureMatrix {

@@ -61,6 +61,11 @@ package struct MomentSearch: Sendable {
         package var score: Float
         /// The video's grounding threshold: the mean of its smoothed I-frame curve.
         package var threshold: Float
+
+        /// Stage 1's order: higher score first, ties by video id.
+        package static func isBetter(_ a: Candidate, _ b: Candidate) -> Bool {
+            a.score != b.score ? a.score > b.score : a.videoID < b.videoID
+        }
     }
 
     /// Coarse candidates: proposals on each video's I-frame curve, best first. `shape` gives a
@@ -80,7 +85,7 @@ package struct MomentSearch: Sendable {
             out += coarse(rows: matrix.rows[range], scores: scores[at..<(at + range.count)], shape: shape)
             at += range.count
         }
-        return out.sorted { $0.score != $1.score ? $0.score > $1.score : $0.videoID < $1.videoID }
+        return out.sorted(by: Candidate.isBetter)
     }
 
     /// `coarse` of several videos, each scored in its own matrix (rows `rows` of it): the same
@@ -95,7 +100,7 @@ package struct MomentSearch: Sendable {
             let scores = v.matrix.scores(query, ranges: [v.rows])
             out += coarse(rows: v.matrix.rows[v.rows], scores: scores[...], shape: shape)
         }
-        return out.sorted { $0.score != $1.score ? $0.score > $1.score : $0.videoID < $1.videoID }
+        return out.sorted(by: Candidate.isBetter)
     }
 
     /// The candidates of consecutive matrix rows and their scores (same indices).

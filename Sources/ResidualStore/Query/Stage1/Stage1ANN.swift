@@ -163,15 +163,15 @@ extension Library {
                     candidates: [], ready: state.ready, mode: .ann, videosScored: 0, rowsScored: 0, allowed: admitted)
             }
             let limit = max(settings.minVideos, k * settings.videosPerResult)
+            let rows = { (id: Int64) in state.ready[id].map { $0.layout.iFrameCount(frames: $0.frameCount) } ?? 0 }
             let videos: [Int64]
             if let admitted, admitted.count <= limit {
                 videos = admitted.keys.sorted()
             } else {
                 var hits = max(settings.minHits, k * settings.hitsPerResult)
                 if let admitted {
-                    let rows = { (v: VideoRecord) in v.layout.iFrameCount(frames: v.frameCount) }
-                    let all = state.ready.values.reduce(0) { $0 + rows($1) }
-                    let some = admitted.keys.reduce(0) { $0 + (state.ready[$1].map(rows) ?? 0) }
+                    let all = state.ready.keys.reduce(0) { $0 + rows($1) }
+                    let some = admitted.keys.reduce(0) { $0 + rows($1) }
                     let widen = Double(all) / Double(max(1, some))
                     hits = min(settings.maxFilteredHits, Int((Double(hits) * widen).rounded(.up)))
                 }
@@ -179,9 +179,7 @@ extension Library {
                 let named = Stage1ANNIDs.candidateVideos(found, limit: limit) {
                     state.ready[$0] != nil && (admitted == nil || admitted![$0] != nil)
                 }
-                videos = Stage1ANNIDs.withinRows(named, max: settings.maxCandidateRows) {
-                    state.ready[$0].map { $0.layout.iFrameCount(frames: $0.frameCount) } ?? 0
-                }
+                videos = Stage1ANNIDs.withinRows(named, max: settings.maxCandidateRows, rows: rows)
             }
             var scored: [(matrix: IFeatureMatrix, rows: Range<Int>)] = []
             var shape: [Int64: (layout: FrameLayout, frames: Int)] = [:]
@@ -229,7 +227,7 @@ extension Library {
                 missing.append(v)
             }
         }
-        let read = { @Sendable (v: VideoRecord) throws -> IFeatureMatrix? in
+        let read = { (v: VideoRecord) throws -> IFeatureMatrix? in
             guard let features = try self.stage1IFeatures(v, skip: self.stage1.noteSkipped) else { return nil }
             var m = IFeatureMatrix(dim: self.model.config.embedDim)
             m.reserve(rows: features.count)
@@ -238,17 +236,15 @@ extension Library {
         }
         let results = Mutex([Result<IFeatureMatrix?, Error>?](repeating: nil, count: missing.count))
         let next = Mutex(0)
-        let work = missing
-        DispatchQueue.concurrentPerform(iterations: min(2, ProcessInfo.processInfo.activeProcessorCount, work.count)) {
-            _ in
+        parallelWorkers(min(2, BLAS.threads, missing.count)) { _ in
             while true {
                 let i: Int? = next.withLock { n in
-                    guard n < work.count else { return nil }
+                    guard n < missing.count else { return nil }
                     defer { n += 1 }
                     return n
                 }
                 guard let i else { return }
-                let r = Result { try read(work[i]) }
+                let r = Result { try read(missing[i]) }
                 results.withLock { $0[i] = r }
             }
         }
